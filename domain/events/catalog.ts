@@ -1,0 +1,32 @@
+import type { z } from 'zod';
+import { adminEvents } from './admin-events.js';
+import { backendEvents } from './backend-events.js';
+import { cleanupEvents } from './cleanup-events.js';
+import { objectEvents } from './object-events.js';
+import { uploadEvents } from './upload-events.js';
+import { usageEvents } from './usage-events.js';
+
+/**
+ * Every event type with its current schema version. An older stored version is upcast on
+ * read by the functions in `upcasters` (keyed `<type>@<version>`), never rewritten in place.
+ */
+export const eventCatalog = {
+  ...objectEvents,
+  ...backendEvents,
+  ...cleanupEvents,
+  ...usageEvents,
+  ...uploadEvents,
+  ...adminEvents,
+} as const;
+
+export type EventType = keyof typeof eventCatalog;
+export type EventData<T extends EventType> = z.infer<(typeof eventCatalog)[T]['schema']>;
+
+export type DomainEvent = { [T in EventType]: { type: T; data: EventData<T> } }[EventType];
+
+/** Upcasters lift one stored version to the next: `<type>@<from version>` → data at from+1. */
+export const upcasters: Record<string, (data: Record<string, unknown>) => Record<string, unknown>> = {};
+
+export function isKnownEventType(type: string): type is EventType {
+  return Object.hasOwn(eventCatalog, type);
+}

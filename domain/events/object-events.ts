@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import { Checksum, IsoTime, ObjectHeaders, OrphanedCopy, PartLayout, StoredCopy } from './common.js';
+
+/** A new current version of an object; the previous version's copies are `displaced`. */
+export const ObjectWritten = z.object({
+  bucket: z.string(),
+  key: z.string(),
+  writeId: z.string(),
+  size: z.number().int().nonnegative(),
+  /** Size of the version this one replaces, null for a new key. */
+  previousSize: z.number().int().nonnegative().nullable(),
+  etag: z.string(),
+  contentType: z.string(),
+  metadata: z.record(z.string(), z.string()),
+  headers: ObjectHeaders,
+  checksum: Checksum.nullable(),
+  parts: z.array(PartLayout).nullable(),
+  lastModified: IsoTime,
+  copies: z.array(StoredCopy).min(1),
+  displaced: z.array(OrphanedCopy),
+  origin: z.enum(['put', 'copy', 'multipart', 'import']),
+  uploadId: z.string().optional(),
+});
+
+export const ReplicaAdded = z.object({
+  bucket: z.string(),
+  key: z.string(),
+  writeId: z.string(),
+  copy: StoredCopy,
+  jobId: z.string().optional(),
+});
+
+export const ReplicaDropped = z.object({
+  bucket: z.string(),
+  key: z.string(),
+  writeId: z.string(),
+  copy: OrphanedCopy,
+  reason: z.enum(['over-replication', 'drain', 'unhealthy', 'corrupted', 'backend-removed']),
+  /** False when the bytes are left where they are (backend removed): no cleanup item. */
+  reclaim: z.boolean(),
+  jobId: z.string().optional(),
+});
+
+export const CopyMoved = z.object({
+  bucket: z.string(),
+  key: z.string(),
+  writeId: z.string(),
+  from: OrphanedCopy,
+  to: StoredCopy,
+  jobId: z.string(),
+  moveId: z.string(),
+});
+
+export const ObjectDeleted = z.object({
+  bucket: z.string(),
+  key: z.string(),
+  writeId: z.string(),
+  size: z.number().int().nonnegative(),
+  reason: z.enum(['client', 'lifecycle', 'purge', 'backend-removed']),
+  displaced: z.array(OrphanedCopy),
+});
+
+export const objectEvents = {
+  ObjectWritten: { version: 1, schema: ObjectWritten },
+  ReplicaAdded: { version: 1, schema: ReplicaAdded },
+  ReplicaDropped: { version: 1, schema: ReplicaDropped },
+  CopyMoved: { version: 1, schema: CopyMoved },
+  ObjectDeleted: { version: 1, schema: ObjectDeleted },
+} as const;

@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { Checksum, IsoTime, ObjectHeaders } from './common.js';
+
+export const MultipartUploadCreated = z.object({
+  uploadId: z.string(),
+  bucket: z.string(),
+  key: z.string(),
+  backend: z.string(),
+  backendUploadId: z.string(),
+  /** The backend object the parts will become; also the written version's storage key. */
+  storageKey: z.string(),
+  writeId: z.string(),
+  contentType: z.string(),
+  metadata: z.record(z.string(), z.string()),
+  headers: ObjectHeaders,
+  initiatedAt: IsoTime,
+});
+
+export const PartUploaded = z.object({
+  uploadId: z.string(),
+  backend: z.string(),
+  partNumber: z.number().int().min(1).max(10000),
+  size: z.number().int().nonnegative(),
+  /** MD5 hex of the part as the client sent it. */
+  etag: z.string(),
+  /** ETag the backend gave the part, needed to complete the backend's upload. */
+  backendEtag: z.string(),
+  checksum: Checksum.nullable(),
+});
+
+export const MultipartUploadCompleted = z.object({
+  uploadId: z.string(),
+  backend: z.string(),
+  etag: z.string(),
+  size: z.number().int().nonnegative(),
+  parts: z.array(z.object({ partNumber: z.number().int(), size: z.number().int(), etag: z.string() })),
+});
+
+export const MultipartUploadAborted = z.object({
+  uploadId: z.string(),
+  backend: z.string(),
+  reason: z.enum(['client', 'stale', 'drain', 'backend-removed']),
+  /** Set when the backend did not confirm the abort: the parts' bytes are an orphan to clean. */
+  cleanupId: z.string().optional(),
+});
+
+export const uploadEvents = {
+  MultipartUploadCreated: { version: 1, schema: MultipartUploadCreated },
+  PartUploaded: { version: 1, schema: PartUploaded },
+  MultipartUploadCompleted: { version: 1, schema: MultipartUploadCompleted },
+  MultipartUploadAborted: { version: 1, schema: MultipartUploadAborted },
+} as const;

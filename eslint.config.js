@@ -1,0 +1,34 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'ops/scripts/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-console': 'off',
+    },
+  },
+  {
+    files: ['domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['node:*', 'fs', 'net', 'http', 'crypto', 'pg', 'undici', 'fastify'], message: 'domain/ is pure: no I/O, clock or randomness.' },
+          { group: ['../infra/*', '../gateway/*', '../ops/*', '../processes/*', '../projections/*'], message: 'domain/ imports nothing of ours.' },
+        ],
+      }],
+      'no-restricted-globals': ['error', { name: 'Date', message: 'pass time in explicitly' }],
+      'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'pass randomness in explicitly' }],
+    },
+  },
+);

@@ -1,0 +1,44 @@
+-- Replays a page of the log through the named inline projection handlers without
+-- enforcing invariants: used by `s3o projections rebuild|verify` into shadow tables. With
+-- p_gap_safe it stops below the oldest running transaction, like every global reader.
+CREATE OR REPLACE FUNCTION s3o_replay_inline(
+  p_projections text[], p_after_tx xid8, p_after_seq bigint, p_limit int, p_gap_safe boolean
+) RETURNS TABLE (applied int, last_tx xid8, last_seq bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+  r record;
+  n int := 0;
+BEGIN
+  last_tx := p_after_tx;
+  last_seq := p_after_seq;
+  FOR r IN
+    SELECT e.stream_id, e.revision, e.type, e.data, e.metadata, e.tx_id, e.seq
+      FROM public.events e
+     WHERE (e.tx_id, e.seq) > (p_after_tx, p_after_seq)
+       AND (NOT p_gap_safe OR e.tx_id < pg_snapshot_xmin(pg_current_snapshot()))
+     ORDER BY e.tx_id, e.seq
+     LIMIT p_limit
+  LOOP
+    IF 'locations' = ANY (p_projections) THEN
+      PERFORM s3o_proj_locations(r.stream_id, r.revision, r.type, r.data, r.metadata, false);
+    END IF;
+    IF 'backends' = ANY (p_projections) THEN
+      PERFORM s3o_proj_backends(r.stream_id, r.revision, r.type, r.data, r.metadata, false);
+    END IF;
+    IF 'uploads' = ANY (p_projections) THEN
+      PERFORM s3o_proj_uploads(r.stream_id, r.revision, r.type, r.data, r.metadata, false);
+    END IF;
+    IF 'cleanup' = ANY (p_projections) THEN
+      PERFORM s3o_proj_cleanup(r.stream_id, r.revision, r.type, r.data, r.metadata, false);
+    END IF;
+    IF 'usage' = ANY (p_projections) THEN
+      PERFORM s3o_proj_usage(r.stream_id, r.revision, r.type, r.data, r.metadata, false);
+    END IF;
+    n := n + 1;
+    last_tx := r.tx_id;
+    last_seq := r.seq;
+  END LOOP;
+  applied := n;
+  RETURN NEXT;
+END
+$$;

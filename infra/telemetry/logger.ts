@@ -1,0 +1,21 @@
+import { pino, type Logger, type LevelWithSilent } from 'pino';
+
+export type { Logger };
+
+/** Keys whose values must never reach a log line. */
+const redactPaths = [
+  'secret_access_key', '*.secret_access_key', '*.*.secret_access_key',
+  'password', '*.password', 'token', '*.token', 'authorization', '*.authorization',
+  'headers.authorization', 'req.headers.authorization', 'req.headers["x-proxy-token"]', 'req.headers["x-admin-token"]',
+  'admin_token', '*.admin_token', 'admin_key', '*.admin_key', 'admin_secret', '*.admin_secret',
+];
+
+export function createLogger(level: LevelWithSilent = 'info', bindings: Record<string, unknown> = {}): Logger {
+  return pino({
+    level,
+    base: { service: 's3-orchestrator', ...bindings },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: redactPaths, censor: '[redacted]' },
+    formatters: { level: (label) => ({ level: label }) },
+  });
+}

@@ -1,0 +1,167 @@
+import type pg from 'pg';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Position } from '../../domain/eventstore/port.js';
+import { readAllWith } from '../../infra/eventstore/postgres-event-store.js';
+import { decodePosition, encodePosition } from '../../infra/eventstore/positions.js';
+import type { Logger } from '../../infra/telemetry/logger.js';
+import { decodeAll } from '../replay.js';
+import type { AsyncProjection } from './projection.js';
+
+export interface ProjectionRunnerOptions {
+  owner: string;
+  logger: Logger;
+  leaseMs?: number;
+  batchSize?: number;
+  pollMinMs?: number;
+  pollMaxMs?: number;
+}
+
+export interface ProjectionStatus {
+  name: string;
+  position: Position | undefined;
+  owner: string | null;
+  leaseUntil: string | null;
+  status: string;
+  lag: number;
+}
+
+class LeaseLostError extends Error {}
+
+/**
+ * Keeps async projections up to date. Per projection: claim the lease row (owner token +
+ * expiry), read the next gap-safe page, apply it and compare-and-swap the checkpoint in one
+ * transaction (a failed CAS rolls the page back). Idle projections poll with back-off; `wake()`
+ * (local appends, LISTEN/NOTIFY from other instances) cuts the wait short.
+ */
+export class ProjectionRunner {
+  private running = false;
+  private loops: Promise<void>[] = [];
+  private wakers = new Set<() => void>();
+  private readonly leaseMs: number;
+  private readonly batchSize: number;
+  private readonly pollMinMs: number;
+  private readonly pollMaxMs: number;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly projections: readonly AsyncProjection[],
+    private readonly opts: ProjectionRunnerOptions,
+  ) {
+    this.leaseMs = opts.leaseMs ?? 30_000;
+    this.batchSize = opts.batchSize ?? 1000;
+    this.pollMinMs = opts.pollMinMs ?? 50;
+    this.pollMaxMs = opts.pollMaxMs ?? 1000;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loops = this.projections.map((p) => this.loop(p));
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake();
+    await Promise.all(this.loops);
+    this.loops = [];
+    await this.pool
+      .query('UPDATE projection_checkpoints SET owner = NULL, lease_until = NULL WHERE owner = $1', [this.opts.owner])
+      .catch(() => undefined);
+  }
+
+  wake(): void {
+    for (const w of this.wakers) w();
+    this.wakers.clear();
+  }
+
+  private async idle(ms: number): Promise<void> {
+    const ac = new AbortController();
+    const waker = () => ac.abort();
+    this.wakers.add(waker);
+    await sleep(ms, undefined, { signal: ac.signal }).catch(() => undefined);
+    this.wakers.delete(waker);
+  }
+
+  private async loop(p: AsyncProjection): Promise<void> {
+    let wait = this.pollMinMs;
+    while (this.running) {
+      try {
+        const applied = await this.step(p);
+        if (applied > 0) {
+          wait = this.pollMinMs;
+          continue;
+        }
+      } catch (err) {
+        if (!(err instanceof LeaseLostError)) this.opts.logger.warn({ err, projection: p.name }, 'projection step failed');
+      }
+      await this.idle(wait);
+      wait = Math.min(this.pollMaxMs, wait * 2);
+    }
+  }
+
+  /** Processes at most one page; returns the number of events applied (0 when idle or not ours). */
+  async step(p: AsyncProjection): Promise<number> {
+    const claim = await this.pool.query<{ tx_id: string; seq: string }>(
+      `UPDATE projection_checkpoints SET owner = $2, lease_until = now() + make_interval(secs => $3 / 1000.0), updated_at = now()
+        WHERE name = $1 AND status = 'active' AND (owner IS NULL OR owner = $2 OR lease_until < now())
+        RETURNING tx_id, seq`,
+      [p.name, this.opts.owner, this.leaseMs],
+    );
+    const cp = claim.rows[0];
+    if (!cp) return 0;
+    const from = cp.tx_id === '0' && cp.seq === '0' ? undefined : encodePosition(cp.tx_id, cp.seq);
+    const page = await readAllWith(this.pool, { after: from, limit: this.batchSize, filter: { types: p.eventTypes } });
+    if (page.events.length === 0 || !page.last) return 0;
+    const next = decodePosition(page.last);
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await p.applyBatch(client, decodeAll(page.events));
+      const cas = await client.query(
+        `UPDATE projection_checkpoints SET tx_id = $3::xid8, seq = $4, lease_until = now() + make_interval(secs => $7 / 1000.0), updated_at = now()
+          WHERE name = $1 AND owner = $2 AND status = 'active' AND tx_id = $5::xid8 AND seq = $6`,
+        [p.name, this.opts.owner, next.txId, next.seq, cp.tx_id, cp.seq, this.leaseMs],
+      );
+      if (cas.rowCount !== 1) throw new LeaseLostError(`lost the lease on ${p.name}`);
+      await client.query('COMMIT');
+      return page.events.length;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Runs every projection until it has nothing left below the gap-safe horizon. */
+  async catchUp(): Promise<void> {
+    for (const p of this.projections) {
+      while ((await this.step(p)) > 0);
+    }
+  }
+}
+
+/** Checkpoint, owner and lag (events after the checkpoint, capped) of every async projection. */
+export async function projectionStatuses(pool: pg.Pool, projections: readonly AsyncProjection[]): Promise<ProjectionStatus[]> {
+  const out: ProjectionStatus[] = [];
+  for (const p of projections) {
+    const res = await pool.query<{ tx_id: string; seq: string; owner: string | null; lease_until: Date | null; status: string; lag: string }>(
+      `SELECT c.tx_id, c.seq, c.owner, c.lease_until, c.status,
+              (SELECT count(*) FROM (SELECT 1 FROM events e WHERE (e.tx_id, e.seq) > (c.tx_id, c.seq)
+                                       AND e.type = ANY($2::text[]) LIMIT 10000000) x) AS lag
+         FROM projection_checkpoints c WHERE c.name = $1`,
+      [p.name, p.eventTypes],
+    );
+    const r = res.rows[0];
+    if (!r) continue;
+    out.push({
+      name: p.name,
+      position: r.tx_id === '0' && r.seq === '0' ? undefined : encodePosition(r.tx_id, r.seq),
+      owner: r.owner,
+      leaseUntil: r.lease_until ? r.lease_until.toISOString() : null,
+      status: r.status,
+      lag: Number(r.lag),
+    });
+  }
+  return out;
+}

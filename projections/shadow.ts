@@ -1,0 +1,84 @@
+import type pg from 'pg';
+
+/** Quotes an identifier we built ourselves (schema and table names from the registry). */
+const ident = (s: string): string => `"${s.replaceAll('"', '""')}"`;
+
+/** Creates empty copies of `tables` (columns, defaults, constraints, indexes) in `schema`. */
+export async function createShadowTables(db: pg.ClientBase, schema: string, tables: readonly string[]): Promise<void> {
+  await db.query(`DROP SCHEMA IF EXISTS ${ident(schema)} CASCADE`);
+  await db.query(`CREATE SCHEMA ${ident(schema)}`);
+  for (const t of tables) {
+    await db.query(`CREATE TABLE ${ident(schema)}.${ident(t)} (LIKE public.${ident(t)} INCLUDING ALL)`);
+  }
+}
+
+export async function dropShadowSchema(db: pg.ClientBase, schema: string): Promise<void> {
+  await db.query(`DROP SCHEMA IF EXISTS ${ident(schema)} CASCADE`);
+}
+
+interface IndexRow { name: string; body: string }
+
+async function indexesOf(db: pg.ClientBase, schema: string, table: string): Promise<IndexRow[]> {
+  const res = await db.query<IndexRow>(
+    `SELECT i.relname AS name,
+            regexp_replace(pg_get_indexdef(i.oid), '^CREATE (UNIQUE )?INDEX \\S+ ON \\S+', '') AS body
+       FROM pg_index x
+       JOIN pg_class i ON i.oid = x.indexrelid
+       JOIN pg_class t ON t.oid = x.indrelid
+       JOIN pg_namespace n ON n.oid = t.relnamespace
+      WHERE n.nspname = $1 AND t.relname = $2`,
+    [schema, table],
+  );
+  return res.rows;
+}
+
+/**
+ * Replaces the live tables with the shadow ones inside the caller's transaction, keeping the
+ * live index names so later migrations can still refer to them.
+ */
+export async function swapInShadowTables(db: pg.ClientBase, schema: string, tables: readonly string[]): Promise<void> {
+  for (const t of tables) {
+    const liveIndexes = await indexesOf(db, 'public', t);
+    const shadowIndexes = await indexesOf(db, schema, t);
+    await db.query(`DROP TABLE public.${ident(t)}`);
+    await db.query(`ALTER TABLE ${ident(schema)}.${ident(t)} SET SCHEMA public`);
+    for (const live of liveIndexes) {
+      const twin = shadowIndexes.find((s) => s.body === live.body);
+      if (twin && twin.name !== live.name) {
+        await db.query(`ALTER INDEX public.${ident(twin.name)} RENAME TO ${ident(live.name)}`);
+      }
+    }
+  }
+}
+
+export interface TableDiff {
+  table: string;
+  onlyInLive: number;
+  onlyInRebuilt: number;
+  samples: { side: 'live' | 'rebuilt'; row: Record<string, unknown> }[];
+}
+
+/** Compares live and shadow tables row by row (as multisets). */
+export async function diffTables(db: pg.ClientBase, schema: string, tables: readonly string[]): Promise<TableDiff[]> {
+  const out: TableDiff[] = [];
+  for (const t of tables) {
+    const live = `public.${ident(t)}`;
+    const shadow = `${ident(schema)}.${ident(t)}`;
+    const counts = await db.query<{ only_live: string; only_rebuilt: string }>(
+      `SELECT (SELECT count(*) FROM (SELECT * FROM ${live} EXCEPT ALL SELECT * FROM ${shadow}) a) AS only_live,
+              (SELECT count(*) FROM (SELECT * FROM ${shadow} EXCEPT ALL SELECT * FROM ${live}) b) AS only_rebuilt`,
+    );
+    const row = counts.rows[0];
+    const diff: TableDiff = { table: t, onlyInLive: Number(row?.only_live ?? 0), onlyInRebuilt: Number(row?.only_rebuilt ?? 0), samples: [] };
+    if (diff.onlyInLive > 0) {
+      const s = await db.query(`SELECT * FROM ${live} EXCEPT ALL SELECT * FROM ${shadow} LIMIT 3`);
+      diff.samples.push(...s.rows.map((r: Record<string, unknown>) => ({ side: 'live' as const, row: r })));
+    }
+    if (diff.onlyInRebuilt > 0) {
+      const s = await db.query(`SELECT * FROM ${shadow} EXCEPT ALL SELECT * FROM ${live} LIMIT 3`);
+      diff.samples.push(...s.rows.map((r: Record<string, unknown>) => ({ side: 'rebuilt' as const, row: r })));
+    }
+    out.push(diff);
+  }
+  return out;
+}

@@ -1,0 +1,8 @@
+import { PostgresEventStore } from '../../infra/eventstore/postgres-event-store.js';
+import { createMigratedDatabase } from '../support/store.js';
+import { runEventStoreContract } from './event-store.contract.js';
+
+runEventStoreContract('PostgreSQL', async () => {
+  const db = await createMigratedDatabase(25);
+  return { store: new PostgresEventStore(db.pool), close: () => db.close() };
+});

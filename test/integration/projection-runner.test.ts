@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PostgresEventStore } from '../../infra/eventstore/postgres-event-store.js';
+import { createLogger } from '../../infra/telemetry/logger.js';
+import { bucketStatsProjection } from '../../projections/async/bucket-stats.js';
+import { projectionStatuses, ProjectionRunner } from '../../projections/async/runner.js';
+import { usageMonthlyProjection } from '../../projections/async/usage-monthly.js';
+import { findProjections } from '../../projections/registry.js';
+import { rebuildProjections, verifyProjections } from '../../projections/rebuild.js';
+import { newEvent, ObjectWriter, registerBackend } from '../support/object-events.js';
+import { createMigratedDatabase, type MigratedDatabase } from '../support/store.js';
+
+const logger = createLogger('silent');
+const projections = [bucketStatsProjection, usageMonthlyProjection];
+
+describe('async projection runner', () => {
+  let db: MigratedDatabase;
+  let store: PostgresEventStore;
+  let objects: ObjectWriter;
+  beforeAll(async () => {
+    db = await createMigratedDatabase();
+    store = new PostgresEventStore(db.pool);
+    objects = new ObjectWriter(store);
+    await registerBackend(store, 'b1', 0);
+  });
+  afterAll(async () => db.close());
+
+  const stats = async () => (await db.pool.query('SELECT bucket, object_count::int AS n, total_bytes::int AS bytes FROM bucket_stats ORDER BY bucket')).rows;
+
+  it('catches up, reports lag, and applies overwrites and deletes as deltas', async () => {
+    await objects.write('a', 'x', 10, ['b1']);
+    await objects.write('a', 'y', 20, ['b1']);
+    await objects.write('a', 'x', 15, ['b1']);
+    await objects.write('b', 'z', 5, ['b1']);
+    await objects.delete('a', 'y');
+    await store.appendToStream('usage-b1', [
+      newEvent('UsageFlushed', { backend: 'b1', period: '2026-11', apiRequests: 3, egressBytes: 100, ingressBytes: 50 }),
+      newEvent('UsageFlushed', { backend: 'b1', period: '2026-11', apiRequests: 2, egressBytes: 1, ingressBytes: 0 }),
+    ], { expected: 'any' });
+    const before = await projectionStatuses(db.pool, projections);
+    expect(before.find((s) => s.name === 'bucket_stats')?.lag).toBe(5);
+    const runner = new ProjectionRunner(db.pool, projections, { owner: 'one', logger });
+    await runner.catchUp();
+    expect(await stats()).toEqual([{ bucket: 'a', n: 1, bytes: 15 }, { bucket: 'b', n: 1, bytes: 5 }]);
+    expect((await db.pool.query('SELECT api_requests::int, egress_bytes::int FROM usage_monthly')).rows).toEqual([{ api_requests: 5, egress_bytes: 101 }]);
+    const after = await projectionStatuses(db.pool, projections);
+    expect(after.map((s) => s.lag)).toEqual([0, 0]);
+    expect(after[0]?.owner).toBe('one');
+    await runner.stop();
+  });
+
+  it('never lets two instances run the same projection', async () => {
+    const one = new ProjectionRunner(db.pool, projections, { owner: 'one', logger });
+    const two = new ProjectionRunner(db.pool, projections, { owner: 'two', logger });
+    await objects.write('c', 'k', 1, ['b1']);
+    expect(await one.step(bucketStatsProjection)).toBe(1);
+    await objects.write('c', 'k2', 1, ['b1']);
+    // The lease is held by `one`: `two` gets nothing, whatever is pending.
+    expect(await two.step(bucketStatsProjection)).toBe(0);
+    expect(await one.step(bucketStatsProjection)).toBe(1);
+    await one.stop();
+    expect(await two.step(bucketStatsProjection)).toBe(0);
+    await objects.write('c', 'k3', 1, ['b1']);
+    expect(await two.step(bucketStatsProjection)).toBe(1);
+    await two.stop();
+  });
+
+  it('a runner that loses its lease mid-page cannot commit the page (checkpoint CAS)', async () => {
+    await objects.write('d', 'k', 7, ['b1']);
+    // While `one` applies its page, another owner takes the lease over.
+    const stolen = {
+      ...bucketStatsProjection,
+      async applyBatch(tx: Parameters<typeof bucketStatsProjection.applyBatch>[0], events: Parameters<typeof bucketStatsProjection.applyBatch>[1]) {
+        await bucketStatsProjection.applyBatch(tx, events);
+        await db.pool.query("UPDATE projection_checkpoints SET owner = 'thief' WHERE name = 'bucket_stats'");
+      },
+    };
+    const one = new ProjectionRunner(db.pool, [stolen], { owner: 'one', logger });
+    await expect(one.step(stolen)).rejects.toThrow(/lost the lease/);
+    expect((await stats()).find((r: { bucket: string }) => r.bucket === 'd')).toBeUndefined();
+    await db.pool.query("UPDATE projection_checkpoints SET owner = NULL, lease_until = NULL WHERE name = 'bucket_stats'");
+    const honest = new ProjectionRunner(db.pool, projections, { owner: 'one', logger });
+    await honest.catchUp();
+    expect((await stats()).find((r: { bucket: string }) => r.bucket === 'd')).toEqual({ bucket: 'd', n: 1, bytes: 7 });
+    await honest.stop();
+  });
+
+  it('runs in the background and rebuild/verify agree with it', async () => {
+    const runner = new ProjectionRunner(db.pool, projections, { owner: 'bg', logger, pollMaxMs: 50 });
+    runner.start();
+    for (let i = 0; i < 20; i++) await objects.write('e', `k${i}`, i, ['b1']);
+    runner.wake();
+    await expect.poll(async () => (await projectionStatuses(db.pool, projections))[0]?.lag, { timeout: 5000 }).toBe(0);
+    const verified = await verifyProjections(db.pool, findProjections('bucket_stats'));
+    expect(verified[0]?.identical).toBe(true);
+    const live = await stats();
+    await rebuildProjections(db.pool, findProjections('bucket_stats'));
+    expect(await stats()).toEqual(live);
+    await objects.write('e', 'after', 1, ['b1']);
+    runner.wake();
+    await expect.poll(async () => (await stats()).find((r: { bucket: string }) => r.bucket === 'e')?.n, { timeout: 5000 }).toBe(21);
+    await runner.stop();
+  });
+});
