@@ -1,0 +1,189 @@
+import { execFile, spawn } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../infra/telemetry/logger.js';
+import {
+  DataDirInUseError, startEmbeddedPostgres, stopAllEmbeddedPostgres, type EmbeddedPostgresHandle,
+} from '../../infra/db/embedded-postgres.js';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const isRoot = process.getuid?.() === 0;
+const logger = createLogger('silent');
+let tmp: string;
+
+beforeAll(async () => {
+  await mkdir(join(repoRoot, '.vitest-tmp'), { recursive: true });
+  tmp = await mkdtemp(join(repoRoot, '.vitest-tmp', 'embedded-pg-'));
+  // mkdtemp makes it 0700; as root, PostgreSQL runs as an unprivileged account that must get through.
+  await chmod(tmp, 0o755);
+});
+
+afterEach(async () => {
+  await stopAllEmbeddedPostgres();
+});
+
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+async function query<T extends pg.QueryResultRow>(handle: EmbeddedPostgresHandle, sql: string): Promise<T[]> {
+  const client = new pg.Client({ connectionString: handle.connectionString });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+async function postmasterPid(dataDir: string): Promise<number> {
+  return Number.parseInt((await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0] ?? '', 10);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  // Our own child lingers as a zombie until Node collects it.
+  try {
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+  } catch {
+    return false;
+  }
+}
+
+async function processesMentioning(dataDir: string): Promise<string[]> {
+  const { stdout } = await promisify(execFile)('ps', ['-eo', 'pid=,args=']);
+  return stdout.split('\n').filter((line) => line.includes(dataDir));
+}
+
+/** A pid that belonged to a process which has exited. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '']);
+  await new Promise((resolveExit) => child.once('exit', resolveExit));
+  return child.pid ?? 0;
+}
+
+const lockPathOf = (dataDir: string): string => `${dataDir}.s3o.lock`;
+
+describe('startEmbeddedPostgres', () => {
+  it('initialises a new data directory and serves the s3o database with durable settings', async () => {
+    const dataDir = join(tmp, 'fresh');
+    const db = await startEmbeddedPostgres({ dataDir, logger });
+
+    expect(db.dataDir).toBe(dataDir);
+    expect(db.connectionString).toBe(`postgres://s3o@127.0.0.1:${db.port}/s3o`);
+    const [settings] = await query<{ db: string; fsync: string; sync: string; fpw: string }>(db, `
+      SELECT current_database() AS db, current_setting('fsync') AS fsync,
+             current_setting('synchronous_commit') AS sync, current_setting('full_page_writes') AS fpw`);
+    expect(settings).toEqual({ db: 's3o', fsync: 'on', sync: 'on', fpw: 'on' });
+    expect(await query(db, 'SHOW fsync')).toEqual([{ fsync: 'on' }]);
+    await query(db, 'CREATE TABLE things (id int PRIMARY KEY, name text)');
+    await query(db, `INSERT INTO things VALUES (1, 'one'), (2, 'two')`);
+    expect(await query(db, 'SELECT name FROM things ORDER BY id')).toEqual([{ name: 'one' }, { name: 'two' }]);
+    if (isRoot) expect((await stat(dataDir)).uid).not.toBe(0);
+    expect(await readdir(tmp)).not.toContain('.fresh.s3o-initdb');
+  });
+
+  it('keeps data across stop and start, and stop leaves no server process behind', async () => {
+    const dataDir = join(tmp, 'restart');
+    const first = await startEmbeddedPostgres({ dataDir, logger });
+    await query(first, 'CREATE TABLE kept (v text)');
+    await query(first, `INSERT INTO kept VALUES ('survives')`);
+    const pid = await postmasterPid(dataDir);
+    expect(isAlive(pid)).toBe(true);
+    expect(await processesMentioning(dataDir)).not.toEqual([]);
+    expect(existsSync(lockPathOf(dataDir))).toBe(true);
+
+    await first.stop();
+
+    expect(isAlive(pid)).toBe(false);
+    expect(await processesMentioning(dataDir)).toEqual([]);
+    expect(existsSync(lockPathOf(dataDir))).toBe(false);
+    const second = await startEmbeddedPostgres({ dataDir, logger });
+    expect(await query(second, 'SELECT v FROM kept')).toEqual([{ v: 'survives' }]);
+    await second.stop();
+    expect(await processesMentioning(dataDir)).toEqual([]);
+  });
+
+  it('rejects a second start on a data directory that is in use, leaving the first untouched', async () => {
+    const dataDir = join(tmp, 'busy');
+    const first = await startEmbeddedPostgres({ dataDir, logger });
+
+    const second = startEmbeddedPostgres({ dataDir, logger });
+
+    await expect(second).rejects.toBeInstanceOf(DataDirInUseError);
+    await expect(second).rejects.toThrow(`data directory ${dataDir} is in use by another s3-orchestrator (pid ${process.pid})`);
+    expect(existsSync(lockPathOf(dataDir))).toBe(true);
+    expect(await query(first, 'SELECT 1 AS ok')).toEqual([{ ok: 1 }]);
+  });
+
+  it('takes over a lock left by a process that has died', async () => {
+    const dataDir = join(tmp, 'stale-lock');
+    await (await startEmbeddedPostgres({ dataDir, logger })).stop();
+    await writeFile(lockPathOf(dataDir), `${await deadPid()}\n`);
+
+    const db = await startEmbeddedPostgres({ dataDir, logger });
+
+    expect(JSON.parse(await readFile(lockPathOf(dataDir), 'utf8'))).toMatchObject({ pid: process.pid });
+    expect(await query(db, 'SELECT 1 AS ok')).toEqual([{ ok: 1 }]);
+  });
+
+  it('stops a server left running by an orchestrator that was killed, then starts afresh', async () => {
+    const dataDir = join(tmp, 'stale-server');
+    const orphaned = await startEmbeddedPostgres({ dataDir, logger });
+    await query(orphaned, 'CREATE TABLE t (v int)');
+    await query(orphaned, 'INSERT INTO t VALUES (42)');
+    const orphanPid = await postmasterPid(dataDir);
+    // As if the orchestrator had been SIGKILLed: its lock names a dead pid, its server still runs.
+    await writeFile(lockPathOf(dataDir), `${await deadPid()}\n`);
+
+    const db = await startEmbeddedPostgres({ dataDir, logger });
+
+    expect(isAlive(orphanPid)).toBe(false);
+    expect(await postmasterPid(dataDir)).not.toBe(orphanPid);
+    expect(await query(db, 'SELECT v FROM t')).toEqual([{ v: 42 }]);
+    // The forgotten handle must not release the new owner's lock.
+    await orphaned.stop();
+    expect(existsSync(lockPathOf(dataDir))).toBe(true);
+    expect(await query(db, 'SELECT v FROM t')).toEqual([{ v: 42 }]);
+  });
+
+  it('stopAllEmbeddedPostgres stops every server, including one initialised into an existing empty directory', async () => {
+    const emptyDir = join(tmp, 'pre-created');
+    await mkdir(emptyDir, { mode: 0o755 });
+    const a = await startEmbeddedPostgres({ dataDir: emptyDir, logger });
+    const b = await startEmbeddedPostgres({ dataDir: join(tmp, 'other'), logger });
+    const pids = [await postmasterPid(a.dataDir), await postmasterPid(b.dataDir)];
+
+    await stopAllEmbeddedPostgres();
+
+    expect(pids.map(isAlive)).toEqual([false, false]);
+    expect(await processesMentioning(tmp)).toEqual([]);
+  });
+
+  it('refuses a directory that is neither empty nor a PostgreSQL data directory', async () => {
+    const dataDir = join(tmp, 'foreign');
+    await mkdir(dataDir);
+    await writeFile(join(dataDir, 'notes.txt'), 'mine');
+
+    await expect(startEmbeddedPostgres({ dataDir, logger })).rejects.toThrow(/neither empty nor a PostgreSQL data directory/);
+    expect(existsSync(lockPathOf(dataDir))).toBe(false);
+  });
+
+  it.skipIf(!isRoot)('as root, explains a data directory the PostgreSQL account cannot reach', async () => {
+    const privateDir = await mkdtemp(join(tmp, 'private-'));
+    const dataDir = join(privateDir, 'pg');
+
+    await expect(startEmbeddedPostgres({ dataDir, logger })).rejects.toThrow(`cannot enter ${privateDir}`);
+    await expect(startEmbeddedPostgres({ dataDir, logger })).rejects.toThrow(`chmod o+x ${privateDir}`);
+    expect(existsSync(lockPathOf(dataDir))).toBe(false);
+  });
+});
