@@ -1,0 +1,51 @@
+import { DomainError } from '../../domain/errors.js';
+import { firstHeader, parseRawQuery, splitRawUrl } from './canonical.js';
+import { authenticateHeaderSignature } from './header-auth.js';
+import { classifyContentSha256 } from './payload-mode.js';
+import { authenticatePresigned } from './presigned.js';
+import type { SigningKeyCache } from './signing-key-cache.js';
+import { ALGORITHM } from './sigv4.js';
+import { authenticateToken } from './token.js';
+import type { AuthRequest, AuthResult, CredentialLookup, PayloadMode } from './types.js';
+
+/**
+ * Authenticates an S3 request: `Authorization: AWS4-HMAC-SHA256 …`, else a presigned URL, else a
+ * legacy `X-Proxy-Token`; anything else is AccessDenied. Returns who is calling and how the body
+ * must be decoded and verified (see gateway/body). Throws DomainError. Whether the principal may
+ * use the addressed bucket is the caller's check.
+ */
+export function authenticate(req: AuthRequest, creds: CredentialLookup, cache: SigningKeyCache): AuthResult {
+  const url = splitRawUrl(req.rawUrl);
+  const authorization = firstHeader(req.headers['authorization']);
+  if (authorization !== undefined && authorization.startsWith(ALGORITHM)) {
+    return authenticateHeaderSignature(authorization, req, url, creds, cache);
+  }
+  if (authorization !== undefined && authorization.startsWith('AWS4-ECDSA-P256-SHA256')) {
+    throw new DomainError('NotImplemented', 'SigV4a (ECDSA) is not supported.');
+  }
+
+  if (url.query.includes('X-Amz-Algorithm=')) {
+    const params = parseRawQuery(url.query);
+    const algorithm = params.find((p) => p.key === 'X-Amz-Algorithm');
+    if (algorithm !== undefined) return authenticatePresigned(algorithm.value, params, req, url, creds, cache);
+  }
+
+  const token = firstHeader(req.headers['x-proxy-token']);
+  if (token !== undefined && token !== '') {
+    const principal = authenticateToken(token, creds);
+    if (principal === undefined) throw new DomainError('AccessDenied');
+    return { principal, payload: unsignedPayloadMode(req) };
+  }
+  throw new DomainError('AccessDenied');
+}
+
+/** For requests without a signature, the body may still declare a hash or an unsigned aws-chunked encoding. */
+function unsignedPayloadMode(req: AuthRequest): PayloadMode {
+  const value = firstHeader(req.headers['x-amz-content-sha256']);
+  if (value === undefined) return { kind: 'unsigned' };
+  const declared = classifyContentSha256(value);
+  if (declared.kind === 'streaming-signed') {
+    throw new DomainError('InvalidRequest', 'Signed aws-chunked bodies need an Authorization header.');
+  }
+  return declared;
+}

@@ -1,0 +1,3 @@
+export { createBodyPipeline, DEFAULT_MAX_CHUNK_SIZE } from './pipeline.js';
+export { bodyExpectationsFromHeaders } from './expectations.js';
+export type { BodyDigests, BodyExpectations, BodyPipeline, ChecksumAlgorithm } from './types.js';

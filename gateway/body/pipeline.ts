@@ -1,0 +1,196 @@
+import { createHash, type Hash } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+import { DomainError } from '../../domain/errors.js';
+import { AwsChunkedDecoder } from './aws-chunked.js';
+import { checksumAlgorithmOf, createChecksumHasher, decodeChecksumValue, type ChecksumHasher } from './checksums.js';
+import type { BodyDigests, BodyExpectations, BodyPipeline, ChecksumAlgorithm } from './types.js';
+
+/**
+ * Chunks are streamed, never buffered, so their size does not bound memory; the limit only keeps
+ * the size field sane. It is the S3 single-PUT maximum because the JS SDK sends each buffer its
+ * source stream yields as one chunk (a 20 MiB Buffer in Readable.from becomes a 20 MiB chunk).
+ */
+export const DEFAULT_MAX_CHUNK_SIZE = 5 * 1024 * 1024 * 1024;
+
+/** The checksum to verify: its algorithm and either the header value or the trailer to read it from. */
+interface ExpectedChecksum {
+  algorithm: ChecksumAlgorithm;
+  name: string;
+  headerValue?: Buffer;
+}
+
+interface Plan {
+  exp: BodyExpectations;
+  chunked: boolean;
+  contentMd5?: Buffer;
+  checksum?: ExpectedChecksum;
+}
+
+function decodeContentMd5(value: string): Buffer {
+  const bytes = Buffer.from(value, 'base64');
+  if (bytes.length !== 16 || bytes.toString('base64') !== value) throw new DomainError('InvalidDigest');
+  return bytes;
+}
+
+/** Checks everything that can be checked before the body arrives; throws DomainError. */
+function plan(exp: BodyExpectations): Plan {
+  const chunked = exp.payload.kind === 'streaming-signed' || exp.payload.kind === 'streaming-unsigned-trailer';
+  const withTrailer = exp.payload.kind === 'streaming-unsigned-trailer' ||
+    (exp.payload.kind === 'streaming-signed' && exp.payload.trailer);
+  const checksums: ExpectedChecksum[] = [];
+  for (const [name, value] of Object.entries(exp.checksumHeaders)) {
+    const algorithm = checksumAlgorithmOf(name);
+    if (algorithm === undefined) continue;
+    checksums.push({ algorithm, name, headerValue: decodeChecksumValue(algorithm, name, value, 'header') });
+  }
+  for (const name of exp.trailerNames ?? []) {
+    if (!withTrailer) {
+      throw new DomainError('InvalidRequest', 'x-amz-trailer needs a STREAMING-*-TRAILER x-amz-content-sha256.');
+    }
+    const algorithm = checksumAlgorithmOf(name);
+    if (algorithm === undefined) throw new DomainError('InvalidRequest', `The trailing header ${name} is not supported.`);
+    checksums.push({ algorithm, name: name.toLowerCase() });
+  }
+  if (checksums.length > 1) {
+    throw new DomainError('InvalidRequest', 'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
+  }
+  const p: Plan = { exp, chunked };
+  if (exp.contentMd5 !== undefined) p.contentMd5 = decodeContentMd5(exp.contentMd5);
+  if (checksums[0] !== undefined) p.checksum = checksums[0];
+  return p;
+}
+
+class BodyTransform extends Transform {
+  private readonly md5 = createHash('md5');
+  private readonly sha256: Hash | undefined;
+  private readonly checksum: ChecksumHasher | undefined;
+  private readonly decoder: AwsChunkedDecoder | undefined;
+  private size = 0;
+  private settled = false;
+  private resolveDigests!: (d: BodyDigests) => void;
+  private rejectDigests!: (e: Error) => void;
+  readonly result: Promise<BodyDigests>;
+
+  constructor(private readonly p: Plan) {
+    super();
+    this.result = new Promise<BodyDigests>((resolve, reject) => {
+      this.resolveDigests = resolve;
+      this.rejectDigests = reject;
+    });
+    this.result.catch(() => undefined); // the stream's own 'error' reports it; nobody has to await this
+    const { payload } = p.exp;
+    const algorithm = p.checksum?.algorithm;
+    if (payload.kind === 'sha256' || algorithm === 'SHA256') this.sha256 = createHash('sha256');
+    if (algorithm !== undefined) {
+      this.checksum = algorithm === 'SHA256' && this.sha256 !== undefined ? undefined : createChecksumHasher(algorithm);
+    }
+    if (p.chunked) {
+      this.decoder = new AwsChunkedDecoder({
+        signing: payload.kind === 'streaming-signed'
+          ? { signingKey: payload.signingKey, scope: payload.scope, amzDate: payload.amzDate, seedSignature: payload.seedSignature }
+          : undefined,
+        trailers: payload.kind === 'streaming-unsigned-trailer' || (payload.kind === 'streaming-signed' && payload.trailer),
+        maxChunkSize: p.exp.maxChunkSize ?? DEFAULT_MAX_CHUNK_SIZE,
+        onData: (slice) => this.emitData(slice),
+      });
+    }
+  }
+
+  private emitData(slice: Buffer): void {
+    this.md5.update(slice);
+    this.sha256?.update(slice);
+    this.checksum?.update(slice);
+    this.size += slice.length;
+    const declared = this.p.exp.decodedContentLength;
+    if (this.p.chunked && declared !== undefined && this.size > declared) {
+      throw new DomainError('InvalidRequest', 'The body is longer than x-amz-decoded-content-length.');
+    }
+    this.push(slice);
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    try {
+      if (this.decoder !== undefined) this.decoder.write(chunk);
+      else this.emitData(chunk);
+      callback();
+    } catch (e) {
+      callback(e as Error);
+    }
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.finish().then(
+      (digests) => {
+        this.settled = true;
+        this.resolveDigests(digests);
+        callback();
+      },
+      (e: unknown) => callback(e as Error),
+    );
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (!this.settled) {
+      this.settled = true;
+      this.rejectDigests(error ?? new DomainError('IncompleteBody', 'The request body was not read to its end.'));
+    }
+    callback(error);
+  }
+
+  private async finish(): Promise<BodyDigests> {
+    const { exp, contentMd5, checksum } = this.p;
+    if (this.decoder !== undefined) {
+      this.decoder.end();
+      const declared = exp.trailerNames ?? [];
+      for (const name of this.decoder.trailers.keys()) {
+        if (!declared.includes(name)) {
+          throw new DomainError('InvalidRequest', `The trailing header ${name} was not named in x-amz-trailer.`);
+        }
+      }
+      if (exp.decodedContentLength !== undefined && this.size !== exp.decodedContentLength) {
+        throw new DomainError('IncompleteBody', 'The body is shorter than x-amz-decoded-content-length.');
+      }
+    }
+    const md5 = this.md5.digest();
+    if (contentMd5 !== undefined && !md5.equals(contentMd5)) throw new DomainError('BadDigest');
+    const digests: BodyDigests = { md5Hex: md5.toString('hex'), size: this.size };
+
+    const sha256 = this.sha256?.digest();
+    if (sha256 !== undefined) digests.sha256Hex = sha256.toString('hex');
+    if (exp.payload.kind === 'sha256' && digests.sha256Hex !== exp.payload.expectedHex) {
+      throw new DomainError('XAmzContentSHA256Mismatch');
+    }
+
+    if (checksum !== undefined) {
+      const computed = sha256 !== undefined && checksum.algorithm === 'SHA256'
+        ? sha256
+        : await (this.checksum as ChecksumHasher).digest();
+      const expected = checksum.headerValue ?? this.trailerChecksum(checksum);
+      if (!computed.equals(expected)) {
+        throw new DomainError('BadDigest', `The ${checksum.algorithm} you specified did not match the calculated checksum.`);
+      }
+      digests.checksum = { algorithm: checksum.algorithm, base64: computed.toString('base64') };
+    }
+    return digests;
+  }
+
+  private trailerChecksum(checksum: ExpectedChecksum): Buffer {
+    const value = this.decoder?.trailers.get(checksum.name);
+    if (value === undefined) {
+      throw new DomainError('IncompleteBody', `The trailing header ${checksum.name} named in x-amz-trailer was not sent.`);
+    }
+    return decodeChecksumValue(checksum.algorithm, checksum.name, value, 'trailing header');
+  }
+}
+
+/**
+ * Turns a raw request body into verified object bytes: decodes aws-chunked framing, checks chunk
+ * and trailer signatures, the payload SHA-256, Content-MD5 and the x-amz-checksum-* value, and
+ * computes MD5 (the ETag) and size. Any failure is a stream error raised before the stream ends,
+ * so a consumer never sees a clean end of an unverified body. Throws DomainError at once for
+ * expectations that are malformed (Content-MD5, checksum header, x-amz-trailer).
+ */
+export function createBodyPipeline(exp: BodyExpectations): BodyPipeline {
+  const stream = new BodyTransform(plan(exp));
+  return { stream, digests: () => stream.result };
+}
