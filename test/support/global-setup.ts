@@ -1,16 +1,45 @@
-import type { TestProject } from 'vitest/node';
+import { chmod, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
+import type { TestProject } from 'vitest/node';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../infra/db/embedded-postgres.js';
+import { createLogger } from '../../infra/telemetry/logger.js';
+
+async function reachable(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let embedded: EmbeddedPostgresHandle | undefined;
 
 /**
- * Finds the PostgreSQL server the tests use: S3O_TEST_PG_URL if set, else the local server on
- * 127.0.0.1:5432 (trust auth). Each test file creates its own database on it (see db.ts).
+ * Chooses the PostgreSQL server the tests use: S3O_TEST_PG_URL if set, else the local server on
+ * 127.0.0.1:5432 (trust auth) when it answers, else an embedded-postgres server started here.
+ * Each test file then creates its own database on it (see db.ts).
  */
-export default async function setup(project: TestProject): Promise<void> {
-  const url = process.env.S3O_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-  await client.connect();
-  await client.end();
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  let url = process.env.S3O_TEST_PG_URL ?? process.env.S3O_TEST_LOCAL_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  if (!(await reachable(url))) {
+    if (process.env.S3O_TEST_PG_URL) throw new Error(`S3O_TEST_PG_URL (${url}) is not reachable`);
+    const parent = await mkdtemp(join(tmpdir(), 's3o-test-pg-'));
+    // PostgreSQL runs as an unprivileged user when the tests run as root: it must reach the directory.
+    await chmod(parent, 0o755);
+    const dataDir = join(parent, 'data');
+    embedded = await startEmbeddedPostgres({ dataDir, logger: createLogger('warn') });
+    url = embedded.connectionString.replace(/\/s3o$/, '/postgres');
+    console.log(`PostgreSQL at 127.0.0.1:5432 is not reachable; using embedded PostgreSQL on port ${embedded.port}`);
+  }
   project.provide('pgAdminUrl', url);
+  return async () => {
+    await embedded?.stop();
+  };
 }
 
 declare module 'vitest' {

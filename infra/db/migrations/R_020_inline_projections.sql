@@ -135,6 +135,11 @@ BEGIN
             p_data->>'storageKey', p_data->>'writeId', p_data->>'contentType', p_data->'metadata',
             p_data->'headers', (p_data->>'initiatedAt')::timestamptz);
   ELSIF p_type = 'PartUploaded' THEN
+    -- Parts of an upload that was completed or aborted meanwhile are refused.
+    IF p_enforce AND NOT EXISTS (SELECT 1 FROM multipart_uploads WHERE upload_id = v_upload) THEN
+      RAISE EXCEPTION USING ERRCODE = 'S3Q03', MESSAGE = 'upload_open',
+        DETAIL = json_build_object('uploadId', v_upload)::text;
+    END IF;
     INSERT INTO multipart_parts (upload_id, part_number, size, etag, backend_etag, checksum, uploaded_at)
     VALUES (v_upload, (p_data->>'partNumber')::int, (p_data->>'size')::bigint, p_data->>'etag',
             p_data->>'backendEtag', nullif(p_data->'checksum', 'null'::jsonb), s3o_event_time(p_meta))

@@ -1,0 +1,44 @@
+import type pg from 'pg';
+import type { EventStore } from '../domain/eventstore/port.js';
+import type { Metrics } from '../infra/telemetry/metrics.js';
+import type { Logger } from '../infra/telemetry/logger.js';
+import type { Config } from '../ops/config/types.js';
+import type { BackendDirectory } from '../services/backends/backend-directory.js';
+import type { OrphanRecorder } from '../services/cleanup/orphans.js';
+import type { Reclaimer } from '../services/cleanup/reclaimer.js';
+import type { EventFactory } from '../services/event-factory.js';
+import type { MultipartService } from '../services/multipart/multipart-service.js';
+import type { ObjectCommands } from '../services/objects/object-commands.js';
+import type { ObjectReader } from '../services/objects/object-reader.js';
+import type { ObjectWriter } from '../services/objects/object-writer.js';
+import type { SigningKeyCache } from './auth/index.js';
+import type { CredentialStore } from './s3/credential-store.js';
+
+/** Readiness and degradation as /health and /health/ready report them. */
+export interface HealthState {
+  ready: boolean;
+  databaseHealthy(): boolean;
+}
+
+/** Everything a request handler needs; built once by the composition root (ops/serve.ts). */
+export interface GatewayContext {
+  /** The current configuration; replaced on reload. */
+  config(): Config;
+  logger: Logger;
+  metrics: Metrics;
+  pool: pg.Pool;
+  store: EventStore;
+  events: EventFactory;
+  objects: ObjectCommands;
+  writer: ObjectWriter;
+  reader: ObjectReader;
+  reclaimer: Reclaimer;
+  orphans: OrphanRecorder;
+  multipart: MultipartService;
+  backends: BackendDirectory;
+  credentials: CredentialStore;
+  signingKeys: SigningKeyCache;
+  health: HealthState;
+  startedAtMs: number;
+  instanceId: string;
+}

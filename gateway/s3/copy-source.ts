@@ -1,0 +1,29 @@
+import { DomainError } from '../../domain/errors.js';
+import type { ObjectVersion } from '../../domain/objects/object-state.js';
+import { evaluateCopySourceConditions } from '../../domain/s3/conditionals.js';
+import { parseCopySource, type CopySource } from '../../domain/s3/keys.js';
+import type { GatewayContext } from '../context.js';
+import { conditionsFrom, requireCurrentVersion } from './handlers/read-object.js';
+import { header, type S3Request } from './s3-request.js';
+
+export interface ResolvedCopySource extends CopySource {
+  version: ObjectVersion;
+}
+
+/**
+ * The source of CopyObject / UploadPartCopy: it must be in the caller's own bucket (credentials
+ * are per bucket), must exist, and must pass the x-amz-copy-source-if-* conditions.
+ */
+export async function resolveCopySource(ctx: GatewayContext, req: S3Request): Promise<ResolvedCopySource> {
+  const source = parseCopySource(header(req.raw, 'x-amz-copy-source') ?? '');
+  if (source.bucket !== req.principal.bucket) {
+    throw new DomainError('AccessDenied', 'Your credentials do not grant access to the copy source bucket.');
+  }
+  const version = await requireCurrentVersion(ctx, source.bucket, source.key);
+  const verdict = evaluateCopySourceConditions(
+    { etag: version.etag, lastModifiedMs: Date.parse(version.lastModified) },
+    conditionsFrom(req, 'x-amz-copy-source-if-'),
+  );
+  if (verdict === 'precondition-failed') throw new DomainError('PreconditionFailed');
+  return { ...source, version };
+}

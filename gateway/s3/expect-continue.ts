@@ -1,0 +1,48 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { DomainError } from '../../domain/errors.js';
+import type { GatewayContext } from '../context.js';
+import { errorBody, toDomainError, XML_CONTENT_TYPE } from './respond.js';
+import { authorize, routeRequest } from './s3-handler.js';
+import { requestIdFor, resourceOf } from './s3-request.js';
+
+function declaredLength(req: IncomingMessage): number | undefined {
+  const h = req.headers['x-amz-decoded-content-length'] ?? req.headers['content-length'];
+  const v = Array.isArray(h) ? h[0] : h;
+  return v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined;
+}
+
+/** Throws the error an upload would end with, when it can be known before its body. */
+function precheck(ctx: GatewayContext, req: IncomingMessage): void {
+  const routed = routeRequest(req.method ?? 'PUT', req.url ?? '/', req.headers);
+  if (routed.operation !== 'PutObject' && routed.operation !== 'UploadPart') return;
+  authorize(ctx, routed, req.headersDistinct, Date.now());
+  const size = declaredLength(req);
+  if (size === undefined) return;
+  const max = ctx.config().server.max_object_size;
+  if (size > max) throw new DomainError('EntityTooLarge', undefined, { ProposedSize: size, MaxSizeAllowed: max });
+  if (routed.operation === 'PutObject' && ctx.writer.rank(size).length === 0) throw new DomainError('InsufficientStorage');
+}
+
+/**
+ * Answers `Expect: 100-continue` uploads before their body is sent: bad credentials, an object
+ * over the size limit, or no backend with room get their error at once, so a client does not
+ * push gigabytes only to be refused. Everything else gets 100 Continue and is served normally.
+ */
+export function installExpectContinue(server: Server, ctx: GatewayContext): void {
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    try {
+      precheck(ctx, req);
+    } catch (err) {
+      const e = toDomainError(err, ctx.logger);
+      const requestId = requestIdFor(req);
+      const body = errorBody(e, requestId, resourceOf(req.url ?? '/'));
+      res.writeHead(e.status, {
+        'content-type': XML_CONTENT_TYPE, 'content-length': Buffer.byteLength(body), connection: 'close', 'x-amz-request-id': requestId,
+      });
+      res.end(body);
+      return;
+    }
+    res.writeContinue();
+    server.emit('request', req, res);
+  });
+}

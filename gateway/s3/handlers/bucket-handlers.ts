@@ -1,0 +1,37 @@
+import type { FastifyReply } from 'fastify';
+import { DomainError } from '../../../domain/errors.js';
+import type { GatewayContext } from '../../context.js';
+import { sendXml } from '../respond.js';
+import type { S3Request } from '../s3-request.js';
+import { buildListAllMyBucketsXml, buildLocationConstraintXml, buildVersioningConfigurationXml } from '../xml/buckets.js';
+import type { Owner } from '../xml/common.js';
+
+export const owner: Owner = { id: 's3-orchestrator', displayName: 's3-orchestrator' };
+
+/** A credential sees exactly one bucket: its own. */
+export function listBuckets(ctx: GatewayContext, req: S3Request, reply: FastifyReply): FastifyReply {
+  return sendXml(reply, 200, buildListAllMyBucketsXml({ owner, buckets: [{ name: req.principal.bucket, creationDateMs: ctx.startedAtMs }] }));
+}
+
+export function headBucket(_ctx: GatewayContext, _req: S3Request, reply: FastifyReply): FastifyReply {
+  return reply.code(200).header('x-amz-bucket-region', 'us-east-1').send();
+}
+
+export function getBucketLocation(_ctx: GatewayContext, _req: S3Request, reply: FastifyReply): FastifyReply {
+  return sendXml(reply, 200, buildLocationConstraintXml('us-east-1'));
+}
+
+export function getBucketVersioning(_ctx: GatewayContext, _req: S3Request, reply: FastifyReply): FastifyReply {
+  return sendXml(reply, 200, buildVersioningConfigurationXml());
+}
+
+/** Virtual buckets are configured, not created: re-creating your own bucket is what S3 calls "already owned". */
+export function createBucket(_ctx: GatewayContext, req: S3Request): never {
+  throw new DomainError('BucketAlreadyOwnedByYou', undefined, { BucketName: req.bucket });
+}
+
+export function deleteBucket(_ctx: GatewayContext, req: S3Request): never {
+  throw new DomainError('MethodNotAllowed', 'Virtual buckets are defined in the configuration and cannot be deleted through S3.', {
+    Method: 'DELETE', ResourceType: 'BUCKET', BucketName: req.bucket,
+  });
+}

@@ -1,0 +1,97 @@
+import type { FastifyReply } from 'fastify';
+import { DomainError } from '../../../domain/errors.js';
+import type { ObjectVersion } from '../../../domain/objects/object-state.js';
+import { evaluateConditions, type Conditions } from '../../../domain/s3/conditionals.js';
+import { quoteEtag } from '../../../domain/s3/etag.js';
+import { responseHeaderOverrides } from '../../../domain/s3/metadata.js';
+import { parsePartNumber } from '../../../domain/s3/multipart.js';
+import { invalidRangeError, resolveRange, type RangeResolution } from '../../../domain/s3/ranges.js';
+import { loadObject } from '../../../projections/read/object-reads.js';
+import type { GatewayContext } from '../../context.js';
+import { header, type S3Request } from '../s3-request.js';
+import { formatHttpDate, parseHttpDate } from '../xml/dates.js';
+
+export function conditionsFrom(req: S3Request, prefix = 'if-'): Conditions {
+  const h = (n: string) => header(req.raw, `${prefix}${n}`);
+  return {
+    ifMatch: h('match'),
+    ifNoneMatch: h('none-match'),
+    ifModifiedSinceMs: parseHttpDate(h('modified-since'), req.nowMs),
+    ifUnmodifiedSinceMs: parseHttpDate(h('unmodified-since'), req.nowMs),
+  };
+}
+
+export async function requireCurrentVersion(ctx: GatewayContext, bucket: string, key: string): Promise<ObjectVersion> {
+  const state = await loadObject(ctx.pool, bucket, key);
+  if (!state.current) throw new DomainError('NoSuchKey', undefined, { Key: key });
+  return state.current;
+}
+
+/** Range of one part of a multipart object (GET ?partNumber=N), as S3 serves it. */
+function partRange(v: ObjectVersion, partNumber: number): { range: RangeResolution; count: number } {
+  const parts = v.parts ?? [{ partNumber: 1, size: v.size }];
+  const index = parts.findIndex((p) => p.partNumber === partNumber);
+  if (index === -1) throw new DomainError('InvalidPartNumber');
+  let start = 0;
+  for (let i = 0; i < index; i++) start += parts[i]?.size ?? 0;
+  const size = parts[index]?.size ?? 0;
+  return { range: size === 0 ? { kind: 'full' } : { kind: 'partial', start, end: start + size - 1 }, count: parts.length };
+}
+
+/** The headers S3 returns for an object on GET/HEAD, stored metadata bytes re-emitted as received. */
+export function objectHeaders(v: ObjectVersion, req: S3Request): Record<string, string> {
+  const h: Record<string, string> = {
+    'content-type': v.contentType,
+    etag: quoteEtag(v.etag),
+    'last-modified': formatHttpDate(Date.parse(v.lastModified)),
+    'accept-ranges': 'bytes',
+  };
+  if (v.headers.cacheControl) h['cache-control'] = v.headers.cacheControl;
+  if (v.headers.contentDisposition) h['content-disposition'] = v.headers.contentDisposition;
+  if (v.headers.contentEncoding) h['content-encoding'] = v.headers.contentEncoding;
+  if (v.headers.contentLanguage) h['content-language'] = v.headers.contentLanguage;
+  if (v.headers.expires) h.expires = v.headers.expires;
+  for (const [name, value] of Object.entries(v.metadata)) h[`x-amz-meta-${name}`] = value;
+  Object.assign(h, responseHeaderOverrides(req.params));
+  return h;
+}
+
+/** GetObject and HeadObject: conditionals (also with a Range), ranges, part numbers, failover across copies. */
+export async function readObject(ctx: GatewayContext, req: S3Request, reply: FastifyReply, head: boolean): Promise<FastifyReply> {
+  const bucket = req.bucket as string;
+  const key = req.key as string;
+  const v = await requireCurrentVersion(ctx, bucket, key);
+  const headers = objectHeaders(v, req);
+  const verdict = evaluateConditions({ etag: v.etag, lastModifiedMs: Date.parse(v.lastModified) }, conditionsFrom(req));
+  if (verdict.outcome === 'not-modified') {
+    return reply.code(304).headers({ etag: headers.etag, 'last-modified': headers['last-modified'] }).send();
+  }
+  if (verdict.outcome === 'precondition-failed') {
+    throw new DomainError('PreconditionFailed', undefined, { Condition: verdict.condition });
+  }
+
+  const partParam = req.query.get('partNumber');
+  let range: RangeResolution;
+  if (partParam !== null) {
+    const p = partRange(v, parsePartNumber(partParam));
+    range = p.range;
+    headers['x-amz-mp-parts-count'] = String(p.count);
+  } else {
+    const rangeHeader = header(req.raw, 'range');
+    range = resolveRange(rangeHeader, v.size);
+    if (range.kind === 'unsatisfiable') throw invalidRangeError(rangeHeader ?? '', v.size);
+  }
+  if (range.kind === 'full' && v.checksum && header(req.raw, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') {
+    headers[`x-amz-checksum-${v.checksum.algorithm.toLowerCase()}`] = v.checksum.value;
+    headers['x-amz-checksum-type'] = 'FULL_OBJECT';
+  }
+  const status = range.kind === 'partial' ? 206 : 200;
+  const length = range.kind === 'partial' ? range.end - range.start + 1 : v.size;
+  headers['content-length'] = String(length);
+  if (range.kind === 'partial') headers['content-range'] = `bytes ${range.start}-${range.end}/${v.size}`;
+
+  if (head) return reply.code(status).headers(headers).send();
+  if (length === 0) return reply.code(status).headers(headers).send('');
+  const opened = await ctx.reader.open(v, range.kind === 'partial' ? { start: range.start, end: range.end } : undefined, req.signal);
+  return reply.code(status).headers(headers).send(opened.result.body);
+}

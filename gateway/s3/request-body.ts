@@ -1,0 +1,58 @@
+import { pipeline } from 'node:stream';
+import type { Readable, Transform } from 'node:stream';
+import { DomainError } from '../../domain/errors.js';
+import { bodyExpectationsFromHeaders, createBodyPipeline, type BodyDigests } from '../body/index.js';
+import { header, type S3Request } from './s3-request.js';
+
+export interface VerifiedBody {
+  /** Size of the object bytes the client declared. */
+  size: number;
+  stream: Transform;
+  digests(): Promise<BodyDigests>;
+}
+
+const isChunked = (req: S3Request): boolean =>
+  req.payload.kind === 'streaming-signed' || req.payload.kind === 'streaming-unsigned-trailer';
+
+/**
+ * The declared object size: x-amz-decoded-content-length for aws-chunked bodies, else
+ * Content-Length (required: S3 answers 411 without it).
+ */
+export function declaredSize(req: S3Request): number {
+  const raw = isChunked(req) ? header(req.raw, 'x-amz-decoded-content-length') : header(req.raw, 'content-length');
+  if (raw === undefined) {
+    if (header(req.raw, 'transfer-encoding') !== undefined && !isChunked(req)) throw new DomainError('MissingContentLength');
+    throw new DomainError('MissingContentLength');
+  }
+  if (!/^\d{1,16}$/.test(raw)) throw new DomainError('InvalidArgument', 'Content-Length must be a non-negative integer.');
+  return Number(raw);
+}
+
+/** The request body as verified object bytes (decoded, hashes and signatures checked while it flows). */
+export function verifiedBody(req: S3Request, maxObjectSize: number): VerifiedBody {
+  const size = declaredSize(req);
+  if (size > maxObjectSize) throw new DomainError('EntityTooLarge', undefined, { ProposedSize: size, MaxSizeAllowed: maxObjectSize });
+  const body = createBodyPipeline(bodyExpectationsFromHeaders(req.raw.headersDistinct, req.payload));
+  pipeline(req.raw as Readable, body.stream, () => undefined);
+  return { size, stream: body.stream, digests: () => body.digests() };
+}
+
+/** Reads a small XML request body (≤ 1 MiB) after verifying it like any other body. */
+export async function readSmallBody(req: S3Request, limit = 1024 * 1024): Promise<Buffer> {
+  const raw = header(req.raw, 'content-length');
+  if (raw !== undefined && Number(raw) > limit && !isChunked(req)) throw new DomainError('MalformedXML', 'The XML you provided was too large.');
+  const body = createBodyPipeline(bodyExpectationsFromHeaders(req.raw.headersDistinct, req.payload));
+  pipeline(req.raw as Readable, body.stream, () => undefined);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of body.stream) {
+    total += (chunk as Buffer).length;
+    if (total > limit) {
+      body.stream.destroy();
+      throw new DomainError('MalformedXML', 'The XML you provided was too large.');
+    }
+    chunks.push(chunk as Buffer);
+  }
+  await body.digests();
+  return Buffer.concat(chunks, total);
+}

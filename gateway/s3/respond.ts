@@ -1,0 +1,43 @@
+import type { FastifyReply } from 'fastify';
+import { DomainError, isDomainError } from '../../domain/errors.js';
+import { ConcurrencyError, StoreUnavailableError } from '../../domain/eventstore/errors.js';
+import type { Logger } from '../../infra/telemetry/logger.js';
+import { buildErrorXml } from './xml/error.js';
+
+export const XML_CONTENT_TYPE = 'application/xml';
+
+export function sendXml(reply: FastifyReply, status: number, xml: string): FastifyReply {
+  return reply.code(status).header('content-type', XML_CONTENT_TYPE).send(xml);
+}
+
+/** Maps anything thrown while serving a request to the error S3 clients understand. */
+export function toDomainError(err: unknown, logger: Logger): DomainError {
+  if (isDomainError(err)) return err;
+  if (err instanceof StoreUnavailableError) return new DomainError('ServiceUnavailable', 'The metadata store is unavailable; please retry.');
+  if (err instanceof ConcurrencyError) return new DomainError('SlowDown', 'Too many concurrent changes to this object; please retry.');
+  logger.error({ err }, 'unexpected error');
+  return new DomainError('InternalError');
+}
+
+/** Extra S3 error fields (Key, BucketName, UploadId, …) come from the error's details. */
+function errorFields(err: DomainError): Record<string, string | number | undefined> {
+  const out: Record<string, string | number | undefined> = {};
+  for (const [k, v] of Object.entries(err.details ?? {})) {
+    if (/^[A-Z]/.test(k) && (typeof v === 'string' || typeof v === 'number')) out[k] = v;
+  }
+  return out;
+}
+
+export function errorBody(err: DomainError, requestId: string, resource: string): string {
+  return buildErrorXml({ code: err.code, message: err.message, fields: errorFields(err), resource, requestId });
+}
+
+export function sendError(reply: FastifyReply, err: DomainError, requestId: string, resource: string, head: boolean): FastifyReply {
+  reply.code(err.status);
+  if (err.code === 'InvalidRange' && typeof err.details?.ActualObjectSize === 'number') {
+    reply.header('content-range', `bytes */${err.details.ActualObjectSize}`);
+  }
+  if (err.code === 'SlowDown' || err.code === 'ServiceUnavailable') reply.header('retry-after', '1');
+  if (head || err.status === 304) return reply.send();
+  return reply.header('content-type', XML_CONTENT_TYPE).send(errorBody(err, requestId, resource));
+}

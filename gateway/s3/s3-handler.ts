@@ -1,0 +1,114 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError } from '../../domain/errors.js';
+import { parsePathStyle } from '../../domain/s3/keys.js';
+import { authenticate } from '../auth/index.js';
+import type { GatewayContext } from '../context.js';
+import { createBucket, deleteBucket, getBucketLocation, getBucketVersioning, headBucket, listBuckets } from './handlers/bucket-handlers.js';
+import { copyObject } from './handlers/copy-object.js';
+import { deleteObjects } from './handlers/delete-objects.js';
+import { listObjectsV1, listObjectsV2 } from './handlers/list-objects.js';
+import {
+  abortMultipartUpload, completeMultipartUpload, createMultipartUpload, listMultipartUploads, listParts, uploadPart, uploadPartCopy,
+} from './handlers/multipart-handlers.js';
+import { readObject } from './handlers/read-object.js';
+import { deleteObject, putObject } from './handlers/write-object.js';
+import { routeOperation, type S3Operation } from './operations.js';
+import { sendError, toDomainError } from './respond.js';
+import { queryRecord, rawQueryOf, requestIdFor, resourceOf, type S3Request } from './s3-request.js';
+
+type Handler = (ctx: GatewayContext, req: S3Request, reply: FastifyReply) => FastifyReply | Promise<FastifyReply>;
+
+const handlers: Record<S3Operation, Handler> = {
+  ListBuckets: listBuckets,
+  HeadBucket: headBucket,
+  GetBucketLocation: getBucketLocation,
+  GetBucketVersioning: getBucketVersioning,
+  CreateBucket: createBucket,
+  DeleteBucket: deleteBucket,
+  ListObjectsV1: listObjectsV1,
+  ListObjectsV2: listObjectsV2,
+  ListMultipartUploads: listMultipartUploads,
+  DeleteObjects: deleteObjects,
+  GetObject: (ctx, req, reply) => readObject(ctx, req, reply, false),
+  HeadObject: (ctx, req, reply) => readObject(ctx, req, reply, true),
+  PutObject: putObject,
+  CopyObject: copyObject,
+  DeleteObject: deleteObject,
+  CreateMultipartUpload: createMultipartUpload,
+  UploadPart: uploadPart,
+  UploadPartCopy: uploadPartCopy,
+  CompleteMultipartUpload: completeMultipartUpload,
+  AbortMultipartUpload: abortMultipartUpload,
+  ListParts: listParts,
+};
+
+export interface RoutedRequest {
+  rawUrl: string;
+  method: string;
+  bucket: string | undefined;
+  key: string | undefined;
+  query: URLSearchParams;
+  operation: S3Operation;
+}
+
+/** Parses and routes a request without reading its body (also used before `100 Continue`). */
+export function routeRequest(method: string, rawUrl: string, headers: Record<string, unknown>): RoutedRequest {
+  const target = parsePathStyle(rawUrl);
+  const query = new URLSearchParams(rawQueryOf(rawUrl));
+  const operation = routeOperation(method, target.bucket, target.key, query, headers);
+  return { rawUrl, method, bucket: target.bucket, key: target.key, query, operation };
+}
+
+/** Authenticates and binds the credential to the addressed bucket. */
+export function authorize(ctx: GatewayContext, routed: RoutedRequest, headers: NodeJS.Dict<string | string[]>, nowMs: number) {
+  const auth = authenticate({ method: routed.method, rawUrl: routed.rawUrl, headers, nowMs }, ctx.credentials, ctx.signingKeys);
+  if (routed.bucket !== undefined && routed.bucket !== auth.principal.bucket) {
+    throw new DomainError('AccessDenied', 'Your credentials do not grant access to this bucket.');
+  }
+  return auth;
+}
+
+/** The S3 entry point: route, authenticate, run the operation, answer S3 XML errors. */
+export async function handleS3(ctx: GatewayContext, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const raw = request.raw;
+  const requestId = requestIdFor(raw);
+  const rawUrl = raw.url ?? '/';
+  const method = raw.method ?? 'GET';
+  reply.header('x-amz-request-id', requestId);
+  const started = performance.now();
+  let operation = 'unknown';
+  ctx.metrics.inflight.inc();
+  reply.raw.once('close', () => {
+    ctx.metrics.inflight.dec();
+    ctx.metrics.requestsTotal.inc({ method, status_code: String(reply.raw.statusCode), operation });
+    ctx.metrics.requestDuration.observe({ method, operation }, (performance.now() - started) / 1000);
+  });
+  try {
+    const routed = routeRequest(method, rawUrl, raw.headers);
+    operation = routed.operation;
+    const nowMs = Date.now();
+    const auth = authorize(ctx, routed, raw.headersDistinct, nowMs);
+    const abort = new AbortController();
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) abort.abort();
+    });
+    const req: S3Request = {
+      id: requestId, method, raw, rawUrl, bucket: routed.bucket, key: routed.key, query: routed.query, params: queryRecord(routed.query),
+      operation: routed.operation, principal: auth.principal, payload: auth.payload,
+      cause: { actor: auth.principal.accessKeyId, correlationId: requestId }, nowMs, signal: abort.signal,
+    };
+    return await handlers[routed.operation](ctx, req, reply);
+  } catch (err) {
+    const e = toDomainError(err, ctx.logger);
+    if (!raw.readableEnded) {
+      // The body was not read: do not make the client push it through a connection we answer now.
+      reply.header('connection', 'close');
+      raw.resume();
+    }
+    if (reply.sent) {
+      reply.raw.destroy();
+      return reply;
+    }
+    return sendError(reply, e, requestId, resourceOf(rawUrl), method === 'HEAD');
+  }
+}

@@ -1,0 +1,40 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Prometheus metrics with the original project's `s3o_` names, so its Grafana dashboard works.
+ * Labels never carry secrets or object keys (cardinality and privacy).
+ */
+export function createMetrics(version: string) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 's3o_process_' });
+  const m = {
+    registry,
+    buildInfo: new Gauge({ name: 's3o_build_info', help: 'Build information', labelNames: ['version', 'node'], registers: [registry] }),
+    requestsTotal: new Counter({ name: 's3o_requests_total', help: 'S3 requests', labelNames: ['method', 'status_code', 'operation'], registers: [registry] }),
+    requestDuration: new Histogram({
+      name: 's3o_request_duration_seconds', help: 'S3 request duration', labelNames: ['method', 'operation'], registers: [registry],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    }),
+    inflight: new Gauge({ name: 's3o_inflight_requests', help: 'S3 requests in flight', registers: [registry] }),
+    backendRequests: new Counter({ name: 's3o_backend_requests_total', help: 'Backend calls', labelNames: ['backend', 'operation', 'outcome'], registers: [registry] }),
+    backendDuration: new Histogram({
+      name: 's3o_backend_duration_seconds', help: 'Backend call duration', labelNames: ['backend', 'operation'], registers: [registry],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    }),
+    writeFailover: new Counter({ name: 's3o_write_failover_total', help: 'Writes retried on another backend', labelNames: ['backend'], registers: [registry] }),
+    quotaUsed: new Gauge({ name: 's3o_quota_bytes_used', help: 'Bytes used per backend', labelNames: ['backend'], registers: [registry] }),
+    quotaLimit: new Gauge({ name: 's3o_quota_bytes_limit', help: 'Quota per backend (0 = unlimited)', labelNames: ['backend'], registers: [registry] }),
+    quotaAvailable: new Gauge({ name: 's3o_quota_bytes_available', help: 'Bytes available per backend', labelNames: ['backend'], registers: [registry] }),
+    orphanBytes: new Gauge({ name: 's3o_quota_orphan_bytes', help: 'Bytes awaiting cleanup per backend', labelNames: ['backend'], registers: [registry] }),
+    objectsCount: new Gauge({ name: 's3o_objects_count', help: 'Live copies per backend', labelNames: ['backend'], registers: [registry] }),
+    circuitState: new Gauge({ name: 's3o_circuit_breaker_state', help: '0 closed, 1 open, 2 half-open', labelNames: ['name'], registers: [registry] }),
+    circuitTransitions: new Counter({ name: 's3o_circuit_breaker_transitions_total', help: 'Breaker transitions', labelNames: ['name', 'to'], registers: [registry] }),
+    cleanupProcessed: new Counter({ name: 's3o_cleanup_queue_processed_total', help: 'Cleanup items processed', labelNames: ['outcome'], registers: [registry] }),
+    cleanupDepth: new Gauge({ name: 's3o_cleanup_queue_depth', help: 'Pending cleanup items', registers: [registry] }),
+    projectionLag: new Gauge({ name: 's3o_projection_lag_events', help: 'Events an async projection is behind', labelNames: ['projection'], registers: [registry] }),
+  };
+  m.buildInfo.set({ version, node: process.version }, 1);
+  return m;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

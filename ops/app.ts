@@ -1,0 +1,213 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { hostname } from 'node:os';
+import type { FastifyInstance } from 'fastify';
+import type pg from 'pg';
+import { SigningKeyCache } from '../gateway/auth/index.js';
+import type { GatewayContext } from '../gateway/context.js';
+import { CredentialStore } from '../gateway/s3/credential-store.js';
+import { buildServer } from '../gateway/server.js';
+import { migrate } from '../infra/db/migrate.js';
+import { PostgresEventStore } from '../infra/eventstore/postgres-event-store.js';
+import { createLogger, type Logger } from '../infra/telemetry/logger.js';
+import { createMetrics, type Metrics } from '../infra/telemetry/metrics.js';
+import { CleanupWorker } from '../processes/cleanup-worker.js';
+import { Leases } from '../processes/leases.js';
+import { Periodic } from '../processes/periodic.js';
+import { flushUsage } from '../processes/usage-flusher.js';
+import { ProjectionRunner } from '../projections/async/runner.js';
+import { asyncProjections } from '../projections/registry.js';
+import { BackendDirectory } from '../services/backends/backend-directory.js';
+import { reconcileBackends } from '../services/backends/backend-lifecycle.js';
+import { OrphanRecorder } from '../services/cleanup/orphans.js';
+import { Reclaimer } from '../services/cleanup/reclaimer.js';
+import { createEventFactory } from '../services/event-factory.js';
+import { MultipartService } from '../services/multipart/multipart-service.js';
+import { ObjectCommands } from '../services/objects/object-commands.js';
+import { ObjectReader } from '../services/objects/object-reader.js';
+import { ObjectWriter } from '../services/objects/object-writer.js';
+import { UsageMeter } from '../services/usage/usage-meter.js';
+import { backendDeclarations, backendSettings, breakerSettings, usageLimits } from './backend-settings.js';
+import { diffForReload } from './config/reload.js';
+import type { Config } from './config/types.js';
+import { openDatabase, type DatabaseHandle } from './database.js';
+import { mergeReloadable, parseListenAddr } from './reload.js';
+import { VERSION } from './version.js';
+
+export interface Orchestrator {
+  ctx: GatewayContext;
+  app: FastifyInstance;
+  /** `http://host:port` the S3 API listens on. */
+  url: string;
+  /** Applies a new configuration file's reloadable settings; returns the paths that need a restart. */
+  reload(next: Config): Promise<{ applied: string[]; restartRequired: string[] }>;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  /** An already open database (tests); otherwise the configured one is opened. */
+  database?: { pool: pg.Pool };
+  /** Extra routes (admin API). */
+  register?: (app: FastifyInstance, ctx: GatewayContext) => void | Promise<void>;
+}
+
+/** Wires every part of the orchestrator from a configuration and starts serving. */
+export async function startOrchestrator(initial: Config, opts: StartOptions = {}): Promise<Orchestrator> {
+  let config = initial;
+  const logger = opts.logger ?? createLogger(config.server.log_level);
+  const instanceId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const db: DatabaseHandle | undefined = opts.database ? undefined : await openDatabase(config.database, logger, 'server');
+  const pool = opts.database?.pool ?? (db as DatabaseHandle).pool;
+  if (db) logger.info({ database: db.description }, 'database open');
+  try {
+    await migrate(pool, logger);
+  } catch (err) {
+    await db?.close();
+    throw err;
+  }
+  const metrics: Metrics = createMetrics(VERSION);
+  const store = new PostgresEventStore(pool);
+  const events = createEventFactory(instanceId);
+  const system = { actor: 'system:config' };
+
+  const report = await reconcileBackends(store, events, backendDeclarations(config), system);
+  for (const name of report.registered) logger.info({ backend: name }, 'backend registered');
+  for (const name of report.limitsChanged) logger.info({ backend: name }, 'backend limits changed');
+  for (const { name, state } of report.excluded) {
+    logger.warn({ backend: name, state }, `backend ${name} is ${state} but still in the configuration: it takes no writes until "s3o admin backend-reactivate ${name}"`);
+  }
+
+  const meter = new UsageMeter();
+  const backends = new BackendDirectory(backendSettings(config), breakerSettings(config), meter, {
+    onBreakerTransition: (backend, from, to) => {
+      metrics.circuitTransitions.inc({ name: backend, to });
+      metrics.circuitState.set({ name: backend }, to === 'closed' ? 0 : to === 'open' ? 1 : 2);
+      logger.warn({ backend, from, to }, 'backend circuit breaker changed state');
+    },
+    onCall: (backend, op, info) => {
+      metrics.backendRequests.inc({ backend, operation: op, outcome: info.outcome });
+      metrics.backendDuration.observe({ backend, operation: op }, info.durationMs / 1000);
+    },
+  });
+  await backends.refresh(pool);
+  await meter.refreshBaseline(pool);
+
+  const objects = new ObjectCommands(store, pool, events);
+  const reclaimer = new Reclaimer(store, events, backends, logger);
+  const orphans = new OrphanRecorder(store, events, reclaimer, logger);
+  const writer = new ObjectWriter(backends, objects, orphans, reclaimer, events, {
+    strategy: () => config.routing_strategy,
+    bufferLimit: () => config.server.small_body_buffer,
+  }, logger);
+  const reader = new ObjectReader(backends, logger);
+  const multipart = new MultipartService(pool, store, events, backends, writer, objects, orphans, logger);
+  const credentials = new CredentialStore(config.buckets);
+  const signingKeys = new SigningKeyCache();
+  const health = { ready: false, databaseHealthy: () => true };
+  const ctx: GatewayContext = {
+    config: () => config, logger, metrics, pool, store, events, objects, writer, reader, reclaimer, orphans, multipart, backends,
+    credentials, signingKeys, health, startedAtMs: Date.now(), instanceId,
+  };
+
+  const leases = new Leases(pool, instanceId);
+  const runner = new ProjectionRunner(pool, asyncProjections, { owner: instanceId, logger });
+  const cleanup = new CleanupWorker(pool, store, events, backends, leases, () => ({
+    concurrency: config.cleanup_queue.concurrency, maxAttempts: config.cleanup_queue.max_attempts, batchSize: 50,
+  }), logger, (outcome) => metrics.cleanupProcessed.inc({ outcome }));
+  const workers = [
+    new Periodic('backend-refresh', () => 1000, async () => {
+      await backends.refresh(pool);
+      for (const name of backends.names()) {
+        const s = backends.state(name);
+        if (!s) continue;
+        metrics.quotaUsed.set({ backend: name }, s.usedBytes);
+        metrics.quotaLimit.set({ backend: name }, s.quotaBytes);
+        metrics.quotaAvailable.set({ backend: name }, s.quotaBytes === 0 ? 0 : s.quotaBytes - s.usedBytes - s.orphanBytes - s.pendingBytes);
+        metrics.orphanBytes.set({ backend: name }, s.orphanBytes);
+        metrics.objectsCount.set({ backend: name }, s.objectCount);
+      }
+    }, logger, { jitter: false }),
+    new Periodic('cleanup', () => 10_000, () => cleanup.runOnce(), logger),
+    new Periodic('usage-flush', () => usageFlushInterval(config, meter), async () => {
+      await flushUsage(store, events, meter, logger);
+      await meter.refreshBaseline(pool);
+    }, logger, { jitter: false }),
+  ];
+
+  const app = await buildServer(ctx, { register: (a) => opts.register?.(a, ctx) });
+  const { host, port } = parseListenAddr(config.server.listen_addr);
+  await app.listen({ host, port });
+  const address = app.server.address();
+  const boundPort = typeof address === 'object' && address ? address.port : port;
+  const url = `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${boundPort}`;
+  const metricsServer = await startMetricsListener(config, metrics);
+
+  runner.start();
+  for (const w of workers) w.start();
+  health.ready = true;
+  logger.info({ url, instanceId, version: VERSION }, 's3-orchestrator ready');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    ctx,
+    app,
+    url,
+    async reload(nextFile) {
+      const diff = diffForReload(config, nextFile);
+      for (const path of diff.restartRequired) logger.warn({ field: path }, `${path} changed but only takes effect after a restart`);
+      const next = mergeReloadable(config, nextFile);
+      if (diff.reloadable.log_level) logger.level = next.server.log_level;
+      if (diff.reloadable.buckets) {
+        credentials.replace(next.buckets);
+        signingKeys.clear();
+      }
+      if (diff.reloadable.backend_limits.length > 0) {
+        await reconcileBackends(store, events, backendDeclarations(next).filter((d) => diff.reloadable.backend_limits.includes(d.name)), { actor: 'system:reload' });
+        for (const b of next.backends) backends.updateLimits(b.name, b.quota_bytes, usageLimits(b));
+        await backends.refresh(pool);
+      }
+      config = next;
+      logger.info({ applied: diff.reloadable.paths }, 'configuration reloaded');
+      return { applied: [...diff.reloadable.paths], restartRequired: [...diff.restartRequired] };
+    },
+    stop() {
+      stopping ??= (async () => {
+        health.ready = false;
+        if (config.server.shutdown_delay > 0) await new Promise((r) => setTimeout(r, config.server.shutdown_delay));
+        await app.close();
+        await Promise.all(workers.map((w) => w.stop()));
+        await reclaimer.drain();
+        await flushUsage(store, events, meter, logger);
+        await runner.stop();
+        await backends.close();
+        await new Promise<void>((r) => (metricsServer ? metricsServer.close(() => r()) : r()));
+        await db?.close();
+        logger.info('s3-orchestrator stopped');
+      })();
+      return stopping;
+    },
+  };
+}
+
+function usageFlushInterval(config: Config, meter: UsageMeter): number {
+  const f = config.usage_flush;
+  if (!f.adaptive_enabled) return f.interval;
+  const limits = new Map(config.backends.map((b) => [b.name, usageLimits(b)]));
+  return meter.highestRatio(limits) >= f.adaptive_threshold ? f.fast_interval : f.interval;
+}
+
+async function startMetricsListener(config: Config, metrics: Metrics): Promise<Server | undefined> {
+  const m = config.telemetry.metrics;
+  if (!m.enabled || !m.listen) return undefined;
+  const { host, port } = parseListenAddr(m.listen);
+  const server = createServer((req, res) => {
+    if (req.url !== m.path) {
+      res.writeHead(404).end();
+      return;
+    }
+    void metrics.registry.metrics().then((body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body));
+  });
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  return server;
+}

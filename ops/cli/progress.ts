@@ -1,0 +1,63 @@
+/**
+ * A one-line progress bar with rate and ETA, redrawn in place on a terminal. Off a terminal it
+ * prints nothing (the final report is printed by the caller), so logs and pipes stay clean.
+ */
+export class ProgressBar {
+  private readonly startedAt = performance.now();
+  private lastDraw = 0;
+  private readonly enabled: boolean;
+
+  constructor(
+    private readonly label: string,
+    private readonly stream: NodeJS.WriteStream = process.stderr,
+    enabled?: boolean,
+  ) {
+    this.enabled = enabled ?? Boolean(stream.isTTY);
+  }
+
+  update(done: number, total: number, phase = '', force = false): void {
+    if (!this.enabled) return;
+    const now = performance.now();
+    if (!force && now - this.lastDraw < 100) return;
+    this.lastDraw = now;
+    const seconds = (now - this.startedAt) / 1000;
+    const rate = seconds > 0 ? done / seconds : 0;
+    const ratio = total > 0 ? Math.min(1, done / total) : 0;
+    const width = 30;
+    const filled = Math.round(ratio * width);
+    const eta = rate > 0 && total > done ? formatDuration((total - done) / rate) : '--';
+    const line =
+      `${this.label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(ratio * 100).toFixed(1).padStart(5)}% ` +
+      `${formatCount(done)}/${formatCount(total)} ${formatCount(rate)}/s ETA ${eta}${phase ? ` ${phase}` : ''}`;
+    this.stream.write(`\r\x1b[2K${line}`);
+  }
+
+  finish(): void {
+    if (this.enabled) this.stream.write('\n');
+  }
+}
+
+export function formatCount(n: number): string {
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
+  if (n >= 1e4) return `${(n / 1e3).toFixed(1)}k`;
+  return String(Math.round(n));
+}
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '--';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (Math.abs(v) >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
+}

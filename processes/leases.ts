@@ -1,0 +1,58 @@
+import type pg from 'pg';
+
+export interface Lease {
+  name: string;
+  owner: string;
+  /** Fencing token: grows every time the lease changes hands. */
+  token: number;
+}
+
+/**
+ * Named leases in the `leases` table: at most one live owner per name. A lease that was not
+ * renewed within its time-to-live can be taken over; the new owner gets a higher token, and
+ * every owner write that checks the token (`holds`) fails for the old one.
+ */
+export class Leases {
+  constructor(
+    private readonly pool: pg.Pool,
+    readonly owner: string,
+    private readonly ttlMs = 30_000,
+  ) {}
+
+  async tryAcquire(name: string): Promise<Lease | undefined> {
+    const res = await this.pool.query<{ token: string }>(
+      `INSERT INTO leases AS l (name, owner, token, lease_until) VALUES ($1, $2, 1, now() + make_interval(secs => $3 / 1000.0))
+       ON CONFLICT (name) DO UPDATE SET
+         token = CASE WHEN l.owner = EXCLUDED.owner THEN l.token ELSE l.token + 1 END,
+         owner = EXCLUDED.owner, lease_until = EXCLUDED.lease_until, updated_at = now()
+       WHERE l.owner = EXCLUDED.owner OR l.lease_until < now()
+       RETURNING token`,
+      [name, this.owner, this.ttlMs],
+    );
+    const row = res.rows[0];
+    return row ? { name, owner: this.owner, token: Number(row.token) } : undefined;
+  }
+
+  /** Extends the lease; false when it was lost (expired and taken by another owner). */
+  async renew(lease: Lease): Promise<boolean> {
+    const res = await this.pool.query(
+      `UPDATE leases SET lease_until = now() + make_interval(secs => $4 / 1000.0), updated_at = now()
+        WHERE name = $1 AND owner = $2 AND token = $3`,
+      [lease.name, lease.owner, lease.token, this.ttlMs],
+    );
+    return res.rowCount === 1;
+  }
+
+  async release(lease: Lease): Promise<void> {
+    await this.pool.query(
+      `UPDATE leases SET lease_until = now() - interval '1 second', updated_at = now() WHERE name = $1 AND owner = $2 AND token = $3`,
+      [lease.name, lease.owner, lease.token],
+    );
+  }
+
+  async holder(name: string): Promise<{ owner: string; token: number; leaseUntil: Date } | undefined> {
+    const res = await this.pool.query<{ owner: string; token: string; lease_until: Date }>('SELECT owner, token, lease_until FROM leases WHERE name = $1', [name]);
+    const r = res.rows[0];
+    return r ? { owner: r.owner, token: Number(r.token), leaseUntil: r.lease_until } : undefined;
+  }
+}

@@ -1,0 +1,84 @@
+import type { Checksum, ObjectHeaders, PartLayout, StoredCopy } from '../../domain/events/common.js';
+import { objectStreamId, type ObjectState } from '../../domain/objects/object-state.js';
+import type { Queryable } from '../../infra/eventstore/postgres-event-store.js';
+
+interface ObjectRow {
+  revision: string | null;
+  write_id: string | null;
+  size: string;
+  etag: string;
+  content_type: string;
+  metadata: Record<string, string>;
+  headers: ObjectHeaders;
+  checksum: Checksum | null;
+  parts: PartLayout[] | null;
+  last_modified: Date;
+  copies: StoredCopy[] | null;
+}
+
+/**
+ * Loads an object's current version, its copies and its stream revision in one primary-key
+ * read. The revision is the compare-and-swap token for the next change to the object.
+ */
+export async function loadObject(db: Queryable, bucket: string, key: string): Promise<ObjectState> {
+  const res = await db.query<ObjectRow>(
+    `SELECT s.revision, o.write_id, o.size, o.etag, o.content_type, o.metadata, o.headers, o.checksum, o.parts,
+            o.last_modified,
+            (SELECT json_agg(json_build_object('backend', c.backend, 'storageKey', c.storage_key, 'size', c.size)
+                             ORDER BY c.created_at, c.backend)
+               FROM object_copies c WHERE c.bucket = $2 AND c.key = $3) AS copies
+       FROM (SELECT 1) one
+       LEFT JOIN streams s ON s.stream_id = $1
+       LEFT JOIN objects o ON o.bucket = $2 AND o.key = $3`,
+    [objectStreamId(bucket, key), bucket, key],
+  );
+  const r = res.rows[0];
+  const revision = r?.revision == null ? 'no_stream' : BigInt(r.revision);
+  if (!r || r.write_id === null) return { bucket, key, revision, current: undefined };
+  return {
+    bucket,
+    key,
+    revision,
+    current: {
+      writeId: r.write_id,
+      size: Number(r.size),
+      etag: r.etag,
+      contentType: r.content_type,
+      metadata: r.metadata,
+      headers: r.headers,
+      checksum: r.checksum,
+      parts: r.parts,
+      lastModified: r.last_modified.toISOString(),
+      copies: r.copies ?? [],
+    },
+  };
+}
+
+export interface ListedObject {
+  key: string;
+  size: number;
+  etag: string;
+  lastModifiedMs: number;
+  storageClass: string;
+}
+
+/** One page of a bucket's keys in byte order, from `seek` (inclusive or not) up to `upperBound`. */
+export async function listObjectPage(
+  db: Queryable,
+  bucket: string,
+  opts: { seek: { key: string; inclusive: boolean }; upperBound: string | undefined; limit: number },
+): Promise<ListedObject[]> {
+  const params: unknown[] = [bucket, opts.seek.key, opts.limit];
+  let bound = '';
+  if (opts.upperBound !== undefined) {
+    params.push(opts.upperBound);
+    bound = ' AND key < $4';
+  }
+  const res = await db.query<{ key: string; size: string; etag: string; last_modified: Date }>(
+    `SELECT key, size, etag, last_modified FROM objects
+      WHERE bucket = $1 AND key ${opts.seek.inclusive ? '>=' : '>'} $2${bound}
+      ORDER BY key LIMIT $3`,
+    params,
+  );
+  return res.rows.map((r) => ({ key: r.key, size: Number(r.size), etag: r.etag, lastModifiedMs: r.last_modified.getTime(), storageClass: 'STANDARD' }));
+}

@@ -1,0 +1,156 @@
+import type pg from 'pg';
+import type { BackendCandidate } from '../../domain/placement/placement.js';
+import { BackendClient, type BackendCallInfo, type BackendConnection, type BackendOp } from '../../infra/backend/index.js';
+import type { UsageLimits, UsageMeter } from '../usage/usage-meter.js';
+import { CircuitBreaker, type BreakerSettings, type BreakerState } from './circuit-breaker.js';
+
+/** What the orchestrator needs to know about one configured backend. */
+export interface BackendSettings {
+  name: string;
+  connection: BackendConnection;
+  quotaBytes: number;
+  maxObjectSize: number;
+  limits: UsageLimits;
+}
+
+export interface BackendSnapshot {
+  state: string;
+  quotaBytes: number;
+  usedBytes: number;
+  objectCount: number;
+  orphanBytes: number;
+  pendingBytes: number;
+}
+
+export interface ConfiguredBackend {
+  settings: BackendSettings;
+  order: number;
+  client: BackendClient;
+  breaker: CircuitBreaker;
+}
+
+/** Operations that cost one API request each on a backend; GET bytes are egress, PUT bytes ingress. */
+const meteredOps: ReadonlySet<BackendOp> = new Set([
+  'PutObject', 'GetObject', 'HeadObject', 'DeleteObject', 'CreateMultipartUpload', 'UploadPart',
+  'CompleteMultipartUpload', 'AbortMultipartUpload', 'ListObjectsV2', 'CopyObject', 'ListMultipartUploads',
+]);
+
+/**
+ * The configured backends at run time: one client (undici pool) and one circuit breaker each,
+ * plus a recent snapshot of their lifecycle state and usage from the projections. The snapshot
+ * is for choosing where to write; the append transaction is what enforces quotas.
+ */
+export class BackendDirectory {
+  private readonly backends = new Map<string, ConfiguredBackend>();
+  private snapshot = new Map<string, BackendSnapshot>();
+
+  constructor(
+    settings: readonly BackendSettings[],
+    breakerSettings: BreakerSettings,
+    private readonly meter: UsageMeter,
+    hooks: { onBreakerTransition?: (backend: string, from: BreakerState, to: BreakerState) => void; onCall?: (backend: string, op: BackendOp, info: BackendCallInfo) => void } = {},
+  ) {
+    settings.forEach((s, order) => {
+      const breaker = new CircuitBreaker(breakerSettings, Date.now, Math.random, (from, to) => hooks.onBreakerTransition?.(s.name, from, to));
+      const client = new BackendClient(s.connection, {
+        onCall: (op, info) => {
+          if (meteredOps.has(op)) meter.record(s.name, { apiRequests: 1, egressBytes: info.bytesIn, ingressBytes: info.bytesOut });
+          if (info.outcome === 'ok' || info.outcome === 'not_found') breaker.recordSuccess();
+          else if (info.outcome === 'unavailable' || (info.outcome === 'http_error' && info.status >= 500)) breaker.recordFailure();
+          hooks.onCall?.(s.name, op, info);
+        },
+      });
+      this.backends.set(s.name, { settings: s, order, client, breaker });
+    });
+  }
+
+  names(): string[] {
+    return [...this.backends.keys()];
+  }
+
+  get(name: string): ConfiguredBackend | undefined {
+    return this.backends.get(name);
+  }
+
+  require(name: string): ConfiguredBackend {
+    const b = this.backends.get(name);
+    if (!b) throw new Error(`backend ${name} is not configured`);
+    return b;
+  }
+
+  /** Replaces limits from a config reload (quota, usage limits), keeping clients and breakers. */
+  updateLimits(name: string, quotaBytes: number, limits: UsageLimits): void {
+    const b = this.backends.get(name);
+    if (b) b.settings = { ...b.settings, quotaBytes, limits };
+  }
+
+  updateBreakers(settings: BreakerSettings): void {
+    for (const b of this.backends.values()) b.breaker.update(settings);
+  }
+
+  state(name: string): BackendSnapshot | undefined {
+    return this.snapshot.get(name);
+  }
+
+  async refresh(db: pg.Pool): Promise<void> {
+    const res = await db.query<{
+      backend: string; state: string | null; quota_bytes: string; bytes_used: string; object_count: string; orphan_bytes: string; pending_bytes: string;
+    }>(
+      `SELECT u.backend, s.state, u.quota_bytes, u.bytes_used, u.object_count, u.orphan_bytes, u.pending_bytes
+         FROM backend_usage u LEFT JOIN backend_state s ON s.backend = u.backend`,
+    );
+    this.snapshot = new Map(
+      res.rows.map((r) => [
+        r.backend,
+        {
+          state: r.state ?? 'unregistered',
+          quotaBytes: Number(r.quota_bytes),
+          usedBytes: Number(r.bytes_used),
+          objectCount: Number(r.object_count),
+          orphanBytes: Number(r.orphan_bytes),
+          pendingBytes: Number(r.pending_bytes),
+        },
+      ]),
+    );
+  }
+
+  /** Adjusts the local snapshot right after a local commit, before the next refresh. */
+  noteUsage(name: string, delta: { used?: number; orphan?: number; pending?: number; count?: number }): void {
+    const s = this.snapshot.get(name);
+    if (!s) return;
+    s.usedBytes += delta.used ?? 0;
+    s.orphanBytes += delta.orphan ?? 0;
+    s.pendingBytes += delta.pending ?? 0;
+    s.objectCount += delta.count ?? 0;
+  }
+
+  /** Every configured backend as the router sees it for an operation of `size` bytes. */
+  candidates(size: number): BackendCandidate[] {
+    return [...this.backends.values()].map((b) => {
+      const snap = this.snapshot.get(b.settings.name);
+      return {
+        name: b.settings.name,
+        order: b.order,
+        state: snap?.state ?? 'unregistered',
+        circuitOpen: !b.breaker.isAvailable(),
+        quotaBytes: b.settings.quotaBytes,
+        usedBytes: snap?.usedBytes ?? 0,
+        orphanBytes: snap?.orphanBytes ?? 0,
+        pendingBytes: snap?.pendingBytes ?? 0,
+        usageExceeded: this.meter.wouldExceed(b.settings.name, b.settings.limits, { apiRequests: 1, ingressBytes: size }),
+        maxObjectSize: b.settings.maxObjectSize,
+      };
+    });
+  }
+
+  /** Whether a read of `bytes` from this backend fits its monthly limits. */
+  canRead(name: string, bytes: number): boolean {
+    const b = this.backends.get(name);
+    if (!b) return false;
+    return !this.meter.wouldExceed(name, b.settings.limits, { apiRequests: 1, egressBytes: bytes });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.backends.values()].map((b) => b.client.close()));
+  }
+}

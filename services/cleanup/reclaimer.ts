@@ -1,0 +1,63 @@
+import type { EventStore } from '../../domain/eventstore/port.js';
+import { isBackendError } from '../../infra/backend/index.js';
+import type { Logger } from '../../infra/telemetry/logger.js';
+import type { BackendDirectory } from '../backends/backend-directory.js';
+import { deterministicEventId, type Cause, type EventFactory } from '../event-factory.js';
+
+export interface OrphanItem {
+  cleanupId: string;
+  backend: string;
+  storageKey: string;
+  size: number;
+}
+
+export const cleanupStreamId = (id: string): string => `cleanup-${id}`;
+/** Succeeded and dismissed share one id: whichever is recorded first closes the item, once. */
+export const closingEventId = (id: string): string => deterministicEventId(`cleanup:${id}:closed`);
+
+/**
+ * Deletes orphaned bytes right after the change that orphaned them committed. What fails here
+ * stays in the cleanup queue for the cleanup worker, which retries with back-off.
+ */
+export class Reclaimer {
+  private inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly events: EventFactory,
+    private readonly backends: BackendDirectory,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Starts reclaiming in the background; `drain()` waits for what is in flight. */
+  reclaimSoon(items: readonly OrphanItem[], cause: Cause): void {
+    if (items.length === 0) return;
+    const p = this.reclaim(items, cause).finally(() => this.inFlight.delete(p));
+    this.inFlight.add(p);
+  }
+
+  async reclaim(items: readonly OrphanItem[], cause: Cause): Promise<void> {
+    await Promise.all(
+      items.map(async (item) => {
+        const backend = this.backends.get(item.backend);
+        if (!backend) return;
+        try {
+          await backend.client.deleteObject(item.storageKey);
+          await this.store.appendToStream(
+            cleanupStreamId(item.cleanupId),
+            [this.events.event('CleanupSucceeded', { attempt: 1, backend: item.backend, size: item.size }, cause, { id: closingEventId(item.cleanupId) })],
+            { expected: 'any' },
+          );
+          this.backends.noteUsage(item.backend, { orphan: -item.size });
+        } catch (err) {
+          const level = isBackendError(err) ? 'info' : 'warn';
+          this.logger[level]({ err, backend: item.backend, cleanupId: item.cleanupId }, 'orphan left for the cleanup worker');
+        }
+      }),
+    );
+  }
+
+  async drain(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+}

@@ -1,0 +1,56 @@
+import { DomainError } from '../../domain/errors.js';
+import type { StoredCopy } from '../../domain/events/common.js';
+import type { ObjectVersion } from '../../domain/objects/object-state.js';
+import { BackendNotFoundError, type ByteRange, type GetObjectResult } from '../../infra/backend/index.js';
+import type { Logger } from '../../infra/telemetry/logger.js';
+import type { BackendDirectory } from '../backends/backend-directory.js';
+
+export interface OpenedCopy {
+  copy: StoredCopy;
+  result: GetObjectResult;
+}
+
+/**
+ * Opens a readable copy of an object version: healthy backends first (configuration order),
+ * skipping backends over their monthly egress/request limits; a copy that fails before any
+ * byte was sent is passed over for the next one.
+ */
+export class ObjectReader {
+  constructor(
+    private readonly backends: BackendDirectory,
+    private readonly logger: Logger,
+  ) {}
+
+  orderCopies(copies: readonly StoredCopy[]): StoredCopy[] {
+    const order = (c: StoredCopy) => {
+      const b = this.backends.get(c.backend);
+      if (!b) return Number.MAX_SAFE_INTEGER;
+      return (b.breaker.isAvailable() ? 0 : 1_000_000) + b.order;
+    };
+    return [...copies].sort((a, b) => order(a) - order(b));
+  }
+
+  async open(version: ObjectVersion, range: ByteRange | undefined, signal?: AbortSignal): Promise<OpenedCopy> {
+    const bytes = range ? range.end - range.start + 1 : version.size;
+    let overLimit = 0;
+    let lastError: unknown;
+    for (const copy of this.orderCopies(version.copies)) {
+      const backend = this.backends.get(copy.backend);
+      if (!backend) continue;
+      if (!this.backends.canRead(copy.backend, bytes)) {
+        overLimit++;
+        continue;
+      }
+      try {
+        const result = await backend.client.getObject(copy.storageKey, range ? { range, signal } : { signal });
+        return { copy, result };
+      } catch (err) {
+        lastError = err;
+        const level = err instanceof BackendNotFoundError ? 'error' : 'warn';
+        this.logger[level]({ err, backend: copy.backend, storageKey: copy.storageKey }, 'copy unreadable; trying the next one');
+      }
+    }
+    if (overLimit > 0 && lastError === undefined) throw new DomainError('UsageLimitExceeded');
+    throw new DomainError('ServiceUnavailable', 'No copy of the object could be read; please retry.');
+  }
+}

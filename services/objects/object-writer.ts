@@ -1,0 +1,222 @@
+import type { Readable } from 'node:stream';
+import { ulid } from 'ulid';
+import { DomainError, isDomainError } from '../../domain/errors.js';
+import type { Checksum, ObjectHeaders, StoredCopy } from '../../domain/events/common.js';
+import { InvariantViolationError } from '../../domain/eventstore/errors.js';
+import type { ObjectState } from '../../domain/objects/object-state.js';
+import { rankBackendsForWrite, type BackendCandidate, type RoutingStrategy } from '../../domain/placement/placement.js';
+import type { Logger } from '../../infra/telemetry/logger.js';
+import type { BackendDirectory } from '../backends/backend-directory.js';
+import type { OrphanRecorder } from '../cleanup/orphans.js';
+import type { Reclaimer } from '../cleanup/reclaimer.js';
+import type { Cause, EventFactory } from '../event-factory.js';
+import type { ObjectCommands, WriteOutcome } from './object-commands.js';
+import { versionStorageKey } from './storage-keys.js';
+
+export interface VerifiedDigests {
+  md5Hex: string;
+  size: number;
+  checksum?: { algorithm: Checksum['algorithm']; base64: string };
+}
+
+export interface PutObjectInput {
+  bucket: string;
+  key: string;
+  /** Declared size of the object bytes (Content-Length or x-amz-decoded-content-length). */
+  size: number;
+  /** The object bytes, already decoded; it errors before ending if verification fails. */
+  body: Readable;
+  /** Resolves after `body` ended and every check passed. */
+  digests: () => Promise<VerifiedDigests>;
+  contentType: string;
+  metadata: Record<string, string>;
+  headers: ObjectHeaders;
+  origin: 'put' | 'copy';
+  cause: Cause;
+}
+
+export interface PutObjectResult {
+  writeId: string;
+  etag: string;
+  size: number;
+  lastModified: string;
+  checksum: Checksum | null;
+  copies: StoredCopy[];
+}
+
+export interface WriterSettings {
+  strategy: () => RoutingStrategy;
+  /** Bodies up to this size are buffered so a failed backend can be retried on another. */
+  bufferLimit: () => number;
+}
+
+async function collect(body: Readable, size: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of body) {
+    const b = chunk as Buffer;
+    total += b.length;
+    chunks.push(b);
+  }
+  return chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks, total === size ? size : total);
+}
+
+/**
+ * The write path of a PUT: choose backends by routing strategy, upload the bytes to a fresh
+ * versioned storage key, and commit the new version with the object stream's revision as the
+ * expected one. The quota is enforced by that commit; when it (or anything after the upload)
+ * fails, the uploaded bytes are recorded as an orphan and cleaned up. Small bodies are
+ * buffered so a failed backend or a lost quota race is retried on the next backend.
+ */
+export class ObjectWriter {
+  constructor(
+    private readonly backends: BackendDirectory,
+    private readonly objects: ObjectCommands,
+    private readonly orphans: OrphanRecorder,
+    private readonly reclaimer: Reclaimer,
+    private readonly events: EventFactory,
+    private readonly settings: WriterSettings,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Backends that could take `size` bytes now, best first (also used before reading a body). */
+  rank(size: number): BackendCandidate[] {
+    return rankBackendsForWrite(this.settings.strategy(), this.backends.candidates(size), size);
+  }
+
+  async put(input: PutObjectInput): Promise<PutObjectResult> {
+    const ranked = this.rank(input.size);
+    if (ranked.length === 0) {
+      input.body.resume();
+      throw new DomainError('InsufficientStorage');
+    }
+    const writeId = ulid(this.events.now().getTime());
+    const storageKey = versionStorageKey(input.bucket, input.key, writeId);
+    const state = this.objects.load(input.bucket, input.key);
+    state.catch(() => undefined);
+
+    if (input.size <= this.settings.bufferLimit()) {
+      const data = await collect(input.body, input.size);
+      const digests = await input.digests();
+      return this.putBuffered(input, ranked, writeId, storageKey, data, digests, state);
+    }
+    return this.putStreamed(input, ranked[0] as BackendCandidate, writeId, storageKey, state);
+  }
+
+  private async putBuffered(
+    input: PutObjectInput,
+    ranked: BackendCandidate[],
+    writeId: string,
+    storageKey: string,
+    data: Buffer,
+    digests: VerifiedDigests,
+    state: Promise<ObjectState>,
+  ): Promise<PutObjectResult> {
+    const tried = new Set<string>();
+    let candidates = ranked;
+    let lastError: unknown;
+    let quotaLost = false;
+    while (candidates.length > 0) {
+      const target = candidates[0] as BackendCandidate;
+      tried.add(target.name);
+      const client = this.backends.require(target.name).client;
+      try {
+        await client.putObject(storageKey, data, {
+          contentLength: data.length,
+          contentType: input.contentType,
+          contentMd5Base64: Buffer.from(digests.md5Hex, 'hex').toString('base64'),
+        });
+      } catch (err) {
+        lastError = err;
+        this.logger.warn({ err, backend: target.name }, 'backend write failed; failing over');
+        await this.orphans.record(target.name, storageKey, 0, 'failed_upload', input.cause);
+        candidates = this.rankExcluding(data.length, tried);
+        continue;
+      }
+      try {
+        return await this.commit(input, writeId, target.name, storageKey, digests, await state);
+      } catch (err) {
+        await this.orphans.record(target.name, storageKey, data.length, 'commit_failed', input.cause);
+        if (!(err instanceof InvariantViolationError)) throw err;
+        quotaLost = true;
+        lastError = err;
+        candidates = this.rankExcluding(data.length, tried);
+      }
+    }
+    if (quotaLost) throw new DomainError('InsufficientStorage');
+    this.logger.warn({ err: lastError, bucket: input.bucket, key: input.key }, 'no backend accepted the object');
+    throw new DomainError('ServiceUnavailable', 'No backend accepted the object; please retry.');
+  }
+
+  private rankExcluding(size: number, tried: ReadonlySet<string>): BackendCandidate[] {
+    return rankBackendsForWrite(this.settings.strategy(), this.backends.candidates(size), size, tried);
+  }
+
+  private async putStreamed(
+    input: PutObjectInput,
+    target: BackendCandidate,
+    writeId: string,
+    storageKey: string,
+    state: Promise<ObjectState>,
+  ): Promise<PutObjectResult> {
+    const client = this.backends.require(target.name).client;
+    const digestsPromise = input.digests();
+    digestsPromise.catch(() => undefined);
+    try {
+      await client.putObject(storageKey, input.body, { contentLength: input.size, contentType: input.contentType });
+    } catch (err) {
+      await this.orphans.record(target.name, storageKey, 0, 'failed_upload', input.cause);
+      // A verification failure of the body is the client's error, not the backend's.
+      const bodyError = await digestsPromise.then(() => undefined, (e: unknown) => e);
+      if (isDomainError(bodyError)) throw bodyError;
+      this.logger.warn({ err, backend: target.name }, 'streamed backend write failed');
+      throw new DomainError('ServiceUnavailable', 'The backend failed to store the object; please retry.');
+    }
+    let digests: VerifiedDigests;
+    try {
+      digests = await digestsPromise;
+    } catch (err) {
+      await this.orphans.record(target.name, storageKey, input.size, 'rejected_body', input.cause);
+      throw err;
+    }
+    try {
+      return await this.commit(input, writeId, target.name, storageKey, digests, await state);
+    } catch (err) {
+      await this.orphans.record(target.name, storageKey, digests.size, 'commit_failed', input.cause);
+      if (err instanceof InvariantViolationError) throw new DomainError('InsufficientStorage');
+      throw err;
+    }
+  }
+
+  private async commit(
+    input: PutObjectInput,
+    writeId: string,
+    backend: string,
+    storageKey: string,
+    digests: VerifiedDigests,
+    state: ObjectState,
+  ): Promise<PutObjectResult> {
+    const lastModified = this.events.now().toISOString();
+    const copies: StoredCopy[] = [{ backend, storageKey, size: digests.size }];
+    const checksum: Checksum | null = digests.checksum ? { algorithm: digests.checksum.algorithm, value: digests.checksum.base64 } : null;
+    const outcome: WriteOutcome = await this.objects.write(
+      input.bucket,
+      input.key,
+      {
+        writeId, size: digests.size, etag: digests.md5Hex, contentType: input.contentType, metadata: input.metadata,
+        headers: input.headers, checksum, parts: null, lastModified, copies, origin: input.origin,
+      },
+      input.cause,
+      { initial: state },
+    );
+    this.afterCommit(outcome, copies, input.cause);
+    return { writeId, etag: digests.md5Hex, size: digests.size, lastModified, checksum, copies };
+  }
+
+  /** Keeps the local usage view current and reclaims the displaced version's bytes. */
+  afterCommit(outcome: WriteOutcome, copies: readonly StoredCopy[], cause: Cause): void {
+    for (const c of copies) this.backends.noteUsage(c.backend, { used: c.size, count: 1 });
+    for (const d of outcome.displaced) this.backends.noteUsage(d.backend, { used: -d.size, orphan: d.size, count: -1 });
+    this.reclaimer.reclaimSoon(outcome.displaced, cause);
+  }
+}
