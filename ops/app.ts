@@ -41,6 +41,8 @@ export interface Orchestrator {
   url: string;
   /** Applies a new configuration file's reloadable settings; returns the paths that need a restart. */
   reload(next: Config): Promise<{ applied: string[]; restartRequired: string[] }>;
+  /** The cleanup worker, so a caller (tests, admin) can run a pass now instead of waiting for its period. */
+  cleanup: CleanupWorker;
   stop(): Promise<void>;
 }
 
@@ -153,21 +155,24 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
     ctx,
     app,
     url,
+    cleanup,
     async reload(nextFile) {
       const diff = diffForReload(config, nextFile);
       for (const path of diff.restartRequired) logger.warn({ field: path }, `${path} changed but only takes effect after a restart`);
       const next = mergeReloadable(config, nextFile);
+      // The only step that can fail runs first, so a failed reload changes nothing.
+      if (diff.reloadable.backend_limits.length > 0) {
+        const changed = backendDeclarations(next).filter((d) => diff.reloadable.backend_limits.includes(d.name));
+        await reconcileBackends(store, events, changed, { actor: 'system:reload' });
+      }
       if (diff.reloadable.log_level) logger.level = next.server.log_level;
       if (diff.reloadable.buckets) {
         credentials.replace(next.buckets);
         signingKeys.clear();
       }
-      if (diff.reloadable.backend_limits.length > 0) {
-        await reconcileBackends(store, events, backendDeclarations(next).filter((d) => diff.reloadable.backend_limits.includes(d.name)), { actor: 'system:reload' });
-        for (const b of next.backends) backends.updateLimits(b.name, b.quota_bytes, usageLimits(b));
-        await backends.refresh(pool);
-      }
+      for (const b of next.backends) backends.updateLimits(b.name, b.quota_bytes, usageLimits(b));
       config = next;
+      await backends.refresh(pool).catch(() => undefined);
       logger.info({ applied: diff.reloadable.paths }, 'configuration reloaded');
       return { applied: [...diff.reloadable.paths], restartRequired: [...diff.restartRequired] };
     },

@@ -1,6 +1,6 @@
 // One s3rver in its own process, for tests and the demo. Plain JS so it runs without a TS loader.
 //
-//   node --openssl-legacy-provider test/support/s3rver-child.mjs --directory DIR --bucket NAME [--bucket NAME2] [--port 0] [--address 127.0.0.1]
+//   node --openssl-legacy-provider ops/demo/s3rver-child.mjs --directory DIR --bucket NAME [--bucket NAME2] [--port 0] [--address 127.0.0.1]
 //
 // The legacy provider is needed because s3rver's ListObjectsV2 continuation tokens use DES.
 // When started with an IPC channel (child_process.fork) it reports `{ type: 'listening', port }`

@@ -1,0 +1,36 @@
+import { loadConfig } from '../config/loader.js';
+import type { Config } from '../config/types.js';
+import { parseConfigText } from '../config/loader.js';
+import { demoAdminToken } from '../demo/demo.js';
+
+/**
+ * The configuration a CLI command works with: the file given with --config, or the demo's
+ * (embedded PostgreSQL under ./data, admin token of the demo) when none is given.
+ */
+export async function configForCommand(path: string | undefined): Promise<Config> {
+  if (path) {
+    const loaded = await loadConfig(path);
+    if (!loaded.ok) throw new Error(`${path} is not valid:\n  ${loaded.errors.join('\n  ')}`);
+    return loaded.config;
+  }
+  const dataDir = process.env.S3O_DATA_DIR ?? './data';
+  const parsed = parseConfigText(
+    [
+      'server:',
+      `  listen_addr: "${process.env.S3O_LISTEN ?? ':9000'}"`,
+      'database:',
+      '  driver: embedded',
+      `  path: "${dataDir}/postgres"`,
+      'ui:',
+      `  admin_token: ${demoAdminToken}`,
+      'buckets:',
+      '  - name: demo',
+      '    credentials: [{ access_key_id: x, secret_access_key: y }]',
+      'backends:',
+      '  - { name: local1, endpoint: "http://127.0.0.1:9101", bucket: data, access_key_id: S3RVER, secret_access_key: S3RVER }',
+    ].join('\n'),
+    {},
+  );
+  if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
+  return parsed.config;
+}

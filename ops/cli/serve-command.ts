@@ -1,0 +1,77 @@
+import { parseArgs } from 'node:util';
+import { stopAllEmbeddedPostgres } from '../../infra/db/embedded-postgres.js';
+import { createLogger } from '../../infra/telemetry/logger.js';
+import { startOrchestrator, type Orchestrator } from '../app.js';
+import { loadConfig } from '../config/loader.js';
+import type { Config } from '../config/types.js';
+import { startDemo, type Demo } from '../demo/demo.js';
+
+/**
+ * `s3o serve [--config FILE]`: runs the orchestrator until SIGINT/SIGTERM (graceful: in-flight
+ * requests finish, workers stop, embedded PostgreSQL stops). SIGHUP reloads the reloadable
+ * settings from FILE, all or nothing. Without --config it runs the built-in demo.
+ */
+export async function serveCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' } } });
+  let demo: Demo | undefined;
+  let config: Config;
+  if (values.config) {
+    const loaded = await loadConfig(values.config);
+    for (const w of loaded.warnings) console.error(`warning: ${w}`);
+    if (!loaded.ok) {
+      console.error(`${values.config} is not valid:`);
+      for (const e of loaded.errors) console.error(`  ${e}`);
+      return 1;
+    }
+    config = loaded.config;
+  } else {
+    demo = await startDemo();
+    config = demo.config;
+  }
+  const logger = createLogger(config.server.log_level);
+  let orchestrator: Orchestrator;
+  try {
+    orchestrator = await startOrchestrator(config, { logger });
+  } catch (err) {
+    await demo?.stop();
+    await stopAllEmbeddedPostgres();
+    console.error(`s3-orchestrator could not start: ${(err as Error).message}`);
+    return 1;
+  }
+  if (demo) process.stdout.write(demo.banner(orchestrator.url.replace('127.0.0.1', 'localhost')));
+
+  return new Promise<number>((resolve) => {
+    let shuttingDown = false;
+    const shutdown = (signal: string) => {
+      if (shuttingDown) {
+        logger.warn({ signal }, 'second signal: exiting without waiting');
+        process.exit(1);
+      }
+      shuttingDown = true;
+      logger.info({ signal }, 'shutting down');
+      void orchestrator.stop().then(async () => {
+        await demo?.stop();
+        resolve(0);
+      }, async (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        await stopAllEmbeddedPostgres();
+        resolve(1);
+      });
+    };
+    process.on('SIGINT', () => shutdown('SIGINT'));
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
+    process.on('SIGHUP', () => {
+      if (!values.config) {
+        logger.warn('SIGHUP ignored: the demo configuration is built in');
+        return;
+      }
+      void loadConfig(values.config).then(async (loaded) => {
+        if (!loaded.ok) {
+          logger.error({ errors: loaded.errors }, 'configuration reload rejected: the file is invalid; keeping the current configuration');
+          return;
+        }
+        await orchestrator.reload(loaded.config);
+      }).catch((err: unknown) => logger.error({ err }, 'configuration reload failed; keeping the current configuration'));
+    });
+  });
+}

@@ -1,0 +1,103 @@
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseConfigText } from '../config/loader.js';
+import type { Config } from '../config/types.js';
+import { startS3rver, type S3rverInstance } from './s3rver-process.js';
+
+export const demoCredentials = [
+  { bucket: 'demo', accessKeyId: 'demo-access-key', secretAccessKey: 'demo-secret-key' },
+  { bucket: 'photos', accessKeyId: 'photos-access-key', secretAccessKey: 'photos-secret-key' },
+] as const;
+export const demoAdminToken = 'demo-admin-token';
+
+const demoBackends = [
+  { name: 'local1', quota: '64MiB' },
+  { name: 'local2', quota: '128MiB' },
+  { name: 'local3', quota: '256MiB' },
+] as const;
+
+export interface Demo {
+  config: Config;
+  backends: S3rverInstance[];
+  banner(url: string): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The zero-setup demo: three local S3 backends (s3rver, data under `<dataDir>/backends`) with
+ * small quotas, embedded PostgreSQL under `<dataDir>/postgres`, two buckets with fixed demo
+ * credentials. Ports: S3 on S3O_LISTEN (default :9000), backends from S3O_DEMO_BACKEND_PORT
+ * (default 9101) upwards, so restarts find the same backends.
+ */
+export async function startDemo(dataDir = process.env.S3O_DATA_DIR ?? './data'): Promise<Demo> {
+  const root = resolve(dataDir);
+  const basePort = Number(process.env.S3O_DEMO_BACKEND_PORT ?? 9101);
+  const backends: S3rverInstance[] = [];
+  try {
+    for (const [i, b] of demoBackends.entries()) {
+      const directory = join(root, 'backends', b.name);
+      await mkdir(directory, { recursive: true });
+      backends.push(await startS3rver({ bucket: 'data', directory, port: basePort + i }));
+    }
+  } catch (err) {
+    await Promise.all(backends.map((b) => b.stop()));
+    throw new Error(`could not start the demo backends on ports ${basePort}-${basePort + 2} (set S3O_DEMO_BACKEND_PORT to use others): ${(err as Error).message}`);
+  }
+  const yaml = [
+    'server:',
+    `  listen_addr: "${process.env.S3O_LISTEN ?? ':9000'}"`,
+    '  log_level: info',
+    'database:',
+    '  driver: embedded',
+    `  path: "${join(root, 'postgres')}"`,
+    'ui:',
+    `  admin_token: ${demoAdminToken}`,
+    'routing_strategy: pack',
+    'buckets:',
+    ...demoCredentials.flatMap((c) => [
+      `  - name: ${c.bucket}`,
+      '    credentials:',
+      `      - access_key_id: ${c.accessKeyId}`,
+      `        secret_access_key: ${c.secretAccessKey}`,
+    ]),
+    'backends:',
+    ...demoBackends.flatMap((b, i) => [
+      `  - name: ${b.name}`,
+      `    endpoint: "${backends[i]?.endpoint}"`,
+      '    bucket: data',
+      '    access_key_id: S3RVER',
+      '    secret_access_key: S3RVER',
+      '    force_path_style: true',
+      `    quota_bytes: ${b.quota}`,
+    ]),
+  ].join('\n');
+  const parsed = parseConfigText(yaml, {});
+  if (!parsed.ok) throw new Error(`demo configuration is invalid:\n${parsed.errors.join('\n')}`);
+  return {
+    config: parsed.config,
+    backends,
+    banner(url: string) {
+      const c = demoCredentials[0];
+      return [
+        '',
+        's3-orchestrator is running with the built-in demo configuration.',
+        `  S3 endpoint   ${url}`,
+        ...demoCredentials.map((d) => `  bucket ${d.bucket.padEnd(7)}access key ${d.accessKeyId}   secret key ${d.secretAccessKey}`),
+        `  backends      ${demoBackends.map((b, i) => `${b.name} (${b.quota}, ${backends[i]?.endpoint})`).join(', ')}`,
+        `  admin token   ${demoAdminToken}   (s3o admin status)`,
+        `  data          ${root}`,
+        '',
+        '  Try:',
+        `    export AWS_ACCESS_KEY_ID=${c.accessKeyId} AWS_SECRET_ACCESS_KEY=${c.secretAccessKey} AWS_DEFAULT_REGION=us-east-1`,
+        `    aws --endpoint-url ${url} s3 cp README.md s3://${c.bucket}/`,
+        `    aws --endpoint-url ${url} s3 ls s3://${c.bucket}/`,
+        '',
+        '  Stop with Ctrl-C.',
+        '',
+      ].join('\n');
+    },
+    async stop() {
+      await Promise.all(backends.map((b) => b.stop()));
+    },
+  };
+}

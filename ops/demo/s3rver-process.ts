@@ -1,0 +1,149 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface S3rverInstance {
+  endpoint: string;
+  port: number;
+  bucket: string;
+  directory: string;
+  /** Graceful stop; removes the directory if it was created here. */
+  stop(): Promise<void>;
+  /** SIGKILL, for outage tests: the port stops answering at once; `restart()` brings it back. */
+  kill(): void;
+  /** Stops the process if it still runs and starts a new one on the same port and directory. */
+  restart(): Promise<void>;
+}
+
+/** s3rver accepts any SigV4 signature, but the access key id must be its own. */
+export const s3rverCredentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+
+const childScript = fileURLToPath(new URL('./s3rver-child.mjs', import.meta.url));
+const startTimeoutMs = 15_000;
+const stopTimeoutMs = 5_000;
+const stderrKeepBytes = 8192;
+
+const liveChildren = new Set<ChildProcess>();
+const ownedDirectories = new Set<string>();
+let exitHookInstalled = false;
+
+/**
+ * The last line of defence: no s3rver outlives this process (the child also exits when its IPC
+ * channel closes) and no temp directory is left behind by an instance nobody stopped.
+ */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const child of liveChildren) child.kill('SIGKILL');
+    for (const directory of ownedDirectories) rmSync(directory, { recursive: true, force: true });
+  });
+}
+
+interface RunningChild {
+  process: ChildProcess;
+  port: number;
+  exited: Promise<void>;
+}
+
+async function spawnChild(directory: string, bucket: string, port: number): Promise<RunningChild> {
+  installExitHook();
+  const child = fork(childScript, ['--directory', directory, '--bucket', bucket, '--port', String(port)], {
+    execArgv: [],
+    env: { ...process.env, NODE_OPTIONS: '--openssl-legacy-provider' },
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
+  liveChildren.add(child);
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      liveChildren.delete(child);
+      resolve();
+    });
+  });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-stderrKeepBytes);
+  });
+
+  const listening = new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`s3rver did not start within ${startTimeoutMs} ms`)), startTimeoutMs);
+    child.on('message', (m: { type?: string; port?: number }) => {
+      if (m.type === 'listening' && typeof m.port === 'number') {
+        clearTimeout(timer);
+        resolve(m.port);
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`s3rver exited during start (code ${code}, signal ${signal}): ${stderr.trim()}`));
+    });
+  });
+  try {
+    const actualPort = await listening;
+    // A forgotten instance must not keep the test process alive; the exit hook still kills it.
+    child.unref();
+    child.channel?.unref();
+    (child.stderr as Socket | null)?.unref();
+    return { process: child, port: actualPort, exited };
+  } catch (e) {
+    child.kill('SIGKILL');
+    await exited;
+    throw e;
+  }
+}
+
+async function stopChild(child: RunningChild): Promise<void> {
+  if (child.process.exitCode !== null || child.process.signalCode !== null) return;
+  if (child.process.connected) child.process.send({ type: 'stop' });
+  else child.process.kill('SIGTERM');
+  const timer = setTimeout(() => child.process.kill('SIGKILL'), stopTimeoutMs);
+  await child.exited;
+  clearTimeout(timer);
+}
+
+/** Starts one s3rver in its own process on 127.0.0.1 with `bucket` configured. */
+export async function startS3rver(opts: { bucket?: string; directory?: string; port?: number } = {}): Promise<S3rverInstance> {
+  const bucket = opts.bucket ?? 'test-bucket';
+  const ownsDirectory = opts.directory === undefined;
+  const directory = opts.directory ?? await mkdtemp(join(tmpdir(), 's3o-s3rver-'));
+  if (ownsDirectory) ownedDirectories.add(directory);
+  const removeDirectory = async (): Promise<void> => {
+    if (!ownsDirectory) return;
+    await rm(directory, { recursive: true, force: true });
+    ownedDirectories.delete(directory);
+  };
+  let child: RunningChild;
+  try {
+    child = await spawnChild(directory, bucket, opts.port ?? 0);
+  } catch (e) {
+    await removeDirectory();
+    throw e;
+  }
+  const port = child.port;
+  let stopped = false;
+
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
+    bucket,
+    directory,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await stopChild(child);
+      await removeDirectory();
+    },
+    kill() {
+      child.process.kill('SIGKILL');
+    },
+    async restart() {
+      if (stopped) throw new Error('s3rver instance was stopped; start a new one');
+      await stopChild(child);
+      child = await spawnChild(directory, bucket, port);
+    },
+  };
+}
