@@ -3,6 +3,7 @@ import type { EventStore } from '../domain/eventstore/port.js';
 import type { Metrics } from '../infra/telemetry/metrics.js';
 import type { Logger } from '../infra/telemetry/logger.js';
 import type { Config } from '../ops/config/types.js';
+import type { BackendAdmin } from '../services/backends/backend-admin.js';
 import type { BackendDirectory } from '../services/backends/backend-directory.js';
 import type { OrphanRecorder } from '../services/cleanup/orphans.js';
 import type { Reclaimer } from '../services/cleanup/reclaimer.js';
@@ -38,6 +39,9 @@ export interface GatewayContext {
   backends: BackendDirectory;
   credentials: CredentialStore;
   signingKeys: SigningKeyCache;
+  backendAdmin: BackendAdmin;
+  /** Runs pending cleanup now instead of at the next tick. */
+  kickCleanup(): void;
   health: HealthState;
   startedAtMs: number;
   instanceId: string;

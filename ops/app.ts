@@ -12,17 +12,22 @@ import { PostgresEventStore } from '../infra/eventstore/postgres-event-store.js'
 import { createLogger, type Logger } from '../infra/telemetry/logger.js';
 import { createMetrics, type Metrics } from '../infra/telemetry/metrics.js';
 import { CleanupWorker } from '../processes/cleanup-worker.js';
+import { DrainDriver } from '../processes/jobs/drain-driver.js';
+import { JobSupervisor } from '../processes/jobs/job-supervisor.js';
+import { RemoveDriver } from '../processes/jobs/remove-driver.js';
 import { Leases } from '../processes/leases.js';
 import { Periodic } from '../processes/periodic.js';
 import { flushUsage } from '../processes/usage-flusher.js';
 import { ProjectionRunner } from '../projections/async/runner.js';
 import { asyncProjections } from '../projections/registry.js';
+import { BackendAdmin } from '../services/backends/backend-admin.js';
 import { BackendDirectory } from '../services/backends/backend-directory.js';
 import { reconcileBackends } from '../services/backends/backend-lifecycle.js';
 import { OrphanRecorder } from '../services/cleanup/orphans.js';
 import { Reclaimer } from '../services/cleanup/reclaimer.js';
 import { createEventFactory } from '../services/event-factory.js';
 import { MultipartService } from '../services/multipart/multipart-service.js';
+import { Mover } from '../services/moves/mover.js';
 import { ObjectCommands } from '../services/objects/object-commands.js';
 import { ObjectReader } from '../services/objects/object-reader.js';
 import { ObjectWriter } from '../services/objects/object-writer.js';
@@ -107,16 +112,25 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
   const credentials = new CredentialStore(config.buckets);
   const signingKeys = new SigningKeyCache();
   const health = { ready: false, databaseHealthy: () => true };
-  const ctx: GatewayContext = {
-    config: () => config, logger, metrics, pool, store, events, objects, writer, reader, reclaimer, orphans, multipart, backends,
-    credentials, signingKeys, health, startedAtMs: Date.now(), instanceId,
-  };
 
   const leases = new Leases(pool, instanceId);
   const runner = new ProjectionRunner(pool, asyncProjections, { owner: instanceId, logger });
   const cleanup = new CleanupWorker(pool, store, events, backends, leases, () => ({
     concurrency: config.cleanup_queue.concurrency, maxAttempts: config.cleanup_queue.max_attempts, batchSize: 50,
   }), logger, (outcome) => metrics.cleanupProcessed.inc({ outcome }));
+  const cleanupTick = new Periodic('cleanup', () => 10_000, () => cleanup.runOnce(), logger);
+  const mover = new Mover(pool, events, backends, reader, writer, orphans, reclaimer, { replicationFactor: () => config.replication.factor }, logger);
+  const jobs = new JobSupervisor(pool, leases, [
+    new DrainDriver(pool, store, events, mover, multipart, () => ({ batchSize: 100, concurrency: config.rebalance.concurrency }), () => cleanupTick.kick(), logger),
+    new RemoveDriver('remove', pool, store, events, multipart, () => cleanupTick.kick(), logger),
+    new RemoveDriver('purge', pool, store, events, multipart, () => cleanupTick.kick(), logger),
+  ], logger);
+  const backendAdmin = new BackendAdmin(store, pool, events, () => jobs.kick());
+  const ctx: GatewayContext = {
+    config: () => config, logger, metrics, pool, store, events, objects, writer, reader, reclaimer, orphans, multipart, backends,
+    credentials, signingKeys, backendAdmin, kickCleanup: () => cleanupTick.kick(), health, startedAtMs: Date.now(), instanceId,
+  };
+
   const workers = [
     new Periodic('backend-refresh', () => 1000, async () => {
       await backends.refresh(pool);
@@ -130,7 +144,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
         metrics.objectsCount.set({ backend: name }, s.objectCount);
       }
     }, logger, { jitter: false }),
-    new Periodic('cleanup', () => 10_000, () => cleanup.runOnce(), logger),
+    cleanupTick,
     new Periodic('usage-flush', () => usageFlushInterval(config, meter), async () => {
       await flushUsage(store, events, meter, logger);
       await meter.refreshBaseline(pool);
@@ -147,6 +161,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
 
   runner.start();
   for (const w of workers) w.start();
+  jobs.start();
   health.ready = true;
   logger.info({ url, instanceId, version: VERSION }, 's3-orchestrator ready');
 
@@ -181,6 +196,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
         health.ready = false;
         if (config.server.shutdown_delay > 0) await new Promise((r) => setTimeout(r, config.server.shutdown_delay));
         await app.close();
+        await jobs.stop();
         await Promise.all(workers.map((w) => w.stop()));
         await reclaimer.drain();
         await flushUsage(store, events, meter, logger);

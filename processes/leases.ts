@@ -56,3 +56,55 @@ export class Leases {
     return r ? { owner: r.owner, token: Number(r.token), leaseUntil: r.lease_until } : undefined;
   }
 }
+
+export interface ExclusiveLease extends Lease {
+  /** Releases the advisory lock and the lease row. */
+  release(): Promise<void>;
+  /** Resolves when the connection holding the lock is lost (the lease must be given up). */
+  lost: Promise<void>;
+}
+
+/**
+ * A lease backed by a session advisory lock on a dedicated connection: when the holder dies,
+ * PostgreSQL drops its connection and the lock at once, so another instance takes over
+ * immediately (with a higher fencing token) instead of waiting for the row to expire.
+ */
+export async function acquireExclusive(pool: pg.Pool, leases: Leases, name: string): Promise<ExclusiveLease | undefined> {
+  const client = await pool.connect();
+  let released = false;
+  try {
+    const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 11)) AS ok', [name]);
+    if (!got.rows[0]?.ok) {
+      client.release();
+      return undefined;
+    }
+    const res = await client.query<{ token: string }>(
+      `INSERT INTO leases AS l (name, owner, token, lease_until) VALUES ($1, $2, 1, now() + interval '1 day')
+       ON CONFLICT (name) DO UPDATE SET token = l.token + 1, owner = EXCLUDED.owner, lease_until = EXCLUDED.lease_until, updated_at = now()
+       RETURNING token`,
+      [name, leases.owner],
+    );
+    const token = Number(res.rows[0]?.token ?? 0);
+    const lost = new Promise<void>((resolve) => {
+      client.once('error', () => resolve());
+      client.once('end', () => resolve());
+    });
+    return {
+      name, owner: leases.owner, token, lost,
+      async release() {
+        if (released) return;
+        released = true;
+        try {
+          await client.query(`UPDATE leases SET lease_until = now() WHERE name = $1 AND owner = $2 AND token = $3`, [name, leases.owner, token]);
+          await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 11))', [name]);
+          client.release();
+        } catch {
+          client.release(true);
+        }
+      },
+    };
+  } catch (err) {
+    if (!released) client.release(true);
+    throw err;
+  }
+}

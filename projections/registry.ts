@@ -23,6 +23,7 @@ export const inlineProjections: readonly InlineProjectionInfo[] = [
   { kind: 'inline', name: 'backends', tables: ['backend_state'] },
   { kind: 'inline', name: 'uploads', tables: ['multipart_uploads', 'multipart_parts'] },
   { kind: 'inline', name: 'cleanup', tables: ['cleanup_queue'] },
+  { kind: 'inline', name: 'jobs', tables: ['jobs'] },
   { kind: 'inline', name: 'usage', tables: ['backend_usage', 'usage_pending_parts'] },
 ];
 

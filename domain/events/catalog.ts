@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { adminEvents } from './admin-events.js';
 import { backendEvents } from './backend-events.js';
 import { cleanupEvents } from './cleanup-events.js';
+import { jobEvents } from './job-events.js';
 import { objectEvents } from './object-events.js';
 import { uploadEvents } from './upload-events.js';
 import { usageEvents } from './usage-events.js';
@@ -16,6 +17,7 @@ export const eventCatalog = {
   ...cleanupEvents,
   ...usageEvents,
   ...uploadEvents,
+  ...jobEvents,
   ...adminEvents,
 } as const;
 

@@ -58,6 +58,8 @@ export const ObjectDeleted = z.object({
   size: z.number().int().nonnegative(),
   reason: z.enum(['client', 'lifecycle', 'purge', 'backend-removed']),
   displaced: z.array(OrphanedCopy),
+  /** False when the bytes are left on the backend (its records were removed): no cleanup. */
+  reclaim: z.boolean(),
 });
 
 export const objectEvents = {

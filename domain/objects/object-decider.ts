@@ -65,6 +65,7 @@ export function decideDelete(
       size: state.current.size,
       reason,
       displaced: state.current.copies.map((c) => orphan(c, ids)),
+      reclaim: reason !== 'backend-removed',
     },
   };
 }

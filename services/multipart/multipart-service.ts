@@ -168,8 +168,20 @@ export class MultipartService {
       { expected: 'stream_exists' },
     );
     this.backends.noteUsage(upload.backend, { pending: -bytes });
-    if (!result.confirmed && result.status !== 404) {
+    if (!result.confirmed && (result.status === 405 || result.status === 501)) {
+      // Retrying cannot help a backend without AbortMultipartUpload; say so instead of queueing forever.
+      this.logger.warn({ backend: upload.backend, uploadId: upload.uploadId }, 'the backend cannot abort multipart uploads; the parts may stay on it');
+    } else if (!result.confirmed && result.status !== 404) {
       await this.orphans.recordMultipart(upload.backend, upload.storageKey, upload.backendUploadId, bytes, `abort_${reason}`, cause);
     }
+  }
+
+  /** Closes an upload in the records only (its backend is being removed, its bytes stay there). */
+  async forget(upload: UploadRow, cause: Cause): Promise<void> {
+    await this.store.appendToStream(
+      uploadStreamId(upload.uploadId),
+      [this.events.event('MultipartUploadAborted', { uploadId: upload.uploadId, backend: upload.backend, reason: 'backend-removed' }, cause)],
+      { expected: 'stream_exists' },
+    );
   }
 }

@@ -170,7 +170,7 @@ DECLARE
 BEGIN
   IF p_type = 'ObjectWritten' THEN
     PERFORM s3o_cleanup_enqueue(p_data->'displaced', 'overwrite_displaced', v_at);
-  ELSIF p_type = 'ObjectDeleted' THEN
+  ELSIF p_type = 'ObjectDeleted' AND (p_data->>'reclaim')::boolean THEN
     PERFORM s3o_cleanup_enqueue(p_data->'displaced', 'delete_' || (p_data->>'reason'), v_at);
   ELSIF p_type = 'CopyMoved' THEN
     PERFORM s3o_cleanup_enqueue(jsonb_build_array(p_data->'from'), 'move_source', v_at);
@@ -251,7 +251,7 @@ BEGIN
                                          ELSE '[]'::jsonb END) AS c(backend text, size bigint)
           UNION ALL
           SELECT c.backend, -c.size, -1,
-                 CASE WHEN p_type = 'ReplicaDropped' AND NOT (p_data->>'reclaim')::boolean THEN 0 ELSE c.size END
+                 CASE WHEN p_type IN ('ReplicaDropped', 'ObjectDeleted') AND NOT coalesce((p_data->>'reclaim')::boolean, true) THEN 0 ELSE c.size END
             FROM jsonb_to_recordset(CASE WHEN p_type IN ('ObjectWritten', 'ObjectDeleted') THEN p_data->'displaced'
                                          WHEN p_type = 'ReplicaDropped' THEN jsonb_build_array(p_data->'copy')
                                          WHEN p_type = 'CopyMoved' THEN jsonb_build_array(p_data->'from')
@@ -291,6 +291,7 @@ BEGIN
   PERFORM s3o_proj_backends(p_stream, p_revision, p_type, p_data, p_meta, p_enforce);
   PERFORM s3o_proj_uploads(p_stream, p_revision, p_type, p_data, p_meta, p_enforce);
   PERFORM s3o_proj_cleanup(p_stream, p_revision, p_type, p_data, p_meta, p_enforce);
+  PERFORM s3o_proj_jobs(p_stream, p_revision, p_type, p_data, p_meta, p_enforce);
   PERFORM s3o_proj_usage(p_stream, p_revision, p_type, p_data, p_meta, p_enforce);
 END
 $$;

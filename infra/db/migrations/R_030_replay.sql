@@ -31,6 +31,9 @@ BEGIN
     IF 'cleanup' = ANY (p_projections) THEN
       PERFORM s3o_proj_cleanup(r.stream_id, r.revision, r.type, r.data, r.metadata, false);
     END IF;
+    IF 'jobs' = ANY (p_projections) THEN
+      PERFORM s3o_proj_jobs(r.stream_id, r.revision, r.type, r.data, r.metadata, false);
+    END IF;
     IF 'usage' = ANY (p_projections) THEN
       PERFORM s3o_proj_usage(r.stream_id, r.revision, r.type, r.data, r.metadata, false);
     END IF;

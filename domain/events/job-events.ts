@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { StoredCopy } from './common.js';
+
+export const JobKind = z.enum(['drain', 'remove', 'purge', 'rebalance', 'replicate', 'over-replication']);
+export type JobKind = z.infer<typeof JobKind>;
+
+export const JobStarted = z.object({
+  jobId: z.string(),
+  kind: JobKind,
+  backend: z.string().optional(),
+  /** What there was to do when the job started (for progress and ETA). */
+  objectsTotal: z.number().int().nonnegative(),
+  bytesTotal: z.number().int().nonnegative(),
+  params: z.record(z.string(), z.unknown()),
+});
+
+const MoveRef = z.object({
+  jobId: z.string(),
+  moveId: z.string(),
+  bucket: z.string(),
+  key: z.string(),
+  writeId: z.string(),
+});
+
+/** Recorded before bytes are copied, so a crash leaves a record of where they may have gone. */
+export const MoveStarted = MoveRef.extend({ from: z.string(), to: StoredCopy });
+/** The copy is now on `to` (or was dropped because enough copies exist elsewhere). */
+export const MoveCompleted = MoveRef.extend({ from: z.string(), to: StoredCopy.nullable(), bytes: z.number().int().nonnegative() });
+/** Nothing to do any more: the object changed or vanished meanwhile (a client write wins). */
+export const MoveSkipped = MoveRef.extend({ reason: z.string() });
+export const MoveFailed = MoveRef.extend({ from: z.string(), attempt: z.number().int().positive(), error: z.string(), retryAt: z.string() });
+
+export const JobCompleted = z.object({ jobId: z.string() });
+export const JobCancelled = z.object({ jobId: z.string() });
+export const JobFailed = z.object({ jobId: z.string(), error: z.string() });
+
+export const jobEvents = {
+  JobStarted: { version: 1, schema: JobStarted },
+  MoveStarted: { version: 1, schema: MoveStarted },
+  MoveCompleted: { version: 1, schema: MoveCompleted },
+  MoveSkipped: { version: 1, schema: MoveSkipped },
+  MoveFailed: { version: 1, schema: MoveFailed },
+  JobCompleted: { version: 1, schema: JobCompleted },
+  JobCancelled: { version: 1, schema: JobCancelled },
+  JobFailed: { version: 1, schema: JobFailed },
+} as const;

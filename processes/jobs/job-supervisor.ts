@@ -1,0 +1,70 @@
+import type pg from 'pg';
+import type { Logger } from '../../infra/telemetry/logger.js';
+import { acquireExclusive, type ExclusiveLease, type Leases } from '../leases.js';
+import { Periodic } from '../periodic.js';
+import type { JobDriver } from './job-driver.js';
+
+/**
+ * Finds running jobs (jobs projection) and runs each one this instance can lease: a job runs
+ * in exactly one instance; the others see its progress in the projection. The lease is a
+ * session advisory lock, so a job whose instance died is picked up by the next scan anywhere.
+ */
+export class JobSupervisor {
+  private readonly running = new Map<string, { abort: AbortController; done: Promise<void>; lease: ExclusiveLease }>();
+  private readonly periodic: Periodic;
+  private stopping = false;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly leases: Leases,
+    private readonly drivers: readonly JobDriver[],
+    private readonly logger: Logger,
+    scanIntervalMs = 2000,
+  ) {
+    this.periodic = new Periodic('job-supervisor', () => scanIntervalMs, () => this.scan(), logger, { runAtStart: true });
+  }
+
+  start(): void {
+    this.periodic.start();
+  }
+
+  kick(): void {
+    this.periodic.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.periodic.stop();
+    for (const r of this.running.values()) r.abort.abort();
+    await Promise.allSettled([...this.running.values()].map((r) => r.done));
+  }
+
+  /** Jobs this instance is running now. */
+  localJobs(): string[] {
+    return [...this.running.keys()];
+  }
+
+  private async scan(): Promise<void> {
+    const res = await this.pool.query<{ job_id: string; kind: string }>("SELECT job_id, kind FROM jobs WHERE state = 'running' ORDER BY started_at");
+    for (const { job_id: jobId, kind } of res.rows) {
+      if (this.stopping || this.running.has(jobId)) continue;
+      const driver = this.drivers.find((d) => d.kind === kind);
+      if (!driver) continue;
+      const lease = await acquireExclusive(this.pool, this.leases, `job:${jobId}`);
+      if (!lease) continue;
+      const abort = new AbortController();
+      void lease.lost.then(() => {
+        if (!abort.signal.aborted) this.logger.warn({ jobId }, 'lost the connection holding a job lease; stopping the job here');
+        abort.abort();
+      });
+      this.logger.info({ jobId, kind, token: lease.token }, 'running job');
+      const done = driver.run(jobId, abort.signal).catch((err: unknown) => {
+        if (!abort.signal.aborted) this.logger.error({ err, jobId, kind }, 'job stopped with an error; it will be resumed');
+      }).finally(async () => {
+        this.running.delete(jobId);
+        await lease.release();
+      });
+      this.running.set(jobId, { abort, done, lease });
+    }
+  }
+}

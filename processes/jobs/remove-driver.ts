@@ -1,0 +1,109 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type pg from 'pg';
+import { ulid } from 'ulid';
+import { backendStreamId } from '../../domain/backends/backend-decider.js';
+import { ConcurrencyError } from '../../domain/eventstore/errors.js';
+import type { EventStore, StreamAppend } from '../../domain/eventstore/port.js';
+import { decideDelete } from '../../domain/objects/object-decider.js';
+import { objectStreamId } from '../../domain/objects/object-state.js';
+import type { Logger } from '../../infra/telemetry/logger.js';
+import { backendHoldings, copiesOnBackend, type CopyRow } from '../../projections/read/job-reads.js';
+import { loadObject } from '../../projections/read/object-reads.js';
+import { uploadsOnBackend } from '../../projections/read/upload-reads.js';
+import { loadBackend } from '../../services/backends/backend-lifecycle.js';
+import { cleanupStreamId, closingEventId } from '../../services/cleanup/reclaimer.js';
+import type { Cause, EventFactory } from '../../services/event-factory.js';
+import type { MultipartService } from '../../services/multipart/multipart-service.js';
+import { moveIdFor } from '../../services/moves/move-ids.js';
+import { forEachConcurrently, loadJob, type JobDriver } from './job-driver.js';
+import { JobStreamWriter } from './job-stream-writer.js';
+
+const ids = { cleanupId: () => ulid() };
+
+/**
+ * Removes a backend's records as a resumable job: every copy on it is dropped (the object is
+ * deleted when that was its only copy). `remove` leaves the bytes on the backend (a later
+ * `s3o sync` can import them again); `purge` queues them for deletion and finishes once the
+ * cleanup worker has deleted them.
+ */
+export class RemoveDriver implements JobDriver {
+  constructor(
+    readonly kind: 'remove' | 'purge',
+    private readonly pool: pg.Pool,
+    private readonly store: EventStore,
+    private readonly events: EventFactory,
+    private readonly multipart: MultipartService,
+    private readonly kickCleanup: () => void,
+    private readonly logger: Logger,
+  ) {}
+
+  async run(jobId: string, signal: AbortSignal): Promise<void> {
+    const cause: Cause = { actor: `system:${this.kind}`, correlationId: jobId };
+    const job = await loadJob(this.store, jobId);
+    if (job.status !== 'running' || !job.backend) return;
+    const backend = job.backend;
+    const purge = this.kind === 'purge';
+    const writer = new JobStreamWriter(this.store, jobId, job.revision);
+    while (!signal.aborted) {
+      for (const upload of await uploadsOnBackend(this.pool, backend)) {
+        if (purge) await this.multipart.abort(upload, 'backend-removed', cause);
+        else await this.multipart.forget(upload, cause);
+      }
+      const batch = await copiesOnBackend(this.pool, backend, 200);
+      if (batch.length === 0) {
+        if (!purge) await this.dismissCleanup(backend, cause);
+        const held = await backendHoldings(this.pool, backend);
+        if (held.pendingCleanup > 0) {
+          this.kickCleanup();
+          await sleep(1000, undefined, { signal }).catch(() => undefined);
+          continue;
+        }
+        const b = await loadBackend(this.store, backend);
+        const others: StreamAppend[] = purge
+          ? [{ streamId: backendStreamId(backend), events: [this.events.event('BackendPurged', { backend, jobId }, cause)], expected: b.revision }]
+          : [];
+        await writer.record([this.events.event('JobCompleted', { jobId }, cause)], others);
+        this.logger.info({ backend, jobId, purge, exhaustedCleanup: held.exhaustedCleanup }, 'backend records removed');
+        return;
+      }
+      await forEachConcurrently(batch, 8, (c) => this.dropCopy(writer, backend, c, purge, cause));
+    }
+  }
+
+  private async dropCopy(writer: JobStreamWriter, backend: string, c: CopyRow, purge: boolean, cause: Cause): Promise<void> {
+    const ref = { jobId: writer.jobId, moveId: moveIdFor(writer.jobId, c.bucket, c.key, c.writeId, backend), bucket: c.bucket, key: c.key, writeId: c.writeId };
+    for (let attempt = 1; attempt <= 20; attempt++) {
+      const state = await loadObject(this.pool, c.bucket, c.key);
+      const copy = state.current?.writeId === c.writeId ? state.current.copies.find((x) => x.backend === backend) : undefined;
+      if (!copy) return;
+      const others = state.current?.copies.filter((x) => x.backend !== backend) ?? [];
+      const objectEvent = others.length > 0
+        ? this.events.event('ReplicaDropped', {
+          bucket: c.bucket, key: c.key, writeId: c.writeId, copy: { ...copy, cleanupId: ulid() }, reason: 'backend-removed', reclaim: purge, jobId: writer.jobId,
+        }, cause)
+        : (() => {
+          const d = decideDelete(state, purge ? 'purge' : 'backend-removed', ids);
+          if (!d) throw new Error('object vanished');
+          return this.events.event(d.type, d.data, cause);
+        })();
+      try {
+        await writer.record([this.events.event('MoveCompleted', { ...ref, from: backend, to: null, bytes: copy.size }, cause)], [
+          { streamId: objectStreamId(c.bucket, c.key), events: [objectEvent], expected: state.revision },
+        ]);
+        return;
+      } catch (err) {
+        if (!(err instanceof ConcurrencyError)) throw err;
+      }
+    }
+  }
+
+  /** Without purge the bytes stay where they are: their cleanup items are dismissed. */
+  private async dismissCleanup(backend: string, cause: Cause): Promise<void> {
+    const res = await this.pool.query<{ id: string; size: string }>('SELECT id, size FROM cleanup_queue WHERE backend = $1', [backend]);
+    for (const r of res.rows) {
+      await this.store.appendToStream(cleanupStreamId(r.id), [
+        this.events.event('CleanupDismissed', { reason: 'backend removed', backend, size: Number(r.size) }, cause, { id: closingEventId(r.id) }),
+      ], { expected: 'any' });
+    }
+  }
+}

@@ -1,0 +1,96 @@
+import type { Queryable } from '../../infra/eventstore/postgres-event-store.js';
+
+export interface JobRow {
+  jobId: string;
+  kind: string;
+  backend: string | null;
+  state: string;
+  params: Record<string, unknown>;
+  actor: string | null;
+  objectsTotal: number;
+  bytesTotal: number;
+  moved: number;
+  movedBytes: number;
+  dropped: number;
+  skipped: number;
+  failed: number;
+  inFlight: number;
+  lastError: string | null;
+  startedAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+}
+
+interface Raw {
+  job_id: string; kind: string; backend: string | null; state: string; params: Record<string, unknown>; actor: string | null;
+  objects_total: string; bytes_total: string; moved: string; moved_bytes: string; dropped: string; skipped: string; failed: string;
+  in_flight: string; last_error: string | null; started_at: Date; updated_at: Date; finished_at: Date | null;
+}
+
+const toRow = (r: Raw): JobRow => ({
+  jobId: r.job_id, kind: r.kind, backend: r.backend, state: r.state, params: r.params, actor: r.actor,
+  objectsTotal: Number(r.objects_total), bytesTotal: Number(r.bytes_total), moved: Number(r.moved), movedBytes: Number(r.moved_bytes),
+  dropped: Number(r.dropped), skipped: Number(r.skipped), failed: Number(r.failed), inFlight: Number(r.in_flight), lastError: r.last_error,
+  startedAt: r.started_at.toISOString(), updatedAt: r.updated_at.toISOString(), finishedAt: r.finished_at?.toISOString() ?? null,
+});
+
+export async function loadJobRow(db: Queryable, jobId: string): Promise<JobRow | undefined> {
+  const res = await db.query<Raw>('SELECT * FROM jobs WHERE job_id = $1', [jobId]);
+  return res.rows[0] ? toRow(res.rows[0]) : undefined;
+}
+
+export async function listJobs(db: Queryable, opts: { state?: string; limit?: number } = {}): Promise<JobRow[]> {
+  const res = opts.state
+    ? await db.query<Raw>('SELECT * FROM jobs WHERE state = $1 ORDER BY started_at DESC LIMIT $2', [opts.state, opts.limit ?? 100])
+    : await db.query<Raw>('SELECT * FROM jobs ORDER BY started_at DESC LIMIT $1', [opts.limit ?? 100]);
+  return res.rows.map(toRow);
+}
+
+export async function latestJobFor(db: Queryable, backend: string, kinds: readonly string[]): Promise<JobRow | undefined> {
+  const res = await db.query<Raw>('SELECT * FROM jobs WHERE backend = $1 AND kind = ANY($2::text[]) ORDER BY started_at DESC LIMIT 1', [backend, kinds]);
+  return res.rows[0] ? toRow(res.rows[0]) : undefined;
+}
+
+export interface BackendHoldings {
+  objects: number;
+  bytes: number;
+  pendingCleanup: number;
+  exhaustedCleanup: number;
+  uploads: number;
+}
+
+/** What is still on a backend according to the projections (what a drain waits for). */
+export async function backendHoldings(db: Queryable, backend: string): Promise<BackendHoldings> {
+  const res = await db.query<{ objects: string; bytes: string; pending: string; exhausted: string; uploads: string }>(
+    `SELECT (SELECT count(*) FROM object_copies WHERE backend = $1) AS objects,
+            (SELECT coalesce(sum(size), 0) FROM object_copies WHERE backend = $1) AS bytes,
+            (SELECT count(*) FROM cleanup_queue WHERE backend = $1 AND state = 'pending') AS pending,
+            (SELECT count(*) FROM cleanup_queue WHERE backend = $1 AND state = 'exhausted') AS exhausted,
+            (SELECT count(*) FROM multipart_uploads WHERE backend = $1) AS uploads`,
+    [backend],
+  );
+  const r = res.rows[0];
+  return {
+    objects: Number(r?.objects ?? 0), bytes: Number(r?.bytes ?? 0), pendingCleanup: Number(r?.pending ?? 0),
+    exhaustedCleanup: Number(r?.exhausted ?? 0), uploads: Number(r?.uploads ?? 0),
+  };
+}
+
+export interface CopyRow {
+  bucket: string;
+  key: string;
+  writeId: string;
+  storageKey: string;
+  size: number;
+}
+
+/** Copies on a backend, smallest first, leaving out the object versions in `exclude` (`bucket/key~writeId`). */
+export async function copiesOnBackend(db: Queryable, backend: string, limit: number, exclude: readonly string[] = []): Promise<CopyRow[]> {
+  const res = await db.query<{ bucket: string; key: string; write_id: string; storage_key: string; size: string }>(
+    `SELECT bucket, key, write_id, storage_key, size FROM object_copies
+      WHERE backend = $1 AND NOT (bucket || '/' || key || '~' || write_id = ANY($3::text[]))
+      ORDER BY size, bucket, key LIMIT $2`,
+    [backend, limit, exclude],
+  );
+  return res.rows.map((r) => ({ bucket: r.bucket, key: r.key, writeId: r.write_id, storageKey: r.storage_key, size: Number(r.size) }));
+}
