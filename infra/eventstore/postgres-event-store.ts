@@ -72,9 +72,8 @@ function mapAppendError(err: unknown): unknown {
   return asStoreError(err);
 }
 
-export interface Queryable {
-  query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
-}
+/** Anything that runs queries: the pool, or a client inside a transaction. */
+export type Queryable = pg.Pool | pg.PoolClient | pg.ClientBase;
 
 /** Builds the parameters of one `s3o_append` call. */
 export function appendParams(appends: readonly StreamAppend[]): unknown[] {
@@ -111,7 +110,8 @@ interface AppendRow { stream_id: string; next_revision: string; tx_id: string; l
 export async function appendWith(db: Queryable, appends: readonly StreamAppend[]): Promise<AppendResult[]> {
   let rows: AppendRow[];
   try {
-    rows = (await db.query<AppendRow>(appendSql, appendParams(appends))).rows;
+    // A named statement is parsed and planned once per connection: this runs for every write.
+    rows = (await db.query<AppendRow>({ name: 's3o-append', text: appendSql, values: appendParams(appends) })).rows;
   } catch (err) {
     throw mapAppendError(err);
   }

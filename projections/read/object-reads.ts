@@ -21,8 +21,9 @@ interface ObjectRow {
  * read. The revision is the compare-and-swap token for the next change to the object.
  */
 export async function loadObject(db: Queryable, bucket: string, key: string): Promise<ObjectState> {
-  const res = await db.query<ObjectRow>(
-    `SELECT s.revision, o.write_id, o.size, o.etag, o.content_type, o.metadata, o.headers, o.checksum, o.parts,
+  const res = await db.query<ObjectRow>({
+    name: 's3o-load-object',
+    text: `SELECT s.revision, o.write_id, o.size, o.etag, o.content_type, o.metadata, o.headers, o.checksum, o.parts,
             o.last_modified,
             (SELECT json_agg(json_build_object('backend', c.backend, 'storageKey', c.storage_key, 'size', c.size)
                              ORDER BY c.created_at, c.backend)
@@ -30,8 +31,8 @@ export async function loadObject(db: Queryable, bucket: string, key: string): Pr
        FROM (SELECT 1) one
        LEFT JOIN streams s ON s.stream_id = $1
        LEFT JOIN objects o ON o.bucket = $2 AND o.key = $3`,
-    [objectStreamId(bucket, key), bucket, key],
-  );
+    values: [objectStreamId(bucket, key), bucket, key],
+  });
   const r = res.rows[0];
   const revision = r?.revision == null ? 'no_stream' : BigInt(r.revision);
   if (!r || r.write_id === null) return { bucket, key, revision, current: undefined };
