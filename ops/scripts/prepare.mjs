@@ -17,11 +17,14 @@ if (!existsSync(installedMarker) || mtime(installedMarker) < mtime(join(root, 'p
 }
 
 const sourceDirs = ['domain', 'infra', 'projections', 'services', 'gateway', 'processes', 'ops', 'bench'];
+// Written by runs, not source: must not trigger a rebuild.
+const ignored = new Set([join(root, 'bench', 'results')]);
 function newest(dir) {
   let latest = 0;
-  if (!existsSync(dir)) return latest;
+  if (!existsSync(dir) || ignored.has(dir)) return latest;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, entry.name);
+    if (ignored.has(p)) continue;
     latest = Math.max(latest, entry.isDirectory() ? newest(p) : statSync(p).mtimeMs);
   }
   return latest;

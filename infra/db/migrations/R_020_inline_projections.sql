@@ -283,15 +283,35 @@ END
 $$;
 
 -- dispatcher ------------------------------------------------------------------------------
+-- Calls only the handlers an event type concerns (a plpgsql call is not free and this runs for
+-- every event of every write).
 CREATE OR REPLACE FUNCTION s3o_project_inline(
   p_stream text, p_revision bigint, p_type text, p_data jsonb, p_meta jsonb, p_enforce boolean
 ) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-  PERFORM s3o_proj_locations(p_stream, p_revision, p_type, p_data, p_meta, p_enforce);
-  PERFORM s3o_proj_backends(p_stream, p_revision, p_type, p_data, p_meta, p_enforce);
-  PERFORM s3o_proj_uploads(p_stream, p_revision, p_type, p_data, p_meta, p_enforce);
-  PERFORM s3o_proj_cleanup(p_stream, p_revision, p_type, p_data, p_meta, p_enforce);
-  PERFORM s3o_proj_jobs(p_stream, p_revision, p_type, p_data, p_meta, p_enforce);
-  PERFORM s3o_proj_usage(p_stream, p_revision, p_type, p_data, p_meta, p_enforce);
+  IF p_type IN ('ObjectWritten', 'ObjectDeleted', 'ReplicaAdded', 'ReplicaDropped', 'CopyMoved') THEN
+    PERFORM s3o_proj_locations(p_stream, p_revision, p_type, p_data, p_meta, p_enforce);
+    IF p_type <> 'ReplicaAdded' THEN
+      PERFORM s3o_proj_cleanup(p_stream, p_revision, p_type, p_data, p_meta, p_enforce);
+    END IF;
+    PERFORM s3o_proj_usage(p_stream, p_revision, p_type, p_data, p_meta, p_enforce);
+  ELSIF p_type IN ('MultipartUploadCreated', 'PartUploaded', 'MultipartUploadCompleted', 'MultipartUploadAborted') THEN
+    PERFORM s3o_proj_uploads(p_stream, p_revision, p_type, p_data, p_meta, p_enforce);
+    IF p_type <> 'MultipartUploadCreated' THEN
+      PERFORM s3o_proj_usage(p_stream, p_revision, p_type, p_data, p_meta, p_enforce);
+    END IF;
+  ELSIF p_type IN ('OrphanRecorded', 'CleanupFailed', 'CleanupSucceeded', 'CleanupExhausted', 'CleanupRetried', 'CleanupDismissed') THEN
+    PERFORM s3o_proj_cleanup(p_stream, p_revision, p_type, p_data, p_meta, p_enforce);
+    IF p_type IN ('OrphanRecorded', 'CleanupSucceeded', 'CleanupDismissed') THEN
+      PERFORM s3o_proj_usage(p_stream, p_revision, p_type, p_data, p_meta, p_enforce);
+    END IF;
+  ELSIF p_type LIKE 'Backend%' THEN
+    PERFORM s3o_proj_backends(p_stream, p_revision, p_type, p_data, p_meta, p_enforce);
+    IF p_type IN ('BackendRegistered', 'BackendLimitsChanged') THEN
+      PERFORM s3o_proj_usage(p_stream, p_revision, p_type, p_data, p_meta, p_enforce);
+    END IF;
+  ELSIF p_type LIKE 'Job%' OR p_type LIKE 'Move%' THEN
+    PERFORM s3o_proj_jobs(p_stream, p_revision, p_type, p_data, p_meta, p_enforce);
+  END IF;
 END
 $$;

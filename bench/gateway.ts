@@ -1,0 +1,181 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { access, chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { request } from 'undici';
+import { keepTail, stopChild, trackChild, waitForExit, type ChildServer } from './child.js';
+import { BENCH_BUCKET, BENCH_CREDENTIALS } from './signing.js';
+
+/**
+ * Runs s3-orchestrator (`dist/ops/cli/main.js serve`, from the same build as this file) as a child
+ * process with one backend, the benchmark upstream, on a database created for this run.
+ */
+
+const LOCAL_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+const READY_TIMEOUT_MS = 60_000;
+const CLI = fileURLToPath(new URL('../ops/cli/main.js', import.meta.url));
+
+interface DatabaseServer {
+  host: string;
+  port: number;
+  user: string;
+  adminUrl: string;
+  /** 'local' (127.0.0.1:5432) or 'embedded'. */
+  kind: string;
+  stop(): Promise<void>;
+}
+
+async function reachable(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function adminQuery(adminUrl: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The local server on 5432 when it answers, else an embedded PostgreSQL in a temp directory. */
+async function databaseServer(): Promise<DatabaseServer> {
+  if (await reachable(LOCAL_ADMIN_URL)) {
+    return { host: '127.0.0.1', port: 5432, user: 'postgres', adminUrl: LOCAL_ADMIN_URL, kind: 'local', stop: async () => {} };
+  }
+  const { startEmbeddedPostgres } = await import('../infra/db/embedded-postgres.js');
+  const { createLogger } = await import('../infra/telemetry/logger.js');
+  const parent = await mkdtemp(join(tmpdir(), 's3o-bench-pg-'));
+  // PostgreSQL runs as an unprivileged user when we are root: it must be able to enter the directory.
+  await chmod(parent, 0o755);
+  const embedded = await startEmbeddedPostgres({ dataDir: join(parent, 'data'), logger: createLogger('warn') });
+  return {
+    host: '127.0.0.1',
+    port: embedded.port,
+    user: 's3o',
+    adminUrl: embedded.connectionString.replace(/\/s3o$/, '/postgres'),
+    kind: `embedded (port ${embedded.port})`,
+    stop: async () => {
+      await embedded.stop();
+      await rm(parent, { recursive: true, force: true });
+    },
+  };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((done) => server.close(() => done()));
+  return port;
+}
+
+function configYaml(port: number, db: DatabaseServer, database: string, upstream: string): string {
+  return `server:
+  listen_addr: "127.0.0.1:${port}"
+  log_level: warn
+database:
+  driver: postgres
+  host: ${db.host}
+  port: ${db.port}
+  database: ${database}
+  user: ${db.user}
+  ssl_mode: disable
+buckets:
+  - name: ${BENCH_BUCKET}
+    credentials:
+      - access_key_id: ${BENCH_CREDENTIALS.accessKeyId}
+        secret_access_key: ${BENCH_CREDENTIALS.secretAccessKey}
+backends:
+  - name: upstream
+    endpoint: "${upstream}"
+    region: us-east-1
+    bucket: ${BENCH_BUCKET}
+    access_key_id: x
+    secret_access_key: y
+    force_path_style: true
+    quota_bytes: 0
+`;
+}
+
+async function isReady(origin: string): Promise<boolean> {
+  try {
+    const res = await request(`${origin}/health/ready`, { headersTimeout: 2000, bodyTimeout: 2000 });
+    await res.body.dump();
+    return res.statusCode === 200;
+  } catch {
+    return false;
+  }
+}
+
+export interface GatewayInstance extends ChildServer {
+  /** Where its database lives, for the report. */
+  database: string;
+}
+
+/** Starts the gateway; throws with a one-line reason if it cannot be started or never gets ready. */
+export async function startGateway(upstream: string): Promise<GatewayInstance> {
+  try {
+    await access(CLI);
+  } catch {
+    throw new Error(`${CLI} not found (run npm run build; the serve command may not exist yet)`);
+  }
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanUp = async (): Promise<void> => {
+    for (const c of cleanups.reverse()) await c().catch((err: unknown) => console.error(`bench cleanup: ${String(err)}`));
+    cleanups.length = 0;
+  };
+  try {
+    const db = await databaseServer();
+    cleanups.push(() => db.stop());
+    const database = `s3o_bench_${randomBytes(5).toString('hex')}`;
+    await adminQuery(db.adminUrl, `CREATE DATABASE ${database}`);
+    cleanups.push(() => adminQuery(db.adminUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
+    const dir = await mkdtemp(join(tmpdir(), 's3o-bench-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const port = await freePort();
+    const configFile = join(dir, 'config.yaml');
+    await writeFile(configFile, configYaml(port, db, database, upstream), { mode: 0o600 });
+
+    const child = spawn(process.execPath, [CLI, 'serve', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    trackChild(child);
+    cleanups.push(() => stopChild(child, 15_000));
+    const stdoutTail = keepTail(child.stdout);
+    const stderrTail = keepTail(child.stderr);
+    const output = (): string => `${stderrTail()}${stdoutTail()}`.trim().split('\n').slice(-5).map((l) => l.slice(0, 400)).join(' | ');
+    const origin = `http://127.0.0.1:${port}`;
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    while (!(await isReady(origin))) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(`serve exited with ${child.signalCode ?? child.exitCode}: ${output()}`);
+      }
+      if (Date.now() > deadline) throw new Error(`not ready after ${READY_TIMEOUT_MS / 1000} s: ${output()}`);
+      await waitForExit(child, 200);
+    }
+    if (child.pid === undefined) throw new Error('serve has no pid');
+    let stopping: Promise<void> | undefined;
+    return {
+      name: 'gateway',
+      pid: child.pid,
+      origin,
+      database: `${database} on ${db.kind} PostgreSQL`,
+      stop: () => (stopping ??= cleanUp()),
+      outputTail: output,
+    };
+  } catch (err) {
+    await cleanUp();
+    throw err;
+  }
+}

@@ -1,0 +1,74 @@
+import { readFile, writeFile } from 'node:fs/promises';
+
+/**
+ * Readings of another process from /proc: CPU time, and resident-memory growth while something runs, read from outside through
+ * /proc/<pid>/status every ~50 ms. Where the kernel allows it, the peak counter (VmHWM) is reset
+ * first (`echo 5 > /proc/<pid>/clear_refs`), so a spike between two samples is not missed.
+ */
+
+export interface RssGrowth {
+  baselineBytes: number;
+  peakBytes: number;
+  growthBytes: number;
+  samples: number;
+  /** Whether the kernel's peak counter could be reset and was taken into account. */
+  peakCounterUsed: boolean;
+}
+
+const KIB = 1024;
+
+async function statusField(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number | undefined> {
+  const text = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => undefined);
+  const m = text === undefined ? null : new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(text);
+  return m?.[1] === undefined ? undefined : Number(m[1]) * KIB;
+}
+
+export async function rssBytes(pid: number): Promise<number> {
+  const rss = await statusField(pid, 'VmRSS');
+  if (rss === undefined) throw new Error(`cannot read VmRSS of process ${pid}`);
+  return rss;
+}
+
+async function resetPeak(pid: number): Promise<boolean> {
+  return writeFile(`/proc/${pid}/clear_refs`, '5').then(() => true, () => false);
+}
+
+/** Measures `pid`'s RSS peak above its level just before `work` starts. */
+export async function measureRssGrowth<T>(pid: number, work: () => Promise<T>, intervalMs = 50): Promise<{ result: T; rss: RssGrowth }> {
+  const baseline = await rssBytes(pid);
+  const peakCounterUsed = await resetPeak(pid);
+  let peak = baseline;
+  let samples = 0;
+  let sampling: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    sampling = sampling.then(async () => {
+      const rss = await statusField(pid, 'VmRSS');
+      if (rss === undefined) return;
+      samples++;
+      peak = Math.max(peak, rss);
+    });
+  }, intervalMs);
+  let result: T;
+  try {
+    result = await work();
+  } finally {
+    clearInterval(timer);
+    await sampling;
+  }
+  const last = await rssBytes(pid);
+  peak = Math.max(peak, last);
+  if (peakCounterUsed) peak = Math.max(peak, (await statusField(pid, 'VmHWM')) ?? 0);
+  return { result, rss: { baselineBytes: baseline, peakBytes: peak, growthBytes: peak - baseline, samples, peakCounterUsed } };
+}
+
+/** Linux reports /proc/<pid>/stat times in USER_HZ, which is 100 on every architecture. */
+const USER_HZ = 100;
+
+/** User + system CPU seconds `pid` has used so far (10 ms resolution), or undefined if it is gone. */
+export async function cpuSeconds(pid: number): Promise<number | undefined> {
+  const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  // Fields after the parenthesised command name, which may itself contain spaces.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+}

@@ -1,0 +1,183 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import type { BenchSettings, Goal, Measurement, TargetName } from './workloads.js';
+
+/** Turns measurements into the final table (stdout) and a JSON file under bench/results/. */
+
+export interface Headline {
+  value: number;
+  unit: 'req/s' | 'MB/s' | 'MiB';
+  p50Ms: number | null;
+  p99Ms: number | null;
+  /** `77 µs/req`, `450 ms/GB`: CPU time of the answering process (not of Postgres or the upstream behind it). */
+  serverCpu: string | null;
+  errors: number;
+  errorSamples: string[];
+}
+
+export type Outcome =
+  | { ok: true; headline: Headline; ratioToProxy: number | null; measurement: Measurement }
+  /** `not available: <reason>` or `failed: <error>`. */
+  | { ok: false; error: string };
+
+export type Verdict = 'PASS' | 'MISS' | 'n/a';
+
+export interface WorkloadReport {
+  id: string;
+  title: string;
+  goal: string;
+  /** Only the targets that were selected; an unavailable target has `{ ok: false }`. */
+  results: Partial<Record<TargetName, Outcome>>;
+  verdict: Verdict;
+  verdictNote: string | null;
+}
+
+export interface TargetStatus {
+  name: TargetName;
+  available: boolean;
+  origin: string | null;
+  pid: number | null;
+  /** Why it is not available. */
+  reason: string | null;
+  /** Gateway only: its database. */
+  database: string | null;
+}
+
+/** The shape of bench/results/<timestamp>.json. */
+export interface BenchReport {
+  format: 's3-orchestrator-bench/1';
+  startedAt: string;
+  finishedAt: string;
+  machine: { cpus: number; cpuModel: string; memoryBytes: number; node: string; platform: string };
+  settings: BenchSettings;
+  targets: TargetStatus[];
+  workloads: WorkloadReport[];
+}
+
+const MIB = 2 ** 20;
+
+export function headline(m: Measurement): Headline {
+  switch (m.kind) {
+    case 'load':
+      return {
+        value: m.load.reqPerSec, unit: 'req/s', p50Ms: m.load.latency.p50Ms, p99Ms: m.load.latency.p99Ms,
+        serverCpu: m.load.serverCpuUsPerRequest === null ? null : `${fmt(m.load.serverCpuUsPerRequest)} µs/req`,
+        errors: m.load.errors, errorSamples: m.load.errorSamples,
+      };
+    case 'transfer':
+      return {
+        value: m.transfer.mbPerSec, unit: 'MB/s', p50Ms: m.transfer.latency.p50Ms, p99Ms: m.transfer.latency.p99Ms,
+        serverCpu: m.transfer.serverCpuMsPerGB === null ? null : `${fmt(m.transfer.serverCpuMsPerGB)} ms/GB`,
+        errors: m.transfer.errors, errorSamples: m.transfer.errorSamples,
+      };
+    case 'rss':
+      return {
+        value: m.rss.growthBytes / MIB, unit: 'MiB', p50Ms: null, p99Ms: null,
+        serverCpu: m.transfer.serverCpuMsPerGB === null ? null : `${fmt(m.transfer.serverCpuMsPerGB)} ms/GB`,
+        errors: m.transfer.errors, errorSamples: m.transfer.errorSamples,
+      };
+  }
+}
+
+export function describeGoal(goal: Goal): string {
+  switch (goal.kind) {
+    case 'ratio-to-proxy':
+      return `≥ ${goal.min}× proxy`;
+    case 'throughput':
+      return `≥ ${goal.minPerSec.toLocaleString('en-US')}/s, p99 ≤ ${goal.maxP99Ms} ms`;
+    case 'rss-growth':
+      return `growth ≤ ${goal.maxBytes / MIB} MiB`;
+  }
+}
+
+export function judge(goal: Goal, gateway: Outcome | undefined, proxy: Outcome | undefined): { verdict: Verdict; note: string | null } {
+  if (!gateway?.ok) return { verdict: 'n/a', note: 'gateway not measured' };
+  const g = gateway.headline;
+  if (g.errors > 0) return { verdict: 'MISS', note: `${g.errors} failed requests` };
+  switch (goal.kind) {
+    case 'ratio-to-proxy':
+      if (!proxy?.ok || proxy.headline.errors > 0) return { verdict: 'n/a', note: 'no clean proxy figure to compare with' };
+      return { verdict: g.value >= goal.min * proxy.headline.value ? 'PASS' : 'MISS', note: null };
+    case 'throughput':
+      return { verdict: g.value >= goal.minPerSec && (g.p99Ms ?? Infinity) <= goal.maxP99Ms ? 'PASS' : 'MISS', note: null };
+    case 'rss-growth':
+      return { verdict: g.value * MIB <= goal.maxBytes ? 'PASS' : 'MISS', note: null };
+  }
+}
+
+/** Adds each target's ratio to the proxy (throughput workloads only). */
+export function withRatios(results: Partial<Record<TargetName, Outcome>>): Partial<Record<TargetName, Outcome>> {
+  const proxy = results.proxy;
+  const base = proxy?.ok && proxy.headline.unit !== 'MiB' && proxy.headline.value > 0 ? proxy.headline.value : null;
+  const out: Partial<Record<TargetName, Outcome>> = {};
+  for (const [name, outcome] of Object.entries(results) as [TargetName, Outcome][]) {
+    out[name] = outcome.ok ? { ...outcome, ratioToProxy: base === null ? null : outcome.headline.value / base } : outcome;
+  }
+  return out;
+}
+
+export function machineInfo(): BenchReport['machine'] {
+  const cpu = cpus();
+  return { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', memoryBytes: totalmem(), node: process.version, platform: process.platform };
+}
+
+function fmt(n: number | null, digits = 0): string {
+  if (n === null || !Number.isFinite(n)) return '-';
+  return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function figure(h: Headline): string {
+  return `${fmt(h.value, h.unit === 'req/s' ? 0 : 1)} ${h.unit}`;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, col) => Math.max(...rows.map((r) => (r[col] ?? '').length))) ?? [];
+  return rows.map((r) => r.map((cell, col) => (col === r.length - 1 ? cell : cell.padEnd(widths[col] ?? 0))).join('  ').trimEnd()).join('\n');
+}
+
+/** One line per measurement, for progress output while the run goes on. */
+export function progressLine(title: string, target: TargetName, outcome: Outcome): string {
+  if (!outcome.ok) return `  ${title} · ${target}: ${outcome.error}`;
+  const h = outcome.headline;
+  const latency = h.p50Ms === null ? '' : `, p50 ${fmt(h.p50Ms, 2)} ms, p99 ${fmt(h.p99Ms, 2)} ms`;
+  const errors = h.errors > 0 ? `, ${h.errors} ERRORS: ${h.errorSamples[0] ?? ''}` : '';
+  return `  ${title} · ${target}: ${figure(h)}${latency}${errors}`;
+}
+
+export function formatReport(report: BenchReport): string {
+  const lines: string[] = [];
+  for (const t of report.targets) {
+    lines.push(t.available ? `${t.name}: ${t.origin} (pid ${t.pid})${t.database ? `, ${t.database}` : ''}` : `${t.name} not available: ${t.reason}`);
+  }
+  lines.push('');
+  const rows: string[][] = [['Workload', 'Target', 'Figure', 'p50 ms', 'p99 ms', '×proxy', 'Server CPU', 'Errors', 'Goal (gateway)', 'Verdict']];
+  for (const w of report.workloads) {
+    let first = true;
+    for (const [name, outcome] of Object.entries(w.results) as [TargetName, Outcome][]) {
+      const lead = first ? w.title : '';
+      first = false;
+      const goalCells = name === 'gateway' ? [w.goal, w.verdictNote ? `${w.verdict} (${w.verdictNote})` : w.verdict] : ['', ''];
+      if (!outcome.ok) {
+        const cell = outcome.error.startsWith('not available') ? 'not available (see above)' : outcome.error.slice(0, 70);
+        rows.push([lead, name, cell, '', '', '', '', '', ...goalCells]);
+        continue;
+      }
+      const h = outcome.headline;
+      rows.push([lead, name, figure(h), fmt(h.p50Ms, 2), fmt(h.p99Ms, 2), fmt(outcome.ratioToProxy, 2), h.serverCpu ?? '-', String(h.errors), ...goalCells]);
+    }
+  }
+  lines.push(table(rows));
+  lines.push('');
+  lines.push('MB/s = 10^6 bytes/s of object data. Latency = request start to last response byte, client side.');
+  lines.push('Server CPU = user+system time of the process the client talks to (direct: the upstream), from /proc; 10 ms ticks.');
+  lines.push('All processes share this machine\'s CPUs: compare ratios within one run, not absolute figures across machines.');
+  return lines.join('\n');
+}
+
+export async function writeReport(dir: string, report: BenchReport): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, `${report.startedAt.replace(/[:.]/g, '-')}.json`);
+  await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
+  return file;
+}

@@ -1,0 +1,198 @@
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { ChildServer } from './child.js';
+import { startGateway } from './gateway.js';
+import { startPassthroughProxy } from './passthrough-proxy.js';
+import {
+  describeGoal, formatReport, headline, judge, machineInfo, progressLine, withRatios, writeReport,
+  type BenchReport, type Outcome, type TargetStatus, type WorkloadReport,
+} from './report.js';
+import { startUpstream } from './upstream.js';
+import { TARGET_NAMES, WORKLOADS, type BenchSettings, type Session, type Target, type TargetName, type Workload } from './workloads.js';
+
+/**
+ * `npm run bench [-- options]`: direct upstream, bare pass-through proxy and the gateway, side by
+ * side in one run, against one in-memory upstream. See bench/README.md.
+ */
+
+const USAGE = `Usage: npm run bench -- [options]
+  --targets <list>        direct,proxy,gateway (default: all three; --only is an alias)
+  --duration <seconds>    timed window per target of each small-object run (default 10)
+  --warmup <seconds>      untimed warm-up before each small-object run (default 2)
+  --rounds <n>            split the timed part into n rounds that alternate between the
+                          targets, so background load hits all of them alike (default 3)
+  --connections <n>       concurrent clients for the small GET (default 32)
+  --put-connections <n>   concurrent clients for the small PUT (default 16)
+  --large-count <n>       timed large transfers per target and direction (default 6)
+  --skip-large            skip the 64 MiB and 1 GiB workloads
+  --results-dir <dir>     where the JSON goes (default bench/results)`;
+
+const MIB = 2 ** 20;
+
+function positive(name: string, text: string, integer: boolean): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new Error(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got "${text}"`);
+  return n;
+}
+
+function parseOptions(): { settings: BenchSettings; targets: TargetName[]; skipLarge: boolean; resultsDir: string } | undefined {
+  const { values } = parseArgs({
+    options: {
+      targets: { type: 'string' },
+      only: { type: 'string' },
+      duration: { type: 'string', default: '10' },
+      warmup: { type: 'string', default: '2' },
+      rounds: { type: 'string', default: '3' },
+      connections: { type: 'string', default: '32' },
+      'put-connections': { type: 'string', default: '16' },
+      'large-count': { type: 'string', default: '6' },
+      'skip-large': { type: 'boolean', default: false },
+      'results-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return undefined;
+  }
+  const list = (values.targets ?? values.only ?? TARGET_NAMES.join(',')).split(',').map((t) => t.trim()).filter((t) => t !== '');
+  for (const t of list) {
+    if (!(TARGET_NAMES as readonly string[]).includes(t)) throw new Error(`unknown target "${t}" (expected ${TARGET_NAMES.join(', ')})`);
+  }
+  return {
+    settings: {
+      warmupMs: positive('warmup', values.warmup, false) * 1000,
+      durationMs: positive('duration', values.duration, false) * 1000,
+      rounds: positive('rounds', values.rounds, true),
+      getConnections: positive('connections', values.connections, true),
+      putConnections: positive('put-connections', values['put-connections'], true),
+      smallSize: 4096,
+      getObjects: 256,
+      putKeys: 16_384,
+      largeSize: 64 * MIB,
+      largeCount: positive('large-count', values['large-count'], true),
+      rssSize: 1024 * MIB,
+    },
+    // Always in the same order, so every workload measures direct, proxy, gateway back to back.
+    targets: TARGET_NAMES.filter((t) => list.includes(t)),
+    skipLarge: values['skip-large'],
+    resultsDir: values['results-dir'] ?? fileURLToPath(new URL('../../bench/results/', import.meta.url)),
+  };
+}
+
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ');
+
+/** Prepares every available target, runs the rounds interleaved, and judges the gateway's figure. */
+async function runWorkload(
+  workload: Workload, names: readonly TargetName[], targets: ReadonlyMap<TargetName, Target>, statuses: readonly TargetStatus[], settings: BenchSettings,
+): Promise<WorkloadReport> {
+  const title = workload.title(settings);
+  console.log(`${title}: preparing, then ${settings.rounds} round(s) per target…`);
+  const failed = new Map<TargetName, string>();
+  const sessions = new Map<TargetName, Session>();
+  for (const name of names) {
+    const target = targets.get(name);
+    if (!target) {
+      failed.set(name, `not available: ${statuses.find((s) => s.name === name)?.reason ?? 'not started'}`);
+      continue;
+    }
+    try {
+      sessions.set(name, await workload.prepare(target, settings));
+    } catch (err) {
+      failed.set(name, `failed: ${message(err)}`);
+    }
+  }
+  for (let round = 0; round < settings.rounds; round++) {
+    for (const [name, session] of sessions) {
+      if (failed.has(name)) continue;
+      try {
+        await session.round(round);
+      } catch (err) {
+        failed.set(name, `failed: ${message(err)}`);
+      }
+    }
+  }
+  const results: Partial<Record<TargetName, Outcome>> = {};
+  for (const name of names) {
+    const session = sessions.get(name);
+    let outcome: Outcome = { ok: false, error: failed.get(name) ?? 'failed: no result' };
+    if (session && !failed.has(name)) {
+      try {
+        const measurement = session.result();
+        outcome = { ok: true, headline: headline(measurement), ratioToProxy: null, measurement };
+      } catch (err) {
+        outcome = { ok: false, error: `failed: ${message(err)}` };
+      }
+    }
+    results[name] = outcome;
+    console.log(progressLine(title, name, outcome));
+  }
+  const withRatio = withRatios(results);
+  const { verdict, note } = judge(workload.goal, withRatio.gateway, withRatio.proxy);
+  return { id: workload.id, title, goal: describeGoal(workload.goal), results: withRatio, verdict, verdictNote: note };
+}
+
+async function main(): Promise<number> {
+  const options = parseOptions();
+  if (!options) return 0;
+  const { settings, skipLarge } = options;
+  const startedAt = new Date().toISOString();
+  const servers: ChildServer[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const s of servers.splice(0).reverse()) await s.stop().catch((err: unknown) => console.error(`stopping ${s.name}: ${message(err)}`));
+  };
+  process.once('SIGINT', () => {
+    console.error('\ninterrupted: stopping the benchmark processes');
+    void stopAll().finally(() => process.exit(130));
+  });
+
+  try {
+    const upstream = await startUpstream();
+    servers.push(upstream);
+    const statuses: TargetStatus[] = [];
+    const targets = new Map<TargetName, Target>();
+    const start = async (name: TargetName, launch: () => Promise<ChildServer & { database?: string }>): Promise<void> => {
+      try {
+        const server = await launch();
+        if (server !== upstream) servers.push(server);
+        targets.set(name, { name, origin: server.origin, pid: server.pid });
+        statuses.push({ name, available: true, origin: server.origin, pid: server.pid, reason: null, database: server.database ?? null });
+      } catch (err) {
+        statuses.push({ name, available: false, origin: null, pid: null, reason: message(err), database: null });
+      }
+    };
+    for (const name of options.targets) {
+      if (name === 'direct') await start(name, () => Promise.resolve(upstream));
+      if (name === 'proxy') await start(name, () => startPassthroughProxy(upstream.origin));
+      if (name === 'gateway') await start(name, () => startGateway(upstream.origin));
+    }
+    for (const s of statuses) console.log(s.available ? `${s.name}: ${s.origin} (pid ${s.pid})` : `${s.name} not available: ${s.reason}`);
+
+    const workloads: WorkloadReport[] = [];
+    for (const workload of WORKLOADS.filter((w) => !(skipLarge && w.large))) {
+      workloads.push(await runWorkload(workload, options.targets, targets, statuses, settings));
+    }
+
+    const report: BenchReport = {
+      format: 's3-orchestrator-bench/1', startedAt, finishedAt: new Date().toISOString(), machine: machineInfo(), settings,
+      targets: statuses, workloads,
+    };
+    const gateway = servers.find((s) => s.name === 'gateway');
+    const gatewayOutput = gateway?.outputTail() ?? '';
+    if (gatewayOutput !== '') console.log(`\ngateway output (last lines, log_level warn): ${gatewayOutput}`);
+    console.log(`\n${formatReport(report)}`);
+    console.log(`\nresults: ${await writeReport(options.resultsDir, report)}`);
+    return 0;
+  } finally {
+    await stopAll();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(`bench: ${message(err)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,246 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { forkServer, isMainModule, serveAsChild, type ChildServer } from './child.js';
+import { PatternMatcher, patternSlices } from './pattern.js';
+
+/**
+ * A fast S3-ish backend answering from memory: path-style `/<bucket>/<key>` PUT, GET (with a
+ * single byte range), HEAD and DELETE, plus HeadBucket and ListObjectsV2. SigV4 signatures are
+ * accepted without being verified. Bodies that are the benchmark's repeated pattern are stored as
+ * a length (see pattern.ts), anything else as its bytes, so a 1 GiB upload costs no memory here
+ * and every GET still returns exactly the bytes that were PUT.
+ *
+ * ETags are the MD5 of the body up to 1 MiB (Content-MD5 is checked too); larger bodies get a
+ * random 32-hex ETag instead, because hashing them would make this the slowest hop of the test.
+ */
+
+const HASHED_BODY_LIMIT = 1 << 20;
+
+interface StoredObject {
+  size: number;
+  /** Leading bytes that are the repeated pattern. */
+  patternPrefix: number;
+  /** The bytes after the pattern prefix. */
+  tail: Buffer[];
+  etag: string;
+  contentType: string;
+  metadata: [string, string][];
+  lastModified: string;
+}
+
+const objects = new Map<string, StoredObject>();
+
+function xmlEscape(s: string): string {
+  return s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function sendXml(res: ServerResponse, status: number, xml: string): void {
+  const body = Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>\n${xml}`, 'utf8');
+  res.writeHead(status, { 'content-type': 'application/xml', 'content-length': body.length });
+  res.end(body);
+}
+
+function sendError(res: ServerResponse, status: number, code: string, message: string, method?: string): void {
+  if (method === 'HEAD') {
+    res.writeHead(status, { 'content-length': 0 });
+    res.end();
+    return;
+  }
+  sendXml(res, status, `<Error><Code>${code}</Code><Message>${xmlEscape(message)}</Message></Error>`);
+}
+
+function decodePath(raw: string): string {
+  return raw.includes('%') ? decodeURIComponent(raw) : raw;
+}
+
+function objectHeaders(obj: StoredObject): Record<string, string | number> {
+  const headers: Record<string, string | number> = {
+    etag: obj.etag, 'last-modified': obj.lastModified, 'content-type': obj.contentType, 'accept-ranges': 'bytes',
+  };
+  for (const [name, value] of obj.metadata) headers[name] = value;
+  return headers;
+}
+
+function* objectSlices(obj: StoredObject, start: number, end: number): Generator<Buffer> {
+  if (start < obj.patternPrefix) yield* patternSlices(start, Math.min(end, obj.patternPrefix));
+  let at = obj.patternPrefix;
+  for (const chunk of obj.tail) {
+    const from = Math.max(start, at);
+    const to = Math.min(end, at + chunk.length);
+    if (from < to) yield chunk.subarray(from - at, to - at);
+    at += chunk.length;
+    if (at >= end) return;
+  }
+}
+
+/** [start, end) of a `bytes=` header, 'unsatisfiable', or undefined for a whole-object GET. */
+function parseRange(header: string | undefined, size: number): [number, number] | 'unsatisfiable' | undefined {
+  const m = header === undefined ? null : /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m) return undefined;
+  const [, first = '', last = ''] = m;
+  if (first === '' && last === '') return undefined;
+  if (first === '') {
+    const n = Number(last);
+    return n === 0 ? 'unsatisfiable' : [Math.max(0, size - n), size];
+  }
+  const start = Number(first);
+  if (start >= size) return 'unsatisfiable';
+  return [start, last === '' ? size : Math.min(size, Number(last) + 1)];
+}
+
+async function getObject(req: IncomingMessage, res: ServerResponse, key: string): Promise<void> {
+  const obj = objects.get(key);
+  if (!obj) return sendError(res, 404, 'NoSuchKey', 'The specified key does not exist.', req.method);
+  const headers = objectHeaders(obj);
+  const range = parseRange(req.headers.range, obj.size);
+  if (range === 'unsatisfiable') {
+    res.writeHead(416, { 'content-range': `bytes */${obj.size}`, 'content-length': 0 });
+    res.end();
+    return;
+  }
+  const [start, end] = range ?? [0, obj.size];
+  if (range) headers['content-range'] = `bytes ${start}-${end - 1}/${obj.size}`;
+  headers['content-length'] = end - start;
+  res.writeHead(range ? 206 : 200, headers);
+  if (req.method === 'HEAD') {
+    res.end();
+  } else if (obj.patternPrefix === 0 && obj.tail.length === 1) {
+    res.end(start === 0 && end === obj.size ? obj.tail[0] : obj.tail[0]?.subarray(start, end));
+  } else {
+    await pipeline(Readable.from(objectSlices(obj, start, end), { objectMode: false }), res);
+  }
+}
+
+async function putObject(req: IncomingMessage, res: ServerResponse, key: string): Promise<void> {
+  const declared = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
+  const md5 = declared !== undefined && declared <= HASHED_BODY_LIMIT ? createHash('md5') : undefined;
+  const matcher = new PatternMatcher();
+  const tail: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    md5?.update(chunk);
+    const at = matcher.update(chunk);
+    if (at >= 0) tail.push(at === 0 ? chunk : chunk.subarray(at));
+  }
+  const digest = md5?.digest();
+  const contentMd5 = req.headers['content-md5'];
+  if (digest && typeof contentMd5 === 'string' && contentMd5 !== digest.toString('base64')) {
+    return sendError(res, 400, 'BadDigest', 'The Content-MD5 you specified did not match what we received.');
+  }
+  const metadata: [string, string][] = [];
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (name.startsWith('x-amz-meta-') && typeof value === 'string') metadata.push([name, value]);
+  }
+  const etag = `"${(digest ?? randomBytes(16)).toString('hex')}"`;
+  objects.set(key, {
+    size,
+    patternPrefix: matcher.matchedPrefix,
+    // Small bodies are copied so they do not pin the socket's larger read buffers.
+    tail: size <= HASHED_BODY_LIMIT && tail.length > 0 ? [Buffer.concat(tail)] : tail,
+    etag,
+    contentType: req.headers['content-type'] ?? 'binary/octet-stream',
+    metadata,
+    lastModified: new Date().toUTCString(),
+  });
+  res.writeHead(200, { etag, 'content-length': 0 });
+  res.end();
+}
+
+function listObjectsV2(res: ServerResponse, bucket: string, query: URLSearchParams): void {
+  const prefix = query.get('prefix') ?? '';
+  const maxKeys = Math.min(1000, Number(query.get('max-keys') ?? 1000));
+  const after = query.get('continuation-token') ?? query.get('start-after') ?? '';
+  const base = `${bucket}/`;
+  const keys = [...objects.keys()]
+    .filter((k) => k.startsWith(base + prefix) && k.slice(base.length) > after)
+    .map((k) => k.slice(base.length))
+    .sort();
+  const page = keys.slice(0, maxKeys);
+  const truncated = keys.length > page.length;
+  const contents = page.map((k) => {
+    const obj = objects.get(base + k) as StoredObject;
+    return `<Contents><Key>${xmlEscape(k)}</Key><LastModified>${new Date(obj.lastModified).toISOString()}</LastModified>`
+      + `<ETag>${xmlEscape(obj.etag)}</ETag><Size>${obj.size}</Size><StorageClass>STANDARD</StorageClass></Contents>`;
+  }).join('');
+  const next = truncated ? `<NextContinuationToken>${xmlEscape(page[page.length - 1] ?? '')}</NextContinuationToken>` : '';
+  sendXml(res, 200, `<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>${xmlEscape(bucket)}</Name>`
+    + `<Prefix>${xmlEscape(prefix)}</Prefix><KeyCount>${page.length}</KeyCount><MaxKeys>${maxKeys}</MaxKeys>`
+    + `<IsTruncated>${truncated}</IsTruncated>${next}${contents}</ListBucketResult>`);
+}
+
+function bucketRequest(req: IncomingMessage, res: ServerResponse, bucket: string, query: URLSearchParams): void {
+  if (req.method === 'HEAD') {
+    res.writeHead(200, { 'content-length': 0 });
+    res.end();
+  } else if (req.method === 'GET' && query.has('location')) {
+    sendXml(res, 200, '<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/"></LocationConstraint>');
+  } else if (req.method === 'GET' && query.get('list-type') === '2') {
+    listObjectsV2(res, bucket, query);
+  } else {
+    sendError(res, 501, 'NotImplemented', 'The benchmark upstream does not implement this bucket operation.', req.method);
+  }
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  const slash = path.indexOf('/', 1);
+  if (slash < 0 || slash === path.length - 1) {
+    const bucket = decodePath(path.slice(1, slash < 0 ? undefined : slash));
+    return bucketRequest(req, res, bucket, new URLSearchParams(q < 0 ? '' : url.slice(q + 1)));
+  }
+  if (q >= 0 || req.headers['x-amz-copy-source'] !== undefined) {
+    return sendError(res, 501, 'NotImplemented', 'The benchmark upstream does not implement multipart or copy.', req.method);
+  }
+  const key = decodePath(path.slice(1));
+  switch (req.method) {
+    case 'GET':
+    case 'HEAD':
+      return getObject(req, res, key);
+    case 'PUT':
+      return putObject(req, res, key);
+    case 'DELETE':
+      objects.delete(key);
+      res.writeHead(204);
+      res.end();
+      return;
+    default:
+      return sendError(res, 405, 'MethodNotAllowed', 'The specified method is not allowed against this resource.', req.method);
+  }
+}
+
+export function createUpstreamServer(): Server {
+  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) sendError(res, 500, 'InternalError', String(err));
+      else res.destroy();
+    });
+  });
+  server.headersTimeout = 60_000;
+  return server;
+}
+
+async function listen(): Promise<{ port: number; close(): Promise<void> }> {
+  const server = createUpstreamServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((done) => {
+      server.close(() => done());
+      server.closeAllConnections();
+    }),
+  };
+}
+
+/** Starts the upstream in its own process. */
+export function startUpstream(): Promise<ChildServer> {
+  return forkServer('upstream', fileURLToPath(import.meta.url));
+}
+
+if (isMainModule(import.meta.url)) await serveAsChild(listen);

@@ -1,0 +1,192 @@
+import {
+  LoadRecorder, runClosedLoop, runTransfers, sendAll, TransferRecorder, type LoadResult, type SmallRequest, type Transfer, type TransferResult,
+} from './load.js';
+import { smallBody } from './pattern.js';
+import { measureRssGrowth, type RssGrowth } from './procfs.js';
+import { BenchSigner } from './signing.js';
+
+/**
+ * The benchmark's workloads. Each is prepared per target (preloading, signing), then its timed
+ * part runs in rounds: round 1 for every target, round 2 for every target, … so that whatever
+ * else the machine does during the run falls on all targets alike.
+ */
+
+export const TARGET_NAMES = ['direct', 'proxy', 'gateway'] as const;
+export type TargetName = (typeof TARGET_NAMES)[number];
+
+export interface Target {
+  name: TargetName;
+  origin: string;
+  /** The process that answers the client (for RSS). */
+  pid: number;
+}
+
+export interface BenchSettings {
+  /** Untimed warm-up before the first round of a small-object run (later rounds warm up for ≤ 0.5 s). */
+  warmupMs: number;
+  /** Timed window of a small-object run per target, split over the rounds. */
+  durationMs: number;
+  rounds: number;
+  getConnections: number;
+  putConnections: number;
+  smallSize: number;
+  /** Objects the small-GET run cycles over. */
+  getObjects: number;
+  /** Distinct keys signed for the small-PUT run; more requests than this overwrite. */
+  putKeys: number;
+  largeSize: number;
+  /** Timed large transfers per target and direction, split over the rounds. */
+  largeCount: number;
+  rssSize: number;
+}
+
+export type Goal =
+  /** The gateway's headline figure is at least `min` × the proxy's. */
+  | { kind: 'ratio-to-proxy'; min: number }
+  | { kind: 'throughput'; minPerSec: number; maxP99Ms: number }
+  | { kind: 'rss-growth'; maxBytes: number };
+
+export type Measurement =
+  | { kind: 'load'; load: LoadResult }
+  | { kind: 'transfer'; transfer: TransferResult }
+  | { kind: 'rss'; rss: RssGrowth; transfer: TransferResult };
+
+/** One workload against one target, prepared. */
+export interface Session {
+  /** Runs round `index` (0-based) of `settings.rounds`. */
+  round(index: number): Promise<void>;
+  result(): Measurement;
+}
+
+export interface Workload {
+  id: string;
+  title(settings: BenchSettings): string;
+  large: boolean;
+  /** What the gateway must reach (the issue's targets). */
+  goal: Goal;
+  prepare(target: Target, settings: BenchSettings): Promise<Session>;
+}
+
+/** 4096 → "4 KiB", 67108864 → "64 MiB". */
+export function size(bytes: number): string {
+  for (const [unit, n] of [['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) {
+    if (bytes >= n && bytes % n === 0) return `${bytes / n} ${unit}`;
+  }
+  return `${bytes} B`;
+}
+
+const LATER_ROUND_WARMUP_MS = 500;
+
+function closedLoopSession(target: Target, s: BenchSettings, connections: number, requests: SmallRequest[]): Session {
+  const recorder = new LoadRecorder();
+  return {
+    round: (index) => runClosedLoop({
+      origin: target.origin,
+      connections,
+      warmupMs: index === 0 ? s.warmupMs : Math.min(s.warmupMs, LATER_ROUND_WARMUP_MS),
+      durationMs: s.durationMs / s.rounds,
+      serverPid: target.pid,
+      requests,
+    }, recorder),
+    result: () => ({ kind: 'load', load: recorder.result() }),
+  };
+}
+
+const smallGet: Workload = {
+  id: 'get-small',
+  title: (s) => `${size(s.smallSize)} GET, c=${s.getConnections}`,
+  large: false,
+  goal: { kind: 'ratio-to-proxy', min: 0.6 },
+  async prepare(target, s) {
+    const signer = new BenchSigner(target.origin);
+    const keys = Array.from({ length: s.getObjects }, (_, i) => `get-small/${i}`);
+    const bodies = keys.map((_, i) => smallBody(i, s.smallSize));
+    const puts = await signer.signAll('PUT', keys, s.smallSize);
+    await sendAll(target.origin, puts.map((r, i) => ({ ...r, body: bodies[i] })));
+    const gets = await signer.signAll('GET', keys);
+    return closedLoopSession(target, s, s.getConnections, gets.map((r, i) => ({ ...r, expect: bodies[i] })));
+  },
+};
+
+const SMALL_PUT_BODIES = 64;
+
+const smallPut: Workload = {
+  id: 'put-small',
+  title: (s) => `${size(s.smallSize)} PUT, c=${s.putConnections}`,
+  large: false,
+  goal: { kind: 'throughput', minPerSec: 1500, maxP99Ms: 20 },
+  async prepare(target, s) {
+    const signer = new BenchSigner(target.origin);
+    const keys = Array.from({ length: s.putKeys }, (_, i) => `put-small/${target.name}/${i}`);
+    const bodies = Array.from({ length: SMALL_PUT_BODIES }, (_, i) => smallBody(i, s.smallSize));
+    const puts = await signer.signAll('PUT', keys, s.smallSize);
+    return closedLoopSession(target, s, s.putConnections, puts.map((r, i) => ({ ...r, body: bodies[i % SMALL_PUT_BODIES] })));
+  },
+};
+
+/** The timed transfers are `large/0…n-1`, split evenly over the rounds; round 0 starts with one untimed `large/warm-up`. */
+async function transferSession(target: Target, s: BenchSettings, method: 'PUT' | 'GET'): Promise<Session> {
+  const signer = new BenchSigner(target.origin);
+  const sign = async (key: string): Promise<Transfer> => ({
+    request: await signer.sign(method, key, method === 'PUT' ? s.largeSize : undefined),
+    size: s.largeSize,
+  });
+  const warmup = [await sign('large/warm-up')];
+  const timed: Transfer[] = [];
+  for (let i = 0; i < s.largeCount; i++) timed.push(await sign(`large/${i}`));
+  const recorder = new TransferRecorder();
+  const share = (index: number): number => Math.round((index * timed.length) / s.rounds);
+  return {
+    round: (index) => runTransfers(target, index === 0 ? warmup : [], timed.slice(share(index), share(index + 1)), recorder),
+    result: () => ({ kind: 'transfer', transfer: recorder.result() }),
+  };
+}
+
+const largePut: Workload = {
+  id: 'put-large',
+  title: (s) => `${size(s.largeSize)} PUT ×${s.largeCount}, c=1`,
+  large: true,
+  goal: { kind: 'ratio-to-proxy', min: 0.8 },
+  prepare: (target, s) => transferSession(target, s, 'PUT'),
+};
+
+/** Reads the objects `put-large` wrote through the same target. */
+const largeGet: Workload = {
+  id: 'get-large',
+  title: (s) => `${size(s.largeSize)} GET ×${s.largeCount}, c=1`,
+  large: true,
+  goal: { kind: 'ratio-to-proxy', min: 0.8 },
+  prepare: (target, s) => transferSession(target, s, 'GET'),
+};
+
+/** One huge transfer in the first round; RSS is sampled around it. */
+async function rssSession(target: Target, s: BenchSettings, method: 'PUT' | 'GET'): Promise<Session> {
+  const signer = new BenchSigner(target.origin);
+  const request = await signer.sign(method, 'rss/huge', method === 'PUT' ? s.rssSize : undefined);
+  const recorder = new TransferRecorder();
+  let rss: RssGrowth | undefined;
+  return {
+    async round(index) {
+      if (index !== 0) return;
+      // Let the previous workload's garbage settle so the baseline is the process' resting size.
+      await new Promise((done) => setTimeout(done, 500));
+      rss = (await measureRssGrowth(target.pid, () => runTransfers(target, [], [{ request, size: s.rssSize }], recorder))).rss;
+    },
+    result() {
+      if (!rss) throw new Error('the RSS transfer did not run');
+      return { kind: 'rss', rss, transfer: recorder.result() };
+    },
+  };
+}
+
+const RSS_GOAL: Goal = { kind: 'rss-growth', maxBytes: 64 * 2 ** 20 };
+
+const rssPut: Workload = {
+  id: 'rss-put', title: (s) => `${size(s.rssSize)} PUT, RSS growth`, large: true, goal: RSS_GOAL, prepare: (target, s) => rssSession(target, s, 'PUT'),
+};
+const rssGet: Workload = {
+  id: 'rss-get', title: (s) => `${size(s.rssSize)} GET, RSS growth`, large: true, goal: RSS_GOAL, prepare: (target, s) => rssSession(target, s, 'GET'),
+};
+
+/** In run order: each GET reads what the PUT before it wrote through the same target. */
+export const WORKLOADS: readonly Workload[] = [smallGet, smallPut, largePut, largeGet, rssPut, rssGet];
