@@ -149,7 +149,9 @@ export async function startGateway(upstream: string): Promise<GatewayInstance> {
     const configFile = join(dir, 'config.yaml');
     await writeFile(configFile, configYaml(port, db, database, upstream), { mode: 0o600 });
 
-    const child = spawn(process.execPath, [CLI, 'serve', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // S3O_BENCH_GATEWAY_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the gateway alone.
+    const nodeArgs = (process.env.S3O_BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+    const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
     trackChild(child);
     cleanups.push(() => stopChild(child, 15_000));
     const stdoutTail = keepTail(child.stdout);
