@@ -9,6 +9,13 @@ export async function createShadowTables(db: pg.ClientBase, schema: string, tabl
   await db.query(`CREATE SCHEMA ${ident(schema)}`);
   for (const t of tables) {
     await db.query(`CREATE TABLE ${ident(schema)}.${ident(t)} (LIKE public.${ident(t)} INCLUDING ALL)`);
+    // LIKE does not copy storage parameters (fillfactor, autovacuum settings): a swap must keep them.
+    const opts = await db.query<{ reloptions: string[] | null }>(
+      `SELECT c.reloptions FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relname = $1`,
+      [t],
+    );
+    const reloptions = opts.rows[0]?.reloptions;
+    if (reloptions?.length) await db.query(`ALTER TABLE ${ident(schema)}.${ident(t)} SET (${reloptions.join(', ')})`);
   }
 }
 

@@ -206,6 +206,12 @@ CREATE OR REPLACE FUNCTION s3o_usage_apply(
 DECLARE
   v_row backend_usage%ROWTYPE;
 BEGIN
+  -- A replay (rebuild, verify) sums deltas per page instead of updating the few usage rows once
+  -- per event, which would leave a million dead row versions behind and slow every update.
+  IF current_setting('s3o.replay', true) = 'on' THEN
+    INSERT INTO pg_temp.s3o_usage_deltas VALUES (p_backend, p_used, p_count, p_orphan, p_pending);
+    RETURN;
+  END IF;
   INSERT INTO backend_usage AS u (backend, bytes_used, object_count, orphan_bytes, pending_bytes)
   VALUES (p_backend, p_used, p_count, p_orphan, p_pending)
   ON CONFLICT (backend) DO UPDATE SET

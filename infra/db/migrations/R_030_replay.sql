@@ -11,6 +11,8 @@ DECLARE
 BEGIN
   last_tx := p_after_tx;
   last_seq := p_after_seq;
+  CREATE TEMP TABLE IF NOT EXISTS s3o_usage_deltas (backend text, used bigint, cnt bigint, orphan bigint, pending bigint);
+  PERFORM set_config('s3o.replay', 'on', true);
   FOR r IN
     SELECT e.stream_id, e.revision, e.type, e.data, e.metadata, e.tx_id, e.seq
       FROM public.events e
@@ -41,6 +43,13 @@ BEGIN
     last_tx := r.tx_id;
     last_seq := r.seq;
   END LOOP;
+  PERFORM set_config('s3o.replay', 'off', true);
+  INSERT INTO backend_usage AS u (backend, bytes_used, object_count, orphan_bytes, pending_bytes)
+  SELECT d.backend, sum(d.used), sum(d.cnt), sum(d.orphan), sum(d.pending) FROM pg_temp.s3o_usage_deltas d GROUP BY d.backend
+  ON CONFLICT (backend) DO UPDATE SET
+    bytes_used = u.bytes_used + EXCLUDED.bytes_used, object_count = u.object_count + EXCLUDED.object_count,
+    orphan_bytes = u.orphan_bytes + EXCLUDED.orphan_bytes, pending_bytes = u.pending_bytes + EXCLUDED.pending_bytes;
+  DELETE FROM pg_temp.s3o_usage_deltas;
   applied := n;
   RETURN NEXT;
 END
