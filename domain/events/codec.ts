@@ -11,10 +11,15 @@ export function encodeEvent<T extends EventType>(type: T, data: EventData<T>): {
   return { type, schemaVersion: entry.version, data: parsed.data as EventData<T> };
 }
 
-/** Upcasts stored data to the current schema version and validates it. */
+/**
+ * Upcasts stored data to the current schema version. Data already at the current version was
+ * validated when it was appended and is returned as is (replays read millions of events);
+ * upcast data is validated against the current schema.
+ */
 export function decodeEvent(type: string, schemaVersion: number, data: unknown): DomainEvent | undefined {
   if (!isKnownEventType(type)) return undefined;
   const entry = eventCatalog[type];
+  if (schemaVersion === entry.version) return { type, data } as DomainEvent;
   let current = data as Record<string, unknown>;
   for (let v = schemaVersion; v < entry.version; v++) {
     const up = upcasters[`${type}@${v}`];
