@@ -36,7 +36,18 @@ export function authenticate(req: AuthRequest, creds: CredentialLookup, cache: S
     if (principal === undefined) throw new DomainError('AccessDenied');
     return { principal, payload: unsignedPayloadMode(req) };
   }
+  if (isSigV2(authorization, url.query)) {
+    // boto3 and the AWS CLI v1 still presign with SigV2 by default: say why such a request is refused.
+    throw new DomainError('AccessDenied', 'Signature Version 2 is not supported; sign requests with AWS4-HMAC-SHA256 (SigV4).');
+  }
   throw new DomainError('AccessDenied');
+}
+
+/** `Authorization: AWS <key>:<signature>` or a `?AWSAccessKeyId=…&Signature=…` presigned URL. */
+function isSigV2(authorization: string | undefined, query: string): boolean {
+  if (authorization !== undefined) return authorization.startsWith('AWS ');
+  const names = new Set(parseRawQuery(query).map((p) => p.key));
+  return names.has('AWSAccessKeyId') && names.has('Signature');
 }
 
 /** For requests without a signature, the body may still declare a hash or an unsigned aws-chunked encoding. */

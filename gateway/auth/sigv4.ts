@@ -101,7 +101,9 @@ export function verifySignature(p: SignedParts, creds: CredentialLookup, cache: 
   const signingKey = credential !== undefined
     ? cache.get(accessKeyId, credential.secretAccessKey, date, region, service)
     : cache.get(UNKNOWN_KEY_ID, UNKNOWN_KEY_SECRET, date, region, service);
-  const requestHash = createHash('sha256').update(canonicalRequest(p)).digest('hex');
+  // Node decodes header values (and the request target) as latin-1, one char per wire byte: hashing
+  // as latin-1 gives back the bytes the client signed (the SDKs sign and send UTF-8 metadata).
+  const requestHash = createHash('sha256').update(canonicalRequest(p), 'latin1').digest('hex');
   const stringToSign = ALGORITHM + '\n' + p.amzDate + '\n' + scope + '\n' + requestHash;
   const expected = createHmac('sha256', signingKey).update(stringToSign).digest();
   const provided = Buffer.from(p.signature, 'hex');

@@ -4,7 +4,8 @@ export type S3Operation =
   | 'ListBuckets' | 'HeadBucket' | 'GetBucketLocation' | 'GetBucketVersioning' | 'CreateBucket' | 'DeleteBucket'
   | 'ListObjectsV1' | 'ListObjectsV2' | 'ListMultipartUploads' | 'DeleteObjects'
   | 'GetObject' | 'HeadObject' | 'PutObject' | 'CopyObject' | 'DeleteObject'
-  | 'CreateMultipartUpload' | 'UploadPart' | 'UploadPartCopy' | 'CompleteMultipartUpload' | 'AbortMultipartUpload' | 'ListParts';
+  | 'CreateMultipartUpload' | 'UploadPart' | 'UploadPartCopy' | 'CompleteMultipartUpload' | 'AbortMultipartUpload' | 'ListParts'
+  | 'GetObjectTagging';
 
 /** S3 sub-resources we do not implement: they answer 501, never a wrong success. */
 const unsupportedSubresources = new Set([
@@ -19,7 +20,21 @@ const unsupportedSubresources = new Set([
  * `query` holds the parameter names present (values do not matter for routing).
  */
 export function routeOperation(method: string, bucket: string | undefined, key: string | undefined, query: URLSearchParams, headers: Record<string, unknown>): S3Operation {
+  const operation = routeByMethod(method, bucket, key, query, headers);
+  // Tags are not stored, so writes that carry them are refused rather than losing them; that
+  // keeps GetObjectTagging's empty tag set true.
+  if (taggedWrites.has(operation) && typeof headers['x-amz-tagging'] === 'string' && headers['x-amz-tagging'] !== '') {
+    throw new DomainError('NotImplemented', 'Object tagging is not implemented: the x-amz-tagging header cannot be honoured.');
+  }
+  return operation;
+}
+
+const taggedWrites: ReadonlySet<S3Operation> = new Set(['PutObject', 'CopyObject', 'CreateMultipartUpload']);
+
+function routeByMethod(method: string, bucket: string | undefined, key: string | undefined, query: URLSearchParams, headers: Record<string, unknown>): S3Operation {
   for (const name of query.keys()) {
+    // The AWS CLI reads an object's tags before every multipart copy (`s3 cp`/`mv`/`sync` between S3 paths).
+    if (name === 'tagging' && method === 'GET' && key !== undefined) continue;
     if (unsupportedSubresources.has(name)) {
       // GET/HEAD with versionId=null is a plain read of the only version there is.
       if (name === 'versionId' && query.get('versionId') === 'null' && (method === 'GET' || method === 'HEAD')) continue;
@@ -53,6 +68,7 @@ export function routeOperation(method: string, bucket: string | undefined, key: 
   }
   switch (method) {
     case 'GET':
+      if (query.has('tagging')) return 'GetObjectTagging';
       return query.has('uploadId') ? 'ListParts' : 'GetObject';
     case 'HEAD':
       return 'HeadObject';

@@ -10,13 +10,20 @@ import { listObjectsV1, listObjectsV2 } from './handlers/list-objects.js';
 import {
   abortMultipartUpload, completeMultipartUpload, createMultipartUpload, listMultipartUploads, listParts, uploadPart, uploadPartCopy,
 } from './handlers/multipart-handlers.js';
-import { readObject } from './handlers/read-object.js';
+import { readObject, requireCurrentVersion } from './handlers/read-object.js';
 import { deleteObject, putObject } from './handlers/write-object.js';
 import { routeOperation, type S3Operation } from './operations.js';
-import { sendError, toDomainError } from './respond.js';
+import { sendError, sendXml, toDomainError } from './respond.js';
 import { queryRecord, rawQueryOf, requestIdFor, resourceOf, type S3Request } from './s3-request.js';
+import { S3_NAMESPACE, XML_DECLARATION } from './xml/common.js';
 
 type Handler = (ctx: GatewayContext, req: S3Request, reply: FastifyReply) => FastifyReply | Promise<FastifyReply>;
+
+/** Tags are never stored (writes with tags are refused at routing), so an existing object's tag set is empty. */
+async function getObjectTagging(ctx: GatewayContext, req: S3Request, reply: FastifyReply): Promise<FastifyReply> {
+  await requireCurrentVersion(ctx, req.bucket as string, req.key as string);
+  return sendXml(reply, 200, `${XML_DECLARATION}<Tagging xmlns="${S3_NAMESPACE}"><TagSet></TagSet></Tagging>`);
+}
 
 const handlers: Record<S3Operation, Handler> = {
   ListBuckets: listBuckets,
@@ -40,6 +47,7 @@ const handlers: Record<S3Operation, Handler> = {
   CompleteMultipartUpload: completeMultipartUpload,
   AbortMultipartUpload: abortMultipartUpload,
   ListParts: listParts,
+  GetObjectTagging: getObjectTagging,
 };
 
 export interface RoutedRequest {
