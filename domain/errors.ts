@@ -51,6 +51,7 @@ export const errorCatalogue = {
   NotFound: { status: 404, message: 'not found' },
   Conflict: { status: 409, message: 'conflict' },
   ValidationFailed: { status: 400, message: 'validation failed' },
+  PayloadTooLarge: { status: 413, message: 'the request body is too large' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

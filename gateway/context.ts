@@ -12,6 +12,10 @@ import type { MultipartService } from '../services/multipart/multipart-service.j
 import type { ObjectCommands } from '../services/objects/object-commands.js';
 import type { ObjectReader } from '../services/objects/object-reader.js';
 import type { ObjectWriter } from '../services/objects/object-writer.js';
+import type { UsageCounts } from '../services/usage/usage-meter.js';
+import type { RebalanceReport } from '../processes/rebalance/rebalance-worker.js';
+import type { OverReplicationReport, ReplicationReport } from '../processes/replication/replication-worker.js';
+import type { Cause } from '../services/event-factory.js';
 import type { SigningKeyCache } from './auth/index.js';
 import type { CredentialStore } from './s3/credential-store.js';
 
@@ -19,6 +23,28 @@ import type { CredentialStore } from './s3/credential-store.js';
 export interface HealthState {
   ready: boolean;
   databaseHealthy(): boolean;
+}
+
+/** Monthly backend usage as this instance sees it, and a flush on demand (admin usage-flush). */
+export interface UsageControl {
+  /** `YYYY-MM`: the period monthly limits apply to now. */
+  period(): string;
+  /** Flushed totals of the period plus this instance's unflushed counts. */
+  effective(backend: string): UsageCounts;
+  /** Appends this instance's unflushed counts now; returns how many backends had any. Throws when the append fails. */
+  flush(): Promise<number>;
+}
+
+/** Replication, over-replication and rebalancing on demand (admin API). */
+export interface ReplicationControl {
+  /** A replication pass now (waits for one already running here). */
+  replicate(): Promise<ReplicationReport>;
+  /** Objects short of copies (`under`) and with too many (`over`). */
+  backlog(): Promise<{ factor: number; under: number; over: number }>;
+  /** An over-replication pass now. */
+  removeExcess(): Promise<OverReplicationReport>;
+  /** Plans a rebalance run now and starts it as a job. */
+  rebalance(cause: Cause): Promise<RebalanceReport>;
 }
 
 /** Everything a request handler needs; built once by the composition root (ops/serve.ts). */
@@ -42,6 +68,8 @@ export interface GatewayContext {
   backendAdmin: BackendAdmin;
   /** Runs pending cleanup now instead of at the next tick. */
   kickCleanup(): void;
+  usage: UsageControl;
+  replication: ReplicationControl;
   health: HealthState;
   startedAtMs: number;
   instanceId: string;

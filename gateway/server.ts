@@ -1,4 +1,5 @@
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { registerAdminApi } from './admin/admin-api.js';
 import type { GatewayContext } from './context.js';
 import { installExpectContinue } from './s3/expect-continue.js';
 import { errorBody, XML_CONTENT_TYPE } from './s3/respond.js';
@@ -6,14 +7,25 @@ import { handleS3 } from './s3/s3-handler.js';
 import { DomainError } from '../domain/errors.js';
 import { requestIdFor, resourceOf } from './s3/s3-request.js';
 
+/**
+ * S3 stores any Content-Type string, even one that is no valid media type (or is empty); fastify
+ * would answer those 415 before the S3 handler runs. The S3 handlers read headers from
+ * `headersDistinct` (built from the raw header lines), so only fastify's body parsing stops seeing it.
+ */
+function hideContentType(req: FastifyRequest, _reply: FastifyReply, done: () => void): void {
+  delete req.headers['content-type'];
+  done();
+}
+
 export interface ServerOptions {
-  /** Extra routes (admin API) registered before the S3 catch-all. */
+  /** Extra routes registered before the S3 catch-all. */
   register?: (app: FastifyInstance) => void | Promise<void>;
 }
 
 /**
- * The HTTP server: health and metrics endpoints, then the S3 API on every other path. Request
- * bodies are never parsed by fastify: the S3 handlers read them as streams and verify them.
+ * The HTTP server: health and metrics endpoints, the admin API, then the S3 API on every other path. S3
+ * request bodies are never parsed by fastify: the S3 handlers read them as streams and verify them
+ * (only the admin API's scope parses its small JSON bodies).
  */
 export async function buildServer(ctx: GatewayContext, opts: ServerOptions = {}): Promise<FastifyInstance> {
   const server = ctx.config().server;
@@ -45,9 +57,21 @@ export async function buildServer(ctx: GatewayContext, opts: ServerOptions = {})
     app.get(metrics.path, async (_req, reply) =>
       reply.header('content-type', ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics()));
   }
+  await registerAdminApi(app, ctx);
   await opts.register?.(app);
-  app.route({ method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'], url: '/', handler: (req, reply) => handleS3(ctx, req, reply) });
-  app.route({ method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'], url: '/*', handler: (req, reply) => handleS3(ctx, req, reply) });
+  app.route({ method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'], url: '/', onRequest: hideContentType, handler: (req, reply) => handleS3(ctx, req, reply) });
+  app.route({ method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'], url: '/*', onRequest: hideContentType, handler: (req, reply) => handleS3(ctx, req, reply) });
+  // Methods S3 has no operation for (PATCH, OPTIONS…) still get an S3 error document and a request id.
+  app.setNotFoundHandler((req, reply) => {
+    const e = new DomainError('MethodNotAllowed');
+    const requestId = requestIdFor(req.raw);
+    if (!req.raw.readableEnded) {
+      reply.header('connection', 'close');
+      req.raw.resume();
+    }
+    return reply.code(e.status).header('content-type', XML_CONTENT_TYPE).header('x-amz-request-id', requestId)
+      .send(errorBody(e, requestId, resourceOf(req.raw.url ?? '/')));
+  });
   installExpectContinue(app.server, ctx);
   return app;
 }

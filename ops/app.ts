@@ -31,9 +31,11 @@ import { Mover } from '../services/moves/mover.js';
 import { ObjectCommands } from '../services/objects/object-commands.js';
 import { ObjectReader } from '../services/objects/object-reader.js';
 import { ObjectWriter } from '../services/objects/object-writer.js';
-import { UsageMeter } from '../services/usage/usage-meter.js';
+import { UsageMeter, usagePeriod } from '../services/usage/usage-meter.js';
 import { backendDeclarations, backendSettings, breakerSettings, usageLimits } from './backend-settings.js';
 import { diffForReload } from './config/reload.js';
+import { durabilityWorkers, type DurabilityWorkers } from './durability-workers.js';
+import { replicationWorkers, type ReplicationWorkers } from './replication-workers.js';
 import type { Config } from './config/types.js';
 import { openDatabase, type DatabaseHandle } from './database.js';
 import { mergeReloadable, parseListenAddr } from './reload.js';
@@ -48,6 +50,13 @@ export interface Orchestrator {
   reload(next: Config): Promise<{ applied: string[]; restartRequired: string[] }>;
   /** The cleanup worker, so a caller (tests, admin) can run a pass now instead of waiting for its period. */
   cleanup: CleanupWorker;
+  /**
+   * Lifecycle, stale multipart expiry, reconcile, replication, over-replication and rebalance,
+   * so a caller can run a pass now (`runOnce`).
+   */
+  workers: DurabilityWorkers & ReplicationWorkers;
+  /** Runs the jobs (drain, remove, rebalance…) this instance holds the lease of. */
+  jobs: JobSupervisor;
   stop(): Promise<void>;
 }
 
@@ -106,6 +115,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
   const writer = new ObjectWriter(backends, objects, orphans, reclaimer, events, {
     strategy: () => config.routing_strategy,
     bufferLimit: () => config.server.small_body_buffer,
+    writeCopies: () => config.replication.write_copies,
   }, logger);
   const reader = new ObjectReader(backends, logger);
   const multipart = new MultipartService(pool, store, events, backends, writer, objects, orphans, logger);
@@ -120,7 +130,11 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
   }), logger, (outcome) => metrics.cleanupProcessed.inc({ outcome }));
   const cleanupTick = new Periodic('cleanup', () => 10_000, () => cleanup.runOnce(), logger);
   const mover = new Mover(pool, events, backends, reader, writer, orphans, reclaimer, { replicationFactor: () => config.replication.factor }, logger);
+  const replication = replicationWorkers({
+    pool, store, events, backends, reader, writer, orphans, reclaimer, mover, leases, metrics, logger, kickJobs: () => jobs.kick(),
+  }, () => config);
   const jobs = new JobSupervisor(pool, leases, [
+    replication.rebalanceDriver,
     new DrainDriver(pool, store, events, mover, multipart, () => ({ batchSize: 100, concurrency: config.rebalance.concurrency }), () => cleanupTick.kick(), logger),
     new RemoveDriver('remove', pool, store, events, multipart, () => cleanupTick.kick(), logger),
     new RemoveDriver('purge', pool, store, events, multipart, () => cleanupTick.kick(), logger),
@@ -129,9 +143,18 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
   const ctx: GatewayContext = {
     config: () => config, logger, metrics, pool, store, events, objects, writer, reader, reclaimer, orphans, multipart, backends,
     credentials, signingKeys, backendAdmin, kickCleanup: () => cleanupTick.kick(), health, startedAtMs: Date.now(), instanceId,
+    usage: {
+      period: () => usagePeriod(new Date()),
+      effective: (backend) => meter.effective(backend),
+      flush: () => flushUsage(store, events, meter, logger, { throwOnError: true }),
+    },
+    replication: replication.control,
   };
 
+  const durability = durabilityWorkers({ pool, store, events, objects, reclaimer, orphans, multipart, backends, leases, logger }, () => config);
   const workers = [
+    ...durability.schedules,
+    ...replication.schedules,
     new Periodic('backend-refresh', () => 1000, async () => {
       await backends.refresh(pool);
       for (const name of backends.names()) {
@@ -146,8 +169,10 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
     }, logger, { jitter: false }),
     cleanupTick,
     new Periodic('usage-flush', () => usageFlushInterval(config, meter), async () => {
-      await flushUsage(store, events, meter, logger);
+      // Baseline first: the usage_monthly projection has not applied this flush yet, so a refresh
+      // after it would replace the flushed counts flushUsage just added with older totals.
       await meter.refreshBaseline(pool);
+      await flushUsage(store, events, meter, logger);
     }, logger, { jitter: false }),
   ];
 
@@ -170,7 +195,9 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
     ctx,
     app,
     url,
+    jobs,
     cleanup,
+    workers: { ...durability.workers, ...replication.workers },
     async reload(nextFile) {
       const diff = diffForReload(config, nextFile);
       for (const path of diff.restartRequired) logger.warn({ field: path }, `${path} changed but only takes effect after a restart`);
@@ -188,6 +215,9 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
       for (const b of next.backends) backends.updateLimits(b.name, b.quota_bytes, usageLimits(b));
       config = next;
       await backends.refresh(pool).catch(() => undefined);
+      // Enabling replication (or rebalancing) acts on existing data now, not at the next tick.
+      if (diff.reloadable.replication) replication.kick('replication');
+      if (diff.reloadable.rebalance) replication.kick('rebalance');
       logger.info({ applied: diff.reloadable.paths }, 'configuration reloaded');
       return { applied: [...diff.reloadable.paths], restartRequired: [...diff.restartRequired] };
     },

@@ -1,6 +1,6 @@
 import type { BackendDeclaration } from '../domain/backends/backend-decider.js';
 import type { BackendSettings } from '../services/backends/backend-directory.js';
-import type { BreakerSettings } from '../services/backends/circuit-breaker.js';
+import type { BreakerSettings } from '../infra/resilience/circuit-breaker.js';
 import type { BackendConfig, Config } from './config/types.js';
 
 export function backendSettings(config: Config): BackendSettings[] {

@@ -7,7 +7,9 @@ import type { UsageMeter } from '../services/usage/usage-meter.js';
  * Turns this instance's in-memory usage counts into one UsageFlushed event per backend and
  * flush (never one per request). On failure the counts are put back for the next flush.
  */
-export async function flushUsage(store: EventStore, events: EventFactory, meter: UsageMeter, logger: Logger): Promise<number> {
+export async function flushUsage(
+  store: EventStore, events: EventFactory, meter: UsageMeter, logger: Logger, opts: { throwOnError?: boolean } = {},
+): Promise<number> {
   const batch = meter.drain();
   let flushed = 0;
   try {
@@ -23,6 +25,7 @@ export async function flushUsage(store: EventStore, events: EventFactory, meter:
   } catch (err) {
     logger.warn({ err }, 'usage flush failed; counts kept for the next flush');
     batch.restore();
+    if (opts.throwOnError) throw err;
   }
   return flushed;
 }

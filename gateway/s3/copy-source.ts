@@ -3,7 +3,7 @@ import type { ObjectVersion } from '../../domain/objects/object-state.js';
 import { evaluateCopySourceConditions } from '../../domain/s3/conditionals.js';
 import { parseCopySource, type CopySource } from '../../domain/s3/keys.js';
 import type { GatewayContext } from '../context.js';
-import { conditionsFrom, requireCurrentVersion } from './handlers/read-object.js';
+import { conditionsFrom, withCurrentVersion } from './handlers/read-object.js';
 import { header, type S3Request } from './s3-request.js';
 
 export interface ResolvedCopySource extends CopySource {
@@ -12,18 +12,20 @@ export interface ResolvedCopySource extends CopySource {
 
 /**
  * The source of CopyObject / UploadPartCopy: it must be in the caller's own bucket (credentials
- * are per bucket), must exist, and must pass the x-amz-copy-source-if-* conditions.
+ * are per bucket), must exist, and must pass the x-amz-copy-source-if-* conditions. `use` opens
+ * it; if the version was replaced meanwhile (its bytes reclaimed), the replacement is used.
  */
-export async function resolveCopySource(ctx: GatewayContext, req: S3Request): Promise<ResolvedCopySource> {
+export async function withCopySource<T>(ctx: GatewayContext, req: S3Request, use: (source: ResolvedCopySource) => Promise<T>): Promise<T> {
   const source = parseCopySource(header(req.raw, 'x-amz-copy-source') ?? '');
   if (source.bucket !== req.principal.bucket) {
     throw new DomainError('AccessDenied', 'Your credentials do not grant access to the copy source bucket.');
   }
-  const version = await requireCurrentVersion(ctx, source.bucket, source.key);
-  const verdict = evaluateCopySourceConditions(
-    { etag: version.etag, lastModifiedMs: Date.parse(version.lastModified) },
-    conditionsFrom(req, 'x-amz-copy-source-if-'),
-  );
-  if (verdict === 'precondition-failed') throw new DomainError('PreconditionFailed');
-  return { ...source, version };
+  return withCurrentVersion(ctx, source.bucket, source.key, (version) => {
+    const verdict = evaluateCopySourceConditions(
+      { etag: version.etag, lastModifiedMs: Date.parse(version.lastModified) },
+      conditionsFrom(req, 'x-amz-copy-source-if-'),
+    );
+    if (verdict === 'precondition-failed') throw new DomainError('PreconditionFailed');
+    return use({ ...source, version });
+  });
 }

@@ -1,5 +1,5 @@
-import { pipeline } from 'node:stream';
-import type { Readable, Transform } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+import { finished, type Transform } from 'node:stream';
 import { DomainError } from '../../domain/errors.js';
 import { bodyExpectationsFromHeaders, createBodyPipeline, type BodyDigests } from '../body/index.js';
 import { header, type S3Request } from './s3-request.js';
@@ -28,12 +28,25 @@ export function declaredSize(req: S3Request): number {
   return Number(raw);
 }
 
+/**
+ * Feeds the request into the body pipeline. Unlike `pipeline`, a failed verification does not
+ * destroy the request: the handler answers the error and the rest of the body can still be
+ * drained, so the connection stays usable. A request cut off by the client fails the body.
+ */
+function feed(raw: IncomingMessage, body: Transform): void {
+  raw.pipe(body);
+  body.once('error', () => raw.unpipe(body));
+  finished(raw, (err) => {
+    if (err) body.destroy(err);
+  });
+}
+
 /** The request body as verified object bytes (decoded, hashes and signatures checked while it flows). */
 export function verifiedBody(req: S3Request, maxObjectSize: number): VerifiedBody {
   const size = declaredSize(req);
   if (size > maxObjectSize) throw new DomainError('EntityTooLarge', undefined, { ProposedSize: size, MaxSizeAllowed: maxObjectSize });
   const body = createBodyPipeline(bodyExpectationsFromHeaders(req.raw.headersDistinct, req.payload));
-  pipeline(req.raw as Readable, body.stream, () => undefined);
+  feed(req.raw, body.stream);
   return { size, stream: body.stream, digests: () => body.digests() };
 }
 
@@ -42,7 +55,7 @@ export async function readSmallBody(req: S3Request, limit = 1024 * 1024): Promis
   const raw = header(req.raw, 'content-length');
   if (raw !== undefined && Number(raw) > limit && !isChunked(req)) throw new DomainError('MalformedXML', 'The XML you provided was too large.');
   const body = createBodyPipeline(bodyExpectationsFromHeaders(req.raw.headersDistinct, req.payload));
-  pipeline(req.raw as Readable, body.stream, () => undefined);
+  feed(req.raw, body.stream);
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of body.stream) {

@@ -17,6 +17,9 @@ import { sendError, sendXml, toDomainError } from './respond.js';
 import { queryRecord, rawQueryOf, requestIdFor, resourceOf, type S3Request } from './s3-request.js';
 import { S3_NAMESPACE, XML_DECLARATION } from './xml/common.js';
 
+/** Up to this many unread request body bytes are drained after an early error answer. */
+const drainLimitBytes = 8 * 1024 * 1024;
+
 type Handler = (ctx: GatewayContext, req: S3Request, reply: FastifyReply) => FastifyReply | Promise<FastifyReply>;
 
 /** Tags are never stored (writes with tags are refused at routing), so an existing object's tag set is empty. */
@@ -109,8 +112,11 @@ export async function handleS3(ctx: GatewayContext, request: FastifyRequest, rep
   } catch (err) {
     const e = toDomainError(err, ctx.logger);
     if (!raw.readableEnded) {
-      // The body was not read: do not make the client push it through a connection we answer now.
-      reply.header('connection', 'close');
+      // The body was not read. A small rest is drained, so the client finishes sending and reads the
+      // answer on a healthy connection (closing under a writing client makes it fail with EPIPE
+      // instead of seeing the error); a large one is not worth receiving: the connection closes.
+      const length = Number(raw.headers['content-length'] ?? Number.POSITIVE_INFINITY);
+      if (!(length <= drainLimitBytes)) reply.header('connection', 'close');
       raw.resume();
     }
     if (reply.sent) {

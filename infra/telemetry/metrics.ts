@@ -31,6 +31,16 @@ export function createMetrics(version: string) {
     circuitTransitions: new Counter({ name: 's3o_circuit_breaker_transitions_total', help: 'Breaker transitions', labelNames: ['name', 'to'], registers: [registry] }),
     cleanupProcessed: new Counter({ name: 's3o_cleanup_queue_processed_total', help: 'Cleanup items processed', labelNames: ['outcome'], registers: [registry] }),
     cleanupDepth: new Gauge({ name: 's3o_cleanup_queue_depth', help: 'Pending cleanup items', registers: [registry] }),
+    replicationCopiesCreated: new Counter({ name: 's3o_replication_copies_created_total', help: 'Replicas created by the replication worker', registers: [registry] }),
+    replicationErrors: new Counter({ name: 's3o_replication_errors_total', help: 'Objects a replication pass left short of copies', registers: [registry] }),
+    replicationRuns: new Counter({ name: 's3o_replication_runs_total', help: 'Replication passes', registers: [registry] }),
+    replicationDuration: new Histogram({ name: 's3o_replication_duration_seconds', help: 'Replication pass duration', registers: [registry], buckets: [0.01, 0.1, 1, 10, 60, 300, 1800] }),
+    overReplicationRemoved: new Counter({ name: 's3o_over_replication_removed_total', help: 'Excess copies removed', registers: [registry] }),
+    overReplicationErrors: new Counter({ name: 's3o_over_replication_errors_total', help: 'Objects whose excess copies could not be removed', registers: [registry] }),
+    overReplicationRuns: new Counter({ name: 's3o_over_replication_runs_total', help: 'Over-replication passes', registers: [registry] }),
+    overReplicationDuration: new Histogram({ name: 's3o_over_replication_duration_seconds', help: 'Over-replication pass duration', registers: [registry], buckets: [0.01, 0.1, 1, 10, 60, 300, 1800] }),
+    rebalanceRuns: new Counter({ name: 's3o_rebalance_runs_total', help: 'Rebalance jobs started', registers: [registry] }),
+    rebalanceSkipped: new Counter({ name: 's3o_rebalance_skipped_total', help: 'Rebalance runs that planned nothing', registers: [registry] }),
     projectionLag: new Gauge({ name: 's3o_projection_lag_events', help: 'Events an async projection is behind', labelNames: ['projection'], registers: [registry] }),
   };
   m.buildInfo.set({ version, node: process.version }, 1);

@@ -1,3 +1,19 @@
+/** Where a bar is drawn: a terminal stream, or anything with `write` (then it draws only when told it is a TTY). */
+export interface ProgressStream {
+  write(chunk: string): unknown;
+  isTTY?: boolean;
+}
+
+/** One line of progress: `label [####----]  42.0% done/total rate/s ETA 1m05s detail`. */
+export function progressLine(label: string, done: number, total: number, rate: number, etaSeconds: number | null, detail = ''): string {
+  const ratio = total > 0 ? Math.min(1, done / total) : 0;
+  const width = 30;
+  const filled = Math.round(ratio * width);
+  const eta = etaSeconds === null ? '--' : formatDuration(etaSeconds);
+  return `${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(ratio * 100).toFixed(1).padStart(5)}% ` +
+    `${formatCount(done)}/${formatCount(total)} ${formatCount(rate)}/s ETA ${eta}${detail ? ` ${detail}` : ''}`;
+}
+
 /**
  * A one-line progress bar with rate and ETA, redrawn in place on a terminal. Off a terminal it
  * prints nothing (the final report is printed by the caller), so logs and pipes stay clean.
@@ -9,12 +25,13 @@ export class ProgressBar {
 
   constructor(
     private readonly label: string,
-    private readonly stream: NodeJS.WriteStream = process.stderr,
+    private readonly stream: ProgressStream = process.stderr,
     enabled?: boolean,
   ) {
     this.enabled = enabled ?? Boolean(stream.isTTY);
   }
 
+  /** Progress measured here: the rate and ETA are computed from when the bar was created. */
   update(done: number, total: number, phase = '', force = false): void {
     if (!this.enabled) return;
     const now = performance.now();
@@ -22,18 +39,20 @@ export class ProgressBar {
     this.lastDraw = now;
     const seconds = (now - this.startedAt) / 1000;
     const rate = seconds > 0 ? done / seconds : 0;
-    const ratio = total > 0 ? Math.min(1, done / total) : 0;
-    const width = 30;
-    const filled = Math.round(ratio * width);
-    const eta = rate > 0 && total > done ? formatDuration((total - done) / rate) : '--';
-    const line =
-      `${this.label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(ratio * 100).toFixed(1).padStart(5)}% ` +
-      `${formatCount(done)}/${formatCount(total)} ${formatCount(rate)}/s ETA ${eta}${phase ? ` ${phase}` : ''}`;
-    this.stream.write(`\r\x1b[2K${line}`);
+    this.draw(progressLine(this.label, done, total, rate, rate > 0 && total > done ? (total - done) / rate : null, phase));
+  }
+
+  /** Progress measured elsewhere (a server's job): its own rate and ETA are shown as given. */
+  show(done: number, total: number, rate: number, etaSeconds: number | null, detail = ''): void {
+    if (this.enabled) this.draw(progressLine(this.label, done, total, rate, etaSeconds, detail));
   }
 
   finish(): void {
     if (this.enabled) this.stream.write('\n');
+  }
+
+  private draw(line: string): void {
+    this.stream.write(`\r\x1b[2K${line}`);
   }
 }
 

@@ -74,7 +74,15 @@ export async function uploadsOnBackend(db: Queryable, backend: string): Promise<
   return res.rows.map(toUpload);
 }
 
-export async function staleUploads(db: Queryable, olderThan: Date, limit: number): Promise<UploadRow[]> {
-  const res = await db.query<RawUpload>('SELECT * FROM multipart_uploads WHERE initiated_at < $1 ORDER BY initiated_at LIMIT $2', [olderThan, limit]);
+/**
+ * Uploads initiated before `olderThan`, in upload id order after `afterUploadId` (the last
+ * upload of the previous page: keyset pagination, so uploads that cannot be closed do not fill
+ * every page).
+ */
+export async function staleUploads(db: Queryable, olderThan: Date, limit: number, afterUploadId = ''): Promise<UploadRow[]> {
+  const res = await db.query<RawUpload>(
+    'SELECT * FROM multipart_uploads WHERE initiated_at < $1 AND upload_id > $2 ORDER BY upload_id LIMIT $3',
+    [olderThan, afterUploadId, limit],
+  );
   return res.rows.map(toUpload);
 }

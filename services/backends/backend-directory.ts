@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { BackendCandidate } from '../../domain/placement/placement.js';
 import { BackendClient, type BackendCallInfo, type BackendConnection, type BackendOp } from '../../infra/backend/index.js';
 import type { UsageLimits, UsageMeter } from '../usage/usage-meter.js';
-import { CircuitBreaker, type BreakerSettings, type BreakerState } from './circuit-breaker.js';
+import { CircuitBreaker, type BreakerSettings, type BreakerState } from '../../infra/resilience/circuit-breaker.js';
 
 /** What the orchestrator needs to know about one configured backend. */
 export interface BackendSettings {

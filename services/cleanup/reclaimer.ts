@@ -1,5 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { EventStore } from '../../domain/eventstore/port.js';
-import { isBackendError } from '../../infra/backend/index.js';
+import { BackendHttpError, isBackendError } from '../../infra/backend/index.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
 import type { BackendDirectory } from '../backends/backend-directory.js';
 import { deterministicEventId, type Cause, type EventFactory } from '../event-factory.js';
@@ -15,12 +16,24 @@ export const cleanupStreamId = (id: string): string => `cleanup-${id}`;
 /** Succeeded and dismissed share one id: whichever is recorded first closes the item, once. */
 export const closingEventId = (id: string): string => deterministicEventId(`cleanup:${id}:closed`);
 
+/** Deletes in flight at once, so a bulk delete does not open a thousand connections to a backend. */
+const maxConcurrentDeletes = 16;
+/**
+ * Waits before retrying a delete the backend failed with a 5xx (some backends race on concurrent
+ * deletes of sibling keys and answer 500); what still fails goes to the cleanup worker.
+ */
+const retryDelaysMs = [100, 400];
+
+const retryable = (err: unknown): boolean => err instanceof BackendHttpError && err.status >= 500;
+
 /**
  * Deletes orphaned bytes right after the change that orphaned them committed. What fails here
  * stays in the cleanup queue for the cleanup worker, which retries with back-off.
  */
 export class Reclaimer {
   private inFlight = new Set<Promise<void>>();
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(
     private readonly store: EventStore,
@@ -37,27 +50,49 @@ export class Reclaimer {
   }
 
   async reclaim(items: readonly OrphanItem[], cause: Cause): Promise<void> {
-    await Promise.all(
-      items.map(async (item) => {
-        const backend = this.backends.get(item.backend);
-        if (!backend) return;
-        try {
-          await backend.client.deleteObject(item.storageKey);
-          await this.store.appendToStream(
-            cleanupStreamId(item.cleanupId),
-            [this.events.event('CleanupSucceeded', { attempt: 1, backend: item.backend, size: item.size }, cause, { id: closingEventId(item.cleanupId) })],
-            { expected: 'any' },
-          );
-          this.backends.noteUsage(item.backend, { orphan: -item.size });
-        } catch (err) {
-          const level = isBackendError(err) ? 'info' : 'warn';
-          this.logger[level]({ err, backend: item.backend, cleanupId: item.cleanupId }, 'orphan left for the cleanup worker');
-        }
-      }),
-    );
+    await Promise.all(items.map((item) => this.limited(() => this.reclaimOne(item, cause))));
   }
 
   async drain(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async reclaimOne(item: OrphanItem, cause: Cause): Promise<void> {
+    const backend = this.backends.get(item.backend);
+    if (!backend) return;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await backend.client.deleteObject(item.storageKey);
+          break;
+        } catch (err) {
+          const delay = retryDelaysMs[attempt];
+          if (delay === undefined || !retryable(err)) throw err;
+          await sleep(delay);
+        }
+      }
+      await this.store.appendToStream(
+        cleanupStreamId(item.cleanupId),
+        [this.events.event('CleanupSucceeded', { attempt: 1, backend: item.backend, size: item.size }, cause, { id: closingEventId(item.cleanupId) })],
+        { expected: 'any' },
+      );
+      this.backends.noteUsage(item.backend, { orphan: -item.size });
+    } catch (err) {
+      const level = isBackendError(err) ? 'info' : 'warn';
+      this.logger[level]({ err, backend: item.backend, cleanupId: item.cleanupId }, 'orphan left for the cleanup worker');
+    }
+  }
+
+  private async limited(task: () => Promise<void>): Promise<void> {
+    // A finishing task hands its slot straight to the next waiting one.
+    if (this.running < maxConcurrentDeletes) this.running++;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      await task();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
   }
 }

@@ -3,7 +3,6 @@ import type { StoredCopy } from '../../domain/events/common.js';
 import { ConcurrencyError, InvariantViolationError } from '../../domain/eventstore/errors.js';
 import type { InFlightMove } from '../../domain/jobs/job-state.js';
 import { objectStreamId, type ObjectState } from '../../domain/objects/object-state.js';
-import { isMd5Hex } from '../../domain/s3/etag.js';
 import type { Queryable } from '../../infra/eventstore/postgres-event-store.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
 import { loadObject } from '../../projections/read/object-reads.js';
@@ -14,6 +13,7 @@ import type { Cause, EventFactory } from '../event-factory.js';
 import type { ObjectReader } from '../objects/object-reader.js';
 import type { ObjectWriter } from '../objects/object-writer.js';
 import { placementStorageKey } from '../objects/storage-keys.js';
+import { copyVersion } from './copy-version.js';
 import type { JobRecorder } from './job-recorder.js';
 import { moveIdFor } from './move-ids.js';
 
@@ -85,31 +85,38 @@ export class Mover {
     if (target) await this.orphans.record(target.backend, target.storageKey, 0, 'move_abandoned', cause);
   }
 
-  async move(job: JobRecorder, c: CopyToMove, cause: Cause, prior: { inFlight?: InFlightMove; attempt: number }): Promise<MoveOutcome> {
+  /**
+   * Without `target` (drain) the copy goes to the best eligible backend, or is dropped when
+   * enough healthy copies exist elsewhere. With `target` (rebalance) it goes there or nowhere:
+   * never dropped, and skipped when that backend holds a copy already or can no longer take it.
+   */
+  async move(job: JobRecorder, c: CopyToMove, cause: Cause, prior: { inFlight?: InFlightMove; attempt: number; target?: string }): Promise<MoveOutcome> {
     const jobId = job.jobId;
     const moveId = this.moveId(jobId, c);
     const ref = { jobId, moveId, bucket: c.bucket, key: c.key, writeId: c.writeId };
+    const forced = prior.target;
     let state = await loadObject(this.db, c.bucket, c.key);
-    if (!this.stillThere(state, c)) {
-      await this.abandon(prior.inFlight?.to, cause);
-      await job.record([this.events.event('MoveSkipped', { ...ref, reason: 'the object changed meanwhile' }, cause)]);
-      return { kind: 'skipped', reason: 'the object changed meanwhile' };
-    }
-    if (this.healthyElsewhere(state, c.from) >= this.settings.replicationFactor()) return this.drop(job, c, ref, state, cause, prior.inFlight);
+    if (!this.stillThere(state, c)) return this.skip(job, ref, 'the object changed meanwhile', prior.inFlight, cause);
+    if (forced === undefined && this.healthyElsewhere(state, c.from) >= this.settings.replicationFactor()) return this.drop(job, c, ref, state, cause, prior.inFlight);
 
     const holders = new Set((state.current?.copies ?? []).map((x) => x.backend));
     holders.add(c.from);
+    if (forced !== undefined && holders.has(forced)) return this.skip(job, ref, `${forced} already holds a copy`, prior.inFlight, cause);
+    const eligible = (name: string): boolean => this.writer.rankFor(c.size, holders).some((b) => b.name === name);
     let target: StoredCopy | undefined = prior.inFlight?.to;
-    if (!target || holders.has(target.backend) || !this.writer.rankFor(c.size, holders).some((b) => b.name === target?.backend)) {
+    if (!target || holders.has(target.backend) || (forced !== undefined && target.backend !== forced) || !eligible(target.backend)) {
       await this.abandon(target, cause);
-      const choice = this.writer.rankFor(c.size, holders)[0];
+      target = undefined;
+      const choice = forced === undefined ? this.writer.rankFor(c.size, holders)[0]?.name : eligible(forced) ? forced : undefined;
+      if (!choice && forced !== undefined) return this.skip(job, ref, `${forced} can no longer take the copy`, undefined, cause);
       if (!choice) return this.fail(job, c, ref, prior.attempt, 'no eligible backend can take the copy', cause);
-      target = { backend: choice.name, storageKey: placementStorageKey(c.bucket, c.key, c.writeId, moveId), size: c.size };
+      target = { backend: choice, storageKey: placementStorageKey(c.bucket, c.key, c.writeId, moveId), size: c.size };
       await job.record([this.events.event('MoveStarted', { ...ref, from: c.from, to: target }, cause)]);
     }
 
     try {
-      await this.copyBytes(state, c, target);
+      if (!state.current) throw new Error('object vanished');
+      await copyVersion(this.backends, this.reader, state.current, target);
     } catch (err) {
       await this.abandon(target, cause);
       return this.fail(job, c, ref, prior.attempt, (err as Error).message, cause);
@@ -143,19 +150,10 @@ export class Mover {
     }
   }
 
-  private async copyBytes(state: ObjectState, c: CopyToMove, target: StoredCopy): Promise<void> {
-    const version = state.current;
-    if (!version) throw new Error('object vanished');
-    const client = this.backends.require(target.backend).client;
-    if (c.size === 0) {
-      await client.putObject(target.storageKey, Buffer.alloc(0), { contentLength: 0, contentType: version.contentType });
-      return;
-    }
-    const opened = await this.reader.open(version, undefined);
-    const put = await client.putObject(target.storageKey, opened.result.body, { contentLength: c.size, contentType: version.contentType });
-    if (isMd5Hex(version.etag) && put.etag.toLowerCase() !== version.etag.toLowerCase()) {
-      throw new Error(`copied bytes do not match: ${target.backend} stored ETag ${put.etag}, expected ${version.etag}`);
-    }
+  private async skip(job: JobRecorder, ref: { jobId: string; moveId: string; bucket: string; key: string; writeId: string }, reason: string, inFlight: InFlightMove | undefined, cause: Cause): Promise<MoveOutcome> {
+    await this.abandon(inFlight?.to, cause);
+    await job.record([this.events.event('MoveSkipped', { ...ref, reason }, cause)]);
+    return { kind: 'skipped', reason };
   }
 
   private async drop(job: JobRecorder, c: CopyToMove, ref: { jobId: string; moveId: string; bucket: string; key: string; writeId: string }, state: ObjectState, cause: Cause, inFlight: InFlightMove | undefined): Promise<MoveOutcome> {

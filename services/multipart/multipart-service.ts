@@ -5,6 +5,7 @@ import { DomainError } from '../../domain/errors.js';
 import type { Checksum, ObjectHeaders } from '../../domain/events/common.js';
 import { InvariantViolationError } from '../../domain/eventstore/errors.js';
 import type { EventStore, StreamAppend } from '../../domain/eventstore/port.js';
+import { availableBytes, type BackendCandidate } from '../../domain/placement/placement.js';
 import { completeMultipartUpload, type RequestedPart } from '../../domain/s3/multipart.js';
 import { BackendHttpError } from '../../infra/backend/index.js';
 import type { Queryable } from '../../infra/eventstore/postgres-event-store.js';
@@ -13,8 +14,8 @@ import { countUploads, loadParts, loadUpload, type UploadRow } from '../../proje
 import type { BackendDirectory } from '../backends/backend-directory.js';
 import type { OrphanRecorder } from '../cleanup/orphans.js';
 import type { Cause, EventFactory } from '../event-factory.js';
-import type { ObjectCommands } from '../objects/object-commands.js';
-import type { ObjectWriter } from '../objects/object-writer.js';
+import type { ObjectCommands, WritePrecondition } from '../objects/object-commands.js';
+import { abandonBody, type ObjectWriter } from '../objects/object-writer.js';
 import { versionStorageKey } from '../objects/storage-keys.js';
 
 export const uploadStreamId = (uploadId: string): string => `upload-${uploadId}`;
@@ -64,13 +65,12 @@ export class MultipartService {
     if (input.maxUploadsPerBucket > 0 && (await countUploads(this.db, input.bucket)) >= input.maxUploadsPerBucket) {
       throw new DomainError('SlowDown', `Bucket ${input.bucket} has reached its limit of ${input.maxUploadsPerBucket} multipart uploads in progress.`);
     }
-    const target = this.writer.rank(0)[0];
-    if (!target) throw new DomainError('InsufficientStorage');
+    const ranked = this.writer.rank(0);
+    if (ranked.length === 0) throw new DomainError('InsufficientStorage');
     const uploadId = ulid(this.events.now().getTime());
     const writeId = ulid(this.events.now().getTime());
     const storageKey = versionStorageKey(input.bucket, input.key, writeId);
-    const client = this.backends.require(target.name).client;
-    const backendUploadId = await client.createMultipartUpload(storageKey, { contentType: input.contentType });
+    const { target, client, backendUploadId } = await this.createOnBackend(ranked, storageKey, input.contentType);
     try {
       await this.store.appendToStream(uploadStreamId(uploadId), [this.events.event('MultipartUploadCreated', {
         uploadId, bucket: input.bucket, key: input.key, backend: target.name, backendUploadId, storageKey, writeId,
@@ -83,8 +83,22 @@ export class MultipartService {
     return uploadId;
   }
 
+  /** Starts the backend's upload on the first ranked backend that answers (nothing is sent yet, so failing over is free). */
+  private async createOnBackend(ranked: readonly BackendCandidate[], storageKey: string, contentType: string) {
+    for (const target of ranked) {
+      const client = this.backends.require(target.name).client;
+      try {
+        return { target, client, backendUploadId: await client.createMultipartUpload(storageKey, { contentType }) };
+      } catch (err) {
+        this.logger.warn({ err, backend: target.name }, 'backend could not start a multipart upload; failing over');
+      }
+    }
+    throw new DomainError('ServiceUnavailable', 'No backend could start the multipart upload; please retry.');
+  }
+
   /** Streams one part to the backend upload, then records it (refused once the upload is closed). */
   async uploadPart(upload: UploadRow, part: PartInput, cause: Cause): Promise<{ etag: string; checksum: Checksum | null }> {
+    await this.assertRoomForPart(upload, part);
     const client = this.backends.require(upload.backend).client;
     const digestsPromise = part.digests();
     digestsPromise.catch(() => undefined);
@@ -92,8 +106,8 @@ export class MultipartService {
     try {
       backendEtag = (await client.uploadPart(upload.storageKey, upload.backendUploadId, part.partNumber, part.body, part.size)).etag;
     } catch (err) {
-      const bodyError = await digestsPromise.then(() => undefined, (e: unknown) => e);
-      if (bodyError instanceof DomainError) throw bodyError;
+      const bodyError = abandonBody(part.body);
+      if (bodyError) throw bodyError;
       if (err instanceof BackendHttpError && err.status === 404) throw new DomainError('NoSuchUpload', undefined, { UploadId: upload.uploadId });
       this.logger.warn({ err, backend: upload.backend }, 'part upload failed');
       throw new DomainError('ServiceUnavailable', 'The backend failed to store the part; please retry.');
@@ -114,10 +128,31 @@ export class MultipartService {
     return { etag: digests.md5Hex, checksum };
   }
 
+  /**
+   * Refuses a part its backend has no room for before any byte is sent there (the commit of the
+   * part enforces the quota in any case). A re-uploaded part replaces the bytes of the old one.
+   */
+  private async assertRoomForPart(upload: UploadRow, part: PartInput): Promise<void> {
+    const candidate = this.backends.candidates(part.size).find((c) => c.name === upload.backend);
+    if (!candidate || availableBytes(candidate) >= part.size) return;
+    const old = await this.db.query<{ size: string }>(
+      'SELECT size FROM multipart_parts WHERE upload_id = $1 AND part_number = $2', [upload.uploadId, part.partNumber],
+    );
+    if (availableBytes(candidate) + Number(old.rows[0]?.size ?? 0) >= part.size) return;
+    part.body.resume();
+    throw new DomainError('InsufficientStorage');
+  }
+
   /** Validates the part list, completes the backend upload, and commits the new version atomically with the upload's end. */
-  async complete(upload: UploadRow, requested: readonly RequestedPart[], maxObjectSize: number, cause: Cause): Promise<{ etag: string; size: number }> {
+  async complete(
+    upload: UploadRow, requested: readonly RequestedPart[], maxObjectSize: number, cause: Cause, precondition?: WritePrecondition,
+  ): Promise<{ etag: string; size: number }> {
     const parts = await loadParts(this.db, upload.uploadId);
-    const done = completeMultipartUpload(parts, requested, { md5: md5Hex, maxObjectSize });
+    // A part's checksum named in the request must be the one it was uploaded with (InvalidPart otherwise).
+    const uploaded = parts.map((p) => (p.checksum ? { ...p, checksums: { [`Checksum${p.checksum.algorithm}`]: p.checksum.value } } : p));
+    const done = completeMultipartUpload(uploaded, requested, { md5: md5Hex, maxObjectSize });
+    // A conditional Complete that cannot succeed leaves the upload open, as S3 does.
+    precondition?.((await this.objects.load(upload.bucket, upload.key)).current);
     const byNumber = new Map(parts.map((p) => [p.partNumber, p]));
     const client = this.backends.require(upload.backend).client;
     try {
@@ -146,11 +181,20 @@ export class MultipartService {
         writeId: upload.writeId, size: done.totalSize, etag: done.etag, contentType: upload.contentType, metadata: upload.metadata,
         headers: upload.headers, checksum: null, parts: done.parts.map((p) => ({ partNumber: p.partNumber, size: p.size })),
         lastModified: this.events.now().toISOString(), copies, origin: 'multipart', uploadId: upload.uploadId,
-      }, cause, { extra: uploadAppend });
+      }, cause, { extra: uploadAppend, ...(precondition ? { precondition } : {}) });
       this.backends.noteUsage(upload.backend, { pending: -done.totalSize });
       this.writer.afterCommit(outcome, copies, cause);
     } catch (err) {
       if (err instanceof InvariantViolationError && err.invariant === 'upload_open') throw new DomainError('NoSuchUpload', undefined, { UploadId: upload.uploadId });
+      if (err instanceof DomainError && err.code === 'PreconditionFailed') {
+        // A racing writer made the condition false after the backend assembled the object: the
+        // upload cannot be completed any more, so it ends here and the assembled bytes are reclaimed.
+        await this.store.appendToStream(uploadStreamId(upload.uploadId), [this.events.event('MultipartUploadAborted', {
+          uploadId: upload.uploadId, backend: upload.backend, reason: 'client',
+        }, cause)], { expected: 'stream_exists' });
+        this.backends.noteUsage(upload.backend, { pending: -parts.reduce((n, p) => n + p.size, 0) });
+        await this.orphans.record(upload.backend, upload.storageKey, done.totalSize, 'conditional_complete_failed', cause);
+      }
       throw err;
     }
     return { etag: done.etag, size: done.totalSize };

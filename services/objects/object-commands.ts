@@ -4,7 +4,7 @@ import type { OrphanedCopy } from '../../domain/events/common.js';
 import { ConcurrencyError } from '../../domain/eventstore/errors.js';
 import type { AppendResult, EventStore, StreamAppend } from '../../domain/eventstore/port.js';
 import { decideDelete, decideWrite, type IdSource, type WriteObjectCommand } from '../../domain/objects/object-decider.js';
-import { objectStreamId, type ObjectState } from '../../domain/objects/object-state.js';
+import { objectStreamId, type ObjectState, type ObjectVersion } from '../../domain/objects/object-state.js';
 import type { Queryable } from '../../infra/eventstore/postgres-event-store.js';
 import { loadObject } from '../../projections/read/object-reads.js';
 import type { Cause, EventFactory } from '../event-factory.js';
@@ -12,6 +12,9 @@ import type { Cause, EventFactory } from '../event-factory.js';
 const ids: IdSource = { cleanupId: () => ulid() };
 /** Same-key writers race on the stream revision; the loser re-reads and decides again. */
 const maxAttempts = 200;
+
+/** Throws (e.g. 412 PreconditionFailed) when a conditional write must not replace `current`. */
+export type WritePrecondition = (current: ObjectVersion | undefined) => void;
 
 export interface WriteOutcome {
   previous: ObjectState;
@@ -44,10 +47,12 @@ export class ObjectCommands {
     key: string,
     cmd: WriteObjectCommand,
     cause: Cause,
-    opts: { initial?: ObjectState; extra?: (state: ObjectState) => StreamAppend[] } = {},
+    opts: { initial?: ObjectState; extra?: (state: ObjectState) => StreamAppend[]; precondition?: WritePrecondition } = {},
   ): Promise<WriteOutcome> {
     let state = opts.initial ?? (await this.load(bucket, key));
     for (let attempt = 1; ; attempt++) {
+      // Checked against the state the append is conditional on, so a concurrent change is seen.
+      opts.precondition?.(state.current);
       const decided = decideWrite(state, cmd, ids);
       const objectAppend: StreamAppend = {
         streamId: objectStreamId(bucket, key),
@@ -68,10 +73,18 @@ export class ObjectCommands {
     }
   }
 
-  /** Deletes the current version; returns its copies (now orphans), or undefined if absent. */
-  async delete(bucket: string, key: string, reason: 'client' | 'lifecycle' | 'purge', cause: Cause): Promise<OrphanedCopy[] | undefined> {
+  /**
+   * Deletes the current version; returns its copies (now orphans), or undefined if absent.
+   * With `expectedWriteId`, only that version is deleted (a newer one written meanwhile stays).
+   */
+  async delete(
+    bucket: string, key: string, reason: 'client' | 'lifecycle' | 'purge', cause: Cause,
+    opts: { expectedWriteId?: string; precondition?: WritePrecondition } = {},
+  ): Promise<OrphanedCopy[] | undefined> {
     for (let attempt = 1; ; attempt++) {
       const state = await this.load(bucket, key);
+      if (opts.expectedWriteId !== undefined && state.current?.writeId !== opts.expectedWriteId) return undefined;
+      opts.precondition?.(state.current);
       const decided = decideDelete(state, reason, ids);
       if (!decided) return undefined;
       try {

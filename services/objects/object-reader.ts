@@ -1,9 +1,12 @@
-import { DomainError } from '../../domain/errors.js';
+import { DomainError, isDomainError } from '../../domain/errors.js';
 import type { StoredCopy } from '../../domain/events/common.js';
 import type { ObjectVersion } from '../../domain/objects/object-state.js';
 import { BackendNotFoundError, type ByteRange, type GetObjectResult } from '../../infra/backend/index.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
 import type { BackendDirectory } from '../backends/backend-directory.js';
+
+/** `open` found no copy at all: the version may have been replaced and its bytes reclaimed since it was looked up. */
+export const copiesMissing = (err: unknown): boolean => isDomainError(err) && err.details?.copiesMissing === true;
 
 export interface OpenedCopy {
   copy: StoredCopy;
@@ -33,6 +36,7 @@ export class ObjectReader {
   async open(version: ObjectVersion, range: ByteRange | undefined, signal?: AbortSignal): Promise<OpenedCopy> {
     const bytes = range ? range.end - range.start + 1 : version.size;
     let overLimit = 0;
+    let missing = 0;
     let lastError: unknown;
     for (const copy of this.orderCopies(version.copies)) {
       const backend = this.backends.get(copy.backend);
@@ -46,11 +50,15 @@ export class ObjectReader {
         return { copy, result };
       } catch (err) {
         lastError = err;
-        const level = err instanceof BackendNotFoundError ? 'error' : 'warn';
+        if (err instanceof BackendNotFoundError) missing++;
+        // A missing copy is normal when the version was just replaced (its bytes reclaimed): the caller re-checks.
+        const level = err instanceof BackendNotFoundError ? 'info' : 'warn';
         this.logger[level]({ err, backend: copy.backend, storageKey: copy.storageKey }, 'copy unreadable; trying the next one');
       }
     }
     if (overLimit > 0 && lastError === undefined) throw new DomainError('UsageLimitExceeded');
-    throw new DomainError('ServiceUnavailable', 'No copy of the object could be read; please retry.');
+    throw new DomainError('ServiceUnavailable', 'No copy of the object could be read; please retry.', {
+      copiesMissing: missing > 0 && missing === version.copies.length,
+    });
   }
 }

@@ -10,8 +10,9 @@ import type { BackendDirectory } from '../backends/backend-directory.js';
 import type { OrphanRecorder } from '../cleanup/orphans.js';
 import type { Reclaimer } from '../cleanup/reclaimer.js';
 import type { Cause, EventFactory } from '../event-factory.js';
-import type { ObjectCommands, WriteOutcome } from './object-commands.js';
+import type { ObjectCommands, WriteOutcome, WritePrecondition } from './object-commands.js';
 import { versionStorageKey } from './storage-keys.js';
+import { putBufferedCopies, putStreamedCopies, type FanOutContext } from './write-fan-out.js';
 
 export interface VerifiedDigests {
   md5Hex: string;
@@ -33,6 +34,8 @@ export interface PutObjectInput {
   headers: ObjectHeaders;
   origin: 'put' | 'copy';
   cause: Cause;
+  /** A conditional write (If-Match / If-None-Match): checked before the upload and again at the commit. */
+  precondition?: WritePrecondition;
 }
 
 export interface PutObjectResult {
@@ -48,6 +51,19 @@ export interface WriterSettings {
   strategy: () => RoutingStrategy;
   /** Bodies up to this size are buffered so a failed backend can be retried on another. */
   bufferLimit: () => number;
+  /** Copies a PUT writes before it answers (`replication.write_copies`); 1 when absent. */
+  writeCopies?: () => number;
+}
+
+/**
+ * After a streamed upload failed: the body's own verification error if that is what ended it
+ * (the body stream is then already destroyed with it); otherwise the rest of the body is let
+ * drain, unread, so the request can be answered — nobody would consume it and it would hang.
+ */
+export function abandonBody(body: Readable): DomainError | undefined {
+  if (isDomainError(body.errored)) return body.errored;
+  if (!body.destroyed) body.resume();
+  return undefined;
 }
 
 async function collect(body: Readable, size: number): Promise<Buffer> {
@@ -84,6 +100,11 @@ export class ObjectWriter {
     return rankBackendsForWrite(this.settings.strategy(), this.backends.candidates(size), size);
   }
 
+  /** The same ranking without some backends (those already holding a copy). */
+  rankFor(size: number, exclude: ReadonlySet<string>): BackendCandidate[] {
+    return rankBackendsForWrite(this.settings.strategy(), this.backends.candidates(size), size, exclude);
+  }
+
   async put(input: PutObjectInput): Promise<PutObjectResult> {
     const ranked = this.rank(input.size);
     if (ranked.length === 0) {
@@ -94,13 +115,36 @@ export class ObjectWriter {
     const storageKey = versionStorageKey(input.bucket, input.key, writeId);
     const state = this.objects.load(input.bucket, input.key);
     state.catch(() => undefined);
+    if (input.precondition) {
+      try {
+        input.precondition((await state).current);
+      } catch (err) {
+        input.body.resume();
+        throw err;
+      }
+    }
+    const want = Math.max(1, this.settings.writeCopies?.() ?? 1);
+    if (ranked.length < want) {
+      input.body.resume();
+      throw new DomainError('InsufficientStorage', `This object must be written to ${want} backends; only ${ranked.length} can take it now.`);
+    }
 
     if (input.size <= this.settings.bufferLimit()) {
       const data = await collect(input.body, input.size);
       const digests = await input.digests();
+      if (want > 1) return putBufferedCopies(this.fanOut(input, writeId, state), input, data, digests, storageKey, want);
       return this.putBuffered(input, ranked, writeId, storageKey, data, digests, state);
     }
+    if (want > 1) return putStreamedCopies(this.fanOut(input, writeId, state), input, ranked[0] as BackendCandidate, storageKey, want);
     return this.putStreamed(input, ranked[0] as BackendCandidate, writeId, storageKey, state);
+  }
+
+  private fanOut(input: PutObjectInput, writeId: string, state: Promise<ObjectState>): FanOutContext {
+    return {
+      backends: this.backends, orphans: this.orphans, logger: this.logger,
+      rankFor: (size, exclude) => this.rankFor(size, exclude),
+      commit: async (copies, digests) => this.commit(input, writeId, copies, digests, await state),
+    };
   }
 
   private async putBuffered(
@@ -129,27 +173,23 @@ export class ObjectWriter {
       } catch (err) {
         lastError = err;
         this.logger.warn({ err, backend: target.name }, 'backend write failed; failing over');
-        await this.orphans.record(target.name, storageKey, 0, 'failed_upload', input.cause);
-        candidates = this.rankExcluding(data.length, tried);
+        await this.recordFailedUpload(target.name, storageKey, input.cause);
+        candidates = this.rankFor(data.length, tried);
         continue;
       }
       try {
-        return await this.commit(input, writeId, target.name, storageKey, digests, await state);
+        return await this.commit(input, writeId, [{ backend: target.name, storageKey, size: digests.size }], digests, await state);
       } catch (err) {
         await this.orphans.record(target.name, storageKey, data.length, 'commit_failed', input.cause);
         if (!(err instanceof InvariantViolationError)) throw err;
         quotaLost = true;
         lastError = err;
-        candidates = this.rankExcluding(data.length, tried);
+        candidates = this.rankFor(data.length, tried);
       }
     }
     if (quotaLost) throw new DomainError('InsufficientStorage');
     this.logger.warn({ err: lastError, bucket: input.bucket, key: input.key }, 'no backend accepted the object');
     throw new DomainError('ServiceUnavailable', 'No backend accepted the object; please retry.');
-  }
-
-  private rankExcluding(size: number, tried: ReadonlySet<string>): BackendCandidate[] {
-    return rankBackendsForWrite(this.settings.strategy(), this.backends.candidates(size), size, tried);
   }
 
   private async putStreamed(
@@ -165,10 +205,10 @@ export class ObjectWriter {
     try {
       await client.putObject(storageKey, input.body, { contentLength: input.size, contentType: input.contentType });
     } catch (err) {
-      await this.orphans.record(target.name, storageKey, 0, 'failed_upload', input.cause);
+      await this.recordFailedUpload(target.name, storageKey, input.cause);
       // A verification failure of the body is the client's error, not the backend's.
-      const bodyError = await digestsPromise.then(() => undefined, (e: unknown) => e);
-      if (isDomainError(bodyError)) throw bodyError;
+      const bodyError = abandonBody(input.body);
+      if (bodyError) throw bodyError;
       this.logger.warn({ err, backend: target.name }, 'streamed backend write failed');
       throw new DomainError('ServiceUnavailable', 'The backend failed to store the object; please retry.');
     }
@@ -180,7 +220,7 @@ export class ObjectWriter {
       throw err;
     }
     try {
-      return await this.commit(input, writeId, target.name, storageKey, digests, await state);
+      return await this.commit(input, writeId, [{ backend: target.name, storageKey, size: digests.size }], digests, await state);
     } catch (err) {
       await this.orphans.record(target.name, storageKey, digests.size, 'commit_failed', input.cause);
       if (err instanceof InvariantViolationError) throw new DomainError('InsufficientStorage');
@@ -191,13 +231,11 @@ export class ObjectWriter {
   private async commit(
     input: PutObjectInput,
     writeId: string,
-    backend: string,
-    storageKey: string,
+    copies: StoredCopy[],
     digests: VerifiedDigests,
     state: ObjectState,
   ): Promise<PutObjectResult> {
     const lastModified = this.events.now().toISOString();
-    const copies: StoredCopy[] = [{ backend, storageKey, size: digests.size }];
     const checksum: Checksum | null = digests.checksum ? { algorithm: digests.checksum.algorithm, value: digests.checksum.base64 } : null;
     const outcome: WriteOutcome = await this.objects.write(
       input.bucket,
@@ -207,10 +245,19 @@ export class ObjectWriter {
         headers: input.headers, checksum, parts: null, lastModified, copies, origin: input.origin,
       },
       input.cause,
-      { initial: state },
+      { initial: state, ...(input.precondition ? { precondition: input.precondition } : {}) },
     );
     this.afterCommit(outcome, copies, input.cause);
     return { writeId, etag: digests.md5Hex, size: digests.size, lastModified, checksum, copies };
+  }
+
+  /**
+   * An upload that failed may still complete on the backend (it can have received every byte
+   * before the connection broke), after a delete sent right away. So its key is left to the
+   * cleanup worker's next pass instead of being deleted at once.
+   */
+  private async recordFailedUpload(backend: string, storageKey: string, cause: Cause): Promise<void> {
+    await this.orphans.record(backend, storageKey, 0, 'failed_upload', cause, { reclaimNow: false });
   }
 
   /** Keeps the local usage view current and reclaims the displaced version's bytes. */

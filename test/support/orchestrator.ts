@@ -16,6 +16,8 @@ export interface TestBucket {
   name: string;
   accessKeyId: string;
   secretAccessKey: string;
+  /** A legacy `X-Proxy-Token` credential as well, when set. */
+  token?: string;
 }
 
 export interface TestStack {
@@ -37,7 +39,7 @@ export const defaultBuckets: TestBucket[] = [
   { name: 'beta', accessKeyId: 'BETAKEY', secretAccessKey: 'beta-secret' },
 ];
 
-function renderYaml(s3rvers: S3rverInstance[], backends: TestBackend[], buckets: TestBucket[], extra: string): string {
+function renderYaml(s3rvers: S3rverInstance[], backends: TestBackend[], buckets: TestBucket[], extra: string, serverYaml: string): string {
   const b = backends.map((be, i) => {
     const s = s3rvers[i] as S3rverInstance;
     return [
@@ -51,11 +53,18 @@ function renderYaml(s3rvers: S3rverInstance[], backends: TestBackend[], buckets:
       ...(be.extra ? [be.extra] : []),
     ].join('\n');
   });
-  const k = buckets.map((bk) => `  - name: ${bk.name}\n    credentials:\n      - access_key_id: ${bk.accessKeyId}\n        secret_access_key: ${bk.secretAccessKey}`);
+  const k = buckets.map((bk) => [
+    `  - name: ${bk.name}`,
+    '    credentials:',
+    `      - access_key_id: ${bk.accessKeyId}`,
+    `        secret_access_key: ${bk.secretAccessKey}`,
+    ...(bk.token === undefined ? [] : [`      - token: ${bk.token}`]),
+  ].join('\n'));
   return [
     'server:',
     '  listen_addr: "127.0.0.1:0"',
     '  log_level: warn',
+    ...(serverYaml ? [serverYaml] : []),
     'buckets:',
     ...k,
     'backends:',
@@ -73,13 +82,17 @@ export function parseOrThrow(yaml: string): Config {
 /**
  * A whole orchestrator in-process on a fresh database, with real s3rver backends in child
  * processes, and S3 clients with default SDK settings (trailing checksums on).
+ * `serverYaml` adds lines to the `server:` section (indented by two spaces, e.g.
+ * `  small_body_buffer: 1MiB`); `extraYaml` appends other top-level sections.
  */
-export async function startStack(opts: { backends?: TestBackend[]; buckets?: TestBucket[]; extraYaml?: string; start?: StartOptions } = {}): Promise<TestStack> {
+export async function startStack(opts: {
+  backends?: TestBackend[]; buckets?: TestBucket[]; extraYaml?: string; serverYaml?: string; start?: StartOptions;
+} = {}): Promise<TestStack> {
   const backends = opts.backends ?? [{ quota: 0 }];
   const buckets = opts.buckets ?? defaultBuckets;
   const db = await createMigratedDatabase(20);
   const s3rvers = await Promise.all(backends.map(() => startS3rver()));
-  const yaml = (extra = opts.extraYaml ?? '') => renderYaml(s3rvers, backends, buckets, extra);
+  const yaml = (extra = opts.extraYaml ?? '') => renderYaml(s3rvers, backends, buckets, extra, opts.serverYaml ?? '');
   let config = parseOrThrow(yaml());
   const logger = createLogger((process.env.S3O_TEST_LOG as 'debug' | undefined) ?? 'silent');
   let orchestrator = await startOrchestrator(config, { logger, database: { pool: db.pool }, ...opts.start });

@@ -25,7 +25,8 @@ export async function deleteObjects(ctx: GatewayContext, req: S3Request, reply: 
             errors.push({ key: item.key, versionId: item.versionId, code: 'NoSuchVersion', message: 'The specified version does not exist.' });
             continue;
           }
-          await deleteOne(ctx, bucket, item.key, req);
+          // An entry's ETag makes its delete conditional, as If-Match does for DeleteObject.
+          await deleteOne(ctx, bucket, item.key, req, item.etag);
           deleted.push(item.versionId === undefined ? { key: item.key } : { key: item.key, versionId: item.versionId });
         } catch (err) {
           const e = isDomainError(err) ? err : toDomainError(err, ctx.logger);

@@ -8,7 +8,7 @@ import { parsePartNumber } from '../../../domain/s3/multipart.js';
 import { listUploads, loadParts } from '../../../projections/read/upload-reads.js';
 import { createBodyPipeline } from '../../body/index.js';
 import type { GatewayContext } from '../../context.js';
-import { resolveCopySource } from '../copy-source.js';
+import { withCopySource } from '../copy-source.js';
 import { sendXml } from '../respond.js';
 import { readSmallBody, verifiedBody } from '../request-body.js';
 import { header, type S3Request } from '../s3-request.js';
@@ -18,7 +18,7 @@ import {
 } from '../xml/multipart.js';
 import { parseCompleteMultipartUpload } from '../xml/requests.js';
 import { owner } from './bucket-handlers.js';
-import { validateNewKey } from './write-object.js';
+import { validateNewKey, writePreconditionFrom } from './write-object.js';
 
 const uploadIdOf = (req: S3Request): string => req.query.get('uploadId') ?? '';
 
@@ -51,14 +51,13 @@ export async function uploadPartCopy(ctx: GatewayContext, req: S3Request, reply:
   const partNumber = parsePartNumber(req.query.get('partNumber') ?? undefined);
   const upload = await ctx.multipart.requireUpload(req.bucket as string, req.key as string, uploadIdOf(req));
   req.raw.resume();
-  const source = await resolveCopySource(ctx, req);
-  const v = source.version;
   const rangeHeader = header(req.raw, 'x-amz-copy-source-range');
-  const span = rangeHeader === undefined ? (v.size === 0 ? undefined : { start: 0, end: v.size - 1 }) : parseCopySourceRange(rangeHeader, v.size);
-  const size = span ? span.end - span.start + 1 : 0;
+  const { size, opened } = await withCopySource(ctx, req, async ({ version: v }) => {
+    const span = rangeHeader === undefined ? (v.size === 0 ? undefined : { start: 0, end: v.size - 1 }) : parseCopySourceRange(rangeHeader, v.size);
+    return { size: span ? span.end - span.start + 1 : 0, opened: span ? await ctx.reader.open(v, span, req.signal) : undefined };
+  });
   const hashing = createBodyPipeline({ payload: { kind: 'unsigned' }, checksumHeaders: {} });
-  if (span) {
-    const opened = await ctx.reader.open(v, span, req.signal);
+  if (opened) {
     opened.result.body.on('error', (err) => hashing.stream.destroy(err));
     opened.result.body.pipe(hashing.stream);
   } else {
@@ -71,9 +70,10 @@ export async function uploadPartCopy(ctx: GatewayContext, req: S3Request, reply:
 export async function completeMultipartUpload(ctx: GatewayContext, req: S3Request, reply: FastifyReply): Promise<FastifyReply> {
   const bucket = req.bucket as string;
   const key = req.key as string;
+  const precondition = writePreconditionFrom(req, key);
   const upload = await ctx.multipart.requireUpload(bucket, key, uploadIdOf(req));
   const requested = parseCompleteMultipartUpload(await readSmallBody(req));
-  const done = await ctx.multipart.complete(upload, requested, ctx.config().server.max_object_size, req.cause);
+  const done = await ctx.multipart.complete(upload, requested, ctx.config().server.max_object_size, req.cause, precondition);
   return sendXml(reply, 200, buildCompleteMultipartUploadResultXml({
     location: `/${encodeURIComponent(bucket)}/${key.split('/').map(encodeURIComponent).join('/')}`, bucket, key, etag: done.etag,
   }));

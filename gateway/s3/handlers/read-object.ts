@@ -7,6 +7,7 @@ import { responseHeaderOverrides } from '../../../domain/s3/metadata.js';
 import { parsePartNumber } from '../../../domain/s3/multipart.js';
 import { invalidRangeError, resolveRange, type RangeResolution } from '../../../domain/s3/ranges.js';
 import { loadObject } from '../../../projections/read/object-reads.js';
+import { copiesMissing } from '../../../services/objects/object-reader.js';
 import type { GatewayContext } from '../../context.js';
 import { header, type S3Request } from '../s3-request.js';
 import { formatHttpDate, parseHttpDate } from '../xml/dates.js';
@@ -25,6 +26,33 @@ export async function requireCurrentVersion(ctx: GatewayContext, bucket: string,
   const state = await loadObject(ctx.pool, bucket, key);
   if (!state.current) throw new DomainError('NoSuchKey', undefined, { Key: key });
   return state.current;
+}
+
+/** How often a reader follows a version replaced under it before giving up (a key overwritten non-stop). */
+const maxReplacedVersions = 10;
+
+/**
+ * Runs `use` on the current version of a key. A version overwritten or deleted between the
+ * lookup and the read has had its bytes reclaimed: then the lookup is repeated, so the reader
+ * gets the version that replaced it (or NoSuchKey), as it would from S3 just after the change.
+ * A copy missing from an unchanged version is lost data, reported as such.
+ */
+export async function withCurrentVersion<T>(
+  ctx: GatewayContext, bucket: string, key: string, use: (v: ObjectVersion) => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const v = await requireCurrentVersion(ctx, bucket, key);
+    try {
+      return await use(v);
+    } catch (err) {
+      if (!copiesMissing(err)) throw err;
+      const now = await loadObject(ctx.pool, bucket, key);
+      if (now.current?.writeId === v.writeId || attempt >= maxReplacedVersions) {
+        ctx.logger.error({ bucket, key, writeId: v.writeId, copies: v.copies }, 'no copy of the current version exists on its backends');
+        throw err;
+      }
+    }
+  }
 }
 
 /** Range of one part of a multipart object (GET ?partNumber=N), as S3 serves it. */
@@ -58,9 +86,10 @@ export function objectHeaders(v: ObjectVersion, req: S3Request): Record<string, 
 
 /** GetObject and HeadObject: conditionals (also with a Range), ranges, part numbers, failover across copies. */
 export async function readObject(ctx: GatewayContext, req: S3Request, reply: FastifyReply, head: boolean): Promise<FastifyReply> {
-  const bucket = req.bucket as string;
-  const key = req.key as string;
-  const v = await requireCurrentVersion(ctx, bucket, key);
+  return withCurrentVersion(ctx, req.bucket as string, req.key as string, (v) => serveVersion(ctx, req, reply, head, v));
+}
+
+async function serveVersion(ctx: GatewayContext, req: S3Request, reply: FastifyReply, head: boolean, v: ObjectVersion): Promise<FastifyReply> {
   const headers = objectHeaders(v, req);
   const verdict = evaluateConditions({ etag: v.etag, lastModifiedMs: Date.parse(v.lastModified) }, conditionsFrom(req));
   if (verdict.outcome === 'not-modified') {

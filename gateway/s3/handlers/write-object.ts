@@ -1,16 +1,46 @@
 import type { FastifyReply } from 'fastify';
 import { DomainError } from '../../../domain/errors.js';
+import type { ObjectVersion } from '../../../domain/objects/object-state.js';
+import { evaluateConditions } from '../../../domain/s3/conditionals.js';
 import { quoteEtag } from '../../../domain/s3/etag.js';
 import { validateObjectKey } from '../../../domain/s3/keys.js';
 import { extractObjectMetadata } from '../../../domain/s3/metadata.js';
+import type { WritePrecondition } from '../../../services/objects/object-commands.js';
 import { assertKeyFitsBackends } from '../../../services/objects/storage-keys.js';
 import type { GatewayContext } from '../../context.js';
 import { verifiedBody } from '../request-body.js';
-import type { S3Request } from '../s3-request.js';
+import { header, type S3Request } from '../s3-request.js';
 
 export function validateNewKey(bucket: string, key: string): void {
   validateObjectKey(key);
   assertKeyFitsBackends(bucket, key);
+}
+
+/**
+ * S3's conditional writes (PutObject, CopyObject, CompleteMultipartUpload): `If-None-Match: *`
+ * writes only where no object exists (else 412); `If-Match: <etag>` only over the object with that
+ * ETag (412 when it differs, 404 NoSuchKey when there is none). S3 knows no other If-None-Match
+ * value on a write: 501. Checked against the version the commit replaces, so racing writers
+ * cannot both pass.
+ */
+export function writePreconditionFrom(req: S3Request, key: string): WritePrecondition | undefined {
+  const ifNoneMatch = header(req.raw, 'if-none-match');
+  const ifMatch = header(req.raw, 'if-match');
+  if (ifNoneMatch === undefined && ifMatch === undefined) return undefined;
+  if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') {
+    throw new DomainError('NotImplemented', 'A conditional write supports If-None-Match: * only.');
+  }
+  return (current) => {
+    if (ifNoneMatch !== undefined && current) throw new DomainError('PreconditionFailed', undefined, { Condition: 'If-None-Match' });
+    if (ifMatch !== undefined) requireEtag(current, ifMatch, key);
+  };
+}
+
+/** If-Match on a write or delete: the current object must exist and carry that ETag. */
+export function requireEtag(current: ObjectVersion | undefined, ifMatch: string, key: string): void {
+  if (!current) throw new DomainError('NoSuchKey', undefined, { Key: key });
+  const verdict = evaluateConditions({ etag: current.etag, lastModifiedMs: Date.parse(current.lastModified) }, { ifMatch });
+  if (verdict.outcome === 'precondition-failed') throw new DomainError('PreconditionFailed', undefined, { Condition: 'If-Match' });
 }
 
 /** PutObject: the verified body goes to a backend chosen by the routing strategy, then commits. */
@@ -19,26 +49,28 @@ export async function putObject(ctx: GatewayContext, req: S3Request, reply: Fast
   const key = req.key as string;
   validateNewKey(bucket, key);
   const meta = extractObjectMetadata(req.raw.headersDistinct);
+  const precondition = writePreconditionFrom(req, key);
   const body = verifiedBody(req, ctx.config().server.max_object_size);
   const { contentType, ...headers } = meta.headers;
   const result = await ctx.writer.put({
     bucket, key, size: body.size, body: body.stream, digests: () => body.digests(),
-    contentType, metadata: meta.user, headers, origin: 'put', cause: req.cause,
+    contentType, metadata: meta.user, headers, origin: 'put', cause: req.cause, ...(precondition ? { precondition } : {}),
   });
   reply.header('etag', quoteEtag(result.etag));
   if (result.checksum) reply.header(`x-amz-checksum-${result.checksum.algorithm.toLowerCase()}`, result.checksum.value);
   return reply.code(200).send();
 }
 
-/** DeleteObject: 204 whether or not the key existed, as S3 does. */
+/** DeleteObject: 204 whether or not the key existed, as S3 does; with If-Match only that version. */
 export async function deleteObject(ctx: GatewayContext, req: S3Request, reply: FastifyReply): Promise<FastifyReply> {
-  await deleteOne(ctx, req.bucket as string, req.key as string, req);
+  await deleteOne(ctx, req.bucket as string, req.key as string, req, header(req.raw, 'if-match'));
   return reply.code(204).send();
 }
 
-export async function deleteOne(ctx: GatewayContext, bucket: string, key: string, req: S3Request): Promise<void> {
+export async function deleteOne(ctx: GatewayContext, bucket: string, key: string, req: S3Request, ifMatch?: string): Promise<void> {
   if (key === '') throw new DomainError('InvalidArgument', 'Object key must not be empty.');
-  const displaced = await ctx.objects.delete(bucket, key, 'client', req.cause);
+  const precondition = ifMatch === undefined ? undefined : (current: ObjectVersion | undefined) => requireEtag(current, ifMatch, key);
+  const displaced = await ctx.objects.delete(bucket, key, 'client', req.cause, precondition ? { precondition } : {});
   if (!displaced) return;
   for (const d of displaced) ctx.backends.noteUsage(d.backend, { used: -d.size, orphan: d.size, count: -1 });
   ctx.reclaimer.reclaimSoon(displaced, req.cause);

@@ -7,7 +7,7 @@ export interface BreakerSettings {
 }
 
 /**
- * Per-backend circuit breaker. Consecutive failures open it; after the open timeout (with
+ * A circuit breaker (per backend, and for the database). Consecutive failures open it; after the open timeout (with
  * jitter, so instances do not probe in lockstep) one call is let through as a probe: success
  * closes it, failure re-opens it. A 404 is an answer, not a failure, and never counts.
  */

@@ -1,0 +1,55 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError } from '../../domain/errors.js';
+import type { GatewayContext } from '../context.js';
+import { requestIdFor } from '../s3/s3-request.js';
+import { requireAdminToken } from './admin-auth.js';
+import { adminErrorHandler, sendAdminError } from './admin-errors.js';
+import { maxAdminBodyBytes, parseJsonBody } from './admin-input.js';
+import { registerBackendRoutes } from './backend-routes.js';
+import { registerCleanupRoutes } from './cleanup-routes.js';
+import { registerJobRoutes } from './job-routes.js';
+import { registerObjectRoutes } from './object-routes.js';
+import { registerReplicationRoutes } from './replication-routes.js';
+import { registerRuntimeRoutes } from './runtime-routes.js';
+import { registerStatusRoute } from './status-route.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** X-Request-Id when given (1–64 hex), else a new id: the correlation id of the command's events. */
+    adminRequestId: string;
+  }
+}
+
+export const adminPrefix = '/admin/api';
+
+/**
+ * The admin API under /admin/api, in its own fastify scope: JSON bodies (≤ 1 MiB, the S3 routes
+ * never parse bodies), JSON errors `{error, code}` with the catalogue's status, and the token
+ * check before anything else. Register before the S3 catch-all.
+ */
+export async function registerAdminApi(app: FastifyInstance, ctx: GatewayContext): Promise<void> {
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: maxAdminBodyBytes }, parseJsonBody);
+    scope.setErrorHandler(adminErrorHandler(ctx.logger));
+    scope.decorateRequest('adminRequestId', '');
+    scope.addHook('onRequest', async (req, reply) => {
+      req.adminRequestId = requestIdFor(req.raw);
+      void reply.header('x-request-id', req.adminRequestId);
+    });
+    scope.addHook('onRequest', requireAdminToken(() => ctx.config()));
+
+    registerStatusRoute(scope, ctx);
+    registerJobRoutes(scope, ctx);
+    registerBackendRoutes(scope, ctx);
+    registerObjectRoutes(scope, ctx);
+    registerCleanupRoutes(scope, ctx);
+    registerRuntimeRoutes(scope, ctx);
+    registerReplicationRoutes(scope, ctx);
+
+    const unknown = async (req: FastifyRequest, reply: FastifyReply) =>
+      sendAdminError(reply, new DomainError('NotFound', `no admin endpoint ${req.method} ${req.url.split('?')[0] ?? ''}`));
+    scope.route({ method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'PATCH'], url: '/*', handler: unknown });
+    scope.route({ method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'PATCH'], url: '/', handler: unknown });
+  }, { prefix: adminPrefix });
+}

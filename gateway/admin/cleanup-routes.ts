@@ -1,0 +1,45 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { cleanupCounts, listCleanupItems } from '../../projections/read/cleanup-reads.js';
+import { CleanupAdmin } from '../../services/cleanup/cleanup-admin.js';
+import type { GatewayContext } from '../context.js';
+import { issueCommand } from './admin-audit.js';
+import { parseInput } from './admin-input.js';
+import { cleanupItemJson } from './presenters.js';
+
+const CleanupQuery = z.object({
+  state: z.enum(['pending', 'exhausted'], { error: 'must be pending or exhausted' }).optional(),
+  limit: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(1000, 'must be at most 1000').default(100),
+});
+const ItemParams = z.object({ id: z.string().min(1, 'must not be empty') });
+
+/** `GET cleanup-queue[?state=]`, `POST cleanup-queue/:id/retry`, `POST cleanup-queue/:id/dismiss`. */
+export function registerCleanupRoutes(app: FastifyInstance, ctx: GatewayContext): void {
+  const admin = new CleanupAdmin(ctx.store, ctx.pool, ctx.events, () => ctx.kickCleanup());
+
+  app.get('/cleanup-queue', async (req) => {
+    const q = parseInput(CleanupQuery, req.query, 'query');
+    const [counts, items] = await Promise.all([
+      cleanupCounts(ctx.pool),
+      listCleanupItems(ctx.pool, { ...(q.state ? { state: q.state } : {}), limit: q.limit }),
+    ]);
+    return {
+      depth: counts.pending, exhausted: counts.exhausted, pending_bytes: counts.pendingBytes, exhausted_bytes: counts.exhaustedBytes,
+      items: items.map(cleanupItemJson),
+    };
+  });
+
+  app.post('/cleanup-queue/:id/retry', async (req) => {
+    const { id } = parseInput(ItemParams, req.params, 'path');
+    const cause = await issueCommand(ctx, req, 'cleanup-retry', { id });
+    const item = await admin.retry(id, cause);
+    return { status: 'retry scheduled', id, backend: item.backend, storage_key: item.storageKey };
+  });
+
+  app.post('/cleanup-queue/:id/dismiss', async (req) => {
+    const { id } = parseInput(ItemParams, req.params, 'path');
+    const cause = await issueCommand(ctx, req, 'cleanup-dismiss', { id });
+    const item = await admin.dismiss(id, cause);
+    return { status: 'dismissed', id, backend: item.backend, storage_key: item.storageKey, size: item.size };
+  });
+}

@@ -1,0 +1,49 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { DomainError } from '../../domain/errors.js';
+import { listJobs, loadJobRow, type JobRow } from '../../projections/read/job-reads.js';
+import type { GatewayContext } from '../context.js';
+import { issueCommand } from './admin-audit.js';
+import { parseInput } from './admin-input.js';
+import { jobJson } from './presenters.js';
+
+const jobStates = ['running', 'completed', 'cancelled', 'failed'] as const;
+const JobsQuery = z.object({
+  state: z.enum(jobStates, { error: `must be one of ${jobStates.join(', ')}` }).optional(),
+  limit: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(1000, 'must be at most 1000').default(100),
+});
+const JobParams = z.object({ id: z.string().min(1, 'must not be empty') });
+
+async function requireJob(ctx: GatewayContext, id: string): Promise<JobRow> {
+  const job = await loadJobRow(ctx.pool, id);
+  if (!job) throw new DomainError('NotFound', `no job ${id}`);
+  return job;
+}
+
+/** `GET jobs[?state=]`, `GET jobs/:id`, `POST jobs/:id/cancel`. */
+export function registerJobRoutes(app: FastifyInstance, ctx: GatewayContext): void {
+  app.get('/jobs', async (req) => {
+    const q = parseInput(JobsQuery, req.query, 'query');
+    const jobs = await listJobs(ctx.pool, { ...(q.state ? { state: q.state } : {}), limit: q.limit });
+    return { jobs: jobs.map(jobJson) };
+  });
+
+  app.get('/jobs/:id', async (req) => jobJson(await requireJob(ctx, parseInput(JobParams, req.params, 'path').id)));
+
+  /**
+   * Drain jobs are cancelled through the backend (it becomes writable again). A remove or purge
+   * job is not cancellable: the backend already left the write path and half its records are
+   * gone; letting it finish is the only consistent end.
+   */
+  app.post('/jobs/:id/cancel', async (req) => {
+    const { id } = parseInput(JobParams, req.params, 'path');
+    const job = await requireJob(ctx, id);
+    if (job.state !== 'running') throw new DomainError('Conflict', `job ${id} is ${job.state}, not running`);
+    if (job.kind !== 'drain' || !job.backend) {
+      throw new DomainError('Conflict', `a ${job.kind} job cannot be cancelled; it finishes what it started`);
+    }
+    const cause = await issueCommand(ctx, req, 'job-cancel', { jobId: id, backend: job.backend });
+    const cancelled = await ctx.backendAdmin.cancelDrain(job.backend, cause);
+    return { status: 'job cancelled', job_id: cancelled, kind: job.kind, backend: job.backend };
+  });
+}

@@ -1,0 +1,36 @@
+import type { FastifyInstance } from 'fastify';
+import type { GatewayContext } from '../context.js';
+import { issueCommand } from './admin-audit.js';
+
+/**
+ * `POST replicate` (a replication pass now), `GET over-replication` (what a pass would trim),
+ * `POST over-replication[?execute]` (trim now), `POST rebalance` (plan a rebalance and start it
+ * as a job; its progress is `GET jobs/:id`).
+ */
+export function registerReplicationRoutes(app: FastifyInstance, ctx: GatewayContext): void {
+  app.post('/replicate', async (req) => {
+    await issueCommand(ctx, req, 'replicate', {});
+    const r = await ctx.replication.replicate();
+    if (r.status === 'skipped') return { status: 'skipped', copies_created: 0, reason: r.reason };
+    return { status: 'ok', copies_created: r.copiesCreated, objects_short: r.objectsShort };
+  });
+
+  app.get('/over-replication', async () => {
+    const b = await ctx.replication.backlog();
+    return { factor: b.factor, pending: b.over };
+  });
+
+  app.post('/over-replication', async (req) => {
+    await issueCommand(ctx, req, 'over-replication', {});
+    const r = await ctx.replication.removeExcess();
+    if (r.status === 'skipped') return { status: 'skipped', copies_removed: 0, reason: r.reason };
+    return { status: 'ok', copies_removed: r.copiesRemoved };
+  });
+
+  app.post('/rebalance', async (req) => {
+    const cause = await issueCommand(ctx, req, 'rebalance', {});
+    const r = await ctx.replication.rebalance(cause);
+    if (r.status === 'skipped') return { status: 'skipped', reason: r.reason, spread: r.spread ?? null };
+    return { status: 'started', job_id: r.jobId, moves: r.moves, bytes: r.bytes, spread: r.spread, spread_after: r.spreadAfter };
+  });
+}

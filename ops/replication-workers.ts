@@ -1,0 +1,115 @@
+import type pg from 'pg';
+import type { EventStore } from '../domain/eventstore/port.js';
+import type { Logger } from '../infra/telemetry/logger.js';
+import type { Metrics } from '../infra/telemetry/metrics.js';
+import { RebalanceDriver } from '../processes/jobs/rebalance-driver.js';
+import type { Leases } from '../processes/leases.js';
+import { Periodic } from '../processes/periodic.js';
+import { RebalanceWorker } from '../processes/rebalance/rebalance-worker.js';
+import { ReplicationWorker, type OverReplicationReport, type ReplicationReport } from '../processes/replication/replication-worker.js';
+import type { BackendDirectory } from '../services/backends/backend-directory.js';
+import type { OrphanRecorder } from '../services/cleanup/orphans.js';
+import type { Reclaimer } from '../services/cleanup/reclaimer.js';
+import type { EventFactory } from '../services/event-factory.js';
+import type { Mover } from '../services/moves/mover.js';
+import type { ObjectReader } from '../services/objects/object-reader.js';
+import type { ObjectWriter } from '../services/objects/object-writer.js';
+import { CopyHealth } from '../services/replication/copy-health.js';
+import { ExcessCopies } from '../services/replication/excess-copies.js';
+import { Replicator, type ReplicatorHooks } from '../services/replication/replicator.js';
+import type { Config } from './config/types.js';
+
+export interface ReplicationWorkers {
+  /** `runOnce()`: a replication pass now; `hooks` let tests act between a replica's copy and its commit. */
+  replication: { runOnce(): Promise<ReplicationReport>; hooks: ReplicatorHooks };
+  /** `pending()`: objects with copies beyond the factor; `runOnce()`: remove them now. */
+  overReplication: { pending(): Promise<{ factor: number; pending: number }>; runOnce(): Promise<OverReplicationReport> };
+  /** `runOnce()`: plan a rebalance and start it as a job now. */
+  rebalance: RebalanceWorker;
+}
+
+export interface ReplicationDeps {
+  pool: pg.Pool;
+  store: EventStore;
+  events: EventFactory;
+  backends: BackendDirectory;
+  reader: ObjectReader;
+  writer: ObjectWriter;
+  orphans: OrphanRecorder;
+  reclaimer: Reclaimer;
+  mover: Mover;
+  leases: Leases;
+  metrics: Metrics;
+  logger: Logger;
+  kickJobs: () => void;
+}
+
+/**
+ * Replication, over-replication and the rebalancer, with their schedules. Every setting is read
+ * from the live configuration at each run, so a reload (factor, intervals, enabling rebalance)
+ * applies at the next tick; `kick(section)` runs the affected worker at once after a reload.
+ */
+export function replicationWorkers(deps: ReplicationDeps, config: () => Config) {
+  const { pool, logger, metrics } = deps;
+  const health = new CopyHealth(deps.backends, () => config().replication.unhealthy_threshold);
+  const hooks: ReplicatorHooks = {};
+  const replicator = new Replicator(pool, deps.store, deps.events, deps.backends, deps.reader, deps.writer, deps.orphans, health, logger, hooks);
+  const excess = new ExcessCopies(pool, deps.store, deps.events, deps.backends, deps.reclaimer, health);
+  const worker = new ReplicationWorker(pool, deps.leases, replicator, excess, health, () => {
+    const r = config().replication;
+    return { factor: r.factor, batchSize: r.batch_size, concurrency: r.concurrency };
+  }, logger, {
+    replicated: (r) => {
+      metrics.replicationRuns.inc();
+      metrics.replicationCopiesCreated.inc(r.copiesCreated);
+      metrics.replicationErrors.inc(r.errors);
+      metrics.replicationDuration.observe(r.seconds);
+    },
+    trimmed: (r) => {
+      metrics.overReplicationRuns.inc();
+      metrics.overReplicationRemoved.inc(r.copiesRemoved);
+      metrics.overReplicationErrors.inc(r.errors);
+      metrics.overReplicationDuration.observe(r.seconds);
+    },
+  });
+  const rebalance = new RebalanceWorker(pool, deps.store, deps.events, deps.backends, deps.leases, () => {
+    const r = config().rebalance;
+    return { strategy: r.strategy, batchSize: r.batch_size, threshold: r.threshold };
+  }, deps.kickJobs, logger);
+  const rebalanceDriver = new RebalanceDriver(deps.store, deps.events, deps.backends, deps.mover, () => ({ concurrency: config().rebalance.concurrency }), logger);
+
+  const replicationTick = new Periodic('replication', () => config().replication.worker_interval, () => worker.tick(), logger, { runAtStart: true });
+  const rebalanceTick = new Periodic('rebalance', () => config().rebalance.interval, async () => {
+    if (!config().rebalance.enabled) return;
+    const r = await rebalance.runOnce();
+    if (r.status === 'started') metrics.rebalanceRuns.inc();
+    else metrics.rebalanceSkipped.inc();
+  }, logger);
+
+  const workers: ReplicationWorkers = {
+    replication: { runOnce: () => worker.replicate(), hooks },
+    overReplication: {
+      pending: async () => {
+        const b = await worker.backlog();
+        return { factor: b.factor, pending: b.over };
+      },
+      runOnce: () => worker.removeExcess(),
+    },
+    rebalance,
+  };
+  return {
+    workers,
+    rebalanceDriver,
+    schedules: [replicationTick, rebalanceTick],
+    control: {
+      replicate: () => worker.replicate(),
+      backlog: () => worker.backlog(),
+      removeExcess: () => worker.removeExcess(),
+      rebalance: (cause: Parameters<RebalanceWorker['runOnce']>[0]) => rebalance.runOnce(cause),
+    },
+    /** After a reload changed `replication` or `rebalance`: run that worker now instead of at its next tick. */
+    kick(section: 'replication' | 'rebalance'): void {
+      (section === 'replication' ? replicationTick : rebalanceTick).kick();
+    },
+  };
+}

@@ -1,0 +1,62 @@
+import type { Readable } from 'node:stream';
+import type { StoredCopy } from '../../domain/events/common.js';
+import type { ObjectVersion } from '../../domain/objects/object-state.js';
+import { isMd5Hex } from '../../domain/s3/etag.js';
+import type { BackendClient } from '../../infra/backend/index.js';
+import type { BackendDirectory } from '../backends/backend-directory.js';
+import type { ObjectReader } from '../objects/object-reader.js';
+
+/**
+ * Streams one stored object from `source` to `target` under `targetKey` (bytes verbatim, so
+ * ciphertext stays ciphertext). When `expectedMd5Hex` is given, the target's ETag must equal it:
+ * a copy whose bytes differ is an error, never a replica.
+ */
+export async function copyStoredBytes(
+  source: { client: BackendClient; storageKey: string },
+  target: { client: BackendClient; storageKey: string },
+  size: number,
+  contentType: string,
+  expectedMd5Hex: string | undefined,
+): Promise<void> {
+  if (size === 0) {
+    await target.client.putObject(target.storageKey, Buffer.alloc(0), { contentLength: 0, contentType });
+    return;
+  }
+  const opened = await source.client.getObject(source.storageKey);
+  await putVerified(target, opened.body, size, contentType, expectedMd5Hex);
+}
+
+/**
+ * Copies the bytes of an object version to `target` (backend + storage key): reads from the
+ * best readable copy (healthy backends first), writes verbatim, and checks the target's ETag
+ * against the version's when the ETag is a plain MD5 (not a multipart ETag).
+ */
+export async function copyVersion(backends: BackendDirectory, reader: ObjectReader, version: ObjectVersion, target: StoredCopy): Promise<void> {
+  const client = backends.require(target.backend).client;
+  const expected = isMd5Hex(version.etag) ? version.etag : undefined;
+  if (version.size === 0) {
+    await client.putObject(target.storageKey, Buffer.alloc(0), { contentLength: 0, contentType: version.contentType });
+    return;
+  }
+  const opened = await reader.open(version, undefined);
+  await putVerified({ client, storageKey: target.storageKey }, opened.result.body, version.size, version.contentType, expected);
+}
+
+async function putVerified(
+  target: { client: BackendClient; storageKey: string },
+  body: Readable,
+  size: number,
+  contentType: string,
+  expectedMd5Hex: string | undefined,
+): Promise<void> {
+  let etag: string;
+  try {
+    etag = (await target.client.putObject(target.storageKey, body, { contentLength: size, contentType })).etag;
+  } catch (err) {
+    body.destroy();
+    throw err;
+  }
+  if (expectedMd5Hex !== undefined && etag.toLowerCase() !== expectedMd5Hex.toLowerCase()) {
+    throw new Error(`copied bytes do not match: ${target.client.name} stored ETag ${etag}, expected ${expectedMd5Hex}`);
+  }
+}
