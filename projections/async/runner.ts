@@ -134,9 +134,28 @@ export class ProjectionRunner {
   }
 
   /** Runs every projection until it has nothing left below the gap-safe horizon. */
-  async catchUp(): Promise<void> {
+  /**
+   * Applies everything committed before the call. Waits while an older transaction anywhere on
+   * the server still holds the gap-safe horizon back (up to `timeoutMs`).
+   */
+  async catchUp(timeoutMs = 30_000): Promise<void> {
+    const head = await this.pool.query<{ tx_id: string; seq: string }>('SELECT tx_id, seq FROM events ORDER BY tx_id DESC, seq DESC LIMIT 1');
+    const last = head.rows[0];
+    if (!last) return;
+    const deadline = Date.now() + timeoutMs;
     for (const p of this.projections) {
-      while ((await this.step(p)) > 0);
+      for (;;) {
+        if ((await this.step(p)) > 0) continue;
+        const behind = await this.pool.query(
+          `SELECT 1 FROM events e, projection_checkpoints c
+            WHERE c.name = $1 AND (e.tx_id, e.seq) > (c.tx_id, c.seq) AND (e.tx_id, e.seq) <= ($2::xid8, $3::bigint)
+              AND e.type = ANY($4::text[]) LIMIT 1`,
+          [p.name, last.tx_id, last.seq, p.eventTypes],
+        );
+        if (behind.rowCount === 0) break;
+        if (Date.now() > deadline) throw new Error(`projection ${p.name} did not catch up within ${timeoutMs} ms`);
+        await sleep(20);
+      }
     }
   }
 }

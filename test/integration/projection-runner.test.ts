@@ -10,6 +10,19 @@ import { newEvent, ObjectWriter, registerBackend } from '../support/object-event
 import { createMigratedDatabase, type MigratedDatabase } from '../support/store.js';
 
 const logger = createLogger('silent');
+
+/**
+ * One step that applies something. A transaction anywhere on the shared test server (another
+ * test file) may briefly hold the gap-safe horizon back; events become readable once it ends.
+ */
+async function stepApplying(runner: ProjectionRunner, p: typeof bucketStatsProjection): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const n = await runner.step(p);
+    if (n > 0) return n;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return 0;
+}
 const projections = [bucketStatsProjection, usageMonthlyProjection];
 
 describe('async projection runner', () => {
@@ -52,15 +65,15 @@ describe('async projection runner', () => {
     const one = new ProjectionRunner(db.pool, projections, { owner: 'one', logger });
     const two = new ProjectionRunner(db.pool, projections, { owner: 'two', logger });
     await objects.write('c', 'k', 1, ['b1']);
-    expect(await one.step(bucketStatsProjection)).toBe(1);
+    expect(await stepApplying(one, bucketStatsProjection)).toBe(1);
     await objects.write('c', 'k2', 1, ['b1']);
     // The lease is held by `one`: `two` gets nothing, whatever is pending.
     expect(await two.step(bucketStatsProjection)).toBe(0);
-    expect(await one.step(bucketStatsProjection)).toBe(1);
+    expect(await stepApplying(one, bucketStatsProjection)).toBe(1);
     await one.stop();
     expect(await two.step(bucketStatsProjection)).toBe(0);
     await objects.write('c', 'k3', 1, ['b1']);
-    expect(await two.step(bucketStatsProjection)).toBe(1);
+    expect(await stepApplying(two, bucketStatsProjection)).toBe(1);
     await two.stop();
   });
 

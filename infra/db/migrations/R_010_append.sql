@@ -68,13 +68,20 @@ BEGIN
     VALUES (p_streams[i], split_part(p_streams[i], '-', 1), coalesce(v_cur, -1) + v_n)
     ON CONFLICT ON CONSTRAINT streams_pkey DO UPDATE SET revision = EXCLUDED.revision, updated_at = now();
 
-    WITH ins AS (
+    IF v_n = 1 THEN
       INSERT INTO events (stream_id, revision, event_id, type, schema_version, data, metadata)
-      SELECT p_streams[i], coalesce(v_cur, -1) + o, p_ids[v_off + o], p_types[v_off + o],
-             p_versions[v_off + o], p_data[v_off + o], p_meta[v_off + o]
-        FROM generate_series(1, v_n) AS o
-      RETURNING seq
-    ) SELECT max(seq) INTO v_seq FROM ins;
+      VALUES (p_streams[i], coalesce(v_cur, -1) + 1, p_ids[v_off + 1], p_types[v_off + 1],
+              p_versions[v_off + 1], p_data[v_off + 1], p_meta[v_off + 1])
+      RETURNING seq INTO v_seq;
+    ELSE
+      WITH ins AS (
+        INSERT INTO events (stream_id, revision, event_id, type, schema_version, data, metadata)
+        SELECT p_streams[i], coalesce(v_cur, -1) + o, p_ids[v_off + o], p_types[v_off + o],
+               p_versions[v_off + o], p_data[v_off + o], p_meta[v_off + o]
+          FROM generate_series(1, v_n) AS o
+        RETURNING seq
+      ) SELECT max(seq) INTO v_seq FROM ins;
+    END IF;
 
     FOR j IN 1 .. v_n LOOP
       PERFORM s3o_project_inline(p_streams[i], coalesce(v_cur, -1) + j, p_types[v_off + j],

@@ -169,7 +169,9 @@ DECLARE
   v_id text := substr(p_stream, length('cleanup-') + 1);
 BEGIN
   IF p_type = 'ObjectWritten' THEN
-    PERFORM s3o_cleanup_enqueue(p_data->'displaced', 'overwrite_displaced', v_at);
+    IF jsonb_array_length(p_data->'displaced') > 0 THEN
+      PERFORM s3o_cleanup_enqueue(p_data->'displaced', 'overwrite_displaced', v_at);
+    END IF;
   ELSIF p_type = 'ObjectDeleted' AND (p_data->>'reclaim')::boolean THEN
     PERFORM s3o_cleanup_enqueue(p_data->'displaced', 'delete_' || (p_data->>'reason'), v_at);
   ELSIF p_type = 'CopyMoved' THEN
@@ -245,7 +247,10 @@ BEGIN
     RETURN;
   END IF;
 
-  IF p_type IN ('ObjectWritten', 'ObjectDeleted', 'ReplicaAdded', 'ReplicaDropped', 'CopyMoved') THEN
+  IF p_type = 'ObjectWritten' AND jsonb_array_length(p_data->'displaced') = 0 AND jsonb_array_length(p_data->'copies') = 1 THEN
+    -- The common case, a new key with one copy: one usage row, no aggregation needed.
+    PERFORM s3o_usage_apply(p_data->'copies'->0->>'backend', (p_data->'copies'->0->>'size')::bigint, 1, 0, 0, p_enforce);
+  ELSIF p_type IN ('ObjectWritten', 'ObjectDeleted', 'ReplicaAdded', 'ReplicaDropped', 'CopyMoved') THEN
     -- One row per backend, in backend order, so concurrent appends lock usage rows in one order.
     FOR r IN
       SELECT d.backend, sum(d.used)::bigint AS used, sum(d.cnt)::bigint AS cnt, sum(d.orphan)::bigint AS orphan
