@@ -3,7 +3,7 @@ import { ulid } from 'ulid';
 import { DomainError, isDomainError } from '../../domain/errors.js';
 import type { Checksum, ObjectHeaders, StoredCopy } from '../../domain/events/common.js';
 import { InvariantViolationError } from '../../domain/eventstore/errors.js';
-import type { ObjectState } from '../../domain/objects/object-state.js';
+import { initialObjectState, type ObjectState } from '../../domain/objects/object-state.js';
 import { rankBackendsForWrite, type BackendCandidate, type RoutingStrategy } from '../../domain/placement/placement.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
 import type { BackendDirectory } from '../backends/backend-directory.js';
@@ -113,7 +113,9 @@ export class ObjectWriter {
     }
     const writeId = ulid(this.events.now().getTime());
     const storageKey = versionStorageKey(input.bucket, input.key, writeId);
-    const state = this.objects.load(input.bucket, input.key);
+    // Without a precondition the commit optimistically expects a new key: one round trip for
+    // the common case, and an overwrite costs one refused append before it loads the state.
+    const state = input.precondition ? this.objects.load(input.bucket, input.key) : Promise.resolve(initialObjectState(input.bucket, input.key));
     state.catch(() => undefined);
     if (input.precondition) {
       try {
