@@ -9,6 +9,8 @@ import type { OrphanRecorder } from '../services/cleanup/orphans.js';
 import type { Reclaimer } from '../services/cleanup/reclaimer.js';
 import type { EventFactory } from '../services/event-factory.js';
 import type { MultipartService } from '../services/multipart/multipart-service.js';
+import type { DegradedLookup } from '../services/objects/degraded-lookup.js';
+import type { LocationCache } from '../services/objects/location-cache.js';
 import type { ObjectCommands } from '../services/objects/object-commands.js';
 import type { ObjectReader } from '../services/objects/object-reader.js';
 import type { ObjectWriter } from '../services/objects/object-writer.js';
@@ -66,6 +68,10 @@ export interface GatewayContext {
   credentials: CredentialStore;
   signingKeys: SigningKeyCache;
   backendAdmin: BackendAdmin;
+  /** Recently seen object versions, served only while the database is unreachable. */
+  locations: LocationCache;
+  /** Finds the newest version of a key on the backends when neither the database nor the cache can. */
+  degraded: DegradedLookup;
   /** Runs pending cleanup now instead of at the next tick. */
   kickCleanup(): void;
   usage: UsageControl;

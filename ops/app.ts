@@ -7,7 +7,9 @@ import { SigningKeyCache } from '../gateway/auth/index.js';
 import type { GatewayContext } from '../gateway/context.js';
 import { CredentialStore } from '../gateway/s3/credential-store.js';
 import { buildServer } from '../gateway/server.js';
+import { guardPool } from '../infra/db/guarded-pool.js';
 import { migrate } from '../infra/db/migrate.js';
+import { CircuitBreaker } from '../infra/resilience/circuit-breaker.js';
 import { PostgresEventStore } from '../infra/eventstore/postgres-event-store.js';
 import { createLogger, type Logger } from '../infra/telemetry/logger.js';
 import { createMetrics, type Metrics } from '../infra/telemetry/metrics.js';
@@ -28,6 +30,8 @@ import { Reclaimer } from '../services/cleanup/reclaimer.js';
 import { createEventFactory } from '../services/event-factory.js';
 import { MultipartService } from '../services/multipart/multipart-service.js';
 import { Mover } from '../services/moves/mover.js';
+import { DegradedLookup } from '../services/objects/degraded-lookup.js';
+import { LocationCache } from '../services/objects/location-cache.js';
 import { ObjectCommands } from '../services/objects/object-commands.js';
 import { ObjectReader } from '../services/objects/object-reader.js';
 import { ObjectWriter } from '../services/objects/object-writer.js';
@@ -74,7 +78,10 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
   const logger = opts.logger ?? createLogger(config.server.log_level);
   const instanceId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const db: DatabaseHandle | undefined = opts.database ? undefined : await openDatabase(config.database, logger, 'server');
-  const pool = opts.database?.pool ?? (db as DatabaseHandle).pool;
+  const databaseBreaker = new CircuitBreaker({
+    enabled: true, failureThreshold: config.circuit_breaker.failure_threshold, openTimeoutMs: config.circuit_breaker.open_timeout,
+  }, Date.now, Math.random, (from, to) => logger.warn({ from, to }, `database circuit breaker ${to === 'open' ? 'opened: serving reads in degraded mode, refusing writes' : to}`));
+  const pool = guardPool(opts.database?.pool ?? (db as DatabaseHandle).pool, databaseBreaker);
   if (db) logger.info({ database: db.description }, 'database open');
   try {
     await migrate(pool, logger);
@@ -121,7 +128,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
   const multipart = new MultipartService(pool, store, events, backends, writer, objects, orphans, logger);
   const credentials = new CredentialStore(config.buckets);
   const signingKeys = new SigningKeyCache();
-  const health = { ready: false, databaseHealthy: () => true };
+  const health = { ready: false, databaseHealthy: () => databaseBreaker.current() === 'closed' };
 
   const leases = new Leases(pool, instanceId);
   const runner = new ProjectionRunner(pool, asyncProjections, { owner: instanceId, logger });
@@ -143,6 +150,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
   const ctx: GatewayContext = {
     config: () => config, logger, metrics, pool, store, events, objects, writer, reader, reclaimer, orphans, multipart, backends,
     credentials, signingKeys, backendAdmin, kickCleanup: () => cleanupTick.kick(), health, startedAtMs: Date.now(), instanceId,
+    locations: new LocationCache(config.circuit_breaker.cache_ttl), degraded: new DegradedLookup(backends, logger),
     usage: {
       period: () => usagePeriod(new Date()),
       effective: (backend) => meter.effective(backend),

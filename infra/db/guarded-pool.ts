@@ -19,9 +19,12 @@ export function guardPool(pool: pg.Pool, breaker: CircuitBreaker): pg.Pool {
         return r;
       },
       (err: unknown) => {
-        if (isUnavailable(err)) breaker.recordFailure();
-        else breaker.recordSuccess();
-        throw err;
+        if (!isUnavailable(err)) {
+          breaker.recordSuccess();
+          throw err;
+        }
+        breaker.recordFailure();
+        throw new StoreUnavailableError('the database is unavailable', { cause: err });
       },
     );
   const refuse = () => Promise.reject(new StoreUnavailableError('the database is unavailable (circuit open)'));

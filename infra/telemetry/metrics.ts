@@ -41,6 +41,7 @@ export function createMetrics(version: string) {
     overReplicationDuration: new Histogram({ name: 's3o_over_replication_duration_seconds', help: 'Over-replication pass duration', registers: [registry], buckets: [0.01, 0.1, 1, 10, 60, 300, 1800] }),
     rebalanceRuns: new Counter({ name: 's3o_rebalance_runs_total', help: 'Rebalance jobs started', registers: [registry] }),
     rebalanceSkipped: new Counter({ name: 's3o_rebalance_skipped_total', help: 'Rebalance runs that planned nothing', registers: [registry] }),
+    degradedReads: new Counter({ name: 's3o_degraded_reads_total', help: 'Reads served while the database was unreachable', registers: [registry] }),
     projectionLag: new Gauge({ name: 's3o_projection_lag_events', help: 'Events an async projection is behind', labelNames: ['projection'], registers: [registry] }),
   };
   m.buildInfo.set({ version, node: process.version }, 1);

@@ -102,4 +102,12 @@ export const notImplementedFeatures: readonly NotImplementedFeature[] = [
     activeAt: whenTrue('circuit_breaker', 'parallel_broadcast'),
     message: 'parallel_broadcast is not implemented in this version yet; set it to false (degraded reads try the backends one at a time)',
   },
+  {
+    feature: 'parallel degraded-read broadcast',
+    activeAt: (tree) => {
+      const v = asText(valueAt(tree, ['circuit_breaker', 'degraded_broadcast_parallelism']));
+      return v !== undefined && v.trim() !== '' && Number(v) !== 0 ? ['circuit_breaker.degraded_broadcast_parallelism'] : [];
+    },
+    message: 'degraded_broadcast_parallelism only applies to parallel_broadcast, which is not implemented in this version yet; remove it or set it to 0',
+  },
 ];

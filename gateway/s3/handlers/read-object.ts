@@ -1,5 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import { DomainError } from '../../../domain/errors.js';
+import { StoreUnavailableError } from '../../../domain/eventstore/errors.js';
 import type { ObjectVersion } from '../../../domain/objects/object-state.js';
 import { evaluateConditions, type Conditions } from '../../../domain/s3/conditionals.js';
 import { quoteEtag } from '../../../domain/s3/etag.js';
@@ -22,10 +23,23 @@ export function conditionsFrom(req: S3Request, prefix = 'if-'): Conditions {
   };
 }
 
+/**
+ * The current version of a key from the locations projection. While the database is
+ * unreachable, reads fall back to the versions this instance saw recently, then to the newest
+ * version found on the backends (degraded mode; writes and listings answer 503 meanwhile).
+ */
 export async function requireCurrentVersion(ctx: GatewayContext, bucket: string, key: string): Promise<ObjectVersion> {
-  const state = await loadObject(ctx.pool, bucket, key);
-  if (!state.current) throw new DomainError('NoSuchKey', undefined, { Key: key });
-  return state.current;
+  let current: ObjectVersion | undefined;
+  try {
+    current = (await loadObject(ctx.pool, bucket, key)).current;
+    ctx.locations.remember(bucket, key, current);
+  } catch (err) {
+    if (!(err instanceof StoreUnavailableError)) throw err;
+    ctx.metrics.degradedReads.inc();
+    current = ctx.locations.get(bucket, key) ?? (await ctx.degraded.find(bucket, key));
+  }
+  if (!current) throw new DomainError('NoSuchKey', undefined, { Key: key });
+  return current;
 }
 
 /** How often a reader follows a version replaced under it before giving up (a key overwritten non-stop). */
@@ -46,8 +60,8 @@ export async function withCurrentVersion<T>(
       return await use(v);
     } catch (err) {
       if (!copiesMissing(err)) throw err;
-      const now = await loadObject(ctx.pool, bucket, key);
-      if (now.current?.writeId === v.writeId || attempt >= maxReplacedVersions) {
+      const now = await requireCurrentVersion(ctx, bucket, key).catch(() => undefined);
+      if (now?.writeId === v.writeId || attempt >= maxReplacedVersions) {
         ctx.logger.error({ bucket, key, writeId: v.writeId, copies: v.copies }, 'no copy of the current version exists on its backends');
         throw err;
       }

@@ -23,6 +23,8 @@ const cases: readonly [string, Record<string, unknown>, string][] = [
   ['ui', withSections({ ui: { enabled: true, admin_key: 'a', admin_secret: 'b', session_secret: 'c' } }), 'ui.enabled: the web dashboard is not implemented'],
   ['default_chain', withDefaultChain(), 'backends[1].credential_source: credential_source: default_chain is not implemented'],
   ['parallel_broadcast', withSections({ circuit_breaker: { parallel_broadcast: true } }), 'circuit_breaker.parallel_broadcast: parallel_broadcast is not implemented'],
+  ['degraded_broadcast_parallelism', withSections({ circuit_breaker: { degraded_broadcast_parallelism: 4 } }),
+    'circuit_breaker.degraded_broadcast_parallelism: degraded_broadcast_parallelism only applies to parallel_broadcast'],
 ];
 
 describe('features not implemented yet', () => {
