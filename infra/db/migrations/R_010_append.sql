@@ -22,8 +22,12 @@ DECLARE
   v_prev record;
   v_seq bigint;
 BEGIN
-  PERFORM pg_advisory_xact_lock(h)
-     FROM (SELECT DISTINCT hashtextextended(s, 7) AS h FROM unnest(p_streams) AS s ORDER BY 1) AS locks;
+  IF array_length(p_streams, 1) = 1 THEN
+    PERFORM pg_advisory_xact_lock(hashtextextended(p_streams[1], 7));
+  ELSE
+    PERFORM pg_advisory_xact_lock(h)
+       FROM (SELECT DISTINCT hashtextextended(s, 7) AS h FROM unnest(p_streams) AS s ORDER BY 1) AS locks;
+  END IF;
 
   FOR i IN 1 .. coalesce(array_length(p_streams, 1), 0) LOOP
     v_n := p_counts[i];
@@ -64,9 +68,11 @@ BEGIN
     END IF;
 
     -- The stream row is written first: a projection rebuild fences appends by locking streams.
-    INSERT INTO streams AS s (stream_id, category, revision)
-    VALUES (p_streams[i], split_part(p_streams[i], '-', 1), coalesce(v_cur, -1) + v_n)
-    ON CONFLICT ON CONSTRAINT streams_pkey DO UPDATE SET revision = EXCLUDED.revision, updated_at = now();
+    IF v_cur IS NULL THEN
+      INSERT INTO streams (stream_id, category, revision) VALUES (p_streams[i], split_part(p_streams[i], '-', 1), v_n - 1);
+    ELSE
+      UPDATE streams SET revision = v_cur + v_n, updated_at = now() WHERE streams.stream_id = p_streams[i];
+    END IF;
 
     IF v_n = 1 THEN
       INSERT INTO events (stream_id, revision, event_id, type, schema_version, data, metadata)

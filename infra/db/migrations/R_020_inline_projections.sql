@@ -32,7 +32,10 @@ BEGIN
       content_type = EXCLUDED.content_type, metadata = EXCLUDED.metadata, headers = EXCLUDED.headers,
       checksum = EXCLUDED.checksum, parts = EXCLUDED.parts, last_modified = EXCLUDED.last_modified,
       stream_revision = EXCLUDED.stream_revision;
-    DELETE FROM object_copies WHERE bucket = v_bucket AND key = v_key;
+    -- The first event of a stream has no copies to replace.
+    IF p_revision > 0 THEN
+      DELETE FROM object_copies WHERE bucket = v_bucket AND key = v_key;
+    END IF;
     INSERT INTO object_copies (bucket, key, backend, storage_key, size, write_id, created_at)
     SELECT v_bucket, v_key, c.backend, c."storageKey", c.size, p_data->>'writeId', v_at
       FROM jsonb_to_recordset(p_data->'copies') AS c(backend text, "storageKey" text, size bigint);
