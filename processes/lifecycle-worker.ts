@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { ulid } from 'ulid';
+import { newUlid } from '../infra/ids.js';
 import type { Logger } from '../infra/telemetry/logger.js';
 import type { BackendDirectory } from '../services/backends/backend-directory.js';
 import type { Reclaimer } from '../services/cleanup/reclaimer.js';
@@ -61,7 +61,7 @@ export class LifecycleWorker {
     const lease = await this.leases.tryAcquire('worker:lifecycle');
     if (!lease) return undefined;
     const s = this.settings();
-    const cause: Cause = { actor: 'system:lifecycle', correlationId: `lifecycle-${ulid(now.getTime())}` };
+    const cause: Cause = { actor: 'system:lifecycle', correlationId: `lifecycle-${newUlid(now.getTime())}` };
     const report: LifecycleRunReport = { deleted: 0, skipped: 0, failed: 0 };
     try {
       for (const rule of s.rules) {

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { ulid } from 'ulid';
+import { newUlid } from '../infra/ids.js';
 import type { Logger } from '../infra/telemetry/logger.js';
 import { loadUpload, staleUploads } from '../projections/read/upload-reads.js';
 import type { Cause } from '../services/event-factory.js';
@@ -38,7 +38,7 @@ export class StaleUploadWorker {
     if (!lease) return undefined;
     const s = this.settings();
     const olderThan = new Date(now.getTime() - s.timeoutMs);
-    const cause: Cause = { actor: 'system:multipart-expiry', correlationId: `multipart-expiry-${ulid(now.getTime())}` };
+    const cause: Cause = { actor: 'system:multipart-expiry', correlationId: `multipart-expiry-${newUlid(now.getTime())}` };
     const report: StaleUploadRunReport = { aborted: 0, failed: 0 };
     try {
       let after = '';

@@ -99,14 +99,22 @@ export async function handleS3(ctx: GatewayContext, request: FastifyRequest, rep
     operation = routed.operation;
     const nowMs = Date.now();
     const auth = authorize(ctx, routed, raw.headersDistinct, nowMs);
-    const abort = new AbortController();
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) abort.abort();
-    });
+    // Created only by operations that pass it to a backend call: most requests never need one.
+    let abort: AbortController | undefined;
     const req: S3Request = {
       id: requestId, method, raw, rawUrl, bucket: routed.bucket, key: routed.key, query: routed.query, params: queryRecord(routed.query),
       operation: routed.operation, principal: auth.principal, payload: auth.payload,
-      cause: { actor: auth.principal.accessKeyId, correlationId: requestId }, nowMs, signal: abort.signal,
+      cause: { actor: auth.principal.accessKeyId, correlationId: requestId }, nowMs,
+      get signal() {
+        if (!abort) {
+          const controller = new AbortController();
+          reply.raw.once('close', () => {
+            if (!reply.raw.writableFinished) controller.abort();
+          });
+          abort = controller;
+        }
+        return abort.signal;
+      },
     };
     return await handlers[routed.operation](ctx, req, reply);
   } catch (err) {

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { randomBytes } from 'node:crypto';
+import { newRequestId } from '../../infra/ids.js';
 import type { QueryParams } from '../../domain/s3/http-types.js';
 import type { PayloadMode, Principal } from '../auth/index.js';
 import type { Cause } from '../../services/event-factory.js';
@@ -28,7 +28,7 @@ export interface S3Request {
 export function requestIdFor(raw: IncomingMessage): string {
   const given = raw.headers['x-request-id'];
   if (typeof given === 'string' && /^[0-9a-fA-F]{1,64}$/.test(given)) return given;
-  return randomBytes(8).toString('hex').toUpperCase();
+  return newRequestId();
 }
 
 export function queryRecord(query: URLSearchParams): QueryParams {

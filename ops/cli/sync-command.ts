@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { ulid } from 'ulid';
+import { newUlid } from '../../infra/ids.js';
 import { migrate } from '../../infra/db/migrate.js';
 import { PostgresEventStore } from '../../infra/eventstore/postgres-event-store.js';
 import { createLogger } from '../../infra/telemetry/logger.js';
@@ -83,7 +83,7 @@ export async function syncCommand(argv: string[], io: SyncIo = consoleIo): Promi
     const events = createEventFactory(owner);
     const orphans = new OrphanRecorder(store, events, new Reclaimer(store, events, backends, logger), logger);
     const importer = new UntrackedImporter(db.pool, store, events, backends, orphans, logger);
-    const cause = { actor: 'operator:sync', correlationId: `sync-${ulid()}` };
+    const cause = { actor: 'operator:sync', correlationId: `sync-${newUlid()}` };
     // A dry run writes nothing, not even a lease or an audit record.
     const leases = new Leases(db.pool, owner, 120_000);
     const lease = dryRun ? undefined : await leases.tryAcquire(reconcileLease);

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
-import { ulid } from 'ulid';
+import { newUlid } from '../../infra/ids.js';
 import { backendStreamId } from '../../domain/backends/backend-decider.js';
 import { ConcurrencyError } from '../../domain/eventstore/errors.js';
 import type { EventStore, StreamAppend } from '../../domain/eventstore/port.js';
@@ -18,7 +18,7 @@ import { moveIdFor } from '../../services/moves/move-ids.js';
 import { forEachConcurrently, loadJob, type JobDriver } from './job-driver.js';
 import { JobStreamWriter } from './job-stream-writer.js';
 
-const ids = { cleanupId: () => ulid() };
+const ids = { cleanupId: () => newUlid() };
 
 /**
  * Removes a backend's records as a resumable job: every copy on it is dropped (the object is
@@ -79,7 +79,7 @@ export class RemoveDriver implements JobDriver {
       const others = state.current?.copies.filter((x) => x.backend !== backend) ?? [];
       const objectEvent = others.length > 0
         ? this.events.event('ReplicaDropped', {
-          bucket: c.bucket, key: c.key, writeId: c.writeId, copy: { ...copy, cleanupId: ulid() }, reason: 'backend-removed', reclaim: purge, jobId: writer.jobId,
+          bucket: c.bucket, key: c.key, writeId: c.writeId, copy: { ...copy, cleanupId: newUlid() }, reason: 'backend-removed', reclaim: purge, jobId: writer.jobId,
         }, cause)
         : (() => {
           const d = decideDelete(state, purge ? 'purge' : 'backend-removed', ids);

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { ulid } from 'ulid';
+import { newUlid } from '../../infra/ids.js';
 import type { EventStore } from '../../domain/eventstore/port.js';
 import { jobStreamId } from '../../domain/jobs/job-state.js';
 import type { RoutingStrategy } from '../../domain/placement/placement.js';
@@ -65,7 +65,7 @@ export class RebalanceWorker {
       if (plan.spread < s.threshold) return { status: 'skipped', reason: 'utilisation is within the threshold', spread: plan.spread };
       if (plan.moves.length === 0) return { status: 'skipped', reason: 'no copy can be moved closer to the goal', spread: plan.spread };
 
-      const jobId = ulid(this.events.now().getTime());
+      const jobId = newUlid(this.events.now().getTime());
       const bytes = plan.moves.reduce((n, m) => n + m.size, 0);
       await this.store.appendToStream(jobStreamId(jobId), [this.events.event('JobStarted', {
         jobId, kind: 'rebalance', objectsTotal: plan.moves.length, bytesTotal: bytes,

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { ulid } from 'ulid';
+import { newUlid } from '../../infra/ids.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
 import type { Leases } from '../leases.js';
 import { reconcileScope } from './import-scope.js';
@@ -37,7 +37,7 @@ export class ReconcileWorker {
     const lease = await this.leases.tryAcquire(reconcileLease);
     if (!lease) return undefined;
     const s = this.settings();
-    const cause = { actor: 'system:reconcile', correlationId: `reconcile-${ulid(now.getTime())}` };
+    const cause = { actor: 'system:reconcile', correlationId: `reconcile-${newUlid(now.getTime())}` };
     let report: ReconcileRunReport = { ...emptyScanReport(), failedBackends: [] };
     try {
       // Draining, drained and removed backends are left alone: nothing new is placed there.

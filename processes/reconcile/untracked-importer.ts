@@ -1,4 +1,4 @@
-import { ulid } from 'ulid';
+import { newUlid } from '../../infra/ids.js';
 import { ConcurrencyError, InvariantViolationError } from '../../domain/eventstore/errors.js';
 import type { EventStore } from '../../domain/eventstore/port.js';
 import { decideWrite, type WriteObjectCommand } from '../../domain/objects/object-decider.js';
@@ -218,7 +218,7 @@ export class UntrackedImporter {
     }
     const lastModified = [head.lastModified, c.obj.lastModified, opts.now].find((d) => d.getTime() > 0) ?? opts.now;
     const cmd: WriteObjectCommand = {
-      writeId: c.writeId ?? ulid(this.events.now().getTime()),
+      writeId: c.writeId ?? newUlid(this.events.now().getTime()),
       size: head.contentLength,
       etag: head.etag,
       contentType: head.contentType ?? 'binary/octet-stream',
@@ -231,7 +231,7 @@ export class UntrackedImporter {
       origin: 'import',
     };
     // The key has no current version, so nothing is displaced and no cleanup id is drawn.
-    const decided = decideWrite(state, cmd, { cleanupId: () => ulid() });
+    const decided = decideWrite(state, cmd, { cleanupId: () => newUlid() });
     try {
       await this.store.appendToStream(objectStreamId(c.dest.bucket, c.dest.key), [this.events.event(decided.type, decided.data, opts.cause)], {
         expected: state.revision,

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { ulid } from 'ulid';
+import { newUlid } from '../../infra/ids.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
 import { overReplicated, replicationBacklog, underReplicated, type ObjectKeyRow } from '../../projections/read/replication-reads.js';
 import type { Cause } from '../../services/event-factory.js';
@@ -67,7 +67,7 @@ export class ReplicationWorker {
 
   replicate(): Promise<ReplicationReport> {
     if (this.settings().factor <= 1) return Promise.resolve({ status: 'skipped', reason: 'replication is off (replication.factor is 1)' });
-    const cause: Cause = { actor: 'system:replication', correlationId: `replication-${ulid()}` };
+    const cause: Cause = { actor: 'system:replication', correlationId: `replication-${newUlid()}` };
     return this.exclusive(async (held, s) => {
       const started = Date.now();
       let copiesCreated = 0;
@@ -97,7 +97,7 @@ export class ReplicationWorker {
 
   /** Removes copies beyond the factor (also with factor 1, when run on demand after lowering it). */
   removeExcess(): Promise<OverReplicationReport> {
-    const cause: Cause = { actor: 'system:over-replication', correlationId: `over-replication-${ulid()}` };
+    const cause: Cause = { actor: 'system:over-replication', correlationId: `over-replication-${newUlid()}` };
     return this.exclusive(async (held, s) => {
       const started = Date.now();
       let copiesRemoved = 0;

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { ulid } from 'ulid';
+import { newUlid } from '../../infra/ids.js';
 import { backendStreamId, decideReactivate } from '../../domain/backends/backend-decider.js';
 import { DomainError } from '../../domain/errors.js';
 import { ConcurrencyError } from '../../domain/eventstore/errors.js';
@@ -53,7 +53,7 @@ export class BackendAdmin {
     if (b.lifecycle === 'draining') throw new DomainError('Conflict', `backend ${name} is already draining (job ${b.drainJobId})`);
     if (b.lifecycle !== 'active') throw new DomainError('Conflict', `backend ${name} is ${b.lifecycle}; reactivate it first`);
     const held = await backendHoldings(this.db, name);
-    const jobId = ulid(this.events.now().getTime());
+    const jobId = newUlid(this.events.now().getTime());
     try {
       await this.store.appendToStreams([
         { streamId: backendStreamId(name), events: [this.events.event('BackendDrainStarted', { backend: name, jobId }, cause)], expected: b.revision },
@@ -129,7 +129,7 @@ export class BackendAdmin {
       throw new DomainError('AccessDenied', 'invalid or expired confirmation token');
     }
     const held = await backendHoldings(this.db, name);
-    const jobId = ulid(this.events.now().getTime());
+    const jobId = newUlid(this.events.now().getTime());
     await this.store.appendToStreams([
       { streamId: backendStreamId(name), events: [this.events.event('BackendRemoved', { backend: name, jobId }, cause)], expected: b.revision },
       {

@@ -1,4 +1,4 @@
-import { ulid } from 'ulid';
+import { newUlid } from '../../infra/ids.js';
 import type { EventStore } from '../../domain/eventstore/port.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
 import type { Cause, EventFactory } from '../event-factory.js';
@@ -19,7 +19,7 @@ export class OrphanRecorder {
   ) {}
 
   async record(backend: string, storageKey: string, size: number, reason: string, cause: Cause, opts: { reclaimNow?: boolean } = {}): Promise<OrphanItem | undefined> {
-    const cleanupId = ulid();
+    const cleanupId = newUlid();
     try {
       await this.store.appendToStream(
         cleanupStreamId(cleanupId),
@@ -36,7 +36,7 @@ export class OrphanRecorder {
   }
 
   async recordMultipart(backend: string, storageKey: string, backendUploadId: string, size: number, reason: string, cause: Cause): Promise<void> {
-    const cleanupId = ulid();
+    const cleanupId = newUlid();
     try {
       await this.store.appendToStream(
         cleanupStreamId(cleanupId),

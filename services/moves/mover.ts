@@ -1,4 +1,4 @@
-import { ulid } from 'ulid';
+import { newUlid } from '../../infra/ids.js';
 import type { StoredCopy } from '../../domain/events/common.js';
 import { ConcurrencyError, InvariantViolationError } from '../../domain/eventstore/errors.js';
 import type { InFlightMove } from '../../domain/jobs/job-state.js';
@@ -123,7 +123,7 @@ export class Mover {
     }
 
     for (let attempt = 1; ; attempt++) {
-      const from = { backend: c.from, storageKey: c.storageKey, size: c.size, cleanupId: ulid() };
+      const from = { backend: c.from, storageKey: c.storageKey, size: c.size, cleanupId: newUlid() };
       try {
         await job.record([this.events.event('MoveCompleted', { ...ref, from: c.from, to: target, bytes: c.size }, cause)], [{
           streamId: objectStreamId(c.bucket, c.key),
@@ -158,7 +158,7 @@ export class Mover {
 
   private async drop(job: JobRecorder, c: CopyToMove, ref: { jobId: string; moveId: string; bucket: string; key: string; writeId: string }, state: ObjectState, cause: Cause, inFlight: InFlightMove | undefined): Promise<MoveOutcome> {
     await this.abandon(inFlight?.to, cause);
-    const copy = { backend: c.from, storageKey: c.storageKey, size: c.size, cleanupId: ulid() };
+    const copy = { backend: c.from, storageKey: c.storageKey, size: c.size, cleanupId: newUlid() };
     try {
       await job.record([this.events.event('MoveCompleted', { ...ref, from: c.from, to: null, bytes: 0 }, cause)], [{
         streamId: objectStreamId(c.bucket, c.key),

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { ulid } from 'ulid';
+import { newUlid } from '../../infra/ids.js';
 import { DomainError } from '../../domain/errors.js';
 import type { Checksum, ObjectHeaders } from '../../domain/events/common.js';
 import { InvariantViolationError } from '../../domain/eventstore/errors.js';
@@ -67,8 +67,8 @@ export class MultipartService {
     }
     const ranked = this.writer.rank(0);
     if (ranked.length === 0) throw new DomainError('InsufficientStorage');
-    const uploadId = ulid(this.events.now().getTime());
-    const writeId = ulid(this.events.now().getTime());
+    const uploadId = newUlid(this.events.now().getTime());
+    const writeId = newUlid(this.events.now().getTime());
     const storageKey = versionStorageKey(input.bucket, input.key, writeId);
     const { target, client, backendUploadId } = await this.createOnBackend(ranked, storageKey, input.contentType);
     try {

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ulid } from 'ulid';
+import { newUlid } from '../../infra/ids.js';
 import type { OrphanedCopy } from '../../domain/events/common.js';
 import { ConcurrencyError } from '../../domain/eventstore/errors.js';
 import type { AppendResult, EventStore, StreamAppend } from '../../domain/eventstore/port.js';
@@ -9,7 +9,7 @@ import type { Queryable } from '../../infra/eventstore/postgres-event-store.js';
 import { loadObject } from '../../projections/read/object-reads.js';
 import type { Cause, EventFactory } from '../event-factory.js';
 
-const ids: IdSource = { cleanupId: () => ulid() };
+const ids: IdSource = { cleanupId: () => newUlid() };
 /** Same-key writers race on the stream revision; the loser re-reads and decides again. */
 const maxAttempts = 200;
 

@@ -1,9 +1,9 @@
 import type { Readable } from 'node:stream';
-import { ulid } from 'ulid';
+import { newUlid } from '../../infra/ids.js';
 import { DomainError, isDomainError } from '../../domain/errors.js';
 import type { Checksum, ObjectHeaders, StoredCopy } from '../../domain/events/common.js';
 import { InvariantViolationError } from '../../domain/eventstore/errors.js';
-import { initialObjectState, type ObjectState } from '../../domain/objects/object-state.js';
+import type { ObjectState } from '../../domain/objects/object-state.js';
 import { rankBackendsForWrite, type BackendCandidate, type RoutingStrategy } from '../../domain/placement/placement.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
 import type { BackendDirectory } from '../backends/backend-directory.js';
@@ -111,11 +111,10 @@ export class ObjectWriter {
       input.body.resume();
       throw new DomainError('InsufficientStorage');
     }
-    const writeId = ulid(this.events.now().getTime());
+    const writeId = newUlid(this.events.now().getTime());
     const storageKey = versionStorageKey(input.bucket, input.key, writeId);
-    // Without a precondition the commit optimistically expects a new key: one round trip for
-    // the common case, and an overwrite costs one refused append before it loads the state.
-    const state = input.precondition ? this.objects.load(input.bucket, input.key) : Promise.resolve(initialObjectState(input.bucket, input.key));
+    // Loaded while the body uploads; the commit expects this revision.
+    const state = this.objects.load(input.bucket, input.key);
     state.catch(() => undefined);
     if (input.precondition) {
       try {

@@ -1,4 +1,4 @@
-import { ulid } from 'ulid';
+import { newUlid } from '../../infra/ids.js';
 import type { OrphanedCopy } from '../../domain/events/common.js';
 import { ConcurrencyError } from '../../domain/eventstore/errors.js';
 import type { EventStore } from '../../domain/eventstore/port.js';
@@ -36,7 +36,7 @@ export class ExcessCopies {
       const version = state.current;
       if (!version) return 0;
       const counted = this.health.countedCopies(version.copies);
-      const drop: OrphanedCopy[] = this.health.chooseToDrop(counted, counted.length - factor).map((c) => ({ ...c, cleanupId: ulid() }));
+      const drop: OrphanedCopy[] = this.health.chooseToDrop(counted, counted.length - factor).map((c) => ({ ...c, cleanupId: newUlid() }));
       if (drop.length === 0) return 0;
       try {
         await this.store.appendToStream(
