@@ -56,11 +56,9 @@ export class CleanupWorker {
   ) {}
 
   async runOnce(): Promise<CleanupRunReport | undefined> {
-    const lease = await this.leases.tryAcquire('worker:cleanup');
-    if (!lease) return undefined;
-    const s = this.settings();
-    const report: CleanupRunReport = { succeeded: 0, failed: 0, exhausted: 0, skipped: 0 };
-    try {
+    return this.leases.runExclusive('worker:cleanup', async () => {
+      const s = this.settings();
+      const report: CleanupRunReport = { succeeded: 0, failed: 0, exhausted: 0, skipped: 0 };
       const due = await this.pool.query<DueItem>(
         `SELECT id, backend, storage_key, size, kind, backend_upload_id, attempts FROM cleanup_queue
           WHERE state = 'pending' AND next_retry_at <= now() ORDER BY next_retry_at LIMIT $1`,
@@ -70,11 +68,8 @@ export class CleanupWorker {
       await Promise.all(Array.from({ length: Math.min(s.concurrency, queue.length) }, async () => {
         for (let item = queue.shift(); item; item = queue.shift()) await this.process(item, s, report);
       }));
-    } finally {
-      // Released, not left to expire: an instance started after this one stopped takes over at once.
-      await this.leases.release(lease);
-    }
-    return report;
+      return report;
+    });
   }
 
   private async process(item: DueItem, s: CleanupSettings, report: CleanupRunReport): Promise<void> {

@@ -50,6 +50,21 @@ export class Leases {
     );
   }
 
+  /**
+   * Runs `fn` holding the lease `name`, and releases it afterwards (released, not left to expire,
+   * so an instance started after this one stopped takes over at once). Undefined, without
+   * running `fn`, while another instance holds it.
+   */
+  async runExclusive<T>(name: string, fn: (lease: Lease) => Promise<T>): Promise<T | undefined> {
+    const lease = await this.tryAcquire(name);
+    if (!lease) return undefined;
+    try {
+      return await fn(lease);
+    } finally {
+      await this.release(lease).catch(() => undefined);
+    }
+  }
+
   async holder(name: string): Promise<{ owner: string; token: number; leaseUntil: Date } | undefined> {
     const res = await this.pool.query<{ owner: string; token: string; lease_until: Date }>('SELECT owner, token, lease_until FROM leases WHERE name = $1', [name]);
     const r = res.rows[0];

@@ -58,12 +58,10 @@ export class LifecycleWorker {
   ) {}
 
   async runOnce(now: Date = this.clock()): Promise<LifecycleRunReport | undefined> {
-    const lease = await this.leases.tryAcquire('worker:lifecycle');
-    if (!lease) return undefined;
-    const s = this.settings();
-    const cause: Cause = { actor: 'system:lifecycle', correlationId: `lifecycle-${newUlid(now.getTime())}` };
-    const report: LifecycleRunReport = { deleted: 0, skipped: 0, failed: 0 };
-    try {
+    return this.leases.runExclusive('worker:lifecycle', async (lease) => {
+      const s = this.settings();
+      const cause: Cause = { actor: 'system:lifecycle', correlationId: `lifecycle-${newUlid(now.getTime())}` };
+      const report: LifecycleRunReport = { deleted: 0, skipped: 0, failed: 0 };
       for (const rule of s.rules) {
         const buckets = rule.bucket === null ? [...s.buckets] : s.buckets.filter((b) => b === rule.bucket);
         if (buckets.length === 0) continue;
@@ -88,11 +86,9 @@ export class LifecycleWorker {
           }
         }
       }
-    } finally {
-      await this.leases.release(lease);
-    }
-    if (report.deleted + report.failed > 0) this.logger.info({ ...report }, 'lifecycle run finished');
-    return report;
+      if (report.deleted + report.failed > 0) this.logger.info({ ...report }, 'lifecycle run finished');
+      return report;
+    });
   }
 
   private async expire(c: Candidate, cause: Cause, report: LifecycleRunReport): Promise<void> {

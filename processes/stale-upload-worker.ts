@@ -34,13 +34,11 @@ export class StaleUploadWorker {
   ) {}
 
   async runOnce(now: Date = this.clock()): Promise<StaleUploadRunReport | undefined> {
-    const lease = await this.leases.tryAcquire('worker:multipart-expiry');
-    if (!lease) return undefined;
-    const s = this.settings();
-    const olderThan = new Date(now.getTime() - s.timeoutMs);
-    const cause: Cause = { actor: 'system:multipart-expiry', correlationId: `multipart-expiry-${newUlid(now.getTime())}` };
-    const report: StaleUploadRunReport = { aborted: 0, failed: 0 };
-    try {
+    return this.leases.runExclusive('worker:multipart-expiry', async (lease) => {
+      const s = this.settings();
+      const olderThan = new Date(now.getTime() - s.timeoutMs);
+      const cause: Cause = { actor: 'system:multipart-expiry', correlationId: `multipart-expiry-${newUlid(now.getTime())}` };
+      const report: StaleUploadRunReport = { aborted: 0, failed: 0 };
       let after = '';
       for (;;) {
         const page = await staleUploads(this.pool, olderThan, s.batchSize, after);
@@ -61,10 +59,8 @@ export class StaleUploadWorker {
         after = last.uploadId;
         if (!(await this.leases.renew(lease))) break;
       }
-    } finally {
-      await this.leases.release(lease);
-    }
-    if (report.aborted + report.failed > 0) this.logger.info({ ...report }, 'stale multipart uploads aborted');
-    return report;
+      if (report.aborted + report.failed > 0) this.logger.info({ ...report }, 'stale multipart uploads aborted');
+      return report;
+    });
   }
 }

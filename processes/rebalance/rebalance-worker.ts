@@ -52,9 +52,7 @@ export class RebalanceWorker {
   }
 
   private async plan(cause: Cause): Promise<RebalanceReport> {
-    const lease = await this.leases.tryAcquire('worker:rebalance');
-    if (!lease) return { status: 'skipped', reason: 'another instance is planning a rebalance' };
-    try {
+    const result = await this.leases.runExclusive('worker:rebalance', async (): Promise<RebalanceReport> => {
       const running = await runningRebalance(this.pool);
       if (running) return { status: 'skipped', reason: `rebalance job ${running} is still running` };
       const s = this.settings();
@@ -74,9 +72,8 @@ export class RebalanceWorker {
       this.logger.info({ jobId, strategy: s.strategy, moves: plan.moves.length, bytes, spread: plan.spread, spreadAfter: plan.spreadAfter }, 'rebalance started');
       this.kickJobs();
       return { status: 'started', jobId, moves: plan.moves.length, bytes, spread: plan.spread, spreadAfter: plan.spreadAfter };
-    } finally {
-      await this.leases.release(lease).catch(() => undefined);
-    }
+    });
+    return result ?? { status: 'skipped', reason: 'another instance is planning a rebalance' };
   }
 
   private async participants(): Promise<RebalanceBackend[]> {

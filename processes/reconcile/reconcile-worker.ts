@@ -34,12 +34,10 @@ export class ReconcileWorker {
   ) {}
 
   async runOnce(now: Date = this.clock()): Promise<ReconcileRunReport | undefined> {
-    const lease = await this.leases.tryAcquire(reconcileLease);
-    if (!lease) return undefined;
-    const s = this.settings();
-    const cause = { actor: 'system:reconcile', correlationId: `reconcile-${newUlid(now.getTime())}` };
-    let report: ReconcileRunReport = { ...emptyScanReport(), failedBackends: [] };
-    try {
+    return this.leases.runExclusive(reconcileLease, async (lease) => {
+      const s = this.settings();
+      const cause = { actor: 'system:reconcile', correlationId: `reconcile-${newUlid(now.getTime())}` };
+      let report: ReconcileRunReport = { ...emptyScanReport(), failedBackends: [] };
       // Draining, drained and removed backends are left alone: nothing new is placed there.
       const active = await this.pool.query<{ backend: string }>(`SELECT backend FROM backend_state WHERE state = 'active' ORDER BY backend`);
       for (const { backend } of active.rows.filter((r) => s.backends.includes(r.backend))) {
@@ -54,10 +52,8 @@ export class ReconcileWorker {
           this.logger.warn({ err, backend }, 'reconcile could not scan a backend');
         }
       }
-    } finally {
-      await this.leases.release(lease);
-    }
-    this.logger.info({ ...report }, 'reconcile finished');
-    return report;
+      this.logger.info({ ...report }, 'reconcile finished');
+      return report;
+    });
   }
 }
