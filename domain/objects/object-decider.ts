@@ -1,24 +1,15 @@
 import { DomainError } from '../errors.js';
-import type { Checksum, ObjectHeaders, OrphanedCopy, PartLayout, StoredCopy } from '../events/common.js';
+import type { OrphanedCopy, StoredCopy } from '../events/common.js';
 import type { EventData } from '../events/catalog.js';
-import type { ObjectState } from './object-state.js';
+import type { ObjectState, ObjectVersion } from './object-state.js';
 
 /** Ids the decider may need, generated outside (the domain has no randomness). */
 export interface IdSource {
   cleanupId(): string;
 }
 
-export interface WriteObjectCommand {
-  writeId: string;
-  size: number;
-  etag: string;
-  contentType: string;
-  metadata: Record<string, string>;
-  headers: ObjectHeaders;
-  checksum: Checksum | null;
-  parts: PartLayout[] | null;
-  lastModified: string;
-  copies: StoredCopy[];
+/** The new version, how it came to be, and (multipart) the upload it completes. */
+export interface WriteObjectCommand extends ObjectVersion {
   origin: 'put' | 'copy' | 'multipart' | 'import';
   uploadId?: string;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isDomainError, type DomainError } from '../../../domain/errors.js';
+import { errorOf } from '../../support/domain-errors.js';
 import {
   MAX_KEY_BYTES,
   parseCopySource,
@@ -9,15 +9,6 @@ import {
   validateObjectKey,
 } from '../../../domain/s3/keys.js';
 
-function errorOf(fn: () => unknown): DomainError {
-  try {
-    fn();
-  } catch (e) {
-    if (isDomainError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a DomainError');
-}
 
 describe('utf8ByteLength', () => {
   it.each([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isDomainError, type DomainError } from '../../../domain/errors.js';
+import { errorOf } from '../../support/domain-errors.js';
 import {
   decodeContinuationToken,
   encodeContinuationToken,
@@ -9,15 +9,6 @@ import {
   parseListPartsParams,
 } from '../../../domain/s3/listing-params.js';
 
-function errorOf(fn: () => unknown): DomainError {
-  try {
-    fn();
-  } catch (e) {
-    if (isDomainError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a DomainError');
-}
 
 describe('ListObjects v1 params', () => {
   it('given nothing, then empty prefix/delimiter/marker and 1000 keys', () => {

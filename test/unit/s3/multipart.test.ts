@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { isDomainError, type DomainError } from '../../../domain/errors.js';
+import { errorOf } from '../../support/domain-errors.js';
 import { multipartEtag } from '../../../domain/s3/etag.js';
 import {
   MIN_PART_SIZE,
@@ -19,15 +19,6 @@ function uploaded(...sizes: number[]): UploadedPart[] {
 }
 const req = (partNumber: number, etag = etagOf(partNumber)): RequestedPart => ({ partNumber, etag: `"${etag}"` });
 
-function errorOf(fn: () => unknown): DomainError {
-  try {
-    fn();
-  } catch (e) {
-    if (isDomainError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a DomainError');
-}
 
 describe('completeMultipartUpload', () => {
   it('given all parts in order with matching ETags, then the parts, total size and multipart ETag', () => {

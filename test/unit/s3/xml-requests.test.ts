@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { isDomainError, type DomainError } from '../../../domain/errors.js';
+import { errorOf } from '../../support/domain-errors.js';
 import { MAX_DELETE_OBJECTS, parseCompleteMultipartUpload, parseDeleteRequest } from '../../../gateway/s3/xml/requests.js';
 import { escapeXml } from '../../../gateway/s3/xml/common.js';
 
-function errorOf(fn: () => unknown): DomainError {
-  try {
-    fn();
-  } catch (e) {
-    if (isDomainError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a DomainError');
-}
 
 const deleteXml = (keys: readonly string[], extra = ''): string =>
   `<?xml version="1.0" encoding="UTF-8"?>\n<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/">\n${keys
