@@ -1,8 +1,17 @@
 /**
  * The one error catalogue: every failure the system reports to a client has a code here,
  * with its S3 error code and HTTP status. Domain code throws `DomainError`; the S3 gateway
- * renders it as S3 XML, the admin API as JSON, both with the status from this table.
+ * renders it as S3 XML, the admin API as JSON, both with the status from this table. The S3
+ * code is the catalogue code unless an entry names another (`s3Code`): two failures S3
+ * clients must see under one code can still differ in status.
  */
+interface CatalogueEntry {
+  readonly status: number;
+  readonly message: string;
+  /** The code S3 clients see, when it is not the catalogue code. */
+  readonly s3Code?: string;
+}
+
 export const errorCatalogue = {
   AccessDenied: { status: 403, message: 'Access Denied' },
   InvalidAccessKeyId: { status: 403, message: 'The AWS access key ID you provided does not exist in our records.' },
@@ -40,6 +49,8 @@ export const errorCatalogue = {
   PreconditionFailed: { status: 412, message: 'At least one of the preconditions you specified did not hold.' },
   NotModified: { status: 304, message: 'Not Modified' },
   SlowDown: { status: 503, message: 'Please reduce your request rate.' },
+  // The per-client rate limit answers 429 as the original does; S3 SDKs retry SlowDown and 429 alike.
+  RateLimitExceeded: { status: 429, s3Code: 'SlowDown', message: 'Rate limit exceeded; please reduce your request rate.' },
   ServiceUnavailable: { status: 503, message: 'The service is unavailable. Please retry.' },
   InsufficientStorage: { status: 507, message: 'No backend has room for this object.' },
   UsageLimitExceeded: { status: 429, message: 'Every copy of this object is on a backend over its monthly usage limit.' },
@@ -52,20 +63,24 @@ export const errorCatalogue = {
   Conflict: { status: 409, message: 'conflict' },
   ValidationFailed: { status: 400, message: 'validation failed' },
   PayloadTooLarge: { status: 413, message: 'the request body is too large' },
-} as const satisfies Record<string, { status: number; message: string }>;
+} as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
 
 export class DomainError extends Error {
   readonly code: ErrorCode;
+  /** The `<Code>` of the S3 error document. */
+  readonly s3Code: string;
   readonly status: number;
   readonly details: Readonly<Record<string, unknown>> | undefined;
 
   constructor(code: ErrorCode, message?: string, details?: Record<string, unknown>) {
     super(message ?? errorCatalogue[code].message);
     this.name = 'DomainError';
+    const entry: CatalogueEntry = errorCatalogue[code];
     this.code = code;
-    this.status = errorCatalogue[code].status;
+    this.s3Code = entry.s3Code ?? code;
+    this.status = entry.status;
     this.details = details;
   }
 }

@@ -46,6 +46,9 @@ export async function buildServer(ctx: GatewayContext, opts: ServerOptions = {})
     },
   });
   app.server.headersTimeout = server.read_header_timeout;
+  // write_timeout as the longest a connection may make no progress: a large download may take
+  // longer than that in all, and must not be cut off while it moves.
+  app.server.timeout = server.write_timeout;
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
 

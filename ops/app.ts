@@ -20,7 +20,8 @@ import { RemoveDriver } from '../processes/jobs/remove-driver.js';
 import { Leases } from '../processes/leases.js';
 import { Periodic } from '../processes/periodic.js';
 import { flushUsage } from '../processes/usage-flusher.js';
-import { ProjectionRunner } from '../projections/async/runner.js';
+import { ProjectionRunner, projectionStatuses } from '../projections/async/runner.js';
+import { AppendWakeups } from '../projections/async/wakeups.js';
 import { asyncProjections } from '../projections/registry.js';
 import { BackendAdmin } from '../services/backends/backend-admin.js';
 import { BackendDirectory } from '../services/backends/backend-directory.js';
@@ -132,6 +133,11 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
 
   const leases = new Leases(pool, instanceId);
   const runner = new ProjectionRunner(pool, asyncProjections, { owner: instanceId, logger });
+  const wakeups = new AppendWakeups((pool as unknown as { options: pg.ClientConfig }).options, pool, instanceId, () => runner.wake(), logger);
+  store.onAppended = () => {
+    runner.wake();
+    wakeups.appended();
+  };
   const cleanup = new CleanupWorker(pool, store, events, backends, leases, () => ({
     concurrency: config.cleanup_queue.concurrency, maxAttempts: config.cleanup_queue.max_attempts, batchSize: 50,
   }), logger, (outcome) => metrics.cleanupProcessed.inc({ outcome }));
@@ -176,6 +182,9 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
       }
     }, logger, { jitter: false }),
     cleanupTick,
+    new Periodic('projection-lag', () => 10_000, async () => {
+      for (const st of await projectionStatuses(pool, asyncProjections)) metrics.projectionLag.set({ projection: st.name }, st.lag);
+    }, logger),
     new Periodic('usage-flush', () => usageFlushInterval(config, meter), async () => {
       // Baseline first: the usage_monthly projection has not applied this flush yet, so a refresh
       // after it would replace the flushed counts flushUsage just added with older totals.
@@ -193,6 +202,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
   const metricsServer = await startMetricsListener(config, metrics);
 
   runner.start();
+  await wakeups.start();
   for (const w of workers) w.start();
   jobs.start();
   health.ready = true;
@@ -238,6 +248,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
         await Promise.all(workers.map((w) => w.stop()));
         await reclaimer.drain();
         await flushUsage(store, events, meter, logger);
+        await wakeups.stop();
         await runner.stop();
         await backends.close();
         await new Promise<void>((r) => (metricsServer ? metricsServer.close(() => r()) : r()));

@@ -1,5 +1,5 @@
 import { DomainError } from '../errors.js';
-import { eventCatalog, isKnownEventType, upcasters, type DomainEvent, type EventData, type EventType } from './catalog.js';
+import { eventCatalog, upcasters, type DomainEvent, type EventData, type EventType } from './catalog.js';
 
 /** Validates event data against its current schema before it is appended. */
 export function encodeEvent<T extends EventType>(type: T, data: EventData<T>): { type: T; schemaVersion: number; data: EventData<T> } {
@@ -11,23 +11,34 @@ export function encodeEvent<T extends EventType>(type: T, data: EventData<T>): {
   return { type, schemaVersion: entry.version, data: parsed.data as EventData<T> };
 }
 
-/**
- * Upcasts stored data to the current schema version. Data already at the current version was
- * validated when it was appended and is returned as is (replays read millions of events);
- * upcast data is validated against the current schema.
- */
-export function decodeEvent(type: string, schemaVersion: number, data: unknown): DomainEvent | undefined {
-  if (!isKnownEventType(type)) return undefined;
-  const entry = eventCatalog[type];
-  if (schemaVersion === entry.version) return { type, data } as DomainEvent;
-  let current = data as Record<string, unknown>;
-  for (let v = schemaVersion; v < entry.version; v++) {
-    const up = upcasters[`${type}@${v}`];
-    if (!up) throw new DomainError('InternalError', `no upcaster for ${type}@${v}`);
-    current = up(current);
-  }
-  if (schemaVersion > entry.version) {
-    throw new DomainError('InternalError', `event ${type} has schema version ${schemaVersion}, newer than this build knows (${entry.version})`);
-  }
-  return { type, data: entry.schema.parse(current) } as DomainEvent;
+type Upcasters = Readonly<Record<string, (data: Record<string, unknown>) => Record<string, unknown>>>;
+interface CatalogEntry {
+  version: number;
+  schema: { parse(data: unknown): unknown };
 }
+
+/**
+ * A decoder over a catalog: upcasts stored data to the current schema version, one version at a
+ * time (`<type>@<v>` lifts v to v+1), and validates what it upcast. Data already at the current
+ * version was validated when it was appended and is returned as is (replays read millions of
+ * events). Unknown types decode to undefined; a version newer than the catalog's is an error.
+ */
+export function createDecoder<E>(catalog: Readonly<Record<string, CatalogEntry>>, ups: Upcasters) {
+  return (type: string, schemaVersion: number, data: unknown): E | undefined => {
+    if (!Object.hasOwn(catalog, type)) return undefined;
+    const entry = catalog[type] as CatalogEntry;
+    if (schemaVersion === entry.version) return { type, data } as E;
+    if (schemaVersion > entry.version) {
+      throw new DomainError('InternalError', `event ${type} has schema version ${schemaVersion}, newer than this build knows (${entry.version})`);
+    }
+    let current = data as Record<string, unknown>;
+    for (let v = schemaVersion; v < entry.version; v++) {
+      const up = ups[`${type}@${v}`];
+      if (!up) throw new DomainError('InternalError', `no upcaster for ${type}@${v}`);
+      current = up(current);
+    }
+    return { type, data: entry.schema.parse(current) } as E;
+  };
+}
+
+export const decodeEvent = createDecoder<DomainEvent>(eventCatalog, upcasters);

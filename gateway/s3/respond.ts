@@ -29,7 +29,7 @@ function errorFields(err: DomainError): Record<string, string | number | undefin
 }
 
 export function errorBody(err: DomainError, requestId: string, resource: string): string {
-  return buildErrorXml({ code: err.code, message: err.message, fields: errorFields(err), resource, requestId });
+  return buildErrorXml({ code: err.s3Code, message: err.message, fields: errorFields(err), resource, requestId });
 }
 
 export function sendError(reply: FastifyReply, err: DomainError, requestId: string, resource: string, head: boolean): FastifyReply {
@@ -37,7 +37,7 @@ export function sendError(reply: FastifyReply, err: DomainError, requestId: stri
   if (err.code === 'InvalidRange' && typeof err.details?.ActualObjectSize === 'number') {
     reply.header('content-range', `bytes */${err.details.ActualObjectSize}`);
   }
-  if (err.code === 'SlowDown' || err.code === 'ServiceUnavailable') reply.header('retry-after', '1');
+  if (err.s3Code === 'SlowDown' || err.code === 'ServiceUnavailable') reply.header('retry-after', '1');
   if (head || err.status === 304) return reply.send();
   return reply.header('content-type', XML_CONTENT_TYPE).send(errorBody(err, requestId, resource));
 }

@@ -124,6 +124,9 @@ export async function appendWith(db: Queryable, appends: readonly StreamAppend[]
 }
 
 export class PostgresEventStore implements EventStore {
+  /** Called after every committed append (e.g. to wake projection runners). Must not throw. */
+  onAppended: ((results: readonly AppendResult[]) => void) | undefined;
+
   constructor(private readonly pool: pg.Pool) {}
 
   async appendToStream(streamId: string, events: readonly NewEvent[], opts: { expected: ExpectedRevision }): Promise<AppendResult> {
@@ -135,7 +138,9 @@ export class PostgresEventStore implements EventStore {
   async appendToStreams(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await appendWith(this.pool, appends);
+        const results = await appendWith(this.pool, appends);
+        this.onAppended?.(results);
+        return results;
       } catch (err) {
         const code = (err as { code?: string }).code;
         if (attempt < maxAttempts && code && retryableCodes.has(code)) continue;

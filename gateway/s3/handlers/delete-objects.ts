@@ -30,7 +30,7 @@ export async function deleteObjects(ctx: GatewayContext, req: S3Request, reply: 
           deleted.push(item.versionId === undefined ? { key: item.key } : { key: item.key, versionId: item.versionId });
         } catch (err) {
           const e = isDomainError(err) ? err : toDomainError(err, ctx.logger);
-          errors.push({ key: item.key, code: e.code, message: e.message });
+          errors.push({ key: item.key, code: e.s3Code, message: e.message });
         }
       }
     }),
