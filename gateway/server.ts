@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { registerAdminApi } from './admin/admin-api.js';
 import type { GatewayContext } from './context.js';
+import { createRequestProtection } from './protection/request-protection.js';
 import { installExpectContinue } from './s3/expect-continue.js';
 import { errorBody, XML_CONTENT_TYPE } from './s3/respond.js';
 import { handleS3 } from './s3/s3-handler.js';
@@ -60,10 +61,13 @@ export async function buildServer(ctx: GatewayContext, opts: ServerOptions = {})
     app.get(metrics.path, async (_req, reply) =>
       reply.header('content-type', ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics()));
   }
-  await registerAdminApi(app, ctx);
+  const protection = createRequestProtection(() => ctx.config(), ctx.metrics);
+  protection.start();
+  app.addHook('onClose', async () => protection.stop());
+  await registerAdminApi(app, ctx, protection);
   await opts.register?.(app);
-  app.route({ method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'], url: '/', onRequest: hideContentType, handler: (req, reply) => handleS3(ctx, req, reply) });
-  app.route({ method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'], url: '/*', onRequest: hideContentType, handler: (req, reply) => handleS3(ctx, req, reply) });
+  app.route({ method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'], url: '/', onRequest: hideContentType, handler: (req, reply) => handleS3(ctx, req, reply, protection) });
+  app.route({ method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'], url: '/*', onRequest: hideContentType, handler: (req, reply) => handleS3(ctx, req, reply, protection) });
   // Methods S3 has no operation for (PATCH, OPTIONS…) still get an S3 error document and a request id.
   app.setNotFoundHandler((req, reply) => {
     const e = new DomainError('MethodNotAllowed');
@@ -75,6 +79,6 @@ export async function buildServer(ctx: GatewayContext, opts: ServerOptions = {})
     return reply.code(e.status).header('content-type', XML_CONTENT_TYPE).header('x-amz-request-id', requestId)
       .send(errorBody(e, requestId, resourceOf(req.raw.url ?? '/')));
   });
-  installExpectContinue(app.server, ctx);
+  installExpectContinue(app.server, ctx, protection);
   return app;
 }

@@ -67,6 +67,7 @@ export async function rebuildInline(pool: pg.Pool, infos: readonly InlineProject
     await client.query(`SET search_path = ${schema}, public`);
     const bulk = await replayInline(client, names, undefined, {
       gapSafe: true,
+      analyze: tables.map((t) => `${schema}.${t}`),
       onBatch: (p) => onProgress?.({ projection: name, phase: 'replaying', applied: p.applied, total }),
     });
     await client.query('BEGIN');
@@ -107,6 +108,7 @@ export async function verifyInline(pool: pg.Pool, infos: readonly InlineProjecti
       await client.query(`SET search_path = ${schema}, public`);
       const bulk = await replayInline(client, names, undefined, {
         gapSafe: true,
+        analyze: tables.map((t) => `${schema}.${t}`),
         onBatch: (p) => onProgress?.({ projection: name, phase: 'replaying', applied: p.applied, total }),
       });
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');

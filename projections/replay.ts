@@ -20,12 +20,19 @@ export async function replayInline(
   db: pg.ClientBase,
   names: readonly string[],
   from: Position | undefined,
-  opts: { gapSafe: boolean; onBatch?: (p: ReplayProgress) => void },
+  opts: { gapSafe: boolean; onBatch?: (p: ReplayProgress) => void; analyze?: readonly string[] },
 ): Promise<{ position: Position | undefined; applied: number }> {
   let { txId, seq } = decodePosition(from);
   let position = from;
   let total = 0;
+  let nextAnalyze = replayBatchSize;
   for (;;) {
+    // Shadow tables start empty, so the handlers' cached plans would keep scanning them in full
+    // as they grow; refreshing their statistics now and then (at doubling sizes) re-plans them.
+    if (opts.analyze?.length && total >= nextAnalyze) {
+      await db.query(`ANALYZE ${opts.analyze.join(', ')}`);
+      nextAnalyze *= 2;
+    }
     const res = await db.query<{ applied: number; last_tx: string; last_seq: string }>(
       'SELECT applied, last_tx, last_seq FROM s3o_replay_inline($1::text[], $2::xid8, $3::bigint, $4, $5)',
       [names, txId, seq, replayBatchSize, opts.gapSafe],

@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
 import type { GatewayContext } from '../context.js';
+import type { RequestProtection } from '../protection/request-protection.js';
+import { retryAfterOf } from '../s3/respond.js';
 import { requestIdFor } from '../s3/s3-request.js';
 import { requireAdminToken } from './admin-auth.js';
 import { adminErrorHandler, sendAdminError } from './admin-errors.js';
@@ -24,10 +26,11 @@ export const adminPrefix = '/admin/api';
 
 /**
  * The admin API under /admin/api, in its own fastify scope: JSON bodies (≤ 1 MiB, the S3 routes
- * never parse bodies), JSON errors `{error, code}` with the catalogue's status, and the token
- * check before anything else. Register before the S3 catch-all.
+ * never parse bodies), JSON errors `{error, code}` with the catalogue's status, the rate limit
+ * (429 with Retry-After, before the token is looked at: it also slows token guessing) and the
+ * token check before anything else. Register before the S3 catch-all.
  */
-export async function registerAdminApi(app: FastifyInstance, ctx: GatewayContext): Promise<void> {
+export async function registerAdminApi(app: FastifyInstance, ctx: GatewayContext, protection: RequestProtection): Promise<void> {
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: maxAdminBodyBytes }, parseJsonBody);
@@ -36,6 +39,11 @@ export async function registerAdminApi(app: FastifyInstance, ctx: GatewayContext
     scope.addHook('onRequest', async (req, reply) => {
       req.adminRequestId = requestIdFor(req.raw);
       void reply.header('x-request-id', req.adminRequestId);
+    });
+    scope.addHook('onRequest', async (req, reply) => {
+      const refusal = protection.admin(req.raw);
+      if (!refusal) return undefined;
+      return sendAdminError(reply.header('retry-after', retryAfterOf(refusal) ?? '1'), refusal);
     });
     scope.addHook('onRequest', requireAdminToken(() => ctx.config()));
 

@@ -1,7 +1,8 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { DomainError } from '../../domain/errors.js';
 import type { GatewayContext } from '../context.js';
-import { errorBody, toDomainError, XML_CONTENT_TYPE } from './respond.js';
+import type { Refusal, RequestProtection } from '../protection/request-protection.js';
+import { errorBody, retryAfterOf, toDomainError, XML_CONTENT_TYPE } from './respond.js';
 import { authorize, routeRequest } from './s3-handler.js';
 import { requestIdFor, resourceOf } from './s3-request.js';
 
@@ -24,25 +25,35 @@ function precheck(ctx: GatewayContext, req: IncomingMessage): void {
 }
 
 /**
- * Answers `Expect: 100-continue` uploads before their body is sent: bad credentials, an object
- * over the size limit, or no backend with room get their error at once, so a client does not
- * push gigabytes only to be refused. Everything else gets 100 Continue and is served normally.
+ * Answers `Expect: 100-continue` uploads before their body is sent: a full server, a client over
+ * its rate, bad credentials, an object over the size limit, or no backend with room get their
+ * error at once, so a client does not push gigabytes only to be refused. Everything else gets
+ * 100 Continue and is served normally (holding the admission slot taken here).
  */
-export function installExpectContinue(server: Server, ctx: GatewayContext): void {
-  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+export function installExpectContinue(server: Server, ctx: GatewayContext, protection: RequestProtection): void {
+  const proceed = (req: IncomingMessage, res: ServerResponse, refusal: Refusal): void => {
+    if (res.closed) return;
     try {
+      if (refusal) throw refusal;
       precheck(ctx, req);
     } catch (err) {
       const e = toDomainError(err, ctx.logger);
       const requestId = requestIdFor(req);
       const body = errorBody(e, requestId, resourceOf(req.url ?? '/'));
+      const retryAfter = retryAfterOf(e);
       res.writeHead(e.status, {
         'content-type': XML_CONTENT_TYPE, 'content-length': Buffer.byteLength(body), connection: 'close', 'x-amz-request-id': requestId,
+        ...(retryAfter === undefined ? {} : { 'retry-after': retryAfter }),
       });
       res.end(body);
       return;
     }
     res.writeContinue();
     server.emit('request', req, res);
+  };
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    const refusal = protection.s3(req, res);
+    if (refusal instanceof Promise) void refusal.then((r) => proceed(req, res, r));
+    else proceed(req, res, refusal);
   });
 }

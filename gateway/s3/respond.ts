@@ -32,12 +32,18 @@ export function errorBody(err: DomainError, requestId: string, resource: string)
   return buildErrorXml({ code: err.s3Code, message: err.message, fields: errorFields(err), resource, requestId });
 }
 
+/** Retry-After for the errors a client should simply retry: throttling and unavailability. */
+export function retryAfterOf(err: DomainError): string | undefined {
+  return err.s3Code === 'SlowDown' || err.code === 'ServiceUnavailable' ? '1' : undefined;
+}
+
 export function sendError(reply: FastifyReply, err: DomainError, requestId: string, resource: string, head: boolean): FastifyReply {
   reply.code(err.status);
   if (err.code === 'InvalidRange' && typeof err.details?.ActualObjectSize === 'number') {
     reply.header('content-range', `bytes */${err.details.ActualObjectSize}`);
   }
-  if (err.s3Code === 'SlowDown' || err.code === 'ServiceUnavailable') reply.header('retry-after', '1');
+  const retryAfter = retryAfterOf(err);
+  if (retryAfter !== undefined) reply.header('retry-after', retryAfter);
   if (head || err.status === 304) return reply.send();
   return reply.header('content-type', XML_CONTENT_TYPE).send(errorBody(err, requestId, resource));
 }

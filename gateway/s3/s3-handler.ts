@@ -3,6 +3,7 @@ import { DomainError } from '../../domain/errors.js';
 import { parsePathStyle } from '../../domain/s3/keys.js';
 import { authenticate } from '../auth/index.js';
 import type { GatewayContext } from '../context.js';
+import type { RequestProtection } from '../protection/request-protection.js';
 import { createBucket, deleteBucket, getBucketLocation, getBucketVersioning, headBucket, listBuckets } from './handlers/bucket-handlers.js';
 import { copyObject } from './handlers/copy-object.js';
 import { deleteObjects } from './handlers/delete-objects.js';
@@ -79,8 +80,8 @@ export function authorize(ctx: GatewayContext, routed: RoutedRequest, headers: N
   return auth;
 }
 
-/** The S3 entry point: route, authenticate, run the operation, answer S3 XML errors. */
-export async function handleS3(ctx: GatewayContext, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+/** The S3 entry point: admission and rate limit, route, authenticate, run the operation, answer S3 XML errors. */
+export async function handleS3(ctx: GatewayContext, request: FastifyRequest, reply: FastifyReply, protection: RequestProtection): Promise<FastifyReply> {
   const raw = request.raw;
   const requestId = requestIdFor(raw);
   const rawUrl = raw.url ?? '/';
@@ -95,6 +96,9 @@ export async function handleS3(ctx: GatewayContext, request: FastifyRequest, rep
     ctx.metrics.requestDuration.observe({ method, operation }, (performance.now() - started) / 1000);
   });
   try {
+    let refusal = protection.s3(raw, reply.raw);
+    if (refusal instanceof Promise) refusal = await refusal;
+    if (refusal) throw refusal;
     const routed = routeRequest(method, rawUrl, raw.headers);
     operation = routed.operation;
     const nowMs = Date.now();

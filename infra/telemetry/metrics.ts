@@ -16,6 +16,9 @@ export function createMetrics(version: string) {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     }),
     inflight: new Gauge({ name: 's3o_inflight_requests', help: 'S3 requests in flight', registers: [registry] }),
+    rateLimitRejections: new Counter({ name: 's3o_rate_limit_rejections_total', help: 'Requests rejected by per-IP rate limiting', registers: [registry] }),
+    admissionRejections: new Counter({ name: 's3o_admission_rejections_total', help: 'Requests rejected at the hard admission limit', registers: [registry] }),
+    loadShed: new Counter({ name: 's3o_load_shed_total', help: 'Requests shed by active load shedding before the hard admission limit', registers: [registry] }),
     backendRequests: new Counter({ name: 's3o_backend_requests_total', help: 'Backend calls', labelNames: ['backend', 'operation', 'outcome'], registers: [registry] }),
     backendDuration: new Histogram({
       name: 's3o_backend_duration_seconds', help: 'Backend call duration', labelNames: ['backend', 'operation'], registers: [registry],

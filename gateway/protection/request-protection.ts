@@ -1,0 +1,85 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { DomainError } from '../../domain/errors.js';
+import type { Metrics } from '../../infra/telemetry/metrics.js';
+import type { Config } from '../../ops/config/types.js';
+import { AdmissionControl, type Admission } from './admission.js';
+import { RateLimiter } from './rate-limiter.js';
+
+export type Refusal = DomainError | undefined;
+
+/** A signal that aborts when the response closes: the client is gone, its wait is over. */
+function closedSignal(res: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  res.once('close', () => controller.abort());
+  return controller.signal;
+}
+
+/**
+ * What stands in front of the APIs: S3 requests pass admission control (outermost) and then the
+ * rate limit; admin requests the rate limit only; health and metrics neither. A refusal is
+ * returned as the error to answer (429 or 503 SlowDown, both with Retry-After: 1).
+ */
+export class RequestProtection {
+  /** Requests already let through: an `Expect: 100-continue` upload is checked before its body, not again after. */
+  private readonly passed = new WeakSet<IncomingMessage>();
+
+  constructor(
+    private readonly admission: AdmissionControl,
+    private readonly limiter: RateLimiter,
+    private readonly metrics: Pick<Metrics, 'rateLimitRejections' | 'admissionRejections' | 'loadShed'>,
+  ) {}
+
+  /**
+   * Admits an S3 request; an admitted request holds its slot until `res` closes (the response is
+   * sent, streamed bodies included, or the connection is gone). Synchronous unless it must wait.
+   */
+  s3(req: IncomingMessage, res: ServerResponse): Refusal | Promise<Refusal> {
+    if (this.passed.has(req)) return undefined;
+    this.passed.add(req);
+    const admission = this.admission.admit(req.method ?? 'GET', () => closedSignal(res));
+    return admission instanceof Promise ? admission.then((a) => this.admitted(a, req, res)) : this.admitted(admission, req, res);
+  }
+
+  admin(req: IncomingMessage): Refusal {
+    return this.rateLimit(req);
+  }
+
+  start(): void {
+    this.limiter.start();
+  }
+
+  stop(): void {
+    this.limiter.stop();
+  }
+
+  private admitted(admission: Admission, req: IncomingMessage, res: ServerResponse): Refusal {
+    if (!admission.admitted) {
+      (admission.reason === 'shed' ? this.metrics.loadShed : this.metrics.admissionRejections).inc();
+      return new DomainError('SlowDown', 'Server at capacity');
+    }
+    // A slot granted after a wait may arrive once the client has gone.
+    if (res.closed) admission.release();
+    else res.once('close', admission.release);
+    return this.rateLimit(req);
+  }
+
+  private rateLimit(req: IncomingMessage): Refusal {
+    const forwarded = req.headers['x-forwarded-for'];
+    if (this.limiter.allow(req.socket.remoteAddress, Array.isArray(forwarded) ? forwarded.join(',') : forwarded)) return undefined;
+    this.metrics.rateLimitRejections.inc();
+    return new DomainError('RateLimitExceeded');
+  }
+}
+
+/** The protection the configuration asks for; admission settings are read once (restart-only), the rate limit live. */
+export function createRequestProtection(config: () => Config, metrics: Metrics): RequestProtection {
+  const server = config().server;
+  const admission = new AdmissionControl({
+    maxConcurrent: server.max_concurrent_requests,
+    maxReads: server.max_concurrent_reads,
+    maxWrites: server.max_concurrent_writes,
+    shedThreshold: server.load_shed_threshold,
+    waitMs: server.admission_wait,
+  });
+  return new RequestProtection(admission, new RateLimiter(() => config().rate_limit), metrics);
+}
