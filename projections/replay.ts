@@ -27,10 +27,12 @@ export async function replayInline(
   let total = 0;
   let nextAnalyze = replayBatchSize;
   for (;;) {
-    // Shadow tables start empty, so the handlers' cached plans would keep scanning them in full
-    // as they grow; refreshing their statistics now and then (at doubling sizes) re-plans them.
+    // Shadow tables start empty, and a plan cached for an empty table (a sequential scan) stays
+    // cached as the table grows: at doubling sizes the statistics are refreshed and the session's
+    // cached plans dropped, so the handlers are planned again for the table they now have.
     if (opts.analyze?.length && total >= nextAnalyze) {
       await db.query(`ANALYZE ${opts.analyze.join(', ')}`);
+      await db.query('DISCARD PLANS');
       nextAnalyze *= 2;
     }
     const res = await db.query<{ applied: number; last_tx: string; last_seq: string }>(

@@ -43,7 +43,9 @@ export async function registerAdminApi(app: FastifyInstance, ctx: GatewayContext
     scope.addHook('onRequest', async (req, reply) => {
       const refusal = protection.admin(req.raw);
       if (!refusal) return undefined;
-      return sendAdminError(reply.header('retry-after', retryAfterOf(refusal) ?? '1'), refusal);
+      const retryAfter = retryAfterOf(refusal);
+      if (retryAfter !== undefined) void reply.header('retry-after', retryAfter);
+      return sendAdminError(reply, refusal);
     });
     scope.addHook('onRequest', requireAdminToken(() => ctx.config()));
 

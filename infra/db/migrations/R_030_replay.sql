@@ -13,13 +13,17 @@ BEGIN
   last_seq := p_after_seq;
   CREATE TEMP TABLE IF NOT EXISTS s3o_usage_deltas (backend text, used bigint, cnt bigint, orphan bigint, pending bigint);
   PERFORM set_config('s3o.replay', 'on', true);
-  FOR r IN
-    SELECT e.stream_id, e.revision, e.type, e.data, e.metadata, e.tx_id, e.seq
-      FROM public.events e
-     WHERE (e.tx_id, e.seq) > (p_after_tx, p_after_seq)
-       AND (NOT p_gap_safe OR e.tx_id < pg_snapshot_xmin(pg_current_snapshot()))
-     ORDER BY e.tx_id, e.seq
-     LIMIT p_limit
+  -- Planned per page with its values (EXECUTE): a cached generic plan cannot see the LIMIT and
+  -- may choose to sort the whole log for every page.
+  FOR r IN EXECUTE format(
+    'SELECT e.stream_id, e.revision, e.type, e.data, e.metadata, e.tx_id, e.seq
+       FROM public.events e
+      WHERE (e.tx_id, e.seq) > ($1, $2) %s
+      ORDER BY e.tx_id, e.seq
+      LIMIT %s',
+    CASE WHEN p_gap_safe THEN 'AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())' ELSE '' END,
+    p_limit)
+    USING p_after_tx, p_after_seq
   LOOP
     IF 'locations' = ANY (p_projections) THEN
       PERFORM s3o_proj_locations(r.stream_id, r.revision, r.type, r.data, r.metadata, false);
