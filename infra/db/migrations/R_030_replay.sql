@@ -13,10 +13,11 @@ BEGIN
   last_seq := p_after_seq;
   CREATE TEMP TABLE IF NOT EXISTS s3o_usage_deltas (backend text, used bigint, cnt bigint, orphan bigint, pending bigint);
   PERFORM set_config('s3o.replay', 'on', true);
-  -- Planned per page with its values (EXECUTE): a cached generic plan cannot see the LIMIT and
-  -- may choose to sort the whole log for every page.
+  -- Planned per page with its values (EXECUTE). The stream id is passed with the default
+  -- collation, as the append passes it: a PL/pgSQL function's variables take the collation of
+  -- its arguments, and with the log's "C" the handlers' lookups by id could not use their indexes.
   FOR r IN EXECUTE format(
-    'SELECT e.stream_id, e.revision, e.type, e.data, e.metadata, e.tx_id, e.seq
+    'SELECT e.stream_id COLLATE "default" AS stream_id, e.revision, e.type, e.data, e.metadata, e.tx_id, e.seq
        FROM public.events e
       WHERE (e.tx_id, e.seq) > ($1, $2) %s
       ORDER BY e.tx_id, e.seq
