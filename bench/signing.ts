@@ -11,7 +11,8 @@ function toBuffer(data: SourceData): Buffer {
   return Buffer.from(data);
 }
 
-class NodeSha256 {
+/** A SHA-256 for @smithy/signature-v4 backed by node:crypto (also used by the tests' reference signer). */
+export class NodeSha256 {
   private readonly h: Hash | Hmac;
   constructor(secret?: SourceData) {
     this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', toBuffer(secret));

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Readable, Transform, Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { PutObjectCommand, S3Client, type ChecksumAlgorithm, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticate, SigningKeyCache, type PayloadMode } from '../../gateway/auth/index.js';
@@ -10,6 +10,7 @@ import { DomainError, errorCatalogue } from '../../domain/errors.js';
 import { lookup, referenceSigner, wireUrl } from '../unit/auth/signing-support.js';
 import { encodeAwsChunked, referenceSigningKey } from '../unit/body/reference-chunked-encoder.js';
 import { referenceChecksum } from '../unit/body/reference-checksums.js';
+import { flipBitAt } from '../support/flip-bit.js';
 
 /**
  * A tiny S3 endpoint that runs `authenticate` and `createBodyPipeline` on every PUT, driven by
@@ -32,21 +33,6 @@ const failures: string[] = [];
 /** When set, the next request body gets this byte offset flipped before decoding. */
 let corruptAt: number | undefined;
 
-function flipByte(at: number): Transform {
-  let seen = 0;
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      if (at >= seen && at < seen + chunk.length) {
-        const copy = Buffer.from(chunk);
-        copy[at - seen] = (copy[at - seen] as number) ^ 0x01;
-        chunk = copy;
-      }
-      seen += chunk.length;
-      cb(null, chunk);
-    },
-  });
-}
-
 function sendError(res: http.ServerResponse, e: unknown): void {
   const code = e instanceof DomainError ? e.code : 'InternalError';
   failures.push(code);
@@ -67,7 +53,7 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse): Prom
   const body = createBodyPipeline(bodyExpectationsFromHeaders(headers, payload));
   const chunks: Buffer[] = [];
   const sink = new Writable({ write(c: Buffer, _e, cb) { chunks.push(c); cb(); } });
-  const source = corruptAt === undefined ? req : req.pipe(flipByte(corruptAt));
+  const source = corruptAt === undefined ? req : req.pipe(flipBitAt(corruptAt));
   corruptAt = undefined;
   await new Promise<void>((resolve, reject) => {
     body.stream.on('error', reject);

@@ -1,4 +1,4 @@
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import {
   CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, ListPartsCommand, PutObjectCommand, UploadPartCommand,
   type ChecksumAlgorithm, type S3Client,
@@ -10,6 +10,7 @@ import { NodeSha256 } from '../unit/auth/signing-support.js';
 import { encodeAwsChunked, referenceSigningKey } from '../unit/body/reference-chunked-encoder.js';
 import { referenceChecksum } from '../unit/body/reference-checksums.js';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { flipBitAt } from '../support/flip-bit.js';
 
 const MiB = 1024 * 1024;
 const ALGORITHMS: ChecksumAlgorithm[] = ['CRC32', 'CRC32C', 'SHA1', 'SHA256', 'CRC64NVME'];
@@ -18,22 +19,6 @@ const ALGORITHMS: ChecksumAlgorithm[] = ['CRC32', 'CRC32C', 'SHA1', 'SHA256', 'C
 const streamOf = (data: Buffer): Readable => Readable.from((function* () {
   for (let off = 0; off < data.length; off += 65536) yield data.subarray(off, off + 65536);
 })());
-
-/** Flips one bit at `at` of whatever flows through. */
-function flipAt(at: number): Transform {
-  let seen = 0;
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      if (at >= seen && at < seen + chunk.length) {
-        const copy = Buffer.from(chunk);
-        copy[at - seen] = (copy[at - seen] as number) ^ 0x01;
-        chunk = copy;
-      }
-      seen += chunk.length;
-      cb(null, chunk);
-    },
-  });
-}
 
 /**
  * Makes the next request of `client` arrive with one byte of its (already signed, already
@@ -51,7 +36,7 @@ function tamperNextBody(client: S3Client, at: number): void {
         copy[at] = (copy[at] as number) ^ 0x01;
         request.body = copy;
       } else if (body instanceof Readable) {
-        request.body = body.pipe(flipAt(at));
+        request.body = body.pipe(flipBitAt(at));
       } else if (typeof body === 'string') {
         const copy = Buffer.from(body);
         copy[at] = (copy[at] as number) ^ 0x01;

@@ -1,32 +1,11 @@
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { NodeSha256 } from '../../../bench/signing.js';
 import type { CredentialLookup, HeaderMap, ProxyToken, SigV4Credential } from '../../../gateway/auth/index.js';
 
 /** Test support: the AWS reference signer (@smithy/signature-v4) wired to node:crypto. */
 
-type SourceData = string | ArrayBuffer | ArrayBufferView;
+export { NodeSha256 };
 
-function toBuffer(data: SourceData): Buffer {
-  if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return Buffer.from(data);
-}
-
-export class NodeSha256 {
-  private readonly h: Hash | Hmac;
-  constructor(secret?: SourceData) {
-    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', toBuffer(secret));
-  }
-  update(data: SourceData): void {
-    this.h.update(toBuffer(data));
-  }
-  digest(): Promise<Uint8Array> {
-    return Promise.resolve(new Uint8Array(this.h.digest()));
-  }
-  reset(): void {
-    throw new Error('not needed');
-  }
-}
 
 export const KEY = { accessKeyId: 'AKIDEXAMPLE0001', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYzEXAMPLE' };
 export const BUCKET = 'photos';
