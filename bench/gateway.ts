@@ -9,6 +9,7 @@ import pg from 'pg';
 import { request } from 'undici';
 import { keepTail, stopChild, trackChild, waitForExit, type ChildServer } from './child.js';
 import { BENCH_BUCKET, BENCH_CREDENTIALS } from './signing.js';
+import { postgresAnswers } from '../infra/db/postgres-answers.js';
 
 /**
  * Runs s3-orchestrator (`dist/ops/cli/main.js serve`, from the same build as this file) as a child
@@ -29,17 +30,6 @@ interface DatabaseServer {
   stop(): Promise<void>;
 }
 
-async function reachable(url: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    await client.end();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function adminQuery(adminUrl: string, sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
@@ -52,7 +42,7 @@ async function adminQuery(adminUrl: string, sql: string): Promise<void> {
 
 /** The local server on 5432 when it answers, else an embedded PostgreSQL in a temp directory. */
 async function databaseServer(): Promise<DatabaseServer> {
-  if (await reachable(LOCAL_ADMIN_URL)) {
+  if (await postgresAnswers(LOCAL_ADMIN_URL)) {
     return { host: '127.0.0.1', port: 5432, user: 'postgres', adminUrl: LOCAL_ADMIN_URL, kind: 'local', stop: async () => {} };
   }
   const { startEmbeddedPostgres } = await import('../infra/db/embedded-postgres.js');

@@ -1,21 +1,10 @@
 import { chmod, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../infra/db/embedded-postgres.js';
 import { createLogger } from '../../infra/telemetry/logger.js';
-
-async function reachable(url: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    await client.end();
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { postgresAnswers } from '../../infra/db/postgres-answers.js';
 
 let embedded: EmbeddedPostgresHandle | undefined;
 
@@ -26,7 +15,7 @@ let embedded: EmbeddedPostgresHandle | undefined;
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   let url = process.env.S3O_TEST_PG_URL ?? process.env.S3O_TEST_LOCAL_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  if (!(await reachable(url))) {
+  if (!(await postgresAnswers(url))) {
     if (process.env.S3O_TEST_PG_URL) throw new Error(`S3O_TEST_PG_URL (${url}) is not reachable`);
     const parent = await mkdtemp(join(tmpdir(), 's3o-test-pg-'));
     // PostgreSQL runs as an unprivileged user when the tests run as root: it must reach the directory.
