@@ -10,3 +10,14 @@ export function errorOf(fn: () => unknown): DomainError {
   }
   throw new Error('expected a DomainError');
 }
+
+/** The code of the DomainError `fn` throws, or 'no error' when it returns; anything else is rethrown. */
+export function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    if (isDomainError(e)) return e.code;
+    throw e;
+  }
+  return 'no error';
+}

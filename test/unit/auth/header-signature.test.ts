@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { authenticate, SigningKeyCache, type AuthRequest, type CredentialLookup } from '../../../gateway/auth/index.js';
-import { DomainError } from '../../../domain/errors.js';
+import { codeOf } from '../../support/domain-errors.js';
 import { BUCKET, KEY, asReceived, defaultLookup, lookup, referenceSigner, wireUrl } from './signing-support.js';
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
@@ -36,16 +36,6 @@ async function signed(input: SignInput = {}): Promise<AuthRequest> {
     headers: asReceived(out.headers),
     nowMs: NOW,
   };
-}
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof DomainError) return e.code;
-    throw e;
-  }
-  return 'no error';
 }
 
 const creds = defaultLookup();

@@ -1,21 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { authenticate, SigningKeyCache, type AuthRequest } from '../../../gateway/auth/index.js';
-import { DomainError } from '../../../domain/errors.js';
+import { codeOf } from '../../support/domain-errors.js';
 import { BUCKET, KEY, asReceived, defaultLookup, lookup, referenceSigner, wireUrl } from './signing-support.js';
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
 const creds = defaultLookup();
 const run = (req: AuthRequest) => authenticate(req, creds, new SigningKeyCache());
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof DomainError) return e.code;
-    throw e;
-  }
-  return 'no error';
-}
 
 interface PresignInput {
   method?: string;

@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { authenticate, deriveSigningKey, SigningKeyCache, type CredentialLookup, type ProxyToken } from '../../../gateway/auth/index.js';
-import { DomainError } from '../../../domain/errors.js';
+import { codeOf } from '../../support/domain-errors.js';
 import { KEY, asReceived, referenceSigner } from './signing-support.js';
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof DomainError) return e.code;
-    throw e;
-  }
-  return 'no error';
-}
 
 const tokens: ProxyToken[] = [
   { token: 'tok-alpha-0123456789', bucket: 'alpha', tokenId: 'a1' },
