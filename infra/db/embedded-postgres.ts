@@ -5,7 +5,7 @@ import type { Logger } from '../telemetry/logger.js';
 import { locatePostgresBinaries } from './embedded-postgres-binaries.js';
 import { acquireOwnerLock, type OwnerLock } from './embedded-postgres-lock.js';
 import { launchPostgres, shutDownStalePostmaster, type PostgresServer } from './embedded-postgres-server.js';
-import { assertReachable, dataDirState, initialiseDataDir, resolveRunAs, SUPERUSER } from './embedded-postgres-setup.js';
+import { ensureReachable, dataDirState, initialiseDataDir, resolveRunAs, SUPERUSER } from './embedded-postgres-setup.js';
 
 export { DataDirInUseError } from './embedded-postgres-lock.js';
 
@@ -53,10 +53,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   let server: PostgresServer | undefined;
   let initialised = false;
   try {
-    const binaries = await locatePostgresBinaries();
+    let binaries = await locatePostgresBinaries();
     const state = await dataDirState(dataDir);
     const runAs = await resolveRunAs(dataDir, state, logger);
-    if (runAs !== undefined) await assertReachable(runAs, dataDir, binaries);
+    if (runAs !== undefined) binaries = await ensureReachable(runAs, dataDir, binaries, logger);
     if (state === 'initialised') {
       await shutDownStalePostmaster(dataDir, logger);
     } else {

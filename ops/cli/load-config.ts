@@ -2,6 +2,7 @@ import { loadConfig } from '../config/loader.js';
 import type { Config } from '../config/types.js';
 import { parseConfigText } from '../config/loader.js';
 import { demoAdminToken } from '../demo/demo.js';
+import { defaultPostgresDataDir } from '../demo/demo-data-dir.js';
 
 /**
  * The configuration a CLI command works with: the file given with --config, or the demo's
@@ -20,7 +21,7 @@ export async function configForCommand(path: string | undefined): Promise<Config
       `  listen_addr: "${process.env.S3O_LISTEN ?? ':9000'}"`,
       'database:',
       '  driver: embedded',
-      `  path: "${dataDir}/postgres"`,
+      `  path: "${await defaultPostgresDataDir(dataDir)}"`,
       'ui:',
       `  admin_token: ${demoAdminToken}`,
       'buckets:',

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { parseConfigText } from '../config/loader.js';
 import type { Config } from '../config/types.js';
 import { startS3rver, type S3rverInstance } from './s3rver-process.js';
+import { defaultPostgresDataDir } from './demo-data-dir.js';
 
 export const demoCredentials = [
   { bucket: 'demo', accessKeyId: 'demo-access-key', secretAccessKey: 'demo-secret-key' },
@@ -25,8 +26,8 @@ export interface Demo {
 
 /**
  * The zero-setup demo: three local S3 backends (s3rver, data under `<dataDir>/backends`) with
- * small quotas, embedded PostgreSQL under `<dataDir>/postgres`, two buckets with fixed demo
- * credentials. Ports: S3 on S3O_LISTEN (default :9000), backends from S3O_DEMO_BACKEND_PORT
+ * small quotas, embedded PostgreSQL under `<dataDir>/postgres` (as root, possibly elsewhere: see
+ * defaultPostgresDataDir), two buckets with fixed demo credentials. Ports: S3 on S3O_LISTEN (default :9000), backends from S3O_DEMO_BACKEND_PORT
  * (default 9101) upwards, so restarts find the same backends.
  */
 export async function startDemo(dataDir = process.env.S3O_DATA_DIR ?? './data'): Promise<Demo> {
@@ -49,7 +50,7 @@ export async function startDemo(dataDir = process.env.S3O_DATA_DIR ?? './data'):
     '  log_level: info',
     'database:',
     '  driver: embedded',
-    `  path: "${join(root, 'postgres')}"`,
+    `  path: "${await defaultPostgresDataDir(root)}"`,
     'ui:',
     `  admin_token: ${demoAdminToken}`,
     'routing_strategy: pack',

@@ -1,8 +1,8 @@
 import { execFile, spawn } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -10,15 +10,15 @@ import { createLogger } from '../../infra/telemetry/logger.js';
 import {
   DataDirInUseError, startEmbeddedPostgres, stopAllEmbeddedPostgres, type EmbeddedPostgresHandle,
 } from '../../infra/db/embedded-postgres.js';
+import { locatePostgresBinaries } from '../../infra/db/embedded-postgres-binaries.js';
+import { ensureReachable, resolveRunAs, runProcess } from '../../infra/db/embedded-postgres-setup.js';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const isRoot = process.getuid?.() === 0;
 const logger = createLogger('silent');
 let tmp: string;
 
 beforeAll(async () => {
-  await mkdir(join(repoRoot, '.vitest-tmp'), { recursive: true });
-  tmp = await mkdtemp(join(repoRoot, '.vitest-tmp', 'embedded-pg-'));
+  tmp = await mkdtemp(join(tmpdir(), 's3o-embedded-pg-'));
   // mkdtemp makes it 0700; as root, PostgreSQL runs as an unprivileged account that must get through.
   await chmod(tmp, 0o755);
 });
@@ -185,5 +185,29 @@ describe('startEmbeddedPostgres', () => {
     await expect(startEmbeddedPostgres({ dataDir, logger })).rejects.toThrow(`cannot enter ${privateDir}`);
     await expect(startEmbeddedPostgres({ dataDir, logger })).rejects.toThrow(`chmod o+x ${privateDir}`);
     expect(existsSync(lockPathOf(dataDir))).toBe(false);
+  });
+
+  it.skipIf(!isRoot)('as root, runs PostgreSQL from a staged copy when the installed binaries are out of its account\'s reach', async () => {
+    const installed = await locatePostgresBinaries();
+    const packageRoot = resolve(dirname(installed.postgres), '..', '..');
+    const privateDir = await mkdtemp(join(tmp, 'private-install-'));
+    const privatePackage = join(privateDir, 'package');
+    await cp(packageRoot, privatePackage, { recursive: true, verbatimSymlinks: true });
+    const unreachable = {
+      postgres: join(privatePackage, 'native', 'bin', 'postgres'),
+      initdb: join(privatePackage, 'native', 'bin', 'initdb'),
+    };
+    const dataDir = join(tmp, 'staged-binaries');
+    const runAs = await resolveRunAs(dataDir, 'missing', logger);
+    if (runAs === undefined) throw new Error('root resolves no run-as account');
+    await expect(runProcess(unreachable.postgres, ['--version'], { runAs })).rejects.toThrow(/EACCES/);
+
+    const usable = await ensureReachable(runAs, dataDir, unreachable, logger);
+
+    expect(usable.postgres.startsWith('/var/lib/s3o/embedded-postgres/')).toBe(true);
+    const version = await runProcess(usable.postgres, ['--version'], { runAs });
+    expect(version.code).toBe(0);
+    expect(version.output).toMatch(/^postgres \(PostgreSQL\) \d+/);
+    expect((await runProcess(usable.initdb, ['--version'], { runAs })).code).toBe(0);
   });
 });
