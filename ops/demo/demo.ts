@@ -44,13 +44,14 @@ export async function startDemo(dataDir = process.env.S3O_DATA_DIR ?? './data'):
     await Promise.all(backends.map((b) => b.stop()));
     throw new Error(`could not start the demo backends on ports ${basePort}-${basePort + 2} (set S3O_DEMO_BACKEND_PORT to use others): ${(err as Error).message}`);
   }
+  const postgresDir = await defaultPostgresDataDir(root);
   const yaml = [
     'server:',
     `  listen_addr: "${process.env.S3O_LISTEN ?? ':9000'}"`,
     '  log_level: info',
     'database:',
     '  driver: embedded',
-    `  path: "${await defaultPostgresDataDir(root)}"`,
+    `  path: "${postgresDir}"`,
     'ui:',
     `  admin_token: ${demoAdminToken}`,
     'routing_strategy: pack',
@@ -87,6 +88,7 @@ export async function startDemo(dataDir = process.env.S3O_DATA_DIR ?? './data'):
         `  backends      ${demoBackends.map((b, i) => `${b.name} (${b.quota}, ${backends[i]?.endpoint})`).join(', ')}`,
         `  admin token   ${demoAdminToken}   (s3o admin status)`,
         `  data          ${root}`,
+        ...(postgresDir === join(root, 'postgres') ? [] : [`  database      ${postgresDir}   (out of the postgres account's reach under ${root})`]),
         '',
         '  Try:',
         `    export AWS_ACCESS_KEY_ID=${c.accessKeyId} AWS_SECRET_ACCESS_KEY=${c.secretAccessKey} AWS_DEFAULT_REGION=us-east-1`,
