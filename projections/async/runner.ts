@@ -133,7 +133,6 @@ export class ProjectionRunner {
     }
   }
 
-  /** Runs every projection until it has nothing left below the gap-safe horizon. */
   /**
    * Applies everything committed before the call. Waits while an older transaction anywhere on
    * the server still holds the gap-safe horizon back (up to `timeoutMs`).

@@ -2,6 +2,8 @@ import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sd
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keysOnBackend, recordExhaustedOrphan, registerUnconfiguredBackend } from '../support/admin-fixtures.js';
 import { startStack, type TestStack } from '../support/orchestrator.js';
+import { bucketStatsProjection } from '../../projections/async/bucket-stats.js';
+import { projectionStatuses } from '../../projections/async/runner.js';
 import type { S3rverInstance } from '../support/s3rver.js';
 
 const token = 't0k3n';
@@ -140,9 +142,12 @@ describe('admin API', () => {
         expect(typeof backends[0]?.[k], k).toBe('number');
       }
       // bucket_stats is an async projection (it may trail the log): the status shows what it holds, 0 for a bucket it has not seen.
+      // Compare once it has caught up, so the table cannot move between the status call and the read below.
+      await expect.poll(async () => (await projectionStatuses(stack.db.pool, [bucketStatsProjection]))[0]?.lag, { timeout: 10_000, interval: 20 }).toBe(0);
+      const settled = await call(stack, 'GET', 'status');
       const stats = await rows<{ bucket: string; object_count: string; total_bytes: string }>(stack, 'SELECT * FROM bucket_stats');
       const statOf = (name: string) => stats.find((x) => x.bucket === name);
-      expect(r.body.buckets).toEqual(['alpha', 'beta'].map((name) => ({
+      expect(settled.body.buckets).toEqual(['alpha', 'beta'].map((name) => ({
         name, object_count: Number(statOf(name)?.object_count ?? 0), total_bytes: Number(statOf(name)?.total_bytes ?? 0),
       })));
       expect(r.body.running_jobs).toEqual([]);
