@@ -100,15 +100,24 @@ export async function acquireExclusive(pool: pg.Pool, leases: Leases, name: stri
       [name, leases.owner],
     );
     const token = Number(res.rows[0]?.token ?? 0);
+    let onLost: () => void = () => undefined;
     const lost = new Promise<void>((resolve) => {
-      client.once('error', () => resolve());
-      client.once('end', () => resolve());
+      onLost = resolve;
     });
+    // Detached again at release: the client goes back to the pool and lives on for other
+    // queries, and its later end is not this lease's loss.
+    client.on('error', onLost);
+    client.on('end', onLost);
+    const detach = () => {
+      client.off('error', onLost);
+      client.off('end', onLost);
+    };
     return {
       name, owner: leases.owner, token, lost,
       async release() {
         if (released) return;
         released = true;
+        detach();
         try {
           await client.query(`UPDATE leases SET lease_until = now() WHERE name = $1 AND owner = $2 AND token = $3`, [name, leases.owner, token]);
           await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 11))', [name]);
