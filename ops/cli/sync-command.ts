@@ -96,7 +96,7 @@ export async function syncCommand(argv: string[], io: SyncIo = consoleIo): Promi
         await store.appendToStream('admin', [events.event('AdminCommandIssued', { command: 'sync', args: { backend, bucket, prefix } }, cause)], { expected: 'any' });
       }
       const report = await importer.scan(backend, {
-        prefix, scope: syncScope(bucket), dryRun, now: io.now(), cause,
+        prefix, scope: syncScope(bucket, config.buckets.map((b) => b.name)), dryRun, now: io.now(), cause,
         onItem: (item) => io.out(describe(item, dryRun)),
         keepAlive: async () => (lease ? leases.renew(lease) : true),
       });

@@ -30,13 +30,19 @@ function validKey(key: string): boolean {
 
 /**
  * `s3o sync --bucket K`: foreign keys are imported into K under their backend key as is (the
- * original prefixed `K/`, so a backend already laid out as `K/…` got `K/K/…`); our own keys
- * only when they belong to K.
+ * original prefixed `K/`, so a backend already laid out as `K/…` got `K/K/…`), except those under
+ * another configured bucket's prefix (`<other>/…`: the reconciler imports them into that bucket);
+ * our own keys only when they belong to K.
  */
-export function syncScope(bucket: string): ImportScope {
+export function syncScope(bucket: string, configured: readonly string[]): ImportScope {
+  const others = new Set(configured.filter((b) => b !== bucket));
   return {
     ownBucket: (b) => b === bucket,
-    foreign: (storageKey) => (validKey(storageKey) ? { bucket, key: storageKey } : undefined),
+    foreign: (storageKey) => {
+      const slash = storageKey.indexOf('/');
+      if (slash > 0 && others.has(storageKey.slice(0, slash))) return undefined;
+      return validKey(storageKey) ? { bucket, key: storageKey } : undefined;
+    },
   };
 }
 

@@ -10,7 +10,7 @@ import { loadObject } from '../../projections/read/object-reads.js';
 import type { BackendDirectory } from '../../services/backends/backend-directory.js';
 import type { OrphanRecorder } from '../../services/cleanup/orphans.js';
 import type { Cause, EventFactory } from '../../services/event-factory.js';
-import { parseStorageKey } from '../../services/objects/storage-keys.js';
+import { parseStorageKey } from '../../domain/objects/storage-keys.js';
 import { isMultipartTemporary, type Destination, type ImportScope } from './import-scope.js';
 
 /**

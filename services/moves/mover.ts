@@ -12,7 +12,7 @@ import type { Reclaimer } from '../cleanup/reclaimer.js';
 import type { Cause, EventFactory } from '../event-factory.js';
 import type { ObjectReader } from '../objects/object-reader.js';
 import type { ObjectWriter } from '../objects/object-writer.js';
-import { placementStorageKey } from '../objects/storage-keys.js';
+import { placementStorageKey } from '../../domain/objects/storage-keys.js';
 import { copyVersion } from './copy-version.js';
 import type { JobRecorder } from './job-recorder.js';
 import { moveIdFor } from './move-ids.js';

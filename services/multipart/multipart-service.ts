@@ -16,7 +16,7 @@ import type { OrphanRecorder } from '../cleanup/orphans.js';
 import type { Cause, EventFactory } from '../event-factory.js';
 import type { ObjectCommands, WritePrecondition } from '../objects/object-commands.js';
 import { abandonBody, type ObjectWriter } from '../objects/object-writer.js';
-import { versionStorageKey } from '../objects/storage-keys.js';
+import { versionStorageKey } from '../../domain/objects/storage-keys.js';
 
 export const uploadStreamId = (uploadId: string): string => `upload-${uploadId}`;
 const md5Hex = (data: Uint8Array): string => createHash('md5').update(data).digest('hex');

@@ -4,7 +4,7 @@ import type { ObjectVersion } from '../../domain/objects/object-state.js';
 import { DEFAULT_CONTENT_TYPE } from '../../domain/s3/metadata.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
 import type { BackendDirectory } from '../backends/backend-directory.js';
-import { parseStorageKey, versionStorageKey } from './storage-keys.js';
+import { legacyVersionKeyPrefix, versionKeyPrefix, writeIdUnder } from '../../domain/objects/storage-keys.js';
 
 interface Found {
   backend: string;
@@ -17,7 +17,7 @@ interface Found {
 
 /**
  * Finds the newest version of a key from the backends alone, for reads while the database is
- * unreachable: every version has its own storage key `<bucket>/<key>~<writeId>`, and write ids
+ * unreachable: every version has its own storage key `<bucket>/<encoded key>~<writeId>`, and write ids
  * are time-ordered, so the largest one listed is the newest written. (It may be a version whose
  * commit failed just before the outage; without the log that cannot be told apart.)
  */
@@ -28,7 +28,8 @@ export class DegradedLookup {
   ) {}
 
   async find(bucket: string, key: string): Promise<ObjectVersion | undefined> {
-    const prefix = `${versionStorageKey(bucket, key, '')}`;
+    // Versions written before keys were encoded sit under the key as sent, when that differs.
+    const prefixes = [versionKeyPrefix(bucket, key), legacyVersionKeyPrefix(bucket, key)].filter((p) => p !== undefined);
     const found: Found[] = [];
     let unreachable = 0;
     for (const name of this.backends.names()) {
@@ -38,10 +39,10 @@ export class DegradedLookup {
         continue;
       }
       try {
-        for await (const o of b.client.listObjects(prefix)) {
-          const parsed = parseStorageKey(o.key);
-          if (parsed && parsed.bucket === bucket && parsed.key === key) {
-            found.push({ backend: name, storageKey: o.key, writeId: parsed.writeId, size: o.size, etag: o.etag, lastModified: o.lastModified });
+        for (const prefix of prefixes) {
+          for await (const o of b.client.listObjects(prefix)) {
+            const writeId = writeIdUnder(prefix, o.key);
+            if (writeId) found.push({ backend: name, storageKey: o.key, writeId, size: o.size, etag: o.etag, lastModified: o.lastModified });
           }
         }
       } catch (err) {

@@ -11,7 +11,7 @@ import type { OrphanRecorder } from '../cleanup/orphans.js';
 import type { Reclaimer } from '../cleanup/reclaimer.js';
 import type { Cause, EventFactory } from '../event-factory.js';
 import type { ObjectCommands, WriteOutcome, WritePrecondition } from './object-commands.js';
-import { versionStorageKey } from './storage-keys.js';
+import { versionStorageKey } from '../../domain/objects/storage-keys.js';
 import { putBufferedCopies, putStreamedCopies, type FanOutContext } from './write-fan-out.js';
 
 export interface VerifiedDigests {

@@ -11,7 +11,7 @@ import type { Cause, EventFactory } from '../event-factory.js';
 import { copyVersion } from '../moves/copy-version.js';
 import type { ObjectReader } from '../objects/object-reader.js';
 import type { ObjectWriter } from '../objects/object-writer.js';
-import { placementStorageKey } from '../objects/storage-keys.js';
+import { placementStorageKey } from '../../domain/objects/storage-keys.js';
 import type { CopyHealth } from './copy-health.js';
 import { replicaIdFor } from './replica-ids.js';
 

@@ -6,7 +6,8 @@ import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syncCommand } from '../../ops/cli/sync-command.js';
 import { expectStorageInvariants, listBackend, putOnBackend } from '../support/backend-objects.js';
-import { startStack, type TestStack } from '../support/orchestrator.js';
+import { startStack, type TestBucket, type TestStack } from '../support/orchestrator.js';
+import { failure, signedRequest } from '../support/s3-e2e.js';
 import type { S3rverInstance } from '../support/s3rver.js';
 
 const hour = 60 * 60 * 1000;
@@ -183,5 +184,22 @@ describe('sync and reconcile', () => {
     expect(await stack.orchestrator.workers.reconcile.runOnce(later())).toMatchObject({ imported: 0, orphans: 0 });
     await expectStorageInvariants(stack, { untracked: { b1: [temporary], b2: ['gamma/z.txt', 'loose.txt', ownOtherBucket] } });
     expect(await listBackend(b2)).not.toContain(olderVersion);
+  });
+  it('a tenant\'s `..` keys stay its own: neither reconcile nor sync --bucket beta imports them into beta (issue 8)', async () => {
+    const alpha = stack.buckets[0] as TestBucket;
+    const paths = ['/alpha/../beta/planted', '/alpha/..%2f..%2fraw3', '/alpha/%2e%2e/raw1'];
+    for (const path of paths) expect((await signedRequest(stack, alpha, { method: 'PUT', path, body: 'planted' })).status).toBe(200);
+    const planted = (line: string) => /planted|raw[13]|b\d:alpha\//.test(line);
+    expect(await stack.orchestrator.workers.reconcile.runOnce(later())).toMatchObject({ imported: 0, orphans: 0, failed: 0 });
+    for (const backend of ['b1', 'b2']) {
+      const run = await sync(['--backend', backend, '--bucket', 'beta'], later());
+      expect(run.code).toBe(0);
+      // b2 still holds the foreign keys the reconciler left out of scope; sync --bucket beta may take those.
+      expect(imports(run.out).filter(planted)).toEqual([]);
+      expect(orphans(run.out)).toEqual([]);
+    }
+    expect((await keys('beta')).filter(planted)).toEqual([]);
+    expect(await failure(stack.client('beta').send(new GetObjectCommand({ Bucket: 'beta', Key: 'planted' })))).toMatchObject({ status: 404 });
+    for (const path of paths) expect((await signedRequest(stack, alpha, { method: 'GET', path })).text).toBe('planted');
   });
 });

@@ -64,8 +64,14 @@ export interface RawResponse {
 
 /** One HTTP request with exactly these headers and body. */
 export function rawRequest(url: string, opts: { method?: string; headers?: Record<string, string>; body?: Buffer | string } = {}): Promise<RawResponse> {
+  return send(url, opts);
+}
+
+/** `target`: a URL (normalised: `..` segments resolved) or request options (the path goes on the wire as given). */
+function send(target: string | http.RequestOptions, opts: { method?: string; headers?: Record<string, string>; body?: Buffer | string }): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: opts.method ?? 'GET', headers: opts.headers ?? {} }, (res) => {
+    const options = { ...(typeof target === 'string' ? {} : target), method: opts.method ?? 'GET', headers: opts.headers ?? {} };
+    const onResponse = (res: http.IncomingMessage) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -73,13 +79,17 @@ export function rawRequest(url: string, opts: { method?: string; headers?: Recor
         resolve({ status: res.statusCode ?? 0, headers: res.headers, rawHeaders: res.rawHeaders, body, text: body.toString('utf8') });
       });
       res.on('error', reject);
-    });
+    };
+    const req = typeof target === 'string' ? http.request(target, options, onResponse) : http.request(options, onResponse);
     req.on('error', reject);
     req.end(opts.body);
   });
 }
 
-/** A SigV4 header-signed raw request for a bucket's credentials (the payload hash is signed). */
+/**
+ * A SigV4 header-signed raw request for a bucket's credentials (the payload hash is signed). The
+ * path goes on the wire exactly as given and signed (`..` segments and all).
+ */
 export async function signedRequest(
   stack: TestStack,
   bucket: TestBucket,
@@ -99,7 +109,7 @@ export async function signedRequest(
   const query = new URLSearchParams(opts.query ?? {}).toString().replace(/\+/g, '%20');
   // Like the SDKs: header values are signed as text and sent as their UTF-8 bytes.
   const wire = Object.fromEntries(Object.entries(signed.headers).map(([k, v]) => [k, Buffer.from(String(v), 'utf8').toString('latin1')]));
-  return rawRequest(`${stack.url}${opts.path}${query ? `?${query}` : ''}`, { method: opts.method, headers: wire, body });
+  return send({ hostname: url.hostname, port: url.port, path: `${opts.path}${query ? `?${query}` : ''}` }, { method: opts.method, headers: wire, body });
 }
 
 /** Parses the `<Error>` body of an S3 error response. */

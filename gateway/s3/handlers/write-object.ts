@@ -6,7 +6,7 @@ import { quoteEtag } from '../../../domain/s3/etag.js';
 import { validateObjectKey } from '../../../domain/s3/keys.js';
 import { extractObjectMetadata } from '../../../domain/s3/metadata.js';
 import type { WritePrecondition } from '../../../services/objects/object-commands.js';
-import { assertKeyFitsBackends } from '../../../services/objects/storage-keys.js';
+import { assertKeyFitsBackends } from '../../../domain/objects/storage-keys.js';
 import type { GatewayContext } from '../../context.js';
 import { verifiedBody } from '../request-body.js';
 import { header, type S3Request } from '../s3-request.js';

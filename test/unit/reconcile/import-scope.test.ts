@@ -3,11 +3,14 @@ import { isMultipartTemporary, reconcileScope, syncScope } from '../../../proces
 
 describe('import scopes', () => {
   it('sync imports a foreign key into its bucket as found, and only our keys of that bucket', () => {
-    const scope = syncScope('alpha');
+    const scope = syncScope('alpha', ['alpha', 'beta']);
     expect(scope.foreign('photos/2024/a.jpg')).toEqual({ bucket: 'alpha', key: 'photos/2024/a.jpg' });
     // Never re-prefixed: a backend laid out as `alpha/…` does not become `alpha/alpha/…`.
     expect(scope.foreign('alpha/x')).toEqual({ bucket: 'alpha', key: 'alpha/x' });
     expect(scope.foreign('k'.repeat(1025))).toBeUndefined();
+    // Another configured bucket's prefix is that bucket's (the reconciler imports it there).
+    expect(scope.foreign('beta/x')).toBeUndefined();
+    expect(scope.foreign('betamax/x')).toEqual({ bucket: 'alpha', key: 'betamax/x' });
     expect(scope.ownBucket('alpha')).toBe(true);
     expect(scope.ownBucket('beta')).toBe(false);
   });
