@@ -1,0 +1,72 @@
+/**
+ * Bytes received but not yet used by a decryptor, as the buffers they arrived in. Taking a run
+ * that lies inside one buffer is a view; only a run across buffers is copied (once: the merged
+ * run replaces its pieces, so peeking it again costs nothing).
+ */
+export class ByteQueue {
+  #buffers: Buffer[] = [];
+  #offset = 0;
+  #length = 0;
+
+  get length(): number {
+    return this.#length;
+  }
+
+  push(bytes: Buffer): void {
+    if (bytes.length === 0) return;
+    this.#buffers.push(bytes);
+    this.#length += bytes.length;
+  }
+
+  /** The first `n` bytes (n ≤ length) without consuming them. */
+  peek(n: number): Buffer {
+    if (n > this.#length) throw new RangeError(`cannot peek ${n} of ${this.#length} bytes`);
+    const first = this.#buffers[0];
+    if (first === undefined || n === 0) return Buffer.alloc(0);
+    if (first.length - this.#offset >= n) return first.subarray(this.#offset, this.#offset + n);
+    const merged = Buffer.allocUnsafe(n);
+    let filled = 0;
+    let used = 0;
+    let offset = this.#offset;
+    while (filled < n) {
+      const buffer = this.#buffers[used] as Buffer;
+      const count = Math.min(buffer.length - offset, n - filled);
+      buffer.copy(merged, filled, offset, offset + count);
+      filled += count;
+      if (offset + count === buffer.length) {
+        used += 1;
+        offset = 0;
+      } else {
+        offset += count;
+      }
+    }
+    const rest = this.#buffers.slice(used);
+    if (offset > 0) rest[0] = (rest[0] as Buffer).subarray(offset);
+    this.#buffers = [merged, ...rest];
+    this.#offset = 0;
+    return merged;
+  }
+
+  skip(n: number): void {
+    if (n > this.#length) throw new RangeError(`cannot skip ${n} of ${this.#length} bytes`);
+    this.#length -= n;
+    let left = n;
+    while (left > 0) {
+      const first = this.#buffers[0] as Buffer;
+      const available = first.length - this.#offset;
+      if (available > left) {
+        this.#offset += left;
+        return;
+      }
+      left -= available;
+      this.#buffers.shift();
+      this.#offset = 0;
+    }
+  }
+
+  take(n: number): Buffer {
+    const bytes = this.peek(n);
+    this.skip(n);
+    return bytes;
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * The data key of one object version: random, 256 bits, wrapped by the primary master key when
+ * it is made. All segments of the version (all parts of a multipart upload) use it, each through
+ * its own derived key. The plaintext key stays inside this object: it is never enumerable,
+ * serialised or logged, and callers only ever get segment keys derived from it.
+ */
+import { randomBytes, type KeyObject } from 'node:crypto';
+import type { EncryptionEnvelope, EncryptionKeyFacts } from '../../domain/encryption/envelope.js';
+import { headerLengthFor, isFormatChunkSize, segmentStoredSize } from '../../domain/encryption/layout.js';
+import { deriveSegmentKey } from './chunk-cipher.js';
+import type { Keyring } from './keys/keyring.js';
+import { KEY_BYTES } from './keys/master-key.js';
+
+export class DataKey {
+  readonly #secret: Buffer;
+
+  /**
+   * `headerLength` is the header length of the stored segments. A key made for writing has the
+   * header length of its own wrap; one opened for reading has the recorded length (a re-wrap may
+   * have changed the wrap's length, not the stored bytes).
+   */
+  constructor(secret: Buffer, readonly chunkSize: number, readonly headerLength: number, readonly key: EncryptionKeyFacts) {
+    if (secret.length !== KEY_BYTES) throw new RangeError('a data key is 32 bytes');
+    if (!isFormatChunkSize(chunkSize)) throw new RangeError(`chunk size ${chunkSize} is not a power of two from 16 bytes to 1 MiB`);
+    this.#secret = Buffer.from(secret);
+  }
+
+  segmentKey(partNumber: number, salt: Buffer): KeyObject {
+    return deriveSegmentKey(this.#secret, this.chunkSize, partNumber, salt);
+  }
+
+  /** The stored size of a segment of `plainSize` bytes under this key. */
+  storedSize(plainSize: number): number {
+    return segmentStoredSize(plainSize, this.chunkSize, this.headerLength);
+  }
+
+  /** The key wrapped by the keyring's primary key now (a rotation's re-wrap); the bytes stay as they are. */
+  rewrap(keyring: Keyring): Promise<EncryptionKeyFacts> {
+    return keyring.wrap(this.#secret);
+  }
+
+  toJSON(): object {
+    return { chunkSize: this.chunkSize, headerLength: this.headerLength, key: this.key };
+  }
+}
+
+/** A new data key for a new object version (or a new multipart upload), wrapped by the primary key. */
+export async function createDataKey(keyring: Keyring, chunkSize: number): Promise<DataKey> {
+  const secret = randomBytes(KEY_BYTES);
+  const key = await keyring.wrap(secret);
+  return new DataKey(secret, chunkSize, headerLengthFor(Buffer.from(key.wrappedKey, 'base64').length), key);
+}
+
+/** The data key of a recorded envelope (or of an upload's recorded key facts). */
+export async function openDataKey(keyring: Keyring, facts: Pick<EncryptionEnvelope, 'chunkSize' | 'headerLength' | 'key'>): Promise<DataKey> {
+  const secret = await keyring.unwrap(facts.key.keyId, facts.key.wrapScheme, Buffer.from(facts.key.wrappedKey, 'base64'));
+  return new DataKey(secret, facts.chunkSize, facts.headerLength, facts.key);
+}

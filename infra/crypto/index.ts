@@ -1,0 +1,16 @@
+/**
+ * Encryption at rest (format v2): data keys, segment encryption, planned and self-describing
+ * decryption, and the keyring. The layout arithmetic and read planning are in
+ * domain/encryption; the envelope facts recorded in events are domain/encryption/envelope.ts.
+ */
+export { createDataKey, DataKey, openDataKey } from './data-key.js';
+export { SegmentEncryptStream, SegmentSealer } from './segment-encryptor.js';
+export { createRangeDecryptStream, RangeDecryptStream } from './range-decryptor.js';
+export { createStoredObjectDecryptStream, StoredObjectDecryptStream } from './stored-object-decryptor.js';
+export { parseSegmentHeader, headerLengthOf, startsLikeSegment, HEADER_PREFIX_BYTES, type SegmentHeader } from './segment-header.js';
+export {
+  CiphertextIntegrityError, KeyServiceError, KeySourceError, KeyUnwrapError, NotEncryptedError, UnknownKeyAliasError, UnknownKeyIdError,
+  type IntegrityProblem, type KeyServiceProblem,
+} from './errors.js';
+export { Keyring, type KeyDescription } from './keys/keyring.js';
+export { decodeMasterKey, localKeyFingerprint } from './keys/local-master-key.js';

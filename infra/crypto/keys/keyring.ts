@@ -1,0 +1,88 @@
+/**
+ * The configured master keys: the primary wraps every new data key; the previous keys (and
+ * the primary) unwrap by key id. Key ids are fingerprints; the manual's names are aliases
+ * resolved when a command runs: `config-0` (inline primary), `config-1…` (previous_keys in
+ * order), `file-0` (file primary), the Vault key name (and `vault:<mount>/<key>`).
+ */
+import type { EncryptionKeyFacts, WrapScheme } from '../../../domain/encryption/envelope.js';
+import type { KeyringView } from '../../../domain/encryption/rotation-scope.js';
+import { KeySourceError, KeyUnwrapError, UnknownKeyAliasError, UnknownKeyIdError } from '../errors.js';
+import type { MasterKey } from './master-key.js';
+
+export interface KeyDescription {
+  readonly keyId: string;
+  readonly aliases: readonly string[];
+  readonly scheme: WrapScheme;
+  readonly source: string;
+  readonly primary: boolean;
+}
+
+export class Keyring implements KeyringView {
+  readonly #primary: MasterKey;
+  readonly #keys: readonly MasterKey[];
+  readonly #byId = new Map<string, MasterKey>();
+  readonly #byAlias = new Map<string, MasterKey>();
+
+  /** Refuses two sources holding the same key: the later one would be a second name that rotation could not tell apart. */
+  constructor(primary: MasterKey, previous: readonly MasterKey[]) {
+    this.#primary = primary;
+    this.#keys = [primary, ...previous];
+    for (const key of this.#keys) {
+      const same = this.#byId.get(key.keyId);
+      if (same) throw new KeySourceError(key.source, `is the same key as ${same.source}; remove one of them`);
+      this.#byId.set(key.keyId, key);
+      for (const alias of key.aliases) this.#byAlias.set(alias, key);
+    }
+  }
+
+  get primaryKeyId(): string {
+    return this.#primary.keyId;
+  }
+
+  /** The alias recorded with each new wrap. */
+  get primaryAlias(): string {
+    return this.#primary.aliases[0] ?? this.#primary.keyId;
+  }
+
+  /** Wraps a data key with the primary key. */
+  async wrap(dataKey: Buffer): Promise<EncryptionKeyFacts> {
+    const wrapped = await this.#primary.wrap(dataKey);
+    return { keyId: this.#primary.keyId, keyAlias: this.primaryAlias, wrapScheme: this.#primary.scheme, wrappedKey: wrapped.toString('base64') };
+  }
+
+  /** Unwraps with the key the id names, whichever position it has in the config. */
+  async unwrap(keyId: string, wrapScheme: WrapScheme, wrapped: Buffer): Promise<Buffer> {
+    const key = this.#byId.get(keyId);
+    if (!key) throw new UnknownKeyIdError(keyId, this.#keys.map((k) => `${k.aliases[0] ?? k.source}=${k.keyId}`));
+    if (key.scheme !== wrapScheme) throw new KeyUnwrapError(keyId, `it was wrapped with ${wrapScheme}, but that key uses ${key.scheme}`);
+    return key.unwrap(wrapped);
+  }
+
+  has(keyId: string): boolean {
+    return this.#byId.has(keyId);
+  }
+
+  /** The key id an alias or a key id names now. */
+  resolve(aliasOrKeyId: string): string | undefined {
+    return (this.#byAlias.get(aliasOrKeyId) ?? this.#byId.get(aliasOrKeyId))?.keyId;
+  }
+
+  resolveOrThrow(aliasOrKeyId: string): string {
+    const keyId = this.resolve(aliasOrKeyId);
+    if (keyId === undefined) throw new UnknownKeyAliasError(aliasOrKeyId, [...this.#byAlias.keys(), ...this.#byId.keys()]);
+    return keyId;
+  }
+
+  /** The first alias of a configured key. */
+  aliasOf(keyId: string): string | undefined {
+    return this.#byId.get(keyId)?.aliases[0];
+  }
+
+  describe(): KeyDescription[] {
+    return this.#keys.map((key) => ({ keyId: key.keyId, aliases: key.aliases, scheme: key.scheme, source: key.source, primary: key === this.#primary }));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#keys.map((key) => key.close()));
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * Decrypts the backend bytes of a read plan (domain/encryption/read-plan.ts) into exactly the
+ * plaintext the plan asked for, chunk by chunk, with memory bounded by one chunk. It knows from
+ * the recorded envelope where every chunk ends and which one is final, so it never guesses.
+ * Headers of later segments inside the fetched bytes are checked against the envelope; the
+ * key fields in them are not (a re-wrap changes the envelope, not the stored headers).
+ * Plaintext is released only after its chunk has authenticated.
+ */
+import type { KeyObject } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+import type { EncryptedSegment, EncryptionEnvelope } from '../../domain/encryption/envelope.js';
+import { CHUNK_TAG_BYTES, chunkCount, chunkPlainLength } from '../../domain/encryption/layout.js';
+import type { ReadPlan } from '../../domain/encryption/read-plan.js';
+import { ByteQueue } from './byte-queue.js';
+import { openChunk } from './chunk-cipher.js';
+import type { DataKey } from './data-key.js';
+import { CiphertextIntegrityError } from './errors.js';
+import { parseSegmentHeader } from './segment-header.js';
+
+function checkHeader(bytes: Buffer, segment: EncryptedSegment, index: number, envelope: EncryptionEnvelope): void {
+  const header = parseSegmentHeader(bytes);
+  if (header.headerLength !== envelope.headerLength || header.chunkSize !== envelope.chunkSize
+    || header.partNumber !== segment.partNumber || header.salt.toString('base64') !== segment.salt) {
+    throw new CiphertextIntegrityError('header', `the stored header of segment ${index} (part ${segment.partNumber}) does not match the recorded envelope`, { segment: index });
+  }
+}
+
+export class RangeDecryptStream extends Transform {
+  readonly #plan: ReadPlan;
+  readonly #envelope: EncryptionEnvelope;
+  readonly #dataKey: DataKey;
+  readonly #queue = new ByteQueue();
+  #piece = 0;
+  #chunk: number;
+  #headerPending: boolean;
+  #key: KeyObject | undefined;
+  #skip: number;
+  #remaining: number;
+
+  constructor(plan: ReadPlan, envelope: EncryptionEnvelope, dataKey: DataKey) {
+    super();
+    if (dataKey.chunkSize !== envelope.chunkSize || dataKey.headerLength !== envelope.headerLength) {
+      throw new RangeError('the data key was opened for another envelope');
+    }
+    this.#plan = plan;
+    this.#envelope = envelope;
+    this.#dataKey = dataKey;
+    this.#chunk = plan.pieces[0]?.firstChunk ?? 0;
+    this.#headerPending = (plan.pieces[0]?.headerBytes ?? 0) > 0;
+    this.#skip = plan.skip;
+    this.#remaining = plan.length;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.#queue.push(chunk);
+    try {
+      this.#drain();
+      callback();
+    } catch (error) {
+      callback(error as Error);
+    }
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (this.#piece < this.#plan.pieces.length) {
+      const segment = this.#plan.pieces[this.#piece]?.segment;
+      callback(new CiphertextIntegrityError('truncated', `the stored bytes end before chunk ${this.#chunk} of segment ${String(segment)}`, { segment, chunk: this.#chunk }));
+      return;
+    }
+    callback();
+  }
+
+  #drain(): void {
+    const { pieces } = this.#plan;
+    const chunkSize = this.#envelope.chunkSize;
+    while (this.#piece < pieces.length) {
+      const piece = pieces[this.#piece];
+      const segment = piece && this.#envelope.segments[piece.segment];
+      if (!piece || !segment) throw new RangeError('the read plan does not fit the envelope');
+      if (this.#headerPending) {
+        if (this.#queue.length < piece.headerBytes) return;
+        checkHeader(this.#queue.take(piece.headerBytes), segment, piece.segment, this.#envelope);
+        this.#headerPending = false;
+      }
+      const sealedLength = chunkPlainLength(segment.plainSize, chunkSize, this.#chunk) + CHUNK_TAG_BYTES;
+      if (this.#queue.length < sealedLength) return;
+      this.#key ??= this.#dataKey.segmentKey(segment.partNumber, Buffer.from(segment.salt, 'base64'));
+      const final = this.#chunk === chunkCount(segment.plainSize, chunkSize) - 1;
+      const plain = openChunk(this.#key, this.#chunk, final, this.#queue.take(sealedLength));
+      if (!plain) {
+        throw new CiphertextIntegrityError('authentication', `chunk ${this.#chunk} of segment ${piece.segment} (part ${segment.partNumber}) failed authentication`, { segment: piece.segment, chunk: this.#chunk });
+      }
+      this.#deliver(plain);
+      if (this.#chunk < piece.lastChunk) {
+        this.#chunk += 1;
+        continue;
+      }
+      this.#piece += 1;
+      const next = pieces[this.#piece];
+      this.#chunk = next?.firstChunk ?? 0;
+      this.#headerPending = (next?.headerBytes ?? 0) > 0;
+      this.#key = undefined;
+    }
+    if (this.#queue.length > 0) throw new CiphertextIntegrityError('trailing-data', 'the backend sent more bytes than the planned range');
+  }
+
+  #deliver(plain: Buffer): void {
+    const start = Math.min(this.#skip, plain.length);
+    this.#skip -= start;
+    const count = Math.min(plain.length - start, this.#remaining);
+    this.#remaining -= count;
+    if (count > 0) this.push(plain.subarray(start, start + count));
+  }
+}
+
+/** A Transform from the bytes of `plan.backendRange` to the planned plaintext. */
+export function createRangeDecryptStream(plan: ReadPlan, envelope: EncryptionEnvelope, dataKey: DataKey): RangeDecryptStream {
+  return new RangeDecryptStream(plan, envelope, dataKey);
+}

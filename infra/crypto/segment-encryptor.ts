@@ -1,0 +1,135 @@
+/**
+ * Encrypts one segment — a whole single-PUT body or one part of a multipart upload — as it
+ * streams, with memory bounded by one chunk. The length need not be known in advance: a full
+ * chunk is held until more plaintext arrives (then it is not the final chunk) or the input ends
+ * (then it is). When it is known, `DataKey.storedSize(length)` gives the Content-Length to send.
+ */
+import { randomBytes, type KeyObject } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+import { SEGMENT_SALT_BYTES, type EncryptedSegment } from '../../domain/encryption/envelope.js';
+import { headerLengthFor } from '../../domain/encryption/layout.js';
+import { sealChunk } from './chunk-cipher.js';
+import type { DataKey } from './data-key.js';
+import { encodeSegmentHeader } from './segment-header.js';
+
+export class SegmentSealer {
+  readonly salt: Buffer;
+  /** The segment header: the first bytes to store. */
+  readonly header: Buffer;
+  readonly #partNumber: number;
+  readonly #key: KeyObject;
+  readonly #pending: Buffer;
+  #filled = 0;
+  #index = 0;
+  #plainSize = 0;
+  #sealedBytes = 0;
+  #finished = false;
+
+  /** `salt` is random unless a known-answer test fixes it. */
+  constructor(dataKey: DataKey, partNumber: number, salt: Buffer = randomBytes(SEGMENT_SALT_BYTES)) {
+    const wrappedKey = Buffer.from(dataKey.key.wrappedKey, 'base64');
+    if (headerLengthFor(wrappedKey.length) !== dataKey.headerLength) {
+      // Every segment of a version must have the same header length; encrypt all parts of an upload with its original wrap.
+      throw new RangeError('this data key was re-wrapped since its segments were written; encrypt new segments with the wrap recorded when the data key was made');
+    }
+    this.salt = salt;
+    this.#partNumber = partNumber;
+    this.#key = dataKey.segmentKey(partNumber, salt);
+    this.#pending = Buffer.allocUnsafe(dataKey.chunkSize);
+    this.header = encodeSegmentHeader({
+      wrapScheme: dataKey.key.wrapScheme, chunkSize: dataKey.chunkSize, partNumber, salt, keyId: dataKey.key.keyId, wrappedKey,
+    });
+  }
+
+  get plainSize(): number {
+    return this.#plainSize;
+  }
+
+  /** Bytes of the stored segment so far, header included. */
+  get storedSize(): number {
+    return this.header.length + this.#sealedBytes;
+  }
+
+  /** The chunks this plaintext completes, in order (a full chunk waits until more plaintext follows it). */
+  update(data: Buffer): Buffer[] {
+    if (this.#finished) throw new Error('the segment is already finished');
+    const out: Buffer[] = [];
+    const chunkSize = this.#pending.length;
+    let at = 0;
+    this.#plainSize += data.length;
+    while (at < data.length) {
+      if (this.#filled === chunkSize) {
+        out.push(this.#seal(this.#pending, false));
+        this.#filled = 0;
+      }
+      if (this.#filled === 0 && data.length - at > chunkSize) {
+        // More than a chunk left in this input: seal straight from it, no copy.
+        out.push(this.#seal(data.subarray(at, at + chunkSize), false));
+        at += chunkSize;
+        continue;
+      }
+      const count = Math.min(chunkSize - this.#filled, data.length - at);
+      data.copy(this.#pending, this.#filled, at, at + count);
+      this.#filled += count;
+      at += count;
+    }
+    return out;
+  }
+
+  /** The final chunk (an empty segment gets an empty one). */
+  final(): Buffer {
+    if (this.#finished) throw new Error('the segment is already finished');
+    this.#finished = true;
+    return this.#seal(this.#pending.subarray(0, this.#filled), true);
+  }
+
+  /** The segment's facts for the envelope; only once it is finished. */
+  facts(): EncryptedSegment {
+    if (!this.#finished) throw new Error('the segment is not finished yet');
+    return { partNumber: this.#partNumber, plainSize: this.#plainSize, salt: this.salt.toString('base64') };
+  }
+
+  #seal(plain: Buffer, final: boolean): Buffer {
+    const sealed = sealChunk(this.#key, this.#index, final, plain);
+    this.#index += 1;
+    this.#sealedBytes += sealed.length;
+    return sealed;
+  }
+}
+
+/** A Transform from a segment's plaintext to its stored bytes (header first); `facts()` once it has ended. */
+export class SegmentEncryptStream extends Transform {
+  readonly #sealer: SegmentSealer;
+  #headerSent = false;
+
+  constructor(dataKey: DataKey, partNumber: number) {
+    super();
+    this.#sealer = new SegmentSealer(dataKey, partNumber);
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.#sendHeader();
+    for (const sealed of this.#sealer.update(chunk)) this.push(sealed);
+    callback();
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.#sendHeader();
+    this.push(this.#sealer.final());
+    callback();
+  }
+
+  facts(): EncryptedSegment {
+    return this.#sealer.facts();
+  }
+
+  get storedSize(): number {
+    return this.#sealer.storedSize;
+  }
+
+  #sendHeader(): void {
+    if (this.#headerSent) return;
+    this.#headerSent = true;
+    this.push(this.#sealer.header);
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * The header that starts every encrypted segment (format v2), so the stored bytes describe
+ * themselves: with them and the master key an operator can decrypt an object without the log.
+ *
+ *   offset size  field
+ *        0    4  magic "SENC"
+ *        4    1  format version (2)
+ *        5    1  wrap scheme (1 = AES-256 key wrap, 2 = Vault Transit)
+ *        6    2  header length H, big-endian
+ *        8    4  chunk size, big-endian
+ *       12    4  part number (0 = single PUT), big-endian
+ *       16   16  salt
+ *       32    8  master key fingerprint
+ *       40    2  wrapped key length L, big-endian
+ *       42    L  wrapped data key            (H = 42 + L)
+ *
+ * The version, chunk size, part number and salt feed the segment's key derivation, so changing
+ * any of them makes every chunk fail authentication. The key fields are checked by the unwrap
+ * and are deliberately not bound to the chunks: a re-wrap may describe the key differently
+ * without invalidating the data.
+ */
+import { FORMAT_VERSION, HEADER_FIXED_BYTES, headerLengthFor, isFormatChunkSize } from '../../domain/encryption/layout.js';
+import { SEGMENT_SALT_BYTES, type WrapScheme } from '../../domain/encryption/envelope.js';
+import { CiphertextIntegrityError, NotEncryptedError } from './errors.js';
+
+const MAGIC = Buffer.from('SENC', 'latin1');
+const FINGERPRINT_BYTES = 8;
+/** Bytes needed to learn a header's length. */
+export const HEADER_PREFIX_BYTES = 8;
+
+const schemeCodes: Readonly<Record<WrapScheme, number>> = { 'aes256-kw': 1, 'vault-transit': 2 };
+const schemesByCode = new Map(Object.entries(schemeCodes).map(([scheme, code]) => [code, scheme as WrapScheme]));
+
+export interface SegmentHeader {
+  readonly wrapScheme: WrapScheme;
+  readonly headerLength: number;
+  readonly chunkSize: number;
+  readonly partNumber: number;
+  readonly salt: Buffer;
+  /** Hex fingerprint of the master key that wrapped the data key. */
+  readonly keyId: string;
+  readonly wrappedKey: Buffer;
+}
+
+export function encodeSegmentHeader(header: Omit<SegmentHeader, 'headerLength'>): Buffer {
+  if (header.salt.length !== SEGMENT_SALT_BYTES) throw new RangeError('a segment salt is 16 bytes');
+  const length = headerLengthFor(header.wrappedKey.length);
+  if (length > 0xffff) throw new RangeError('the wrapped data key is too long for a segment header');
+  const out = Buffer.alloc(length);
+  MAGIC.copy(out, 0);
+  out[4] = FORMAT_VERSION;
+  out[5] = schemeCodes[header.wrapScheme];
+  out.writeUInt16BE(length, 6);
+  out.writeUInt32BE(header.chunkSize, 8);
+  out.writeUInt32BE(header.partNumber, 12);
+  header.salt.copy(out, 16);
+  out.write(header.keyId, 32, FINGERPRINT_BYTES, 'hex');
+  out.writeUInt16BE(header.wrappedKey.length, 40);
+  header.wrappedKey.copy(out, HEADER_FIXED_BYTES);
+  return out;
+}
+
+/** Whether bytes begin like a v2 segment (needs the first 5 bytes). */
+export function startsLikeSegment(bytes: Buffer, at = 0): boolean {
+  return bytes.length - at >= 5 && bytes.compare(MAGIC, 0, 4, at, at + 4) === 0 && bytes[at + 4] === FORMAT_VERSION;
+}
+
+/** The total header length announced by the first HEADER_PREFIX_BYTES bytes of a segment. */
+export function headerLengthOf(prefix: Buffer): number {
+  if (prefix.length < HEADER_PREFIX_BYTES || prefix.compare(MAGIC, 0, 4, 0, 4) !== 0) {
+    throw new NotEncryptedError('the object does not start with an encrypted segment header (it is not encrypted, or not by this program)');
+  }
+  const version = prefix[4];
+  if (version === 1) {
+    throw new NotEncryptedError('the object is in format v1 (written by the Go s3-orchestrator), whose data keys are kept only in that program\'s database; decrypt it there (decrypt-existing) before moving it here');
+  }
+  if (version !== FORMAT_VERSION) throw new NotEncryptedError(`unsupported encryption format version ${String(version)}`);
+  const length = prefix.readUInt16BE(6);
+  if (length <= HEADER_FIXED_BYTES) throw new CiphertextIntegrityError('header', `segment header length ${length} is too short`);
+  return length;
+}
+
+/** Parses a whole header (exactly its `headerLengthOf` bytes, or more). */
+export function parseSegmentHeader(bytes: Buffer): SegmentHeader {
+  const headerLength = headerLengthOf(bytes);
+  if (bytes.length < headerLength) throw new CiphertextIntegrityError('truncated', 'the object ends inside a segment header');
+  const wrapScheme = schemesByCode.get(bytes[5] as number);
+  if (!wrapScheme) throw new CiphertextIntegrityError('header', `unknown key wrap scheme ${String(bytes[5])}`);
+  const chunkSize = bytes.readUInt32BE(8);
+  if (!isFormatChunkSize(chunkSize)) throw new CiphertextIntegrityError('header', `invalid chunk size ${chunkSize}`);
+  const wrappedLength = bytes.readUInt16BE(40);
+  if (headerLengthFor(wrappedLength) !== headerLength) {
+    throw new CiphertextIntegrityError('header', 'the segment header length disagrees with its wrapped key length');
+  }
+  return {
+    wrapScheme,
+    headerLength,
+    chunkSize,
+    partNumber: bytes.readUInt32BE(12),
+    salt: Buffer.from(bytes.subarray(16, 16 + SEGMENT_SALT_BYTES)),
+    keyId: bytes.toString('hex', 32, 32 + FINGERPRINT_BYTES),
+    wrappedKey: Buffer.from(bytes.subarray(HEADER_FIXED_BYTES, headerLength)),
+  };
+}
