@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { newUlid } from '../infra/ids.js';
 import type { Logger } from '../infra/telemetry/logger.js';
-import { loadUpload, staleUploads } from '../projections/read/upload-reads.js';
+import { staleUploads } from '../projections/read/upload-reads.js';
 import type { Cause } from '../services/event-factory.js';
 import type { MultipartService } from '../services/multipart/multipart-service.js';
 import type { Leases } from './leases.js';
@@ -44,11 +44,8 @@ export class StaleUploadWorker {
         const page = await staleUploads(this.pool, olderThan, s.batchSize, after);
         for (const candidate of page) {
           try {
-            // Re-read just before aborting: an upload completed or aborted meanwhile is left alone.
-            const upload = await loadUpload(this.pool, candidate.uploadId);
-            if (!upload) continue;
-            await this.multipart.abort(upload, 'stale', cause);
-            report.aborted++;
+            // An upload completed or aborted meanwhile is left alone.
+            if (await this.multipart.abort(candidate, 'stale', cause)) report.aborted++;
           } catch (err) {
             report.failed++;
             this.logger.warn({ err, uploadId: candidate.uploadId, backend: candidate.backend }, 'could not abort a stale multipart upload');

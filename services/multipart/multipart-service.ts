@@ -2,23 +2,24 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { newUlid } from '../../infra/ids.js';
 import { DomainError } from '../../domain/errors.js';
-import type { Checksum, ObjectHeaders } from '../../domain/events/common.js';
-import { InvariantViolationError } from '../../domain/eventstore/errors.js';
+import type { Checksum, ObjectHeaders, StoredCopy } from '../../domain/events/common.js';
+import { ConcurrencyError, InvariantViolationError } from '../../domain/eventstore/errors.js';
 import type { EventStore, StreamAppend } from '../../domain/eventstore/port.js';
 import { availableBytes, type BackendCandidate } from '../../domain/placement/placement.js';
-import { completeMultipartUpload, type RequestedPart } from '../../domain/s3/multipart.js';
+import { completeMultipartUpload, type CompletedUpload, type RequestedPart } from '../../domain/s3/multipart.js';
+import { completesWithSameParts, type UploadCreated, type UploadState } from '../../domain/uploads/upload-state.js';
 import { BackendHttpError } from '../../infra/backend/index.js';
 import type { Queryable } from '../../infra/eventstore/postgres-event-store.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
-import { countUploads, loadParts, loadUpload, type UploadRow } from '../../projections/read/upload-reads.js';
+import { countUploads, loadUpload, type UploadRow } from '../../projections/read/upload-reads.js';
 import type { BackendDirectory } from '../backends/backend-directory.js';
 import type { OrphanRecorder } from '../cleanup/orphans.js';
 import type { Cause, EventFactory } from '../event-factory.js';
 import type { ObjectCommands, WritePrecondition } from '../objects/object-commands.js';
 import { abandonBody, type ObjectWriter } from '../objects/object-writer.js';
 import { versionStorageKey } from '../../domain/objects/storage-keys.js';
+import { loadUploadState, uploadStreamId } from './upload-stream.js';
 
-export const uploadStreamId = (uploadId: string): string => `upload-${uploadId}`;
 const md5Hex = (data: Uint8Array): string => createHash('md5').update(data).digest('hex');
 
 export interface NewUpload {
@@ -29,6 +30,18 @@ export interface NewUpload {
   headers: ObjectHeaders;
   maxUploadsPerBucket: number;
 }
+
+/** Which upload a request means: an upload id works only with the bucket and key it was created for. */
+export interface UploadTarget {
+  uploadId: string;
+  bucket: string;
+  key: string;
+}
+
+export type AbortReason = 'client' | 'stale' | 'drain' | 'backend-removed';
+
+/** A conflicting append means a part arrived; an abort decides again that many times at most. */
+const maxCloseAttempts = 20;
 
 export interface PartInput {
   partNumber: number;
@@ -143,89 +156,163 @@ export class MultipartService {
     throw new DomainError('InsufficientStorage');
   }
 
-  /** Validates the part list, completes the backend upload, and commits the new version atomically with the upload's end. */
+  /**
+   * Validates the part list against the upload's stream, completes the backend upload, and
+   * commits the new version atomically with the upload's end, conditional on the stream's
+   * revision: a racing Abort, Complete or part upload makes the commit fail, and the loser sees
+   * what won. A Complete repeated after the upload completed with the same parts (a client
+   * retrying after a timeout) answers the same ETag; with other parts it is NoSuchUpload.
+   */
   async complete(
-    upload: UploadRow, requested: readonly RequestedPart[], maxObjectSize: number, cause: Cause, precondition?: WritePrecondition,
+    target: UploadTarget, requested: readonly RequestedPart[], maxObjectSize: number, cause: Cause, precondition?: WritePrecondition,
   ): Promise<{ etag: string; size: number }> {
-    const parts = await loadParts(this.db, upload.uploadId);
+    let state = await this.openUpload(target);
+    if (state.status !== 'open') return completedBefore(state, requested, target.uploadId);
+    const created = state.created as UploadCreated;
     // A part's checksum named in the request must be the one it was uploaded with (InvalidPart otherwise).
-    const uploaded = parts.map((p) => (p.checksum ? { ...p, checksums: { [`Checksum${p.checksum.algorithm}`]: p.checksum.value } } : p));
+    const uploaded = [...state.parts.values()].sort((a, b) => a.partNumber - b.partNumber)
+      .map((p) => (p.checksum ? { ...p, checksums: { [`Checksum${p.checksum.algorithm}`]: p.checksum.value } } : p));
     const done = completeMultipartUpload(uploaded, requested, { md5: md5Hex, maxObjectSize });
     // A conditional Complete that cannot succeed leaves the upload open, as S3 does.
-    precondition?.((await this.objects.load(upload.bucket, upload.key)).current);
-    const byNumber = new Map(parts.map((p) => [p.partNumber, p]));
-    const client = this.backends.require(upload.backend).client;
+    precondition?.((await this.objects.load(created.bucket, created.key)).current);
+    const assembled = state.parts;
+    const client = this.backends.require(created.backend).client;
     try {
-      await client.completeMultipartUpload(upload.storageKey, upload.backendUploadId, done.parts.map((p) => ({
-        partNumber: p.partNumber, etag: byNumber.get(p.partNumber)?.backendEtag ?? '',
+      await client.completeMultipartUpload(created.storageKey, created.backendUploadId, done.parts.map((p) => ({
+        partNumber: p.partNumber, etag: assembled.get(p.partNumber)?.backendEtag ?? '',
       })));
     } catch (err) {
+      const now = await loadUploadState(this.store, target.uploadId);
+      // An Abort or another Complete won meanwhile (the backend upload is gone).
+      if (now.status !== 'open') return completedBefore(now, requested, target.uploadId);
       // A retried Complete after the backend finished but our commit did not: the object is there.
-      const head = await client.headObject(upload.storageKey).catch(() => undefined);
+      const head = await client.headObject(created.storageKey).catch(() => undefined);
       if (!head || head.contentLength !== done.totalSize) {
-        this.logger.warn({ err, backend: upload.backend }, 'backend could not complete the multipart upload');
+        this.logger.warn({ err, backend: created.backend }, 'backend could not complete the multipart upload');
         throw new DomainError('ServiceUnavailable', 'The backend could not complete the upload; please retry.');
       }
     }
-    const uploadAppend = (): StreamAppend[] => [{
-      streamId: uploadStreamId(upload.uploadId),
-      events: [this.events.event('MultipartUploadCompleted', {
-        uploadId: upload.uploadId, backend: upload.backend, etag: done.etag, size: done.totalSize,
-        parts: done.parts.map((p) => ({ partNumber: p.partNumber, size: p.size, etag: p.etag })),
-      }, cause)],
-      expected: 'stream_exists',
-    }];
-    const copies = [{ backend: upload.backend, storageKey: upload.storageKey, size: done.totalSize }];
-    try {
-      const outcome = await this.objects.write(upload.bucket, upload.key, {
-        writeId: upload.writeId, size: done.totalSize, etag: done.etag, contentType: upload.contentType, metadata: upload.metadata,
-        headers: upload.headers, checksum: null, parts: done.parts.map((p) => ({ partNumber: p.partNumber, size: p.size })),
-        lastModified: this.events.now().toISOString(), copies, origin: 'multipart', uploadId: upload.uploadId,
-      }, cause, { extra: uploadAppend, ...(precondition ? { precondition } : {}) });
-      this.backends.noteUsage(upload.backend, { pending: -done.totalSize });
-      this.writer.afterCommit(outcome, copies, cause);
-    } catch (err) {
-      if (err instanceof InvariantViolationError && err.invariant === 'upload_open') throw new DomainError('NoSuchUpload', undefined, { UploadId: upload.uploadId });
-      if (err instanceof DomainError && err.code === 'PreconditionFailed') {
-        // A racing writer made the condition false after the backend assembled the object: the
-        // upload cannot be completed any more, so it ends here and the assembled bytes are reclaimed.
-        await this.store.appendToStream(uploadStreamId(upload.uploadId), [this.events.event('MultipartUploadAborted', {
-          uploadId: upload.uploadId, backend: upload.backend, reason: 'client',
-        }, cause)], { expected: 'stream_exists' });
-        this.backends.noteUsage(upload.backend, { pending: -parts.reduce((n, p) => n + p.size, 0) });
-        await this.orphans.record(upload.backend, upload.storageKey, done.totalSize, 'conditional_complete_failed', cause);
+    const copies = [{ backend: created.backend, storageKey: created.storageKey, size: done.totalSize }];
+    for (;;) {
+      try {
+        await this.commitCompletion(state, done, copies, cause, precondition);
+        return { etag: done.etag, size: done.totalSize };
+      } catch (err) {
+        if (!(err instanceof ConcurrencyError && err.streamId === uploadStreamId(target.uploadId))) {
+          if (err instanceof DomainError && err.code === 'PreconditionFailed') {
+            // A racing writer made the condition false after the backend assembled the object: the
+            // upload cannot be completed any more, so it ends here and the assembled bytes are reclaimed.
+            await this.endAfterAssembly(target, state, done.totalSize, 'conditional_complete_failed', cause);
+          }
+          throw err;
+        }
+        const now = await loadUploadState(this.store, target.uploadId);
+        // Only parts this Complete did not use changed: it still holds.
+        if (now.status === 'open' && done.parts.every((p) => now.parts.get(p.partNumber)?.backendEtag === assembled.get(p.partNumber)?.backendEtag)) {
+          state = now;
+          continue;
+        }
+        // Another Complete won: the assembled object is its version's live copy, never an orphan.
+        if (now.status === 'completed') return completedBefore(now, requested, target.uploadId);
+        await this.endAfterAssembly(target, now, done.totalSize, 'complete_lost', cause);
+        throw noSuchUpload(target.uploadId);
       }
-      throw err;
     }
-    return { etag: done.etag, size: done.totalSize };
   }
 
-  /** Aborts on the backend; if the backend cannot confirm, the parts' bytes become a cleanup item. */
-  async abort(upload: UploadRow, reason: 'client' | 'stale' | 'drain' | 'backend-removed', cause: Cause): Promise<void> {
-    const client = this.backends.get(upload.backend)?.client;
-    const result = client ? await client.abortMultipartUpload(upload.storageKey, upload.backendUploadId).catch(() => ({ confirmed: false as const, status: 0 })) : { confirmed: false as const, status: 0 };
-    const parts = await loadParts(this.db, upload.uploadId);
-    const bytes = parts.reduce((n, p) => n + p.size, 0);
-    await this.store.appendToStream(
-      uploadStreamId(upload.uploadId),
-      [this.events.event('MultipartUploadAborted', { uploadId: upload.uploadId, backend: upload.backend, reason }, cause)],
-      { expected: 'stream_exists' },
-    );
-    this.backends.noteUsage(upload.backend, { pending: -bytes });
+  /** Appends the new version and the upload's end in one transaction, conditional on the upload's revision. */
+  private async commitCompletion(
+    state: UploadState, done: CompletedUpload, copies: StoredCopy[], cause: Cause, precondition: WritePrecondition | undefined,
+  ): Promise<void> {
+    const created = state.created as UploadCreated;
+    const uploadAppend = (): StreamAppend[] => [{
+      streamId: uploadStreamId(created.uploadId),
+      events: [this.events.event('MultipartUploadCompleted', {
+        uploadId: created.uploadId, backend: created.backend, etag: done.etag, size: done.totalSize,
+        parts: done.parts.map((p) => ({ partNumber: p.partNumber, size: p.size, etag: p.etag })),
+      }, cause)],
+      expected: state.revision,
+    }];
+    const outcome = await this.objects.write(created.bucket, created.key, {
+      writeId: created.writeId, size: done.totalSize, etag: done.etag, contentType: created.contentType, metadata: created.metadata,
+      headers: created.headers, checksum: null, parts: done.parts.map((p) => ({ partNumber: p.partNumber, size: p.size })),
+      lastModified: this.events.now().toISOString(), copies, origin: 'multipart', uploadId: created.uploadId,
+    }, cause, { extra: uploadAppend, ...(precondition ? { precondition } : {}) });
+    this.backends.noteUsage(created.backend, { pending: -done.totalSize });
+    this.writer.afterCommit(outcome, copies, cause);
+  }
+
+  /**
+   * The backend assembled the object but the Complete cannot commit it: the upload ends (unless
+   * something else ended it) and the assembled bytes become an orphan to reclaim.
+   */
+  private async endAfterAssembly(target: UploadTarget, state: UploadState, size: number, reason: string, cause: Cause): Promise<void> {
+    const created = state.created as UploadCreated;
+    if (state.status === 'open') await this.close(target, 'client', cause);
+    await this.orphans.record(created.backend, created.storageKey, size, reason, cause);
+  }
+
+  /**
+   * Aborts an open upload: its end is recorded first, conditional on the stream's revision (so
+   * a racing Complete and Abort cannot both win), then the backend's upload is aborted; if the
+   * backend cannot confirm, its parts become a cleanup item. False when the upload was not open.
+   */
+  async abort(target: UploadTarget, reason: AbortReason, cause: Cause): Promise<boolean> {
+    const closed = await this.close(target, reason, cause);
+    if (!closed) return false;
+    const client = this.backends.get(closed.backend)?.client;
+    const result = client
+      ? await client.abortMultipartUpload(closed.storageKey, closed.backendUploadId).catch(() => ({ confirmed: false as const, status: 0 }))
+      : { confirmed: false as const, status: 0 };
     if (!result.confirmed && (result.status === 405 || result.status === 501)) {
       // Retrying cannot help a backend without AbortMultipartUpload; say so instead of queueing forever.
-      this.logger.warn({ backend: upload.backend, uploadId: upload.uploadId }, 'the backend cannot abort multipart uploads; the parts may stay on it');
+      this.logger.warn({ backend: closed.backend, uploadId: target.uploadId }, 'the backend cannot abort multipart uploads; the parts may stay on it');
     } else if (!result.confirmed && result.status !== 404) {
-      await this.orphans.recordMultipart(upload.backend, upload.storageKey, upload.backendUploadId, bytes, `abort_${reason}`, cause);
+      await this.orphans.recordMultipart(closed.backend, closed.storageKey, closed.backendUploadId, closed.bytes, `abort_${reason}`, cause);
     }
+    return true;
   }
 
   /** Closes an upload in the records only (its backend is being removed, its bytes stay there). */
-  async forget(upload: UploadRow, cause: Cause): Promise<void> {
-    await this.store.appendToStream(
-      uploadStreamId(upload.uploadId),
-      [this.events.event('MultipartUploadAborted', { uploadId: upload.uploadId, backend: upload.backend, reason: 'backend-removed' }, cause)],
-      { expected: 'stream_exists' },
-    );
+  async forget(target: UploadTarget, cause: Cause): Promise<void> {
+    await this.close(target, 'backend-removed', cause);
   }
+
+  /** Appends the upload's abort at its current revision; undefined when it is not open (any more). */
+  private async close(target: UploadTarget, reason: AbortReason, cause: Cause): Promise<(UploadCreated & { bytes: number }) | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      const state = await this.openUpload(target);
+      if (state.status !== 'open') return undefined;
+      const created = state.created as UploadCreated;
+      try {
+        await this.store.appendToStream(uploadStreamId(target.uploadId), [this.events.event('MultipartUploadAborted', {
+          uploadId: target.uploadId, backend: created.backend, reason,
+        }, cause)], { expected: state.revision });
+      } catch (err) {
+        // A part arrived meanwhile: decide again on the new state (a Complete that won ends the loop).
+        if (err instanceof ConcurrencyError && attempt < maxCloseAttempts) continue;
+        throw err;
+      }
+      const bytes = [...state.parts.values()].reduce((n, p) => n + p.size, 0);
+      this.backends.noteUsage(created.backend, { pending: -bytes });
+      return { ...created, bytes };
+    }
+  }
+
+  /** The upload's state when it was created for this bucket and key (in any status); NoSuchUpload otherwise. */
+  private async openUpload(target: UploadTarget): Promise<UploadState> {
+    const state = await loadUploadState(this.store, target.uploadId);
+    if (!state.created || state.created.bucket !== target.bucket || state.created.key !== target.key) throw noSuchUpload(target.uploadId);
+    return state;
+  }
+}
+
+const noSuchUpload = (uploadId: string): DomainError => new DomainError('NoSuchUpload', undefined, { UploadId: uploadId });
+
+/** The answer to a Complete of an upload that is no longer open: the first answer again if it completed with these parts. */
+function completedBefore(state: UploadState, requested: readonly RequestedPart[], uploadId: string): { etag: string; size: number } {
+  if (state.status === 'completed' && state.completion && completesWithSameParts(state.completion, requested)) {
+    return { etag: state.completion.etag, size: state.completion.size };
+  }
+  throw noSuchUpload(uploadId);
 }

@@ -154,6 +154,54 @@ describe('S3 multipart uploads', () => {
     expect(events.rows.map((r) => r.type)).toEqual(['MultipartUploadCreated', 'PartUploaded', 'MultipartUploadAborted']);
   });
 
+  it('Complete and Abort racing on one upload: exactly one wins, the other is NoSuchUpload (ten rounds)', async () => {
+    for (let round = 0; round < 10; round++) {
+      const key = `race/${round}`;
+      const uploadId = await create(key);
+      const e1 = await upload(key, uploadId, 1, part3);
+      const [completed, aborted] = await Promise.allSettled([
+        complete(key, uploadId, [{ PartNumber: 1, ETag: e1 }]),
+        s3.send(new AbortMultipartUploadCommand({ Bucket: 'alpha', Key: key, UploadId: uploadId })),
+      ]);
+      const outcomes = [completed, aborted].map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as Error).name));
+      expect(outcomes.filter((o) => o === 'ok'), `round ${round}: ${outcomes.join(', ')}`).toHaveLength(1);
+      expect(outcomes.filter((o) => o !== 'ok'), `round ${round}`).toEqual(['NoSuchUpload']);
+      const ended = await stack.db.pool.query<{ type: string }>(
+        `SELECT type FROM events WHERE stream_id = $1 AND type IN ('MultipartUploadCompleted', 'MultipartUploadAborted')`, [`upload-${uploadId}`],
+      );
+      if (completed.status === 'fulfilled') {
+        expect(ended.rows.map((r) => r.type)).toEqual(['MultipartUploadCompleted']);
+        expect((await bytesOf(s3.send(new GetObjectCommand({ Bucket: 'alpha', Key: key })))).equals(part3)).toBe(true);
+      } else {
+        expect(ended.rows.map((r) => r.type)).toEqual(['MultipartUploadAborted']);
+        expect(await errorCode(s3.send(new HeadObjectCommand({ Bucket: 'alpha', Key: key })))).toBe('NotFound');
+      }
+    }
+    expect(await pending()).toBe(0);
+  });
+
+  it('a retried Complete of a completed upload: the same parts answer 200 with the same ETag, other parts NoSuchUpload', async () => {
+    const key = 'retried/complete.bin';
+    const uploadId = await create(key);
+    const e1 = await upload(key, uploadId, 1, part1);
+    const e2 = await upload(key, uploadId, 2, part3);
+    const parts = [{ PartNumber: 1, ETag: e1 }, { PartNumber: 2, ETag: e2 }];
+    const first = await complete(key, uploadId, parts);
+    expect(first.ETag).toBe(`"${multipartEtag([part1, part3])}"`);
+    const again = await complete(key, uploadId, parts);
+    expect(again.$metadata.httpStatusCode).toBe(200);
+    expect(again.ETag).toBe(first.ETag);
+    // ETags compare without their quotes, as in a first Complete.
+    expect((await complete(key, uploadId, parts.map((p) => ({ ...p, ETag: p.ETag.replace(/"/g, '') })))).ETag).toBe(first.ETag);
+    expect(await failure(complete(key, uploadId, [{ PartNumber: 1, ETag: e1 }]))).toMatchObject({ name: 'NoSuchUpload', status: 404 });
+    expect(await failure(complete(key, uploadId, [{ PartNumber: 1, ETag: e2 }, { PartNumber: 2, ETag: e2 }]))).toMatchObject({ name: 'NoSuchUpload', status: 404 });
+    // Only ever completed once: one version, no second commit.
+    expect(await objectEventTypes(stack, 'alpha', key)).toEqual(['ObjectWritten']);
+    expect((await bytesOf(s3.send(new GetObjectCommand({ Bucket: 'alpha', Key: key })))).equals(Buffer.concat([part1, part3]))).toBe(true);
+    // Still scoped to its bucket and key.
+    expect(await errorCode(complete('retried/other', uploadId, parts))).toBe('NoSuchUpload');
+  });
+
   it('an upload id works only with the bucket and key it was created for', async () => {
     const uploadId = await create('scoped/key');
     const e1 = await upload('scoped/key', uploadId, 1, part3);

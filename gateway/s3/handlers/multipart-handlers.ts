@@ -1,4 +1,5 @@
 import type { FastifyReply } from 'fastify';
+import { DomainError } from '../../../domain/errors.js';
 import { quoteEtag } from '../../../domain/s3/etag.js';
 import { parseCopySourceRange } from '../../../domain/s3/keys.js';
 import { commonPrefixOf } from '../../../domain/s3/listing.js';
@@ -71,18 +72,20 @@ export async function completeMultipartUpload(ctx: GatewayContext, req: S3Reques
   const bucket = req.bucket as string;
   const key = req.key as string;
   const precondition = writePreconditionFrom(req, key);
-  const upload = await ctx.multipart.requireUpload(bucket, key, uploadIdOf(req));
   const requested = parseCompleteMultipartUpload(await readSmallBody(req));
-  const done = await ctx.multipart.complete(upload, requested, ctx.config().server.max_object_size, req.cause, precondition);
+  const target = { uploadId: uploadIdOf(req), bucket, key };
+  const done = await ctx.multipart.complete(target, requested, ctx.config().server.max_object_size, req.cause, precondition);
   return sendXml(reply, 200, buildCompleteMultipartUploadResultXml({
     location: `/${encodeURIComponent(bucket)}/${key.split('/').map(encodeURIComponent).join('/')}`, bucket, key, etag: done.etag,
   }));
 }
 
 export async function abortMultipartUpload(ctx: GatewayContext, req: S3Request, reply: FastifyReply): Promise<FastifyReply> {
-  const upload = await ctx.multipart.requireUpload(req.bucket as string, req.key as string, uploadIdOf(req));
   req.raw.resume();
-  await ctx.multipart.abort(upload, 'client', req.cause);
+  const uploadId = uploadIdOf(req);
+  if (!(await ctx.multipart.abort({ uploadId, bucket: req.bucket as string, key: req.key as string }, 'client', req.cause))) {
+    throw new DomainError('NoSuchUpload', undefined, { UploadId: uploadId });
+  }
   return reply.code(204).send();
 }
 
