@@ -14,3 +14,5 @@ export {
 } from './errors.js';
 export { Keyring, type KeyDescription } from './keys/keyring.js';
 export { decodeMasterKey, localKeyFingerprint } from './keys/local-master-key.js';
+export { createKeyring, type EncryptionKeySettings } from './keys/create-keyring.js';
+export { vaultKeyFingerprint, type VaultKeyOptions, type VaultSettings } from './keys/vault-transit-key.js';
