@@ -8,7 +8,7 @@ import type { GatewayContext } from '../gateway/context.js';
 import { CredentialStore } from '../gateway/s3/credential-store.js';
 import { buildServer } from '../gateway/server.js';
 import { guardPool } from '../infra/db/guarded-pool.js';
-import { migrate } from '../infra/db/migrate.js';
+import { migrateSchema } from '../projections/schema/plan.js';
 import { CircuitBreaker } from '../infra/resilience/circuit-breaker.js';
 import { PostgresEventStore } from '../infra/eventstore/postgres-event-store.js';
 import { createLogger, type Logger } from '../infra/telemetry/logger.js';
@@ -85,7 +85,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
   const pool = guardPool(opts.database?.pool ?? (db as DatabaseHandle).pool, databaseBreaker);
   if (db) logger.info({ database: db.description }, 'database open');
   try {
-    await migrate(pool, logger);
+    await migrateSchema(pool, logger);
   } catch (err) {
     await db?.close();
     throw err;

@@ -1,7 +1,9 @@
 import type pg from 'pg';
 import type { Position } from '../domain/eventstore/port.js';
 import { decodePosition, encodePosition } from '../infra/eventstore/positions.js';
-import type { AsyncProjectionInfo, InlineProjectionInfo, ProjectionInfo } from './registry.js';
+import type { AsyncProjection } from './async/projection.js';
+import type { InlineProjection } from './inline/inline-projection.js';
+import type { ProjectionInfo } from './registry.js';
 import { replayAsync, replayInline } from './replay.js';
 import { createShadowTables, diffTables, dropShadowSchema, swapInShadowTables, type TableDiff } from './shadow.js';
 
@@ -55,7 +57,7 @@ function report(projection: string, events: number, startedAt: number): RebuildR
  * then briefly fences appends (EXCLUSIVE lock on streams; reads continue), applies the last
  * events and swaps the shadow tables in.
  */
-export async function rebuildInline(pool: pg.Pool, infos: readonly InlineProjectionInfo[], onProgress?: ProgressFn): Promise<RebuildReport> {
+export async function rebuildInline(pool: pg.Pool, infos: readonly InlineProjection[], onProgress?: ProgressFn): Promise<RebuildReport> {
   const name = infos.map((i) => i.name).join('+');
   const names = infos.map((i) => i.name);
   const tables = infos.flatMap((i) => i.tables);
@@ -95,7 +97,7 @@ export async function rebuildInline(pool: pg.Pool, infos: readonly InlineProject
  * REPEATABLE READ snapshot, applies the events that snapshot sees and compares row by row.
  * Appends are never blocked.
  */
-export async function verifyInline(pool: pg.Pool, infos: readonly InlineProjectionInfo[], onProgress?: ProgressFn): Promise<VerifyReport> {
+export async function verifyInline(pool: pg.Pool, infos: readonly InlineProjection[], onProgress?: ProgressFn): Promise<VerifyReport> {
   const name = infos.map((i) => i.name).join('+');
   const names = infos.map((i) => i.name);
   const tables = infos.flatMap((i) => i.tables);
@@ -140,7 +142,7 @@ async function readCheckpoint(db: pg.ClientBase, name: string): Promise<Position
  * Rebuilds an async projection: takes it away from the runner (status `rebuilding`), replays
  * into shadow tables, then swaps them in and moves the checkpoint in one transaction.
  */
-export async function rebuildAsync(pool: pg.Pool, info: AsyncProjectionInfo, onProgress?: ProgressFn): Promise<RebuildReport> {
+export async function rebuildAsync(pool: pg.Pool, info: AsyncProjection, onProgress?: ProgressFn): Promise<RebuildReport> {
   const schema = shadowFor('rebuild', info.name);
   return withDedicatedClient(pool, async (client) => {
     const startedAt = performance.now();
@@ -151,10 +153,10 @@ export async function rebuildAsync(pool: pg.Pool, info: AsyncProjectionInfo, onP
     );
     if (claimed.rowCount !== 1) throw new Error(`projection ${info.name} is already being rebuilt`);
     try {
-      const total = await countEvents(client, info.projection.eventTypes);
+      const total = await countEvents(client, info.eventTypes);
       await createShadowTables(client, schema, info.tables);
       await client.query(`SET search_path = ${schema}, public`);
-      const done = await replayAsync(client, info.projection, undefined, {
+      const done = await replayAsync(client, info, undefined, {
         gapSafe: true,
         onBatch: (p) => onProgress?.({ projection: info.name, phase: 'replaying', applied: p.applied, total }),
       });
@@ -183,17 +185,17 @@ export async function rebuildAsync(pool: pg.Pool, info: AsyncProjectionInfo, onP
 }
 
 /** Verifies an async projection against a replay up to its own checkpoint (same snapshot). */
-export async function verifyAsync(pool: pg.Pool, info: AsyncProjectionInfo, onProgress?: ProgressFn): Promise<VerifyReport> {
+export async function verifyAsync(pool: pg.Pool, info: AsyncProjection, onProgress?: ProgressFn): Promise<VerifyReport> {
   const schema = shadowFor('verify', info.name);
   return withDedicatedClient(pool, async (client) => {
     const startedAt = performance.now();
-    const total = await countEvents(client, info.projection.eventTypes);
+    const total = await countEvents(client, info.eventTypes);
     const start = await readCheckpoint(client, info.name);
     await createShadowTables(client, schema, info.tables);
     try {
       await client.query(`SET search_path = ${schema}, public`);
       const bulk = start
-        ? await replayAsync(client, info.projection, undefined, {
+        ? await replayAsync(client, info, undefined, {
             until: start,
             gapSafe: true,
             onBatch: (p) => onProgress?.({ projection: info.name, phase: 'replaying', applied: p.applied, total }),
@@ -203,7 +205,7 @@ export async function verifyAsync(pool: pg.Pool, info: AsyncProjectionInfo, onPr
       try {
         const end = await readCheckpoint(client, info.name);
         const rest = end
-          ? await replayAsync(client, info.projection, bulk.position, { until: end, gapSafe: false, inTransaction: true })
+          ? await replayAsync(client, info, bulk.position, { until: end, gapSafe: false, inTransaction: true })
           : { applied: 0 };
         const events = bulk.applied + rest.applied;
         onProgress?.({ projection: info.name, phase: 'comparing', applied: events, total: Math.max(total, events) });
@@ -223,16 +225,16 @@ export async function verifyAsync(pool: pg.Pool, info: AsyncProjectionInfo, onPr
 /** Rebuilds the named projection, or all of them (inline ones in a single pass). */
 export async function rebuildProjections(pool: pg.Pool, infos: readonly ProjectionInfo[], onProgress?: ProgressFn): Promise<RebuildReport[]> {
   const reports: RebuildReport[] = [];
-  const inline = infos.filter((i): i is InlineProjectionInfo => i.kind === 'inline');
+  const inline = infos.filter((i): i is InlineProjection => i.kind === 'inline');
   if (inline.length > 0) reports.push(await rebuildInline(pool, inline, onProgress));
-  for (const a of infos.filter((i): i is AsyncProjectionInfo => i.kind === 'async')) reports.push(await rebuildAsync(pool, a, onProgress));
+  for (const a of infos.filter((i): i is AsyncProjection => i.kind === 'async')) reports.push(await rebuildAsync(pool, a, onProgress));
   return reports;
 }
 
 export async function verifyProjections(pool: pg.Pool, infos: readonly ProjectionInfo[], onProgress?: ProgressFn): Promise<VerifyReport[]> {
   const reports: VerifyReport[] = [];
-  const inline = infos.filter((i): i is InlineProjectionInfo => i.kind === 'inline');
+  const inline = infos.filter((i): i is InlineProjection => i.kind === 'inline');
   if (inline.length > 0) reports.push(await verifyInline(pool, inline, onProgress));
-  for (const a of infos.filter((i): i is AsyncProjectionInfo => i.kind === 'async')) reports.push(await verifyAsync(pool, a, onProgress));
+  for (const a of infos.filter((i): i is AsyncProjection => i.kind === 'async')) reports.push(await verifyAsync(pool, a, onProgress));
   return reports;
 }

@@ -1,38 +1,33 @@
-import { bucketStatsProjection } from './async/bucket-stats.js';
+import { bucketStatsProjection } from './async/bucket-stats/bucket-stats.js';
 import type { AsyncProjection } from './async/projection.js';
-import { usageMonthlyProjection } from './async/usage-monthly.js';
+import { usageMonthlyProjection } from './async/usage-monthly/usage-monthly.js';
+import { backendsProjection } from './inline/backends/backends.js';
+import { cleanupProjection } from './inline/cleanup/cleanup.js';
+import type { InlineProjection } from './inline/inline-projection.js';
+import { jobsProjection } from './inline/jobs/jobs.js';
+import { locationsProjection } from './inline/locations/locations.js';
+import { uploadsProjection } from './inline/uploads/uploads.js';
+import { usageProjection } from './inline/usage/usage.js';
 
-export interface InlineProjectionInfo {
-  kind: 'inline';
-  name: string;
-  tables: readonly string[];
-}
-
-export interface AsyncProjectionInfo {
-  kind: 'async';
-  name: string;
-  tables: readonly string[];
-  projection: AsyncProjection;
-}
-
-export type ProjectionInfo = InlineProjectionInfo | AsyncProjectionInfo;
-
-/** Inline projections: SQL handlers run inside every append (infra/db/migrations/R_020_*). */
-export const inlineProjections: readonly InlineProjectionInfo[] = [
-  { kind: 'inline', name: 'locations', tables: ['objects', 'object_copies'] },
-  { kind: 'inline', name: 'backends', tables: ['backend_state'] },
-  { kind: 'inline', name: 'uploads', tables: ['multipart_uploads', 'multipart_parts'] },
-  { kind: 'inline', name: 'cleanup', tables: ['cleanup_queue'] },
-  { kind: 'inline', name: 'jobs', tables: ['jobs'] },
-  { kind: 'inline', name: 'usage', tables: ['backend_usage', 'usage_pending_parts'] },
+/**
+ * Every projection, the one list the schema, the append's dispatch, replay, rebuild, verify and
+ * the status commands are made from. Inline projections run in this order inside each append:
+ * usage last, because its rows are the hottest and their locks should be held the shortest time.
+ */
+export const inlineProjections: readonly InlineProjection[] = [
+  locationsProjection,
+  backendsProjection,
+  uploadsProjection,
+  cleanupProjection,
+  jobsProjection,
+  usageProjection,
 ];
 
 export const asyncProjections: readonly AsyncProjection[] = [bucketStatsProjection, usageMonthlyProjection];
 
-export const allProjections: readonly ProjectionInfo[] = [
-  ...inlineProjections,
-  ...asyncProjections.map((p): AsyncProjectionInfo => ({ kind: 'async', name: p.name, tables: p.tables, projection: p })),
-];
+export type ProjectionInfo = InlineProjection | AsyncProjection;
+
+export const allProjections: readonly ProjectionInfo[] = [...inlineProjections, ...asyncProjections];
 
 export function findProjections(name: string | undefined): ProjectionInfo[] {
   if (!name) return [...allProjections];

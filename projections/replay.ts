@@ -36,7 +36,7 @@ export async function replayInline(
       nextAnalyze *= 2;
     }
     const res = await db.query<{ applied: number; last_tx: string; last_seq: string }>(
-      'SELECT applied, last_tx, last_seq FROM s3o_replay_inline($1::text[], $2::xid8, $3::bigint, $4, $5)',
+      'SELECT applied, last_tx, last_seq FROM s3o_replay_page($1::text[], $2::xid8, $3::bigint, $4, $5)',
       [names, txId, seq, replayBatchSize, opts.gapSafe],
     );
     const row = res.rows[0];

@@ -13,7 +13,7 @@ import { ulid } from 'ulid';
 import { encodeEvent } from '../../domain/events/codec.js';
 import type { EventData, EventType } from '../../domain/events/catalog.js';
 import type { NewEvent, StreamAppend } from '../../domain/eventstore/port.js';
-import { migrate } from '../../infra/db/migrate.js';
+import { migrateSchema } from '../../projections/schema/plan.js';
 import { createPool } from '../../infra/db/pool.js';
 import { PostgresEventStore } from '../../infra/eventstore/postgres-event-store.js';
 import { createLogger } from '../../infra/telemetry/logger.js';
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   url.pathname = `/${dbName}`;
   const pool = createPool({ connectionString: url.toString(), max: 4 });
   try {
-    await migrate(pool);
+    await migrateSchema(pool);
     const store = new PostgresEventStore(pool);
     const backends = Array.from({ length: 8 }, (_, i) => `backend${i}`);
     for (const b of backends) {

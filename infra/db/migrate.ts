@@ -1,19 +1,33 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import type { Logger } from '../telemetry/logger.js';
 
-const migrationsDir = fileURLToPath(new URL('./migrations/', import.meta.url));
+/** The event store's own schema: the log, streams, checkpoints, leases and `s3o_append`. */
+export const eventStoreMigrations = new URL('./migrations/', import.meta.url);
 /** Serialises migrations between instances starting at the same time. */
 const migrationLockKey = 0x5330_4d49_4752; // "S3MIGR"
 
-interface MigrationFile {
-  kind: 'versioned' | 'repeatable';
-  order: number;
+/**
+ * A schema change applied once. Its `version` is the schema version it belongs to: several
+ * files (from the homes of different projections) may share one, and are applied together.
+ */
+export interface VersionedMigration {
+  name: string;
+  version: number;
+  sql: string;
+}
+
+/** SQL that defines functions: applied again whenever any repeatable text changed. */
+export interface RepeatableMigration {
   name: string;
   sql: string;
-  checksum: string;
+}
+
+export interface MigrationPlan {
+  versioned: readonly VersionedMigration[];
+  /** In the order they are applied. */
+  repeatable: readonly RepeatableMigration[];
 }
 
 export class SchemaTooNewError extends Error {
@@ -26,80 +40,118 @@ export class SchemaTooNewError extends Error {
   }
 }
 
-async function loadMigrations(): Promise<MigrationFile[]> {
-  const files = (await readdir(migrationsDir)).filter((f) => f.endsWith('.sql')).sort();
-  const out: MigrationFile[] = [];
+/**
+ * Reads one home's SQL files: `NNN_<what>.sql` is versioned (schema version NNN, named by its
+ * file name, which must be unique across homes); any other `.sql` file is repeatable, named
+ * `<prefix><file>` and applied in file-name order.
+ */
+export async function readMigrationFolder(dir: URL, repeatablePrefix = ''): Promise<MigrationPlan> {
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.sql')).sort();
+  const versioned: VersionedMigration[] = [];
+  const repeatable: RepeatableMigration[] = [];
   for (const f of files) {
-    const versioned = /^(\d{3})_(.+)\.sql$/.exec(f);
-    const repeatable = /^R_(\d{3})_(.+)\.sql$/.exec(f);
-    const m = versioned ?? repeatable;
-    if (!m?.[1]) throw new Error(`unexpected migration file name: ${f}`);
-    const sql = await readFile(migrationsDir + f, 'utf8');
-    out.push({
-      kind: versioned ? 'versioned' : 'repeatable',
-      order: Number(m[1]),
-      name: f,
-      sql,
-      checksum: createHash('sha256').update(sql).digest('hex'),
-    });
+    const sql = await readFile(new URL(f, dir), 'utf8');
+    const m = /^(\d{3})_.+\.sql$/.exec(f);
+    if (m?.[1]) versioned.push({ name: f, version: Number(m[1]), sql });
+    else repeatable.push({ name: repeatablePrefix + f, sql });
   }
-  return out;
+  return { versioned, repeatable };
 }
 
-export function knownSchemaVersion(files: readonly MigrationFile[]): number {
-  return Math.max(0, ...files.filter((f) => f.kind === 'versioned').map((f) => f.order));
+/** Concatenates plans, refusing two migrations of one name. */
+export function combinePlans(plans: readonly MigrationPlan[]): MigrationPlan {
+  const versioned = plans.flatMap((p) => p.versioned);
+  const repeatable = plans.flatMap((p) => p.repeatable);
+  const seen = new Set<string>();
+  for (const m of [...versioned, ...repeatable]) {
+    if (seen.has(m.name)) throw new Error(`two migrations are named ${m.name}`);
+    seen.add(m.name);
+  }
+  return { versioned, repeatable };
 }
+
+function knownSchemaVersion(plan: MigrationPlan): number {
+  return Math.max(0, ...plan.versioned.map((m) => m.version));
+}
+
+const checksum = (sql: string) => createHash('sha256').update(sql).digest('hex');
+
+interface AppliedRow { name: string; checksum: string; version: number; kind: string }
 
 /**
- * Applies versioned migrations once each, in order, and re-applies repeatable ones (functions)
- * whenever their text changed. Refuses to run against a schema newer than this build knows.
+ * Brings the database to the plan: every schema version above the database's, in order, each in
+ * one transaction with all its files; then, when any repeatable text differs from what was
+ * applied, all repeatable SQL in one transaction (functions that call each other change
+ * together). Refuses a schema newer than the plan knows.
+ *
+ * The database's version is the highest version recorded. A versioned file at or below it that
+ * has no record of its own (a file that moved or was split between homes) is recorded without
+ * being run: its version was applied under its former name.
  */
-export async function migrate(pool: pg.Pool, logger?: Logger): Promise<{ version: number; applied: string[] }> {
-  const files = await loadMigrations();
-  const known = knownSchemaVersion(files);
+export async function migrate(pool: pg.Pool, plan: MigrationPlan, logger?: Logger): Promise<{ version: number; applied: string[] }> {
+  const known = knownSchemaVersion(plan);
   const client = await pool.connect();
   const applied: string[] = [];
+  const record = (m: VersionedMigration | RepeatableMigration, kind: 'versioned' | 'repeatable') =>
+    client.query(
+      `INSERT INTO schema_migrations (name, kind, version, checksum) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (name) DO UPDATE SET checksum = EXCLUDED.checksum, applied_at = now()`,
+      [m.name, kind, 'version' in m ? m.version : 0, checksum(m.sql)],
+    );
+  const inTransaction = async (what: string, fn: () => Promise<void>) => {
+    await client.query('BEGIN');
+    try {
+      await fn();
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK');
+      throw new Error(`migration ${what} failed: ${(err as Error).message}`, { cause: err });
+    }
+  };
   try {
     await client.query('SELECT pg_advisory_lock($1)', [migrationLockKey]);
     await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       name text PRIMARY KEY, kind text NOT NULL, version int NOT NULL, checksum text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now())`);
-    const done = new Map(
-      (await client.query<{ name: string; checksum: string; version: number; kind: string }>('SELECT name, checksum, version, kind FROM schema_migrations')).rows.map(
-        (r) => [r.name, r],
-      ),
-    );
+    const done = new Map((await client.query<AppliedRow>('SELECT name, checksum, version, kind FROM schema_migrations')).rows.map((r) => [r.name, r]));
     const dbVersion = Math.max(0, ...[...done.values()].filter((r) => r.kind === 'versioned').map((r) => r.version));
     if (dbVersion > known) throw new SchemaTooNewError(dbVersion, known);
 
-    const pending = files.filter((f) => {
-      const prior = done.get(f.name);
-      return f.kind === 'versioned' ? !prior : prior?.checksum !== f.checksum;
-    });
-    // Versioned first (tables), then repeatable (functions that refer to them).
-    pending.sort((a, b) => (a.kind === b.kind ? a.order - b.order : a.kind === 'versioned' ? -1 : 1));
-    for (const f of pending) {
-      await client.query('BEGIN');
-      try {
-        await client.query(f.sql);
-        await client.query(
-          `INSERT INTO schema_migrations (name, kind, version, checksum) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (name) DO UPDATE SET checksum = EXCLUDED.checksum, applied_at = now()`,
-          [f.name, f.kind, f.order, f.checksum],
-        );
-        await client.query('COMMIT');
-      } catch (err) {
-        await client.query('ROLLBACK');
-        throw new Error(`migration ${f.name} failed: ${(err as Error).message}`, { cause: err });
+    for (const m of plan.versioned) {
+      const prior = done.get(m.name);
+      if (m.version <= dbVersion && !prior) {
+        await record(m, 'versioned');
+        logger?.debug({ migration: m.name, version: m.version }, 'recorded a migration applied under an earlier name');
+      } else if (prior && prior.checksum !== checksum(m.sql)) {
+        logger?.warn({ migration: m.name }, 'an applied migration file has changed since it was applied');
       }
-      applied.push(f.name);
-      logger?.info({ migration: f.name }, 'applied migration');
     }
-    for (const [name, row] of done) {
-      const file = files.find((f) => f.name === name);
-      if (row.kind === 'versioned' && file && file.checksum !== row.checksum) {
-        logger?.warn({ migration: name }, 'an applied migration file has changed since it was applied');
+    const pendingVersions = [...new Set(plan.versioned.map((m) => m.version).filter((v) => v > dbVersion))].sort((a, b) => a - b);
+    for (const version of pendingVersions) {
+      const files = plan.versioned.filter((m) => m.version === version);
+      await inTransaction(files.map((m) => m.name).join(', '), async () => {
+        for (const m of files) {
+          await client.query(m.sql);
+          await record(m, 'versioned');
+        }
+      });
+      for (const m of files) {
+        applied.push(m.name);
+        logger?.info({ migration: m.name }, 'applied migration');
       }
+    }
+
+    if (plan.repeatable.some((m) => done.get(m.name)?.checksum !== checksum(m.sql))) {
+      await inTransaction('repeatable SQL', async () => {
+        for (const m of plan.repeatable) {
+          await client.query(m.sql);
+          await record(m, 'repeatable');
+        }
+        // Records of repeatable files that no longer exist would only confuse the next reader.
+        await client.query(`DELETE FROM schema_migrations WHERE kind = 'repeatable' AND NOT (name = ANY($1::text[]))`, [plan.repeatable.map((m) => m.name)]);
+      });
+      applied.push(...plan.repeatable.map((m) => m.name));
+      logger?.info({ migrations: plan.repeatable.length }, 'applied repeatable migrations');
     }
     return { version: known, applied };
   } finally {

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { createLogger } from '../../infra/telemetry/logger.js';
-import { migrate } from '../../infra/db/migrate.js';
+import { migrateSchema } from '../../projections/schema/plan.js';
 import { projectionStatuses } from '../../projections/async/runner.js';
 import { rebuildProjections, verifyProjections, type RebuildProgress, type VerifyReport } from '../../projections/rebuild.js';
 import { asyncProjections, findProjections, inlineProjections } from '../../projections/registry.js';
@@ -50,7 +50,7 @@ export async function projectionsCommand(argv: string[]): Promise<number> {
   const logger = createLogger('warn');
   const db = await openDatabase(config.database, logger, 'client');
   try {
-    await migrate(db.pool);
+    await migrateSchema(db.pool);
     if (sub === 'status') {
       const statuses = await projectionStatuses(db.pool, asyncProjections);
       if (values.json) {

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { newUlid } from '../../infra/ids.js';
-import { migrate } from '../../infra/db/migrate.js';
+import { migrateSchema } from '../../projections/schema/plan.js';
 import { PostgresEventStore } from '../../infra/eventstore/postgres-event-store.js';
 import { createLogger } from '../../infra/telemetry/logger.js';
 import { Leases } from '../../processes/leases.js';
@@ -71,7 +71,7 @@ export async function syncCommand(argv: string[], io: SyncIo = consoleIo): Promi
   const meter = new UsageMeter();
   const backends = new BackendDirectory(backendSettings(config), breakerSettings(config), meter);
   try {
-    await migrate(db.pool);
+    await migrateSchema(db.pool);
     const state = (await db.pool.query<{ state: string }>('SELECT state FROM backend_state WHERE backend = $1', [backend])).rows[0]?.state;
     if (state !== 'active') {
       throw new Error(state === undefined

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { PostgresEventStore } from '../../infra/eventstore/postgres-event-store.js';
 import { createLogger } from '../../infra/telemetry/logger.js';
-import { bucketStatsProjection } from '../../projections/async/bucket-stats.js';
+import { bucketStatsProjection } from '../../projections/async/bucket-stats/bucket-stats.js';
 import { ProjectionRunner } from '../../projections/async/runner.js';
 import { AppendWakeups } from '../../projections/async/wakeups.js';
 import { ObjectWriter, registerBackend } from '../support/object-events.js';

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate, SchemaTooNewError } from '../../infra/db/migrate.js';
+import { SchemaTooNewError } from '../../infra/db/migrate.js';
+import { migrateSchema } from '../../projections/schema/plan.js';
 import { createPool } from '../../infra/db/pool.js';
 import type pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
@@ -17,23 +18,23 @@ describe('schema migrations', () => {
   });
 
   it('applies every migration once, in order, and nothing the second time', async () => {
-    const first = await migrate(pool);
+    const first = await migrateSchema(pool);
     expect(first.applied[0]).toBe('001_event_store.sql');
     expect(first.applied.filter((n) => n.startsWith('R_')).length).toBeGreaterThan(0);
-    const again = await migrate(pool);
+    const again = await migrateSchema(pool);
     expect(again.applied).toEqual([]);
     expect(again.version).toBe(first.version);
   });
 
   it('runs safely from several instances starting at once', async () => {
     await pool.query("DELETE FROM schema_migrations WHERE name LIKE 'R_%'");
-    const results = await Promise.all([migrate(pool), migrate(pool), migrate(pool)]);
+    const results = await Promise.all([migrateSchema(pool), migrateSchema(pool), migrateSchema(pool)]);
     expect(results.flatMap((r) => r.applied).filter((n) => n.startsWith('R_010')).length).toBe(1);
   });
 
   it('refuses a schema newer than this build knows, saying what to do', async () => {
     await pool.query("INSERT INTO schema_migrations (name, kind, version, checksum) VALUES ('999_from_the_future.sql', 'versioned', 999, 'x')");
-    const err = await migrate(pool).catch((e: unknown) => e);
+    const err = await migrateSchema(pool).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SchemaTooNewError);
     expect((err as Error).message).toMatch(/version 999, newer than this build of s3-orchestrator knows/);
     expect((err as Error).message).toMatch(/run a newer build/);

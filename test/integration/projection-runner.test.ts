@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresEventStore } from '../../infra/eventstore/postgres-event-store.js';
 import { createLogger } from '../../infra/telemetry/logger.js';
-import { bucketStatsProjection } from '../../projections/async/bucket-stats.js';
+import { bucketStatsProjection } from '../../projections/async/bucket-stats/bucket-stats.js';
 import { projectionStatuses, ProjectionRunner } from '../../projections/async/runner.js';
-import { usageMonthlyProjection } from '../../projections/async/usage-monthly.js';
+import { usageMonthlyProjection } from '../../projections/async/usage-monthly/usage-monthly.js';
 import { findProjections } from '../../projections/registry.js';
 import { rebuildProjections, verifyProjections } from '../../projections/rebuild.js';
 import { newEvent, ObjectWriter, registerBackend } from '../support/object-events.js';

@@ -2,7 +2,7 @@ import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sd
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keysOnBackend, recordExhaustedOrphan, registerUnconfiguredBackend } from '../support/admin-fixtures.js';
 import { startStack, type TestStack } from '../support/orchestrator.js';
-import { bucketStatsProjection } from '../../projections/async/bucket-stats.js';
+import { bucketStatsProjection } from '../../projections/async/bucket-stats/bucket-stats.js';
 import { projectionStatuses } from '../../projections/async/runner.js';
 import type { S3rverInstance } from '../support/s3rver.js';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate } from '../../infra/db/migrate.js';
+import { migrateSchema } from '../../projections/schema/plan.js';
 import { createPool } from '../../infra/db/pool.js';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../infra/db/embedded-postgres.js';
 import { createLogger } from '../../infra/telemetry/logger.js';
@@ -27,7 +27,7 @@ describe('the database stops mid-traffic (its own PostgreSQL, stopped and starte
     pg = await startEmbeddedPostgres({ dataDir: join(dir, 'pg'), logger: createLogger('silent') });
     s3rvers = [await startS3rver(), await startS3rver()];
     const dbPool = createPool({ connectionString: pg.connectionString, max: 8 });
-    await migrate(dbPool);
+    await migrateSchema(dbPool);
     const config = parseOrThrow([
       'server:',
       '  listen_addr: "127.0.0.1:0"',

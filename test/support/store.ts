@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { NewEvent } from '../../domain/eventstore/port.js';
-import { migrate } from '../../infra/db/migrate.js';
+import { migrateSchema } from '../../projections/schema/plan.js';
 import { createPool } from '../../infra/db/pool.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 
@@ -14,7 +14,7 @@ export interface MigratedDatabase extends TestDatabase {
 export async function createMigratedDatabase(poolSize = 10): Promise<MigratedDatabase> {
   const db = await createTestDatabase();
   const pool = createPool({ connectionString: db.url, max: poolSize });
-  await migrate(pool);
+  await migrateSchema(pool);
   return {
     ...db,
     pool,

@@ -1,9 +1,11 @@
 -- s3o_append: appends batches of events to one or more streams atomically, runs the inline
--- projections, and returns one row per stream. It must be the first write of its transaction:
--- it takes every stream's advisory lock (in hash order, so concurrent multi-stream appends
--- cannot deadlock) before writing anything, so the transaction id is assigned only once all
--- locks are held. Within a stream, transaction-id order then equals revision order, which is
--- what lets global readers (ordered by tx_id, seq) replay each stream in revision order.
+-- projections (s3o_project_inline, generated from projections/registry.ts; it refuses an event
+-- version the projections do not know), and returns one row per stream. It must be the first
+-- write of its transaction: it takes every stream's advisory lock (in hash order, so concurrent
+-- multi-stream appends cannot deadlock) before writing anything, so the transaction id is
+-- assigned only once all locks are held. Within a stream, transaction-id order then equals
+-- revision order, which is what lets global readers (ordered by tx_id, seq) replay each stream
+-- in revision order.
 CREATE OR REPLACE FUNCTION s3o_append(
   p_streams text[], p_expected text[], p_counts int[],
   p_ids uuid[], p_types text[], p_versions int[], p_data jsonb[], p_meta jsonb[]
@@ -90,7 +92,7 @@ BEGIN
     END IF;
 
     FOR j IN 1 .. v_n LOOP
-      PERFORM s3o_project_inline(p_streams[i], coalesce(v_cur, -1) + j, p_types[v_off + j],
+      PERFORM s3o_project_inline(p_streams[i], coalesce(v_cur, -1) + j, p_types[v_off + j], p_versions[v_off + j],
                                  p_data[v_off + j], p_meta[v_off + j], true);
     END LOOP;
 

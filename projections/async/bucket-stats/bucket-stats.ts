@@ -1,10 +1,21 @@
-import type { AsyncProjection } from './projection.js';
+import { defineAsyncProjection } from '../projection.js';
 
 /** Objects and bytes per virtual bucket, for the dashboard and `s3o admin status`. */
-export const bucketStatsProjection: AsyncProjection = {
+export const bucketStatsProjection = defineAsyncProjection({
   name: 'bucket_stats',
   tables: ['bucket_stats'],
-  eventTypes: ['ObjectWritten', 'ObjectDeleted'],
+  home: new URL('./', import.meta.url),
+  handles: ['ObjectWritten@1', 'ObjectDeleted@1'],
+  ignores: [
+    'ReplicaAdded@1', 'ReplicaDropped@1', 'CopyMoved@1', 'BackendRegistered@1',
+    'BackendLimitsChanged@1', 'BackendDrainStarted@1', 'BackendDrained@1', 'BackendDrainCancelled@1',
+    'BackendReactivated@1', 'BackendRemoved@1', 'BackendPurged@1', 'OrphanRecorded@1',
+    'CleanupFailed@1', 'CleanupSucceeded@1', 'CleanupExhausted@1', 'CleanupRetried@1',
+    'CleanupDismissed@1', 'UsageFlushed@1', 'MultipartUploadCreated@1', 'PartUploaded@1',
+    'MultipartUploadCompleted@1', 'MultipartUploadAborted@1', 'JobStarted@1', 'MoveStarted@1',
+    'MoveCompleted@1', 'MoveSkipped@1', 'MoveFailed@1', 'JobCompleted@1', 'JobCancelled@1',
+    'JobFailed@1', 'AdminCommandIssued@1',
+  ],
   async applyBatch(db, events) {
     const deltas = new Map<string, { count: number; bytes: number }>();
     for (const { event } of events) {
@@ -31,4 +42,4 @@ export const bucketStatsProjection: AsyncProjection = {
       [buckets, buckets.map((b) => deltas.get(b)?.count ?? 0), buckets.map((b) => deltas.get(b)?.bytes ?? 0)],
     );
   },
-};
+});

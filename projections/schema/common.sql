@@ -1,0 +1,4 @@
+-- Shared by the projections' SQL. Every column a projection writes is a function of the log:
+-- times come from event metadata, never now(), so a rebuild reproduces the tables exactly.
+CREATE OR REPLACE FUNCTION s3o_event_time(p_meta jsonb) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE AS $$ SELECT (p_meta->>'at')::timestamptz $$;
