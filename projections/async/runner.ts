@@ -27,6 +27,9 @@ export interface ProjectionStatus {
 
 class LeaseLostError extends Error {}
 
+/** How soon a woken runner looks again while committed events wait behind an older open transaction. */
+const HORIZON_RETRY_MS = 20;
+
 /**
  * Keeps async projections up to date. Per projection: claim the lease row (owner token +
  * expiry), read the next gap-safe page, apply it and compare-and-swap the checkpoint in one
@@ -37,6 +40,8 @@ export class ProjectionRunner {
   private running = false;
   private loops: Promise<void>[] = [];
   private wakers = new Set<() => void>();
+  /** Counts wake() calls, so a wake that arrives during a step is not lost. */
+  private wakes = 0;
   private readonly leaseMs: number;
   private readonly batchSize: number;
   private readonly pollMinMs: number;
@@ -70,11 +75,14 @@ export class ProjectionRunner {
   }
 
   wake(): void {
+    this.wakes++;
     for (const w of this.wakers) w();
     this.wakers.clear();
   }
 
-  private async idle(ms: number): Promise<void> {
+  /** Sleeps `ms`, or not at all when woken since `seenWakes`. */
+  private async idle(ms: number, seenWakes: number): Promise<void> {
+    if (this.wakes !== seenWakes || !this.running) return;
     const ac = new AbortController();
     const waker = () => ac.abort();
     this.wakers.add(waker);
@@ -82,25 +90,54 @@ export class ProjectionRunner {
     this.wakers.delete(waker);
   }
 
+  /**
+   * A wake means events were committed. The gap-safe read may not see them yet while an older
+   * transaction anywhere on the server is open, so a woken runner keeps looking at short
+   * intervals until it has applied them, instead of backing off past them.
+   */
   private async loop(p: AsyncProjection): Promise<void> {
-    let wait = this.pollMinMs;
+    let backoff = this.pollMinMs;
+    let seenWakes = this.wakes;
+    let expecting = false;
     while (this.running) {
+      if (this.wakes !== seenWakes) {
+        seenWakes = this.wakes;
+        expecting = true;
+      }
+      let wait = backoff;
       try {
-        const applied = await this.step(p);
+        const { applied, owned } = await this.stepOwned(p);
         if (applied > 0) {
-          wait = this.pollMinMs;
+          backoff = this.pollMinMs;
           continue;
         }
+        if (expecting && owned && (await this.behind(p))) wait = Math.min(HORIZON_RETRY_MS, backoff);
+        else expecting = false;
       } catch (err) {
         if (!(err instanceof LeaseLostError)) this.opts.logger.warn({ err, projection: p.name }, 'projection step failed');
       }
-      await this.idle(wait);
-      wait = Math.min(this.pollMaxMs, wait * 2);
+      await this.idle(wait, seenWakes);
+      if (wait === backoff) backoff = Math.min(this.pollMaxMs, backoff * 2);
     }
   }
 
   /** Processes at most one page; returns the number of events applied (0 when idle or not ours). */
   async step(p: AsyncProjection): Promise<number> {
+    return (await this.stepOwned(p)).applied;
+  }
+
+  /** Whether events of `p` exist after its checkpoint (up to `head` when given), visible to gap-safe reads or not. */
+  private async behind(p: AsyncProjection, head?: { tx_id: string; seq: string }): Promise<boolean> {
+    const res = await this.pool.query(
+      `SELECT 1 FROM events e, projection_checkpoints c
+        WHERE c.name = $1 AND (e.tx_id, e.seq) > (c.tx_id, c.seq) AND ($3::xid8 IS NULL OR (e.tx_id, e.seq) <= ($3::xid8, $4::bigint))
+          AND e.type = ANY($2::text[]) LIMIT 1`,
+      [p.name, p.eventTypes, head?.tx_id ?? null, head?.seq ?? null],
+    );
+    return res.rowCount !== 0;
+  }
+
+  private async stepOwned(p: AsyncProjection): Promise<{ applied: number; owned: boolean }> {
     const claim = await this.pool.query<{ tx_id: string; seq: string }>(
       `UPDATE projection_checkpoints SET owner = $2, lease_until = now() + make_interval(secs => $3 / 1000.0), updated_at = now()
         WHERE name = $1 AND status = 'active' AND (owner IS NULL OR owner = $2 OR lease_until < now())
@@ -108,10 +145,10 @@ export class ProjectionRunner {
       [p.name, this.opts.owner, this.leaseMs],
     );
     const cp = claim.rows[0];
-    if (!cp) return 0;
+    if (!cp) return { applied: 0, owned: false };
     const from = cp.tx_id === '0' && cp.seq === '0' ? undefined : encodePosition(cp.tx_id, cp.seq);
     const page = await readAllWith(this.pool, { after: from, limit: this.batchSize, filter: { types: p.eventTypes } });
-    if (page.events.length === 0 || !page.last) return 0;
+    if (page.events.length === 0 || !page.last) return { applied: 0, owned: true };
     const next = decodePosition(page.last);
     const client = await this.pool.connect();
     try {
@@ -124,7 +161,7 @@ export class ProjectionRunner {
       );
       if (cas.rowCount !== 1) throw new LeaseLostError(`lost the lease on ${p.name}`);
       await client.query('COMMIT');
-      return page.events.length;
+      return { applied: page.events.length, owned: true };
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
@@ -145,13 +182,7 @@ export class ProjectionRunner {
     for (const p of this.projections) {
       for (;;) {
         if ((await this.step(p)) > 0) continue;
-        const behind = await this.pool.query(
-          `SELECT 1 FROM events e, projection_checkpoints c
-            WHERE c.name = $1 AND (e.tx_id, e.seq) > (c.tx_id, c.seq) AND (e.tx_id, e.seq) <= ($2::xid8, $3::bigint)
-              AND e.type = ANY($4::text[]) LIMIT 1`,
-          [p.name, last.tx_id, last.seq, p.eventTypes],
-        );
-        if (behind.rowCount === 0) break;
+        if (!(await this.behind(p, last))) break;
         if (Date.now() > deadline) throw new Error(`projection ${p.name} did not catch up within ${timeoutMs} ms`);
         await sleep(20);
       }

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type pg from 'pg';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { PostgresEventStore } from '../../infra/eventstore/postgres-event-store.js';
 import { createLogger } from '../../infra/telemetry/logger.js';
 import { bucketStatsProjection } from '../../projections/async/bucket-stats/bucket-stats.js';
@@ -9,30 +9,129 @@ import { ObjectWriter, registerBackend } from '../support/object-events.js';
 import { createMigratedDatabase, type MigratedDatabase } from '../support/store.js';
 
 const logger = createLogger('silent');
+/** Longer than any test here: a runner that is not woken does not poll again while a test runs. */
+const noPolling = { pollMinMs: 600_000, pollMaxMs: 600_000 };
+/** The runner has applied everything it could read: its last read found nothing. */
+const caughtUp = (rows: readonly number[]) => rows.length > 0 && rows[rows.length - 1] === 0;
 
-describe('LISTEN/NOTIFY wake-ups between instances', () => {
+/**
+ * A runner's pool, watched: it counts the runner's gap-safe reads of the log as their results
+ * arrive (with their row counts), and can hold those results back until the test releases them.
+ */
+function watchedPool(pool: pg.Pool) {
+  const rows: number[] = [];
+  const waiters: { done: (rows: readonly number[]) => boolean; resolve: () => void }[] = [];
+  let held: Promise<void> | undefined;
+  const query = async (...args: unknown[]) => {
+    const res = await (pool.query as (...a: unknown[]) => Promise<pg.QueryResult>)(...args);
+    const text = typeof args[0] === 'string' ? args[0] : '';
+    if (/FROM events/.test(text) && /pg_snapshot_xmin/.test(text)) {
+      rows.push(res.rowCount ?? 0);
+      for (const w of waiters.filter((x) => x.done(rows))) w.resolve();
+      if (held) await held;
+    }
+    return res;
+  };
+  const watched = new Proxy(pool, {
+    get(target, key) {
+      if (key === 'query') return query;
+      const v = Reflect.get(target, key) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  return {
+    pool: watched,
+    /** Row counts of the reads so far. */
+    rows,
+    /** Resolves once the reads returned from the server so far satisfy `done`. */
+    until: (done: (rows: readonly number[]) => boolean) => new Promise<void>((resolve) => {
+      if (done(rows)) resolve();
+      else waiters.push({ done, resolve });
+    }),
+    /** Holds the results of reads from now on; the returned function hands them over. */
+    hold: () => {
+      let release = () => undefined as void;
+      held = new Promise((r) => (release = r));
+      return () => {
+        held = undefined;
+        release();
+      };
+    },
+  };
+}
+
+describe('wake-ups of async projection runners', () => {
   let db: MigratedDatabase;
+  let store: PostgresEventStore;
+  const stops: (() => Promise<void>)[] = [];
   beforeAll(async () => {
     db = await createMigratedDatabase();
+    store = new PostgresEventStore(db.pool);
+    await registerBackend(store, 'b1', 0);
+  });
+  // Each test starts with the projection caught up, whatever an earlier one left behind.
+  beforeEach(async () => new ProjectionRunner(db.pool, [bucketStatsProjection], { owner: 'A', logger }).catchUp());
+  afterEach(async () => {
+    for (const stop of stops.splice(0).reverse()) await stop();
   });
   afterAll(async () => db.close());
 
-  it("an append on one instance wakes another instance's idle projection runner", async () => {
-    // Instance A: a runner that would otherwise sleep a minute between polls.
-    const runnerA = new ProjectionRunner(db.pool, [bucketStatsProjection], { owner: 'A', logger, pollMinMs: 60_000, pollMaxMs: 60_000 });
-    const wakeA = new AppendWakeups((db.pool as unknown as { options: pg.ClientConfig }).options, db.pool, 'A', () => runnerA.wake(), logger, 10);
+  const bytesOf = async (bucket: string) => (await db.pool.query<{ b: number }>('SELECT total_bytes::int AS b FROM bucket_stats WHERE bucket = $1', [bucket])).rows[0]?.b;
+  const startRunner = (pool: pg.Pool) => {
+    const runner = new ProjectionRunner(pool, [bucketStatsProjection], { owner: 'A', logger, ...noPolling });
+    runner.start();
+    stops.push(() => runner.stop());
+    return runner;
+  };
+
+  it("an append on one instance wakes another instance's idle projection runner (LISTEN/NOTIFY)", async () => {
+    const options = (db.pool as unknown as { options: pg.ClientConfig }).options;
+    const watched = watchedPool(db.pool);
+    // Instance A: its runner reads once, finds nothing and does not poll again by itself.
+    const runnerA = startRunner(watched.pool);
+    const wakeA = new AppendWakeups(options, db.pool, 'A', () => runnerA.wake(), logger, 10);
+    stops.push(() => wakeA.stop());
     await wakeA.start();
-    runnerA.start();
+    await watched.until(caughtUp);
     // Instance B: appends, then hints.
     const storeB = new PostgresEventStore(db.pool);
-    const wakeB = new AppendWakeups((db.pool as unknown as { options: pg.ClientConfig }).options, db.pool, 'B', () => undefined, logger, 10);
+    const wakeB = new AppendWakeups(options, db.pool, 'B', () => undefined, logger, 10);
+    stops.push(() => wakeB.stop());
     storeB.onAppended = () => wakeB.appended();
-    await registerBackend(storeB, 'b1', 0);
-    await new Promise((r) => setTimeout(r, 300));
     await new ObjectWriter(storeB).write('woken', 'k', 42, ['b1']);
-    await expect.poll(async () => (await db.pool.query("SELECT total_bytes::int AS b FROM bucket_stats WHERE bucket = 'woken'")).rows[0]?.b, { timeout: 10_000, interval: 20 }).toBe(42);
-    await runnerA.stop();
-    await wakeA.stop();
-    await wakeB.stop();
+    await expect.poll(() => bytesOf('woken'), { timeout: 45_000, interval: 20 }).toBe(42);
+  });
+
+  it('a wake that arrives while the runner is reading is not lost', async () => {
+    const watched = watchedPool(db.pool);
+    const release = watched.hold();
+    const runner = startRunner(watched.pool);
+    // The runner's first read has been answered, before the append: it cannot contain the event.
+    await watched.until((rows) => rows.length === 1);
+    await new ObjectWriter(store).write('mid-read', 'k', 7, ['b1']);
+    runner.wake();
+    release();
+    await expect.poll(() => bytesOf('mid-read'), { timeout: 45_000, interval: 20 }).toBe(7);
+    expect(watched.rows[0]).toBe(0);
+  });
+
+  it('a woken runner applies events held back by an older open transaction as soon as it ends', async () => {
+    const watched = watchedPool(db.pool);
+    const runner = startRunner(watched.pool);
+    await watched.until(caughtUp);
+    // An older transaction with an id holds the gap-safe horizon back.
+    const blocker = new pg.Client({ connectionString: db.url });
+    await blocker.connect();
+    stops.push(() => blocker.end());
+    await blocker.query('BEGIN');
+    await blocker.query('SELECT pg_current_xact_id()');
+    await new ObjectWriter(store).write('held-back', 'k', 9, ['b1']);
+    const before = watched.rows.length;
+    runner.wake();
+    // The woken runner's read cannot see the event yet.
+    await watched.until((rows) => rows.length > before);
+    expect(watched.rows[before]).toBe(0);
+    await blocker.query('COMMIT');
+    await expect.poll(() => bytesOf('held-back'), { timeout: 45_000, interval: 20 }).toBe(9);
   });
 });
