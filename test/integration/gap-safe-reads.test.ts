@@ -30,43 +30,69 @@ function gapSafeReader(store: PostgresEventStore, type: string): Reader {
 
 /** Appends one event inside a transaction that stays open for `holdMs` after the insert. */
 async function appendHoldingTransaction(pool: pg.Pool, type: string, holdMs: number): Promise<string> {
+  const open = await appendUncommitted(pool, type);
+  if (holdMs > 0) await sleep(holdMs);
+  return open.commit();
+}
+
+/** Appends one event in a transaction left open (its sequence number taken) until `commit()`. */
+async function appendUncommitted(pool: pg.Pool, type: string): Promise<{ commit(): Promise<string> }> {
   const client = await pool.connect();
   const ev = testEvent(type);
   try {
     await client.query('BEGIN');
     await appendWith(client, [{ streamId: `gap-${randomUUID()}`, events: [ev], expected: 'no_stream' }]);
-    if (holdMs > 0) await sleep(holdMs);
-    await client.query('COMMIT');
-    return ev.id;
-  } finally {
-    client.release();
+  } catch (err) {
+    client.release(true);
+    throw err;
   }
+  return {
+    async commit() {
+      try {
+        await client.query('COMMIT');
+        return ev.id;
+      } finally {
+        client.release();
+      }
+    },
+  };
 }
 
-/** Runs a subscriber over `reader` while `writers` run, then drains; returns what it saw. */
-async function subscribeWhile(reader: Reader, writers: () => Promise<string[]>): Promise<{ seen: string[]; written: string[] }> {
+/** A subscriber polling `reader` in the background; it remembers what it saw and counts its reads. */
+function subscribe(reader: Reader) {
   const seen: string[] = [];
   let cursor: string | undefined;
-  let done = false;
-  const subscriber = (async () => {
-    while (!done) {
-      const page = await reader(cursor);
-      seen.push(...page.ids);
-      cursor = page.next;
-      if (page.ids.length === 0) await sleep(2);
-    }
-    for (let idle = 0; idle < 3; ) {
-      const page = await reader(cursor);
-      seen.push(...page.ids);
-      cursor = page.next;
-      idle = page.ids.length === 0 ? idle + 1 : 0;
-      await sleep(20);
-    }
+  let reads = 0;
+  let stopped = false;
+  const readOnce = async () => {
+    const page = await reader(cursor);
+    seen.push(...page.ids);
+    cursor = page.next;
+    reads++;
+    return page.ids.length;
+  };
+  const loop = (async () => {
+    while (!stopped) if ((await readOnce()) === 0) await sleep(2);
   })();
-  const written = await writers();
-  done = true;
-  await subscriber;
-  return { seen, written };
+  return {
+    seen,
+    /** Resolves once a read that started after this call has finished. */
+    async oneFullRead(): Promise<void> {
+      const target = reads + 2;
+      await expect.poll(() => reads >= target, { timeout: 30_000, interval: 2 }).toBe(true);
+    },
+    /**
+     * Stops the background loop, then reads until `done(seen)` (the gap-safe horizon may lag
+     * behind commits: another test file's transaction holds it), and once more.
+     */
+    async stop(done: (seen: readonly string[]) => boolean): Promise<void> {
+      stopped = true;
+      await loop;
+      const deadline = Date.now() + 30_000;
+      while (!done(seen) && Date.now() < deadline) if ((await readOnce()) === 0) await sleep(20);
+      await readOnce();
+    },
+  };
 }
 
 describe('global reads under concurrent writers', () => {
@@ -78,26 +104,30 @@ describe('global reads under concurrent writers', () => {
   });
   afterAll(async () => db.close());
 
-  /** Writer A takes an earlier sequence number but commits after writer B. */
-  async function lateCommitScenario(reader: Reader, type: string) {
-    return subscribeWhile(reader, async () => {
-      const slow = appendHoldingTransaction(db.pool, type, 300);
-      await sleep(50);
-      const fast = await appendHoldingTransaction(db.pool, type, 0);
-      await sleep(100);
-      return [await slow, fast];
-    });
+  /**
+   * Writer A takes an earlier sequence number but commits after writer B, and the subscriber
+   * reads in between: after B's commit and before A's.
+   */
+  async function lateCommitScenario(reader: Reader, type: string, complete: (seen: readonly string[], written: readonly string[]) => boolean) {
+    const sub = subscribe(reader);
+    const slow = await appendUncommitted(db.pool, type);
+    const fast = await (await appendUncommitted(db.pool, type)).commit();
+    await sub.oneFullRead();
+    const written = [await slow.commit(), fast];
+    await sub.stop((seen) => complete(seen, written));
+    return { seen: sub.seen, written, fast };
   }
 
   it('a naive seq > last reader skips an event that commits late (the test detects the bug)', async () => {
     const type = `Naive${randomUUID().slice(0, 8)}`;
-    const { seen, written } = await lateCommitScenario(naiveReader(db.pool, type), type);
+    const { seen, written, fast } = await lateCommitScenario(naiveReader(db.pool, type), type, () => true);
+    expect(seen).toEqual([fast]);
     expect(new Set(seen).size).toBeLessThan(written.length);
   });
 
   it('the gap-safe reader sees the late-committing event exactly once', async () => {
     const type = `Safe${randomUUID().slice(0, 8)}`;
-    const { seen, written } = await lateCommitScenario(gapSafeReader(store, type), type);
+    const { seen, written } = await lateCommitScenario(gapSafeReader(store, type), type, (seen, written) => written.every((id) => seen.includes(id)));
     expect(seen.sort()).toEqual(written.sort());
   });
 
@@ -115,7 +145,10 @@ describe('global reads under concurrent writers', () => {
       );
       return ids;
     };
-    const { seen, written } = await subscribeWhile(gapSafeReader(store, type), stressWriters);
+    const sub = subscribe(gapSafeReader(store, type));
+    const written = await stressWriters();
+    await sub.stop((seen) => seen.length >= written.length);
+    const seen = sub.seen;
     expect(written).toHaveLength(640);
     expect(seen).toHaveLength(640);
     expect(new Set(seen).size).toBe(640);
