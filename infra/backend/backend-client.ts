@@ -139,7 +139,14 @@ export class BackendClient {
       const status = code !== undefined && code in errorCatalogue ? errorCatalogue[code as ErrorCode].status : 500;
       throw new BackendHttpError(this.name, 'CompleteMultipartUpload', status, code, message);
     }
-    return { etag: unquoteEtag(outcome.etag) };
+    const etag = unquoteEtag(outcome.etag);
+    if (etag !== '') return { etag };
+    // Ceph RGW (16–18) answers an empty <ETag> here; the assembled object's HEAD has it.
+    const head = await this.headObject(key);
+    if (head === undefined) {
+      throw new BackendHttpError(this.name, 'CompleteMultipartUpload', res.status, 'MalformedResponse', 'Complete answered no ETag and the object is not there');
+    }
+    return { etag: head.etag };
   }
 
   /** Never throws for an upload that is gone (404) or a backend that cannot abort (405/501). */

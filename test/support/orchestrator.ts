@@ -3,7 +3,8 @@ import { parseConfigText } from '../../ops/config/loader.js';
 import type { Config } from '../../ops/config/types.js';
 import { startOrchestrator, type Orchestrator, type StartOptions } from '../../ops/app.js';
 import { createLogger } from '../../infra/telemetry/logger.js';
-import { startS3rver, s3rverCredentials, type S3rverInstance } from './s3rver.js';
+import type { S3rverInstance } from './s3rver.js';
+import { s3rverImplementation, type BackendImplementation, type BackendStore } from './backend-stores.js';
 import { createMigratedDatabase, type MigratedDatabase } from './store.js';
 
 export interface TestBackend {
@@ -24,6 +25,11 @@ export interface TestStack {
   orchestrator: Orchestrator;
   config: Config;
   db: MigratedDatabase;
+  /** The implementation the backends run on. */
+  on: BackendImplementation;
+  /** One bucket per configured backend, in config order. */
+  stores: BackendStore[];
+  /** The s3rver processes behind the stores (empty on RGW). */
   s3rvers: S3rverInstance[];
   buckets: TestBucket[];
   url: string;
@@ -39,15 +45,15 @@ export const defaultBuckets: TestBucket[] = [
   { name: 'beta', accessKeyId: 'BETAKEY', secretAccessKey: 'beta-secret' },
 ];
 
-function renderYaml(s3rvers: S3rverInstance[], backends: TestBackend[], buckets: TestBucket[], extra: string, serverYaml: string): string {
+function renderYaml(stores: BackendStore[], backends: TestBackend[], buckets: TestBucket[], extra: string, serverYaml: string): string {
   const b = backends.map((be, i) => {
-    const s = s3rvers[i] as S3rverInstance;
+    const s = stores[i] as BackendStore;
     return [
       `  - name: ${be.name ?? `b${i + 1}`}`,
       `    endpoint: "${s.endpoint}"`,
       `    bucket: ${s.bucket}`,
-      `    access_key_id: ${s3rverCredentials.accessKeyId}`,
-      `    secret_access_key: ${s3rverCredentials.secretAccessKey}`,
+      `    access_key_id: ${s.accessKeyId}`,
+      `    secret_access_key: ${s.secretAccessKey}`,
       '    force_path_style: true',
       `    quota_bytes: ${be.quota ?? 0}`,
       ...(be.extra ? [be.extra] : []),
@@ -80,19 +86,20 @@ export function parseOrThrow(yaml: string): Config {
 }
 
 /**
- * A whole orchestrator in-process on a fresh database, with real s3rver backends in child
- * processes, and S3 clients with default SDK settings (trailing checksums on).
+ * A whole orchestrator in-process on a fresh database, with real backends — s3rver processes,
+ * or buckets on the run's Ceph RGW when `on` says so (see each-backend.ts) — and S3 clients with default SDK settings (trailing checksums on).
  * `serverYaml` adds lines to the `server:` section (indented by two spaces, e.g.
  * `  small_body_buffer: 1MiB`); `extraYaml` appends other top-level sections.
  */
 export async function startStack(opts: {
-  backends?: TestBackend[]; buckets?: TestBucket[]; extraYaml?: string; serverYaml?: string; start?: StartOptions;
+  backends?: TestBackend[]; buckets?: TestBucket[]; extraYaml?: string; serverYaml?: string; start?: StartOptions; on?: BackendImplementation;
 } = {}): Promise<TestStack> {
   const backends = opts.backends ?? [{ quota: 0 }];
   const buckets = opts.buckets ?? defaultBuckets;
   const db = await createMigratedDatabase(20);
-  const s3rvers = await Promise.all(backends.map(() => startS3rver()));
-  const yaml = (extra = opts.extraYaml ?? '') => renderYaml(s3rvers, backends, buckets, extra, opts.serverYaml ?? '');
+  const on = opts.on ?? s3rverImplementation;
+  const { stores, s3rvers, release } = await on.provision(backends.length);
+  const yaml = (extra = opts.extraYaml ?? '') => renderYaml(stores, backends, buckets, extra, opts.serverYaml ?? '');
   let config = parseOrThrow(yaml());
   const logger = createLogger((process.env.S3O_TEST_LOG as 'debug' | undefined) ?? 'silent');
   let orchestrator = await startOrchestrator(config, { logger, database: { pool: db.pool }, ...opts.start });
@@ -108,6 +115,8 @@ export async function startStack(opts: {
       return orchestrator.url;
     },
     db,
+    on,
+    stores,
     s3rvers,
     buckets,
     yaml,
@@ -134,7 +143,7 @@ export async function startStack(opts: {
     async stop() {
       for (const c of clients) c.destroy();
       await orchestrator.stop();
-      await Promise.all(s3rvers.map((s) => s.stop()));
+      await release();
       await db.close();
     },
   };

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { expect } from 'vitest';
 import { NodeSha256 } from '../unit/auth/signing-support.js';
-import { s3rverCredentials, type S3rverInstance } from './s3rver.js';
+import { storeClient, type BackendStore } from './backend-stores.js';
 import type { TestBucket, TestStack } from './orchestrator.js';
 
 /** Helpers shared by the test/e2e/s3-*.test.ts files. */
@@ -120,16 +120,9 @@ export function parseErrorXml(text: string): Record<string, string> {
   return out;
 }
 
-/** An S3Client straight at one s3rver backend (its own credentials), to see what it really holds. */
-export function backendClient(s: S3rverInstance): S3Client {
-  return new S3Client({
-    endpoint: s.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { ...s3rverCredentials }, maxAttempts: 3,
-  });
-}
-
-/** Every object key on an s3rver backend with its size. */
-export async function backendObjects(s: S3rverInstance): Promise<Map<string, number>> {
-  const client = backendClient(s);
+/** Every object key on a backend's bucket with its size, asked of the backend itself. */
+export async function backendObjects(s: BackendStore): Promise<Map<string, number>> {
+  const client = storeClient(s);
   const out = new Map<string, number>();
   try {
     let token: string | undefined;
@@ -176,7 +169,7 @@ export async function expectConsistent(stack: TestStack, opts: { allowPendingCle
         AND EXISTS (SELECT 1 FROM events c WHERE c.stream_id = o.stream_id AND c.type = 'CleanupSucceeded')`,
   );
   for (const [i, name] of names.entries()) {
-    const onBackend = await backendObjects(stack.s3rvers[i] as S3rverInstance);
+    const onBackend = await backendObjects(stack.stores[i] as BackendStore);
     const live = new Map(copies.rows.filter((c) => c.backend === name).map((c) => [c.storage_key, Number(c.size)]));
     const pending = new Set(queued.rows.filter((q) => q.backend === name).map((q) => q.storage_key));
     const aborted = new Set(abortedUploads.rows.filter((a) => a.backend === name).map((a) => a.key));
