@@ -1,5 +1,6 @@
 import { CopyObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeOnEachBackend } from '../support/each-backend.js';
 import { startStack, type TestBucket, type TestStack } from '../support/orchestrator.js';
 import { expectConsistent, failure, md5Hex, objectEventTypes, parseErrorXml, patternBytes, signedRequest } from '../support/s3-e2e.js';
 
@@ -8,14 +9,14 @@ const bytesOf = async (p: Promise<{ Body?: unknown }>): Promise<Buffer> =>
   Buffer.from(await ((await p).Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
 
 /** CopyObject within a bucket: a new version of the destination with the source's bytes. */
-describe('S3 CopyObject', () => {
+describeOnEachBackend('S3 CopyObject', (on) => {
   let stack: TestStack;
   let s3: S3Client;
   const data = patternBytes(200_000, 5);
 
   beforeAll(async () => {
     // A small buffer limit so the large-copy case streams.
-    stack = await startStack({ backends: [{ quota: 0 }], serverYaml: '  small_body_buffer: 1MiB' });
+    stack = await startStack({ backends: [{ quota: 0 }], serverYaml: '  small_body_buffer: 1MiB', on });
     s3 = stack.client('alpha');
     await s3.send(new PutObjectCommand({
       Bucket: 'alpha', Key: 'src/original.bin', Body: data, ContentType: 'image/png', CacheControl: 'max-age=5',

@@ -1,7 +1,8 @@
 import {
   DeleteObjectCommand, ListObjectsCommand, ListObjectsV2Command, PutObjectCommand, type ListObjectsV2CommandOutput, type S3Client,
 } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeOnEachBackend } from '../support/each-backend.js';
 import { startStack, type TestBucket, type TestStack } from '../support/orchestrator.js';
 import { failure, md5Hex, signedRequest } from '../support/s3-e2e.js';
 
@@ -10,12 +11,12 @@ const manyKey = (i: number): string => `many/k${String(i).padStart(4, '0')}`;
 const tree = ['photos/2024/a.jpg', 'photos/2024/b.jpg', 'photos/2025/c.jpg', 'photos/readme', 'docs/x', 'top.txt', 'a b+c/ü.txt'];
 
 /** ListObjects v1 and v2 from the objects projection: paging, prefixes, delimiters, markers, encoding. */
-describe('S3 listing', () => {
+describeOnEachBackend('S3 listing', (on) => {
   let stack: TestStack;
   let s3: S3Client;
 
   beforeAll(async () => {
-    stack = await startStack({ backends: [{ quota: 0 }] });
+    stack = await startStack({ backends: [{ quota: 0 }], on });
     s3 = stack.client('alpha');
     const keys = [...Array.from({ length: MANY }, (_, i) => manyKey(i)), ...tree];
     let next = 0;

@@ -2,7 +2,8 @@ import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand,
   ListMultipartUploadsCommand, ListPartsCommand, PutObjectCommand, UploadPartCommand, UploadPartCopyCommand, type S3Client,
 } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeOnEachBackend } from '../support/each-backend.js';
 import { startStack, type TestBucket, type TestStack } from '../support/orchestrator.js';
 import {
   errorCode, expectConsistent, failure, md5Hex, multipartEtag, objectEventTypes, parseErrorXml, patternBytes, signedRequest,
@@ -13,7 +14,7 @@ const bytesOf = async (p: Promise<{ Body?: unknown }>): Promise<Buffer> =>
   Buffer.from(await ((await p).Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
 
 /** The multipart family on the backends' native multipart uploads. */
-describe('S3 multipart uploads', () => {
+describeOnEachBackend('S3 multipart uploads', (on) => {
   let stack: TestStack;
   let s3: S3Client;
   const part1 = patternBytes(5 * MiB, 11);
@@ -21,7 +22,7 @@ describe('S3 multipart uploads', () => {
   const part3 = patternBytes(1000, 13);
 
   beforeAll(async () => {
-    stack = await startStack({ backends: [{ quota: 0 }] });
+    stack = await startStack({ backends: [{ quota: 0 }], on });
     s3 = stack.client('alpha');
   });
   afterAll(async () => stack?.stop());

@@ -2,19 +2,20 @@ import {
   DeleteObjectCommand, GetBucketLocationCommand, GetBucketVersioningCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand,
   ListBucketsCommand, ListObjectsV2Command, PutObjectCommand, type S3Client,
 } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeOnEachBackend } from '../support/each-backend.js';
 import { startStack, type TestBucket, type TestStack } from '../support/orchestrator.js';
 import {
   errorCode, expectConsistent, failure, md5Hex, objectEventTypes, parseErrorXml, patternBytes, rawRequest, signedRequest,
 } from '../support/s3-e2e.js';
 
 /** Single-object operations and bucket-level calls through @aws-sdk/client-s3 with default settings. */
-describe('S3 objects and buckets', () => {
+describeOnEachBackend('S3 objects and buckets', (on) => {
   let stack: TestStack;
   let s3: S3Client;
   let alpha: TestBucket;
   beforeAll(async () => {
-    stack = await startStack({ backends: [{ quota: 0 }] });
+    stack = await startStack({ backends: [{ quota: 0 }], on });
     s3 = stack.client('alpha');
     alpha = stack.buckets[0] as TestBucket;
   });

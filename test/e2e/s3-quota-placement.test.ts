@@ -7,6 +7,7 @@ import {
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ObjectBody } from '../../infra/backend/index.js';
+import { describeOnEachBackend } from '../support/each-backend.js';
 import { startStack, type TestBucket, type TestStack } from '../support/orchestrator.js';
 import { expectConsistent, failure, md5Hex, parseErrorXml, patternBytes, settleCleanup } from '../support/s3-e2e.js';
 import { NodeSha256 } from '../unit/auth/signing-support.js';
@@ -58,11 +59,11 @@ async function expectContinuePut(stack: TestStack, bucket: TestBucket, key: stri
   });
 }
 
-describe('S3 placement: pack, quotas, 507, Expect: 100-continue, pending multipart bytes', () => {
+describeOnEachBackend('S3 placement: pack, quotas, 507, Expect: 100-continue, pending multipart bytes', (on) => {
   let stack: TestStack;
   let s3: S3Client;
   beforeAll(async () => {
-    stack = await startStack({ backends: [{ quota: 1000 }, { quota: 1500 }] });
+    stack = await startStack({ backends: [{ quota: 1000 }, { quota: 1500 }], on });
     s3 = stack.client('alpha');
   });
   afterAll(async () => stack?.stop());
@@ -139,10 +140,10 @@ describe('S3 placement: pack, quotas, 507, Expect: 100-continue, pending multipa
   });
 });
 
-describe('S3 placement: spread', () => {
+describeOnEachBackend('S3 placement: spread', (on) => {
   let stack: TestStack;
   beforeAll(async () => {
-    stack = await startStack({ backends: [{ quota: 10_000 }, { quota: 20_000 }, { quota: 10_000 }], extraYaml: 'routing_strategy: spread' });
+    stack = await startStack({ backends: [{ quota: 10_000 }, { quota: 20_000 }, { quota: 10_000 }], extraYaml: 'routing_strategy: spread', on });
   });
   afterAll(async () => stack?.stop());
 

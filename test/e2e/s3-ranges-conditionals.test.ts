@@ -1,5 +1,6 @@
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeOnEachBackend } from '../support/each-backend.js';
 import { startStack, type TestBucket, type TestStack } from '../support/orchestrator.js';
 import { failure, md5Hex, parseErrorXml, patternBytes, signedRequest } from '../support/s3-e2e.js';
 
@@ -14,7 +15,7 @@ const bytesOf = async (p: Promise<{ Body?: unknown }>): Promise<Buffer> =>
   Buffer.from(await ((await p).Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
 
 /** Ranged and conditional GET/HEAD, as S3 evaluates them (also together). */
-describe('S3 ranges and conditional requests', () => {
+describeOnEachBackend('S3 ranges and conditional requests', (on) => {
   let stack: TestStack;
   let s3: S3Client;
   const data = patternBytes(100_000, 3);
@@ -22,7 +23,7 @@ describe('S3 ranges and conditional requests', () => {
   let lastModified: Date;
 
   beforeAll(async () => {
-    stack = await startStack({ backends: [{ quota: 0 }] });
+    stack = await startStack({ backends: [{ quota: 0 }], on });
     s3 = stack.client('alpha');
     await s3.send(new PutObjectCommand({ Bucket: 'alpha', Key: 'data.bin', Body: data }));
     await s3.send(new PutObjectCommand({ Bucket: 'alpha', Key: 'zero', Body: new Uint8Array(0) }));
