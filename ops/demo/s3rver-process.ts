@@ -98,7 +98,8 @@ async function spawnChild(directory: string, bucket: string, port: number): Prom
 
 async function stopChild(child: RunningChild): Promise<void> {
   if (child.process.exitCode !== null || child.process.signalCode !== null) return;
-  if (child.process.connected) child.process.send({ type: 'stop' });
+  // The channel can close between the check and the write (the child is exiting): fall back to a signal.
+  if (child.process.connected) child.process.send({ type: 'stop' }, (err) => { if (err) child.process.kill('SIGTERM'); });
   else child.process.kill('SIGTERM');
   const timer = setTimeout(() => child.process.kill('SIGKILL'), stopTimeoutMs);
   await child.exited;
