@@ -46,6 +46,7 @@ export const errorCatalogue = {
   MethodNotAllowed: { status: 405, message: 'The specified method is not allowed against this resource.' },
   BucketAlreadyOwnedByYou: { status: 409, message: 'Your previous request to create the named bucket succeeded and you already own it.' },
   BucketNotEmpty: { status: 409, message: 'The bucket you tried to delete is not empty.' },
+  OperationAborted: { status: 409, message: 'A conflicting operation is currently in progress against this resource. Please try again.' },
   PreconditionFailed: { status: 412, message: 'At least one of the preconditions you specified did not hold.' },
   NotModified: { status: 304, message: 'Not Modified' },
   SlowDown: { status: 503, message: 'Please reduce your request rate.' },

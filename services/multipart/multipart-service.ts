@@ -18,6 +18,7 @@ import type { Cause, EventFactory } from '../event-factory.js';
 import type { ObjectCommands, WritePrecondition } from '../objects/object-commands.js';
 import { abandonBody, type ObjectWriter } from '../objects/object-writer.js';
 import { versionStorageKey } from '../../domain/objects/storage-keys.js';
+import { PartAttempts } from './part-attempts.js';
 import { loadUploadState, uploadStreamId } from './upload-stream.js';
 
 const md5Hex = (data: Uint8Array): string => createHash('md5').update(data).digest('hex');
@@ -56,6 +57,8 @@ export interface PartInput {
  * upload id is bound to the bucket and key it was created for.
  */
 export class MultipartService {
+  private readonly attempts = new PartAttempts();
+
   constructor(
     private readonly db: Queryable,
     private readonly store: EventStore,
@@ -110,17 +113,27 @@ export class MultipartService {
   }
 
   /** Streams one part to the backend upload, then records it (refused once the upload is closed). */
+  /** Whether an upload of this part is in flight on this instance. */
+  partUploadInFlight(uploadId: string, partNumber: number): boolean {
+    return this.attempts.inFlight(uploadId, partNumber);
+  }
+
   async uploadPart(upload: UploadRow, part: PartInput, cause: Cause): Promise<{ etag: string; checksum: Checksum | null }> {
     await this.assertRoomForPart(upload, part);
+    return this.attempts.run(upload.uploadId, part.partNumber, (signal) => this.storePart(upload, part, signal, cause));
+  }
+
+  private async storePart(upload: UploadRow, part: PartInput, signal: AbortSignal, cause: Cause): Promise<{ etag: string; checksum: Checksum | null }> {
     const client = this.backends.require(upload.backend).client;
     const digestsPromise = part.digests();
     digestsPromise.catch(() => undefined);
     let backendEtag: string;
     try {
-      backendEtag = (await client.uploadPart(upload.storageKey, upload.backendUploadId, part.partNumber, part.body, part.size)).etag;
+      backendEtag = (await client.uploadPart(upload.storageKey, upload.backendUploadId, part.partNumber, part.body, part.size, { signal })).etag;
     } catch (err) {
       const bodyError = abandonBody(part.body);
       if (bodyError) throw bodyError;
+      if (signal.aborted) throw signal.reason;
       if (err instanceof BackendHttpError && err.status === 404) throw new DomainError('NoSuchUpload', undefined, { UploadId: upload.uploadId });
       this.logger.warn({ err, backend: upload.backend }, 'part upload failed');
       throw new DomainError('ServiceUnavailable', 'The backend failed to store the part; please retry.');

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeOnEachBackend } from '../support/each-backend.js';
 import { startStack, type TestBucket, type TestStack } from '../support/orchestrator.js';
 import {
-  errorCode, expectConsistent, failure, md5Hex, multipartEtag, objectEventTypes, parseErrorXml, patternBytes, signedRequest,
+  errorCode, expectConsistent, failure, md5Hex, multipartEtag, objectEventTypes, openSignedUpload, parseErrorXml, patternBytes, signedRequest,
 } from '../support/s3-e2e.js';
 
 const MiB = 1024 * 1024;
@@ -201,6 +201,37 @@ describeOnEachBackend('S3 multipart uploads', (on) => {
     expect((await bytesOf(s3.send(new GetObjectCommand({ Bucket: 'alpha', Key: key })))).equals(Buffer.concat([part1, part3]))).toBe(true);
     // Still scoped to its bucket and key.
     expect(await errorCode(complete('retried/other', uploadId, parts))).toBe('NoSuchUpload');
+  });
+
+  it('a part uploaded again while an earlier upload of it is in flight: the last to finish is the part, Complete takes the ETag the client got last', async () => {
+    const key = 'resend/part.bin';
+    const uploadId = await create(key);
+    const alpha = stack.buckets[0] as TestBucket;
+    const first = patternBytes(6 * MiB, 41);
+    const second = patternBytes(6 * MiB, 42);
+    const e2 = await upload(key, uploadId, 2, part3);
+    // The first upload of part 1 sends half its body and stalls, as a client whose connection hangs.
+    const stalled = await openSignedUpload(stack, alpha, {
+      method: 'PUT', path: `/alpha/${key}`, query: { partNumber: '1', uploadId }, headers: { 'content-length': String(first.length) },
+    });
+    await stalled.write(first.subarray(0, 3 * MiB));
+    await expect.poll(() => stack.orchestrator.ctx.multipart.partUploadInFlight(uploadId, 1), { timeout: 20_000 }).toBe(true);
+    // The client gives up on it and uploads part 1 again: that one finishes first.
+    const resent = await upload(key, uploadId, 1, second);
+    expect(resent).toBe(`"${md5Hex(second)}"`);
+    // Then the first upload's rest arrives. Whichever upload finished last is the part: here the
+    // resent one, as the first was superseded when it arrived (409 OperationAborted, or the
+    // connection cut while it was still sending).
+    const late = await stalled.end(first.subarray(3 * MiB)).catch((err: Error) => err);
+    const lateOk = !(late instanceof Error) && late.status === 200;
+    if (!(late instanceof Error) && !lateOk) expect(parseErrorXml(late.text).Code).toBe('OperationAborted');
+    const [lastEtag, lastBytes] = lateOk ? [late.headers.etag as string, first] : [resent, second];
+    expect(lateOk).toBe(false);
+    const listed = await s3.send(new ListPartsCommand({ Bucket: 'alpha', Key: key, UploadId: uploadId }));
+    expect(listed.Parts?.map((p) => [p.PartNumber, p.ETag, p.Size])).toEqual([[1, lastEtag, lastBytes.length], [2, e2, part3.length]]);
+    const done = await complete(key, uploadId, [{ PartNumber: 1, ETag: lastEtag }, { PartNumber: 2, ETag: e2 }]);
+    expect(done.ETag).toBe(`"${multipartEtag([lastBytes, part3])}"`);
+    expect((await bytesOf(s3.send(new GetObjectCommand({ Bucket: 'alpha', Key: key })))).equals(Buffer.concat([lastBytes, part3]))).toBe(true);
   });
 
   it('an upload id works only with the bucket and key it was created for', async () => {

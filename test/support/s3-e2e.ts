@@ -112,7 +112,58 @@ export async function signedRequest(
   return send({ hostname: url.hostname, port: url.port, path: `${opts.path}${query ? `?${query}` : ''}` }, { method: opts.method, headers: wire, body });
 }
 
-/** Parses the `<Error>` body of an S3 error response. */
+/** A request whose body the test sends piece by piece (see `openSignedUpload`). */
+export interface OpenUpload {
+  /** Sends a piece of the body; resolves once it is handed to the socket. */
+  write(chunk: Buffer | string): Promise<void>;
+  /** Ends the body (after an optional last piece) and resolves with the response. */
+  end(chunk?: Buffer | string): Promise<RawResponse>;
+}
+
+/**
+ * A SigV4 header-signed request whose body is streamed by the caller: the payload hash is
+ * `UNSIGNED-PAYLOAD` unless given, and without a `content-length` header the body goes out with
+ * `Transfer-Encoding: chunked` (plain HTTP chunking).
+ */
+export async function openSignedUpload(
+  stack: TestStack,
+  bucket: TestBucket,
+  opts: { method: string; path: string; query?: Record<string, string>; headers?: Record<string, string>; payloadHash?: string },
+): Promise<OpenUpload> {
+  const url = new URL(stack.url);
+  const signer = new SignatureV4({
+    credentials: { accessKeyId: bucket.accessKeyId, secretAccessKey: bucket.secretAccessKey },
+    region: 'us-east-1', service: 's3', sha256: NodeSha256, uriEscapePath: false, applyChecksum: false,
+  });
+  const signed = await signer.sign({
+    method: opts.method, protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: opts.path, query: opts.query ?? {},
+    headers: { host: url.host, 'x-amz-content-sha256': opts.payloadHash ?? 'UNSIGNED-PAYLOAD', ...opts.headers },
+  });
+  const query = new URLSearchParams(opts.query ?? {}).toString().replace(/\+/g, '%20');
+  let req!: http.ClientRequest;
+  const response = new Promise<RawResponse>((resolve, reject) => {
+    req = http.request(`${stack.url}${opts.path}${query ? `?${query}` : ''}`, { method: opts.method, headers: signed.headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, rawHeaders: res.rawHeaders, body, text: body.toString('utf8') });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+  response.catch(() => undefined); // awaited by `end`; an early answer must not be an unhandled rejection meanwhile
+  return {
+    write: (chunk) => new Promise((resolve, reject) => req.write(chunk, (err) => (err ? reject(err) : resolve()))),
+    end: (chunk) => {
+      req.end(chunk);
+      return response;
+    },
+  };
+}
+
+/** Parses the `<Error>` body of an S3 error response. *//** Parses the `<Error>` body of an S3 error response. */
 export function parseErrorXml(text: string): Record<string, string> {
   const out: Record<string, string> = {};
   const inner = /<Error>([\s\S]*)<\/Error>/.exec(text)?.[1] ?? '';
