@@ -5,27 +5,8 @@
  * sources, required addresses) belong with the feature when it lands.
  */
 import { z } from 'zod';
-import { duration, flag, fraction, integer, list, oneOf, optionalText, requiredText, size, text } from '../fields.js';
-import type { CacheConfig, CompressionConfig, EncryptionConfig, IntegrityConfig, RedisConfig, VaultConfig } from '../types.js';
-
-const vaultSchema: z.ZodType<VaultConfig> = z.strictObject({
-  address: optionalText(),
-  token: optionalText(),
-  token_file: optionalText(),
-  key_name: optionalText(),
-  mount_path: text('transit'),
-  ca_cert: optionalText(),
-  renew_interval: duration('5m', { positive: true }),
-});
-
-export const encryptionSchema: z.ZodType<EncryptionConfig> = z.strictObject({
-  enabled: flag(false),
-  chunk_size: size(65_536, { positive: true }),
-  master_key: optionalText(),
-  master_key_file: optionalText(),
-  vault: vaultSchema.optional().transform((vault) => vault ?? null),
-  previous_keys: list(requiredText()),
-});
+import { duration, flag, fraction, integer, oneOf, optionalText, size, text } from '../fields.js';
+import type { CacheConfig, CompressionConfig, IntegrityConfig, RedisConfig } from '../types.js';
 
 export const compressionSchema: z.ZodType<CompressionConfig> = z.strictObject({
   enabled: flag(false),
