@@ -124,6 +124,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
     strategy: () => config.routing_strategy,
     bufferLimit: () => config.server.small_body_buffer,
     writeCopies: () => config.replication.write_copies,
+    failoverAttempts: () => config.server.write_failover_attempts,
   }, logger);
   const reader = new ObjectReader(backends, logger);
   const multipart = new MultipartService(pool, store, events, backends, writer, objects, orphans, logger);

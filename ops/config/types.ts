@@ -28,6 +28,8 @@ export interface ServerConfig {
   readonly max_object_size: Bytes;
   /** PUT bodies up to this size are buffered so a failed backend write can be retried elsewhere. */
   readonly small_body_buffer: Bytes;
+  /** Other backends a failed write is retried on (0 = none). */
+  readonly write_failover_attempts: number;
   readonly max_concurrent_requests: number;
   /** 0 = use the global pool; split pools apply only when reads and writes are both > 0. */
   readonly max_concurrent_reads: number;

@@ -99,9 +99,12 @@ export class MultipartService {
     return uploadId;
   }
 
-  /** Starts the backend's upload on the first ranked backend that answers (nothing is sent yet, so failing over is free). */
+  /**
+   * Starts the backend's upload on the first ranked backend that answers (nothing is sent yet, so
+   * failing over is cheap), trying at most 1 + `server.write_failover_attempts` of them.
+   */
   private async createOnBackend(ranked: readonly BackendCandidate[], storageKey: string, contentType: string) {
-    for (const target of ranked) {
+    for (const target of ranked.slice(0, 1 + this.writer.failoverAttempts())) {
       const client = this.backends.require(target.name).client;
       try {
         return { target, client, backendUploadId: await client.createMultipartUpload(storageKey, { contentType }) };

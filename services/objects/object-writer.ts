@@ -12,6 +12,7 @@ import type { Reclaimer } from '../cleanup/reclaimer.js';
 import type { Cause, EventFactory } from '../event-factory.js';
 import type { ObjectCommands, WriteOutcome, WritePrecondition } from './object-commands.js';
 import { versionStorageKey } from '../../domain/objects/storage-keys.js';
+import { droppedConnection, DroppedWrites, writeIdentity } from './dropped-writes.js';
 import { putBufferedCopies, putStreamedCopies, type FanOutContext } from './write-fan-out.js';
 
 export interface VerifiedDigests {
@@ -53,7 +54,11 @@ export interface WriterSettings {
   bufferLimit: () => number;
   /** Copies a PUT writes before it answers (`replication.write_copies`); 1 when absent. */
   writeCopies?: () => number;
+  /** Other backends a failed write is retried on (`server.write_failover_attempts`); 2 when absent. */
+  failoverAttempts?: () => number;
 }
+
+export const DEFAULT_WRITE_FAILOVER_ATTEMPTS = 2;
 
 /**
  * After a streamed upload failed: the body's own verification error if that is what ended it
@@ -85,6 +90,8 @@ async function collect(body: Readable, size: number): Promise<Buffer> {
  * buffered so a failed backend or a lost quota race is retried on the next backend.
  */
 export class ObjectWriter {
+  readonly #dropped = new DroppedWrites();
+
   constructor(
     private readonly backends: BackendDirectory,
     private readonly objects: ObjectCommands,
@@ -105,10 +112,20 @@ export class ObjectWriter {
     return rankBackendsForWrite(this.settings.strategy(), this.backends.candidates(size), size, exclude);
   }
 
+  /** Other backends a failed write may be retried on, beyond the first one(s) it was sent to. */
+  failoverAttempts(): number {
+    return Math.max(0, this.settings.failoverAttempts?.() ?? DEFAULT_WRITE_FAILOVER_ATTEMPTS);
+  }
+
   async put(input: PutObjectInput): Promise<PutObjectResult> {
-    const ranked = this.rank(input.size);
+    const write = writeIdentity(input.bucket, input.key, input.size);
+    const dropped = this.#dropped.backendsFor(write);
+    const ranked = this.rankFor(input.size, dropped);
     if (ranked.length === 0) {
       input.body.resume();
+      if (dropped.size > 0) {
+        throw new DomainError('ServiceUnavailable', 'The backends that could take this object dropped the connection on it; it is not sent to them again for a while.');
+      }
       throw new DomainError('InsufficientStorage');
     }
     const writeId = newUlid(this.events.now().getTime());
@@ -133,23 +150,31 @@ export class ObjectWriter {
     if (input.size <= this.settings.bufferLimit()) {
       const data = await collect(input.body, input.size);
       const digests = await input.digests();
-      if (want > 1) return putBufferedCopies(this.fanOut(input, writeId, state), input, data, digests, storageKey, want);
-      return this.putBuffered(input, ranked, writeId, storageKey, data, digests, state);
+      if (want > 1) return putBufferedCopies(this.fanOut(input, write, writeId, state), input, data, digests, storageKey, want);
+      return this.putBuffered(input, write, ranked, writeId, storageKey, data, digests, state);
     }
-    if (want > 1) return putStreamedCopies(this.fanOut(input, writeId, state), input, ranked[0] as BackendCandidate, storageKey, want);
-    return this.putStreamed(input, ranked[0] as BackendCandidate, writeId, storageKey, state);
+    if (want > 1) return putStreamedCopies(this.fanOut(input, write, writeId, state), input, ranked[0] as BackendCandidate, storageKey, want);
+    return this.putStreamed(input, write, ranked[0] as BackendCandidate, writeId, storageKey, state);
   }
 
-  private fanOut(input: PutObjectInput, writeId: string, state: Promise<ObjectState>): FanOutContext {
+  /** Remembers a backend that dropped the connection on `write`, so it is not handed that write again. */
+  private failed(write: string, backend: string, err: unknown): void {
+    if (droppedConnection(err)) this.#dropped.note(write, backend);
+  }
+
+  private fanOut(input: PutObjectInput, write: string, writeId: string, state: Promise<ObjectState>): FanOutContext {
     return {
-      backends: this.backends, orphans: this.orphans, logger: this.logger,
-      rankFor: (size, exclude) => this.rankFor(size, exclude),
+      backends: this.backends, orphans: this.orphans, logger: this.logger, failoverAttempts: this.failoverAttempts(),
+      rankFor: (size, exclude) => this.rankFor(size, new Set([...exclude, ...this.#dropped.backendsFor(write)])),
+      failed: (backend, err) => this.failed(write, backend, err),
       commit: async (copies, digests) => this.commit(input, writeId, copies, digests, await state),
     };
   }
 
+  /** One backend after another (at most 1 + `failoverAttempts()`), each tried once. */
   private async putBuffered(
     input: PutObjectInput,
+    write: string,
     ranked: BackendCandidate[],
     writeId: string,
     storageKey: string,
@@ -158,10 +183,11 @@ export class ObjectWriter {
     state: Promise<ObjectState>,
   ): Promise<PutObjectResult> {
     const tried = new Set<string>();
+    const maxBackends = 1 + this.failoverAttempts();
     let candidates = ranked;
     let lastError: unknown;
     let quotaLost = false;
-    while (candidates.length > 0) {
+    while (candidates.length > 0 && tried.size < maxBackends) {
       const target = candidates[0] as BackendCandidate;
       tried.add(target.name);
       const client = this.backends.require(target.name).client;
@@ -173,9 +199,10 @@ export class ObjectWriter {
         });
       } catch (err) {
         lastError = err;
+        this.failed(write, target.name, err);
         this.logger.warn({ err, backend: target.name }, 'backend write failed; failing over');
         await this.recordFailedUpload(target.name, storageKey, input.cause);
-        candidates = this.rankFor(data.length, tried);
+        candidates = this.rankFor(data.length, new Set([...tried, ...this.#dropped.backendsFor(write)]));
         continue;
       }
       try {
@@ -185,16 +212,17 @@ export class ObjectWriter {
         if (!(err instanceof InvariantViolationError)) throw err;
         quotaLost = true;
         lastError = err;
-        candidates = this.rankFor(data.length, tried);
+        candidates = this.rankFor(data.length, new Set([...tried, ...this.#dropped.backendsFor(write)]));
       }
     }
     if (quotaLost) throw new DomainError('InsufficientStorage');
-    this.logger.warn({ err: lastError, bucket: input.bucket, key: input.key }, 'no backend accepted the object');
-    throw new DomainError('ServiceUnavailable', 'No backend accepted the object; please retry.');
+    this.logger.warn({ err: lastError, bucket: input.bucket, key: input.key, tried: [...tried] }, 'no backend accepted the object');
+    throw new DomainError('ServiceUnavailable', `No backend accepted the object (${tried.size} tried); please retry.`);
   }
 
   private async putStreamed(
     input: PutObjectInput,
+    write: string,
     target: BackendCandidate,
     writeId: string,
     storageKey: string,
@@ -206,6 +234,7 @@ export class ObjectWriter {
     try {
       await client.putObject(storageKey, input.body, { contentLength: input.size, contentType: input.contentType });
     } catch (err) {
+      this.failed(write, target.name, err);
       await this.recordFailedUpload(target.name, storageKey, input.cause);
       // A verification failure of the body is the client's error, not the backend's.
       const bodyError = abandonBody(input.body);

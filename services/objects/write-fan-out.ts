@@ -13,7 +13,11 @@ export interface FanOutContext {
   backends: BackendDirectory;
   orphans: OrphanRecorder;
   logger: Logger;
+  /** Backends beyond the first `want` a PUT may be retried on. */
+  failoverAttempts: number;
   rankFor(size: number, exclude: ReadonlySet<string>): BackendCandidate[];
+  /** Told of each backend write that failed. */
+  failed(backend: string, err: unknown): void;
   /** Commits the new version with these copies (one ObjectWritten). */
   commit(copies: StoredCopy[], digests: VerifiedDigests): Promise<PutObjectResult>;
 }
@@ -45,6 +49,7 @@ export async function putStreamedCopies(ctx: FanOutContext, input: PutObjectInpu
   try {
     await ctx.backends.require(primary.name).client.putObject(storageKey, input.body, { contentLength: input.size, contentType: input.contentType });
   } catch (err) {
+    ctx.failed(primary.name, err);
     await ctx.orphans.record(primary.name, storageKey, 0, 'failed_upload', input.cause);
     // As the single-copy path (abandonBody): the body's own verification error is the client's.
     if (isDomainError(input.body.errored)) throw input.body.errored;
@@ -72,8 +77,9 @@ export async function putStreamedCopies(ctx: FanOutContext, input: PutObjectInpu
 
 /**
  * Places copies until there are `want`, then commits. When the commit loses a quota race on one
- * backend, that copy is given up (recorded as an orphan) and replaced; when no backend is left,
- * every placed copy is recorded as an orphan and the PUT fails.
+ * backend, that copy is given up (recorded as an orphan) and replaced; when no backend is left
+ * (or `failoverAttempts` replacements were tried), every placed copy is recorded as an orphan and
+ * the PUT fails.
  */
 async function fillAndCommit(
   ctx: FanOutContext,
@@ -85,10 +91,12 @@ async function fillAndCommit(
   place: (backend: string, placed: readonly StoredCopy[]) => Promise<void>,
 ): Promise<PutObjectResult> {
   const tried = new Set(placed.map((c) => c.backend));
+  const maxBackends = want + ctx.failoverAttempts;
   let quotaLost = false;
   for (;;) {
     while (placed.length < want) {
-      const next = ctx.rankFor(digests.size, new Set([...tried, ...placed.map((c) => c.backend)])).slice(0, want - placed.length);
+      const next = ctx.rankFor(digests.size, new Set([...tried, ...placed.map((c) => c.backend)]))
+        .slice(0, Math.max(0, Math.min(want - placed.length, maxBackends - tried.size)));
       if (next.length === 0) {
         await Promise.all(placed.map((c) => ctx.orphans.record(c.backend, c.storageKey, c.size, 'fan_out_incomplete', input.cause)));
         if (quotaLost) throw new DomainError('InsufficientStorage');
@@ -100,6 +108,7 @@ async function fillAndCommit(
           await place(candidate.name, placed);
           return { backend: candidate.name, storageKey, size: digests.size };
         } catch (err) {
+          ctx.failed(candidate.name, err);
           ctx.logger.warn({ err, backend: candidate.name }, 'backend write of a synchronous copy failed; trying another');
           await ctx.orphans.record(candidate.name, storageKey, 0, 'failed_upload', input.cause);
           return undefined;

@@ -11,6 +11,8 @@ export interface TestBackend {
   name?: string;
   quota?: number;
   extra?: string;
+  /** Where the orchestrator reaches this backend's store, when not directly (e.g. through a fault-injecting proxy). */
+  endpoint?: (store: BackendStore) => Promise<string>;
 }
 
 export interface TestBucket {
@@ -45,12 +47,12 @@ export const defaultBuckets: TestBucket[] = [
   { name: 'beta', accessKeyId: 'BETAKEY', secretAccessKey: 'beta-secret' },
 ];
 
-function renderYaml(stores: BackendStore[], backends: TestBackend[], buckets: TestBucket[], extra: string, serverYaml: string): string {
+function renderYaml(stores: BackendStore[], endpoints: string[], backends: TestBackend[], buckets: TestBucket[], extra: string, serverYaml: string): string {
   const b = backends.map((be, i) => {
     const s = stores[i] as BackendStore;
     return [
       `  - name: ${be.name ?? `b${i + 1}`}`,
-      `    endpoint: "${s.endpoint}"`,
+      `    endpoint: "${endpoints[i]}"`,
       `    bucket: ${s.bucket}`,
       `    access_key_id: ${s.accessKeyId}`,
       `    secret_access_key: ${s.secretAccessKey}`,
@@ -99,7 +101,8 @@ export async function startStack(opts: {
   const db = await createMigratedDatabase(20);
   const on = opts.on ?? s3rverImplementation;
   const { stores, s3rvers, release } = await on.provision(backends.length);
-  const yaml = (extra = opts.extraYaml ?? '') => renderYaml(stores, backends, buckets, extra, opts.serverYaml ?? '');
+  const endpoints = await Promise.all(backends.map((be, i) => be.endpoint?.(stores[i] as BackendStore) ?? (stores[i] as BackendStore).endpoint));
+  const yaml = (extra = opts.extraYaml ?? '') => renderYaml(stores, endpoints, backends, buckets, extra, opts.serverYaml ?? '');
   let config = parseOrThrow(yaml());
   const logger = createLogger((process.env.S3O_TEST_LOG as 'debug' | undefined) ?? 'silent');
   let orchestrator = await startOrchestrator(config, { logger, database: { pool: db.pool }, ...opts.start });

@@ -23,6 +23,7 @@ export const serverSchema: z.ZodType<ServerConfig> = z.strictObject({
   log_level: oneOf(logLevels, 'info'),
   max_object_size: size('5GiB', { positive: true }),
   small_body_buffer: size('8MiB'),
+  write_failover_attempts: integer(2, { min: 0 }),
   max_concurrent_requests: integer(1000, { min: 1 }),
   max_concurrent_reads: integer(0, { min: 0 }),
   max_concurrent_writes: integer(0, { min: 0 }),

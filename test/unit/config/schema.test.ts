@@ -111,7 +111,7 @@ describe('accepted configs', () => {
   test('a minimal config gets every default', () => {
     const config = configOf(baseConfig());
     expect(config.server).toEqual({
-      listen_addr: ':9000', log_level: 'info', max_object_size: 5_368_709_120, small_body_buffer: 8_388_608,
+      listen_addr: ':9000', log_level: 'info', max_object_size: 5_368_709_120, small_body_buffer: 8_388_608, write_failover_attempts: 2,
       max_concurrent_requests: 1000, max_concurrent_reads: 0, max_concurrent_writes: 0, load_shed_threshold: 0,
       admission_wait: 0, backend_timeout: 30_000, read_header_timeout: 10_000, read_timeout: 300_000, write_timeout: 300_000,
       idle_timeout: 120_000, shutdown_delay: 0, tls: { cert_file: null, key_file: null, min_version: '1.2', client_ca_file: null },
@@ -249,6 +249,14 @@ telemetry: { metrics: { path: metrics, listen: "9091" } }
       'server.small_body_buffer: must not be negative',
       'server.shutdown_delay: must not be negative',
     ]);
+  });
+
+  test('server.write_failover_attempts is a whole number from 0', () => {
+    expect(configOf(withSections({ server: { write_failover_attempts: 0 } })).server.write_failover_attempts).toBe(0);
+    expect(errorsOf(withSections({ server: { write_failover_attempts: -1 } })))
+      .toEqual([expect.stringMatching(/^server\.write_failover_attempts: /)]);
+    expect(errorsOf(withSections({ server: { write_failover_attempts: 1.5 } })))
+      .toEqual([expect.stringMatching(/^server\.write_failover_attempts: /)]);
   });
 
   test('a top level that is not a mapping is rejected', () => {
