@@ -16,6 +16,8 @@ export interface VersionedMigration {
   name: string;
   version: number;
   sql: string;
+  /** The file it was split or moved from (a line `-- split from: <file>`), applied under that name. */
+  splitFrom?: string;
 }
 
 /** SQL that defines functions: applied again whenever any repeatable text changed. */
@@ -52,7 +54,8 @@ export async function readMigrationFolder(dir: URL, repeatablePrefix = ''): Prom
   for (const f of files) {
     const sql = await readFile(new URL(f, dir), 'utf8');
     const m = /^(\d{3})_.+\.sql$/.exec(f);
-    if (m?.[1]) versioned.push({ name: f, version: Number(m[1]), sql });
+    const splitFrom = /^-- split from: (\S+\.sql)$/m.exec(sql)?.[1];
+    if (m?.[1]) versioned.push({ name: f, version: Number(m[1]), sql, ...(splitFrom ? { splitFrom } : {}) });
     else repeatable.push({ name: repeatablePrefix + f, sql });
   }
   return { versioned, repeatable };
@@ -84,9 +87,9 @@ interface AppliedRow { name: string; checksum: string; version: number; kind: st
  * applied, all repeatable SQL in one transaction (functions that call each other change
  * together). Refuses a schema newer than the plan knows.
  *
- * The database's version is the highest version recorded. A versioned file at or below it that
- * has no record of its own (a file that moved or was split between homes) is recorded without
- * being run: its version was applied under its former name.
+ * The database's version is the highest version recorded. A versioned file at or below it with
+ * no record of its own is recorded without being run when it says it was split from a file that
+ * was applied (`-- split from: <file>`); any other is refused: a new file takes the next number.
  */
 export async function migrate(pool: pg.Pool, plan: MigrationPlan, logger?: Logger): Promise<{ version: number; applied: string[] }> {
   const known = knownSchemaVersion(plan);
@@ -120,8 +123,14 @@ export async function migrate(pool: pg.Pool, plan: MigrationPlan, logger?: Logge
     for (const m of plan.versioned) {
       const prior = done.get(m.name);
       if (m.version <= dbVersion && !prior) {
+        if (!m.splitFrom || !done.has(m.splitFrom)) {
+          throw new Error(
+            `migration ${m.name} has version ${m.version}, but the database is already at version ${dbVersion} and never applied it: ` +
+              'a new migration takes the next version number',
+          );
+        }
         await record(m, 'versioned');
-        logger?.debug({ migration: m.name, version: m.version }, 'recorded a migration applied under an earlier name');
+        logger?.debug({ migration: m.name, splitFrom: m.splitFrom }, 'recorded a migration applied as part of an earlier file');
       } else if (prior && prior.checksum !== checksum(m.sql)) {
         logger?.warn({ migration: m.name }, 'an applied migration file has changed since it was applied');
       }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SchemaTooNewError } from '../../infra/db/migrate.js';
-import { migrateSchema } from '../../projections/schema/plan.js';
+import { migrate, SchemaTooNewError } from '../../infra/db/migrate.js';
+import { migrateSchema, schemaPlan } from '../../projections/schema/plan.js';
 import { createPool } from '../../infra/db/pool.js';
 import type pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
@@ -30,6 +30,13 @@ describe('schema migrations', () => {
     await pool.query("DELETE FROM schema_migrations WHERE name LIKE 'R_%'");
     const results = await Promise.all([migrateSchema(pool), migrateSchema(pool), migrateSchema(pool)]);
     expect(results.flatMap((r) => r.applied).filter((n) => n.startsWith('R_010')).length).toBe(1);
+  });
+
+  it('refuses a new migration numbered at or below the version the database is at', async () => {
+    const plan = await schemaPlan();
+    const late = { ...plan, versioned: [...plan.versioned, { name: '003_late.sql', version: 3, sql: 'CREATE TABLE never_created (x int)' }] };
+    await expect(migrate(pool, late)).rejects.toThrow(/003_late\.sql has version 3, but the database is already at version \d+ and never applied it: a new migration takes the next version number/);
+    expect((await pool.query("SELECT to_regclass('never_created') AS t")).rows[0]).toEqual({ t: null });
   });
 
   it('refuses a schema newer than this build knows, saying what to do', async () => {

@@ -1,3 +1,4 @@
+-- split from: 003_async_projections.sql
 -- bucket_stats: objects and bytes per virtual bucket (dashboard aggregate), with the checkpoint
 -- row the projection runner keeps for it.
 CREATE TABLE bucket_stats (

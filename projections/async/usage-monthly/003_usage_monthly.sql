@@ -1,3 +1,4 @@
+-- split from: 003_async_projections.sql
 -- usage_monthly: API requests and transfer per backend and month, from usage flushes, with the
 -- checkpoint row the projection runner keeps for it.
 CREATE TABLE usage_monthly (

@@ -1,3 +1,4 @@
+-- split from: 002_inline_projections.sql
 -- backends: lifecycle state of each backend.
 CREATE TABLE backend_state (
   backend             text PRIMARY KEY,

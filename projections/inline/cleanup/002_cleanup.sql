@@ -1,3 +1,4 @@
+-- split from: 002_inline_projections.sql
 -- cleanup: bytes on backends that no live record points to, waiting to be deleted.
 CREATE TABLE cleanup_queue (
   id                 text PRIMARY KEY,

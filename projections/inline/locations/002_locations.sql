@@ -1,3 +1,4 @@
+-- split from: 002_inline_projections.sql
 -- locations: the current version of each object and where its copies are.
 CREATE TABLE objects (
   bucket           text COLLATE "C" NOT NULL,

@@ -1,3 +1,4 @@
+-- split from: 002_inline_projections.sql
 -- uploads: multipart uploads in progress and their parts.
 CREATE TABLE multipart_uploads (
   upload_id          text PRIMARY KEY,

@@ -1,3 +1,4 @@
+-- split from: 002_inline_projections.sql
 -- usage: bytes per backend and the quota they are checked against.
 CREATE TABLE backend_usage (
   backend        text PRIMARY KEY,
