@@ -3,6 +3,7 @@ import type { ObjectVersion } from '../../domain/objects/object-state.js';
 import { evaluateCopySourceConditions } from '../../domain/s3/conditionals.js';
 import { parseCopySource, type CopySource } from '../../domain/s3/keys.js';
 import type { GatewayContext } from '../context.js';
+import { requireOwnBucket } from './bucket-access.js';
 import { conditionsFrom, withCurrentVersion } from './handlers/read-object.js';
 import { header, type S3Request } from './s3-request.js';
 
@@ -17,9 +18,7 @@ export interface ResolvedCopySource extends CopySource {
  */
 export async function withCopySource<T>(ctx: GatewayContext, req: S3Request, use: (source: ResolvedCopySource) => Promise<T>): Promise<T> {
   const source = parseCopySource(header(req.raw, 'x-amz-copy-source') ?? '');
-  if (source.bucket !== req.principal.bucket) {
-    throw new DomainError('AccessDenied', 'Your credentials do not grant access to the copy source bucket.');
-  }
+  requireOwnBucket(ctx, source.bucket, req.principal.bucket, 'the copy source bucket');
   return withCurrentVersion(ctx, source.bucket, source.key, (version) => {
     const verdict = evaluateCopySourceConditions(
       { etag: version.etag, lastModifiedMs: Date.parse(version.lastModified) },

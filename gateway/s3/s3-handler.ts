@@ -13,6 +13,7 @@ import {
 } from './handlers/multipart-handlers.js';
 import { readObject, requireCurrentVersion } from './handlers/read-object.js';
 import { deleteObject, putObject } from './handlers/write-object.js';
+import { requireOwnBucket } from './bucket-access.js';
 import { routeOperation, type S3Operation } from './operations.js';
 import { sendError, sendXml, toDomainError } from './respond.js';
 import { queryRecord, rawQueryOf, requestIdFor, resourceOf, type S3Request } from './s3-request.js';
@@ -74,8 +75,10 @@ export function routeRequest(method: string, rawUrl: string, headers: Record<str
 /** Authenticates and binds the credential to the addressed bucket. */
 export function authorize(ctx: GatewayContext, routed: RoutedRequest, headers: NodeJS.Dict<string | string[]>, nowMs: number) {
   const auth = authenticate({ method: routed.method, rawUrl: routed.rawUrl, headers, nowMs }, ctx.credentials, ctx.signingKeys);
-  if (routed.bucket !== undefined && routed.bucket !== auth.principal.bucket) {
-    throw new DomainError('AccessDenied', 'Your credentials do not grant access to this bucket.');
+  // Buckets are configured, not created: asking to create another one is refused, not "missing".
+  if (routed.bucket !== undefined && routed.operation !== 'CreateBucket') requireOwnBucket(ctx, routed.bucket, auth.principal.bucket, 'this bucket');
+  else if (routed.bucket !== undefined && routed.bucket !== auth.principal.bucket) {
+    throw new DomainError('AccessDenied', 'Buckets are defined in the configuration; they cannot be created through S3.');
   }
   return auth;
 }

@@ -1,4 +1,6 @@
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CopyObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client,
+} from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultBuckets, startStack, type TestBucket, type TestStack } from '../support/orchestrator.js';
@@ -90,6 +92,27 @@ describe('S3 errors and authentication', () => {
   it('a credential works only for its own bucket', async () => {
     expect(await failure(stack.client('beta').send(new GetObjectCommand({ Bucket: 'alpha', Key: 'hello.txt' })))).toMatchObject({ name: 'AccessDenied', status: 403 });
     expect(await failure(s3.send(new PutObjectCommand({ Bucket: 'beta', Key: 'x', Body: 'x' })))).toMatchObject({ name: 'AccessDenied', status: 403 });
+  });
+
+  it('a bucket that is not configured at all is 404 NoSuchBucket (GET, PUT, HEAD bucket, list, copy source); a configured one not ours stays 403', async () => {
+    expect(await failure(s3.send(new GetObjectCommand({ Bucket: 'nosuchbucket', Key: 'hello.txt' })))).toMatchObject({ name: 'NoSuchBucket', status: 404 });
+    expect(await failure(s3.send(new PutObjectCommand({ Bucket: 'nosuchbucket', Key: 'x', Body: 'x' })))).toMatchObject({ name: 'NoSuchBucket', status: 404 });
+    expect(await failure(s3.send(new HeadBucketCommand({ Bucket: 'nosuchbucket' })))).toMatchObject({ status: 404 });
+    expect(await failure(s3.send(new ListObjectsV2Command({ Bucket: 'nosuchbucket' })))).toMatchObject({ name: 'NoSuchBucket', status: 404 });
+    expect(await failure(s3.send(new CopyObjectCommand({ Bucket: 'alpha', Key: 'copied', CopySource: 'nosuchbucket/hello.txt' }))))
+      .toMatchObject({ name: 'NoSuchBucket', status: 404 });
+    const raw = await signedRequest(stack, alpha, { method: 'GET', path: '/nosuchbucket/hello.txt' });
+    expect(parseErrorXml(raw.text)).toMatchObject({ Code: 'NoSuchBucket', BucketName: 'nosuchbucket', Resource: '/nosuchbucket/hello.txt' });
+    // Also answered before the body of an upload that waits for 100 Continue.
+    const early = await signedRequest(stack, alpha, { method: 'PUT', path: '/nosuchbucket/big', headers: { expect: '100-continue' }, body: Buffer.alloc(1024) });
+    expect(parseErrorXml(early.text).Code).toBe('NoSuchBucket');
+    // A configured bucket the credential is not for.
+    expect(await failure(s3.send(new HeadBucketCommand({ Bucket: 'beta' })))).toMatchObject({ status: 403 });
+    expect(await failure(s3.send(new GetObjectCommand({ Bucket: 'beta', Key: 'hello.txt' })))).toMatchObject({ name: 'AccessDenied', status: 403 });
+    expect(await failure(s3.send(new CopyObjectCommand({ Bucket: 'alpha', Key: 'copied', CopySource: 'beta/hello.txt' })))).toMatchObject({ name: 'AccessDenied', status: 403 });
+    // Without valid credentials a missing bucket is not revealed: authentication comes first.
+    expect((await rawRequest(`${stack.url}/nosuchbucket/hello.txt`)).status).toBe(403);
+    expect(await errorCode(s3.send(new HeadObjectCommand({ Bucket: 'alpha', Key: 'copied' })))).toBe('NotFound');
   });
 
   it('SigV4 clock skew: within 15 minutes accepted, beyond refused with RequestTimeTooSkewed', async () => {

@@ -30,12 +30,12 @@ describeOnEachBackend('S3 objects and buckets', (on) => {
     expect(b.Buckets?.map((x) => x.Name)).toEqual(['beta']);
   });
 
-  it('HeadBucket: own bucket 200, another bucket 403', async () => {
+  it('HeadBucket: own bucket 200, another bucket 403, a bucket not configured 404', async () => {
     const own = await s3.send(new HeadBucketCommand({ Bucket: 'alpha' }));
     expect(own.$metadata.httpStatusCode).toBe(200);
     expect(own.BucketRegion).toBe('us-east-1');
     expect(await failure(s3.send(new HeadBucketCommand({ Bucket: 'beta' })))).toMatchObject({ status: 403 });
-    expect(await failure(s3.send(new HeadBucketCommand({ Bucket: 'nosuchbucket' })))).toMatchObject({ status: 403 });
+    expect(await failure(s3.send(new HeadBucketCommand({ Bucket: 'nosuchbucket' })))).toMatchObject({ status: 404 });
   });
 
   it('GetBucketLocation and GetBucketVersioning', async () => {

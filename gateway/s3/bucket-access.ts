@@ -1,0 +1,13 @@
+import { DomainError } from '../../domain/errors.js';
+import type { GatewayContext } from '../context.js';
+
+/**
+ * An authenticated request names a bucket: one that is not configured at all does not exist
+ * (404 NoSuchBucket, as S3 answers for a bucket nobody owns); a configured one the credential is
+ * not for is 403 AccessDenied.
+ */
+export function requireOwnBucket(ctx: GatewayContext, bucket: string, own: string, what: string): void {
+  if (bucket === own) return;
+  if (!ctx.credentials.hasBucket(bucket)) throw new DomainError('NoSuchBucket', undefined, { BucketName: bucket });
+  throw new DomainError('AccessDenied', `Your credentials do not grant access to ${what}.`);
+}
