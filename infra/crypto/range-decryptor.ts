@@ -14,11 +14,18 @@ import type { ReadPlan } from '../../domain/encryption/read-plan.js';
 import { ByteQueue } from './byte-queue.js';
 import { openChunk } from './chunk-cipher.js';
 import type { DataKey } from './data-key.js';
-import { CiphertextIntegrityError } from './errors.js';
+import { CiphertextIntegrityError, NotEncryptedError } from './errors.js';
 import { parseSegmentHeader } from './segment-header.js';
 
 function checkHeader(bytes: Buffer, segment: EncryptedSegment, index: number, envelope: EncryptionEnvelope): void {
-  const header = parseSegmentHeader(bytes);
+  let header;
+  try {
+    header = parseSegmentHeader(bytes);
+  } catch (error) {
+    // Inside an encrypted object, a header that is not one is damage, not plaintext.
+    if (error instanceof NotEncryptedError) throw new CiphertextIntegrityError('header', `segment ${index} has no valid header: ${error.message}`, { segment: index });
+    throw error;
+  }
   if (header.headerLength !== envelope.headerLength || header.chunkSize !== envelope.chunkSize
     || header.partNumber !== segment.partNumber || header.salt.toString('base64') !== segment.salt) {
     throw new CiphertextIntegrityError('header', `the stored header of segment ${index} (part ${segment.partNumber}) does not match the recorded envelope`, { segment: index });

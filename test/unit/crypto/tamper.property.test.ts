@@ -156,6 +156,15 @@ describe('moved chunks', () => {
     expectDetected(await fromBytes(Buffer.concat([first, first, second])), 'repeated part');
     expectDetected(await planned(object, Buffer.concat([second, first])), 'swapped parts');
   });
+
+  test('a damaged header inside a multipart object is an integrity error for the planned reader, not "not encrypted"', async () => {
+    const object = encryptParts(await createDataKey(keyring, 16), [plaintextOf(20, 1), plaintextOf(30, 2)]);
+    const stored = Buffer.from(object.stored);
+    stored[object.envelope.headerLength + 20 + 2 * CHUNK_TAG_BYTES] = 0x58;
+    const error = await planned(object, stored);
+    expect(error).toBeInstanceOf(CiphertextIntegrityError);
+    expect((error as CiphertextIntegrityError).problem).toBe('header');
+  });
 });
 
 describe('truncation', () => {
