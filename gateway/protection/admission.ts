@@ -9,7 +9,11 @@ export interface AdmissionSettings {
   readonly shedThreshold: number;
   /** How long a request may wait for a slot of a full pool before it is refused; 0 = not at all. */
   readonly waitMs: number;
+  /** The configured buckets, each guaranteed a part of every pool (read live: a reload may change them). */
+  readonly buckets?: () => readonly string[];
 }
+
+const noBuckets: readonly string[] = [];
 
 export type Admission =
   | { readonly admitted: true; readonly release: () => void }
@@ -19,28 +23,51 @@ const atCapacity: Admission = { admitted: false, reason: 'capacity' };
 const shed: Admission = { admitted: false, reason: 'shed' };
 
 interface Waiter {
+  readonly bucket: string;
   grant(): void;
 }
 
-/** A counting semaphore whose freed slots go to waiting requests first, oldest first. */
+/**
+ * A counting semaphore shared fairly between buckets. Each configured bucket is guaranteed half
+ * its equal share of the pool (capacity / buckets / 2, rounded down): those slots are kept free
+ * for it while it holds fewer, so a tenant holding many slow requests can make another tenant
+ * wait or be refused only once that one is past its guarantee. Beyond its guarantee a bucket
+ * borrows whatever else is idle. A freed slot goes to the waiting request whose bucket holds the
+ * fewest slots (the oldest of those), so a bucket never gains slots while one holding fewer waits.
+ * Requests of no configured bucket (ListBuckets, unknown names) have no guarantee.
+ */
 class SlotPool {
   inUse = 0;
+  private readonly held = new Map<string, number>();
   private readonly waiters = new Set<Waiter>();
+  /** Recomputed when the configured buckets change (a reload replaces the list). */
+  private configured: { list: readonly string[]; names: ReadonlySet<string>; guaranteed: number; deficit: number } | undefined;
 
-  constructor(readonly capacity: number) {}
+  constructor(readonly capacity: number, private readonly buckets: () => readonly string[]) {}
 
-  release(): void {
-    const next = this.waiters.values().next();
-    if (next.done) {
-      this.inUse -= 1;
-      return;
-    }
-    this.waiters.delete(next.value);
-    next.value.grant();
+  heldBy(bucket: string): number {
+    return this.held.get(bucket) ?? 0;
   }
 
-  /** Resolves true with a slot handed over, false after `ms` or when `signal` aborts. */
-  wait(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  /** Takes a slot for `bucket` if one is free beyond those kept for other buckets. */
+  tryTake(bucket: string): boolean {
+    if (!this.canTake(bucket)) return false;
+    this.take(bucket);
+    return true;
+  }
+
+  release(bucket: string): void {
+    const c = this.current();
+    const held = this.heldBy(bucket) - 1;
+    if (held > 0) this.held.set(bucket, held);
+    else this.held.delete(bucket);
+    this.inUse -= 1;
+    if (c.names.has(bucket) && held < c.guaranteed) c.deficit += 1;
+    this.grantWaiters();
+  }
+
+  /** Resolves true with a slot taken for `bucket`, false after `ms` or when `signal` aborts. */
+  wait(bucket: string, ms: number, signal: AbortSignal | undefined): Promise<boolean> {
     if (signal?.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
       const giveUp = () => {
@@ -50,6 +77,7 @@ class SlotPool {
         resolve(false);
       };
       const waiter: Waiter = {
+        bucket,
         grant: () => {
           clearTimeout(timer);
           signal?.removeEventListener('abort', giveUp);
@@ -61,14 +89,53 @@ class SlotPool {
       this.waiters.add(waiter);
     });
   }
+
+  private canTake(bucket: string): boolean {
+    const c = this.current();
+    const own = c.names.has(bucket) ? Math.max(0, c.guaranteed - this.heldBy(bucket)) : 0;
+    return this.capacity - this.inUse - 1 >= c.deficit - own;
+  }
+
+  private take(bucket: string): void {
+    const c = this.current();
+    const held = this.heldBy(bucket);
+    if (c.names.has(bucket) && held < c.guaranteed) c.deficit -= 1;
+    this.held.set(bucket, held + 1);
+    this.inUse += 1;
+  }
+
+  private grantWaiters(): void {
+    for (;;) {
+      let next: Waiter | undefined;
+      for (const w of this.waiters) {
+        if (this.canTake(w.bucket) && (next === undefined || this.heldBy(w.bucket) < this.heldBy(next.bucket))) next = w;
+      }
+      if (!next) return;
+      this.waiters.delete(next);
+      this.take(next.bucket);
+      next.grant();
+    }
+  }
+
+  private current(): { list: readonly string[]; names: ReadonlySet<string>; guaranteed: number; deficit: number } {
+    const list = this.buckets();
+    if (this.configured?.list !== list) {
+      const names = new Set(list);
+      const guaranteed = Math.floor(this.capacity / Math.max(1, names.size) / 2);
+      let deficit = 0;
+      for (const name of names) deficit += Math.max(0, guaranteed - this.heldBy(name));
+      this.configured = { list, names, guaranteed, deficit };
+    }
+    return this.configured;
+  }
 }
 
 const writeMethods = new Set(['PUT', 'POST', 'DELETE']);
 
 /**
- * Bounds the requests served at once. A request takes a slot of its pool and gives it back by
- * `release` (once the response is over); a full pool refuses at once, or after `waitMs` without a
- * freed slot. With a shed threshold t, a pool more than t × capacity busy refuses with probability
+ * Bounds the requests served at once, fairly between buckets (see `SlotPool`). A request takes a
+ * slot of its pool and gives it back by `release` (once the response is over); a full pool refuses
+ * at once, or after `waitMs` without a freed slot. With a shed threshold t, a pool more than t × capacity busy refuses with probability
  * (in use − t·capacity) / (capacity − t·capacity): rising from 0 to 1 as it fills, so overload
  * degrades gradually instead of at a cliff. `random` is injectable for tests.
  */
@@ -78,11 +145,12 @@ export class AdmissionControl {
   private readonly writes: SlotPool;
 
   constructor(private readonly settings: AdmissionSettings, private readonly random: () => number = Math.random) {
+    const buckets = settings.buckets ?? (() => noBuckets);
     if (settings.maxReads > 0 && settings.maxWrites > 0) {
-      this.reads = new SlotPool(settings.maxReads);
-      this.writes = new SlotPool(settings.maxWrites);
+      this.reads = new SlotPool(settings.maxReads, buckets);
+      this.writes = new SlotPool(settings.maxWrites, buckets);
     } else {
-      this.shared = new SlotPool(settings.maxConcurrent);
+      this.shared = new SlotPool(settings.maxConcurrent, buckets);
       this.reads = this.shared;
       this.writes = this.shared;
     }
@@ -92,24 +160,23 @@ export class AdmissionControl {
     return this.shared === undefined;
   }
 
-  /** Slots in use by the pool `method` draws from. */
-  inUse(method: string): number {
-    return this.poolFor(method).inUse;
+  /** Slots in use by the pool `method` draws from (by one bucket's requests, when given). */
+  inUse(method: string, bucket?: string): number {
+    const pool = this.poolFor(method);
+    return bucket === undefined ? pool.inUse : pool.heldBy(bucket);
   }
 
   /**
-   * Admits a request now, or (full pool, `waitMs` > 0) when a slot frees. `abandoned` is asked
-   * for a signal only when the request has to wait: it ends the wait when the client goes away.
+   * Admits a request of `bucket` ('' for none) now, or (no slot for it, `waitMs` > 0) when one
+   * frees. `abandoned` is asked for a signal only when the request has to wait: it ends the wait
+   * when the client goes away.
    */
-  admit(method: string, abandoned?: () => AbortSignal): Admission | Promise<Admission> {
+  admit(method: string, bucket = '', abandoned?: () => AbortSignal): Admission | Promise<Admission> {
     const pool = this.poolFor(method);
-    if (pool.inUse < pool.capacity) {
-      if (this.shouldShed(pool)) return shed;
-      pool.inUse += 1;
-      return ticket(pool);
-    }
+    if (pool.inUse < pool.capacity && this.shouldShed(pool)) return shed;
+    if (pool.tryTake(bucket)) return ticket(pool, bucket);
     if (this.settings.waitMs <= 0) return atCapacity;
-    return pool.wait(this.settings.waitMs, abandoned?.()).then((granted) => (granted ? ticket(pool) : atCapacity));
+    return pool.wait(bucket, this.settings.waitMs, abandoned?.()).then((granted) => (granted ? ticket(pool, bucket) : atCapacity));
   }
 
   private shouldShed(pool: SlotPool): boolean {
@@ -126,14 +193,14 @@ export class AdmissionControl {
 }
 
 /** A slot, given back once however often `release` is called. */
-function ticket(pool: SlotPool): Admission {
+function ticket(pool: SlotPool, bucket: string): Admission {
   let held = true;
   return {
     admitted: true,
     release: () => {
       if (!held) return;
       held = false;
-      pool.release();
+      pool.release(bucket);
     },
   };
 }

@@ -36,7 +36,7 @@ export class RequestProtection {
   s3(req: IncomingMessage, res: ServerResponse): Refusal | Promise<Refusal> {
     if (this.passed.has(req)) return undefined;
     this.passed.add(req);
-    const admission = this.admission.admit(req.method ?? 'GET', () => closedSignal(res));
+    const admission = this.admission.admit(req.method ?? 'GET', bucketOf(req.url ?? '/'), () => closedSignal(res));
     return admission instanceof Promise ? admission.then((a) => this.admitted(a, req, res)) : this.admitted(admission, req, res);
   }
 
@@ -71,15 +71,35 @@ export class RequestProtection {
   }
 }
 
-/** The protection the configuration asks for; admission settings are read once (restart-only), the rate limit live. */
+/**
+ * The bucket a path-style request addresses, for the fair share of admission: its first path
+ * segment as sent (bucket names need no escaping). Not yet authenticated — but a request that
+ * claims another tenant's bucket is refused at authentication, before it reads a body.
+ */
+export function bucketOf(rawUrl: string): string {
+  const path = rawUrl.startsWith('/') ? rawUrl.slice(1) : rawUrl;
+  const stop = path.search(/[/?]/);
+  return stop === -1 ? path : path.slice(0, stop);
+}
+
+/** The protection the configuration asks for; admission settings are read once (restart-only), the rate limit and bucket list live. */
 export function createRequestProtection(config: () => Config, metrics: Metrics): RequestProtection {
   const server = config().server;
+  // One list per configuration, so admission sees a change of buckets only on a reload.
+  const bucketNames = new WeakMap<Config, readonly string[]>();
+  const buckets = (): readonly string[] => {
+    const current = config();
+    let names = bucketNames.get(current);
+    if (!names) bucketNames.set(current, (names = current.buckets.map((b) => b.name)));
+    return names;
+  };
   const admission = new AdmissionControl({
     maxConcurrent: server.max_concurrent_requests,
     maxReads: server.max_concurrent_reads,
     maxWrites: server.max_concurrent_writes,
     shedThreshold: server.load_shed_threshold,
     waitMs: server.admission_wait,
+    buckets,
   });
   return new RequestProtection(admission, new RateLimiter(() => config().rate_limit), metrics);
 }

@@ -66,7 +66,7 @@ describe('admission control', () => {
     expect(granted.admitted).toBe(true);
     // The slot went to the waiter: the pool is still full.
     expect(ac.inUse('GET')).toBe(1);
-    expect(await ac.admit('GET', () => AbortSignal.abort())).toEqual({ admitted: false, reason: 'capacity' });
+    expect(await ac.admit('GET', '', () => AbortSignal.abort())).toEqual({ admitted: false, reason: 'capacity' });
   });
 
   it('waiters are served oldest first', async () => {
@@ -99,7 +99,7 @@ describe('admission control', () => {
     const ac = new AdmissionControl(settings({ maxConcurrent: 1, waitMs: 60_000 }));
     const held = now(ac.admit('GET'));
     const gone = new AbortController();
-    const waiting = ac.admit('GET', () => gone.signal);
+    const waiting = ac.admit('GET', '', () => gone.signal);
     gone.abort();
     expect(await waiting).toEqual({ admitted: false, reason: 'capacity' });
     release(held);
@@ -158,5 +158,57 @@ describe('admission control', () => {
     const ac = new AdmissionControl(settings({ maxConcurrent: 4, shedThreshold: 0.5 }), () => 1);
     for (let i = 0; i < 4; i += 1) now(ac.admit('GET'));
     expect(now(ac.admit('GET'))).toEqual({ admitted: false, reason: 'capacity' });
+  });
+  describe('fair between buckets', () => {
+    const admitted = (a: Admission | Promise<Admission>) => now(a).admitted;
+
+    it('keeps half of each other bucket\'s equal share free for it; a bucket borrows the rest', () => {
+      // 8 slots, 2 buckets: 2 guaranteed to each.
+      const ac = new AdmissionControl(settings({ maxConcurrent: 8, buckets: () => ['alpha', 'beta'] }));
+      for (let i = 0; i < 6; i += 1) expect(admitted(ac.admit('PUT', 'alpha'))).toBe(true);
+      expect(now(ac.admit('PUT', 'alpha'))).toEqual({ admitted: false, reason: 'capacity' });
+      // Requests of no configured bucket have no guarantee either.
+      expect(admitted(ac.admit('GET', ''))).toBe(false);
+      expect(admitted(ac.admit('GET', 'beta'))).toBe(true);
+      expect(admitted(ac.admit('GET', 'beta'))).toBe(true);
+      expect(admitted(ac.admit('GET', 'beta'))).toBe(false);
+      expect([ac.inUse('GET', 'alpha'), ac.inUse('GET', 'beta'), ac.inUse('GET')]).toEqual([6, 2, 8]);
+    });
+
+    it('gives a freed slot to the waiting bucket that holds the fewest, not the oldest waiter', async () => {
+      // 4 slots, 2 buckets: 1 guaranteed to each.
+      const ac = new AdmissionControl(settings({ maxConcurrent: 4, waitMs: 60_000, buckets: () => ['alpha', 'beta'] }));
+      const alpha = [now(ac.admit('PUT', 'alpha')), now(ac.admit('PUT', 'alpha')), now(ac.admit('PUT', 'alpha'))];
+      now(ac.admit('GET', 'beta'));
+      const order: string[] = [];
+      const alphaWaits = Promise.resolve(ac.admit('PUT', 'alpha')).then((x) => { order.push('alpha'); return x; });
+      const betaWaits = Promise.resolve(ac.admit('GET', 'beta')).then((x) => { order.push('beta'); return x; });
+      release(alpha[0] as Admission);
+      expect((await betaWaits).admitted).toBe(true);
+      expect(order).toEqual(['beta']);
+      release(alpha[1] as Admission);
+      expect((await alphaWaits).admitted).toBe(true);
+      expect([ac.inUse('GET', 'alpha'), ac.inUse('GET', 'beta')]).toEqual([2, 2]);
+    });
+
+    it('a bucket is never refused while it holds fewer than its guarantee, however the others hold theirs', () => {
+      const ac = new AdmissionControl(settings({ maxConcurrent: 1000, buckets: () => ['alpha', 'beta'] }));
+      let alphaAdmitted = 0;
+      for (let i = 0; i < 1050; i += 1) if (admitted(ac.admit('PUT', 'alpha'))) alphaAdmitted += 1;
+      expect(alphaAdmitted).toBe(750);
+      for (let i = 0; i < 250; i += 1) expect(admitted(ac.admit('GET', 'beta'))).toBe(true);
+    });
+
+    it('follows a reloaded bucket list', () => {
+      let buckets: readonly string[] = ['alpha'];
+      const ac = new AdmissionControl(settings({ maxConcurrent: 8, buckets: () => buckets }));
+      const tickets = Array.from({ length: 8 }, () => now(ac.admit('PUT', 'alpha')));
+      expect(tickets.every((t) => t.admitted)).toBe(true);
+      buckets = ['alpha', 'beta', 'gamma', 'delta'];
+      // 1 guaranteed to each now: the 3 slots alpha frees are kept for the other three.
+      for (const t of tickets.slice(0, 3)) release(t);
+      expect(admitted(ac.admit('PUT', 'alpha'))).toBe(false);
+      for (const b of ['beta', 'gamma', 'delta']) expect(admitted(ac.admit('PUT', b))).toBe(true);
+    });
   });
 });
