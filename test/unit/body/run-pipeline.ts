@@ -12,13 +12,18 @@ export interface PipelineRun {
   ended: boolean;
 }
 
-/** Splits `input` into writes of `size` bytes ('random': 1..300 bytes, deterministic). */
-export function split(input: Buffer, size: number | 'random'): Buffer[] {
+/** How a body is cut into writes: a fixed size, 'random' (1..300 bytes, deterministic), or these sizes in turn. */
+export type WriteSizes = number | 'random' | readonly number[];
+
+/** Splits `input` into writes as `size` says. */
+export function split(input: Buffer, size: WriteSizes): Buffer[] {
   const pieces: Buffer[] = [];
   let seed = 12345;
-  for (let off = 0; off < input.length;) {
+  for (let off = 0, i = 0; off < input.length; i++) {
     let n: number;
-    if (size === 'random') {
+    if (typeof size === 'object') {
+      n = Math.max(1, size[i % size.length] ?? 1);
+    } else if (size === 'random') {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
       n = 1 + (seed % 300);
     } else {
@@ -31,7 +36,7 @@ export function split(input: Buffer, size: number | 'random'): Buffer[] {
 }
 
 /** Feeds `input` through a body pipeline in writes of `size` bytes and collects what comes out. */
-export async function runPipeline(exp: BodyExpectations, input: Buffer, size: number | 'random' = 65536): Promise<PipelineRun> {
+export async function runPipeline(exp: BodyExpectations, input: Buffer, size: WriteSizes = 65536): Promise<PipelineRun> {
   const body = createBodyPipeline(exp);
   const chunks: Buffer[] = [];
   let ended = false;

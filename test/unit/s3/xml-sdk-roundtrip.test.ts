@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import {
   CompleteMultipartUploadCommand,
   DeleteObjectsCommand,
@@ -6,7 +5,6 @@ import {
   ListObjectsCommand,
   ListObjectsV2Command,
   ListPartsCommand,
-  S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
@@ -17,38 +15,7 @@ import { buildListObjectsV1Xml, buildListObjectsV2Xml } from '../../../gateway/s
 import { buildCompleteMultipartUploadResultXml, buildListPartsResultXml } from '../../../gateway/s3/xml/multipart.js';
 import { buildDeleteResultXml } from '../../../gateway/s3/xml/objects.js';
 import { parseCompleteMultipartUpload, parseDeleteRequest } from '../../../gateway/s3/xml/requests.js';
-
-/**
- * The real AWS SDK v3 client, with its HTTP handler replaced by one that hands the request body
- * to a function and answers with that function's XML: what the SDK sends must parse with our
- * parsers, and what we build must deserialize in the SDK.
- */
-function clientAnswering(answer: (body: string) => { status: number; xml: string }): S3Client {
-  const requestHandler = {
-    handle: async (request: { body?: unknown }) => {
-      const body = typeof request.body === 'string' ? request.body : '';
-      const { status, xml } = answer(body);
-      return {
-        response: {
-          statusCode: status,
-          reason: '',
-          headers: { 'content-type': 'application/xml', 'x-amz-request-id': 'REQ1' },
-          body: Readable.from([Buffer.from(xml, 'utf8')]),
-        },
-      };
-    },
-    updateHttpClientConfig: () => undefined,
-    httpHandlerConfigs: () => ({}),
-  };
-  return new S3Client({
-    region: 'us-east-1',
-    endpoint: 'http://127.0.0.1:1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'not-a-real-secret' },
-    maxAttempts: 1,
-    requestHandler,
-  });
-}
+import { clientAnswering } from '../../support/sdk-answering.js';
 
 const T = Date.UTC(2026, 10, 25, 12, 34, 56, 789);
 const owner = { id: 'owner-id', displayName: 's3-orchestrator' };

@@ -1,0 +1,13 @@
+import { defineConfig, mergeConfig } from 'vitest/config';
+import base from './vitest.config.js';
+
+/**
+ * `npm run fuzz`: the fuzz targets under test/fuzz with S3O_FUZZ_SCALE times the cases
+ * `npm test` runs (override it in the environment), and time to run them.
+ */
+export default mergeConfig(base, defineConfig({
+  test: {
+    testTimeout: 3_600_000,
+    env: { S3O_FUZZ_SCALE: process.env.S3O_FUZZ_SCALE ?? '100' },
+  },
+}));
