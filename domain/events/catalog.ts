@@ -26,7 +26,10 @@ export type EventData<T extends EventType> = z.infer<(typeof eventCatalog)[T]['s
 
 export type DomainEvent = { [T in EventType]: { type: T; data: EventData<T> } }[EventType];
 
-/** Upcasters lift one stored version to the next: `<type>@<from version>` → data at from+1. */
+/**
+ * Upcasters lift one stored version to the next: `<type>@<from version>` → data at from+1. The
+ * projections that run in the database need each one's SQL twin (projections/schema/sql-upcasters.ts).
+ */
 export const upcasters: Record<string, (data: Record<string, unknown>) => Record<string, unknown>> = {};
 
 export function isKnownEventType(type: string): type is EventType {

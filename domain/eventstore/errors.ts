@@ -42,3 +42,20 @@ export class InvariantViolationError extends Error {
     this.detail = detail;
   }
 }
+
+/**
+ * The append carried an event version the database's projections cannot bring to a version they
+ * handle (newer than its catalogue, or older than its upcasters reach): an instance runs a build
+ * whose event catalogue differs from the one the schema was generated from.
+ */
+export class UnknownEventVersionError extends Error {
+  readonly type: string;
+  readonly version: number;
+
+  constructor(type: string, version: number, message: string) {
+    super(message);
+    this.name = 'UnknownEventVersionError';
+    this.type = type;
+    this.version = version;
+  }
+}

@@ -3,6 +3,7 @@ import {
   ConcurrencyError,
   IdempotencyConflictError,
   InvariantViolationError,
+  UnknownEventVersionError,
 } from '../../domain/eventstore/errors.js';
 import type {
   AppendResult,
@@ -65,6 +66,10 @@ function mapAppendError(err: unknown): unknown {
   }
   if (e.code === 'S3O02' && e.detail) {
     return new IdempotencyConflictError((JSON.parse(e.detail) as { stream: string }).stream);
+  }
+  if (e.code === 'S3O03' && e.detail) {
+    const d = JSON.parse(e.detail) as { type: string; version: number };
+    return new UnknownEventVersionError(d.type, d.version, e.message ?? 'unknown event version');
   }
   if (e.code?.startsWith('S3Q') && e.detail) {
     return new InvariantViolationError(e.message ?? 'invariant', JSON.parse(e.detail) as Record<string, unknown>);

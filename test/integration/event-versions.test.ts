@@ -1,0 +1,133 @@
+import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventCatalog, type DomainEvent } from '../../domain/events/catalog.js';
+import { createDecoder, encodeEvent } from '../../domain/events/codec.js';
+import { UnknownEventVersionError } from '../../domain/eventstore/errors.js';
+import { PostgresEventStore } from '../../infra/eventstore/postgres-event-store.js';
+import type { AsyncProjection } from '../../projections/async/projection.js';
+import type { EventVersion, ProjectionDefinition } from '../../projections/projection.js';
+import { rebuildProjections, verifyProjections } from '../../projections/rebuild.js';
+import { allProjections, asyncProjections, inlineProjections } from '../../projections/registry.js';
+import { migrateSchema, type SchemaSources } from '../../projections/schema/plan.js';
+import { currentEncoder, historyOp, HistoryWriter, projectionTables, resetLog, type EventEncoder } from '../support/projection-history.js';
+import { createMigratedDatabase, type MigratedDatabase } from '../support/store.js';
+
+/**
+ * A test-only version 2 of ObjectWritten, the real shape, whose version 1 named the previous size
+ * `previous` and listed its copies as `replicas` without sizes (every copy had the object's).
+ */
+const upcastObjectWritten = (d: Record<string, unknown>) => {
+  const { previous, replicas, ...rest } = d as { previous: unknown; replicas: Record<string, unknown>[] };
+  return { ...rest, previousSize: previous, copies: replicas.map((r) => ({ ...r, size: d.size })) };
+};
+const upcastObjectWrittenSql = `(d - 'previous' - 'replicas') || jsonb_build_object('previousSize', d->'previous', 'copies',
+  (SELECT coalesce(jsonb_agg(r || jsonb_build_object('size', d->'size') ORDER BY i), '[]'::jsonb)
+     FROM jsonb_array_elements(d->'replicas') WITH ORDINALITY AS x(r, i)))`;
+const toV2 = (v: EventVersion): EventVersion => (v === 'ObjectWritten@1' ? 'ObjectWritten@2' : v);
+const declaredAtV2 = <P extends ProjectionDefinition>(p: P): P => ({ ...p, handles: p.handles.map(toV2), ignores: p.ignores.map(toV2) });
+const withV2: SchemaSources = {
+  catalogue: {
+    versions: { ...eventCatalog, ObjectWritten: { ...eventCatalog.ObjectWritten, version: 2 } },
+    upcasters: { 'ObjectWritten@1': upcastObjectWritten },
+    sqlUpcasters: { 'ObjectWritten@1': upcastObjectWrittenSql },
+  },
+  inline: inlineProjections.map(declaredAtV2),
+  async: asyncProjections.map(declaredAtV2),
+};
+const decodeWithV2 = createDecoder<DomainEvent>(withV2.catalogue.versions as typeof eventCatalog, withV2.catalogue.upcasters as Record<string, typeof upcastObjectWritten>);
+
+/** Stores ObjectWritten as version 1 (the old shape); everything else as it is. */
+const storeV1: EventEncoder = (type, data, at) => {
+  if (type !== 'ObjectWritten') return currentEncoder(type, data, at);
+  const { previousSize, copies, ...rest } = encodeEvent('ObjectWritten', data as Parameters<typeof encodeEvent<'ObjectWritten'>>[1]).data;
+  const v1 = { ...rest, previous: previousSize, replicas: copies.map(({ backend, storageKey }) => ({ backend, storageKey })) };
+  return { id: randomUUID(), type, schemaVersion: 1, data: v1, metadata: { actor: 'history', at } };
+};
+/** Stores ObjectWritten as version 2: the current shape under the new number. */
+const storeV2: EventEncoder = (type, data, at) => ({ ...currentEncoder(type, data, at), ...(type === 'ObjectWritten' ? { schemaVersion: 2 } : {}) });
+
+/** What `p` rejects with; fails when it resolves. */
+const rejectionOf = (p: Promise<unknown>): Promise<Error> =>
+  p.then(() => { throw new Error('expected a rejection'); }, (e: unknown) => e as Error);
+
+const bucketStats = asyncProjections.find((p) => p.name === 'bucket_stats') as AsyncProjection;
+
+describe('event versions', () => {
+  let current: MigratedDatabase;
+  let asV1: MigratedDatabase;
+  let asV2: MigratedDatabase;
+  beforeAll(async () => {
+    [current, asV1, asV2] = await Promise.all([createMigratedDatabase(4), createMigratedDatabase(4), createMigratedDatabase(4)]);
+    await migrateSchema(asV1.pool, undefined, withV2);
+    await migrateSchema(asV2.pool, undefined, withV2);
+  });
+  afterAll(async () => Promise.all([current.close(), asV1.close(), asV2.close()]));
+
+  it('an append carrying a version the projections do not know is refused, loudly, and stores nothing', async () => {
+    const store = new PostgresEventStore(current.pool);
+    const flush = encodeEvent('UsageFlushed', { backend: 'b1', period: '2026-11', apiRequests: 1, egressBytes: 0, ingressBytes: 0 });
+    for (const schemaVersion of [2, 0]) {
+      const event = { id: randomUUID(), type: flush.type, schemaVersion, data: flush.data, metadata: { actor: 'test', at: '2026-11-01T00:00:00Z' } };
+      const err = await rejectionOf(store.appendToStream('usage-b1', [event], { expected: 'any' }));
+      expect(err).toBeInstanceOf(UnknownEventVersionError);
+      expect(err.message).toBe(`event UsageFlushed has schema version ${schemaVersion}, which the projections in this database do not know (they know 1)`);
+    }
+    const newer = { ...storeV2('ObjectWritten', { ...objectWritten, key: 'v3' }, '2026-11-01T00:00:00Z'), schemaVersion: 3 };
+    const refused = await rejectionOf(new PostgresEventStore(asV1.pool).appendToStream('object-data/v3', [newer], { expected: 'no_stream' }));
+    expect(refused.message).toBe('event ObjectWritten has schema version 3, which the projections in this database do not know (they know 1, 2)');
+    expect((await current.pool.query('SELECT count(*)::int AS n FROM events')).rows[0]).toEqual({ n: 0 });
+    expect((await asV1.pool.query("SELECT count(*)::int AS n FROM objects WHERE key = 'v3'")).rows[0]).toEqual({ n: 0 });
+  });
+
+  it('a history stored with ObjectWritten at version 1 projects, replays and upcasts to the tables of the same history at version 2', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(historyOp, { minLength: 5, maxLength: 40 }), async (ops) => {
+        await Promise.all([resetLog(asV1.pool), resetLog(asV2.pool)]);
+        for (const [db, encode] of [[asV1, storeV1], [asV2, storeV2]] as const) {
+          const writer = new HistoryWriter(new PostgresEventStore(db.pool), encode);
+          await writer.begin();
+          await writer.run(ops);
+        }
+        // The async projection sees version 1 through the TypeScript upcaster.
+        for (const db of [asV1, asV2]) {
+          const log = (await db.pool.query<{ type: string; schema_version: number; data: unknown }>(
+            "SELECT type, schema_version, data FROM events WHERE type = ANY($1) ORDER BY tx_id, seq", [bucketStats.eventTypes],
+          )).rows;
+          const events = log.map((e) => ({ recorded: undefined as never, event: decodeWithV2(e.type, e.schema_version, e.data) as DomainEvent }));
+          await bucketStats.applyBatch(db.pool, events);
+        }
+        const live = await projectionTables(asV2.pool);
+        expect(await projectionTables(asV1.pool)).toEqual(live);
+        const replayed = await verifyProjections(asV1.pool, allProjections.filter((p) => p.kind === 'inline'));
+        expect(replayed.every((r) => r.identical)).toBe(true);
+        // Each stored version 1 upcasts in SQL to what the TypeScript upcaster makes of it.
+        const stored = (await asV1.pool.query<{ data: Record<string, unknown>; upcast: unknown }>(
+          "SELECT data, s3o_upcast(type, schema_version, data) AS upcast FROM events WHERE type = 'ObjectWritten'",
+        )).rows;
+        for (const e of stored) expect(e.upcast).toEqual(upcastObjectWritten(e.data));
+      }),
+      { numRuns: 8 },
+    );
+  });
+
+  it('a replay refuses a version nobody knows that reached the log, leaving the live tables alone', async () => {
+    const db = asV2;
+    const before = await projectionTables(db.pool);
+    await db.pool.query(
+      `INSERT INTO events (stream_id, revision, event_id, type, schema_version, data, metadata)
+       VALUES ('object-data/future', 0, $1, 'ObjectWritten', 3, $2, '{"at": "2026-12-01T00:00:00Z"}')`,
+      [randomUUID(), JSON.stringify({ ...objectWritten, key: 'future' })],
+    );
+    await expect(rebuildProjections(db.pool, allProjections.filter((p) => p.name === 'locations'))).rejects.toThrow(
+      /event ObjectWritten has schema version 3, which the projections in this database do not know \(they know 1, 2\)/,
+    );
+    expect(await projectionTables(db.pool)).toEqual(before);
+  });
+});
+
+const objectWritten = {
+  bucket: 'data', key: 'k', writeId: 'w', size: 1, previousSize: null, etag: 'e', contentType: 'text/plain', metadata: {}, headers: {},
+  checksum: null, parts: null, lastModified: '2026-11-01T00:00:00.000Z', copies: [{ backend: 'b1', storageKey: 'data/k~w', size: 1 }],
+  displaced: [], origin: 'put' as const,
+};
