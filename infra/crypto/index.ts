@@ -12,7 +12,7 @@ export {
   CiphertextIntegrityError, KeyServiceError, KeySourceError, KeyUnwrapError, NotEncryptedError, UnknownKeyAliasError, UnknownKeyIdError,
   type IntegrityProblem, type KeyServiceProblem,
 } from './errors.js';
-export { Keyring, type KeyDescription } from './keys/keyring.js';
+export { DEFAULT_UNWRAP_CACHE, Keyring, type KeyDescription, type UnwrapCacheOptions } from './keys/keyring.js';
 export { decodeMasterKey, localKeyFingerprint } from './keys/local-master-key.js';
-export { createKeyring, type EncryptionKeySettings } from './keys/create-keyring.js';
+export { createKeyring, type EncryptionKeySettings, type KeyringOptions } from './keys/create-keyring.js';
 export { vaultKeyFingerprint, type VaultKeyOptions, type VaultSettings } from './keys/vault-transit-key.js';

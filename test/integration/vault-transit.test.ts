@@ -98,6 +98,18 @@ describe('Vault Transit round trips', () => {
     expect((await runThrough(createStoredObjectDecryptStream(keyring), [object.stored])).equals(object.plaintext)).toBe(true);
   });
 
+  test('unwrapped data keys are cached (bounded), so reading a hot object again does not ask Vault; the cache can be turned off', async () => {
+    const decrypts = () => standIn.requests.filter((r) => r.path === '/v1/transit/decrypt/s3o').length;
+    for (const [unwrapCache, expected] of [[undefined, 1], [{ max: 0, ttlMs: 0 }, 3]] as const) {
+      const keyring = await keyringFor(vault({ address: standIn.address }), unwrapCache ? { unwrapCache } : {});
+      const dataKey = await createDataKey(keyring, 4096);
+      const facts = { chunkSize: 4096, headerLength: dataKey.headerLength, key: dataKey.key };
+      const before = decrypts();
+      for (let i = 0; i < 3; i += 1) await openDataKey(keyring, facts);
+      expect(decrypts() - before).toBe(expected);
+    }
+  });
+
   test('a previous local key next to a Vault primary', async () => {
     const local = Buffer.alloc(32, 9).toString('base64');
     const keyring = await keyringFor({ ...vault({ address: standIn.address }), previous_keys: [local] });

@@ -4,7 +4,7 @@
  * validation only checks what the text says); Vault is not called until a key is used.
  */
 import { KeySourceError } from '../errors.js';
-import { Keyring } from './keyring.js';
+import { DEFAULT_UNWRAP_CACHE, Keyring, type UnwrapCacheOptions } from './keyring.js';
 import { decodeMasterKey, LocalMasterKey } from './local-master-key.js';
 import { KEY_BYTES, type MasterKey } from './master-key.js';
 import { readPrivateFile } from './private-file.js';
@@ -47,11 +47,15 @@ async function primaryKey(settings: EncryptionKeySettings, options: VaultKeyOpti
   return VaultTransitKey.open(settings.vault as VaultSettings, options);
 }
 
-export async function createKeyring(settings: EncryptionKeySettings, options: VaultKeyOptions = {}): Promise<Keyring> {
+export interface KeyringOptions extends VaultKeyOptions {
+  readonly unwrapCache?: UnwrapCacheOptions;
+}
+
+export async function createKeyring(settings: EncryptionKeySettings, options: KeyringOptions = {}): Promise<Keyring> {
   const primary = await primaryKey(settings, options);
   try {
     const previous = settings.previous_keys.map((text, index) => inlineKey(text, `encryption.previous_keys[${index}]`, `config-${index + 1}`));
-    return new Keyring(primary, previous);
+    return new Keyring(primary, previous, options.unwrapCache ?? DEFAULT_UNWRAP_CACHE);
   } catch (error) {
     await primary.close();
     throw error;

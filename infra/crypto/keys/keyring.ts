@@ -4,6 +4,7 @@
  * resolved when a command runs: `config-0` (inline primary), `config-1…` (previous_keys in
  * order), `file-0` (file primary), the Vault key name (and `vault:<mount>/<key>`).
  */
+import { LRUCache } from 'lru-cache';
 import type { EncryptionKeyFacts, WrapScheme } from '../../../domain/encryption/envelope.js';
 import type { KeyringView } from '../../../domain/encryption/rotation-scope.js';
 import { KeySourceError, KeyUnwrapError, UnknownKeyAliasError, UnknownKeyIdError } from '../errors.js';
@@ -17,14 +18,29 @@ export interface KeyDescription {
   readonly primary: boolean;
 }
 
+export interface UnwrapCacheOptions {
+  /** Data keys kept unwrapped; 0 turns the cache off. */
+  readonly max: number;
+  readonly ttlMs: number;
+}
+
+/**
+ * Unwrapped data keys of recently read objects, so a hot object's GET does not pay an unwrap
+ * (a Vault round trip) every time. Bounded in count and age: a key revoked in Vault stops
+ * working here within `ttlMs`.
+ */
+export const DEFAULT_UNWRAP_CACHE: UnwrapCacheOptions = { max: 10_000, ttlMs: 5 * 60_000 };
+
 export class Keyring implements KeyringView {
   readonly #primary: MasterKey;
   readonly #keys: readonly MasterKey[];
   readonly #byId = new Map<string, MasterKey>();
   readonly #byAlias = new Map<string, MasterKey>();
+  readonly #unwrapped: LRUCache<string, Buffer> | undefined;
 
   /** Refuses two sources holding the same key: the later one would be a second name that rotation could not tell apart. */
-  constructor(primary: MasterKey, previous: readonly MasterKey[]) {
+  constructor(primary: MasterKey, previous: readonly MasterKey[], unwrapCache: UnwrapCacheOptions = DEFAULT_UNWRAP_CACHE) {
+    this.#unwrapped = unwrapCache.max > 0 ? new LRUCache({ max: unwrapCache.max, ttl: unwrapCache.ttlMs }) : undefined;
     this.#primary = primary;
     this.#keys = [primary, ...previous];
     for (const key of this.#keys) {
@@ -55,7 +71,12 @@ export class Keyring implements KeyringView {
     const key = this.#byId.get(keyId);
     if (!key) throw new UnknownKeyIdError(keyId, this.#keys.map((k) => `${k.aliases[0] ?? k.source}=${k.keyId}`));
     if (key.scheme !== wrapScheme) throw new KeyUnwrapError(keyId, `it was wrapped with ${wrapScheme}, but that key uses ${key.scheme}`);
-    return key.unwrap(wrapped);
+    const cacheKey = `${keyId}:${wrapped.toString('base64')}`;
+    const cached = this.#unwrapped?.get(cacheKey);
+    if (cached) return Buffer.from(cached);
+    const dataKey = await key.unwrap(wrapped);
+    this.#unwrapped?.set(cacheKey, Buffer.from(dataKey));
+    return dataKey;
   }
 
   has(keyId: string): boolean {
@@ -83,6 +104,7 @@ export class Keyring implements KeyringView {
   }
 
   async close(): Promise<void> {
+    this.#unwrapped?.clear();
     await Promise.all(this.#keys.map((key) => key.close()));
   }
 }
