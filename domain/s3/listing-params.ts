@@ -84,7 +84,8 @@ export interface ListObjectsV2Params {
 }
 
 export function parseListObjectsV2Params(query: QueryParams): ListObjectsV2Params {
-  const continuationToken = firstValue(query['continuation-token']);
+  // An empty token is no token (clients send `continuation-token=` on a first page).
+  const continuationToken = firstValue(query['continuation-token']) || undefined;
   const startAfter = firstValue(query['start-after']);
   const maxKeys = pageBound(query, 'max-keys', 'maxKeys');
   const encodingType = parseEncodingType(query);

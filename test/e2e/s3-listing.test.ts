@@ -1,5 +1,5 @@
 import {
-  DeleteObjectCommand, ListObjectsCommand, ListObjectsV2Command, PutObjectCommand, type ListObjectsV2CommandOutput, type S3Client,
+  DeleteObjectCommand, GetObjectCommand, ListObjectsCommand, ListObjectsV2Command, PutObjectCommand, type ListObjectsV2CommandOutput, type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeOnEachBackend } from '../support/each-backend.js';
@@ -128,18 +128,36 @@ describeOnEachBackend('S3 listing', (on) => {
     expect(last.IsTruncated).toBe(false);
   });
 
-  it('encoding-type=url encodes keys, prefixes and the delimiter in the XML', async () => {
+  it('encoding-type=url encodes keys, prefixes and the delimiter in the XML, a space as %20 (never +)', async () => {
     const alpha = stack.buckets[0] as TestBucket;
     const raw = await signedRequest(stack, alpha, { method: 'GET', path: '/alpha', query: { 'list-type': '2', prefix: 'a b+c/', 'encoding-type': 'url' } });
     expect(raw.status).toBe(200);
-    expect(raw.text).toContain('<Key>a+b%2Bc/%C3%BC.txt</Key>');
-    expect(raw.text).toContain('<Prefix>a+b%2Bc/</Prefix>');
+    expect(raw.text).toContain('<Key>a%20b%2Bc/%C3%BC.txt</Key>');
+    expect(raw.text).toContain('<Prefix>a%20b%2Bc/</Prefix>');
     expect(raw.text).toContain('<EncodingType>url</EncodingType>');
     const v1 = await signedRequest(stack, alpha, { method: 'GET', path: '/alpha', query: { delimiter: '/', 'encoding-type': 'url', 'max-keys': '1' } });
-    expect(v1.text).toContain('<Prefix>a+b%2Bc/</Prefix>');
-    // The SDK leaves decoding to the caller.
+    expect(v1.text).toContain('<Prefix>a%20b%2Bc/</Prefix>');
+    // A space as the delimiter, and common prefixes ending in it.
+    const spaced = await signedRequest(stack, alpha, { method: 'GET', path: '/alpha', query: { 'list-type': '2', delimiter: ' ', prefix: 'a', 'encoding-type': 'url' } });
+    expect(spaced.text).toContain('<Delimiter>%20</Delimiter>');
+    expect(spaced.text).toContain('<CommonPrefixes><Prefix>a%20</Prefix></CommonPrefixes>');
+    expect(spaced.text).not.toContain('+');
+    // The SDK leaves decoding to the caller: plain percent-decoding gives the key back.
     const sdk = await s3.send(new ListObjectsV2Command({ Bucket: 'alpha', Prefix: 'a b+c/', EncodingType: 'url' }));
-    expect(sdk.Contents?.map((c) => decodeURIComponent((c.Key as string).replace(/\+/g, ' ')))).toEqual(['a b+c/ü.txt']);
+    expect(sdk.Contents?.map((c) => decodeURIComponent(c.Key as string))).toEqual(['a b+c/ü.txt']);
+  });
+
+  it('v2: an empty continuation-token is no token: the first page', async () => {
+    const alpha = stack.buckets[0] as TestBucket;
+    const raw = await signedRequest(stack, alpha, { method: 'GET', path: '/alpha', query: { 'list-type': '2', prefix: 'many/', 'max-keys': '2', 'continuation-token': '' } });
+    expect(raw.status).toBe(200);
+    expect(raw.text).toContain(`<Key>${manyKey(0)}</Key>`);
+    expect(raw.text).not.toContain('<ContinuationToken>');
+    const sdk = await s3.send(new ListObjectsV2Command({ Bucket: 'alpha', Prefix: 'many/', MaxKeys: 2, ContinuationToken: '' }));
+    expect(sdk.Contents?.map((c) => c.Key)).toEqual([manyKey(0), manyKey(1)]);
+    // With start-after, the listing starts there.
+    const after = await signedRequest(stack, alpha, { method: 'GET', path: '/alpha', query: { 'list-type': '2', 'max-keys': '1', 'continuation-token': '', 'start-after': manyKey(6) } });
+    expect(after.text).toContain(`<Key>${manyKey(7)}</Key>`);
   });
 
   it('a listing is per bucket and sees deletes at once', async () => {
@@ -149,5 +167,27 @@ describeOnEachBackend('S3 listing', (on) => {
     const root = await s3.send(new ListObjectsV2Command({ Bucket: 'alpha', Delimiter: '/' }));
     expect(root.CommonPrefixes?.map((p) => p.Prefix)).toEqual(['a b+c/', 'many/', 'photos/']);
     expect(await failure(s3.send(new ListObjectsV2Command({ Bucket: 'beta' })))).toMatchObject({ name: 'AccessDenied', status: 403 });
+  });
+
+  it('without encoding-type, keys and common prefixes with control characters are XML character references (not percent-encoded), and read back exactly', async () => {
+    const alpha = stack.buckets[0] as TestBucket;
+    const keys = ['ctl/bell\u0007x', 'ctl/cr\rx', 'ctl/dir\n/inner', 'ctl/line\nbreak', 'ctl/tab\there'];
+    for (const key of keys) await s3.send(new PutObjectCommand({ Bucket: 'alpha', Key: key, Body: key }));
+    const raw = await signedRequest(stack, alpha, { method: 'GET', path: '/alpha', query: { 'list-type': '2', prefix: 'ctl/', delimiter: '/' } });
+    for (const text of ['<Key>ctl/bell&#x7;x</Key>', '<Key>ctl/cr&#xD;x</Key>', '<Key>ctl/line&#xA;break</Key>', '<Key>ctl/tab&#x9;here</Key>', '<Prefix>ctl/dir&#xA;/</Prefix>']) {
+      expect(raw.text).toContain(text);
+    }
+    expect(raw.text).not.toMatch(/%0[79AD]/);
+    const flat = await s3.send(new ListObjectsV2Command({ Bucket: 'alpha', Prefix: 'ctl/' }));
+    expect(flat.Contents?.map((c) => c.Key)).toEqual(keys);
+    const v1 = await s3.send(new ListObjectsCommand({ Bucket: 'alpha', Prefix: 'ctl/' }));
+    expect(v1.Contents?.map((c) => c.Key)).toEqual(keys);
+    const nested = await s3.send(new ListObjectsV2Command({ Bucket: 'alpha', Prefix: 'ctl/', Delimiter: '/' }));
+    expect(nested.CommonPrefixes?.map((p) => p.Prefix)).toEqual(['ctl/dir\n/']);
+    expect(nested.Contents?.map((c) => c.Key)).toEqual(keys.filter((k) => k !== 'ctl/dir\n/inner'));
+    // Each listed name opens its object.
+    for (const c of flat.Contents ?? []) {
+      expect(await (await s3.send(new GetObjectCommand({ Bucket: 'alpha', Key: c.Key }))).Body?.transformToString()).toBe(c.Key);
+    }
   });
 });

@@ -10,9 +10,9 @@ export interface Owner {
 
 // Matching control characters is the point of these two.
 // eslint-disable-next-line no-control-regex
-const NEEDS_ESCAPE = /[&<>"'\r\u0000-\u0008\u000B\u000C\u000E-\u001F\u0085\u2028]/;
+const NEEDS_ESCAPE = /[&<>"'\u0000-\u001F\u0085\u2028]/;
 // eslint-disable-next-line no-control-regex
-const ESCAPABLE = /[&<>"'\r\u0000-\u0008\u000B\u000C\u000E-\u001F\u0085\u2028]/g;
+const ESCAPABLE = /[&<>"'\u0000-\u001F\u0085\u2028]/g;
 
 function escapeChar(ch: string): string {
   switch (ch) {
@@ -21,10 +21,12 @@ function escapeChar(ch: string): string {
     case '>': return '&gt;';
     case '"': return '&quot;';
     case "'": return '&apos;';
-    // Parsers normalise a raw CR (and, in XML 1.1 readers such as the AWS SDK's, U+0085 and
-    // U+2028) to LF, so they travel as character references to round-trip. Other C0 controls
-    // are not XML 1.0 characters at all; like S3 we still send them as references (lenient
-    // parsers decode them), and clients that need strict XML ask for encoding-type=url.
+    // Every C0 control travels as a character reference, as S3 sends them (`&#xA;`, `&#x1;`):
+    // parsers normalise a raw CR (and, in XML 1.1 readers such as the AWS SDK's, U+0085 and
+    // U+2028) to LF, and a raw TAB or LF is at the mercy of whitespace handling, while a reference
+    // reads back as the character itself. C0 controls other than TAB, LF and CR are not XML 1.0
+    // characters at all; lenient parsers decode their references, and clients that need strict
+    // XML ask for encoding-type=url (botocore always does).
     default: return `&#x${(ch.codePointAt(0) ?? 0).toString(16).toUpperCase()};`;
   }
 }
@@ -49,16 +51,16 @@ export function ownerXml(tag: 'Owner' | 'Initiator', owner: Owner): string {
 }
 
 /**
- * `encoding-type=url` as S3 applies it: UTF-8 bytes percent-encoded (upper-case hex) except
- * A–Z a–z 0–9 `-_.*` and `/`, space as `+` (Go's QueryEscape with S3's exceptions, as MinIO
- * implements it against AWS). Clients decode it with unquote_plus semantics.
+ * `encoding-type=url`: UTF-8 bytes percent-encoded (upper-case hex) except A–Z a–z 0–9 `-_.*`
+ * and `/`. A space is `%20`, never `+`: that reads back as a space with either decoding a client
+ * may use (botocore's unquote_plus, or a plain percent-decoding that keeps `+`), while a literal
+ * `+` in a key is `%2B`.
  */
 export function s3UrlEncode(text: string): string {
   if (/^[A-Za-z0-9\-_.*/]*$/.test(text)) return text;
   return encodeURIComponent(text)
     .replace(/[!'()~]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`)
-    .replace(/%2F/g, '/')
-    .replace(/%20/g, '+');
+    .replace(/%2F/g, '/');
 }
 
 /** Applies `encoding-type` to a key-like value. */

@@ -195,7 +195,7 @@ def keys():
     """Keys that need escaping in URLs, signatures and XML (botocore lists with EncodingType=url)."""
     s3 = client()
     # No "a//b" keys: s3rver answers 404 to any path with an empty segment (S3 itself accepts them).
-    names = ["keys/a b+c.txt", "keys/ünï/日本", "keys/ctl\x01x", "keys/amp&lt;", "keys/nl\nline", "keys/tab\tx", "keys/%2F", "keys/dot/./x/../y"]
+    names = ["keys/a b+c.txt", "keys/ünï/日本", "keys/ctl\x01x", "keys/amp&lt;", "keys/nl\nline", "keys/cr\rx", "keys/tab\tx", "keys/%2F", "keys/dot/./x/../y"]
     for k in names:
         s3.put_object(Bucket=BUCKET, Key=k, Body=k.encode())
     flat = s3.list_objects_v2(Bucket=BUCKET, Prefix="keys/")

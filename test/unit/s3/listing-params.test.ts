@@ -93,8 +93,12 @@ describe('ListObjects v2 params and continuation tokens', () => {
     },
   );
 
+  it('given an empty continuation-token, then no token: the listing starts at start-after or the beginning', () => {
+    expect(parseListObjectsV2Params({ 'continuation-token': '' })).toMatchObject({ continuationToken: undefined, after: '' });
+    expect(parseListObjectsV2Params({ 'continuation-token': '', 'start-after': 'k5' })).toMatchObject({ continuationToken: undefined, after: 'k5' });
+  });
+
   it.each([
-    '',
     'not base64!',
     'a/b',
     btoa('{"v":1}'),

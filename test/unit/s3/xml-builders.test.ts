@@ -30,7 +30,7 @@ describe('escapeXml', () => {
     ['plain', 'plain'],
     ['&<>"\'', '&amp;&lt;&gt;&quot;&apos;'],
     ['a\rb', 'a&#xD;b'],
-    ['a\nb\tc', 'a\nb\tc'],
+    ['a\nb\tc', 'a&#xA;b&#x9;c'],
     ['\u0001', '&#x1;'],
     ['x\u0085\u2028', 'x&#x85;&#x2028;'],
     ['😀 é', '😀 é'],
@@ -42,7 +42,7 @@ describe('escapeXml', () => {
 describe('s3UrlEncode (encoding-type=url)', () => {
   it.each([
     ['photos/2026/a.jpg', 'photos/2026/a.jpg'],
-    ['a b', 'a+b'],
+    ['a b', 'a%20b'],
     ['a+b', 'a%2Bb'],
     ['a*b-c_d.e', 'a*b-c_d.e'],
     ['~!\'()', '%7E%21%27%28%29'],
@@ -55,10 +55,11 @@ describe('s3UrlEncode (encoding-type=url)', () => {
     expect(s3UrlEncode(input)).toBe(output);
   });
 
-  it('is reversible with form (unquote_plus) decoding', () => {
+  it('is reversible with form (unquote_plus) decoding and with plain percent-decoding', () => {
     const key = ' weird key/with ü & + and ~ \u0001 😀';
     const encoded = s3UrlEncode(key);
     expect(decodeURIComponent(encoded.replace(/\+/g, ' '))).toBe(key);
+    expect(decodeURIComponent(encoded)).toBe(key);
   });
 });
 
@@ -158,13 +159,13 @@ describe('ListBucketResult v1', () => {
     });
     expect(read(xml)).toMatchObject({
       ListBucketResult: {
-        Prefix: 'my+dir/',
-        Marker: 'my+dir/%C3%A4',
-        NextMarker: 'my+dir/x+y',
-        Delimiter: '+',
+        Prefix: 'my%20dir/',
+        Marker: 'my%20dir/%C3%A4',
+        NextMarker: 'my%20dir/x%20y',
+        Delimiter: '%20',
         EncodingType: 'url',
-        Contents: { Key: 'my+dir/%26%01' },
-        CommonPrefixes: { Prefix: 'my+dir/x+' },
+        Contents: { Key: 'my%20dir/%26%01' },
+        CommonPrefixes: { Prefix: 'my%20dir/x%20' },
       },
     });
   });
@@ -223,7 +224,7 @@ describe('ListBucketResult v2', () => {
       commonPrefixes: [],
     });
     expect(read(xml)).toMatchObject({
-      ListBucketResult: { StartAfter: 'p/a+b', ContinuationToken: 'ab-_', Contents: { Key: 'p/a+b', Owner: { ID: 's3o-owner-id' } } },
+      ListBucketResult: { StartAfter: 'p/a%20b', ContinuationToken: 'ab-_', Contents: { Key: 'p/a%20b', Owner: { ID: 's3o-owner-id' } } },
     });
   });
 
@@ -312,15 +313,15 @@ describe('object and multipart results', () => {
     });
     expect(read(xml)).toMatchObject({
       ListMultipartUploadsResult: {
-        KeyMarker: 'a+b',
+        KeyMarker: 'a%20b',
         UploadIdMarker: 'u0',
-        NextKeyMarker: 'c+d',
+        NextKeyMarker: 'c%20d',
         NextUploadIdMarker: 'u9',
         Delimiter: '/',
         MaxUploads: '10',
         EncodingType: 'url',
-        Upload: { Key: 'c+d', UploadId: 'u9', Initiated: '2026-11-25T12:34:56.789Z' },
-        CommonPrefixes: { Prefix: 'x+y/' },
+        Upload: { Key: 'c%20d', UploadId: 'u9', Initiated: '2026-11-25T12:34:56.789Z' },
+        CommonPrefixes: { Prefix: 'x%20y/' },
       },
     });
   });
