@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type pg from 'pg';
-import { DataDirInUseError, startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../infra/db/embedded-postgres.js';
+import {
+  DataDirInUseError, runningEmbeddedConnectionString, startEmbeddedPostgres, type EmbeddedPostgresHandle,
+} from '../infra/db/embedded-postgres.js';
 import { createPool } from '../infra/db/pool.js';
 import type { Logger } from '../infra/telemetry/logger.js';
 import type { DatabaseConfig, PostgresDatabaseConfig } from './config/types.js';
@@ -77,7 +79,7 @@ export async function openDatabase(config: DatabaseConfig, logger: Logger, role:
   } catch (err) {
     if (!(err instanceof DataDirInUseError) || role === 'server') throw err;
     const port = await runningEmbeddedPort(dataDir);
-    const pool = createPool({ connectionString: `postgres://s3o@127.0.0.1:${port}/s3o`, max: 4 });
+    const pool = createPool({ connectionString: await runningEmbeddedConnectionString(dataDir, port), max: 4 });
     return { pool, description: `embedded PostgreSQL of the running orchestrator (127.0.0.1:${port})`, embedded: undefined, close: () => pool.end() };
   }
 }

@@ -31,6 +31,8 @@ interface LaunchOptions {
   dataDir: string;
   port: number | undefined;
   runAs: RunAs | undefined;
+  /** The superuser's; undefined for a data directory that still trusts local connections. */
+  password: string | undefined;
   logger: Logger;
 }
 
@@ -43,7 +45,7 @@ export async function launchPostgres(options: LaunchOptions): Promise<PostgresSe
     const port = options.port ?? (await findFreePort());
     const server = spawnPostgres(options, port);
     try {
-      await waitUntilReady(server, options.dataDir, deadline);
+      await waitUntilReady(server, options.dataDir, options.password, deadline);
       server.markReady();
       return server;
     } catch (err) {
@@ -126,7 +128,7 @@ function spawnPostgres(options: LaunchOptions, port: number): SpawnedServer {
   };
 }
 
-async function waitUntilReady(server: SpawnedServer, dataDir: string, deadline: number): Promise<void> {
+async function waitUntilReady(server: SpawnedServer, dataDir: string, password: string | undefined, deadline: number): Promise<void> {
   for (;;) {
     const status = server.exitStatus();
     if (status !== undefined) {
@@ -135,7 +137,7 @@ async function waitUntilReady(server: SpawnedServer, dataDir: string, deadline: 
       throw new Error(`embedded PostgreSQL exited during start-up (${status}); its log ends:\n${server.log.tailText()}`);
     }
     const client = new pg.Client({
-      host: '127.0.0.1', port: server.port, user: SUPERUSER, database: 'postgres', connectionTimeoutMillis: 2_000,
+      host: '127.0.0.1', port: server.port, user: SUPERUSER, password, database: 'postgres', connectionTimeoutMillis: 2_000,
     });
     client.on('error', () => undefined);
     try {

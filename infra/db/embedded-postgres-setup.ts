@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { chmod, chown, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import type { Logger } from '../telemetry/logger.js';
+import { newPassword, PASSWORD_FILE, writePrivateFile } from './embedded-postgres-auth.js';
 import { stageBinaries, type PostgresBinaries } from './embedded-postgres-binaries.js';
 
 /** The unprivileged account PostgreSQL runs as when we are root (it refuses to run as root). */
@@ -121,12 +122,14 @@ async function firstUnenterableDirectory(runAs: RunAs, dir: string, executable?:
 }
 
 /**
- * Runs initdb. A missing directory is initialised in a sibling staging directory and renamed into
- * place, so a crash mid-initdb never leaves a half-initialised data directory behind.
+ * Runs initdb, with SCRAM authentication for a superuser password generated here and kept in the
+ * data directory (mode 0600, see embedded-postgres-auth.ts); returns the password. A missing
+ * directory is initialised in a sibling staging directory and renamed into place, so a crash
+ * mid-initdb never leaves a half-initialised data directory behind.
  */
 export async function initialiseDataDir(
   dataDir: string, state: 'missing' | 'empty', binaries: PostgresBinaries, runAs: RunAs | undefined, logger: Logger,
-): Promise<void> {
+): Promise<string> {
   const target = state === 'missing' ? join(dirname(dataDir), `.${basename(dataDir)}.s3o-initdb`) : dataDir;
   if (state === 'missing') {
     // We hold the owner lock, so a leftover staging directory is from a crashed start.
@@ -135,19 +138,27 @@ export async function initialiseDataDir(
   }
   await chmod(target, 0o700);
   if (runAs !== undefined) await chown(target, runAs.uid, runAs.gid);
+  // initdb wants an empty directory: the password waits beside it, then moves in.
+  const password = newPassword();
+  const passwordFile = join(dirname(dataDir), `.${basename(dataDir)}.s3o-password`);
+  await writePrivateFile(passwordFile, `${password}\n`, runAs);
   const args = [
-    '-D', target, `--username=${SUPERUSER}`, '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-instructions',
+    '-D', target, `--username=${SUPERUSER}`, '--auth-host=scram-sha-256', '--auth-local=scram-sha-256', `--pwfile=${passwordFile}`,
+    '--encoding=UTF8', '--locale=C', '--no-instructions',
   ];
   logger.info({ dataDir }, 'initialising the embedded PostgreSQL data directory');
   const result = await runProcess(binaries.initdb, args, { runAs });
   logger.debug({ output: result.output }, 'initdb finished');
   if (result.code !== 0) {
+    await rm(passwordFile, { force: true });
     throw new Error(`initdb for ${dataDir} failed (exit code ${result.code ?? result.signal}): ${result.output.trim().slice(-2000)}`);
   }
+  await rename(passwordFile, join(target, PASSWORD_FILE));
   if (state === 'missing') {
     await rename(target, dataDir);
     await fsyncDirectory(dirname(dataDir));
   }
+  return password;
 }
 
 async function fsyncDirectory(dir: string): Promise<void> {

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import pg from 'pg';
 import type { Logger } from '../telemetry/logger.js';
+import { embeddedConnectionString, PASSWORD_FILE, readPassword, requirePasswords, trustsConnections } from './embedded-postgres-auth.js';
 import { locatePostgresBinaries } from './embedded-postgres-binaries.js';
 import { acquireOwnerLock, type OwnerLock } from './embedded-postgres-lock.js';
 import { launchPostgres, shutDownStalePostmaster, type PostgresServer } from './embedded-postgres-server.js';
@@ -21,7 +22,7 @@ export interface EmbeddedPostgresOptions {
 }
 
 export interface EmbeddedPostgresHandle {
-  /** postgres://s3o@127.0.0.1:<port>/s3o — trust authentication, reachable from this host only. */
+  /** postgres://s3o:<password>@127.0.0.1:<port>/s3o — SCRAM authentication, reachable from this host only. Never log it. */
   readonly connectionString: string;
   readonly port: number;
   /** Absolute. */
@@ -52,26 +53,37 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const lock = await acquireOwnerLock(dataDir);
   let server: PostgresServer | undefined;
   let initialised = false;
+  let password: string | undefined;
   try {
     let binaries = await locatePostgresBinaries();
     const state = await dataDirState(dataDir);
     const runAs = await resolveRunAs(dataDir, state, logger);
     if (runAs !== undefined) binaries = await ensureReachable(runAs, dataDir, binaries, logger);
+    let trusting = false;
     if (state === 'initialised') {
       await shutDownStalePostmaster(dataDir, logger);
+      password = await readPassword(dataDir);
+      trusting = await trustsConnections(dataDir);
+      if (password === undefined && !trusting) {
+        throw new Error(
+          `the superuser password file ${PASSWORD_FILE} is missing from ${dataDir}: restore it from a backup of the data ` +
+          'directory, or put the password of its s3o role there (one line, readable by its owner only)',
+        );
+      }
     } else {
-      await initialiseDataDir(dataDir, state, binaries, runAs, logger);
+      password = await initialiseDataDir(dataDir, state, binaries, runAs, logger);
       initialised = true;
     }
-    server = await launchPostgres({ binaries, dataDir, port: options.port, runAs, logger });
-    await ensureDatabase(server.port);
+    server = await launchPostgres({ binaries, dataDir, port: options.port, runAs, password, logger });
+    if (trusting) password = await requirePasswords(dataDir, server.port, SUPERUSER, logger);
+    await ensureDatabase(server.port, password);
   } catch (err) {
     await server?.stop().catch((stopErr: unknown) => logger.error({ err: stopErr }, 'could not stop PostgreSQL after a failed start'));
     await lock.release().catch((releaseErr: unknown) => logger.error({ err: releaseErr }, 'could not release the data directory lock'));
     throw err;
   }
   const started = server;
-  const connectionString = `postgres://${SUPERUSER}@127.0.0.1:${started.port}/${DATABASE}`;
+  const connectionString = embeddedConnectionString(SUPERUSER, password, started.port, DATABASE);
   let stopping: Promise<void> | undefined;
   const instance: RunningInstance = {
     server: started,
@@ -100,8 +112,13 @@ export async function stopAllEmbeddedPostgres(): Promise<void> {
   await Promise.all([...running].map((instance) => instance.stop()));
 }
 
-async function ensureDatabase(port: number): Promise<void> {
-  const client = new pg.Client({ host: '127.0.0.1', port, user: SUPERUSER, database: 'postgres' });
+/** How a command connects to the embedded server another process runs on `dataDir` (on `port`). */
+export async function runningEmbeddedConnectionString(dataDir: string, port: number): Promise<string> {
+  return embeddedConnectionString(SUPERUSER, await readPassword(dataDir), port, DATABASE);
+}
+
+async function ensureDatabase(port: number, password: string | undefined): Promise<void> {
+  const client = new pg.Client({ host: '127.0.0.1', port, user: SUPERUSER, password, database: 'postgres' });
   await client.connect();
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);

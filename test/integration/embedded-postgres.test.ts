@@ -10,7 +10,9 @@ import { createLogger } from '../../infra/telemetry/logger.js';
 import {
   DataDirInUseError, startEmbeddedPostgres, stopAllEmbeddedPostgres, type EmbeddedPostgresHandle,
 } from '../../infra/db/embedded-postgres.js';
+import { PASSWORD_FILE } from '../../infra/db/embedded-postgres-auth.js';
 import { locatePostgresBinaries } from '../../infra/db/embedded-postgres-binaries.js';
+import { openDatabase } from '../../ops/database.js';
 import { ensureReachable, resolveRunAs, runProcess } from '../../infra/db/embedded-postgres-setup.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -73,13 +75,30 @@ async function deadPid(): Promise<number> {
 
 const lockPathOf = (dataDir: string): string => `${dataDir}.s3o.lock`;
 
+/** The authentication methods pg_hba.conf names, each once. */
+async function hbaMethods(dataDir: string): Promise<string[]> {
+  const lines = (await readFile(join(dataDir, 'pg_hba.conf'), 'utf8')).split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  return [...new Set(lines.map((l) => l.split(/\s+/).at(-1) as string))];
+}
+
+/** Connects as the superuser with `password` (none when undefined). */
+async function connectAs(port: number, password: string | undefined): Promise<void> {
+  const client = new pg.Client({ host: '127.0.0.1', port, user: 's3o', password, database: 's3o', connectionTimeoutMillis: 5_000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
 describe('startEmbeddedPostgres', () => {
   it('initialises a new data directory and serves the s3o database with durable settings', async () => {
     const dataDir = join(tmp, 'fresh');
     const db = await startEmbeddedPostgres({ dataDir, logger });
 
     expect(db.dataDir).toBe(dataDir);
-    expect(db.connectionString).toBe(`postgres://s3o@127.0.0.1:${db.port}/s3o`);
+    expect(db.connectionString).toMatch(new RegExp(`^postgres://s3o:[A-Za-z0-9_-]{43}@127\\.0\\.0\\.1:${db.port}/s3o$`));
     const [settings] = await query<{ db: string; fsync: string; sync: string; fpw: string }>(db, `
       SELECT current_database() AS db, current_setting('fsync') AS fsync,
              current_setting('synchronous_commit') AS sync, current_setting('full_page_writes') AS fpw`);
@@ -90,6 +109,62 @@ describe('startEmbeddedPostgres', () => {
     expect(await query(db, 'SELECT name FROM things ORDER BY id')).toEqual([{ name: 'one' }, { name: 'two' }]);
     if (isRoot) expect((await stat(dataDir)).uid).not.toBe(0);
     expect(await readdir(tmp)).not.toContain('.fresh.s3o-initdb');
+  });
+
+  it('requires the superuser password generated at init (scram-sha-256), kept in the data directory for its owner only', async () => {
+    const dataDir = join(tmp, 'password');
+    const db = await startEmbeddedPostgres({ dataDir, logger });
+    const file = await stat(join(dataDir, PASSWORD_FILE));
+    expect(file.mode & 0o777).toBe(0o600);
+    expect(file.uid).toBe((await stat(dataDir)).uid);
+    const password = (await readFile(join(dataDir, PASSWORD_FILE), 'utf8')).trim();
+    expect(db.connectionString).toContain(`:${password}@`);
+    expect(await hbaMethods(dataDir)).toEqual(['scram-sha-256']);
+    await expect(connectAs(db.port, 'wrong')).rejects.toMatchObject({ code: '28P01' });
+    await expect(connectAs(db.port, '')).rejects.toThrow();
+    await expect(connectAs(db.port, undefined)).rejects.toThrow();
+    expect(await query(db, 'SELECT current_user AS u')).toEqual([{ u: 's3o' }]);
+    const [method] = await query<{ scram: boolean }>(db, "SELECT rolpassword LIKE 'SCRAM-SHA-256$%' AS scram FROM pg_authid WHERE rolname = 's3o'");
+    expect(method).toEqual({ scram: true });
+  });
+
+  it('switches a data directory made with trust authentication to the password, keeping its data', async () => {
+    const dataDir = join(tmp, 'legacy-trust');
+    const before = await startEmbeddedPostgres({ dataDir, logger });
+    await query(before, 'CREATE TABLE kept (v text)');
+    await query(before, `INSERT INTO kept VALUES ('from the trust days')`);
+    await before.stop();
+    // As initialised before passwords existed: trust for every connection, no password file.
+    const hba = join(dataDir, 'pg_hba.conf');
+    await writeFile(hba, (await readFile(hba, 'utf8')).replace(/scram-sha-256/g, 'trust'));
+    await rm(join(dataDir, PASSWORD_FILE));
+    expect(await hbaMethods(dataDir)).toEqual(['trust']);
+
+    const db = await startEmbeddedPostgres({ dataDir, logger });
+
+    expect(await hbaMethods(dataDir)).toEqual(['scram-sha-256']);
+    expect((await stat(join(dataDir, PASSWORD_FILE))).mode & 0o777).toBe(0o600);
+    expect((await stat(hba)).uid).toBe((await stat(dataDir)).uid);
+    expect(await query(db, 'SELECT v FROM kept')).toEqual([{ v: 'from the trust days' }]);
+    await expect(connectAs(db.port, 'wrong')).rejects.toMatchObject({ code: '28P01' });
+    // And again after a restart: the switch is kept.
+    await db.stop();
+    const again = await startEmbeddedPostgres({ dataDir, logger });
+    expect(await query(again, 'SELECT v FROM kept')).toEqual([{ v: 'from the trust days' }]);
+  });
+
+  it('a command connects to the running orchestrator\'s server with the password from the data directory', async () => {
+    const dataDir = join(tmp, 'shared');
+    const owner = await startEmbeddedPostgres({ dataDir, logger });
+    const cli = await openDatabase({ driver: 'embedded', path: dataDir, port: null, max_conns: 2, min_conns: 0, max_conn_lifetime: 60_000 }, logger, 'client');
+    try {
+      expect(cli.embedded).toBeUndefined();
+      expect((await cli.pool.query('SELECT current_database() AS db')).rows).toEqual([{ db: 's3o' }]);
+      expect(cli.description).not.toContain((await readFile(join(dataDir, PASSWORD_FILE), 'utf8')).trim());
+    } finally {
+      await cli.close();
+    }
+    expect(await query(owner, 'SELECT 1 AS ok')).toEqual([{ ok: 1 }]);
   });
 
   it('keeps data across stop and start, and stop leaves no server process behind', async () => {
