@@ -73,11 +73,11 @@ const copySourceError = (message: string, value: string): DomainError =>
   new DomainError('InvalidArgument', message, { ArgumentName: 'x-amz-copy-source', ArgumentValue: value });
 
 /**
- * Parses `x-amz-copy-source`: `bucket/key` or `/bucket/key`, URL-encoded, optionally followed by
- * `?versionId=…`. Our buckets are unversioned, so as in an unversioned S3 bucket the only version
- * that exists is `null`; any other version id is answered like S3 answers one that cannot exist
- * there (400 InvalidArgument "Invalid version id specified") rather than silently copying the
- * current object.
+ * Parses `x-amz-copy-source`: `bucket/key` or `/bucket/key`, URL-encoded (the key alone or the
+ * whole value), optionally followed by `?versionId=…`. Our buckets are unversioned, so as in an
+ * unversioned S3 bucket the only version that exists is `null`; any other version id is
+ * answered like S3 answers one that cannot exist there (400 InvalidArgument "Invalid version id
+ * specified") rather than silently copying the current object.
  */
 export function parseCopySource(header: string): CopySource {
   const queryAt = header.indexOf('?');
@@ -93,13 +93,16 @@ export function parseCopySource(header: string): CopySource {
       }
     }
   }
-  const path = rawPath.startsWith('/') ? rawPath.slice(1) : rawPath;
+  // Decoded before it is split, as S3 does: `bucket%2Fkey` (the whole value URL-encoded, as
+  // `encodeURIComponent('bucket/key')` gives it) names the same object as `bucket/key`.
+  const decoded = percentDecode(rawPath, () => copySourceError('Invalid copy source encoding.', header));
+  const path = decoded.startsWith('/') ? decoded.slice(1) : decoded;
   const slash = path.indexOf('/');
   if (slash === -1) {
     throw copySourceError('Copy Source must mention the source bucket and key: sourcebucket/sourcekey.', header);
   }
-  const bucket = percentDecode(path.slice(0, slash), () => copySourceError('Invalid copy source encoding.', header));
-  const key = percentDecode(path.slice(slash + 1), () => copySourceError('Invalid copy source encoding.', header));
+  const bucket = path.slice(0, slash);
+  const key = path.slice(slash + 1);
   if (bucket === '') throw copySourceError('Invalid copy source bucket name', header);
   if (key === '') throw copySourceError('Invalid copy source object key', header);
   return { bucket, key };

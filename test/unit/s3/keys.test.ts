@@ -81,6 +81,9 @@ describe('parseCopySource', () => {
     ['bucket/a%3Fb', { bucket: 'bucket', key: 'a?b' }],
     ['bucket/key?versionId=null', { bucket: 'bucket', key: 'key' }],
     ['bucket/dir/', { bucket: 'bucket', key: 'dir/' }],
+    // The whole value URL-encoded (encodeURIComponent('bucket/key')), as S3 accepts it; the fuzz target's counterexample.
+    ['a.0%2F%2F', { bucket: 'a.0', key: '/' }],
+    ['%2Fbucket%2Fa%2Fb%20c', { bucket: 'bucket', key: 'a/b c' }],
   ])('given %j, then %j', (header, expected) => {
     expect(parseCopySource(header)).toEqual(expected);
   });
