@@ -6,6 +6,8 @@
  *   bcrypt hash such as `$2a$10$…` survives), and `$${` writes a literal `${`.
  * - A value substituted inside a quoted YAML scalar is escaped for that quoting style, so
  *   `password: "${DB_PASSWORD}"` holds any value, including quotes, backslashes, `:` and `#`.
+ *   `'…'` holds any value without a line break (YAML folds one into a space there, so such a
+ *   value is an error naming the variable).
  *   Unquoted, the value is inserted as-is and must itself be valid YAML there: quote your
  *   `${}` whenever the value may contain `: `, ` #`, quotes or a leading special character.
  * - References inside comments are not expanded.
@@ -106,6 +108,12 @@ export function expandEnv(raw: string, env: NodeJS.ProcessEnv): Expansion {
     const fallback = reference[2];
     const value = env[name];
     const useFallback = value === undefined || (fallback !== undefined && value === '');
+    if (!useFallback && context === 'single' && /[\r\n]/.test(value)) {
+      // YAML folds a line break inside '…' into a space: the value would arrive changed. Left
+      // out, so the rest of the file still parses and this is the one error reported.
+      errors.push(`line ${lineOf(raw, at)}: \${${name}} holds a line break, which a '…' scalar cannot carry; quote it with "…" instead`);
+      continue;
+    }
     const text = useFallback ? (fallback ?? '') : escapeFor(context, value);
     substitutions.push({ name, start: out.length, end: out.length + text.length, line: lineOf(raw, at), set: !useFallback, hasDefault: fallback !== undefined });
     out += text;

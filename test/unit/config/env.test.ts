@@ -39,6 +39,13 @@ describe('expandEnv', () => {
     expect(out.text).toBe(`d: "it's a \\"quote\\" \\\\ and: # hash"\ns: 'it''s a "quote" \\ and: # hash'\n`);
   });
 
+  test("a value with a line break inside '…' is an error naming the variable, not a silently folded value", () => {
+    // The config fuzz target's counterexample: '\n"' in a single-quoted scalar.
+    const out = expandEnv(`s: '\${V}'\nd: "\${V}"\n`, { V: '\n"' });
+    expect(out.errors).toEqual([`line 1: \${V} holds a line break, which a '…' scalar cannot carry; quote it with "…" instead`]);
+    expect(out.errors.join()).not.toContain('\n');
+  });
+
   test('references in comments are left alone', () => {
     const out = expandEnv('a: 1 # uses ${NOT_EXPANDED}\n# ${ALSO_NOT}\n', {});
     expect(out.text).toBe('a: 1 # uses ${NOT_EXPANDED}\n# ${ALSO_NOT}\n');
