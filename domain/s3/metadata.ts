@@ -71,23 +71,32 @@ export function extractUserMetadata(headers: RequestHeaders): Record<string, str
 /**
  * Content-Encoding without `aws-chunked`, which describes the upload framing, not the object;
  * S3 drops it and stores the rest (`aws-chunked,gzip` → `gzip`), or nothing when it was alone.
+ * A value without it is stored as sent.
  */
 export function stripAwsChunked(contentEncoding: string | undefined): string | undefined {
   if (contentEncoding === undefined) return undefined;
-  const kept = contentEncoding
-    .split(',')
-    .map((c) => c.trim())
-    .filter((c) => c !== '' && c.toLowerCase() !== 'aws-chunked');
-  return kept.length === 0 ? undefined : kept.join(',');
+  const codings = contentEncoding.split(',').map((c) => c.trim());
+  if (!codings.some((c) => c.toLowerCase() === 'aws-chunked')) return contentEncoding;
+  const kept = codings.filter((c) => c !== '' && c.toLowerCase() !== 'aws-chunked');
+  return kept.length === 0 ? undefined : kept.join(', ');
+}
+
+/**
+ * A list-valued header sent on several lines is one list, as HTTP defines it (RFC 9110 §5.3):
+ * `Content-Encoding: deflate` and `Content-Encoding: gzip` are `deflate, gzip`.
+ */
+function listValue(value: string | readonly string[] | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  return typeof value === 'string' ? value : value.join(', ');
 }
 
 /** The system headers S3 stores from a PutObject / CreateMultipartUpload / CopyObject REPLACE. */
 export function extractStoredHeaders(headers: RequestHeaders): StoredHeaders {
   const stored: StoredHeaders = { contentType: firstValue(headers['content-type']) || DEFAULT_CONTENT_TYPE };
-  const cacheControl = firstValue(headers['cache-control']);
+  const cacheControl = listValue(headers['cache-control']);
   const contentDisposition = firstValue(headers['content-disposition']);
-  const contentEncoding = stripAwsChunked(firstValue(headers['content-encoding']));
-  const contentLanguage = firstValue(headers['content-language']);
+  const contentEncoding = stripAwsChunked(listValue(headers['content-encoding']));
+  const contentLanguage = listValue(headers['content-language']);
   const expires = firstValue(headers['expires']);
   if (cacheControl !== undefined) stored.cacheControl = cacheControl;
   if (contentDisposition !== undefined) stored.contentDisposition = contentDisposition;

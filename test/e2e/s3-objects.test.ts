@@ -1,5 +1,5 @@
 import {
-  DeleteObjectCommand, GetBucketLocationCommand, GetBucketVersioningCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand,
+  CopyObjectCommand, DeleteObjectCommand, GetBucketLocationCommand, GetBucketVersioningCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand,
   ListBucketsCommand, ListObjectsV2Command, PutObjectCommand, type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -198,6 +198,24 @@ describeOnEachBackend('S3 objects and buckets', (on) => {
     expect(got.ContentDisposition).toBe('inline');
     expect(got.CacheControl).toBe('no-store');
     expect(await got.Body?.transformToString()).toBe('x');
+  });
+
+  it('a header sent on several lines (Content-Encoding: deflate + gzip) is stored and returned as one list, "deflate, gzip"', async () => {
+    const put = await signedRequest(stack, alpha, {
+      method: 'PUT', path: '/alpha/two-codings', body: 'x',
+      headers: { 'content-encoding': ['deflate', 'gzip'], 'cache-control': ['no-cache', 'max-age=0'], 'content-language': ['de', 'en'] },
+    });
+    expect(put.status).toBe(200);
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'alpha', Key: 'two-codings' }));
+    expect(got.ContentEncoding).toBe('deflate, gzip');
+    expect(got.CacheControl).toBe('no-cache, max-age=0');
+    expect(got.ContentLanguage).toBe('de, en');
+    const head = await signedRequest(stack, alpha, { method: 'HEAD', path: '/alpha/two-codings' });
+    expect(head.rawHeaders.filter((_, i) => i % 2 === 0 && head.rawHeaders[i]?.toLowerCase() === 'content-encoding')).toHaveLength(1);
+    expect(head.headers['content-encoding']).toBe('deflate, gzip');
+    // Kept by a copy, as any stored header.
+    await s3.send(new CopyObjectCommand({ Bucket: 'alpha', Key: 'two-codings-copy', CopySource: 'alpha/two-codings' }));
+    expect((await s3.send(new HeadObjectCommand({ Bucket: 'alpha', Key: 'two-codings-copy' }))).ContentEncoding).toBe('deflate, gzip');
   });
 
   it('a PUT without Content-Length is 411 MissingContentLength', async () => {

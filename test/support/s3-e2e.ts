@@ -63,12 +63,12 @@ export interface RawResponse {
 }
 
 /** One HTTP request with exactly these headers and body. */
-export function rawRequest(url: string, opts: { method?: string; headers?: Record<string, string>; body?: Buffer | string } = {}): Promise<RawResponse> {
+export function rawRequest(url: string, opts: { method?: string; headers?: Record<string, string | string[]>; body?: Buffer | string } = {}): Promise<RawResponse> {
   return send(url, opts);
 }
 
 /** `target`: a URL (normalised: `..` segments resolved) or request options (the path goes on the wire as given). */
-function send(target: string | http.RequestOptions, opts: { method?: string; headers?: Record<string, string>; body?: Buffer | string }): Promise<RawResponse> {
+function send(target: string | http.RequestOptions, opts: { method?: string; headers?: Record<string, string | string[]>; body?: Buffer | string }): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const options = { ...(typeof target === 'string' ? {} : target), method: opts.method ?? 'GET', headers: opts.headers ?? {} };
     const onResponse = (res: http.IncomingMessage) => {
@@ -88,12 +88,13 @@ function send(target: string | http.RequestOptions, opts: { method?: string; hea
 
 /**
  * A SigV4 header-signed raw request for a bucket's credentials (the payload hash is signed). The
- * path goes on the wire exactly as given and signed (`..` segments and all).
+ * path goes on the wire exactly as given and signed (`..` segments and all). A header given as a
+ * list is sent on several lines and signed as its values joined with ','.
  */
 export async function signedRequest(
   stack: TestStack,
   bucket: TestBucket,
-  opts: { method: string; path: string; query?: Record<string, string>; headers?: Record<string, string>; body?: Buffer | string },
+  opts: { method: string; path: string; query?: Record<string, string>; headers?: Record<string, string | string[]>; body?: Buffer | string },
 ): Promise<RawResponse> {
   const url = new URL(stack.url);
   const body = opts.body === undefined ? Buffer.alloc(0) : Buffer.from(opts.body);
@@ -103,12 +104,19 @@ export async function signedRequest(
   });
   const signed = await signer.sign({
     method: opts.method, protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: opts.path, query: opts.query ?? {},
-    headers: { host: url.host, 'x-amz-content-sha256': createHash('sha256').update(body).digest('hex'), ...opts.headers },
+    headers: {
+      host: url.host, 'x-amz-content-sha256': createHash('sha256').update(body).digest('hex'),
+      ...Object.fromEntries(Object.entries(opts.headers ?? {}).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v])),
+    },
     body,
   });
   const query = new URLSearchParams(opts.query ?? {}).toString().replace(/\+/g, '%20');
   // Like the SDKs: header values are signed as text and sent as their UTF-8 bytes.
-  const wire = Object.fromEntries(Object.entries(signed.headers).map(([k, v]) => [k, Buffer.from(String(v), 'utf8').toString('latin1')]));
+  const asWire = (v: string): string => Buffer.from(v, 'utf8').toString('latin1');
+  const wire = Object.fromEntries(Object.entries(signed.headers).map(([k, v]) => {
+    const lines = opts.headers?.[k];
+    return [k, Array.isArray(lines) ? lines.map(asWire) : asWire(String(v))];
+  }));
   return send({ hostname: url.hostname, port: url.port, path: `${opts.path}${query ? `?${query}` : ''}` }, { method: opts.method, headers: wire, body });
 }
 

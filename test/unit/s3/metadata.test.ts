@@ -97,6 +97,14 @@ describe('stored system headers', () => {
     const stored = extractStoredHeaders(input === undefined ? {} : { 'content-encoding': input });
     expect(stored.contentEncoding).toBe(expected);
   });
+
+  it('given list-valued headers sent on several lines, then each is stored as one list', () => {
+    expect(extractStoredHeaders({
+      'content-encoding': ['deflate', 'gzip'], 'cache-control': ['no-cache', 'max-age=0'], 'content-language': ['de', 'en'],
+      'content-type': ['text/plain', 'text/html'],
+    })).toEqual({ contentType: 'text/plain', contentEncoding: 'deflate, gzip', cacheControl: 'no-cache, max-age=0', contentLanguage: 'de, en' });
+    expect(extractStoredHeaders({ 'content-encoding': ['aws-chunked', 'gzip'] }).contentEncoding).toBe('gzip');
+  });
 });
 
 describe('responseHeaderOverrides', () => {
