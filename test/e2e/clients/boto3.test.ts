@@ -126,6 +126,17 @@ describe.skipIf(python.path === undefined)('boto3', () => {
     expect(out.taggedExists).toEqual({ code: '404', status: 404 });
   });
 
+  it('non-ASCII user metadata round-trips unchanged: RFC 2047 encoded words as sent, UTF-8 values byte for byte (put, multipart, copy)', async () => {
+    type Meta = Record<string, string>;
+    const out = await scenario<{ rfc2047: { head: Meta; get: Meta; sent: Meta }; utf8: { head: Meta; get: Meta; sent: Meta }; multipart: Meta; copied: Meta }>('metadata');
+    expect(out.rfc2047.head).toEqual(out.rfc2047.sent);
+    expect(out.rfc2047.get).toEqual(out.rfc2047.sent);
+    expect(out.utf8.head).toEqual(out.utf8.sent);
+    expect(out.utf8.get).toEqual(out.utf8.sent);
+    expect(out.multipart).toEqual({ ...out.utf8.sent, ...out.rfc2047.sent });
+    expect(out.copied).toEqual({ city: 'Genève' });
+  });
+
   it('a wrong secret is refused with SignatureDoesNotMatch', async () => {
     const out = await scenario<Record<string, { code: string; status: number } | null>>('wrong-secret');
     expect(out.list).toEqual({ code: 'SignatureDoesNotMatch', status: 403 });

@@ -224,6 +224,37 @@ def tagging():
     }
 
 
+def metadata():
+    """Non-ASCII user metadata: RFC 2047 encoded words as sent, and UTF-8 values byte for byte."""
+    s3 = client()
+    words = {"b": "=?UTF-8?B?R3LDvMOfZSwg5p2x5Lqs?=", "q": "=?UTF-8?Q?Gr=C3=BC=C3=9Fe_=E6=9D=B1=E4=BA=AC?="}
+    s3.put_object(Bucket=BUCKET, Key="meta/rfc2047", Body=b"x", Metadata=words)
+    # botocore refuses non-ASCII metadata before sending it; a client that turns that check off
+    # sends the value's UTF-8 bytes (and signs them). Header bytes come back decoded as latin-1.
+    from botocore.handlers import validate_ascii_metadata
+    raw = client()
+    for op in ("PutObject", "CopyObject", "CreateMultipartUpload"):
+        raw.meta.events.unregister("before-parameter-build.s3." + op, validate_ascii_metadata)
+    text = {"greeting": "Grüße, 東京 — ☃ 🎉", "city": "Zürich"}
+    raw.put_object(Bucket=BUCKET, Key="meta/utf8", Body=b"x", Metadata=text)
+    path = os.path.join(WORKDIR, "meta-multipart.bin")
+    with open(path, "wb") as f:
+        f.write(data(6 * MiB, "meta"))
+    raw.upload_file(path, BUCKET, "meta/utf8-multipart", ExtraArgs={"Metadata": {**text, **words}},
+                    Config=TransferConfig(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB))
+    raw.copy_object(Bucket=BUCKET, Key="meta/utf8-replaced", CopySource={"Bucket": BUCKET, "Key": "meta/utf8"},
+                    MetadataDirective="REPLACE", Metadata={"city": "Genève"})
+    utf8 = lambda meta: {k: v.encode("latin-1").decode("utf-8") for k, v in meta.items()}
+    return {
+        "rfc2047": {"head": s3.head_object(Bucket=BUCKET, Key="meta/rfc2047")["Metadata"],
+                    "get": s3.get_object(Bucket=BUCKET, Key="meta/rfc2047")["Metadata"], "sent": words},
+        "utf8": {"head": utf8(s3.head_object(Bucket=BUCKET, Key="meta/utf8")["Metadata"]),
+                 "get": utf8(s3.get_object(Bucket=BUCKET, Key="meta/utf8")["Metadata"]), "sent": text},
+        "multipart": utf8(s3.head_object(Bucket=BUCKET, Key="meta/utf8-multipart")["Metadata"]),
+        "copied": utf8(s3.head_object(Bucket=BUCKET, Key="meta/utf8-replaced")["Metadata"]),
+    }
+
+
 def wrong_secret():
     s3 = client(secret="not-the-secret")
     return {
@@ -234,7 +265,7 @@ def wrong_secret():
 
 SCENARIOS = {
     "objects": objects, "transfer": transfer, "paginate": paginate, "presign": presign, "keys": keys, "tagging": tagging,
-    "wrong-secret": wrong_secret,
+    "wrong-secret": wrong_secret, "metadata": metadata,
 }
 
 if __name__ == "__main__":
