@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { EventStore } from '../domain/eventstore/port.js';
 import type { Metrics } from '../infra/telemetry/metrics.js';
 import type { Logger } from '../infra/telemetry/logger.js';
-import type { Config } from '../ops/config/types.js';
+import type { Config } from '../domain/config/config.js';
 import type { BackendAdmin } from '../services/backends/backend-admin.js';
 import type { BackendDirectory } from '../services/backends/backend-directory.js';
 import type { OrphanRecorder } from '../services/cleanup/orphans.js';

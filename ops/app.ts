@@ -41,7 +41,7 @@ import { backendDeclarations, backendSettings, breakerSettings, usageLimits } fr
 import { diffForReload } from './config/reload.js';
 import { durabilityWorkers, type DurabilityWorkers } from './durability-workers.js';
 import { replicationWorkers, type ReplicationWorkers } from './replication-workers.js';
-import type { Config } from './config/types.js';
+import type { Config } from '../domain/config/config.js';
 import { openDatabase, type DatabaseHandle } from './database.js';
 import { mergeReloadable, parseListenAddr } from './reload.js';
 import { VERSION } from './version.js';

@@ -1,7 +1,7 @@
 import type { BackendDeclaration } from '../domain/backends/backend-decider.js';
 import type { BackendSettings } from '../services/backends/backend-directory.js';
 import type { BreakerSettings } from '../infra/resilience/circuit-breaker.js';
-import type { BackendConfig, Config } from './config/types.js';
+import type { BackendConfig, Config } from '../domain/config/config.js';
 
 export function backendSettings(config: Config): BackendSettings[] {
   return config.backends.map((b) => ({

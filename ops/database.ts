@@ -6,7 +6,7 @@ import {
 } from '../infra/db/embedded-postgres.js';
 import { createPool } from '../infra/db/pool.js';
 import type { Logger } from '../infra/telemetry/logger.js';
-import type { DatabaseConfig, PostgresDatabaseConfig } from './config/types.js';
+import type { DatabaseConfig, PostgresDatabaseConfig } from '../domain/config/config.js';
 
 export interface DatabaseHandle {
   pool: pg.Pool;

@@ -13,7 +13,7 @@ import type { Reclaimer } from '../services/cleanup/reclaimer.js';
 import type { EventFactory } from '../services/event-factory.js';
 import type { MultipartService } from '../services/multipart/multipart-service.js';
 import type { ObjectCommands } from '../services/objects/object-commands.js';
-import type { Config } from './config/types.js';
+import type { Config } from '../domain/config/config.js';
 
 /** The original's multipart cleanup period. */
 const staleUploadInterval = 60 * 60 * 1000;

@@ -1,4 +1,4 @@
-import type { Config } from './config/types.js';
+import type { Config } from '../domain/config/config.js';
 
 /**
  * The configuration a reload puts into effect: the current one with the reloadable settings

@@ -17,7 +17,7 @@ import type { ObjectWriter } from '../services/objects/object-writer.js';
 import { CopyHealth } from '../services/replication/copy-health.js';
 import { ExcessCopies } from '../services/replication/excess-copies.js';
 import { Replicator, type ReplicatorHooks } from '../services/replication/replicator.js';
-import type { Config } from './config/types.js';
+import type { Config } from '../domain/config/config.js';
 
 export interface ReplicationWorkers {
   /** `runOnce()`: a replication pass now; `hooks` let tests act between a replica's copy and its commit. */

@@ -17,6 +17,7 @@ export interface BackendCandidate {
   maxObjectSize: number;
 }
 
+/** `pack`: first backend (config order) with room; `spread`: lowest utilisation. */
 export type RoutingStrategy = 'pack' | 'spread';
 
 export function availableBytes(c: BackendCandidate): number {

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
-import type { Config } from '../../ops/config/types.js';
+import type { Config } from '../../domain/config/config.js';
 import { sendAdminError } from './admin-errors.js';
 
 /** The admin token: `ui.admin_token`, else `ui.admin_key` (as the original). */

@@ -1,4 +1,4 @@
-import type { RateLimitConfig } from '../../ops/config/types.js';
+import type { RateLimitConfig } from '../../domain/config/config.js';
 import { clientIp, TrustedProxies } from './client-ip.js';
 import { TokenBuckets } from './token-buckets.js';
 

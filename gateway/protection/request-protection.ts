@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DomainError } from '../../domain/errors.js';
 import type { Metrics } from '../../infra/telemetry/metrics.js';
-import type { Config } from '../../ops/config/types.js';
+import type { Config } from '../../domain/config/config.js';
 import { AdmissionControl, type Admission } from './admission.js';
 import { RateLimiter } from './rate-limiter.js';
 

@@ -1,5 +1,5 @@
 import type { CredentialLookup, ProxyToken, SigV4Credential } from '../auth/index.js';
-import type { BucketConfig } from '../../ops/config/types.js';
+import type { BucketConfig } from '../../domain/config/config.js';
 
 /**
  * The configured bucket credentials, swapped as a whole on reload so a request sees either the

@@ -1,5 +1,5 @@
 import { loadConfig } from '../config/loader.js';
-import type { Config } from '../config/types.js';
+import type { Config } from '../../domain/config/config.js';
 import { parseConfigText } from '../config/loader.js';
 import { demoAdminToken } from '../demo/demo.js';
 import { defaultPostgresDataDir } from '../demo/demo-data-dir.js';

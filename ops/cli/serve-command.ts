@@ -3,7 +3,7 @@ import { stopAllEmbeddedPostgres } from '../../infra/db/embedded-postgres.js';
 import { createLogger } from '../../infra/telemetry/logger.js';
 import { startOrchestrator, type Orchestrator } from '../app.js';
 import { loadConfig } from '../config/loader.js';
-import type { Config } from '../config/types.js';
+import type { Config } from '../../domain/config/config.js';
 import { startDemo, type Demo } from '../demo/demo.js';
 
 /**

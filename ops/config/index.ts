@@ -5,4 +5,4 @@ export { redactConfig, redacted } from './redact.js';
 export { diffForReload, type ReloadableChanges, type ReloadDiff } from './reload.js';
 export { notImplementedFeatures, type NotImplementedFeature } from './not-implemented.js';
 export { formatBytes, formatDuration, parseDuration, parseSize } from './units.js';
-export type * from './types.js';
+export type * from '../../domain/config/config.js';

@@ -9,7 +9,7 @@ import { fromZod, unknownKeyIssue, type ConfigIssue } from './issues.js';
 import { notImplementedFeatures } from './not-implemented.js';
 import { crossFieldRules } from './rules.js';
 import { sectionNames, sectionSchemas, type SectionName } from './schema/index.js';
-import type { Config } from './types.js';
+import type { Config } from '../../domain/config/config.js';
 import { parseYaml, type ValueSpan } from './yaml-source.js';
 
 export type ConfigResult =

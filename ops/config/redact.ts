@@ -1,5 +1,5 @@
 /** A copy of a config that is safe to log or print: every secret is replaced. */
-import type { Config } from './types.js';
+import type { Config } from '../../domain/config/config.js';
 
 export const redacted = '[redacted]';
 

@@ -4,7 +4,7 @@
  * usage flush) plus lifecycle and cleanup_queue; every other change is listed as needing a
  * restart, by field path (never by value). Backends are matched by name, their identity.
  */
-import type { BackendConfig, Config } from './types.js';
+import type { BackendConfig, Config } from '../../domain/config/config.js';
 
 export interface ReloadableChanges {
   /** Every reloadable field path that changed, e.g. `server.log_level`, `backends.b1.quota_bytes`. */

@@ -4,7 +4,7 @@
  */
 import { issue, type ConfigIssue } from './issues.js';
 import { postgresOnlyKeys } from './schema/database.js';
-import type { Config } from './types.js';
+import type { Config } from '../../domain/config/config.js';
 
 export interface RuleContext {
   /** The sections that validated. */

@@ -2,7 +2,7 @@
  * A human-readable summary of a validated config, printed by `s3o validate`. It shows
  * counts and limits, never a credential, token, password or admin secret.
  */
-import type { BackendConfig, Config, DatabaseConfig } from './types.js';
+import type { BackendConfig, Config, DatabaseConfig } from '../../domain/config/config.js';
 import { formatBytes, formatDuration } from './units.js';
 
 function limit(value: number, format: (n: number) => string): string {

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseConfigText } from '../config/loader.js';
-import type { Config } from '../config/types.js';
+import type { Config } from '../../domain/config/config.js';
 import { startS3rver, type S3rverInstance } from './s3rver-process.js';
 import { defaultPostgresDataDir } from './demo-data-dir.js';
 

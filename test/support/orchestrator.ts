@@ -1,6 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { parseConfigText } from '../../ops/config/loader.js';
-import type { Config } from '../../ops/config/types.js';
+import type { Config } from '../../domain/config/config.js';
 import { startOrchestrator, type Orchestrator, type StartOptions } from '../../ops/app.js';
 import { createLogger } from '../../infra/telemetry/logger.js';
 import type { S3rverInstance } from './s3rver.js';

@@ -1,5 +1,5 @@
 import { parseListenAddr } from '../../reload.js';
-import type { Config } from '../../config/types.js';
+import type { Config } from '../../../domain/config/config.js';
 
 /** The admin API answered with an error status. */
 export class AdminHttpError extends Error {

@@ -1,7 +1,7 @@
 /** `backends`: the real S3-compatible stores objects live on, in placement order. */
 import { z } from 'zod';
 import { flag, integer, list, oneOf, optionalText, requiredText, size, text } from '../fields.js';
-import type { BackendConfig, CredentialSource } from '../types.js';
+import type { BackendConfig, CredentialSource } from '../../../domain/config/config.js';
 
 export const credentialSources = ['static', 'default_chain'] as const satisfies readonly CredentialSource[];
 

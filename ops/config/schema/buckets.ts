@@ -1,7 +1,7 @@
 /** `buckets`: the virtual buckets clients see, each with its own credentials. */
 import { z } from 'zod';
 import { integer, list, optionalText, requiredText } from '../fields.js';
-import type { BucketConfig, CredentialConfig } from '../types.js';
+import type { BucketConfig, CredentialConfig } from '../../../domain/config/config.js';
 
 /** The S3 bucket naming rules, so every client SDK accepts the name. */
 export function bucketNameProblem(name: string): string | undefined {

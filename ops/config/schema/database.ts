@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { duration, integer, optionalInteger, optionalText } from '../fields.js';
-import type { DatabaseConfig, SslMode } from '../types.js';
+import type { DatabaseConfig, SslMode } from '../../../domain/config/config.js';
 
 export const sslModes = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const satisfies readonly SslMode[];
 

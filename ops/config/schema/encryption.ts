@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { CONFIG_MAX_CHUNK_SIZE, CONFIG_MIN_CHUNK_SIZE, DEFAULT_CHUNK_SIZE, isConfigChunkSize } from '../../../domain/encryption/layout.js';
 import { decodeMasterKey } from '../../../infra/crypto/keys/local-master-key.js';
 import { duration, flag, list, optionalText, requiredText, size, text } from '../fields.js';
-import type { EncryptionConfig, VaultConfig } from '../types.js';
+import type { EncryptionConfig, VaultConfig } from '../../../domain/config/config.js';
 
 function checkMasterKey(value: string | null, ctx: z.RefinementCtx): void {
   if (value === null) return;

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { duration, flag, fraction, integer, oneOf, optionalText, size, text } from '../fields.js';
-import type { CacheConfig, CompressionConfig, IntegrityConfig, RedisConfig } from '../types.js';
+import type { CacheConfig, CompressionConfig, IntegrityConfig, RedisConfig } from '../../../domain/config/config.js';
 
 export const compressionSchema: z.ZodType<CompressionConfig> = z.strictObject({
   enabled: flag(false),

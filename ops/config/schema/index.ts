@@ -1,7 +1,7 @@
 /** The top-level sections of the config file, each validated on its own (see ../loader.ts). */
 import type { z } from 'zod';
 import { section } from '../fields.js';
-import type { Config } from '../types.js';
+import type { Config } from '../../../domain/config/config.js';
 import { backendsSchema } from './backends.js';
 import { bucketsSchema } from './buckets.js';
 import { databaseSchema } from './database.js';

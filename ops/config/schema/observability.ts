@@ -1,7 +1,7 @@
 /** Telemetry, the dashboard/admin credentials and webhook notifications. */
 import { z } from 'zod';
 import { duration, flag, fraction, integer, list, listenAddress, optionalText, requiredText, section, text } from '../fields.js';
-import type { NotificationEndpointConfig, NotificationsConfig, TelemetryConfig, UiConfig } from '../types.js';
+import type { NotificationEndpointConfig, NotificationsConfig, TelemetryConfig, UiConfig } from '../../../domain/config/config.js';
 
 const urlPath = (fallback: string): z.ZodType<string> => text(fallback).refine((value) => value.startsWith('/'), "must start with '/'");
 

@@ -2,7 +2,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { duration, flag, integer, list, positiveNumber, requiredText } from '../fields.js';
-import type { BackendCircuitBreakerConfig, CircuitBreakerConfig, RateLimitConfig } from '../types.js';
+import type { BackendCircuitBreakerConfig, CircuitBreakerConfig, RateLimitConfig } from '../../../domain/config/config.js';
 
 export function isCidr(value: string): boolean {
   const match = /^([^/]+)\/(\d{1,3})$/.exec(value.trim());

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { duration, fraction, integer, listenAddress, oneOf, optionalText, section, size } from '../fields.js';
-import type { LogLevel, PlacementStrategy, ServerConfig } from '../types.js';
+import type { LogLevel, ServerConfig } from '../../../domain/config/config.js';
+import type { RoutingStrategy } from '../../../domain/placement/placement.js';
 
 export const logLevels = ['debug', 'info', 'warn', 'error'] as const satisfies readonly LogLevel[];
-export const placementStrategies = ['pack', 'spread'] as const satisfies readonly PlacementStrategy[];
+export const placementStrategies = ['pack', 'spread'] as const satisfies readonly RoutingStrategy[];
 
-export const routingStrategySchema: z.ZodType<PlacementStrategy> = oneOf(placementStrategies, 'pack');
+export const routingStrategySchema: z.ZodType<RoutingStrategy> = oneOf(placementStrategies, 'pack');
 
 const tlsSchema = z.strictObject({
   cert_file: optionalText(),

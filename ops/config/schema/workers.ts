@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { duration, flag, fraction, integer, list, oneOf, optionalText, requiredInteger, requiredText } from '../fields.js';
 import type {
   CleanupQueueConfig, LifecycleConfig, LifecycleRule, RebalanceConfig, ReconcileConfig, ReplicationConfig, UsageFlushConfig,
-} from '../types.js';
+} from '../../../domain/config/config.js';
 import { placementStrategies } from './server.js';
 
 export const rebalanceSchema: z.ZodType<RebalanceConfig> = z.strictObject({

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RateLimiter } from '../../../gateway/protection/rate-limiter.js';
-import type { RateLimitConfig } from '../../../ops/config/types.js';
+import type { RateLimitConfig } from '../../../domain/config/config.js';
 
 const base: RateLimitConfig = {
   enabled: true, requests_per_sec: 1, burst: 3, cleanup_interval: 60_000, cleanup_max_age: 300_000, trusted_proxies: [],

@@ -5,7 +5,7 @@ import { AdmissionControl, type AdmissionSettings } from '../../../gateway/prote
 import { RateLimiter } from '../../../gateway/protection/rate-limiter.js';
 import { RequestProtection, type Refusal } from '../../../gateway/protection/request-protection.js';
 import { createMetrics } from '../../../infra/telemetry/metrics.js';
-import type { RateLimitConfig } from '../../../ops/config/types.js';
+import type { RateLimitConfig } from '../../../domain/config/config.js';
 
 const rateLimit: RateLimitConfig = {
   enabled: true, requests_per_sec: 0.001, burst: 2, cleanup_interval: 60_000, cleanup_max_age: 300_000, trusted_proxies: [],

@@ -1,6 +1,10 @@
+import type { RoutingStrategy } from '../placement/placement.js';
+
 /**
- * The validated, normalized configuration. Keys are the config file's own key names, so a
- * path in an error, a reload diff or the docs is the same string an operator writes.
+ * The validated, normalized configuration. Types only, in domain/ so that every layer may read
+ * the settings it is handed; the schema and loader that produce it are in ops/config/.
+ * Keys are the config file's own key names, so a path in an error, a reload diff or the docs is
+ * the same string an operator writes.
  * Every default is applied; every duration (`Millis`) is in milliseconds and every size
  * (`Bytes`) in bytes; a setting that is not set is `null`. Loaded configs are frozen.
  */
@@ -11,8 +15,6 @@ export type Millis = number;
 export type Bytes = number;
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-/** `pack`: first backend (config order) with room; `spread`: lowest utilisation. */
-export type PlacementStrategy = 'pack' | 'spread';
 export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
 
 export interface TlsConfig {
@@ -166,7 +168,7 @@ export interface RedisConfig {
 
 export interface RebalanceConfig {
   readonly enabled: boolean;
-  readonly strategy: PlacementStrategy;
+  readonly strategy: RoutingStrategy;
   readonly interval: Millis;
   readonly batch_size: number;
   /** Minimum spread between the fullest and emptiest backend's utilisation, in (0, 1]. */
@@ -288,7 +290,7 @@ export interface Config {
   readonly database: DatabaseConfig;
   readonly buckets: readonly BucketConfig[];
   readonly backends: readonly BackendConfig[];
-  readonly routing_strategy: PlacementStrategy;
+  readonly routing_strategy: RoutingStrategy;
   readonly encryption: EncryptionConfig;
   readonly compression: CompressionConfig;
   readonly integrity: IntegrityConfig;
