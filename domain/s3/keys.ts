@@ -29,6 +29,19 @@ export function validateObjectKey(key: string): void {
   }
 }
 
+/**
+ * Throws 400 InvalidArgument when `value` holds a NUL character: no key, prefix, marker or id can
+ * contain one (PostgreSQL text cannot store it), so it is refused before anything is looked up or
+ * stored.
+ */
+export function rejectNul(value: string, argumentName: string): void {
+  if (value.includes('\0')) {
+    throw new DomainError('InvalidArgument', `${argumentName} must not contain a NUL character (%00).`, {
+      ArgumentName: argumentName, ArgumentValue: value.replaceAll('\0', '%00'),
+    });
+  }
+}
+
 export interface PathTarget {
   /** Undefined for the service root `/` (ListBuckets). */
   bucket: string | undefined;
@@ -103,6 +116,7 @@ export function parseCopySource(header: string): CopySource {
   }
   const bucket = path.slice(0, slash);
   const key = path.slice(slash + 1);
+  if (decoded.includes('\0')) throw copySourceError('Copy Source must not contain a NUL character (%00).', header);
   if (bucket === '') throw copySourceError('Invalid copy source bucket name', header);
   if (key === '') throw copySourceError('Invalid copy source object key', header);
   return { bucket, key };

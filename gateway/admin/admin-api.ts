@@ -6,7 +6,7 @@ import { retryAfterOf } from '../s3/respond.js';
 import { requestIdFor } from '../s3/s3-request.js';
 import { requireAdminToken } from './admin-auth.js';
 import { adminErrorHandler, sendAdminError } from './admin-errors.js';
-import { maxAdminBodyBytes, parseJsonBody } from './admin-input.js';
+import { maxAdminBodyBytes, nulInTarget, parseJsonBody } from './admin-input.js';
 import { registerBackendRoutes } from './backend-routes.js';
 import { registerCleanupRoutes } from './cleanup-routes.js';
 import { registerJobRoutes } from './job-routes.js';
@@ -48,6 +48,10 @@ export async function registerAdminApi(app: FastifyInstance, ctx: GatewayContext
       return sendAdminError(reply, refusal);
     });
     scope.addHook('onRequest', requireAdminToken(() => ctx.config()));
+    scope.addHook('onRequest', async (req, reply) => {
+      const refusal = nulInTarget(req.url);
+      return refusal ? sendAdminError(reply, refusal) : undefined;
+    });
 
     registerStatusRoute(scope, ctx);
     registerJobRoutes(scope, ctx);

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
-import { parsePathStyle } from '../../domain/s3/keys.js';
+import { parsePathStyle, rejectNul } from '../../domain/s3/keys.js';
 import { authenticate } from '../auth/index.js';
 import type { GatewayContext } from '../context.js';
 import type { RequestProtection } from '../protection/request-protection.js';
@@ -68,6 +68,12 @@ export interface RoutedRequest {
 export function routeRequest(method: string, rawUrl: string, headers: Record<string, unknown>): RoutedRequest {
   const target = parsePathStyle(rawUrl);
   const query = new URLSearchParams(rawQueryOf(rawUrl));
+  if (target.bucket !== undefined) rejectNul(target.bucket, 'bucket');
+  if (target.key !== undefined) rejectNul(target.key, 'key');
+  for (const [name, value] of query) {
+    rejectNul(name, 'query');
+    rejectNul(value, name);
+  }
   const operation = routeOperation(method, target.bucket, target.key, query, headers);
   return { rawUrl, method, bucket: target.bucket, key: target.key, query, operation };
 }

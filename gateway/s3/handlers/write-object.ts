@@ -3,7 +3,7 @@ import { DomainError } from '../../../domain/errors.js';
 import type { ObjectVersion } from '../../../domain/objects/object-state.js';
 import { evaluateConditions } from '../../../domain/s3/conditionals.js';
 import { quoteEtag } from '../../../domain/s3/etag.js';
-import { validateObjectKey } from '../../../domain/s3/keys.js';
+import { rejectNul, validateObjectKey } from '../../../domain/s3/keys.js';
 import { extractObjectMetadata } from '../../../domain/s3/metadata.js';
 import type { WritePrecondition } from '../../../services/objects/object-commands.js';
 import { assertKeyFitsBackends } from '../../../domain/objects/storage-keys.js';
@@ -69,6 +69,7 @@ export async function deleteObject(ctx: GatewayContext, req: S3Request, reply: F
 
 export async function deleteOne(ctx: GatewayContext, bucket: string, key: string, req: S3Request, ifMatch?: string): Promise<void> {
   if (key === '') throw new DomainError('InvalidArgument', 'Object key must not be empty.');
+  rejectNul(key, 'key');
   const precondition = ifMatch === undefined ? undefined : (current: ObjectVersion | undefined) => requireEtag(current, ifMatch, key);
   const displaced = await ctx.objects.delete(bucket, key, 'client', req.cause, precondition ? { precondition } : {});
   if (!displaced) return;
