@@ -1,4 +1,4 @@
-import { randomFillSync } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 import { monotonicFactory } from 'ulid';
 
 const pool = Buffer.alloc(4096);
@@ -19,6 +19,11 @@ function pooledRandom(): number {
  * cost of a small PUT; the pooled source keeps its output just as random.
  */
 export const newUlid: (seedTime?: number) => string = monotonicFactory(pooledRandom);
+
+/** SHA-256 of a string's UTF-8 bytes (the digest derived placement ids are made from). */
+export function sha256(text: string): Uint8Array {
+  return createHash('sha256').update(text).digest();
+}
 
 let requestCounter = 0;
 const requestPrefix = randomFillSync(Buffer.alloc(3)).toString('hex').toUpperCase();

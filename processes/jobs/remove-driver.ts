@@ -1,11 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
-import { newUlid } from '../../infra/ids.js';
+import { newUlid, sha256 } from '../../infra/ids.js';
 import { backendStreamId } from '../../domain/backends/backend-decider.js';
 import { ConcurrencyError } from '../../domain/eventstore/errors.js';
 import type { EventStore, StreamAppend } from '../../domain/eventstore/port.js';
 import { decideDelete } from '../../domain/objects/object-decider.js';
 import { objectStreamId } from '../../domain/objects/object-state.js';
+import { moveIdFor } from '../../domain/objects/placement-ids.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
 import { backendHoldings, copiesOnBackend, type CopyRow } from '../../projections/read/job-reads.js';
 import { loadObject } from '../../projections/read/object-reads.js';
@@ -14,7 +15,6 @@ import { loadBackend } from '../../services/backends/backend-lifecycle.js';
 import { cleanupStreamId, closingEventId } from '../../services/cleanup/reclaimer.js';
 import type { Cause, EventFactory } from '../../services/event-factory.js';
 import type { MultipartService } from '../../services/multipart/multipart-service.js';
-import { moveIdFor } from '../../services/moves/move-ids.js';
 import { forEachConcurrently, loadJob, type JobDriver } from './job-driver.js';
 import { JobStreamWriter } from './job-stream-writer.js';
 
@@ -71,7 +71,7 @@ export class RemoveDriver implements JobDriver {
   }
 
   private async dropCopy(writer: JobStreamWriter, backend: string, c: CopyRow, purge: boolean, cause: Cause): Promise<void> {
-    const ref = { jobId: writer.jobId, moveId: moveIdFor(writer.jobId, c.bucket, c.key, c.writeId, backend), bucket: c.bucket, key: c.key, writeId: c.writeId };
+    const ref = { jobId: writer.jobId, moveId: moveIdFor(sha256, writer.jobId, c.bucket, c.key, c.writeId, backend), bucket: c.bucket, key: c.key, writeId: c.writeId };
     for (let attempt = 1; attempt <= 20; attempt++) {
       const state = await loadObject(this.pool, c.bucket, c.key);
       const copy = state.current?.writeId === c.writeId ? state.current.copies.find((x) => x.backend === backend) : undefined;

@@ -1,4 +1,4 @@
-import { newUlid } from '../../infra/ids.js';
+import { newUlid, sha256 } from '../../infra/ids.js';
 import type { StoredCopy } from '../../domain/events/common.js';
 import { ConcurrencyError, InvariantViolationError } from '../../domain/eventstore/errors.js';
 import type { InFlightMove } from '../../domain/jobs/job-state.js';
@@ -12,10 +12,10 @@ import type { Reclaimer } from '../cleanup/reclaimer.js';
 import type { Cause, EventFactory } from '../event-factory.js';
 import type { ObjectReader } from '../objects/object-reader.js';
 import type { ObjectWriter } from '../objects/object-writer.js';
+import { moveIdFor } from '../../domain/objects/placement-ids.js';
 import { placementStorageKey } from '../../domain/objects/storage-keys.js';
 import { copyVersion } from './copy-version.js';
 import type { JobRecorder } from './job-recorder.js';
-import { moveIdFor } from './move-ids.js';
 
 /** One copy of one object version to take off a backend. */
 export interface CopyToMove {
@@ -65,7 +65,7 @@ export class Mover {
   ) {}
 
   moveId(jobId: string, c: CopyToMove): string {
-    return moveIdFor(jobId, c.bucket, c.key, c.writeId, c.from);
+    return moveIdFor(sha256, jobId, c.bucket, c.key, c.writeId, c.from);
   }
 
   private stillThere(state: ObjectState, c: CopyToMove): boolean {

@@ -2,6 +2,9 @@ import type { StoredCopy } from '../../domain/events/common.js';
 import { ConcurrencyError, InvariantViolationError } from '../../domain/eventstore/errors.js';
 import type { EventStore } from '../../domain/eventstore/port.js';
 import { objectStreamId, type ObjectState } from '../../domain/objects/object-state.js';
+import { replicaIdFor } from '../../domain/objects/placement-ids.js';
+import { placementStorageKey } from '../../domain/objects/storage-keys.js';
+import { sha256 } from '../../infra/ids.js';
 import type { Queryable } from '../../infra/eventstore/postgres-event-store.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
 import { loadObject } from '../../projections/read/object-reads.js';
@@ -11,9 +14,7 @@ import type { Cause, EventFactory } from '../event-factory.js';
 import { copyVersion } from '../moves/copy-version.js';
 import type { ObjectReader } from '../objects/object-reader.js';
 import type { ObjectWriter } from '../objects/object-writer.js';
-import { placementStorageKey } from '../../domain/objects/storage-keys.js';
 import type { CopyHealth } from './copy-health.js';
-import { replicaIdFor } from './replica-ids.js';
 
 export interface ReplicationResult {
   created: number;
@@ -87,7 +88,7 @@ export class Replicator {
     const { bucket, key } = state;
     const copy: StoredCopy = {
       backend,
-      storageKey: placementStorageKey(bucket, key, version.writeId, replicaIdFor(bucket, key, version.writeId, backend, state.revision)),
+      storageKey: placementStorageKey(bucket, key, version.writeId, replicaIdFor(sha256, bucket, key, version.writeId, backend, state.revision)),
       size: version.size,
     };
     try {
