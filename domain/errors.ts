@@ -38,7 +38,7 @@ export const errorCatalogue = {
   EntityTooSmall: { status: 400, message: 'Your proposed upload is smaller than the minimum allowed object size.' },
   InvalidPart: { status: 400, message: 'One or more of the specified parts could not be found or the ETag did not match.' },
   InvalidPartOrder: { status: 400, message: 'The list of parts was not in ascending order.' },
-  InvalidPartNumber: { status: 416, message: 'The requested partnumber is not satisfiable' },
+  InvalidPartNumber: { status: 400, message: 'The requested partnumber is not satisfiable' },
   InvalidRange: { status: 416, message: 'The requested range is not satisfiable' },
   NoSuchBucket: { status: 404, message: 'The specified bucket does not exist.' },
   NoSuchKey: { status: 404, message: 'The specified key does not exist.' },

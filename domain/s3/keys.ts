@@ -132,8 +132,8 @@ const COPY_RANGE = /^bytes=(\d+)-(\d+)$/;
 
 /**
  * Parses `x-amz-copy-source-range` (UploadPartCopy). Unlike a GET Range it must be absolute
- * (`bytes=first-last`) and lie inside the source: S3 answers a malformed value and one outside
- * the source both with 400 InvalidArgument (not 416), with the messages used here.
+ * (`bytes=first-last`): a malformed value or an inverted one is 400 InvalidArgument; a range
+ * that does not lie inside the source cannot be satisfied, 416 InvalidRange.
  */
 export function parseCopySourceRange(header: string, sourceSize: number): ByteSpan {
   const match = COPY_RANGE.exec(header.trim());
@@ -146,10 +146,15 @@ export function parseCopySourceRange(header: string, sourceSize: number): ByteSp
   }
   const start = Number(match[1]);
   const end = Number(match[2]);
-  if (start > end || end >= sourceSize) {
+  if (start > end) {
     throw new DomainError('InvalidArgument', `Range specified is not valid for source object of size: ${sourceSize}`, {
       ArgumentName: 'x-amz-copy-source-range',
       ArgumentValue: header,
+    });
+  }
+  if (end >= sourceSize) {
+    throw new DomainError('InvalidRange', `The range ${header.trim()} is not inside the ${sourceSize}-byte copy source.`, {
+      RangeRequested: header.trim(), ActualObjectSize: sourceSize,
     });
   }
   return { start, end };

@@ -318,9 +318,21 @@ describeOnEachBackend('S3 multipart uploads', (on) => {
     }));
     const c3 = await s3.send(new UploadPartCopyCommand({ Bucket: 'alpha', Key: key, UploadId: uploadId, PartNumber: 3, CopySource: '/alpha/copy/source.bin' }));
     expect(c3.CopyPartResult?.ETag).toBe(`"${md5Hex(source)}"`);
-    // A range outside the source is 400 InvalidArgument; a source in another bucket is 403.
+    // A range the source cannot satisfy is 416 InvalidRange, an inverted one 400 InvalidArgument;
+    // a source in another bucket is 403.
+    for (const range of [`bytes=0-${source.length}`, `bytes=${source.length}-${source.length + 10}`]) {
+      const unsatisfiable = await signedRequest(stack, stack.buckets[0] as TestBucket, {
+        method: 'PUT', path: `/alpha/${key}`, query: { partNumber: '4', uploadId },
+        headers: { 'x-amz-copy-source': '/alpha/copy/source.bin', 'x-amz-copy-source-range': range },
+      });
+      expect(unsatisfiable.status, range).toBe(416);
+      expect(parseErrorXml(unsatisfiable.text), range).toMatchObject({ Code: 'InvalidRange', ActualObjectSize: String(source.length) });
+    }
     expect(await failure(s3.send(new UploadPartCopyCommand({
       Bucket: 'alpha', Key: key, UploadId: uploadId, PartNumber: 4, CopySource: 'alpha/copy/source.bin', CopySourceRange: `bytes=0-${source.length}`,
+    })))).toMatchObject({ name: 'InvalidRange', status: 416 });
+    expect(await failure(s3.send(new UploadPartCopyCommand({
+      Bucket: 'alpha', Key: key, UploadId: uploadId, PartNumber: 4, CopySource: 'alpha/copy/source.bin', CopySourceRange: 'bytes=9-5',
     })))).toMatchObject({ name: 'InvalidArgument', status: 400 });
     expect(await failure(s3.send(new UploadPartCopyCommand({ Bucket: 'alpha', Key: key, UploadId: uploadId, PartNumber: 4, CopySource: 'beta/anything' }))))
       .toMatchObject({ status: 403 });
@@ -334,6 +346,53 @@ describeOnEachBackend('S3 multipart uploads', (on) => {
     expect(done.ETag).toBe(`"${multipartEtag([source.subarray(0, 5 * MiB), source.subarray(5 * MiB), source])}"`);
     const got = await bytesOf(s3.send(new GetObjectCommand({ Bucket: 'alpha', Key: key })));
     expect(got.equals(Buffer.concat([source, source]))).toBe(true);
+  });
+
+  it('GET/HEAD ?partNumber=N: part 1 of a single-part object and each part of a multipart one, with x-amz-mp-parts-count; a part the object lacks is 400 InvalidPartNumber', async () => {
+    const single = patternBytes(3000, 51);
+    await s3.send(new PutObjectCommand({ Bucket: 'alpha', Key: 'parts/single', Body: single }));
+    const one = await s3.send(new GetObjectCommand({ Bucket: 'alpha', Key: 'parts/single', PartNumber: 1 }));
+    expect(one.PartsCount).toBe(1);
+    expect(one.ContentLength).toBe(single.length);
+    expect((await bytesOf(Promise.resolve(one))).equals(single)).toBe(true);
+    expect((await s3.send(new HeadObjectCommand({ Bucket: 'alpha', Key: 'parts/single', PartNumber: 1 })))).toMatchObject({ PartsCount: 1, ContentLength: single.length });
+
+    const key = 'parts/multi';
+    const uploadId = await create(key);
+    const bodies = [part1, part2, part3];
+    const etags: string[] = [];
+    for (const [i, body] of bodies.entries()) etags.push(await upload(key, uploadId, i + 1, body));
+    await complete(key, uploadId, etags.map((ETag, i) => ({ PartNumber: i + 1, ETag })));
+    for (const [i, body] of bodies.entries()) {
+      const got = await s3.send(new GetObjectCommand({ Bucket: 'alpha', Key: key, PartNumber: i + 1 }));
+      expect(got.PartsCount, `part ${i + 1}`).toBe(3);
+      expect(got.ContentLength, `part ${i + 1}`).toBe(body.length);
+      expect((await bytesOf(Promise.resolve(got))).equals(body), `part ${i + 1}`).toBe(true);
+      const head = await s3.send(new HeadObjectCommand({ Bucket: 'alpha', Key: key, PartNumber: i + 1 }));
+      expect(head).toMatchObject({ PartsCount: 3, ContentLength: body.length });
+    }
+
+    const alpha = stack.buckets[0] as TestBucket;
+    for (const [objectKey, n] of [['parts/single', 2], [key, 4], [key, 10000]] as const) {
+      expect(await failure(s3.send(new GetObjectCommand({ Bucket: 'alpha', Key: objectKey, PartNumber: n })))).toMatchObject({ name: 'InvalidPartNumber', status: 400 });
+      expect((await failure(s3.send(new HeadObjectCommand({ Bucket: 'alpha', Key: objectKey, PartNumber: n })))).status).toBe(400);
+      const raw = await signedRequest(stack, alpha, { method: 'GET', path: `/alpha/${objectKey}`, query: { partNumber: String(n) } });
+      expect(parseErrorXml(raw.text).Code).toBe('InvalidPartNumber');
+    }
+    // An empty last part is served as an empty body, not as the whole object.
+    const withEmpty = await create('parts/empty-last');
+    const firstOfTwo = await upload('parts/empty-last', withEmpty, 1, part1);
+    const empty = await upload('parts/empty-last', withEmpty, 2, Buffer.alloc(0));
+    await complete('parts/empty-last', withEmpty, [{ PartNumber: 1, ETag: firstOfTwo }, { PartNumber: 2, ETag: empty }]);
+    const emptyPart = await s3.send(new GetObjectCommand({ Bucket: 'alpha', Key: 'parts/empty-last', PartNumber: 2 }));
+    expect(emptyPart).toMatchObject({ PartsCount: 2, ContentLength: 0 });
+    expect((await bytesOf(Promise.resolve(emptyPart))).length).toBe(0);
+    // Not a part number at all: 400 InvalidArgument, as for UploadPart.
+    for (const n of ['0', '10001', 'x']) {
+      const raw = await signedRequest(stack, alpha, { method: 'GET', path: `/alpha/${key}`, query: { partNumber: n } });
+      expect(raw.status, n).toBe(400);
+      expect(parseErrorXml(raw.text).Code, n).toBe('InvalidArgument');
+    }
   });
 
   it('a conditional Complete (If-None-Match: *) onto an existing key is 412 and the upload stays open', async () => {

@@ -69,15 +69,24 @@ export async function withCurrentVersion<T>(
   }
 }
 
-/** Range of one part of a multipart object (GET ?partNumber=N), as S3 serves it. */
-function partRange(v: ObjectVersion, partNumber: number): { range: RangeResolution; count: number } {
+/**
+ * The bytes of one part (GET/HEAD ?partNumber=N), from the part layout the version was written
+ * with; an object written in one piece is one part. A part number the object does not have is
+ * 400 InvalidPartNumber. An empty part has no byte range: it is served as an empty body.
+ */
+function partRange(v: ObjectVersion, partNumber: number): { range: RangeResolution | 'empty'; count: number } {
   const parts = v.parts ?? [{ partNumber: 1, size: v.size }];
   const index = parts.findIndex((p) => p.partNumber === partNumber);
-  if (index === -1) throw new DomainError('InvalidPartNumber');
+  if (index === -1) {
+    throw new DomainError('InvalidPartNumber', `The object has ${parts.length === 1 ? 'one part' : `${parts.length} parts`}; part ${partNumber} is not one of them.`, {
+      PartNumberRequested: partNumber, ActualPartCount: parts.length,
+    });
+  }
   let start = 0;
   for (let i = 0; i < index; i++) start += parts[i]?.size ?? 0;
   const size = parts[index]?.size ?? 0;
-  return { range: size === 0 ? { kind: 'full' } : { kind: 'partial', start, end: start + size - 1 }, count: parts.length };
+  if (size === 0) return { range: v.size === 0 ? { kind: 'full' } : 'empty', count: parts.length };
+  return { range: { kind: 'partial', start, end: start + size - 1 }, count: parts.length };
 }
 
 /** The headers S3 returns for an object on GET/HEAD, stored metadata bytes re-emitted as received. */
@@ -117,8 +126,12 @@ async function serveVersion(ctx: GatewayContext, req: S3Request, reply: FastifyR
   let range: RangeResolution;
   if (partParam !== null) {
     const p = partRange(v, parsePartNumber(partParam));
-    range = p.range;
     headers['x-amz-mp-parts-count'] = String(p.count);
+    if (p.range === 'empty') {
+      headers['content-length'] = '0';
+      return reply.code(200).headers(headers).send(head ? undefined : '');
+    }
+    range = p.range;
   } else {
     const rangeHeader = header(req.raw, 'range');
     range = resolveRange(rangeHeader, v.size);

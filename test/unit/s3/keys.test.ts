@@ -127,9 +127,19 @@ describe('parseCopySourceRange', () => {
     },
   );
 
-  it.each(['bytes=0-100', 'bytes=100-100', 'bytes=9-5'])('given %j outside a 100-byte source, then InvalidArgument naming the size', (header) => {
-    const e = errorOf(() => parseCopySourceRange(header, 100));
+  it('given an inverted range, then InvalidArgument naming the size', () => {
+    const e = errorOf(() => parseCopySourceRange('bytes=9-5', 100));
     expect(e.code).toBe('InvalidArgument');
     expect(e.message).toBe('Range specified is not valid for source object of size: 100');
   });
+
+  it.each([['bytes=0-100', 100], ['bytes=100-100', 100], ['bytes=0-0', 0], ['bytes=50-200', 100]])(
+    'given %j outside a %d-byte source, then 416 InvalidRange with the source size',
+    (header, size) => {
+      const e = errorOf(() => parseCopySourceRange(header, size));
+      expect(e.code).toBe('InvalidRange');
+      expect(e.status).toBe(416);
+      expect(e.details).toMatchObject({ ActualObjectSize: size });
+    },
+  );
 });
