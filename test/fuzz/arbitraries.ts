@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import type { BackendCandidate } from '../../domain/placement/placement.js';
 import { escape } from '../unit/auth/signing-support.js';
 
 /** Generators, and the wire encodings SDKs use, shared by the fuzz targets. */
@@ -44,3 +45,20 @@ export function wireQuery(query: Record<string, string | string[]>, order: reado
   for (const [k, v] of Object.entries(query)) for (const value of Array.isArray(v) ? v : [v]) pairs.push(`${escape(k)}=${escape(value)}`);
   return order.length === 0 ? pairs.join('&') : pairs.map((p, i) => ({ p, o: order[i % order.length] ?? 0 })).sort((a, b) => a.o - b.o).map((x) => x.p).join('&');
 }
+
+/** A byte count: small ones, and ones far beyond any real quota. */
+export const bytes = fc.oneof(fc.integer({ min: 0, max: 2_000 }), fc.integer({ min: 0, max: 2 ** 50 }));
+
+/** What the router knows of a backend, in any state. */
+export const candidate: fc.Arbitrary<BackendCandidate> = fc.record({
+  name: fc.stringMatching(/^b[0-9]{1,2}$/),
+  order: fc.nat({ max: 50 }),
+  state: fc.constantFrom('active', 'active', 'active', 'draining', 'drained', 'removed'),
+  circuitOpen: fc.boolean(),
+  quotaBytes: fc.oneof(fc.constant(0), bytes),
+  usedBytes: bytes,
+  orphanBytes: bytes,
+  pendingBytes: bytes,
+  usageExceeded: fc.boolean(),
+  maxObjectSize: fc.oneof(fc.constant(0), bytes),
+});
