@@ -32,6 +32,8 @@ export const errorCatalogue = {
   XAmzContentSHA256Mismatch: { status: 400, message: 'The provided x-amz-content-sha256 header does not match what was computed.' },
   InvalidChecksum: { status: 400, message: 'The checksum you specified did not match what we received.' },
   IncompleteBody: { status: 400, message: 'You did not provide the number of bytes specified by the Content-Length HTTP header.' },
+  RequestHeaderSectionTooLarge: { status: 400, message: 'Your request header section exceeds the maximum allowed size.' },
+  RequestTimeout: { status: 400, message: 'Your socket connection to the server was not read from or written to within the timeout period.' },
   InvalidChunkSizeError: { status: 400, message: 'Only the last chunk is allowed to have a size less than 8192 bytes.' },
   MissingContentLength: { status: 411, message: 'You must provide the Content-Length HTTP header.' },
   EntityTooLarge: { status: 400, message: 'Your proposed upload exceeds the maximum allowed object size.' },

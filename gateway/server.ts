@@ -5,6 +5,7 @@ import { createRequestProtection } from './protection/request-protection.js';
 import { installExpectContinue } from './s3/expect-continue.js';
 import { errorBody, XML_CONTENT_TYPE } from './s3/respond.js';
 import { handleS3 } from './s3/s3-handler.js';
+import { s3ClientErrorHandler } from './s3/client-errors.js';
 import { DomainError } from '../domain/errors.js';
 import { requestIdFor, resourceOf } from './s3/s3-request.js';
 
@@ -39,6 +40,7 @@ export async function buildServer(ctx: GatewayContext, opts: ServerOptions = {})
     connectionTimeout: 0,
     routerOptions: { maxParamLength: 4096 },
     forceCloseConnections: 'idle',
+    clientErrorHandler: s3ClientErrorHandler(ctx.logger),
     frameworkErrors: (err, req, reply) => {
       const e = new DomainError('InvalidRequest', err.message);
       const requestId = requestIdFor(req.raw);
