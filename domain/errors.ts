@@ -14,6 +14,9 @@ interface CatalogueEntry {
 
 export const errorCatalogue = {
   AccessDenied: { status: 403, message: 'Access Denied' },
+  // A refused CORS preflight (OPTIONS): S3's codes for it.
+  AccessForbidden: { status: 403, message: 'CORSResponse: This CORS request is not allowed.' },
+  BadRequest: { status: 400, message: 'Bad Request' },
   InvalidAccessKeyId: { status: 403, message: 'The AWS access key ID you provided does not exist in our records.' },
   SignatureDoesNotMatch: { status: 403, message: 'The request signature we calculated does not match the signature you provided.' },
   RequestTimeTooSkewed: { status: 403, message: 'The difference between the request time and the current time is too large.' },

@@ -7,6 +7,7 @@ import { errorBody, XML_CONTENT_TYPE } from './s3/respond.js';
 import { handleS3 } from './s3/s3-handler.js';
 import { s3ClientErrorHandler } from './s3/client-errors.js';
 import { DomainError } from '../domain/errors.js';
+import { preflightRefusal } from './s3/preflight.js';
 import { requestIdFor, resourceOf } from './s3/s3-request.js';
 
 /**
@@ -70,17 +71,21 @@ export async function buildServer(ctx: GatewayContext, opts: ServerOptions = {})
   await opts.register?.(app);
   app.route({ method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'], url: '/', onRequest: hideContentType, handler: (req, reply) => handleS3(ctx, req, reply, protection) });
   app.route({ method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'], url: '/*', onRequest: hideContentType, handler: (req, reply) => handleS3(ctx, req, reply, protection) });
-  // Methods S3 has no operation for (PATCH, OPTIONS…) still get an S3 error document and a request id.
-  app.setNotFoundHandler((req, reply) => {
-    const e = new DomainError('MethodNotAllowed');
-    const requestId = requestIdFor(req.raw);
-    if (!req.raw.readableEnded) {
-      reply.header('connection', 'close');
-      req.raw.resume();
-    }
-    return reply.code(e.status).header('content-type', XML_CONTENT_TYPE).header('x-amz-request-id', requestId)
-      .send(errorBody(e, requestId, resourceOf(req.raw.url ?? '/')));
-  });
+  app.route({ method: 'OPTIONS', url: '/', handler: (req, reply) => sendS3Error(req, reply, preflightRefusal(req.raw)) });
+  app.route({ method: 'OPTIONS', url: '/*', handler: (req, reply) => sendS3Error(req, reply, preflightRefusal(req.raw)) });
+  // Methods S3 has no operation for (PATCH…) still get an S3 error document and a request id.
+  app.setNotFoundHandler((req, reply) => sendS3Error(req, reply, new DomainError('MethodNotAllowed')));
   installExpectContinue(app.server, ctx, protection);
   return app;
+}
+
+/** An S3 error document for a request the S3 handler does not serve, with a request id; an unread body is not waited for. */
+function sendS3Error(req: FastifyRequest, reply: FastifyReply, e: DomainError): FastifyReply {
+  const requestId = requestIdFor(req.raw);
+  if (!req.raw.readableEnded) {
+    reply.header('connection', 'close');
+    req.raw.resume();
+  }
+  return reply.code(e.status).header('content-type', XML_CONTENT_TYPE).header('x-amz-request-id', requestId)
+    .send(errorBody(e, requestId, resourceOf(req.raw.url ?? '/')));
 }

@@ -69,9 +69,13 @@ export function authenticatePresigned(
   const timeMs = parseAmzDate(f.date);
   if (timeMs === undefined) throw queryError('X-Amz-Date must be in the ISO8601 Long Format "yyyyMMdd\'T\'HHmmss\'Z\'".');
   if (!f.date.startsWith(credential.date)) throw queryError('Invalid credential date: it is not the date of X-Amz-Date.');
-  const expires = /^[0-9]{1,7}$/.test(f.expires) ? Number(f.expires) : NaN;
-  if (!(expires > 0)) throw queryError('X-Amz-Expires must be a positive integer.');
-  if (expires > MAX_EXPIRES_SECONDS) throw queryError('X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds.');
+  if (!/^[0-9]+$/.test(f.expires)) throw queryError('X-Amz-Expires must be a non-negative integer number of seconds.');
+  // A URL valid for no time, or for longer than SigV4 allows, is refused as S3 refuses it: 403.
+  const expires = Number(f.expires);
+  if (expires === 0) throw new DomainError('AccessDenied', 'Request has expired: X-Amz-Expires is 0, so the URL was never valid.');
+  if (expires > MAX_EXPIRES_SECONDS) {
+    throw new DomainError('AccessDenied', 'X-Amz-Expires must be at most a week (604800 seconds); this URL asks for longer.');
+  }
   if (timeMs - req.nowMs > MAX_SKEW_MS) throw new DomainError('AccessDenied', 'Request is not valid yet.');
   if (req.nowMs > timeMs + expires * 1000) throw new DomainError('AccessDenied', 'Request has expired.');
 

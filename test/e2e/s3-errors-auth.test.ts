@@ -67,7 +67,7 @@ describe('S3 errors and authentication', () => {
   });
 
   it('methods S3 has no operation for answer 405 MethodNotAllowed as S3 XML, with a request id', async () => {
-    for (const method of ['PATCH', 'OPTIONS']) {
+    for (const method of ['PATCH']) {
       const res = await rawRequest(`${stack.url}/alpha/hello.txt`, { method });
       expect(res.status, method).toBe(405);
       expect(parseErrorXml(res.text), method).toMatchObject({ Code: 'MethodNotAllowed', Resource: '/alpha/hello.txt' });
@@ -149,12 +149,32 @@ describe('S3 errors and authentication', () => {
     const week = await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'alpha', Key: 'hello.txt' }), { expiresIn: 604_800 });
     expect((await rawRequest(week)).status).toBe(200);
     const tooLong = await rawRequest(week.replace('X-Amz-Expires=604800', 'X-Amz-Expires=604801'));
-    expect(tooLong.status).toBe(400);
-    expect(parseErrorXml(tooLong.text).Code).toBe('AuthorizationQueryParametersError');
+    expect(tooLong.status).toBe(403);
+    expect(parseErrorXml(tooLong.text)).toMatchObject({ Code: 'AccessDenied', Message: expect.stringMatching(/at most a week \(604800 seconds\)/) });
+    const never = await rawRequest(week.replace('X-Amz-Expires=604800', 'X-Amz-Expires=0'));
+    expect(never.status).toBe(403);
+    expect(parseErrorXml(never.text)).toMatchObject({ Code: 'AccessDenied', Message: expect.stringMatching(/X-Amz-Expires is 0/) });
+    // Not a number of seconds at all: the query is malformed.
+    expect((await rawRequest(week.replace('X-Amz-Expires=604800', 'X-Amz-Expires=-1'))).status).toBe(400);
 
     // Another bucket's presigned URL for our bucket is still refused.
     const beta = await getSignedUrl(stack.client('beta'), new GetObjectCommand({ Bucket: 'alpha', Key: 'hello.txt' }), { expiresIn: 60 });
     expect((await rawRequest(beta)).status).toBe(403);
+  });
+
+  it('OPTIONS (a CORS preflight), also on a presigned URL: 400 without an Origin, 403 with one (no bucket has CORS)', async () => {
+    const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'alpha', Key: 'hello.txt' }), { expiresIn: 600 });
+    for (const target of [url, `${stack.url}/alpha/hello.txt`, `${stack.url}/alpha`]) {
+      const plain = await rawRequest(target, { method: 'OPTIONS' });
+      expect(plain.status, target).toBe(400);
+      expect(parseErrorXml(plain.text), target).toMatchObject({ Code: 'BadRequest', Message: 'Insufficient information. Origin request header needed.' });
+      expect(plain.headers['x-amz-request-id'], target).toBeTruthy();
+      const preflight = await rawRequest(target, { method: 'OPTIONS', headers: { origin: 'https://example.com', 'access-control-request-method': 'GET' } });
+      expect(preflight.status, target).toBe(403);
+      expect(preflight.headers['access-control-allow-origin'], target).toBeUndefined();
+    }
+    // The URL itself still works.
+    expect((await rawRequest(url)).text).toBe('hello');
   });
 
   it('legacy X-Proxy-Token: reads and writes its bucket; a wrong token or another bucket is 403', async () => {

@@ -93,9 +93,17 @@ describe.skipIf(python.path === undefined)('boto3', () => {
     expect(foldPages.length).toBe(5);
   });
 
-  it('generate_presigned_url (SigV4) for get_object and put_object works with a plain HTTP client', async () => {
+  it('generate_presigned_url (SigV4) for get_object and put_object works with a plain HTTP client; ExpiresIn 0 or over a week is 403', async () => {
     interface Fetched { status: number; body: string }
-    const out = await scenario<{ getUrl: string; get: Fetched; put: Fetched; afterPut: string | null; defaultUrl: string; defaultGet: Fetched }>('presign');
+    const out = await scenario<{
+      getUrl: string; get: Fetched; put: Fetched; afterPut: string | null; defaultUrl: string; defaultGet: Fetched; zero: Fetched; tooLong: Fetched; options: Fetched;
+    }>('presign');
+    // Valid for no time, or for longer than a week: 403 AccessDenied saying why; OPTIONS on the URL is a refused preflight.
+    expect(out.zero.status).toBe(403);
+    expect(out.zero.body).toMatch(/<Code>AccessDenied<\/Code><Message>[^<]*X-Amz-Expires is 0/);
+    expect(out.tooLong.status).toBe(403);
+    expect(out.tooLong.body).toMatch(/<Code>AccessDenied<\/Code><Message>[^<]*at most a week/);
+    expect(out.options.status).toBe(400);
     expect(out.getUrl).toContain('X-Amz-Signature=');
     expect(out.get, out.getUrl).toEqual({ status: 200, body: 'presigned by boto3' });
     expect(out.put.status, out.put.body).toBe(200);

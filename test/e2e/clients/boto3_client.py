@@ -184,7 +184,12 @@ def presign():
     put_url = s3.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": "presign/put.txt"}, ExpiresIn=300)
     put = fetch(put_url, "PUT", b"uploaded through a presigned URL")
     default_url = client().generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "presign/get.txt"}, ExpiresIn=300)
+    # botocore will not presign for 0 seconds: the parameter is set on a URL it signed.
+    zero_url = get_url.replace("X-Amz-Expires=300", "X-Amz-Expires=0")
+    assert zero_url != get_url
+    long_url = s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "presign/get.txt"}, ExpiresIn=604801)
     return {
+        "zero": fetch(zero_url), "tooLong": fetch(long_url), "options": fetch(get_url, "OPTIONS"),
         "getUrl": get_url, "get": fetch(get_url), "put": put,
         "afterPut": s3.get_object(Bucket=BUCKET, Key="presign/put.txt")["Body"].read().decode() if put["status"] == 200 else None,
         "defaultUrl": default_url, "defaultGet": fetch(default_url),

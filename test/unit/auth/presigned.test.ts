@@ -92,10 +92,13 @@ describe('presigned URLs', () => {
   it('requires 0 < X-Amz-Expires <= 604800 and every parameter', async () => {
     const week = await presigned({ expiresIn: 604_800 });
     expect(run({ ...week, nowMs: NOW + 604_800_000 }).principal.bucket).toBe(BUCKET);
-    for (const bad of ['604801', '0', '-5', 'abc', '']) {
-      expect(codeOf(() => run({ ...week, rawUrl: week.rawUrl.replace('X-Amz-Expires=604800', `X-Amz-Expires=${bad}`) })))
-        .toBe('AuthorizationQueryParametersError');
+    const withExpires = (value: string) => ({ ...week, rawUrl: week.rawUrl.replace('X-Amz-Expires=604800', `X-Amz-Expires=${value}`) });
+    // Valid for no time or for longer than a week: 403 AccessDenied, saying which.
+    for (const [bad, message] of [['0', /X-Amz-Expires is 0/], ['604801', /at most a week/], ['99999999999', /at most a week/]] as const) {
+      expect(codeOf(() => run(withExpires(bad)))).toBe('AccessDenied');
+      expect(() => run(withExpires(bad))).toThrow(message);
     }
+    for (const bad of ['-5', 'abc', '', '1e3']) expect(codeOf(() => run(withExpires(bad)))).toBe('AuthorizationQueryParametersError');
     for (const param of ['X-Amz-Credential', 'X-Amz-SignedHeaders', 'X-Amz-Signature', 'X-Amz-Date', 'X-Amz-Expires']) {
       const rawUrl = week.rawUrl.replace(new RegExp(`&?${param}=[^&]*`), '');
       expect(rawUrl).not.toBe(week.rawUrl);
