@@ -32,6 +32,10 @@ export interface ServerConfig {
   readonly small_body_buffer: Bytes;
   /** Other backends a failed write is retried on (0 = none). */
   readonly write_failover_attempts: number;
+  /** The region clients sign for, and the one GetBucketLocation names. */
+  readonly region: string;
+  /** Further regions a signature's credential scope may name. */
+  readonly additional_regions: readonly string[];
   readonly max_concurrent_requests: number;
   /** 0 = use the global pool; split pools apply only when reads and writes are both > 0. */
   readonly max_concurrent_reads: number;

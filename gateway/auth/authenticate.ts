@@ -4,21 +4,22 @@ import { authenticateHeaderSignature } from './header-auth.js';
 import { classifyContentSha256 } from './payload-mode.js';
 import { authenticatePresigned } from './presigned.js';
 import type { SigningKeyCache } from './signing-key-cache.js';
-import { ALGORITHM } from './sigv4.js';
+import { ALGORITHM, DEFAULT_SIGNING_SCOPE, type SigningScope } from './sigv4.js';
 import { authenticateToken } from './token.js';
 import type { AuthRequest, AuthResult, CredentialLookup, PayloadMode } from './types.js';
 
 /**
  * Authenticates an S3 request: `Authorization: AWS4-HMAC-SHA256 …`, else a presigned URL, else a
  * legacy `X-Proxy-Token`; anything else is AccessDenied. Returns who is calling and how the body
- * must be decoded and verified (see gateway/body). Throws DomainError. Whether the principal may
+ * must be decoded and verified (see gateway/body). A signature must name service `s3` and one of
+ * `scope`'s regions (by default us-east-1, the default `server.region`). Throws DomainError. Whether the principal may
  * use the addressed bucket is the caller's check.
  */
-export function authenticate(req: AuthRequest, creds: CredentialLookup, cache: SigningKeyCache): AuthResult {
+export function authenticate(req: AuthRequest, creds: CredentialLookup, cache: SigningKeyCache, scope: SigningScope = DEFAULT_SIGNING_SCOPE): AuthResult {
   const url = splitRawUrl(req.rawUrl);
   const authorization = firstHeader(req.headers['authorization']);
   if (authorization !== undefined && authorization.startsWith(ALGORITHM)) {
-    return authenticateHeaderSignature(authorization, req, url, creds, cache);
+    return authenticateHeaderSignature(authorization, req, url, creds, cache, scope);
   }
   if (authorization !== undefined && authorization.startsWith('AWS4-ECDSA-P256-SHA256')) {
     throw new DomainError('NotImplemented', 'SigV4a (ECDSA) is not supported.');
@@ -27,7 +28,7 @@ export function authenticate(req: AuthRequest, creds: CredentialLookup, cache: S
   if (url.query.includes('X-Amz-Algorithm=')) {
     const params = parseRawQuery(url.query);
     const algorithm = params.find((p) => p.key === 'X-Amz-Algorithm');
-    if (algorithm !== undefined) return authenticatePresigned(algorithm.value, params, req, url, creds, cache);
+    if (algorithm !== undefined) return authenticatePresigned(algorithm.value, params, req, url, creds, cache, scope);
   }
 
   const token = firstHeader(req.headers['x-proxy-token']);

@@ -3,8 +3,8 @@ import { canonicalQueryString, firstHeader, parseRawQuery, type SplitUrl } from 
 import { classifyContentSha256 } from './payload-mode.js';
 import type { SigningKeyCache } from './signing-key-cache.js';
 import {
-  ALGORITHM, MAX_SKEW_MS, assertAmzHeadersSigned, formatAmzDate, parseAmzDate, parseCredential, splitSignedHeaders,
-  verifySignature,
+  ALGORITHM, MAX_SKEW_MS, assertAmzHeadersSigned, assertSigningScope, formatAmzDate, parseAmzDate, parseCredential, splitSignedHeaders,
+  verifySignature, type SigningScope,
 } from './sigv4.js';
 import type { AuthRequest, AuthResult, CredentialLookup, PayloadMode } from './types.js';
 
@@ -67,9 +67,11 @@ export function authenticateHeaderSignature(
   url: SplitUrl,
   creds: CredentialLookup,
   cache: SigningKeyCache,
+  scope: SigningScope,
 ): AuthResult {
   const fields = parseAuthorization(authorization);
   const credential = parseCredential(fields.credential, 'AuthorizationHeaderMalformed');
+  assertSigningScope(credential, scope, 'AuthorizationHeaderMalformed');
   const signedHeaderNames = splitSignedHeaders(fields.signedHeaders, 'AuthorizationHeaderMalformed');
   const [timeMs, amzDate] = requestTime(req);
   if (Math.abs(req.nowMs - timeMs) > MAX_SKEW_MS) throw new DomainError('RequestTimeTooSkewed');

@@ -3,7 +3,8 @@ import { canonicalQueryString, decodeQueryComponent, firstHeader, type RawParam,
 import { UNSIGNED_PAYLOAD, classifyContentSha256 } from './payload-mode.js';
 import type { SigningKeyCache } from './signing-key-cache.js';
 import {
-  ALGORITHM, MAX_SKEW_MS, assertAmzHeadersSigned, parseAmzDate, parseCredential, splitSignedHeaders, verifySignature,
+  ALGORITHM, MAX_SKEW_MS, assertAmzHeadersSigned, assertSigningScope, parseAmzDate, parseCredential, splitSignedHeaders, verifySignature,
+  type SigningScope,
 } from './sigv4.js';
 import type { AuthRequest, AuthResult, CredentialLookup, PayloadMode } from './types.js';
 
@@ -51,6 +52,7 @@ export function authenticatePresigned(
   url: SplitUrl,
   creds: CredentialLookup,
   cache: SigningKeyCache,
+  scope: SigningScope,
 ): AuthResult {
   if (algorithm !== ALGORITHM) {
     if (algorithm === 'AWS4-ECDSA-P256-SHA256') throw new DomainError('NotImplemented', 'SigV4a (ECDSA) is not supported.');
@@ -65,6 +67,7 @@ export function authenticatePresigned(
     );
   }
   const credential = parseCredential(f.credential, 'AuthorizationQueryParametersError');
+  assertSigningScope(credential, scope, 'AuthorizationQueryParametersError');
   const signedHeaderNames = splitSignedHeaders(f.signedHeaders, 'AuthorizationQueryParametersError');
   const timeMs = parseAmzDate(f.date);
   if (timeMs === undefined) throw queryError('X-Amz-Date must be in the ISO8601 Long Format "yyyyMMdd\'T\'HHmmss\'Z\'".');

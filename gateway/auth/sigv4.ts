@@ -33,6 +33,32 @@ export function parseCredential(value: string, errorCode: ErrorCode): Credential
   return { accessKeyId, date, region, service, scope: date + '/' + region + '/' + service + '/aws4_request' };
 }
 
+/** The credential scopes a signature may name: service `s3` in one of `regions` (`server.region` and `server.additional_regions`). */
+export interface SigningScope {
+  readonly regions: ReadonlySet<string>;
+  /** The region named in refusals (S3 clients retry there): `server.region`. */
+  readonly primary: string;
+}
+
+export const DEFAULT_SIGNING_SCOPE: SigningScope = { regions: new Set(['us-east-1']), primary: 'us-east-1' };
+
+/**
+ * Refuses a credential scope for another service or a region this endpoint does not serve, as S3
+ * does (before looking at the signature), naming the region to use in `<Region>`.
+ */
+export function assertSigningScope(credential: CredentialScope, accepted: SigningScope, errorCode: ErrorCode): void {
+  const presigned = errorCode === 'AuthorizationQueryParametersError';
+  const prefix = presigned ? 'Error parsing the X-Amz-Credential parameter;' : 'The authorization header is malformed;';
+  if (credential.service !== 's3') {
+    throw new DomainError(errorCode, `${prefix} incorrect service "${credential.service}". This endpoint belongs to "s3".`);
+  }
+  if (!accepted.regions.has(credential.region)) {
+    throw new DomainError(errorCode, `${prefix} the region '${credential.region}' is wrong; expecting '${accepted.primary}'`, {
+      Region: accepted.primary,
+    });
+  }
+}
+
 function isDigits(value: string, length: number): boolean {
   if (value.length !== length) return false;
   for (let i = 0; i < length; i++) {

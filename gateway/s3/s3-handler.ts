@@ -1,7 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
 import { parsePathStyle, rejectNul } from '../../domain/s3/keys.js';
-import { authenticate } from '../auth/index.js';
+import { authenticate, type SigningScope } from '../auth/index.js';
+import type { ServerConfig } from '../../domain/config/config.js';
 import type { GatewayContext } from '../context.js';
 import type { RequestProtection } from '../protection/request-protection.js';
 import { createBucket, deleteBucket, getBucketLocation, getBucketVersioning, headBucket, listBuckets } from './handlers/bucket-handlers.js';
@@ -79,8 +80,18 @@ export function routeRequest(method: string, rawUrl: string, headers: Record<str
 }
 
 /** Authenticates and binds the credential to the addressed bucket. */
+/** One signing scope per configuration: `server.region` and `server.additional_regions`. */
+const signingScopes = new WeakMap<ServerConfig, SigningScope>();
+function signingScopeOf(server: ServerConfig): SigningScope {
+  let scope = signingScopes.get(server);
+  if (!scope) signingScopes.set(server, (scope = { regions: new Set([server.region, ...server.additional_regions]), primary: server.region }));
+  return scope;
+}
+
 export function authorize(ctx: GatewayContext, routed: RoutedRequest, headers: NodeJS.Dict<string | string[]>, nowMs: number) {
-  const auth = authenticate({ method: routed.method, rawUrl: routed.rawUrl, headers, nowMs }, ctx.credentials, ctx.signingKeys);
+  const auth = authenticate(
+    { method: routed.method, rawUrl: routed.rawUrl, headers, nowMs }, ctx.credentials, ctx.signingKeys, signingScopeOf(ctx.config().server),
+  );
   // Buckets are configured, not created: asking to create another one is refused, not "missing".
   if (routed.bucket !== undefined && routed.operation !== 'CreateBucket') requireOwnBucket(ctx, routed.bucket, auth.principal.bucket, 'this bucket');
   else if (routed.bucket !== undefined && routed.bucket !== auth.principal.bucket) {

@@ -13,12 +13,12 @@ export function listBuckets(ctx: GatewayContext, req: S3Request, reply: FastifyR
   return sendXml(reply, 200, buildListAllMyBucketsXml({ owner, buckets: [{ name: req.principal.bucket, creationDateMs: ctx.startedAtMs }] }));
 }
 
-export function headBucket(_ctx: GatewayContext, _req: S3Request, reply: FastifyReply): FastifyReply {
-  return reply.code(200).header('x-amz-bucket-region', 'us-east-1').send();
+export function headBucket(ctx: GatewayContext, _req: S3Request, reply: FastifyReply): FastifyReply {
+  return reply.code(200).header('x-amz-bucket-region', ctx.config().server.region).send();
 }
 
-export function getBucketLocation(_ctx: GatewayContext, _req: S3Request, reply: FastifyReply): FastifyReply {
-  return sendXml(reply, 200, buildLocationConstraintXml('us-east-1'));
+export function getBucketLocation(ctx: GatewayContext, _req: S3Request, reply: FastifyReply): FastifyReply {
+  return sendXml(reply, 200, buildLocationConstraintXml(ctx.config().server.region));
 }
 
 export function getBucketVersioning(_ctx: GatewayContext, _req: S3Request, reply: FastifyReply): FastifyReply {

@@ -1,10 +1,14 @@
 import { z } from 'zod';
-import { duration, fraction, integer, listenAddress, oneOf, optionalText, section, size } from '../fields.js';
+import { duration, fraction, integer, list, listenAddress, oneOf, optionalText, requiredText, section, size, text } from '../fields.js';
 import type { LogLevel, ServerConfig } from '../../../domain/config/config.js';
 import type { RoutingStrategy } from '../../../domain/placement/placement.js';
 
 export const logLevels = ['debug', 'info', 'warn', 'error'] as const satisfies readonly LogLevel[];
 export const placementStrategies = ['pack', 'spread'] as const satisfies readonly RoutingStrategy[];
+
+/** Region names as S3-compatible services spell them (`us-east-1`, `eu-central-1`, `auto`, `garage`). */
+const isRegionName = (value: string): boolean => /^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(value);
+const regionProblem = 'must be a region name: lowercase letters and digits in parts joined by "-", e.g. eu-west-1';
 
 export const routingStrategySchema: z.ZodType<RoutingStrategy> = oneOf(placementStrategies, 'pack');
 
@@ -25,6 +29,8 @@ export const serverSchema: z.ZodType<ServerConfig> = z.strictObject({
   max_object_size: size('5GiB', { positive: true }),
   small_body_buffer: size('8MiB'),
   write_failover_attempts: integer(2, { min: 0 }),
+  region: text('us-east-1').refine(isRegionName, regionProblem),
+  additional_regions: list(requiredText().refine(isRegionName, regionProblem)),
   max_concurrent_requests: integer(1000, { min: 1 }),
   max_concurrent_reads: integer(0, { min: 0 }),
   max_concurrent_writes: integer(0, { min: 0 }),

@@ -1,7 +1,9 @@
-import { describe, expect, it } from 'vitest';
-import { authenticate, SigningKeyCache, type AuthRequest, type CredentialLookup } from '../../../gateway/auth/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { authenticate, SigningKeyCache, type AuthRequest, type CredentialLookup, type SigningScope } from '../../../gateway/auth/index.js';
+import { errorOf } from '../../support/domain-errors.js';
 import { codeOf } from '../../support/domain-errors.js';
-import { BUCKET, KEY, asReceived, defaultLookup, lookup, referenceSigner, wireUrl } from './signing-support.js';
+import { BUCKET, KEY, NodeSha256, asReceived, defaultLookup, lookup, referenceSigner, wireUrl } from './signing-support.js';
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
 const EMPTY_SHA = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -13,12 +15,15 @@ interface SignInput {
   headers?: Record<string, string>;
   at?: number;
   region?: string;
+  service?: string;
 }
 
 async function signed(input: SignInput = {}): Promise<AuthRequest> {
   const path = input.path ?? '/photos/cat.jpg';
   const query = input.query ?? {};
-  const out = await referenceSigner(input.region).sign(
+  const signer = input.service === undefined ? referenceSigner(input.region)
+    : new SignatureV4({ credentials: KEY, region: input.region ?? 'us-east-1', service: input.service, sha256: NodeSha256, uriEscapePath: false });
+  const out = await signer.sign(
     {
       method: input.method ?? 'GET',
       protocol: 'http:',
@@ -39,7 +44,8 @@ async function signed(input: SignInput = {}): Promise<AuthRequest> {
 }
 
 const creds = defaultLookup();
-const run = (req: AuthRequest, c: CredentialLookup = creds, cache = new SigningKeyCache()) => authenticate(req, c, cache);
+const run = (req: AuthRequest, c: CredentialLookup = creds, cache = new SigningKeyCache(), scope?: SigningScope) => authenticate(req, c, cache, scope);
+const regions = (primary: string, ...more: string[]): SigningScope => ({ regions: new Set([primary, ...more]), primary });
 
 describe('SigV4 Authorization header', () => {
   it('accepts the AWS documentation example (GET /test.txt with Range)', () => {
@@ -75,9 +81,27 @@ describe('SigV4 Authorization header', () => {
       { region: 'auto' },
     ];
     for (const c of cases) {
-      const result = run(await signed(c));
+      const result = run(await signed(c), creds, new SigningKeyCache(), regions('us-east-1', 'eu-central-1', 'auto'));
       expect(result.principal).toEqual({ accessKeyId: KEY.accessKeyId, bucket: BUCKET });
     }
+  });
+
+  it('refuses a credential scope for a region it does not serve, or a service other than s3 (issue 8: eu-west-1, iam)', async () => {
+    const wrongRegion = errorOf(() => run(signedEuWest));
+    expect(wrongRegion).toMatchObject({ code: 'AuthorizationHeaderMalformed', status: 400, details: { Region: 'us-east-1' } });
+    expect(wrongRegion.message).toContain("the region 'eu-west-1' is wrong; expecting 'us-east-1'");
+    const iam = await signed({ service: 'iam' });
+    const wrongService = errorOf(() => run(iam));
+    expect(wrongService).toMatchObject({ code: 'AuthorizationHeaderMalformed', status: 400 });
+    expect(wrongService.message).toContain('incorrect service "iam"');
+    // Accepted once configured (server.additional_regions); the primary region is the one named in refusals.
+    expect(run(signedEuWest, creds, new SigningKeyCache(), regions('us-east-1', 'eu-west-1')).principal.bucket).toBe(BUCKET);
+    const usEast = await signed();
+    expect(errorOf(() => run(usEast, creds, new SigningKeyCache(), regions('eu-west-1'))).details).toEqual({ Region: 'eu-west-1' });
+  });
+  let signedEuWest: AuthRequest;
+  beforeAll(async () => {
+    signedEuWest = await signed({ region: 'eu-west-1' });
   });
 
   it('canonicalises header values: inner runs of spaces and tabs collapse, repeated headers join with ","', async () => {

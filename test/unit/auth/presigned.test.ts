@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { authenticate, SigningKeyCache, type AuthRequest } from '../../../gateway/auth/index.js';
-import { codeOf } from '../../support/domain-errors.js';
+import { codeOf, errorOf } from '../../support/domain-errors.js';
 import { BUCKET, KEY, asReceived, defaultLookup, lookup, referenceSigner, wireUrl } from './signing-support.js';
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
@@ -14,11 +14,12 @@ interface PresignInput {
   headers?: Record<string, string>;
   expiresIn?: number;
   at?: number;
+  region?: string;
 }
 
 async function presigned(input: PresignInput = {}): Promise<AuthRequest> {
   const path = input.path ?? '/photos/cat.jpg';
-  const out = await referenceSigner().presign(
+  const out = await referenceSigner(input.region).presign(
     {
       method: input.method ?? 'GET',
       protocol: 'http:',
@@ -45,6 +46,23 @@ async function presigned(input: PresignInput = {}): Promise<AuthRequest> {
 }
 
 describe('presigned URLs', () => {
+  it('refuses a credential scope for a region it does not serve, or a service other than s3 (issue 8)', async () => {
+    const wrongRegion = errorOf(() => run(euWest));
+    expect(wrongRegion).toMatchObject({ code: 'AuthorizationQueryParametersError', status: 400, details: { Region: 'us-east-1' } });
+    expect(wrongRegion.message).toContain("the region 'eu-west-1' is wrong; expecting 'us-east-1'");
+    const iam = euWest.rawUrl.replace('%2Feu-west-1%2Fs3%2F', '%2Fus-east-1%2Fiam%2F');
+    expect(iam).not.toBe(euWest.rawUrl);
+    const wrongService = errorOf(() => run({ ...euWest, rawUrl: iam }));
+    expect(wrongService).toMatchObject({ code: 'AuthorizationQueryParametersError', status: 400 });
+    expect(wrongService.message).toContain('incorrect service "iam"');
+    const scope = { regions: new Set(['us-east-1', 'eu-west-1']), primary: 'us-east-1' };
+    expect(authenticate(euWest, creds, new SigningKeyCache(), scope).principal.bucket).toBe(BUCKET);
+  });
+  let euWest: AuthRequest;
+  beforeAll(async () => {
+    euWest = await presigned({ region: 'eu-west-1' });
+  });
+
   it('accepts the AWS documentation example', () => {
     const req: AuthRequest = {
       method: 'GET',

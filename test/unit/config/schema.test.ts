@@ -112,6 +112,7 @@ describe('accepted configs', () => {
     const config = configOf(baseConfig());
     expect(config.server).toEqual({
       listen_addr: ':9000', log_level: 'info', max_object_size: 5_368_709_120, small_body_buffer: 8_388_608, write_failover_attempts: 2,
+      region: 'us-east-1', additional_regions: [],
       max_concurrent_requests: 1000, max_concurrent_reads: 0, max_concurrent_writes: 0, load_shed_threshold: 0,
       admission_wait: 0, backend_timeout: 30_000, read_header_timeout: 10_000, read_timeout: 300_000, write_timeout: 300_000,
       idle_timeout: 120_000, shutdown_delay: 0, tls: { cert_file: null, key_file: null, min_version: '1.2', client_ca_file: null },
