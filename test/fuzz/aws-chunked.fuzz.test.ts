@@ -93,7 +93,7 @@ describe('fuzz: request bodies (aws-chunked and plain)', () => {
       const run = await runPipeline(exp, body, c.writes);
       if (run.error === undefined) expect(run.out.equals(c.data)).toBe(true);
       else expect(run.ended).toBe(false);
-    }), fuzzRuns(300));
+    }), fuzzRuns(150));
   });
 
   it('refuses garbage and truncated framing with a 4xx (the runner rethrows anything else)', async () => {
@@ -110,7 +110,7 @@ describe('fuzz: request bodies (aws-chunked and plain)', () => {
       if (!refused.ok) return;
       const run = await runPipeline(exp, body, writes);
       if (run.error === undefined) expect(run.ended).toBe(true);
-    }), fuzzRuns(400));
+    }), fuzzRuns(200));
   });
 
   it('checks a plain body against its SHA-256, Content-MD5 and x-amz-checksum header, however it is cut', async () => {

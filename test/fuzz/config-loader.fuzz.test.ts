@@ -52,7 +52,7 @@ describe('fuzz: config loader', () => {
         expect(result.errors.length).toBeGreaterThan(0);
         for (const e of result.errors) expect(typeof e === 'string' && e.length > 0).toBe(true);
       }
-    }), fuzzRuns(300));
+    }), fuzzRuns(120));
   });
 
   it('names a changed field by its path, and never quotes a secret in an error', () => {
@@ -68,7 +68,7 @@ describe('fuzz: config loader', () => {
       }
       const section = path.split(/[.[]/)[0] as string;
       expect(result.errors.some((e) => e.startsWith(section)), result.errors.join('\n')).toBe(true);
-    }), fuzzRuns(500));
+    }), fuzzRuns(200));
   });
 
   it('hands an environment variable in a quoted scalar over exactly, whatever it holds (a line break only inside "…")', () => {
@@ -86,6 +86,6 @@ describe('fuzz: config loader', () => {
       }
       if (!result.ok) throw new Error(`refused: ${result.errors.join('; ')}`);
       expect(result.config.backends[0]?.secret_access_key).toBe(secret);
-    }), fuzzRuns(300));
+    }), fuzzRuns(120));
   });
 });

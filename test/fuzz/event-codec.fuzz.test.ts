@@ -28,7 +28,7 @@ describe('fuzz: event codec and upcasters', () => {
       const decoded = decodeEvent(type, encoded.schemaVersion, stored(encoded.data));
       expect(decoded).toEqual({ type, data: stored(encoded.data) });
       expect(eventCatalog[type].schema.safeParse(decoded?.data).success).toBe(true);
-    }), fuzzRuns(500));
+    }), fuzzRuns(200));
   });
 
   it('keeps fields a schema does not know out of the log, and refuses data of the wrong shape', () => {
@@ -50,7 +50,7 @@ describe('fuzz: event codec and upcasters', () => {
         error = e;
       }
       expect(isDomainError(error) && error.code === 'InternalError').toBe(true);
-    }), fuzzRuns(500));
+    }), fuzzRuns(200));
   });
 
   it('decodes any stored row to an event, to nothing (unknown type) or a DomainError, never anything else', () => {

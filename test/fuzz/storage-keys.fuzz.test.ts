@@ -65,7 +65,7 @@ describe('fuzz: storage-key encoding', () => {
       expect(decodeKeyPath(encodeKeyPath(key))).toBe(key);
       const fits = clientOutcome(() => assertKeyFitsBackends(b, key)).ok;
       expect(fits).toBe(utf8ByteLength(placementStorageKey(b, key, writeId, placementId)) <= BACKEND_KEY_LIMIT);
-    }), fuzzRuns(500));
+    }), fuzzRuns(250));
   });
 
   it('never lets one key\'s or bucket\'s versions be read as another\'s', () => {
@@ -77,7 +77,7 @@ describe('fuzz: storage-key encoding', () => {
       expect(parsed?.bucket).toBe(b2);
       expect(parsed?.key).toBe(k2);
       expect(encodeKeyPath(k1) === encodeKeyPath(k2)).toBe(k1 === k2);
-    }), fuzzRuns(500));
+    }), fuzzRuns(250));
   });
 
   it('reads any listed backend key as one of ours, a legacy key or nothing, never crashing', () => {

@@ -68,7 +68,7 @@ describe('fuzz: XML request bodies', () => {
       expect(outcome.value.objects.map((o) => o.key)).toEqual(objects.map((o) => o.Key));
       expect(outcome.value.objects.map((o) => o.size)).toEqual(objects.map((o) => o.Size));
       expect(outcome.value.objects.map((o) => o.etag)).toEqual(objects.map((o) => o.ETag?.trim()));
-    }), fuzzRuns(100));
+    }), fuzzRuns(40));
   });
 
   it('CompleteMultipartUpload: the parts and checksums the SDK sends arrive exactly, or the body is MalformedXML', async () => {
@@ -88,7 +88,7 @@ describe('fuzz: XML request bodies', () => {
           ? { checksums: { ...(p.ChecksumCRC32 !== undefined ? { ChecksumCRC32: p.ChecksumCRC32 } : {}), ...(p.ChecksumSHA256 !== undefined ? { ChecksumSHA256: p.ChecksumSHA256 } : {}) } }
           : {}),
       })));
-    }), fuzzRuns(100));
+    }), fuzzRuns(40));
   });
 
   it('answers a changed, truncated or hostile document with MalformedXML or a parse, never a crash', () => {
@@ -115,6 +115,6 @@ describe('fuzz: XML request bodies', () => {
           if (!outcome.ok) expect(outcome.code).toBe('MalformedXML');
         }
       }
-    }), fuzzRuns(400));
+    }), fuzzRuns(150));
   });
 });
