@@ -14,6 +14,7 @@ import type { LocationCache } from '../services/objects/location-cache.js';
 import type { ObjectCommands } from '../services/objects/object-commands.js';
 import type { ObjectReader } from '../services/objects/object-reader.js';
 import type { ObjectWriter } from '../services/objects/object-writer.js';
+import type { WritePlacement } from '../services/placement/write-placement.js';
 import type { UsageCounts } from '../services/usage/usage-meter.js';
 import type { RebalanceReport } from '../processes/rebalance/rebalance-worker.js';
 import type { OverReplicationReport, ReplicationReport } from '../processes/replication/replication-worker.js';
@@ -60,6 +61,8 @@ export interface GatewayContext {
   events: EventFactory;
   objects: ObjectCommands;
   writer: ObjectWriter;
+  /** Which backends could take new bytes now. */
+  placement: WritePlacement;
   reader: ObjectReader;
   reclaimer: Reclaimer;
   orphans: OrphanRecorder;

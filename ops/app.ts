@@ -36,6 +36,7 @@ import { LocationCache } from '../services/objects/location-cache.js';
 import { ObjectCommands } from '../services/objects/object-commands.js';
 import { ObjectReader } from '../services/objects/object-reader.js';
 import { ObjectWriter } from '../services/objects/object-writer.js';
+import { WritePlacement } from '../services/placement/write-placement.js';
 import { UsageMeter, usagePeriod } from '../services/usage/usage-meter.js';
 import { backendDeclarations, backendSettings, breakerSettings, usageLimits } from './backend-settings.js';
 import { diffForReload } from './config/reload.js';
@@ -120,14 +121,16 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
   const objects = new ObjectCommands(store, pool, events);
   const reclaimer = new Reclaimer(store, events, backends, logger);
   const orphans = new OrphanRecorder(store, events, reclaimer, logger);
-  const writer = new ObjectWriter(backends, objects, orphans, reclaimer, events, {
+  const placement = new WritePlacement(backends, {
     strategy: () => config.routing_strategy,
+    failoverAttempts: () => config.server.write_failover_attempts,
+  });
+  const writer = new ObjectWriter(backends, placement, objects, orphans, reclaimer, events, {
     bufferLimit: () => config.server.small_body_buffer,
     writeCopies: () => config.replication.write_copies,
-    failoverAttempts: () => config.server.write_failover_attempts,
   }, logger);
   const reader = new ObjectReader(backends, logger);
-  const multipart = new MultipartService(pool, store, events, backends, writer, objects, orphans, logger);
+  const multipart = new MultipartService(pool, store, events, backends, placement, writer, objects, orphans, logger);
   const credentials = new CredentialStore(config.buckets);
   const signingKeys = new SigningKeyCache();
   const health = { ready: false, databaseHealthy: () => databaseBreaker.current() === 'closed' };
@@ -143,9 +146,9 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
     concurrency: config.cleanup_queue.concurrency, maxAttempts: config.cleanup_queue.max_attempts, batchSize: 50,
   }), logger, (outcome) => metrics.cleanupProcessed.inc({ outcome }));
   const cleanupTick = new Periodic('cleanup', () => 10_000, () => cleanup.runOnce(), logger);
-  const mover = new Mover(pool, events, backends, reader, writer, orphans, reclaimer, { replicationFactor: () => config.replication.factor }, logger);
+  const mover = new Mover(pool, events, backends, reader, placement, orphans, reclaimer, { replicationFactor: () => config.replication.factor }, logger);
   const replication = replicationWorkers({
-    pool, store, events, backends, reader, writer, orphans, reclaimer, mover, leases, metrics, logger, kickJobs: () => jobs.kick(),
+    pool, store, events, backends, reader, placement, orphans, reclaimer, mover, leases, metrics, logger, kickJobs: () => jobs.kick(),
   }, () => config);
   const jobs = new JobSupervisor(pool, leases, [
     replication.rebalanceDriver,
@@ -155,7 +158,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
   ], logger);
   const backendAdmin = new BackendAdmin(store, pool, events, () => jobs.kick());
   const ctx: GatewayContext = {
-    config: () => config, logger, metrics, pool, store, events, objects, writer, reader, reclaimer, orphans, multipart, backends,
+    config: () => config, logger, metrics, pool, store, events, objects, writer, placement, reader, reclaimer, orphans, multipart, backends,
     credentials, signingKeys, backendAdmin, kickCleanup: () => cleanupTick.kick(), health, startedAtMs: Date.now(), instanceId,
     locations: new LocationCache(config.circuit_breaker.cache_ttl), degraded: new DegradedLookup(backends, logger),
     usage: {

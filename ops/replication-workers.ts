@@ -13,7 +13,7 @@ import type { Reclaimer } from '../services/cleanup/reclaimer.js';
 import type { EventFactory } from '../services/event-factory.js';
 import type { Mover } from '../services/moves/mover.js';
 import type { ObjectReader } from '../services/objects/object-reader.js';
-import type { ObjectWriter } from '../services/objects/object-writer.js';
+import type { WritePlacement } from '../services/placement/write-placement.js';
 import { CopyHealth } from '../services/replication/copy-health.js';
 import { ExcessCopies } from '../services/replication/excess-copies.js';
 import { Replicator, type ReplicatorHooks } from '../services/replication/replicator.js';
@@ -34,7 +34,7 @@ export interface ReplicationDeps {
   events: EventFactory;
   backends: BackendDirectory;
   reader: ObjectReader;
-  writer: ObjectWriter;
+  placement: WritePlacement;
   orphans: OrphanRecorder;
   reclaimer: Reclaimer;
   mover: Mover;
@@ -53,7 +53,7 @@ export function replicationWorkers(deps: ReplicationDeps, config: () => Config) 
   const { pool, logger, metrics } = deps;
   const health = new CopyHealth(deps.backends, () => config().replication.unhealthy_threshold);
   const hooks: ReplicatorHooks = {};
-  const replicator = new Replicator(pool, deps.store, deps.events, deps.backends, deps.reader, deps.writer, deps.orphans, health, logger, hooks);
+  const replicator = new Replicator(pool, deps.store, deps.events, deps.backends, deps.reader, deps.placement, deps.orphans, health, logger, hooks);
   const excess = new ExcessCopies(pool, deps.store, deps.events, deps.backends, deps.reclaimer, health);
   const worker = new ReplicationWorker(pool, deps.leases, replicator, excess, health, () => {
     const r = config().replication;

@@ -21,7 +21,7 @@ function precheck(ctx: GatewayContext, req: IncomingMessage): void {
   if (size === undefined) return;
   const max = ctx.config().server.max_object_size;
   if (size > max) throw new DomainError('EntityTooLarge', undefined, { ProposedSize: size, MaxSizeAllowed: max });
-  if (routed.operation === 'PutObject' && ctx.writer.rank(size).length === 0) throw new DomainError('InsufficientStorage');
+  if (routed.operation === 'PutObject' && ctx.placement.rank(size).length === 0) throw new DomainError('InsufficientStorage');
 }
 
 /**

@@ -11,7 +11,7 @@ import type { OrphanRecorder } from '../cleanup/orphans.js';
 import type { Reclaimer } from '../cleanup/reclaimer.js';
 import type { Cause, EventFactory } from '../event-factory.js';
 import type { ObjectReader } from '../objects/object-reader.js';
-import type { ObjectWriter } from '../objects/object-writer.js';
+import type { WritePlacement } from '../placement/write-placement.js';
 import { moveIdFor } from '../../domain/objects/placement-ids.js';
 import { placementStorageKey } from '../../domain/objects/storage-keys.js';
 import { copyVersion } from './copy-version.js';
@@ -57,7 +57,7 @@ export class Mover {
     private readonly events: EventFactory,
     private readonly backends: BackendDirectory,
     private readonly reader: ObjectReader,
-    private readonly writer: ObjectWriter,
+    private readonly placement: WritePlacement,
     private readonly orphans: OrphanRecorder,
     private readonly reclaimer: Reclaimer,
     private readonly settings: MoverSettings,
@@ -102,12 +102,12 @@ export class Mover {
     const holders = new Set((state.current?.copies ?? []).map((x) => x.backend));
     holders.add(c.from);
     if (forced !== undefined && holders.has(forced)) return this.skip(job, ref, `${forced} already holds a copy`, prior.inFlight, cause);
-    const eligible = (name: string): boolean => this.writer.rankFor(c.size, holders).some((b) => b.name === name);
+    const eligible = (name: string): boolean => this.placement.rank(c.size, holders).some((b) => b.name === name);
     let target: StoredCopy | undefined = prior.inFlight?.to;
     if (!target || holders.has(target.backend) || (forced !== undefined && target.backend !== forced) || !eligible(target.backend)) {
       await this.abandon(target, cause);
       target = undefined;
-      const choice = forced === undefined ? this.writer.rankFor(c.size, holders)[0]?.name : eligible(forced) ? forced : undefined;
+      const choice = forced === undefined ? this.placement.rank(c.size, holders)[0]?.name : eligible(forced) ? forced : undefined;
       if (!choice && forced !== undefined) return this.skip(job, ref, `${forced} can no longer take the copy`, undefined, cause);
       if (!choice) return this.fail(job, c, ref, prior.attempt, 'no eligible backend can take the copy', cause);
       target = { backend: choice, storageKey: placementStorageKey(c.bucket, c.key, c.writeId, moveId), size: c.size };

@@ -15,6 +15,7 @@ import { countUploads, loadUpload, type UploadRow } from '../../projections/read
 import type { BackendDirectory } from '../backends/backend-directory.js';
 import type { OrphanRecorder } from '../cleanup/orphans.js';
 import type { Cause, EventFactory } from '../event-factory.js';
+import type { WritePlacement } from '../placement/write-placement.js';
 import type { ObjectCommands, WritePrecondition } from '../objects/object-commands.js';
 import { abandonBody, type ObjectWriter } from '../objects/object-writer.js';
 import { versionStorageKey } from '../../domain/objects/storage-keys.js';
@@ -64,6 +65,7 @@ export class MultipartService {
     private readonly store: EventStore,
     private readonly events: EventFactory,
     private readonly backends: BackendDirectory,
+    private readonly placement: WritePlacement,
     private readonly writer: ObjectWriter,
     private readonly objects: ObjectCommands,
     private readonly orphans: OrphanRecorder,
@@ -81,7 +83,7 @@ export class MultipartService {
     if (input.maxUploadsPerBucket > 0 && (await countUploads(this.db, input.bucket)) >= input.maxUploadsPerBucket) {
       throw new DomainError('SlowDown', `Bucket ${input.bucket} has reached its limit of ${input.maxUploadsPerBucket} multipart uploads in progress.`);
     }
-    const ranked = this.writer.rank(0);
+    const ranked = this.placement.rank(0);
     if (ranked.length === 0) throw new DomainError('InsufficientStorage');
     const uploadId = newUlid(this.events.now().getTime());
     const writeId = newUlid(this.events.now().getTime());
@@ -104,7 +106,7 @@ export class MultipartService {
    * failing over is cheap), trying at most 1 + `server.write_failover_attempts` of them.
    */
   private async createOnBackend(ranked: readonly BackendCandidate[], storageKey: string, contentType: string) {
-    for (const target of ranked.slice(0, 1 + this.writer.failoverAttempts())) {
+    for (const target of ranked.slice(0, 1 + this.placement.failoverAttempts())) {
       const client = this.backends.require(target.name).client;
       try {
         return { target, client, backendUploadId: await client.createMultipartUpload(storageKey, { contentType }) };

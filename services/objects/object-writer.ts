@@ -4,12 +4,13 @@ import { DomainError, isDomainError } from '../../domain/errors.js';
 import type { Checksum, ObjectHeaders, StoredCopy } from '../../domain/events/common.js';
 import { InvariantViolationError } from '../../domain/eventstore/errors.js';
 import type { ObjectState } from '../../domain/objects/object-state.js';
-import { rankBackendsForWrite, type BackendCandidate, type RoutingStrategy } from '../../domain/placement/placement.js';
+import type { BackendCandidate } from '../../domain/placement/placement.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
 import type { BackendDirectory } from '../backends/backend-directory.js';
 import type { OrphanRecorder } from '../cleanup/orphans.js';
 import type { Reclaimer } from '../cleanup/reclaimer.js';
 import type { Cause, EventFactory } from '../event-factory.js';
+import type { WritePlacement } from '../placement/write-placement.js';
 import type { ObjectCommands, WriteOutcome, WritePrecondition } from './object-commands.js';
 import { versionStorageKey } from '../../domain/objects/storage-keys.js';
 import { droppedConnection, DroppedWrites, writeIdentity } from './dropped-writes.js';
@@ -49,16 +50,11 @@ export interface PutObjectResult {
 }
 
 export interface WriterSettings {
-  strategy: () => RoutingStrategy;
   /** Bodies up to this size are buffered so a failed backend can be retried on another. */
   bufferLimit: () => number;
   /** Copies a PUT writes before it answers (`replication.write_copies`); 1 when absent. */
   writeCopies?: () => number;
-  /** Other backends a failed write is retried on (`server.write_failover_attempts`); 2 when absent. */
-  failoverAttempts?: () => number;
 }
-
-export const DEFAULT_WRITE_FAILOVER_ATTEMPTS = 2;
 
 /**
  * After a streamed upload failed: the body's own verification error if that is what ended it
@@ -94,6 +90,7 @@ export class ObjectWriter {
 
   constructor(
     private readonly backends: BackendDirectory,
+    private readonly placement: WritePlacement,
     private readonly objects: ObjectCommands,
     private readonly orphans: OrphanRecorder,
     private readonly reclaimer: Reclaimer,
@@ -102,25 +99,10 @@ export class ObjectWriter {
     private readonly logger: Logger,
   ) {}
 
-  /** Backends that could take `size` bytes now, best first (also used before reading a body). */
-  rank(size: number): BackendCandidate[] {
-    return rankBackendsForWrite(this.settings.strategy(), this.backends.candidates(size), size);
-  }
-
-  /** The same ranking without some backends (those already holding a copy). */
-  rankFor(size: number, exclude: ReadonlySet<string>): BackendCandidate[] {
-    return rankBackendsForWrite(this.settings.strategy(), this.backends.candidates(size), size, exclude);
-  }
-
-  /** Other backends a failed write may be retried on, beyond the first one(s) it was sent to. */
-  failoverAttempts(): number {
-    return Math.max(0, this.settings.failoverAttempts?.() ?? DEFAULT_WRITE_FAILOVER_ATTEMPTS);
-  }
-
   async put(input: PutObjectInput): Promise<PutObjectResult> {
     const write = writeIdentity(input.bucket, input.key, input.size);
     const dropped = this.#dropped.backendsFor(write);
-    const ranked = this.rankFor(input.size, dropped);
+    const ranked = this.placement.rank(input.size, dropped);
     if (ranked.length === 0) {
       input.body.resume();
       if (dropped.size > 0) {
@@ -164,14 +146,14 @@ export class ObjectWriter {
 
   private fanOut(input: PutObjectInput, write: string, writeId: string, state: Promise<ObjectState>): FanOutContext {
     return {
-      backends: this.backends, orphans: this.orphans, logger: this.logger, failoverAttempts: this.failoverAttempts(),
-      rankFor: (size, exclude) => this.rankFor(size, new Set([...exclude, ...this.#dropped.backendsFor(write)])),
+      backends: this.backends, orphans: this.orphans, logger: this.logger, failoverAttempts: this.placement.failoverAttempts(),
+      rankFor: (size, exclude) => this.placement.rank(size, new Set([...exclude, ...this.#dropped.backendsFor(write)])),
       failed: (backend, err) => this.failed(write, backend, err),
       commit: async (copies, digests) => this.commit(input, writeId, copies, digests, await state),
     };
   }
 
-  /** One backend after another (at most 1 + `failoverAttempts()`), each tried once. */
+  /** One backend after another (at most 1 + `placement.failoverAttempts()`), each tried once. */
   private async putBuffered(
     input: PutObjectInput,
     write: string,
@@ -183,7 +165,7 @@ export class ObjectWriter {
     state: Promise<ObjectState>,
   ): Promise<PutObjectResult> {
     const tried = new Set<string>();
-    const maxBackends = 1 + this.failoverAttempts();
+    const maxBackends = 1 + this.placement.failoverAttempts();
     let candidates = ranked;
     let lastError: unknown;
     let quotaLost = false;
@@ -202,7 +184,7 @@ export class ObjectWriter {
         this.failed(write, target.name, err);
         this.logger.warn({ err, backend: target.name }, 'backend write failed; failing over');
         await this.recordFailedUpload(target.name, storageKey, input.cause);
-        candidates = this.rankFor(data.length, new Set([...tried, ...this.#dropped.backendsFor(write)]));
+        candidates = this.placement.rank(data.length, new Set([...tried, ...this.#dropped.backendsFor(write)]));
         continue;
       }
       try {
@@ -212,7 +194,7 @@ export class ObjectWriter {
         if (!(err instanceof InvariantViolationError)) throw err;
         quotaLost = true;
         lastError = err;
-        candidates = this.rankFor(data.length, new Set([...tried, ...this.#dropped.backendsFor(write)]));
+        candidates = this.placement.rank(data.length, new Set([...tried, ...this.#dropped.backendsFor(write)]));
       }
     }
     if (quotaLost) throw new DomainError('InsufficientStorage');

@@ -13,7 +13,7 @@ import type { OrphanRecorder } from '../cleanup/orphans.js';
 import type { Cause, EventFactory } from '../event-factory.js';
 import { copyVersion } from '../moves/copy-version.js';
 import type { ObjectReader } from '../objects/object-reader.js';
-import type { ObjectWriter } from '../objects/object-writer.js';
+import type { WritePlacement } from '../placement/write-placement.js';
 import type { CopyHealth } from './copy-health.js';
 
 export interface ReplicationResult {
@@ -48,7 +48,7 @@ export class Replicator {
     private readonly events: EventFactory,
     private readonly backends: BackendDirectory,
     private readonly reader: ObjectReader,
-    private readonly writer: ObjectWriter,
+    private readonly placement: WritePlacement,
     private readonly orphans: OrphanRecorder,
     private readonly health: CopyHealth,
     private readonly logger: Logger,
@@ -68,7 +68,7 @@ export class Replicator {
       if (!version || version.writeId !== writeId) return { created };
       if (this.health.countedCopies(version.copies).length >= factor) return { created };
       const exclude = new Set([...version.copies.map((c) => c.backend), ...failed]);
-      const choice = this.writer.rankFor(version.size, exclude)[0];
+      const choice = this.placement.rank(version.size, exclude)[0];
       if (!choice) return { created, error: lastError ?? 'no eligible backend can take another copy' };
       const outcome = await this.addCopy(state, choice.name, factor, cause);
       if (outcome.kind === 'superseded') return { created };
