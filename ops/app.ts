@@ -150,7 +150,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
   const replication = replicationWorkers({
     pool, store, events, backends, reader, placement, orphans, reclaimer, mover, leases, metrics, logger, kickJobs: () => jobs.kick(),
   }, () => config);
-  const jobs = new JobSupervisor(pool, leases, [
+  const jobs = new JobSupervisor(pool, store, events, leases, [
     replication.rebalanceDriver,
     new DrainDriver(pool, store, events, mover, multipart, () => ({ batchSize: 100, concurrency: config.rebalance.concurrency }), () => cleanupTick.kick(), logger),
     new RemoveDriver('remove', pool, store, events, multipart, () => cleanupTick.kick(), logger),

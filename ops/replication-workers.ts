@@ -76,7 +76,7 @@ export function replicationWorkers(deps: ReplicationDeps, config: () => Config) 
     const r = config().rebalance;
     return { strategy: r.strategy, batchSize: r.batch_size, threshold: r.threshold };
   }, deps.kickJobs, logger);
-  const rebalanceDriver = new RebalanceDriver(deps.store, deps.events, deps.backends, deps.mover, () => ({ concurrency: config().rebalance.concurrency }), logger);
+  const rebalanceDriver = new RebalanceDriver(deps.backends, deps.mover, () => ({ concurrency: config().rebalance.concurrency }), logger);
 
   const replicationTick = new Periodic('replication', () => config().replication.worker_interval, () => worker.tick(), logger, { runAtStart: true });
   const rebalanceTick = new Periodic('rebalance', () => config().rebalance.interval, async () => {

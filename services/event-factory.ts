@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { encodeEvent } from '../domain/events/codec.js';
-import type { EventData, EventType } from '../domain/events/catalog.js';
+import type { DomainEvent, EventData, EventType } from '../domain/events/catalog.js';
 import type { EventMetadata, NewEvent } from '../domain/eventstore/port.js';
 
 /** Who and what caused a change: recorded as event metadata. */
@@ -12,6 +12,8 @@ export interface Cause {
 
 export interface EventFactory {
   event<T extends EventType>(type: T, data: EventData<T>, cause: Cause, opts?: { id?: string }): NewEvent;
+  /** The same for an event a decider returned. */
+  record(event: DomainEvent, cause: Cause, opts?: { id?: string }): NewEvent;
   now(): Date;
 }
 
@@ -25,8 +27,9 @@ export function deterministicEventId(name: string): string {
 }
 
 export function createEventFactory(instanceId: string, clock: () => Date = () => new Date()): EventFactory {
-  return {
+  const factory: EventFactory = {
     now: clock,
+    record: (event, cause, opts) => factory.event(event.type, event.data, cause, opts),
     event(type, data, cause, opts) {
       const enc = encodeEvent(type, data);
       const metadata: EventMetadata = { actor: cause.actor, instanceId, at: clock().toISOString() };
@@ -35,4 +38,5 @@ export function createEventFactory(instanceId: string, clock: () => Date = () =>
       return { id: opts?.id ?? randomUUID(), type: enc.type, schemaVersion: enc.schemaVersion, data: enc.data, metadata };
     },
   };
+  return factory;
 }

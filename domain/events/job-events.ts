@@ -30,6 +30,26 @@ export const MoveCompleted = MoveRef.extend({ from: z.string(), to: StoredCopy.n
 export const MoveSkipped = MoveRef.extend({ reason: z.string() });
 export const MoveFailed = MoveRef.extend({ from: z.string(), attempt: z.number().int().positive(), error: z.string(), retryAt: z.string() });
 
+/**
+ * A snapshot of the job's state, appended by its owner every so many events, so resuming a job
+ * reads its stream back to the last checkpoint instead of from the start. It changes nothing: the
+ * state folded up to it is the state it holds.
+ */
+export const JobCheckpointed = z.object({
+  jobId: z.string(),
+  kind: JobKind,
+  backend: z.string().optional(),
+  params: z.record(z.string(), z.unknown()),
+  moved: z.number().int().nonnegative(),
+  dropped: z.number().int().nonnegative(),
+  skipped: z.number().int().nonnegative(),
+  movedBytes: z.number().int().nonnegative(),
+  inFlight: z.array(MoveStarted.omit({ jobId: true })),
+  failures: z.array(z.object({ copy: z.string(), attempts: z.number().int().positive(), retryAt: z.string() })),
+  /** Moves of a planned job (rebalance) already settled; empty for other kinds. */
+  settled: z.array(z.string()),
+});
+
 export const JobCompleted = z.object({ jobId: z.string() });
 export const JobCancelled = z.object({ jobId: z.string() });
 export const JobFailed = z.object({ jobId: z.string(), error: z.string() });
@@ -40,6 +60,7 @@ export const jobEvents = {
   MoveCompleted: { version: 1, schema: MoveCompleted },
   MoveSkipped: { version: 1, schema: MoveSkipped },
   MoveFailed: { version: 1, schema: MoveFailed },
+  JobCheckpointed: { version: 1, schema: JobCheckpointed },
   JobCompleted: { version: 1, schema: JobCompleted },
   JobCancelled: { version: 1, schema: JobCancelled },
   JobFailed: { version: 1, schema: JobFailed },

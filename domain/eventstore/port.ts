@@ -53,7 +53,17 @@ export interface StreamAppend {
   expected: ExpectedRevision;
 }
 
+export interface ReadStreamOptions {
+  /** Forwards the lowest revision to read (default 0), backwards the highest (default the last). */
+  fromRevision?: bigint;
+  /** At most this many events; without it, every event from `fromRevision` on, however many. */
+  maxCount?: number;
+  /** Backwards returns the events newest first. */
+  direction?: 'forwards' | 'backwards';
+}
+
 export interface ReadStreamResult {
+  /** The stream's revision when it was read (the last event's revision once a forward read reaches the end). */
   revision: bigint | 'no_stream';
   events: RecordedEvent[];
 }
@@ -75,7 +85,7 @@ export interface EventStore {
   appendToStream(streamId: string, events: readonly NewEvent[], opts: { expected: ExpectedRevision }): Promise<AppendResult>;
   /** Appends to several streams atomically: all or nothing. */
   appendToStreams(appends: readonly StreamAppend[]): Promise<AppendResult[]>;
-  readStream(streamId: string, opts?: { fromRevision?: bigint; maxCount?: number }): Promise<ReadStreamResult>;
+  readStream(streamId: string, opts?: ReadStreamOptions): Promise<ReadStreamResult>;
   readAll(opts: { after?: Position; limit: number; filter?: ReadAllFilter }): Promise<ReadAllResult>;
   headPosition(): Promise<Position | undefined>;
 }

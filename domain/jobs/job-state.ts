@@ -1,3 +1,4 @@
+import { revisionAfter, type StreamRevision } from '../decider.js';
 import type { StoredCopy } from '../events/common.js';
 import type { DomainEvent, EventData } from '../events/catalog.js';
 import type { JobKind } from '../events/job-events.js';
@@ -20,72 +21,97 @@ export interface MoveFailure {
 
 /**
  * A job as its stream defines it: status, counters, the moves that were started but not
- * finished (a crash leaves them here, with the target they may have written to), and the
- * copies whose moves failed, with when to retry them. Bounded: finished moves are forgotten.
+ * finished (a crash leaves them here, with the target they may have written to), the copies
+ * whose moves failed, with when to retry them, and — for a job whose moves were planned when it
+ * started (rebalance) — the planned moves already settled. Finished moves of other jobs are
+ * forgotten, so the state stays small however many objects a drain moves.
  */
 export interface JobState {
   jobId: string;
-  revision: bigint | 'no_stream';
+  revision: StreamRevision;
   status: JobStatus;
   kind: JobKind | undefined;
   backend: string | undefined;
   params: Record<string, unknown>;
-  inFlight: Map<string, InFlightMove>;
-  failures: Map<string, MoveFailure>;
+  inFlight: ReadonlyMap<string, InFlightMove>;
+  failures: ReadonlyMap<string, MoveFailure>;
+  settled: ReadonlySet<string>;
   moved: number;
   dropped: number;
   skipped: number;
   movedBytes: number;
+  /** Events since the last checkpoint (or the start): the owner checkpoints when this grows large. */
+  sinceCheckpoint: number;
 }
 
 export const jobStreamId = (jobId: string): string => `job-${jobId}`;
 /** Failures are remembered per copy (object version + source backend). */
 export const copyKey = (bucket: string, key: string, writeId: string, from: string): string => `${bucket}/${key}~${writeId}@${from}`;
+/** The object version (without the source backend) a failure key names. */
+export const versionOfCopyKey = (k: string): string => k.slice(0, k.lastIndexOf('@'));
 
 export function initialJobState(jobId: string): JobState {
   return {
     jobId, revision: 'no_stream', status: 'new', kind: undefined, backend: undefined, params: {},
-    inFlight: new Map(), failures: new Map(), moved: 0, dropped: 0, skipped: 0, movedBytes: 0,
+    inFlight: new Map(), failures: new Map(), settled: new Set(), moved: 0, dropped: 0, skipped: 0, movedBytes: 0, sinceCheckpoint: 0,
   };
 }
 
-function settle(state: JobState, d: { moveId: string }): void {
-  state.inFlight.delete(d.moveId);
+type MoveSettled = EventData<'MoveCompleted'> | EventData<'MoveSkipped'> | EventData<'MoveFailed'>;
+
+/** A settled move leaves the in-flight set; a planned job remembers it as done. */
+function settle(state: JobState, d: MoveSettled): JobState {
+  const inFlight = new Map(state.inFlight);
+  inFlight.delete(d.moveId);
+  const settled = state.kind === 'rebalance' ? new Set(state.settled).add(d.moveId) : state.settled;
+  return { ...state, inFlight, settled };
 }
 
-/** Folds one event of the job's stream into its state (mutates a copy). */
+function withoutFailure(state: JobState, d: EventData<'MoveCompleted'>): ReadonlyMap<string, MoveFailure> {
+  const k = copyKey(d.bucket, d.key, d.writeId, d.from);
+  if (!state.failures.has(k)) return state.failures;
+  const failures = new Map(state.failures);
+  failures.delete(k);
+  return failures;
+}
+
+function restore(state: JobState, d: EventData<'JobCheckpointed'>): JobState {
+  return {
+    ...state, status: 'running', kind: d.kind, backend: d.backend, params: d.params,
+    moved: d.moved, dropped: d.dropped, skipped: d.skipped, movedBytes: d.movedBytes,
+    inFlight: new Map(d.inFlight.map((m) => [m.moveId, m])),
+    failures: new Map(d.failures.map((f) => [f.copy, { attempts: f.attempts, retryAt: f.retryAt }])),
+    settled: new Set(d.settled),
+    sinceCheckpoint: 0,
+  };
+}
+
+/** Folds one event of the job's stream into its state. */
 export function evolveJob(prev: JobState, event: DomainEvent): JobState {
-  const state: JobState = { ...prev, revision: prev.revision === 'no_stream' ? 0n : prev.revision + 1n };
+  const state: JobState = { ...prev, revision: revisionAfter(prev.revision), sinceCheckpoint: prev.sinceCheckpoint + 1 };
   switch (event.type) {
     case 'JobStarted':
       return { ...state, status: 'running', kind: event.data.kind, backend: event.data.backend, params: event.data.params };
     case 'MoveStarted': {
-      const d: EventData<'MoveStarted'> = event.data;
-      state.inFlight = new Map(state.inFlight).set(d.moveId, { moveId: d.moveId, bucket: d.bucket, key: d.key, writeId: d.writeId, from: d.from, to: d.to });
-      return state;
+      const d = event.data;
+      return { ...state, inFlight: new Map(state.inFlight).set(d.moveId, { moveId: d.moveId, bucket: d.bucket, key: d.key, writeId: d.writeId, from: d.from, to: d.to }) };
     }
     case 'MoveCompleted': {
-      state.inFlight = new Map(state.inFlight);
-      settle(state, event.data);
-      state.failures = new Map(state.failures);
-      state.failures.delete(copyKey(event.data.bucket, event.data.key, event.data.writeId, event.data.from));
-      if (event.data.to) state.moved += 1;
-      else state.dropped += 1;
-      state.movedBytes += event.data.bytes;
-      return state;
+      const d = event.data;
+      return {
+        ...settle(state, d), failures: withoutFailure(state, d),
+        moved: state.moved + (d.to ? 1 : 0), dropped: state.dropped + (d.to ? 0 : 1), movedBytes: state.movedBytes + d.bytes,
+      };
     }
     case 'MoveSkipped':
-      state.inFlight = new Map(state.inFlight);
-      settle(state, event.data);
-      state.skipped += 1;
-      return state;
+      return { ...settle(state, event.data), skipped: state.skipped + 1 };
     case 'MoveFailed': {
-      state.inFlight = new Map(state.inFlight);
-      settle(state, event.data);
-      const k = copyKey(event.data.bucket, event.data.key, event.data.writeId, event.data.from);
-      state.failures = new Map(state.failures).set(k, { attempts: event.data.attempt, retryAt: event.data.retryAt });
-      return state;
+      const d = event.data;
+      const failures = new Map(state.failures).set(copyKey(d.bucket, d.key, d.writeId, d.from), { attempts: d.attempt, retryAt: d.retryAt });
+      return { ...settle(state, d), failures };
     }
+    case 'JobCheckpointed':
+      return restore(state, event.data);
     case 'JobCompleted':
       return { ...state, status: 'completed', inFlight: new Map() };
     case 'JobCancelled':
@@ -95,4 +121,18 @@ export function evolveJob(prev: JobState, event: DomainEvent): JobState {
     default:
       return state;
   }
+}
+
+/** The checkpoint that holds `state` (a running job's). */
+export function checkpointOf(state: JobState): EventData<'JobCheckpointed'> {
+  if (state.kind === undefined) throw new Error(`job ${state.jobId} has not started`);
+  const data: EventData<'JobCheckpointed'> = {
+    jobId: state.jobId, kind: state.kind, params: state.params,
+    moved: state.moved, dropped: state.dropped, skipped: state.skipped, movedBytes: state.movedBytes,
+    inFlight: [...state.inFlight.values()].map((m) => ({ moveId: m.moveId, bucket: m.bucket, key: m.key, writeId: m.writeId, from: m.from, to: m.to })),
+    failures: [...state.failures].map(([copy, f]) => ({ copy, attempts: f.attempts, retryAt: f.retryAt })),
+    settled: [...state.settled],
+  };
+  if (state.backend !== undefined) data.backend = state.backend;
+  return data;
 }

@@ -13,6 +13,7 @@ import type {
   Position,
   ReadAllFilter,
   ReadAllResult,
+  ReadStreamOptions,
   ReadStreamResult,
   RecordedEvent,
   StreamAppend,
@@ -23,6 +24,9 @@ import { decodePosition, encodePosition } from './positions.js';
 /** Deadlocks and serialization failures are retried: appends are idempotent by event id. */
 const retryableCodes = new Set(['40P01', '40001']);
 const maxAttempts = 5;
+/** Events per statement of an uncapped stream read (default). */
+const defaultReadPageSize = 10_000;
+const maxRevision = 2n ** 63n - 1n;
 
 interface EventRow {
   seq: string;
@@ -132,7 +136,11 @@ export class PostgresEventStore implements EventStore {
   /** Called after every committed append (e.g. to wake projection runners). Must not throw. */
   onAppended: ((results: readonly AppendResult[]) => void) | undefined;
 
-  constructor(private readonly pool: pg.Pool) {}
+  private readonly readPageSize: number;
+
+  constructor(private readonly pool: pg.Pool, opts: { readPageSize?: number } = {}) {
+    this.readPageSize = opts.readPageSize ?? defaultReadPageSize;
+  }
 
   async appendToStream(streamId: string, events: readonly NewEvent[], opts: { expected: ExpectedRevision }): Promise<AppendResult> {
     const [result] = await this.appendToStreams([{ streamId, events, expected: opts.expected }]);
@@ -154,17 +162,31 @@ export class PostgresEventStore implements EventStore {
     }
   }
 
-  async readStream(streamId: string, opts: { fromRevision?: bigint; maxCount?: number } = {}): Promise<ReadStreamResult> {
-    const from = (opts.fromRevision ?? 0n).toString();
-    const limit = opts.maxCount ?? 1_000_000;
+  async readStream(streamId: string, opts: ReadStreamOptions = {}): Promise<ReadStreamResult> {
+    const backwards = opts.direction === 'backwards';
+    if (opts.maxCount !== undefined) return this.readStreamPage(streamId, opts.fromRevision, opts.maxCount, backwards);
+    // Uncapped: page by page until a short page, each page one consistent statement.
+    const events: RecordedEvent[] = [];
+    let from = opts.fromRevision;
+    for (;;) {
+      const page = await this.readStreamPage(streamId, from, this.readPageSize, backwards);
+      events.push(...page.events);
+      const last = page.events[page.events.length - 1];
+      if (!last || page.events.length < this.readPageSize || (backwards && last.revision === 0n)) return { revision: page.revision, events };
+      from = backwards ? last.revision - 1n : last.revision + 1n;
+    }
+  }
+
+  private async readStreamPage(streamId: string, fromRevision: bigint | undefined, limit: number, backwards: boolean): Promise<ReadStreamResult> {
+    const from = fromRevision ?? (backwards ? maxRevision : 0n);
     try {
       const res = await this.pool.query<EventRow & { stream_revision: string }>(
         `SELECT s.revision AS stream_revision, e.* FROM streams s
            LEFT JOIN LATERAL (SELECT ${eventColumns} FROM events
-                               WHERE stream_id = s.stream_id AND revision >= $2::bigint
-                               ORDER BY revision LIMIT $3) e ON true
+                               WHERE stream_id = s.stream_id AND revision ${backwards ? '<=' : '>='} $2::bigint
+                               ORDER BY revision ${backwards ? 'DESC' : 'ASC'} LIMIT $3) e ON true
           WHERE s.stream_id = $1`,
-        [streamId, from, limit],
+        [streamId, from.toString(), limit],
       );
       const first = res.rows[0];
       if (!first) return { revision: 'no_stream', events: [] };

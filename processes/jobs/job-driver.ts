@@ -1,23 +1,31 @@
-import { decodeEvent } from '../../domain/events/codec.js';
 import type { JobKind } from '../../domain/events/job-events.js';
 import type { EventStore } from '../../domain/eventstore/port.js';
-import { evolveJob, initialJobState, jobStreamId, type JobState } from '../../domain/jobs/job-state.js';
+import type { EventFactory } from '../../services/event-factory.js';
+import { loadJob } from '../../services/jobs/job-stream.js';
+import { JobStreamWriter } from './job-stream-writer.js';
 
 /** Runs one kind of job until it is finished, cancelled, or `signal` says stop (lease lost, shutdown). */
 export interface JobDriver {
   kind: JobKind;
-  run(jobId: string, signal: AbortSignal): Promise<void>;
+  /** Continues `job` from its state as loaded (running; moves a crashed owner left in flight included). */
+  run(job: JobStreamWriter, signal: AbortSignal): Promise<void>;
 }
 
-/** Replays a job's stream: the state a process manager resumes from after a crash. */
-export async function loadJob(store: EventStore, jobId: string): Promise<JobState> {
-  const read = await store.readStream(jobStreamId(jobId));
-  let state = initialJobState(jobId);
-  for (const e of read.events) {
-    const ev = decodeEvent(e.type, e.schemaVersion, e.data);
-    state = ev ? evolveJob(state, ev) : { ...state, revision: e.revision };
-  }
-  return state;
+/**
+ * Takes a job over: its state from the last checkpoint on, and a writer that appends as its
+ * owner (actor `system:<kind>`, correlated by the job id). Undefined when the job no longer runs.
+ */
+export async function openJob(store: EventStore, events: EventFactory, jobId: string): Promise<JobStreamWriter | undefined> {
+  const state = await loadJob(store, jobId);
+  if (state.status !== 'running' || state.kind === undefined) return undefined;
+  return new JobStreamWriter(store, events, { actor: `system:${state.kind}`, correlationId: jobId }, state);
+}
+
+/** The backend a drain or removal job works on; such a job without one cannot run. */
+export function jobBackend(job: JobStreamWriter): string {
+  const backend = job.state.backend;
+  if (backend === undefined) throw new Error(`job ${job.jobId} (${job.state.kind ?? 'unknown'}) names no backend`);
+  return backend;
 }
 
 /** Runs `work` over `items` with at most `concurrency` at a time. */

@@ -1,8 +1,10 @@
 import type pg from 'pg';
+import type { EventStore } from '../../domain/eventstore/port.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
+import type { EventFactory } from '../../services/event-factory.js';
 import { acquireExclusive, type ExclusiveLease, type Leases } from '../leases.js';
 import { Periodic } from '../periodic.js';
-import type { JobDriver } from './job-driver.js';
+import { openJob, type JobDriver } from './job-driver.js';
 
 /**
  * Finds running jobs (jobs projection) and runs each one this instance can lease: a job runs
@@ -16,6 +18,8 @@ export class JobSupervisor {
 
   constructor(
     private readonly pool: pg.Pool,
+    private readonly store: EventStore,
+    private readonly events: EventFactory,
     private readonly leases: Leases,
     private readonly drivers: readonly JobDriver[],
     private readonly logger: Logger,
@@ -58,7 +62,7 @@ export class JobSupervisor {
         abort.abort();
       });
       this.logger.info({ jobId, kind, token: lease.token }, 'running job');
-      const done = driver.run(jobId, abort.signal).catch((err: unknown) => {
+      const done = this.run(driver, jobId, abort.signal).catch((err: unknown) => {
         if (!abort.signal.aborted) this.logger.error({ err, jobId, kind }, 'job stopped with an error; it will be resumed');
       }).finally(async () => {
         this.running.delete(jobId);
@@ -66,5 +70,11 @@ export class JobSupervisor {
       });
       this.running.set(jobId, { abort, done, lease });
     }
+  }
+
+  /** Resumes the job from its stream (it may have ended since the projection was read). */
+  private async run(driver: JobDriver, jobId: string, signal: AbortSignal): Promise<void> {
+    const job = await openJob(this.store, this.events, jobId);
+    if (job) await driver.run(job, signal);
   }
 }

@@ -1,12 +1,10 @@
 import { z } from 'zod';
-import { copyKey, jobStreamId, type JobState } from '../../domain/jobs/job-state.js';
-import type { EventStore } from '../../domain/eventstore/port.js';
+import { copyKey } from '../../domain/jobs/job-state.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
 import type { BackendDirectory } from '../../services/backends/backend-directory.js';
-import type { Cause, EventFactory } from '../../services/event-factory.js';
 import type { Mover } from '../../services/moves/mover.js';
-import { forEachConcurrently, loadJob, type JobDriver } from './job-driver.js';
-import { JobStreamWriter } from './job-stream-writer.js';
+import { forEachConcurrently, type JobDriver } from './job-driver.js';
+import type { JobStreamWriter } from './job-stream-writer.js';
 
 export interface RebalanceDriverSettings {
   concurrency: number;
@@ -27,49 +25,45 @@ export class RebalanceDriver implements JobDriver {
   readonly kind = 'rebalance' as const;
 
   constructor(
-    private readonly store: EventStore,
-    private readonly events: EventFactory,
     private readonly backends: BackendDirectory,
     private readonly mover: Mover,
     private readonly settings: () => RebalanceDriverSettings,
     private readonly logger: Logger,
   ) {}
 
-  async run(jobId: string, signal: AbortSignal): Promise<void> {
-    const cause: Cause = { actor: 'system:rebalance', correlationId: jobId };
-    const state = await loadJob(this.store, jobId);
-    if (state.status !== 'running') return;
+  async run(job: JobStreamWriter, signal: AbortSignal): Promise<void> {
+    const jobId = job.jobId;
+    const state = job.state;
     const parsed = PlannedMoves.safeParse(state.params.moves);
-    const writer = new JobStreamWriter(this.store, jobId, state.revision);
     if (!parsed.success) {
-      await writer.record([this.events.event('JobFailed', { jobId, error: 'the job has no valid move plan' }, cause)]);
+      await job.record({ type: 'Fail', error: 'the job has no valid move plan' });
       return;
     }
     for (const move of state.inFlight.values()) {
       if (signal.aborted) return;
       const failure = state.failures.get(copyKey(move.bucket, move.key, move.writeId, move.from));
       const planned = parsed.data.find((m) => this.mover.moveId(jobId, m) === move.moveId);
-      await this.mover.move(writer, {
+      await this.mover.move(job, {
         bucket: move.bucket, key: move.key, writeId: move.writeId, from: move.from, storageKey: planned?.storageKey ?? '', size: planned?.size ?? move.to.size,
-      }, cause, { inFlight: move, attempt: failure?.attempts ?? 0, target: move.to.backend });
+      }, job.cause, { inFlight: move, attempt: failure?.attempts ?? 0, target: move.to.backend });
     }
-    const settled = await this.settledMoves(state);
-    const pending = parsed.data.filter((m) => !settled.has(this.mover.moveId(jobId, m)));
+    const pending = parsed.data.filter((m) => !job.state.settled.has(this.mover.moveId(jobId, m)));
     await forEachConcurrently(pending, this.settings().concurrency, async (m) => {
       if (signal.aborted) return;
       const copy = { bucket: m.bucket, key: m.key, writeId: m.writeId, from: m.from, storageKey: m.storageKey, size: m.size };
       const unusable = [m.from, m.to].find((name) => !this.usable(name));
       if (unusable !== undefined) {
-        await writer.record([this.events.event('MoveSkipped', {
-          jobId, moveId: this.mover.moveId(jobId, copy), bucket: m.bucket, key: m.key, writeId: m.writeId,
+        await job.record({
+          type: 'SkipMove',
+          move: { jobId, moveId: this.mover.moveId(jobId, copy), bucket: m.bucket, key: m.key, writeId: m.writeId },
           reason: `${unusable} is no longer active with a closed circuit breaker`,
-        }, cause)]);
+        });
         return;
       }
-      await this.mover.move(writer, copy, cause, { attempt: 0, target: m.to });
+      await this.mover.move(job, copy, job.cause, { attempt: 0, target: m.to });
     });
     if (signal.aborted) return;
-    await writer.record([this.events.event('JobCompleted', { jobId }, cause)]);
+    await job.record({ type: 'Complete' });
     this.logger.info({ jobId, moves: parsed.data.length }, 'rebalance finished');
   }
 
@@ -77,15 +71,5 @@ export class RebalanceDriver implements JobDriver {
   private usable(name: string): boolean {
     const b = this.backends.get(name);
     return b !== undefined && b.breaker.current() === 'closed' && this.backends.state(name)?.state === 'active';
-  }
-
-  /** Moves this job already finished, skipped or failed (a restarted job does not repeat them). */
-  private async settledMoves(state: JobState): Promise<Set<string>> {
-    const read = await this.store.readStream(jobStreamId(state.jobId));
-    const settled = new Set<string>();
-    for (const e of read.events) {
-      if (e.type === 'MoveCompleted' || e.type === 'MoveSkipped' || e.type === 'MoveFailed') settled.add((e.data as { moveId: string }).moveId);
-    }
-    return settled;
   }
 }

@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { newUlid, sha256 } from '../../infra/ids.js';
-import { backendStreamId } from '../../domain/backends/backend-decider.js';
+import { decideBackend } from '../../domain/backends/backend-decider.js';
+import { backendStreamId } from '../../domain/backends/backend-state.js';
 import { ConcurrencyError } from '../../domain/eventstore/errors.js';
-import type { EventStore, StreamAppend } from '../../domain/eventstore/port.js';
+import type { EventStore } from '../../domain/eventstore/port.js';
 import { decideDelete } from '../../domain/objects/object-decider.js';
 import { objectStreamId } from '../../domain/objects/object-state.js';
 import { moveIdFor } from '../../domain/objects/placement-ids.js';
@@ -15,8 +16,9 @@ import { loadBackend } from '../../services/backends/backend-lifecycle.js';
 import { cleanupStreamId, closingEventId } from '../../services/cleanup/reclaimer.js';
 import type { Cause, EventFactory } from '../../services/event-factory.js';
 import type { MultipartService } from '../../services/multipart/multipart-service.js';
-import { forEachConcurrently, loadJob, type JobDriver } from './job-driver.js';
-import { JobStreamWriter } from './job-stream-writer.js';
+import { handleCommand } from '../../services/commands/handle-command.js';
+import { forEachConcurrently, jobBackend, type JobDriver } from './job-driver.js';
+import type { JobStreamWriter } from './job-stream-writer.js';
 
 const ids = { cleanupId: () => newUlid() };
 
@@ -37,37 +39,43 @@ export class RemoveDriver implements JobDriver {
     private readonly logger: Logger,
   ) {}
 
-  async run(jobId: string, signal: AbortSignal): Promise<void> {
-    const cause: Cause = { actor: `system:${this.kind}`, correlationId: jobId };
-    const job = await loadJob(this.store, jobId);
-    if (job.status !== 'running' || !job.backend) return;
-    const backend = job.backend;
+  async run(job: JobStreamWriter, signal: AbortSignal): Promise<void> {
+    const backend = jobBackend(job);
     const purge = this.kind === 'purge';
-    const writer = new JobStreamWriter(this.store, jobId, job.revision);
     while (!signal.aborted) {
       for (const upload of await uploadsOnBackend(this.pool, backend)) {
-        if (purge) await this.multipart.abort(upload, 'backend-removed', cause);
-        else await this.multipart.forget(upload, cause);
+        if (purge) await this.multipart.abort(upload, 'backend-removed', job.cause);
+        else await this.multipart.forget(upload, job.cause);
       }
       const batch = await copiesOnBackend(this.pool, backend, 200);
       if (batch.length === 0) {
-        if (!purge) await this.dismissCleanup(backend, cause);
+        if (!purge) await this.dismissCleanup(backend, job.cause);
         const held = await backendHoldings(this.pool, backend);
         if (held.pendingCleanup > 0) {
           this.kickCleanup();
           await sleep(1000, undefined, { signal }).catch(() => undefined);
           continue;
         }
-        const b = await loadBackend(this.store, backend);
-        const others: StreamAppend[] = purge
-          ? [{ streamId: backendStreamId(backend), events: [this.events.event('BackendPurged', { backend, jobId }, cause)], expected: b.revision }]
-          : [];
-        await writer.record([this.events.event('JobCompleted', { jobId }, cause)], others);
-        this.logger.info({ backend, jobId, purge, exhaustedCleanup: held.exhaustedCleanup }, 'backend records removed');
+        await this.complete(job, backend, purge);
+        this.logger.info({ backend, jobId: job.jobId, purge, exhaustedCleanup: held.exhaustedCleanup }, 'backend records removed');
         return;
       }
-      await forEachConcurrently(batch, 8, (c) => this.dropCopy(writer, backend, c, purge, cause));
+      await forEachConcurrently(batch, 8, (c) => this.dropCopy(job, backend, c, purge, job.cause));
     }
+  }
+
+  /** The job completes; a purge records the backend purged with it (unless it was reactivated meanwhile). */
+  private async complete(job: JobStreamWriter, backend: string, purge: boolean): Promise<void> {
+    if (purge) {
+      const finished = await handleCommand(job.appenderFor({ type: 'Complete' }), this.events, {
+        streamId: backendStreamId(backend),
+        load: () => loadBackend(this.store, backend),
+        decide: (b) => ({ events: decideBackend({ type: 'FinishPurge', jobId: job.jobId }, b), value: undefined }),
+        cause: job.cause,
+      });
+      if (finished.appended) return;
+    }
+    await job.record({ type: 'Complete' });
   }
 
   private async dropCopy(writer: JobStreamWriter, backend: string, c: CopyRow, purge: boolean, cause: Cause): Promise<void> {
@@ -87,7 +95,7 @@ export class RemoveDriver implements JobDriver {
           return this.events.event(d.type, d.data, cause);
         })();
       try {
-        await writer.record([this.events.event('MoveCompleted', { ...ref, from: backend, to: null, bytes: copy.size }, cause)], [
+        await writer.record({ type: 'CompleteMove', move: ref, from: backend, to: null, bytes: copy.size }, [
           { streamId: objectStreamId(c.bucket, c.key), events: [objectEvent], expected: state.revision },
         ]);
         return;

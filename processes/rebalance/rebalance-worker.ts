@@ -1,12 +1,14 @@
 import type pg from 'pg';
 import { newUlid } from '../../infra/ids.js';
 import type { EventStore } from '../../domain/eventstore/port.js';
-import { jobStreamId } from '../../domain/jobs/job-state.js';
+import { decideJob } from '../../domain/jobs/job-decider.js';
+import { initialJobState, jobStreamId } from '../../domain/jobs/job-state.js';
 import type { RoutingStrategy } from '../../domain/placement/placement.js';
 import { planRebalance, type RebalanceBackend, type RebalanceCopy } from '../../domain/placement/rebalance-plan.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
 import { runningRebalance, smallestCopies } from '../../projections/read/rebalance-reads.js';
 import type { BackendDirectory } from '../../services/backends/backend-directory.js';
+import { handleCommand } from '../../services/commands/handle-command.js';
 import type { Cause, EventFactory } from '../../services/event-factory.js';
 import type { Leases } from '../leases.js';
 
@@ -65,10 +67,17 @@ export class RebalanceWorker {
 
       const jobId = newUlid(this.events.now().getTime());
       const bytes = plan.moves.reduce((n, m) => n + m.size, 0);
-      await this.store.appendToStream(jobStreamId(jobId), [this.events.event('JobStarted', {
-        jobId, kind: 'rebalance', objectsTotal: plan.moves.length, bytesTotal: bytes,
+      const start = {
+        jobId, kind: 'rebalance' as const, objectsTotal: plan.moves.length, bytesTotal: bytes,
         params: { strategy: s.strategy, threshold: s.threshold, spread: plan.spread, spreadAfter: plan.spreadAfter, moves: plan.moves },
-      }, { correlationId: jobId, ...cause })], { expected: 'no_stream' });
+      };
+      await handleCommand(this.store, this.events, {
+        streamId: jobStreamId(jobId),
+        load: () => Promise.resolve(initialJobState(jobId)),
+        decide: (job) => ({ events: decideJob({ type: 'Start', start }, job), value: undefined }),
+        cause: { correlationId: jobId, ...cause },
+        maxAttempts: 1,
+      });
       this.logger.info({ jobId, strategy: s.strategy, moves: plan.moves.length, bytes, spread: plan.spread, spreadAfter: plan.spreadAfter }, 'rebalance started');
       this.kickJobs();
       return { status: 'started', jobId, moves: plan.moves.length, bytes, spread: plan.spread, spreadAfter: plan.spreadAfter };

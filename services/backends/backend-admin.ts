@@ -1,13 +1,17 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { newUlid } from '../../infra/ids.js';
-import { backendStreamId, decideReactivate } from '../../domain/backends/backend-decider.js';
-import { DomainError } from '../../domain/errors.js';
-import { ConcurrencyError } from '../../domain/eventstore/errors.js';
+import { decideBackend, requireKnown } from '../../domain/backends/backend-decider.js';
+import { backendStreamId, type BackendState } from '../../domain/backends/backend-state.js';
+import type { StreamRevision } from '../../domain/decider.js';
+import type { JobKind } from '../../domain/events/job-events.js';
 import type { EventStore } from '../../domain/eventstore/port.js';
-import { jobStreamId } from '../../domain/jobs/job-state.js';
+import { decideJob } from '../../domain/jobs/job-decider.js';
+import { initialJobState, jobStreamId, type JobState } from '../../domain/jobs/job-state.js';
 import type { Queryable } from '../../infra/eventstore/postgres-event-store.js';
 import { backendHoldings, latestJobFor, loadJobRow, type BackendHoldings, type JobRow } from '../../projections/read/job-reads.js';
+import { handleCommand, type Decision, type OtherStreamAppend } from '../commands/handle-command.js';
 import type { Cause, EventFactory } from '../event-factory.js';
+import { loadJob } from '../jobs/job-stream.js';
 import { loadBackend } from './backend-lifecycle.js';
 
 export interface DrainStatus {
@@ -48,43 +52,47 @@ export class BackendAdmin {
   ) {}
 
   async startDrain(name: string, cause: Cause): Promise<string> {
-    const b = await loadBackend(this.store, name);
-    if (b.lifecycle === 'unregistered') throw new DomainError('NotFound', `backend ${name} is not known`);
-    if (b.lifecycle === 'draining') throw new DomainError('Conflict', `backend ${name} is already draining (job ${b.drainJobId})`);
-    if (b.lifecycle !== 'active') throw new DomainError('Conflict', `backend ${name} is ${b.lifecycle}; reactivate it first`);
-    const held = await backendHoldings(this.db, name);
     const jobId = newUlid(this.events.now().getTime());
-    try {
-      await this.store.appendToStreams([
-        { streamId: backendStreamId(name), events: [this.events.event('BackendDrainStarted', { backend: name, jobId }, cause)], expected: b.revision },
-        {
-          streamId: jobStreamId(jobId),
-          events: [this.events.event('JobStarted', { jobId, kind: 'drain', backend: name, objectsTotal: held.objects, bytesTotal: held.bytes, params: {} }, cause)],
-          expected: 'no_stream',
-        },
-      ]);
-    } catch (err) {
-      if (err instanceof ConcurrencyError) throw new DomainError('Conflict', `backend ${name} changed meanwhile; try again`);
-      throw err;
-    }
+    await this.handle(name, cause, (b, held) => ({
+      events: decideBackend({ type: 'StartDrain', jobId }, b),
+      others: [this.jobStart(jobId, 'drain', name, held)],
+      value: undefined,
+    }));
     this.kickJobs();
     return jobId;
   }
 
+  /**
+   * Ends the drain and its job together. The job's end is appended without expecting its
+   * revision: its owner keeps appending moves, which do not change whether it runs, and a drain
+   * ends otherwise only with BackendDrained on the backend's stream, whose revision this expects.
+   */
   async cancelDrain(name: string, cause: Cause): Promise<string> {
-    const b = await loadBackend(this.store, name);
-    if (b.lifecycle !== 'draining' || !b.drainJobId) throw new DomainError('Conflict', `backend ${name} is not draining`);
-    const jobId = b.drainJobId;
-    await this.store.appendToStreams([
-      { streamId: backendStreamId(name), events: [this.events.event('BackendDrainCancelled', { backend: name, jobId }, cause)], expected: b.revision },
-      { streamId: jobStreamId(jobId), events: [this.events.event('JobCancelled', { jobId }, cause)], expected: 'stream_exists' },
-    ]);
-    return jobId;
+    const handled = await handleCommand(this.store, this.events, {
+      streamId: backendStreamId(name),
+      load: () => this.loadWithDrainJob(name),
+      decide: ({ backend, job }) => {
+        const events = decideBackend({ type: 'CancelDrain' }, backend);
+        const jobId = backend.drainJobId as string;
+        // Without expecting the job's revision: its owner keeps appending moves, which do not
+        // change whether it runs; a drain ends otherwise only on the backend's stream, expected here.
+        const cancelled = decideJob({ type: 'Cancel' }, job ?? initialJobState(jobId));
+        return { events, others: [{ streamId: jobStreamId(jobId), events: cancelled, expected: 'stream_exists' }], value: jobId };
+      },
+      cause,
+    });
+    return handled.value;
+  }
+
+  private async loadWithDrainJob(name: string): Promise<{ revision: StreamRevision; backend: BackendState; job: JobState | undefined }> {
+    const backend = await loadBackend(this.store, name);
+    const job = backend.drainJobId ? await loadJob(this.store, backend.drainJobId) : undefined;
+    return { revision: backend.revision, backend, job };
   }
 
   async drainStatus(name: string): Promise<DrainStatus> {
     const b = await loadBackend(this.store, name);
-    if (b.lifecycle === 'unregistered') throw new DomainError('NotFound', `backend ${name} is not known`);
+    requireKnown(b);
     const job: JobRow | undefined = b.drainJobId ? await loadJobRow(this.db, b.drainJobId) : await latestJobFor(this.db, name, ['drain']);
     const held: BackendHoldings = await backendHoldings(this.db, name);
     const moved = (job?.moved ?? 0) + (job?.dropped ?? 0);
@@ -103,43 +111,48 @@ export class BackendAdmin {
   }
 
   async reactivate(name: string, cause: Cause): Promise<void> {
-    const b = await loadBackend(this.store, name);
-    const decided = decideReactivate(b);
-    await this.store.appendToStream(backendStreamId(name), [this.events.event(decided.type, decided.data, cause)], { expected: b.revision });
+    await handleCommand(this.store, this.events, {
+      streamId: backendStreamId(name),
+      load: () => loadBackend(this.store, name),
+      decide: (b) => ({ events: decideBackend({ type: 'Reactivate' }, b), value: undefined }),
+      cause,
+    });
   }
 
   /** What a purge would delete: the tracked copies on the backend. */
   async purgePreview(name: string, secret: string): Promise<{ objectCount: number; totalBytes: number; confirmToken: string; expiresIn: number }> {
-    const b = await loadBackend(this.store, name);
-    if (b.lifecycle === 'unregistered') throw new DomainError('NotFound', `backend ${name} is not known`);
+    requireKnown(await loadBackend(this.store, name));
     const held = await backendHoldings(this.db, name);
     return { objectCount: held.objects, totalBytes: held.bytes, confirmToken: purgeToken(name, this.events.now().getTime() + purgeTtlMs, secret), expiresIn: purgeTtlMs / 1000 };
   }
 
   /**
    * Removes a backend: it leaves the write path at once (BackendRemoved) and a job drops its
-   * records (or, with purge, deletes its bytes too). A draining backend cannot be removed.
+   * records (or, with purge, deletes its bytes too). A purge must be confirmed with a token from
+   * `purgePreview` (checked here: the decider is told whether it holds).
    */
   async remove(name: string, opts: { purge: boolean; confirmToken?: string; secret: string }, cause: Cause): Promise<string> {
-    const b = await loadBackend(this.store, name);
-    if (b.lifecycle === 'unregistered') throw new DomainError('NotFound', `backend ${name} is not known`);
-    if (b.lifecycle === 'draining') throw new DomainError('Conflict', `backend ${name} is draining; cancel the drain first (drain-cancel)`);
-    if (b.lifecycle === 'removed' || b.lifecycle === 'purged') throw new DomainError('Conflict', `backend ${name} is already ${b.lifecycle}`);
-    if (opts.purge && !verifyPurgeToken(opts.confirmToken ?? '', name, this.events.now().getTime(), opts.secret)) {
-      throw new DomainError('AccessDenied', 'invalid or expired confirmation token');
-    }
-    const held = await backendHoldings(this.db, name);
+    const confirmed = !opts.purge || verifyPurgeToken(opts.confirmToken ?? '', name, this.events.now().getTime(), opts.secret);
     const jobId = newUlid(this.events.now().getTime());
-    await this.store.appendToStreams([
-      { streamId: backendStreamId(name), events: [this.events.event('BackendRemoved', { backend: name, jobId }, cause)], expected: b.revision },
-      {
-        streamId: jobStreamId(jobId),
-        events: [this.events.event('JobStarted', { jobId, kind: opts.purge ? 'purge' : 'remove', backend: name, objectsTotal: held.objects, bytesTotal: held.bytes, params: {} }, cause)],
-        expected: 'no_stream',
-      },
-    ]);
+    await this.handle(name, cause, (b, held) => ({
+      events: decideBackend({ type: 'Remove', jobId, purge: opts.purge, confirmed }, b),
+      others: [this.jobStart(jobId, opts.purge ? 'purge' : 'remove', name, held)],
+      value: undefined,
+    }));
     this.kickJobs();
     return jobId;
+  }
+
+  /** A command on the backend's stream, decided with what the backend holds now (the job's totals). */
+  private async handle(name: string, cause: Cause, decide: (b: BackendState, held: BackendHoldings) => Decision<undefined>): Promise<void> {
+    const held = await backendHoldings(this.db, name);
+    await handleCommand(this.store, this.events, { streamId: backendStreamId(name), load: () => loadBackend(this.store, name), decide: (b) => decide(b, held), cause });
+  }
+
+  /** The new job's first event, on its own new stream. */
+  private jobStart(jobId: string, kind: JobKind, backend: string, held: BackendHoldings): OtherStreamAppend {
+    const start = { jobId, kind, backend, objectsTotal: held.objects, bytesTotal: held.bytes, params: {} };
+    return { streamId: jobStreamId(jobId), events: decideJob({ type: 'Start', start }, initialJobState(jobId)), expected: 'no_stream' };
   }
 }
 

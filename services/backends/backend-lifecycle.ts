@@ -1,16 +1,14 @@
-import { backendStreamId, decideDeclaration, evolveBackend, initialBackendState, type BackendDeclaration, type BackendState } from '../../domain/backends/backend-decider.js';
-import { decodeEvent } from '../../domain/events/codec.js';
+import { decideDeclaration, type BackendDeclaration } from '../../domain/backends/backend-decider.js';
+import { backendStreamId, evolveBackend, initialBackendState, type BackendState } from '../../domain/backends/backend-state.js';
+import { evolveAll } from '../../domain/decider.js';
 import type { EventStore } from '../../domain/eventstore/port.js';
+import { foldStream } from '../commands/fold-stream.js';
+import { handleCommand } from '../commands/handle-command.js';
 import type { Cause, EventFactory } from '../event-factory.js';
 
-export async function loadBackend(store: EventStore, name: string): Promise<BackendState> {
-  const read = await store.readStream(backendStreamId(name));
-  let state = initialBackendState(name);
-  for (const e of read.events) {
-    const ev = decodeEvent(e.type, e.schemaVersion, e.data);
-    state = ev ? evolveBackend(state, ev) : { ...state, revision: e.revision };
-  }
-  return state;
+/** A backend's state folded from its stream (a handful of events: lifecycle changes only). */
+export function loadBackend(store: EventStore, name: string): Promise<BackendState> {
+  return foldStream(store, backendStreamId(name), initialBackendState(name), evolveBackend);
 }
 
 export interface ReconcileReport {
@@ -30,20 +28,17 @@ export async function reconcileBackends(
 ): Promise<ReconcileReport> {
   const report: ReconcileReport = { registered: [], limitsChanged: [], excluded: [], states: new Map() };
   for (const decl of declarations) {
-    let state = await loadBackend(store, decl.name);
-    const decided = decideDeclaration(state, decl);
-    if (decided.length > 0) {
-      await store.appendToStream(
-        backendStreamId(decl.name),
-        decided.map((d) => events.event(d.type, d.data, cause)),
-        { expected: state.revision },
-      );
-      for (const d of decided) {
-        if (d.type === 'BackendRegistered') report.registered.push(decl.name);
-        else report.limitsChanged.push(decl.name);
-      }
-      state = await loadBackend(store, decl.name);
+    const handled = await handleCommand(store, events, {
+      streamId: backendStreamId(decl.name),
+      load: () => loadBackend(store, decl.name),
+      decide: (state) => ({ events: decideDeclaration(state, decl), value: undefined }),
+      cause,
+    });
+    for (const d of handled.events) {
+      if (d.type === 'BackendRegistered') report.registered.push(decl.name);
+      else report.limitsChanged.push(decl.name);
     }
+    const state = evolveAll(evolveBackend, handled.state, handled.events, events.now().toISOString());
     if (state.lifecycle !== 'active' && state.lifecycle !== 'draining') report.excluded.push({ name: decl.name, state: state.lifecycle });
     report.states.set(decl.name, state);
   }

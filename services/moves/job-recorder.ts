@@ -1,12 +1,13 @@
-import type { NewEvent, StreamAppend } from '../../domain/eventstore/port.js';
+import type { AppendResult, StreamAppend } from '../../domain/eventstore/port.js';
+import type { JobCommand } from '../../domain/jobs/job-decider.js';
 
 /**
- * Appends to one job's stream as its single owner: every append expects the revision the
- * owner last wrote, so an instance that lost the job (a zombie after a network split) fails
- * its next write instead of corrupting the job's history. Other streams (the object's) may
- * be appended in the same transaction.
+ * Records the steps of one job as its single owner: each command is decided on the job's state
+ * and appended expecting the revision the owner last wrote, so an instance that lost the job (a
+ * zombie after a network split) fails its next write instead of corrupting the job's history.
+ * Other streams (the object's) may be appended in the same transaction.
  */
 export interface JobRecorder {
   readonly jobId: string;
-  record(jobEvents: readonly NewEvent[], others?: readonly StreamAppend[]): Promise<void>;
+  record(command: JobCommand, others?: readonly StreamAppend[]): Promise<AppendResult[]>;
 }

@@ -109,9 +109,9 @@ export class Mover {
       target = undefined;
       const choice = forced === undefined ? this.placement.rank(c.size, holders)[0]?.name : eligible(forced) ? forced : undefined;
       if (!choice && forced !== undefined) return this.skip(job, ref, `${forced} can no longer take the copy`, undefined, cause);
-      if (!choice) return this.fail(job, c, ref, prior.attempt, 'no eligible backend can take the copy', cause);
+      if (!choice) return this.fail(job, c, ref, prior.attempt, 'no eligible backend can take the copy');
       target = { backend: choice, storageKey: placementStorageKey(c.bucket, c.key, c.writeId, moveId), size: c.size };
-      await job.record([this.events.event('MoveStarted', { ...ref, from: c.from, to: target }, cause)]);
+      await job.record({ type: 'StartMove', move: ref, from: c.from, to: target });
     }
 
     try {
@@ -119,13 +119,13 @@ export class Mover {
       await copyVersion(this.backends, this.reader, state.current, target);
     } catch (err) {
       await this.abandon(target, cause);
-      return this.fail(job, c, ref, prior.attempt, (err as Error).message, cause);
+      return this.fail(job, c, ref, prior.attempt, (err as Error).message);
     }
 
     for (let attempt = 1; ; attempt++) {
       const from = { backend: c.from, storageKey: c.storageKey, size: c.size, cleanupId: newUlid() };
       try {
-        await job.record([this.events.event('MoveCompleted', { ...ref, from: c.from, to: target, bytes: c.size }, cause)], [{
+        await job.record({ type: 'CompleteMove', move: ref, from: c.from, to: target, bytes: c.size }, [{
           streamId: objectStreamId(c.bucket, c.key),
           events: [this.events.event('CopyMoved', { bucket: c.bucket, key: c.key, writeId: c.writeId, from, to: target, jobId, moveId }, cause)],
           expected: state.revision,
@@ -139,20 +139,20 @@ export class Mover {
           state = await loadObject(this.db, c.bucket, c.key);
           if (this.stillThere(state, c) && !state.current?.copies.some((x) => x.backend === target?.backend)) continue;
           await this.abandon(target, cause);
-          await job.record([this.events.event('MoveSkipped', { ...ref, reason: 'a client changed the object during the move' }, cause)]);
+          await job.record({ type: 'SkipMove', move: ref, reason: 'a client changed the object during the move' });
           return { kind: 'skipped', reason: 'a client changed the object during the move' };
         }
         await this.abandon(target, cause);
         if (!(err instanceof InvariantViolationError) && !(err instanceof ConcurrencyError)) throw err;
         const reason = err instanceof InvariantViolationError ? `target ${target.backend} is full` : 'the object kept changing';
-        return this.fail(job, c, ref, prior.attempt, reason, cause);
+        return this.fail(job, c, ref, prior.attempt, reason);
       }
     }
   }
 
   private async skip(job: JobRecorder, ref: { jobId: string; moveId: string; bucket: string; key: string; writeId: string }, reason: string, inFlight: InFlightMove | undefined, cause: Cause): Promise<MoveOutcome> {
     await this.abandon(inFlight?.to, cause);
-    await job.record([this.events.event('MoveSkipped', { ...ref, reason }, cause)]);
+    await job.record({ type: 'SkipMove', move: ref, reason });
     return { kind: 'skipped', reason };
   }
 
@@ -160,7 +160,7 @@ export class Mover {
     await this.abandon(inFlight?.to, cause);
     const copy = { backend: c.from, storageKey: c.storageKey, size: c.size, cleanupId: newUlid() };
     try {
-      await job.record([this.events.event('MoveCompleted', { ...ref, from: c.from, to: null, bytes: 0 }, cause)], [{
+      await job.record({ type: 'CompleteMove', move: ref, from: c.from, to: null, bytes: 0 }, [{
         streamId: objectStreamId(c.bucket, c.key),
         events: [this.events.event('ReplicaDropped', { bucket: c.bucket, key: c.key, writeId: c.writeId, copy, reason: 'drain', reclaim: true, jobId: ref.jobId }, cause)],
         expected: state.revision,
@@ -174,11 +174,11 @@ export class Mover {
     return { kind: 'dropped' };
   }
 
-  private async fail(job: JobRecorder, c: CopyToMove, ref: { jobId: string; moveId: string; bucket: string; key: string; writeId: string }, previousAttempts: number, error: string, cause: Cause): Promise<MoveOutcome> {
+  private async fail(job: JobRecorder, c: CopyToMove, ref: { jobId: string; moveId: string; bucket: string; key: string; writeId: string }, previousAttempts: number, error: string): Promise<MoveOutcome> {
     const attempt = previousAttempts + 1;
     const retryAt = new Date(this.events.now().getTime() + moveRetryDelayMs(attempt)).toISOString();
     this.logger.warn({ bucket: c.bucket, key: c.key, from: c.from, attempt, error }, 'move failed; will retry');
-    await job.record([this.events.event('MoveFailed', { ...ref, from: c.from, attempt, error, retryAt }, cause)]);
+    await job.record({ type: 'FailMove', move: ref, from: c.from, attempt, error, retryAt });
     return { kind: 'failed', error, retryAt };
   }
 }

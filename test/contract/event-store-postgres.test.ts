@@ -4,5 +4,5 @@ import { runEventStoreContract } from './event-store.contract.js';
 
 runEventStoreContract('PostgreSQL', async () => {
   const db = await createMigratedDatabase(25);
-  return { store: new PostgresEventStore(db.pool), close: () => db.close() };
+  return { store: new PostgresEventStore(db.pool, { readPageSize: 1000 }), close: () => db.close() };
 });

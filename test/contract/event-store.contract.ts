@@ -10,8 +10,13 @@ export interface EventStoreFixture {
 }
 
 const stream = (p = 'test') => `${p}-${randomUUID()}`;
+/** Longer than an adapter's read page is set to be in its contract run, so uncapped reads must page. */
+const longStream = 2345;
 
-/** The behaviour every EventStore adapter must have. Run it from an adapter's test file. */
+/**
+ * The behaviour every EventStore adapter must have. Run it from an adapter's test file, with the
+ * adapter reading streams in pages shorter than 2,345 events (so an uncapped read crosses pages).
+ */
 export function runEventStoreContract(name: string, makeFixture: () => Promise<EventStoreFixture>): void {
   describe(`EventStore contract: ${name}`, () => {
     let fx: EventStoreFixture;
@@ -174,6 +179,44 @@ export function runEventStoreContract(name: string, makeFixture: () => Promise<E
         const read = await store.readStream(s, { fromRevision: 2n, maxCount: 2 });
         expect(read.events.map((e) => e.revision)).toEqual([2n, 3n]);
         expect(read.revision).toBe(4n);
+      });
+
+      it('reads every event of a stream longer than any page when no count is given', async () => {
+        const s = stream();
+        for (let i = 0; i < longStream; i += 500) {
+          await store.appendToStream(s, Array.from({ length: Math.min(500, longStream - i) }, () => testEvent()), { expected: 'any' });
+        }
+        const all = await store.readStream(s);
+        expect(all.events).toHaveLength(longStream);
+        expect(all.events.every((e, i) => e.revision === BigInt(i))).toBe(true);
+        expect(all.revision).toBe(BigInt(longStream - 1));
+        const rest = await store.readStream(s, { fromRevision: 7n });
+        expect(rest.events).toHaveLength(longStream - 7);
+        expect(rest.events[0]?.revision).toBe(7n);
+      });
+
+      it('reads backwards, newest first, from the end or from a revision, up to a count or to the start', async () => {
+        const s = stream();
+        const ids = Array.from({ length: 6 }, () => testEvent());
+        await store.appendToStream(s, ids, { expected: 'no_stream' });
+        const newest = await store.readStream(s, { direction: 'backwards', maxCount: 2 });
+        expect(newest.events.map((e) => e.revision)).toEqual([5n, 4n]);
+        expect(newest.events.map((e) => e.id)).toEqual([ids[5]?.id, ids[4]?.id]);
+        expect(newest.revision).toBe(5n);
+        const older = await store.readStream(s, { direction: 'backwards', fromRevision: 3n, maxCount: 10 });
+        expect(older.events.map((e) => e.revision)).toEqual([3n, 2n, 1n, 0n]);
+        expect((await store.readStream(s, { direction: 'backwards' })).events.map((e) => e.revision)).toEqual([5n, 4n, 3n, 2n, 1n, 0n]);
+        expect(await store.readStream(stream(), { direction: 'backwards', maxCount: 5 })).toEqual({ revision: 'no_stream', events: [] });
+      });
+
+      it('reads a long stream backwards without a count, page after page', async () => {
+        const s = stream();
+        for (let i = 0; i < longStream; i += 500) {
+          await store.appendToStream(s, Array.from({ length: Math.min(500, longStream - i) }, () => testEvent()), { expected: 'any' });
+        }
+        const all = await store.readStream(s, { direction: 'backwards' });
+        expect(all.events).toHaveLength(longStream);
+        expect(all.events.every((e, i) => e.revision === BigInt(longStream - 1 - i))).toBe(true);
       });
     });
 

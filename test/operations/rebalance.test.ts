@@ -1,6 +1,6 @@
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backendStreamId } from '../../domain/backends/backend-decider.js';
+import { backendStreamId } from '../../domain/backends/backend-state.js';
 import { expectStorageInvariants } from '../support/backend-objects.js';
 import { startStack, type TestStack } from '../support/orchestrator.js';
 

@@ -14,7 +14,7 @@ export const bucketStatsProjection = defineAsyncProjection({
     'CleanupDismissed@1', 'UsageFlushed@1', 'MultipartUploadCreated@1', 'PartUploaded@1',
     'MultipartUploadCompleted@1', 'MultipartUploadAborted@1', 'JobStarted@1', 'MoveStarted@1',
     'MoveCompleted@1', 'MoveSkipped@1', 'MoveFailed@1', 'JobCompleted@1', 'JobCancelled@1',
-    'JobFailed@1', 'AdminCommandIssued@1',
+    'JobFailed@1', 'JobCheckpointed@1', 'AdminCommandIssued@1',
   ],
   async applyBatch(db, events) {
     const deltas = new Map<string, { count: number; bytes: number }>();

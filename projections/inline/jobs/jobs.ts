@@ -10,6 +10,7 @@ export const jobsProjection = defineInlineProjection({
     'JobCompleted@1', 'JobCancelled@1', 'JobFailed@1',
   ],
   ignores: [
+    'JobCheckpointed@1',
     'ObjectWritten@1', 'ReplicaAdded@1', 'ReplicaDropped@1', 'CopyMoved@1', 'ObjectDeleted@1',
     'BackendRegistered@1', 'BackendLimitsChanged@1', 'BackendDrainStarted@1', 'BackendDrained@1',
     'BackendDrainCancelled@1', 'BackendReactivated@1', 'BackendRemoved@1', 'BackendPurged@1',

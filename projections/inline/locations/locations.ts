@@ -15,6 +15,6 @@ export const locationsProjection = defineInlineProjection({
     'CleanupRetried@1', 'CleanupDismissed@1', 'UsageFlushed@1', 'MultipartUploadCreated@1',
     'PartUploaded@1', 'MultipartUploadCompleted@1', 'MultipartUploadAborted@1', 'JobStarted@1',
     'MoveStarted@1', 'MoveCompleted@1', 'MoveSkipped@1', 'MoveFailed@1', 'JobCompleted@1',
-    'JobCancelled@1', 'JobFailed@1', 'AdminCommandIssued@1',
+    'JobCancelled@1', 'JobFailed@1', 'JobCheckpointed@1', 'AdminCommandIssued@1',
   ],
 });

@@ -16,6 +16,6 @@ export const uploadsProjection = defineInlineProjection({
     'OrphanRecorded@1', 'CleanupFailed@1', 'CleanupSucceeded@1', 'CleanupExhausted@1',
     'CleanupRetried@1', 'CleanupDismissed@1', 'UsageFlushed@1', 'JobStarted@1', 'MoveStarted@1',
     'MoveCompleted@1', 'MoveSkipped@1', 'MoveFailed@1', 'JobCompleted@1', 'JobCancelled@1',
-    'JobFailed@1', 'AdminCommandIssued@1',
+    'JobFailed@1', 'JobCheckpointed@1', 'AdminCommandIssued@1',
   ],
 });

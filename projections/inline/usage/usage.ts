@@ -14,7 +14,7 @@ export const usageProjection = defineInlineProjection({
     'BackendDrainStarted@1', 'BackendDrained@1', 'BackendDrainCancelled@1', 'BackendReactivated@1',
     'BackendRemoved@1', 'BackendPurged@1', 'CleanupFailed@1', 'CleanupExhausted@1', 'CleanupRetried@1',
     'UsageFlushed@1', 'MultipartUploadCreated@1', 'JobStarted@1', 'MoveStarted@1', 'MoveCompleted@1',
-    'MoveSkipped@1', 'MoveFailed@1', 'JobCompleted@1', 'JobCancelled@1', 'JobFailed@1',
+    'MoveSkipped@1', 'MoveFailed@1', 'JobCompleted@1', 'JobCancelled@1', 'JobFailed@1', 'JobCheckpointed@1',
     'AdminCommandIssued@1',
   ],
 });
