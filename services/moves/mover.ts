@@ -14,7 +14,7 @@ import type { ObjectReader } from '../objects/object-reader.js';
 import type { WritePlacement } from '../placement/write-placement.js';
 import { moveIdFor } from '../../domain/objects/placement-ids.js';
 import { placementStorageKey } from '../../domain/objects/storage-keys.js';
-import { copyVersion } from './copy-version.js';
+import { copyVersion } from '../objects/copy-version.js';
 import type { JobRecorder } from './job-recorder.js';
 
 /** One copy of one object version to take off a backend. */

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { newUlid } from '../../infra/ids.js';
-import { DomainError, isDomainError } from '../../domain/errors.js';
-import type { Checksum, ObjectHeaders, StoredCopy } from '../../domain/events/common.js';
+import { DomainError } from '../../domain/errors.js';
+import type { Checksum, StoredCopy } from '../../domain/events/common.js';
 import { InvariantViolationError } from '../../domain/eventstore/errors.js';
 import type { ObjectState } from '../../domain/objects/object-state.js';
 import type { BackendCandidate } from '../../domain/placement/placement.js';
@@ -11,60 +11,18 @@ import type { OrphanRecorder } from '../cleanup/orphans.js';
 import type { Reclaimer } from '../cleanup/reclaimer.js';
 import type { Cause, EventFactory } from '../event-factory.js';
 import type { WritePlacement } from '../placement/write-placement.js';
-import type { ObjectCommands, WriteOutcome, WritePrecondition } from './object-commands.js';
+import { recordFailedUpload, streamToBackend, type UploadContext } from './backend-upload.js';
+import type { ObjectCommands, WriteOutcome } from './object-commands.js';
 import { versionStorageKey } from '../../domain/objects/storage-keys.js';
 import { droppedConnection, DroppedWrites, writeIdentity } from './dropped-writes.js';
+import type { PutObjectInput, PutObjectResult, VerifiedDigests } from './put-object.js';
 import { putBufferedCopies, putStreamedCopies, type FanOutContext } from './write-fan-out.js';
-
-export interface VerifiedDigests {
-  md5Hex: string;
-  size: number;
-  checksum?: { algorithm: Checksum['algorithm']; base64: string };
-}
-
-export interface PutObjectInput {
-  bucket: string;
-  key: string;
-  /** Declared size of the object bytes (Content-Length or x-amz-decoded-content-length). */
-  size: number;
-  /** The object bytes, already decoded; it errors before ending if verification fails. */
-  body: Readable;
-  /** Resolves after `body` ended and every check passed. */
-  digests: () => Promise<VerifiedDigests>;
-  contentType: string;
-  metadata: Record<string, string>;
-  headers: ObjectHeaders;
-  origin: 'put' | 'copy';
-  cause: Cause;
-  /** A conditional write (If-Match / If-None-Match): checked before the upload and again at the commit. */
-  precondition?: WritePrecondition;
-}
-
-export interface PutObjectResult {
-  writeId: string;
-  etag: string;
-  size: number;
-  lastModified: string;
-  checksum: Checksum | null;
-  copies: StoredCopy[];
-}
 
 export interface WriterSettings {
   /** Bodies up to this size are buffered so a failed backend can be retried on another. */
   bufferLimit: () => number;
   /** Copies a PUT writes before it answers (`replication.write_copies`); 1 when absent. */
   writeCopies?: () => number;
-}
-
-/**
- * After a streamed upload failed: the body's own verification error if that is what ended it
- * (the body stream is then already destroyed with it); otherwise the rest of the body is let
- * drain, unread, so the request can be answered — nobody would consume it and it would hang.
- */
-export function abandonBody(body: Readable): DomainError | undefined {
-  if (isDomainError(body.errored)) return body.errored;
-  if (!body.destroyed) body.resume();
-  return undefined;
 }
 
 async function collect(body: Readable, size: number): Promise<Buffer> {
@@ -144,11 +102,15 @@ export class ObjectWriter {
     if (droppedConnection(err)) this.#dropped.note(write, backend);
   }
 
+  private uploads(write: string): UploadContext {
+    return { backends: this.backends, orphans: this.orphans, logger: this.logger, failed: (backend, err) => this.failed(write, backend, err) };
+  }
+
   private fanOut(input: PutObjectInput, write: string, writeId: string, state: Promise<ObjectState>): FanOutContext {
     return {
-      backends: this.backends, orphans: this.orphans, logger: this.logger, failoverAttempts: this.placement.failoverAttempts(),
+      ...this.uploads(write),
+      failoverAttempts: this.placement.failoverAttempts(),
       rankFor: (size, exclude) => this.placement.rank(size, new Set([...exclude, ...this.#dropped.backendsFor(write)])),
-      failed: (backend, err) => this.failed(write, backend, err),
       commit: async (copies, digests) => this.commit(input, writeId, copies, digests, await state),
     };
   }
@@ -183,7 +145,7 @@ export class ObjectWriter {
         lastError = err;
         this.failed(write, target.name, err);
         this.logger.warn({ err, backend: target.name }, 'backend write failed; failing over');
-        await this.recordFailedUpload(target.name, storageKey, input.cause);
+        await recordFailedUpload(this.orphans, target.name, storageKey, input.cause);
         candidates = this.placement.rank(data.length, new Set([...tried, ...this.#dropped.backendsFor(write)]));
         continue;
       }
@@ -210,27 +172,7 @@ export class ObjectWriter {
     storageKey: string,
     state: Promise<ObjectState>,
   ): Promise<PutObjectResult> {
-    const client = this.backends.require(target.name).client;
-    const digestsPromise = input.digests();
-    digestsPromise.catch(() => undefined);
-    try {
-      await client.putObject(storageKey, input.body, { contentLength: input.size, contentType: input.contentType });
-    } catch (err) {
-      this.failed(write, target.name, err);
-      await this.recordFailedUpload(target.name, storageKey, input.cause);
-      // A verification failure of the body is the client's error, not the backend's.
-      const bodyError = abandonBody(input.body);
-      if (bodyError) throw bodyError;
-      this.logger.warn({ err, backend: target.name }, 'streamed backend write failed');
-      throw new DomainError('ServiceUnavailable', 'The backend failed to store the object; please retry.');
-    }
-    let digests: VerifiedDigests;
-    try {
-      digests = await digestsPromise;
-    } catch (err) {
-      await this.orphans.record(target.name, storageKey, input.size, 'rejected_body', input.cause);
-      throw err;
-    }
+    const digests = await streamToBackend(this.uploads(write), input, target.name, storageKey);
     try {
       return await this.commit(input, writeId, [{ backend: target.name, storageKey, size: digests.size }], digests, await state);
     } catch (err) {
@@ -261,15 +203,6 @@ export class ObjectWriter {
     );
     this.afterCommit(outcome, copies, input.cause);
     return { writeId, etag: digests.md5Hex, size: digests.size, lastModified, checksum, copies };
-  }
-
-  /**
-   * An upload that failed may still complete on the backend (it can have received every byte
-   * before the connection broke), after a delete sent right away. So its key is left to the
-   * cleanup worker's next pass instead of being deleted at once.
-   */
-  private async recordFailedUpload(backend: string, storageKey: string, cause: Cause): Promise<void> {
-    await this.orphans.record(backend, storageKey, 0, 'failed_upload', cause, { reclaimNow: false });
   }
 
   /** Keeps the local usage view current and reclaims the displaced version's bytes. */

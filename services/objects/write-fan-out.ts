@@ -1,23 +1,16 @@
-import { DomainError, isDomainError } from '../../domain/errors.js';
+import { DomainError } from '../../domain/errors.js';
 import type { StoredCopy } from '../../domain/events/common.js';
 import { InvariantViolationError } from '../../domain/eventstore/errors.js';
 import type { BackendCandidate } from '../../domain/placement/placement.js';
-import type { Logger } from '../../infra/telemetry/logger.js';
-import type { BackendDirectory } from '../backends/backend-directory.js';
-import type { OrphanRecorder } from '../cleanup/orphans.js';
-import { copyStoredBytes } from '../moves/copy-version.js';
-import type { PutObjectInput, PutObjectResult, VerifiedDigests } from './object-writer.js';
+import { recordFailedUpload, streamToBackend, type UploadContext } from './backend-upload.js';
+import { copyStoredBytes } from './copy-version.js';
+import type { PutObjectInput, PutObjectResult, VerifiedDigests } from './put-object.js';
 
 /** What the synchronous fan-out needs from the writer of one PUT. */
-export interface FanOutContext {
-  backends: BackendDirectory;
-  orphans: OrphanRecorder;
-  logger: Logger;
+export interface FanOutContext extends UploadContext {
   /** Backends beyond the first `want` a PUT may be retried on. */
   failoverAttempts: number;
   rankFor(size: number, exclude: ReadonlySet<string>): BackendCandidate[];
-  /** Told of each backend write that failed. */
-  failed(backend: string, err: unknown): void;
   /** Commits the new version with these copies (one ObjectWritten). */
   commit(copies: StoredCopy[], digests: VerifiedDigests): Promise<PutObjectResult>;
 }
@@ -44,26 +37,7 @@ export async function putBufferedCopies(ctx: FanOutContext, input: PutObjectInpu
  * the extra copies are written after the body arrived, before the PUT answers.
  */
 export async function putStreamedCopies(ctx: FanOutContext, input: PutObjectInput, primary: BackendCandidate, storageKey: string, want: number): Promise<PutObjectResult> {
-  const digestsPromise = input.digests();
-  digestsPromise.catch(() => undefined);
-  try {
-    await ctx.backends.require(primary.name).client.putObject(storageKey, input.body, { contentLength: input.size, contentType: input.contentType });
-  } catch (err) {
-    ctx.failed(primary.name, err);
-    await ctx.orphans.record(primary.name, storageKey, 0, 'failed_upload', input.cause);
-    // As the single-copy path (abandonBody): the body's own verification error is the client's.
-    if (isDomainError(input.body.errored)) throw input.body.errored;
-    if (!input.body.destroyed) input.body.resume();
-    ctx.logger.warn({ err, backend: primary.name }, 'streamed backend write failed');
-    throw new DomainError('ServiceUnavailable', 'The backend failed to store the object; please retry.');
-  }
-  let digests: VerifiedDigests;
-  try {
-    digests = await digestsPromise;
-  } catch (err) {
-    await ctx.orphans.record(primary.name, storageKey, input.size, 'rejected_body', input.cause);
-    throw err;
-  }
+  const digests = await streamToBackend(ctx, input, primary.name, storageKey);
   const first: StoredCopy = { backend: primary.name, storageKey, size: digests.size };
   return fillAndCommit(ctx, input, storageKey, digests, want, [first], async (backend, placed) => {
     const source = placed[0] as StoredCopy;
@@ -110,7 +84,7 @@ async function fillAndCommit(
         } catch (err) {
           ctx.failed(candidate.name, err);
           ctx.logger.warn({ err, backend: candidate.name }, 'backend write of a synchronous copy failed; trying another');
-          await ctx.orphans.record(candidate.name, storageKey, 0, 'failed_upload', input.cause);
+          await recordFailedUpload(ctx.orphans, candidate.name, storageKey, input.cause);
           return undefined;
         }
       }));

@@ -11,7 +11,7 @@ import { loadObject } from '../../projections/read/object-reads.js';
 import type { BackendDirectory } from '../backends/backend-directory.js';
 import type { OrphanRecorder } from '../cleanup/orphans.js';
 import type { Cause, EventFactory } from '../event-factory.js';
-import { copyVersion } from '../moves/copy-version.js';
+import { copyVersion } from '../objects/copy-version.js';
 import type { ObjectReader } from '../objects/object-reader.js';
 import type { WritePlacement } from '../placement/write-placement.js';
 import type { CopyHealth } from './copy-health.js';

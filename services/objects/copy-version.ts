@@ -4,7 +4,7 @@ import type { ObjectVersion } from '../../domain/objects/object-state.js';
 import { isMd5Hex } from '../../domain/s3/etag.js';
 import type { BackendClient } from '../../infra/backend/index.js';
 import type { BackendDirectory } from '../backends/backend-directory.js';
-import type { ObjectReader } from '../objects/object-reader.js';
+import type { ObjectReader } from './object-reader.js';
 
 /**
  * Streams one stored object from `source` to `target` under `targetKey` (bytes verbatim, so

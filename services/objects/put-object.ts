@@ -1,0 +1,39 @@
+import type { Readable } from 'node:stream';
+import type { Checksum, ObjectHeaders, StoredCopy } from '../../domain/events/common.js';
+import type { Cause } from '../event-factory.js';
+import type { WritePrecondition } from './object-commands.js';
+
+/** The write path's contract: what a PUT (or a copy) hands the writer, and what it gets back. */
+
+export interface VerifiedDigests {
+  md5Hex: string;
+  size: number;
+  checksum?: { algorithm: Checksum['algorithm']; base64: string };
+}
+
+export interface PutObjectInput {
+  bucket: string;
+  key: string;
+  /** Declared size of the object bytes (Content-Length or x-amz-decoded-content-length). */
+  size: number;
+  /** The object bytes, already decoded; it errors before ending if verification fails. */
+  body: Readable;
+  /** Resolves after `body` ended and every check passed. */
+  digests: () => Promise<VerifiedDigests>;
+  contentType: string;
+  metadata: Record<string, string>;
+  headers: ObjectHeaders;
+  origin: 'put' | 'copy';
+  cause: Cause;
+  /** A conditional write (If-Match / If-None-Match): checked before the upload and again at the commit. */
+  precondition?: WritePrecondition;
+}
+
+export interface PutObjectResult {
+  writeId: string;
+  etag: string;
+  size: number;
+  lastModified: string;
+  checksum: Checksum | null;
+  copies: StoredCopy[];
+}
