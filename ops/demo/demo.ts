@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseConfigText } from '../config/loader.js';
 import type { Config } from '../../domain/config/config.js';
-import { startS3rver, type S3rverInstance } from './s3rver-process.js';
+import { startS3rver, type S3rverExit, type S3rverInstance } from './s3rver-process.js';
 import { defaultPostgresDataDir } from './demo-data-dir.js';
 
 export const demoCredentials = [
@@ -17,6 +17,22 @@ const demoBackends = [
   { name: 'local3', quota: '256MiB' },
 ] as const;
 
+/** A demo backend that dies (a crash, an outside kill) is started again on its port; say so on stderr. */
+function reportBackendExit(name: string, hook: DemoHooks['onBackendExit']): (exit: S3rverExit) => void {
+  return (exit) => {
+    hook?.(name, exit);
+    const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
+    process.stderr.write(exit.restarted
+      ? `demo backend ${name} exited (${how}); restarted on port ${exit.port}\n`
+      : `demo backend ${name} exited (${how}) and could not be restarted on port ${exit.port}: ${exit.error?.message ?? 'stopped'}\n`);
+  };
+}
+
+export interface DemoHooks {
+  /** Told after a demo backend exited on its own and was restarted (or could not be). */
+  onBackendExit?: (backend: string, exit: S3rverExit) => void;
+}
+
 export interface Demo {
   config: Config;
   backends: S3rverInstance[];
@@ -28,9 +44,10 @@ export interface Demo {
  * The zero-setup demo: three local S3 backends (s3rver, data under `<dataDir>/backends`) with
  * small quotas, embedded PostgreSQL under `<dataDir>/postgres` (as root, possibly elsewhere: see
  * defaultPostgresDataDir), two buckets with fixed demo credentials. Ports: S3 on S3O_LISTEN (default :9000), backends from S3O_DEMO_BACKEND_PORT
- * (default 9101) upwards, so restarts find the same backends.
+ * (default 9101) upwards, so restarts find the same backends. A backend process that exits
+ * without being stopped is started again on its port and directory.
  */
-export async function startDemo(dataDir = process.env.S3O_DATA_DIR ?? './data'): Promise<Demo> {
+export async function startDemo(dataDir = process.env.S3O_DATA_DIR ?? './data', hooks: DemoHooks = {}): Promise<Demo> {
   const root = resolve(dataDir);
   const basePort = Number(process.env.S3O_DEMO_BACKEND_PORT ?? 9101);
   const backends: S3rverInstance[] = [];
@@ -38,7 +55,7 @@ export async function startDemo(dataDir = process.env.S3O_DATA_DIR ?? './data'):
     for (const [i, b] of demoBackends.entries()) {
       const directory = join(root, 'backends', b.name);
       await mkdir(directory, { recursive: true });
-      backends.push(await startS3rver({ bucket: 'data', directory, port: basePort + i }));
+      backends.push(await startS3rver({ bucket: 'data', directory, port: basePort + i, restartOnExit: true, onExit: reportBackendExit(b.name, hooks.onBackendExit) }));
     }
   } catch (err) {
     await Promise.all(backends.map((b) => b.stop()));

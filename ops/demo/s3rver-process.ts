@@ -13,10 +13,36 @@ export interface S3rverInstance {
   directory: string;
   /** Graceful stop; removes the directory if it was created here. */
   stop(): Promise<void>;
-  /** SIGKILL, for outage tests: the port stops answering at once; `restart()` brings it back. */
+  /** SIGKILL, for outage tests: the port stops answering at once; `restart()` (or, with `restartOnExit`, the supervisor) brings it back. */
   kill(): void;
   /** Stops the process if it still runs and starts a new one on the same port and directory. */
   restart(): Promise<void>;
+  /** The running child's process id (what a test kills to make the backend crash). */
+  readonly pid: number | undefined;
+}
+
+/** A child that exited on its own while supervised (`restartOnExit`), and what became of it. */
+export interface S3rverExit {
+  port: number;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** A new child serves the same port and directory again. */
+  restarted: boolean;
+  /** Why no new child could be started (after `maxRestartAttempts` tries); set when `restarted` is false. */
+  error?: Error;
+}
+
+export interface S3rverOptions {
+  bucket?: string;
+  directory?: string;
+  port?: number;
+  /**
+   * Start a new child on the same port and directory whenever the running one exits without
+   * being stopped (a crash, an outside kill), as the demo wants its backends to stay up.
+   */
+  restartOnExit?: boolean;
+  /** Told about every supervised exit, once the restart succeeded or was given up. */
+  onExit?: (exit: S3rverExit) => void;
 }
 
 /** s3rver accepts any SigV4 signature, but the access key id must be its own. */
@@ -26,6 +52,8 @@ const childScript = fileURLToPath(new URL('./s3rver-child.mjs', import.meta.url)
 const startTimeoutMs = 15_000;
 const stopTimeoutMs = 5_000;
 const stderrKeepBytes = 8192;
+const maxRestartAttempts = 5;
+const restartBackoffMs = 200;
 
 const liveChildren = new Set<ChildProcess>();
 const ownedDirectories = new Set<string>();
@@ -44,10 +72,15 @@ function installExitHook(): void {
   });
 }
 
+interface ChildExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
 interface RunningChild {
   process: ChildProcess;
   port: number;
-  exited: Promise<void>;
+  exited: Promise<ChildExit>;
 }
 
 async function spawnChild(directory: string, bucket: string, port: number): Promise<RunningChild> {
@@ -58,10 +91,10 @@ async function spawnChild(directory: string, bucket: string, port: number): Prom
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
   liveChildren.add(child);
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => {
+  const exited = new Promise<ChildExit>((resolve) => {
+    child.once('exit', (code, signal) => {
       liveChildren.delete(child);
-      resolve();
+      resolve({ code, signal });
     });
   });
   let stderr = '';
@@ -107,7 +140,7 @@ async function stopChild(child: RunningChild): Promise<void> {
 }
 
 /** Starts one s3rver in its own process on 127.0.0.1 with `bucket` configured. */
-export async function startS3rver(opts: { bucket?: string; directory?: string; port?: number } = {}): Promise<S3rverInstance> {
+export async function startS3rver(opts: S3rverOptions = {}): Promise<S3rverInstance> {
   const bucket = opts.bucket ?? 'test-bucket';
   const ownsDirectory = opts.directory === undefined;
   const directory = opts.directory ?? await mkdtemp(join(tmpdir(), 's3o-s3rver-'));
@@ -126,15 +159,52 @@ export async function startS3rver(opts: { bucket?: string; directory?: string; p
   }
   const port = child.port;
   let stopped = false;
+  /** Set while `restart()` replaces the child, so the supervisor leaves that exit alone. */
+  let replacing = false;
+  let respawning: Promise<void> | undefined;
+
+  const respawn = async (exit: ChildExit): Promise<void> => {
+    let lastError: Error | undefined;
+    for (let attempt = 1; attempt <= maxRestartAttempts && !stopped; attempt++) {
+      try {
+        const next = await spawnChild(directory, bucket, port);
+        if (stopped) {
+          await stopChild(next);
+          return;
+        }
+        child = next;
+        supervise(next);
+        opts.onExit?.({ port, ...exit, restarted: true });
+        return;
+      } catch (e) {
+        lastError = e as Error;
+        await new Promise((resolve) => setTimeout(resolve, restartBackoffMs * attempt));
+      }
+    }
+    if (!stopped) opts.onExit?.({ port, ...exit, restarted: false, ...(lastError ? { error: lastError } : {}) });
+  };
+
+  const supervise = (running: RunningChild): void => {
+    if (!opts.restartOnExit) return;
+    void running.exited.then((exit) => {
+      if (stopped || replacing || running !== child) return;
+      respawning = respawn(exit).finally(() => { respawning = undefined; });
+    });
+  };
+  supervise(child);
 
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,
     bucket,
     directory,
+    get pid() {
+      return child.process.pid;
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
+      await respawning;
       await stopChild(child);
       await removeDirectory();
     },
@@ -143,8 +213,14 @@ export async function startS3rver(opts: { bucket?: string; directory?: string; p
     },
     async restart() {
       if (stopped) throw new Error('s3rver instance was stopped; start a new one');
-      await stopChild(child);
-      child = await spawnChild(directory, bucket, port);
+      replacing = true;
+      try {
+        await stopChild(child);
+        child = await spawnChild(directory, bucket, port);
+      } finally {
+        replacing = false;
+      }
+      supervise(child);
     },
   };
 }
