@@ -42,18 +42,32 @@ export function canTakeWrite(c: BackendCandidate, size: number): boolean {
 }
 
 /**
+ * How eligible backends are ordered: a routing strategy, or `free-space` (most free bytes
+ * first, unlimited backends before all others) for bytes whose final size is not known yet — a
+ * multipart upload — so they start where they are most likely to fit.
+ */
+export type PlacementOrder = RoutingStrategy | 'free-space';
+
+function byFreeSpace(a: BackendCandidate, b: BackendCandidate): number {
+  const fa = availableBytes(a);
+  const fb = availableBytes(b);
+  return fa === fb ? a.order - b.order : fb > fa ? 1 : -1;
+}
+
+/**
  * Backends that can take `size` bytes, best first: `pack` in configuration order (fill the
- * first, overflow to the next), `spread` by lowest utilisation. The whole list is returned so
- * a failed write can fail over to the next one.
+ * first, overflow to the next), `spread` by lowest utilisation, `free-space` by most free bytes.
+ * The whole list is returned so a failed write can fail over to the next one.
  */
 export function rankBackendsForWrite(
-  strategy: RoutingStrategy,
+  order: PlacementOrder,
   candidates: readonly BackendCandidate[],
   size: number,
   exclude: ReadonlySet<string> = new Set(),
 ): BackendCandidate[] {
   const eligible = candidates.filter((c) => !exclude.has(c.name) && canTakeWrite(c, size));
+  if (order === 'free-space') return eligible.sort(byFreeSpace);
   return eligible.sort((a, b) =>
-    strategy === 'pack' ? a.order - b.order : utilisation(a) - utilisation(b) || a.order - b.order,
+    order === 'pack' ? a.order - b.order : utilisation(a) - utilisation(b) || a.order - b.order,
   );
 }

@@ -84,7 +84,7 @@ export class MultipartService {
     if (input.maxUploadsPerBucket > 0 && (await countUploads(this.db, input.bucket)) >= input.maxUploadsPerBucket) {
       throw new DomainError('SlowDown', `Bucket ${input.bucket} has reached its limit of ${input.maxUploadsPerBucket} multipart uploads in progress.`);
     }
-    const ranked = this.placement.rank(0);
+    const ranked = this.placement.rankByFreeSpace(0);
     if (ranked.length === 0) throw new DomainError('InsufficientStorage');
     const uploadId = newUlid(this.events.now().getTime());
     const writeId = newUlid(this.events.now().getTime());

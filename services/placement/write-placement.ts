@@ -25,6 +25,23 @@ export class WritePlacement {
     return rankBackendsForWrite(this.settings.strategy(), this.backends.candidates(size), size, exclude);
   }
 
+  /**
+   * Backends for bytes of a size not known yet (a multipart upload: `size` is what must fit now),
+   * most free bytes first whatever the routing strategy: pack's fullest backend with any room
+   * would refuse the upload's next part.
+   */
+  rankByFreeSpace(size: number, exclude?: ReadonlySet<string>): BackendCandidate[] {
+    return rankBackendsForWrite('free-space', this.backends.candidates(size), size, exclude);
+  }
+
+  /**
+   * Where a drain sends a copy: the least utilised eligible backend whatever the routing strategy
+   * (the manual's rule), counting bytes reserved for moves and uploads in flight there.
+   */
+  rankLeastUtilised(size: number, exclude?: ReadonlySet<string>): BackendCandidate[] {
+    return rankBackendsForWrite('spread', this.backends.candidates(size), size, exclude);
+  }
+
   /** Other backends a failed write may be retried on, beyond the first one(s) it was sent to. */
   failoverAttempts(): number {
     return Math.max(0, this.settings.failoverAttempts?.() ?? DEFAULT_WRITE_FAILOVER_ATTEMPTS);

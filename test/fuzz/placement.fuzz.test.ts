@@ -1,13 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canTakeWrite, rankBackendsForWrite, utilisation, type BackendCandidate } from '../../domain/placement/placement.js';
+import { availableBytes, canTakeWrite, rankBackendsForWrite, utilisation, type BackendCandidate } from '../../domain/placement/placement.js';
 import { candidate } from './arbitraries.js';
 import { fuzzRuns } from './fuzz-runs.js';
 
 /**
  * Placement ranking: the backends offered for a write are exactly those that can take it (none
  * excluded by the caller), best first — configuration order for `pack`, lowest utilisation then
- * configuration order for `spread` — whatever order the candidates come in.
+ * configuration order for `spread`, most free bytes then configuration order for `free-space` —
+ * whatever order the candidates come in.
  */
 
 const candidates = fc.uniqueArray(candidate, { selector: (c) => c.name, maxLength: 8 })
@@ -15,7 +16,7 @@ const candidates = fc.uniqueArray(candidate, { selector: (c) => c.name, maxLengt
 
 describe('fuzz: placement ranking', () => {
   it('offers exactly the backends that can take the write, best first, independent of input order', () => {
-    fc.assert(fc.property(candidates, fc.nat({ max: 3000 }), fc.constantFrom('pack' as const, 'spread' as const), fc.nat(), fc.array(fc.nat()), (cs, size, strategy, excludeMask, shuffle) => {
+    fc.assert(fc.property(candidates, fc.nat({ max: 3000 }), fc.constantFrom('pack' as const, 'spread' as const, 'free-space' as const), fc.nat(), fc.array(fc.nat()), (cs, size, strategy, excludeMask, shuffle) => {
       const exclude = new Set(cs.filter((_, i) => (excludeMask >> i) & 1).map((c) => c.name));
       const ranked = rankBackendsForWrite(strategy, cs, size, exclude);
       const eligible = cs.filter((c) => !exclude.has(c.name) && canTakeWrite(c, size));
@@ -24,6 +25,7 @@ describe('fuzz: placement ranking', () => {
       for (let i = 1; i < ranked.length; i++) {
         const [a, b] = [ranked[i - 1] as BackendCandidate, ranked[i] as BackendCandidate];
         if (strategy === 'pack') expect(a.order).toBeLessThan(b.order);
+        else if (strategy === 'free-space') expect(availableBytes(a) > availableBytes(b) || (availableBytes(a) === availableBytes(b) && a.order < b.order)).toBe(true);
         else expect(utilisation(a) < utilisation(b) || (utilisation(a) === utilisation(b) && a.order < b.order)).toBe(true);
       }
       const permuted = [...cs].sort((x, y) => (shuffle[x.order] ?? x.order) - (shuffle[y.order] ?? y.order));

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startStack, type TestStack } from '../../support/orchestrator.js';
+import { startStack, type TestBackend, type TestStack } from '../../support/orchestrator.js';
 import { findTool, makeTempDir, privateEnv, run, runOk, type RunResult } from './client-tools.js';
 
 /** Debian's AWS CLI v2; the pyenv `aws` (v1) that may come first on PATH is deliberately not used. */
@@ -20,10 +20,13 @@ export interface AwsCliHarness {
   stop(): Promise<void>;
 }
 
-/** A fresh orchestrator and an AWS CLI that sees only a private, empty configuration and the alpha keys. */
-export async function startAwsCli(): Promise<AwsCliHarness> {
+/**
+ * A fresh orchestrator (one unlimited backend unless `backends` says otherwise) and an AWS CLI
+ * that sees only a private, empty configuration and the alpha keys.
+ */
+export async function startAwsCli(backends: TestBackend[] = [{ quota: 0 }]): Promise<AwsCliHarness> {
   const bin = aws.path as string;
-  const stack = await startStack({ backends: [{ quota: 0 }] });
+  const stack = await startStack({ backends });
   const tmp = await makeTempDir('s3o-awscli-');
   const path = (rel: string): string => join(tmp.dir, ...rel.split('/'));
   // Empty config files: nothing from ~/.aws or the process environment reaches the CLI.
