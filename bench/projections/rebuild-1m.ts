@@ -17,7 +17,7 @@ import { migrateSchema } from '../../projections/schema/plan.js';
 import { createPool } from '../../infra/db/pool.js';
 import { PostgresEventStore } from '../../infra/eventstore/postgres-event-store.js';
 import { createLogger } from '../../infra/telemetry/logger.js';
-import { formatCount, ProgressBar } from '../../ops/cli/progress.js';
+import { formatCount, ProgressBar } from '../../ops/index.js';
 import { ProjectionRunner } from '../../projections/async/runner.js';
 import { rebuildProjections, verifyProjections } from '../../projections/rebuild.js';
 import { allProjections, asyncProjections } from '../../projections/registry.js';

@@ -3,7 +3,7 @@ import http from 'node:http';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { expect } from 'vitest';
-import { NodeSha256 } from '../unit/auth/signing-support.js';
+import { NodeSha256 } from '../../bench/signing.js';
 import { storeClient, type BackendStore } from './backend-stores.js';
 import type { TestBucket, TestStack } from './orchestrator.js';
 
