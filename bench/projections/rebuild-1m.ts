@@ -91,7 +91,7 @@ async function main(): Promise<void> {
           const size = 1000 + (seq % 5000);
           appends.push({ streamId: `object-bench/${key}`, expected: 'no_stream', events: [ev('ObjectWritten', {
             bucket: 'bench', key, writeId, size, previousSize: null, etag: 'd41d8cd98f00b204e9800998ecf8427e', contentType: 'application/octet-stream',
-            metadata: {}, headers: {}, checksum: null, parts: null, lastModified: new Date(at + seq).toISOString(),
+            metadata: {}, headers: {}, checksum: null, contentSha256: null, parts: null, lastModified: new Date(at + seq).toISOString(),
             copies: [{ backend, storageKey: `bench/${key}~${writeId}`, size }], displaced: [], origin: 'put',
           })] });
           remember({ key, writeId, size, backend, revision: 0n });
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
           const cleanupId = ulid(at + seq);
           appends.push({ streamId: `object-bench/${existing.key}`, expected: existing.revision, events: [ev('ObjectWritten', {
             bucket: 'bench', key: existing.key, writeId, size, previousSize: existing.size, etag: 'd41d8cd98f00b204e9800998ecf8427e',
-            contentType: 'text/plain', metadata: { n: String(seq) }, headers: {}, checksum: null, parts: null, lastModified: new Date(at + seq).toISOString(),
+            contentType: 'text/plain', metadata: { n: String(seq) }, headers: {}, checksum: null, contentSha256: null, parts: null, lastModified: new Date(at + seq).toISOString(),
             copies: [{ backend, storageKey: `bench/${existing.key}~${writeId}`, size }],
             displaced: [{ backend: existing.backend, storageKey: `bench/${existing.key}~${existing.writeId}`, size: existing.size, cleanupId }], origin: 'put',
           })] });

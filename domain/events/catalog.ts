@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { adminEvents } from './admin-events.js';
 import { backendEvents } from './backend-events.js';
 import { cleanupEvents } from './cleanup-events.js';
+import { integrityEvents } from './integrity-events.js';
 import { jobEvents } from './job-events.js';
 import { objectEvents } from './object-events.js';
 import { uploadEvents } from './upload-events.js';
@@ -18,6 +19,7 @@ export const eventCatalog = {
   ...usageEvents,
   ...uploadEvents,
   ...jobEvents,
+  ...integrityEvents,
   ...adminEvents,
 } as const;
 
@@ -30,7 +32,11 @@ export type DomainEvent = { [T in EventType]: { type: T; data: EventData<T> } }[
  * Upcasters lift one stored version to the next: `<type>@<from version>` → data at from+1. The
  * projections that run in the database need each one's SQL twin (projections/schema/sql-upcasters.ts).
  */
-export const upcasters: Record<string, (data: Record<string, unknown>) => Record<string, unknown>> = {};
+export const upcasters: Record<string, (data: Record<string, unknown>) => Record<string, unknown>> = {
+  /** Version 2 records the SHA-256 of the client's bytes; a version 1 write has none. */
+  'ObjectWritten@1': (d) => ({ ...d, contentSha256: null }),
+  'PartUploaded@1': (d) => ({ ...d, sha256: null }),
+};
 
 export function isKnownEventType(type: string): type is EventType {
   return Object.hasOwn(eventCatalog, type);

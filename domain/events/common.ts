@@ -28,7 +28,18 @@ export const ObjectHeaders = z.object({
 });
 export type ObjectHeaders = z.infer<typeof ObjectHeaders>;
 
-export const PartLayout = z.object({ partNumber: z.number().int().positive(), size: z.number().int().nonnegative() });
+/** Lower-case hex SHA-256 of the client's bytes (of one part, or of a whole single-part object). */
+export const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+
+/**
+ * The SHA-256 recorded for a version: the hex digest of its bytes, or for a multipart object the
+ * digest of its parts' digests (concatenated, in part order) followed by `-<part count>`, as S3
+ * composes multipart checksums (parts arrive separately, so no one hash sees the whole body).
+ */
+export const ContentSha256 = z.string().regex(/^[0-9a-f]{64}(-[1-9][0-9]{0,4})?$/);
+
+/** One part of a multipart version; `sha256` from ObjectWritten@2 on, when integrity is on. */
+export const PartLayout = z.object({ partNumber: z.number().int().positive(), size: z.number().int().nonnegative(), sha256: Sha256Hex.optional() });
 export type PartLayout = z.infer<typeof PartLayout>;
 
 export const IsoTime = z.string().min(1);

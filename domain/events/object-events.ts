@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Checksum, IsoTime, ObjectHeaders, OrphanedCopy, PartLayout, StoredCopy } from './common.js';
+import { Checksum, ContentSha256, IsoTime, ObjectHeaders, OrphanedCopy, PartLayout, StoredCopy } from './common.js';
 
 /** A new current version of an object; the previous version's copies are `displaced`. */
 export const ObjectWritten = z.object({
@@ -14,6 +14,8 @@ export const ObjectWritten = z.object({
   metadata: z.record(z.string(), z.string()),
   headers: ObjectHeaders,
   checksum: Checksum.nullable(),
+  /** SHA-256 of the client's bytes (see ContentSha256); null when integrity was off. New in version 2. */
+  contentSha256: ContentSha256.nullable(),
   parts: z.array(PartLayout).nullable(),
   lastModified: IsoTime,
   copies: z.array(StoredCopy).min(1),
@@ -63,7 +65,7 @@ export const ObjectDeleted = z.object({
 });
 
 export const objectEvents = {
-  ObjectWritten: { version: 1, schema: ObjectWritten },
+  ObjectWritten: { version: 2, schema: ObjectWritten },
   ReplicaAdded: { version: 1, schema: ReplicaAdded },
   ReplicaDropped: { version: 1, schema: ReplicaDropped },
   CopyMoved: { version: 1, schema: CopyMoved },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Checksum, IsoTime, ObjectHeaders } from './common.js';
+import { Checksum, IsoTime, ObjectHeaders, Sha256Hex } from './common.js';
 
 export const MultipartUploadCreated = z.object({
   uploadId: z.string(),
@@ -26,6 +26,8 @@ export const PartUploaded = z.object({
   /** ETag the backend gave the part, needed to complete the backend's upload. */
   backendEtag: z.string(),
   checksum: Checksum.nullable(),
+  /** SHA-256 hex of the part as the client sent it; null when integrity was off. New in version 2. */
+  sha256: Sha256Hex.nullable(),
 });
 
 export const MultipartUploadCompleted = z.object({
@@ -46,7 +48,7 @@ export const MultipartUploadAborted = z.object({
 
 export const uploadEvents = {
   MultipartUploadCreated: { version: 1, schema: MultipartUploadCreated },
-  PartUploaded: { version: 1, schema: PartUploaded },
+  PartUploaded: { version: 2, schema: PartUploaded },
   MultipartUploadCompleted: { version: 1, schema: MultipartUploadCompleted },
   MultipartUploadAborted: { version: 1, schema: MultipartUploadAborted },
 } as const;

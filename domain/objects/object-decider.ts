@@ -30,6 +30,7 @@ export function decideWrite(state: ObjectState, cmd: WriteObjectCommand, ids: Id
     metadata: cmd.metadata,
     headers: cmd.headers,
     checksum: cmd.checksum,
+    contentSha256: cmd.contentSha256,
     parts: cmd.parts,
     lastModified: cmd.lastModified,
     copies: cmd.copies,

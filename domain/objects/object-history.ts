@@ -54,6 +54,17 @@ export function describeObjectEvent(event: DomainEvent): string {
       return `copy moved ${event.data.from.backend} → ${event.data.to.backend} (${bytes(event.data.to.size)}) by job ${event.data.jobId}`;
     case 'ObjectDeleted':
       return describeDelete(event.data);
+    case 'CopyVerified':
+      return `copy on ${event.data.backend} verified (${event.data.component}): its SHA-256 matches`;
+    case 'CopyCorrupted': {
+      const d = event.data;
+      const what = d.actualSha256 === null ? 'its bytes are missing' : `SHA-256 ${d.actualSha256.slice(0, 12)}…, expected ${d.expectedSha256.slice(0, 12)}…`;
+      return `copy on ${d.backend} found corrupt (${d.component}${d.partNumber !== undefined ? `, part ${d.partNumber}` : ''}): ${what}; queued for repair`;
+    }
+    case 'CopyRepaired':
+      return `corrupt copy on ${event.data.from.backend} repaired from ${event.data.source}: now ${event.data.to.backend} (${bytes(event.data.to.size)}); the corrupt bytes queued for cleanup`;
+    case 'ChecksumBackfilled':
+      return `SHA-256 recorded by the checksum backfill: ${event.data.contentSha256}`;
     default:
       return event.type;
   }

@@ -80,7 +80,7 @@ class BodyTransform extends Transform {
     this.result.catch(() => undefined); // the stream's own 'error' reports it; nobody has to await this
     const { payload } = p.exp;
     const algorithm = p.checksum?.algorithm;
-    if (payload.kind === 'sha256' || algorithm === 'SHA256') this.sha256 = createHash('sha256');
+    if (payload.kind === 'sha256' || algorithm === 'SHA256' || p.exp.sha256 === true) this.sha256 = createHash('sha256');
     if (algorithm !== undefined) {
       this.checksum = algorithm === 'SHA256' && this.sha256 !== undefined ? undefined : createChecksumHasher(algorithm);
     }

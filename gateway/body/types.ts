@@ -15,6 +15,8 @@ export interface BodyExpectations {
   trailerNames?: string[];
   /** Largest aws-chunked chunk accepted (bytes); chunks are streamed, never buffered. */
   maxChunkSize?: number;
+  /** Compute the SHA-256 of the decoded bytes even when nothing asks to verify one (integrity.enabled). */
+  sha256?: boolean;
 }
 
 export interface BodyDigests {

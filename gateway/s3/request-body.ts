@@ -41,11 +41,14 @@ function feed(raw: IncomingMessage, body: Transform): void {
   });
 }
 
-/** The request body as verified object bytes (decoded, hashes and signatures checked while it flows). */
-export function verifiedBody(req: S3Request, maxObjectSize: number): VerifiedBody {
+/**
+ * The request body as verified object bytes (decoded, hashes and signatures checked while it
+ * flows); `sha256` also computes the SHA-256 of the bytes when no header asks for it.
+ */
+export function verifiedBody(req: S3Request, maxObjectSize: number, opts: { sha256?: boolean } = {}): VerifiedBody {
   const size = declaredSize(req);
   if (size > maxObjectSize) throw new DomainError('EntityTooLarge', undefined, { ProposedSize: size, MaxSizeAllowed: maxObjectSize });
-  const body = createBodyPipeline(bodyExpectationsFromHeaders(req.raw.headersDistinct, req.payload));
+  const body = createBodyPipeline({ ...bodyExpectationsFromHeaders(req.raw.headersDistinct, req.payload), sha256: opts.sha256 === true });
   feed(req.raw, body.stream);
   return { size, stream: body.stream, digests: () => body.digests() };
 }

@@ -225,6 +225,7 @@ export class UntrackedImporter {
       metadata: head.metadata,
       headers: {},
       checksum: null,
+      contentSha256: null,
       parts: null,
       lastModified: lastModified.toISOString(),
       copies: [{ backend, storageKey: c.obj.key, size: head.contentLength }],

@@ -11,9 +11,11 @@ interface ObjectRow {
   metadata: Record<string, string>;
   headers: ObjectHeaders;
   checksum: Checksum | null;
+  content_sha256: string | null;
   parts: PartLayout[] | null;
   last_modified: Date;
   copies: StoredCopy[] | null;
+  corrupt: string[] | null;
 }
 
 /**
@@ -24,13 +26,15 @@ export async function loadObject(db: Queryable, bucket: string, key: string): Pr
   const res = await db.query<ObjectRow>({
     name: 's3o-load-object',
     text: `SELECT s.revision, o.write_id, o.size, o.etag, o.content_type, o.metadata, o.headers, o.checksum, o.parts,
-            o.last_modified,
-            (SELECT json_agg(json_build_object('backend', c.backend, 'storageKey', c.storage_key, 'size', c.size)
-                             ORDER BY c.created_at, c.backend)
-               FROM object_copies c WHERE c.bucket = $2 AND c.key = $3) AS copies
+            o.last_modified, o.content_sha256, cc.copies, cc.corrupt
        FROM (SELECT 1) one
        LEFT JOIN streams s ON s.stream_id = $1
-       LEFT JOIN objects o ON o.bucket = $2 AND o.key = $3`,
+       LEFT JOIN objects o ON o.bucket = $2 AND o.key = $3
+       LEFT JOIN LATERAL (
+         SELECT json_agg(json_build_object('backend', c.backend, 'storageKey', c.storage_key, 'size', c.size)
+                         ORDER BY c.created_at, c.backend) AS copies,
+                array_agg(c.backend ORDER BY c.backend) FILTER (WHERE c.corrupt_since IS NOT NULL) AS corrupt
+           FROM object_copies c WHERE c.bucket = $2 AND c.key = $3) cc ON true`,
     values: [objectStreamId(bucket, key), bucket, key],
   });
   const r = res.rows[0];
@@ -48,9 +52,11 @@ export async function loadObject(db: Queryable, bucket: string, key: string): Pr
       metadata: r.metadata,
       headers: r.headers,
       checksum: r.checksum,
+      contentSha256: r.content_sha256,
       parts: r.parts,
       lastModified: r.last_modified.toISOString(),
       copies: r.copies ?? [],
+      ...(r.corrupt ? { corrupt: r.corrupt } : {}),
     },
   };
 }

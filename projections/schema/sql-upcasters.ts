@@ -5,4 +5,7 @@
  * (the schema refuses to build otherwise); give each pair a test that they agree, as
  * test/integration/event-versions.test.ts does for its test-only ObjectWritten@2.
  */
-export const sqlUpcasters: Readonly<Record<string, string>> = {};
+export const sqlUpcasters: Readonly<Record<string, string>> = {
+  'ObjectWritten@1': `d || '{"contentSha256": null}'::jsonb`,
+  'PartUploaded@1': `d || '{"sha256": null}'::jsonb`,
+};

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { compositeSha256 } from '../integrity/content-hash.js';
 import type { Readable } from 'node:stream';
 import { newUlid } from '../../infra/ids.js';
 import { DomainError } from '../../domain/errors.js';
@@ -50,7 +51,7 @@ export interface PartInput {
   partNumber: number;
   size: number;
   body: Readable;
-  digests: () => Promise<{ md5Hex: string; size: number; checksum?: { algorithm: Checksum['algorithm']; base64: string } }>;
+  digests: () => Promise<{ md5Hex: string; size: number; sha256Hex?: string; checksum?: { algorithm: Checksum['algorithm']; base64: string } }>;
 }
 
 /**
@@ -149,7 +150,7 @@ export class MultipartService {
     try {
       await this.store.appendToStream(uploadStreamId(upload.uploadId), [this.events.event('PartUploaded', {
         uploadId: upload.uploadId, backend: upload.backend, partNumber: part.partNumber, size: digests.size,
-        etag: digests.md5Hex, backendEtag, checksum,
+        etag: digests.md5Hex, backendEtag, checksum, sha256: digests.sha256Hex ?? null,
       }, cause)], { expected: 'any' });
     } catch (err) {
       if (err instanceof InvariantViolationError && err.invariant === 'quota') throw new DomainError('InsufficientStorage');
@@ -252,9 +253,13 @@ export class MultipartService {
       }, cause)],
       expected: state.revision,
     }];
+    const parts = done.parts.map((p) => {
+      const sha256 = state.parts.get(p.partNumber)?.sha256;
+      return sha256 ? { partNumber: p.partNumber, size: p.size, sha256 } : { partNumber: p.partNumber, size: p.size };
+    });
     const outcome = await this.objects.write(created.bucket, created.key, {
       writeId: created.writeId, size: done.totalSize, etag: done.etag, contentType: created.contentType, metadata: created.metadata,
-      headers: created.headers, checksum: null, parts: done.parts.map((p) => ({ partNumber: p.partNumber, size: p.size })),
+      headers: created.headers, checksum: null, contentSha256: compositeSha256(parts.map((p) => p.sha256)) ?? null, parts,
       lastModified: this.events.now().toISOString(), copies, origin: 'multipart', uploadId: created.uploadId,
     }, cause, { extra: uploadAppend, ...(precondition ? { precondition } : {}) });
     this.backends.noteUsage(created.backend, { pending: -done.totalSize });

@@ -59,7 +59,7 @@ export class DegradedLookup {
     const head = await this.backends.require(newest.backend).client.headObject(newest.storageKey).catch(() => undefined);
     return {
       writeId: newest.writeId, size: newest.size, etag: newest.etag.replace(/"/g, ''), contentType: head?.contentType ?? DEFAULT_CONTENT_TYPE,
-      metadata: {}, headers: {}, checksum: null, parts: null, lastModified: newest.lastModified.toISOString(), copies,
+      metadata: {}, headers: {}, checksum: null, contentSha256: null, parts: null, lastModified: newest.lastModified.toISOString(), copies,
     };
   }
 }

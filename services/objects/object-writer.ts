@@ -196,7 +196,7 @@ export class ObjectWriter {
       input.key,
       {
         writeId, size: digests.size, etag: digests.md5Hex, contentType: input.contentType, metadata: input.metadata,
-        headers: input.headers, checksum, parts: null, lastModified, copies, origin: input.origin,
+        headers: input.headers, checksum, contentSha256: digests.sha256Hex ?? null, parts: null, lastModified, copies, origin: input.origin,
       },
       input.cause,
       { initial: state, ...(input.precondition ? { precondition: input.precondition } : {}) },

@@ -8,6 +8,8 @@ import type { WritePrecondition } from './object-commands.js';
 export interface VerifiedDigests {
   md5Hex: string;
   size: number;
+  /** SHA-256 of the bytes, when it was computed (integrity.enabled, or the client sent it). */
+  sha256Hex?: string;
   checksum?: { algorithm: Checksum['algorithm']; base64: string };
 }
 

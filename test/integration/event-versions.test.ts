@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventCatalog, type DomainEvent } from '../../domain/events/catalog.js';
+import { eventCatalog, upcasters, type DomainEvent } from '../../domain/events/catalog.js';
 import { createDecoder, encodeEvent } from '../../domain/events/codec.js';
 import { UnknownEventVersionError } from '../../domain/eventstore/errors.js';
 import { PostgresEventStore } from '../../infra/eventstore/postgres-event-store.js';
@@ -10,13 +10,19 @@ import type { EventVersion, ProjectionDefinition } from '../../projections/proje
 import { rebuildProjections, verifyProjections } from '../../projections/rebuild.js';
 import { allProjections, asyncProjections, inlineProjections } from '../../projections/registry.js';
 import { migrateSchema, type SchemaSources } from '../../projections/schema/plan.js';
+import { sqlUpcasters } from '../../projections/schema/sql-upcasters.js';
 import { currentEncoder, historyOp, HistoryWriter, projectionTables, resetLog, type EventEncoder } from '../support/projection-history.js';
 import { createMigratedDatabase, type MigratedDatabase } from '../support/store.js';
 
 /**
- * A test-only version 2 of ObjectWritten, the real shape, whose version 1 named the previous size
- * `previous` and listed its copies as `replicas` without sizes (every copy had the object's).
+ * A test-only next version of ObjectWritten (`NEXT`, the real shape), whose version before it
+ * (`OLD`, the catalogue's current one) is pretended to have named the previous size `previous` and
+ * listed its copies as `replicas` without sizes (every copy had the object's). The variables keep
+ * their first names: V1 is that older shape, V2 the next version.
  */
+const OLD = eventCatalog.ObjectWritten.version;
+const NEXT = OLD + 1;
+const known = (upTo: number) => Array.from({ length: upTo }, (_, i) => i + 1).join(', ');
 const upcastObjectWritten = (d: Record<string, unknown>) => {
   const { previous, replicas, ...rest } = d as { previous: unknown; replicas: Record<string, unknown>[] };
   return { ...rest, previousSize: previous, copies: replicas.map((r) => ({ ...r, size: d.size })) };
@@ -24,28 +30,28 @@ const upcastObjectWritten = (d: Record<string, unknown>) => {
 const upcastObjectWrittenSql = `(d - 'previous' - 'replicas') || jsonb_build_object('previousSize', d->'previous', 'copies',
   (SELECT coalesce(jsonb_agg(r || jsonb_build_object('size', d->'size') ORDER BY i), '[]'::jsonb)
      FROM jsonb_array_elements(d->'replicas') WITH ORDINALITY AS x(r, i)))`;
-const toV2 = (v: EventVersion): EventVersion => (v === 'ObjectWritten@1' ? 'ObjectWritten@2' : v);
+const toV2 = (v: EventVersion): EventVersion => (v === `ObjectWritten@${OLD}` ? `ObjectWritten@${NEXT}` : v);
 const declaredAtV2 = <P extends ProjectionDefinition>(p: P): P => ({ ...p, handles: p.handles.map(toV2), ignores: p.ignores.map(toV2) });
 const withV2: SchemaSources = {
   catalogue: {
-    versions: { ...eventCatalog, ObjectWritten: { ...eventCatalog.ObjectWritten, version: 2 } },
-    upcasters: { 'ObjectWritten@1': upcastObjectWritten },
-    sqlUpcasters: { 'ObjectWritten@1': upcastObjectWrittenSql },
+    versions: { ...eventCatalog, ObjectWritten: { ...eventCatalog.ObjectWritten, version: NEXT } },
+    upcasters: { ...upcasters, [`ObjectWritten@${OLD}`]: upcastObjectWritten },
+    sqlUpcasters: { ...sqlUpcasters, [`ObjectWritten@${OLD}`]: upcastObjectWrittenSql },
   },
   inline: inlineProjections.map(declaredAtV2),
   async: asyncProjections.map(declaredAtV2),
 };
 const decodeWithV2 = createDecoder<DomainEvent>(withV2.catalogue.versions as typeof eventCatalog, withV2.catalogue.upcasters as Record<string, typeof upcastObjectWritten>);
 
-/** Stores ObjectWritten as version 1 (the old shape); everything else as it is. */
+/** Stores ObjectWritten as version OLD (the old shape); everything else as it is. */
 const storeV1: EventEncoder = (type, data, at) => {
   if (type !== 'ObjectWritten') return currentEncoder(type, data, at);
   const { previousSize, copies, ...rest } = encodeEvent('ObjectWritten', data as Parameters<typeof encodeEvent<'ObjectWritten'>>[1]).data;
   const v1 = { ...rest, previous: previousSize, replicas: copies.map(({ backend, storageKey }) => ({ backend, storageKey })) };
-  return { id: randomUUID(), type, schemaVersion: 1, data: v1, metadata: { actor: 'history', at } };
+  return { id: randomUUID(), type, schemaVersion: OLD, data: v1, metadata: { actor: 'history', at } };
 };
-/** Stores ObjectWritten as version 2: the current shape under the new number. */
-const storeV2: EventEncoder = (type, data, at) => ({ ...currentEncoder(type, data, at), ...(type === 'ObjectWritten' ? { schemaVersion: 2 } : {}) });
+/** Stores ObjectWritten as version NEXT: the current shape under the new number. */
+const storeV2: EventEncoder = (type, data, at) => ({ ...currentEncoder(type, data, at), ...(type === 'ObjectWritten' ? { schemaVersion: NEXT } : {}) });
 
 /** What `p` rejects with; fails when it resolves. */
 const rejectionOf = (p: Promise<unknown>): Promise<Error> =>
@@ -73,14 +79,14 @@ describe('event versions', () => {
       expect(err).toBeInstanceOf(UnknownEventVersionError);
       expect(err.message).toBe(`event UsageFlushed has schema version ${schemaVersion}, which the projections in this database do not know (they know 1)`);
     }
-    const newer = { ...storeV2('ObjectWritten', { ...objectWritten, key: 'v3' }, '2026-11-01T00:00:00Z'), schemaVersion: 3 };
+    const newer = { ...storeV2('ObjectWritten', { ...objectWritten, key: 'v3' }, '2026-11-01T00:00:00Z'), schemaVersion: NEXT + 1 };
     const refused = await rejectionOf(new PostgresEventStore(asV1.pool).appendToStream('object-data/v3', [newer], { expected: 'no_stream' }));
-    expect(refused.message).toBe('event ObjectWritten has schema version 3, which the projections in this database do not know (they know 1, 2)');
+    expect(refused.message).toBe(`event ObjectWritten has schema version ${NEXT + 1}, which the projections in this database do not know (they know ${known(NEXT)})`);
     expect((await current.pool.query('SELECT count(*)::int AS n FROM events')).rows[0]).toEqual({ n: 0 });
     expect((await asV1.pool.query("SELECT count(*)::int AS n FROM objects WHERE key = 'v3'")).rows[0]).toEqual({ n: 0 });
   });
 
-  it('a history stored with ObjectWritten at version 1 projects, replays and upcasts to the tables of the same history at version 2', async () => {
+  it('a history stored with ObjectWritten at an older version projects, replays and upcasts to the tables of the same history at the next', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(historyOp, { minLength: 5, maxLength: 40 }), async (ops) => {
         await Promise.all([resetLog(asV1.pool), resetLog(asV2.pool)]);
@@ -101,7 +107,7 @@ describe('event versions', () => {
         expect(await projectionTables(asV1.pool)).toEqual(live);
         const replayed = await verifyProjections(asV1.pool, allProjections.filter((p) => p.kind === 'inline'));
         expect(replayed.every((r) => r.identical)).toBe(true);
-        // Each stored version 1 upcasts in SQL to what the TypeScript upcaster makes of it.
+        // Each stored older version upcasts in SQL to what the TypeScript upcaster makes of it.
         const stored = (await asV1.pool.query<{ data: Record<string, unknown>; upcast: unknown }>(
           "SELECT data, s3o_upcast(type, schema_version, data) AS upcast FROM events WHERE type = 'ObjectWritten'",
         )).rows;
@@ -111,16 +117,39 @@ describe('event versions', () => {
     );
   });
 
+  it('ObjectWritten@1 and PartUploaded@1, stored before SHA-256s were recorded, upcast alike in SQL and TypeScript and project with no hash', async () => {
+    const store = new PostgresEventStore(current.pool);
+    const { contentSha256: _hash, ...writtenV1 } = { ...objectWritten, key: 'old' };
+    const partV1 = { uploadId: 'u-old', backend: 'b1', partNumber: 1, size: 1, etag: 'e', backendEtag: 'be', checksum: null };
+    const stored = (type: string, data: unknown) => ({ id: randomUUID(), type, schemaVersion: 1, data, metadata: { actor: 'test', at: '2026-11-01T00:00:00Z' } });
+    await store.appendToStream('object-data/old', [stored('ObjectWritten', writtenV1)], { expected: 'no_stream' });
+    const created = {
+      uploadId: 'u-old', bucket: 'data', key: 'mp', backend: 'b1', backendUploadId: 'bu', storageKey: 'data/mp~w2', writeId: 'w2',
+      contentType: 'text/plain', metadata: {}, headers: {}, initiatedAt: '2026-11-01T00:00:00Z',
+    };
+    await store.appendToStream('upload-u-old', [stored('MultipartUploadCreated', created), stored('PartUploaded', partV1)], { expected: 'no_stream' });
+    const rows = (await current.pool.query<{ type: string; data: Record<string, unknown>; upcast: unknown }>(
+      "SELECT type, data, s3o_upcast(type, schema_version, data) AS upcast FROM events WHERE schema_version = 1 AND type IN ('ObjectWritten', 'PartUploaded')",
+    )).rows;
+    expect(rows.map((r) => r.type).sort()).toEqual(['ObjectWritten', 'PartUploaded']);
+    for (const r of rows) {
+      const ts = upcasters[`${r.type}@1`]?.(r.data);
+      expect(r.upcast).toEqual(ts);
+      expect(ts).toMatchObject(r.type === 'ObjectWritten' ? { contentSha256: null } : { sha256: null });
+    }
+    expect((await current.pool.query("SELECT content_sha256 FROM objects WHERE key = 'old'")).rows).toEqual([{ content_sha256: null }]);
+  });
+
   it('a replay refuses a version nobody knows that reached the log, leaving the live tables alone', async () => {
     const db = asV2;
     const before = await projectionTables(db.pool);
     await db.pool.query(
       `INSERT INTO events (stream_id, revision, event_id, type, schema_version, data, metadata)
-       VALUES ('object-data/future', 0, $1, 'ObjectWritten', 3, $2, '{"at": "2026-12-01T00:00:00Z"}')`,
-      [randomUUID(), JSON.stringify({ ...objectWritten, key: 'future' })],
+       VALUES ('object-data/future', 0, $1, 'ObjectWritten', $3, $2, '{"at": "2026-12-01T00:00:00Z"}')`,
+      [randomUUID(), JSON.stringify({ ...objectWritten, key: 'future' }), NEXT + 1],
     );
     await expect(rebuildProjections(db.pool, allProjections.filter((p) => p.name === 'locations'))).rejects.toThrow(
-      /event ObjectWritten has schema version 3, which the projections in this database do not know \(they know 1, 2\)/,
+      new RegExp(`event ObjectWritten has schema version ${NEXT + 1}, which the projections in this database do not know \\(they know ${known(NEXT)}\\)`),
     );
     expect(await projectionTables(db.pool)).toEqual(before);
   });
@@ -128,6 +157,6 @@ describe('event versions', () => {
 
 const objectWritten = {
   bucket: 'data', key: 'k', writeId: 'w', size: 1, previousSize: null, etag: 'e', contentType: 'text/plain', metadata: {}, headers: {},
-  checksum: null, parts: null, lastModified: '2026-11-01T00:00:00.000Z', copies: [{ backend: 'b1', storageKey: 'data/k~w', size: 1 }],
+  checksum: null, contentSha256: null, parts: null, lastModified: '2026-11-01T00:00:00.000Z', copies: [{ backend: 'b1', storageKey: 'data/k~w', size: 1 }],
   displaced: [], origin: 'put' as const,
 };

@@ -66,7 +66,7 @@ describe('inline projections', () => {
 
   it('multipart parts count as pending bytes, replaced parts are not double counted', async () => {
     const up = (n: number, size: number) =>
-      store.appendToStream('upload-u1', [newEvent('PartUploaded', { uploadId: 'u1', backend: 'b2', partNumber: n, size, etag: 'e', backendEtag: 'be', checksum: null })], { expected: 'any' });
+      store.appendToStream('upload-u1', [newEvent('PartUploaded', { uploadId: 'u1', backend: 'b2', partNumber: n, size, etag: 'e', backendEtag: 'be', checksum: null, sha256: null })], { expected: 'any' });
     await store.appendToStream('upload-u1', [newEvent('MultipartUploadCreated', {
       uploadId: 'u1', bucket: 'photos', key: 'big', backend: 'b2', backendUploadId: 'x', storageKey: 'photos/big~1', writeId: '1',
       contentType: 'application/octet-stream', metadata: {}, headers: {}, initiatedAt: new Date().toISOString(),
@@ -96,7 +96,7 @@ describe('inline projections', () => {
     expect(verified.every((v) => v.identical)).toBe(true);
     // The live index names survive the swap.
     const idx = (await db.pool.query("SELECT indexname FROM pg_indexes WHERE tablename = 'object_copies' ORDER BY 1")).rows.map((r: { indexname: string }) => r.indexname);
-    expect(idx).toEqual(['object_copies_by_backend', 'object_copies_pkey']);
+    expect(idx).toEqual(['object_copies_by_backend', 'object_copies_corrupt', 'object_copies_pkey', 'object_copies_scrub_order']);
     await objects.write('photos', 'after-rebuild', 10, ['b2']);
   });
 

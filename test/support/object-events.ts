@@ -38,13 +38,13 @@ export class ObjectWriter {
     const writeId = ulid();
     const ev = decideWrite(state, {
       writeId, size, etag: 'd41d8cd98f00b204e9800998ecf8427e', contentType: 'application/octet-stream', metadata: {},
-      headers: {}, checksum: null, parts: null, lastModified: new Date().toISOString(),
+      headers: {}, checksum: null, contentSha256: null, parts: null, lastModified: new Date().toISOString(),
       copies: backends.map((b) => ({ backend: b, storageKey: `${bucket}/${key}~${writeId}`, size })), origin: 'put',
     }, ids);
     const res = await this.store.appendToStream(objectStreamId(bucket, key), [newEvent(ev.type, ev.data)], { expected: state.revision });
     const next: ObjectState = {
       bucket, key, revision: res.nextRevision,
-      current: { writeId, size, etag: ev.data.etag, contentType: ev.data.contentType, metadata: {}, headers: {}, checksum: null, parts: null, lastModified: ev.data.lastModified, copies: ev.data.copies },
+      current: { writeId, size, etag: ev.data.etag, contentType: ev.data.contentType, metadata: {}, headers: {}, checksum: null, contentSha256: null, parts: null, lastModified: ev.data.lastModified, copies: ev.data.copies },
     };
     this.states.set(`${bucket}/${key}`, next);
     return next;

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import type pg from 'pg';
 import { encodeEvent } from '../../domain/events/codec.js';
@@ -29,7 +29,8 @@ export type HistoryOp =
   | { op: 'jobEnd'; job: number; outcome: 'completed' | 'cancelled' | 'failed' }
   | { op: 'backend'; backend: number; change: 'limits' | 'drain' | 'drained' | 'cancel' | 'reactivate' | 'remove' | 'purge' }
   | { op: 'usage'; backend: number; month: number; requests: number }
-  | { op: 'admin' };
+  | { op: 'admin' }
+  | { op: 'integrity'; key: number; copy: number; check: 'verified' | 'corrupted' | 'repaired' | 'backfilled' | 'scrubbed' };
 
 const small = (max: number) => fc.integer({ min: 0, max });
 export const historyOp: fc.Arbitrary<HistoryOp> = fc.oneof(
@@ -49,6 +50,7 @@ export const historyOp: fc.Arbitrary<HistoryOp> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant('backend' as const), backend: small(2), change: fc.constantFrom('limits' as const, 'drain' as const, 'drained' as const, 'cancel' as const, 'reactivate' as const, 'remove' as const, 'purge' as const) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('usage' as const), backend: small(2), month: small(1), requests: small(50) }) },
   { weight: 1, arbitrary: fc.constant({ op: 'admin' as const }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant('integrity' as const), key: small(6), copy: small(2), check: fc.constantFrom('verified' as const, 'corrupted' as const, 'repaired' as const, 'backfilled' as const, 'scrubbed' as const) }) },
 );
 
 /** Builds a stored event; tests swap it to store some type in another schema version. */
@@ -65,6 +67,7 @@ interface UploadModel { id: string; key: string; backend: string; revision: bigi
 interface JobModel { id: string; revision: bigint; backend: string }
 
 const backendNames = ['b1', 'b2', 'b3'];
+const hexOf = (text: string): string => createHash('sha256').update(text).digest('hex');
 const start = Date.parse('2026-11-01T00:00:00Z');
 
 /** Turns operations into appends, keeping just enough state to make each one valid. */
@@ -125,7 +128,10 @@ export class HistoryWriter {
     const displaced = (prev?.copies ?? []).map((c) => ({ ...c, cleanupId: this.next('c') }));
     const event = this.event('ObjectWritten', {
       bucket: 'data', key, writeId, size, previousSize: prev?.size ?? null, etag: `etag-${writeId}`, contentType: 'application/octet-stream',
-      metadata: { n: writeId }, headers: {}, checksum: null, parts: origin === 'multipart' ? [{ partNumber: 1, size }] : null,
+      metadata: { n: writeId }, headers: {}, checksum: null,
+      // Every other write carries a SHA-256 (integrity on), the rest none (written before it was).
+      contentSha256: this.tick % 2 === 0 ? null : origin === 'multipart' ? `${hexOf(`${writeId}*`)}-1` : hexOf(writeId),
+      parts: origin === 'multipart' ? [{ partNumber: 1, size, ...(this.tick % 2 === 0 ? {} : { sha256: hexOf(`${writeId}/1`) }) }] : null,
       lastModified: new Date(start + this.tick * 1000).toISOString(), copies, displaced, origin, ...(uploadId ? { uploadId } : {}),
     });
     const append: StreamAppend & { events: NewEvent[] } = { streamId: `object-data/${key}`, expected: prev?.revision ?? 'no_stream', events: [event] };
@@ -208,6 +214,41 @@ export class HistoryWriter {
         this.cleanup.push({ id: source.cleanupId, backend: from.backend, size: from.size });
         return;
       }
+      case 'integrity': {
+        if (o.check === 'scrubbed') {
+          const passId = this.next('s');
+          await this.append([{ streamId: `scrub-${passId}`, expected: 'no_stream', events: [this.event('ScrubPassCompleted', {
+            passId, trigger: 'schedule', startedAt: new Date(start + this.tick * 1000).toISOString(), checked: o.copy, corrupt: 1, repaired: 1, unrepairable: 0, skipped: 0,
+          })] }]);
+          return;
+        }
+        const copy = obj && pick(obj.copies, o.copy);
+        if (!obj || !copy) return;
+        const ref = { bucket: 'data', key, writeId: obj.writeId, backend: copy.backend, storageKey: copy.storageKey };
+        const stream = `object-data/${key}`;
+        if (o.check === 'verified' || o.check === 'corrupted') {
+          const event = o.check === 'verified'
+            ? this.event('CopyVerified', { ...ref, component: 'scrub' })
+            : this.event('CopyCorrupted', { ...ref, component: 'read', expectedSha256: hexOf('expected'), actualSha256: hexOf(`${this.tick}`) });
+          if (await this.append([{ streamId: stream, expected: obj.revision, events: [event] }])) this.objects.set(key, { ...obj, revision: obj.revision + 1n });
+          return;
+        }
+        if (o.check === 'backfilled') {
+          const event = this.event('ChecksumBackfilled', { bucket: 'data', key, writeId: obj.writeId, contentSha256: hexOf(`${obj.writeId}!`), parts: null });
+          if (await this.append([{ streamId: stream, expected: obj.revision, events: [event] }])) this.objects.set(key, { ...obj, revision: obj.revision + 1n });
+          return;
+        }
+        // A repair writes a fresh copy on the same backend; the corrupt bytes become an orphan.
+        const to = { backend: copy.backend, storageKey: `${copy.storageKey}-r${this.tick}`, size: copy.size };
+        const from = { ...copy, cleanupId: this.next('c') };
+        const ok = await this.append([{ streamId: stream, expected: obj.revision, events: [
+          this.event('CopyRepaired', { bucket: 'data', key, writeId: obj.writeId, from, to, source: copy.backend }),
+        ] }]);
+        if (!ok) return;
+        this.objects.set(key, { ...obj, revision: obj.revision + 1n, copies: obj.copies.map((c) => (c === copy ? to : c)) });
+        this.cleanup.push({ id: from.cleanupId, backend: copy.backend, size: copy.size });
+        return;
+      }
       case 'orphan': {
         const id = this.next('o');
         const backend = backendNames[o.backend] as string;
@@ -246,7 +287,7 @@ export class HistoryWriter {
         const up = pick(this.uploads, o.upload);
         if (!up) return;
         if (await this.append([{ streamId: `upload-${up.id}`, expected: up.revision, events: [this.event('PartUploaded', {
-          uploadId: up.id, backend: up.backend, partNumber: o.part, size: o.size, etag: `e${this.tick}`, backendEtag: `be${this.tick}`, checksum: null,
+          uploadId: up.id, backend: up.backend, partNumber: o.part, size: o.size, etag: `e${this.tick}`, backendEtag: `be${this.tick}`, checksum: null, sha256: null,
         })] }])) {
           up.revision++;
           up.parts.set(o.part, o.size);

@@ -27,7 +27,7 @@ export async function copyObject(ctx: GatewayContext, req: S3Request, reply: Fas
     });
     return { v, meta, opened: v.size === 0 ? undefined : await ctx.reader.open(v, undefined, req.signal) };
   });
-  const hashing = createBodyPipeline({ payload: { kind: 'unsigned' }, checksumHeaders: {} });
+  const hashing = createBodyPipeline({ payload: { kind: 'unsigned' }, checksumHeaders: {}, sha256: ctx.config().integrity.enabled });
   if (opened) opened.result.body.pipe(hashing.stream);
   else hashing.stream.end();
   opened?.result.body.on('error', (err) => hashing.stream.destroy(err));

@@ -40,7 +40,7 @@ export async function createMultipartUpload(ctx: GatewayContext, req: S3Request,
 export async function uploadPart(ctx: GatewayContext, req: S3Request, reply: FastifyReply): Promise<FastifyReply> {
   const partNumber = parsePartNumber(req.query.get('partNumber') ?? undefined);
   const upload = await ctx.multipart.requireUpload(req.bucket as string, req.key as string, uploadIdOf(req));
-  const body = verifiedBody(req, ctx.config().server.max_object_size);
+  const body = verifiedBody(req, ctx.config().server.max_object_size, { sha256: ctx.config().integrity.enabled });
   const result = await ctx.multipart.uploadPart(upload, { partNumber, size: body.size, body: body.stream, digests: () => body.digests() }, req.cause);
   reply.header('etag', quoteEtag(result.etag));
   if (result.checksum) reply.header(`x-amz-checksum-${result.checksum.algorithm.toLowerCase()}`, result.checksum.value);
@@ -57,7 +57,7 @@ export async function uploadPartCopy(ctx: GatewayContext, req: S3Request, reply:
     const span = rangeHeader === undefined ? (v.size === 0 ? undefined : { start: 0, end: v.size - 1 }) : parseCopySourceRange(rangeHeader, v.size);
     return { size: span ? span.end - span.start + 1 : 0, opened: span ? await ctx.reader.open(v, span, req.signal) : undefined };
   });
-  const hashing = createBodyPipeline({ payload: { kind: 'unsigned' }, checksumHeaders: {} });
+  const hashing = createBodyPipeline({ payload: { kind: 'unsigned' }, checksumHeaders: {}, sha256: ctx.config().integrity.enabled });
   if (opened) {
     opened.result.body.on('error', (err) => hashing.stream.destroy(err));
     opened.result.body.pipe(hashing.stream);

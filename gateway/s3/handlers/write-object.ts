@@ -50,7 +50,7 @@ export async function putObject(ctx: GatewayContext, req: S3Request, reply: Fast
   validateNewKey(bucket, key);
   const meta = extractObjectMetadata(req.raw.headersDistinct);
   const precondition = writePreconditionFrom(req, key);
-  const body = verifiedBody(req, ctx.config().server.max_object_size);
+  const body = verifiedBody(req, ctx.config().server.max_object_size, { sha256: ctx.config().integrity.enabled });
   const { contentType, ...headers } = meta.headers;
   const result = await ctx.writer.put({
     bucket, key, size: body.size, body: body.stream, digests: () => body.digests(),

@@ -5,16 +5,17 @@ export const bucketStatsProjection = defineAsyncProjection({
   name: 'bucket_stats',
   tables: ['bucket_stats'],
   home: new URL('./', import.meta.url),
-  handles: ['ObjectWritten@1', 'ObjectDeleted@1'],
+  handles: ['ObjectWritten@2', 'ObjectDeleted@1'],
   ignores: [
     'ReplicaAdded@1', 'ReplicaDropped@1', 'CopyMoved@1', 'BackendRegistered@1',
     'BackendLimitsChanged@1', 'BackendDrainStarted@1', 'BackendDrained@1', 'BackendDrainCancelled@1',
     'BackendReactivated@1', 'BackendRemoved@1', 'BackendPurged@1', 'OrphanRecorded@1',
     'CleanupFailed@1', 'CleanupSucceeded@1', 'CleanupExhausted@1', 'CleanupRetried@1',
-    'CleanupDismissed@1', 'UsageFlushed@1', 'MultipartUploadCreated@1', 'PartUploaded@1',
+    'CleanupDismissed@1', 'UsageFlushed@1', 'MultipartUploadCreated@1', 'PartUploaded@2',
     'MultipartUploadCompleted@1', 'MultipartUploadAborted@1', 'JobStarted@1', 'MoveStarted@1',
     'MoveCompleted@1', 'MoveSkipped@1', 'MoveFailed@1', 'JobCompleted@1', 'JobCancelled@1',
     'JobFailed@1', 'JobCheckpointed@1', 'AdminCommandIssued@1',
+    'CopyVerified@1', 'CopyCorrupted@1', 'CopyRepaired@1', 'ChecksumBackfilled@1', 'ScrubPassCompleted@1',
   ],
   async applyBatch(db, events) {
     const deltas = new Map<string, { count: number; bytes: number }>();

@@ -7,14 +7,15 @@ export const usageMonthlyProjection = defineAsyncProjection({
   home: new URL('./', import.meta.url),
   handles: ['UsageFlushed@1'],
   ignores: [
-    'ObjectWritten@1', 'ReplicaAdded@1', 'ReplicaDropped@1', 'CopyMoved@1', 'ObjectDeleted@1',
+    'ObjectWritten@2', 'ReplicaAdded@1', 'ReplicaDropped@1', 'CopyMoved@1', 'ObjectDeleted@1',
     'BackendRegistered@1', 'BackendLimitsChanged@1', 'BackendDrainStarted@1', 'BackendDrained@1',
     'BackendDrainCancelled@1', 'BackendReactivated@1', 'BackendRemoved@1', 'BackendPurged@1',
     'OrphanRecorded@1', 'CleanupFailed@1', 'CleanupSucceeded@1', 'CleanupExhausted@1',
-    'CleanupRetried@1', 'CleanupDismissed@1', 'MultipartUploadCreated@1', 'PartUploaded@1',
+    'CleanupRetried@1', 'CleanupDismissed@1', 'MultipartUploadCreated@1', 'PartUploaded@2',
     'MultipartUploadCompleted@1', 'MultipartUploadAborted@1', 'JobStarted@1', 'MoveStarted@1',
     'MoveCompleted@1', 'MoveSkipped@1', 'MoveFailed@1', 'JobCompleted@1', 'JobCancelled@1',
     'JobFailed@1', 'JobCheckpointed@1', 'AdminCommandIssued@1',
+    'CopyVerified@1', 'CopyCorrupted@1', 'CopyRepaired@1', 'ChecksumBackfilled@1', 'ScrubPassCompleted@1',
   ],
   async applyBatch(db, events) {
     const sums = new Map<string, { backend: string; period: string; api: number; egress: number; ingress: number }>();

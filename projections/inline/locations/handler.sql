@@ -9,22 +9,23 @@ DECLARE
   v_current text;
   v_at timestamptz := s3o_event_time(p_meta);
 BEGIN
-  IF p_type NOT IN ('ObjectWritten', 'ReplicaAdded', 'ReplicaDropped', 'CopyMoved', 'ObjectDeleted') THEN
+  IF p_type NOT IN ('ObjectWritten', 'ReplicaAdded', 'ReplicaDropped', 'CopyMoved', 'ObjectDeleted',
+                    'CopyVerified', 'CopyCorrupted', 'CopyRepaired', 'ChecksumBackfilled') THEN
     RETURN;
   END IF;
 
   IF p_type = 'ObjectWritten' THEN
     INSERT INTO objects AS o (bucket, key, write_id, size, etag, content_type, metadata, headers,
-                              checksum, parts, last_modified, stream_revision)
+                              checksum, parts, last_modified, stream_revision, content_sha256)
     VALUES (v_bucket, v_key, p_data->>'writeId', (p_data->>'size')::bigint, p_data->>'etag',
             p_data->>'contentType', p_data->'metadata', p_data->'headers',
             nullif(p_data->'checksum', 'null'::jsonb), nullif(p_data->'parts', 'null'::jsonb),
-            (p_data->>'lastModified')::timestamptz, p_revision)
+            (p_data->>'lastModified')::timestamptz, p_revision, p_data->>'contentSha256')
     ON CONFLICT (bucket, key) DO UPDATE SET
       write_id = EXCLUDED.write_id, size = EXCLUDED.size, etag = EXCLUDED.etag,
       content_type = EXCLUDED.content_type, metadata = EXCLUDED.metadata, headers = EXCLUDED.headers,
       checksum = EXCLUDED.checksum, parts = EXCLUDED.parts, last_modified = EXCLUDED.last_modified,
-      stream_revision = EXCLUDED.stream_revision;
+      stream_revision = EXCLUDED.stream_revision, content_sha256 = EXCLUDED.content_sha256;
     -- The first event of a stream has no copies to replace.
     IF p_revision > 0 THEN
       DELETE FROM object_copies WHERE bucket = v_bucket AND key = v_key;
@@ -57,6 +58,28 @@ BEGIN
   ELSIF p_type = 'ReplicaDropped' THEN
     DELETE FROM object_copies
      WHERE bucket = v_bucket AND key = v_key AND backend = p_data->'copy'->>'backend';
+  ELSIF p_type = 'CopyVerified' THEN
+    UPDATE object_copies SET checked_at = v_at, corrupt_since = NULL
+     WHERE bucket = v_bucket AND key = v_key AND backend = p_data->>'backend' AND storage_key = p_data->>'storageKey';
+  ELSIF p_type = 'CopyCorrupted' THEN
+    UPDATE object_copies SET checked_at = v_at, corrupt_since = coalesce(corrupt_since, v_at)
+     WHERE bucket = v_bucket AND key = v_key AND backend = p_data->>'backend' AND storage_key = p_data->>'storageKey';
+  ELSIF p_type = 'CopyRepaired' THEN
+    DELETE FROM object_copies
+     WHERE bucket = v_bucket AND key = v_key AND backend = p_data->'from'->>'backend';
+    -- The repair verified the bytes it wrote: the new copy counts as checked now.
+    INSERT INTO object_copies (bucket, key, backend, storage_key, size, write_id, created_at, checked_at)
+    VALUES (v_bucket, v_key, p_data->'to'->>'backend', p_data->'to'->>'storageKey',
+            (p_data->'to'->>'size')::bigint, p_data->>'writeId', v_at, v_at);
+  ELSIF p_type = 'ChecksumBackfilled' THEN
+    UPDATE objects o SET content_sha256 = p_data->>'contentSha256',
+      parts = CASE WHEN o.parts IS NULL OR p_data->'parts' = 'null'::jsonb THEN o.parts ELSE (
+        SELECT jsonb_agg(p || coalesce((SELECT jsonb_build_object('sha256', b->>'sha256')
+                                          FROM jsonb_array_elements(p_data->'parts') b
+                                         WHERE (b->>'partNumber')::int = (p->>'partNumber')::int), '{}'::jsonb)
+                         ORDER BY i)
+          FROM jsonb_array_elements(o.parts) WITH ORDINALITY AS x(p, i)) END
+     WHERE bucket = v_bucket AND key = v_key;
   ELSIF p_type = 'CopyMoved' THEN
     DELETE FROM object_copies
      WHERE bucket = v_bucket AND key = v_key AND backend = p_data->'from'->>'backend';

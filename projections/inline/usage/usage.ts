@@ -6,9 +6,10 @@ export const usageProjection = defineInlineProjection({
   home: new URL('./', import.meta.url),
   tables: ['backend_usage', 'usage_pending_parts'],
   handles: [
-    'ObjectWritten@1', 'ReplicaAdded@1', 'ReplicaDropped@1', 'CopyMoved@1', 'ObjectDeleted@1',
+    'ObjectWritten@2', 'ReplicaAdded@1', 'ReplicaDropped@1', 'CopyMoved@1', 'ObjectDeleted@1',
     'BackendRegistered@1', 'BackendLimitsChanged@1', 'OrphanRecorded@1', 'CleanupSucceeded@1',
-    'CleanupDismissed@1', 'PartUploaded@1', 'MultipartUploadCompleted@1', 'MultipartUploadAborted@1',
+    'CleanupDismissed@1', 'PartUploaded@2', 'MultipartUploadCompleted@1', 'MultipartUploadAborted@1',
+    'CopyRepaired@1',
   ],
   ignores: [
     'BackendDrainStarted@1', 'BackendDrained@1', 'BackendDrainCancelled@1', 'BackendReactivated@1',
@@ -16,5 +17,6 @@ export const usageProjection = defineInlineProjection({
     'UsageFlushed@1', 'MultipartUploadCreated@1', 'JobStarted@1', 'MoveStarted@1', 'MoveCompleted@1',
     'MoveSkipped@1', 'MoveFailed@1', 'JobCompleted@1', 'JobCancelled@1', 'JobFailed@1', 'JobCheckpointed@1',
     'AdminCommandIssued@1',
+    'CopyVerified@1', 'CopyCorrupted@1', 'ChecksumBackfilled@1', 'ScrubPassCompleted@1',
   ],
 });

@@ -10,7 +10,7 @@ const created: DomainEvent = {
   },
 };
 const part = (partNumber: number, etag: string): DomainEvent => ({
-  type: 'PartUploaded', data: { uploadId: 'u1', backend: 'b1', partNumber, size: 10, etag, backendEtag: `"${etag}"`, checksum: null },
+  type: 'PartUploaded', data: { uploadId: 'u1', backend: 'b1', partNumber, size: 10, etag, backendEtag: `"${etag}"`, checksum: null, sha256: null },
 });
 const fold = (...events: DomainEvent[]): UploadState => events.reduce((s, e) => evolveUpload(s, e, '2026-01-01T00:00:01.000Z'), initialUploadState);
 
