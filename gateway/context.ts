@@ -1,13 +1,9 @@
-import type pg from 'pg';
-import type { EventStore } from '../domain/eventstore/port.js';
-import type { Metrics } from '../infra/telemetry/metrics.js';
-import type { Logger } from '../infra/telemetry/logger.js';
 import type { Config } from '../domain/config/config.js';
-import type { BackendAdmin } from '../services/backends/backend-admin.js';
+import type { Queryable } from '../infra/eventstore/postgres-event-store.js';
+import type { Logger } from '../infra/telemetry/logger.js';
+import type { Metrics } from '../infra/telemetry/metrics.js';
 import type { BackendDirectory } from '../services/backends/backend-directory.js';
-import type { OrphanRecorder } from '../services/cleanup/orphans.js';
 import type { Reclaimer } from '../services/cleanup/reclaimer.js';
-import type { EventFactory } from '../services/event-factory.js';
 import type { MultipartService } from '../services/multipart/multipart-service.js';
 import type { DegradedLookup } from '../services/objects/degraded-lookup.js';
 import type { LocationCache } from '../services/objects/location-cache.js';
@@ -15,10 +11,7 @@ import type { ObjectCommands } from '../services/objects/object-commands.js';
 import type { ObjectReader } from '../services/objects/object-reader.js';
 import type { ObjectWriter } from '../services/objects/object-writer.js';
 import type { WritePlacement } from '../services/placement/write-placement.js';
-import type { UsageCounts } from '../services/usage/usage-meter.js';
-import type { RebalanceReport } from '../processes/rebalance/rebalance-worker.js';
-import type { OverReplicationReport, ReplicationReport } from '../processes/replication/replication-worker.js';
-import type { Cause } from '../services/event-factory.js';
+import type { AdminContext } from './admin/admin-context.js';
 import type { SigningKeyCache } from './auth/index.js';
 import type { CredentialStore } from './s3/credential-store.js';
 
@@ -28,58 +21,38 @@ export interface HealthState {
   databaseHealthy(): boolean;
 }
 
-/** Monthly backend usage as this instance sees it, and a flush on demand (admin usage-flush). */
-export interface UsageControl {
-  /** `YYYY-MM`: the period monthly limits apply to now. */
-  period(): string;
-  /** Flushed totals of the period plus this instance's unflushed counts. */
-  effective(backend: string): UsageCounts;
-  /** Appends this instance's unflushed counts now; returns how many backends had any. Throws when the append fails. */
-  flush(): Promise<number>;
-}
-
-/** Replication, over-replication and rebalancing on demand (admin API). */
-export interface ReplicationControl {
-  /** A replication pass now (waits for one already running here). */
-  replicate(): Promise<ReplicationReport>;
-  /** Objects short of copies (`under`) and with too many (`over`). */
-  backlog(): Promise<{ factor: number; under: number; over: number }>;
-  /** An over-replication pass now. */
-  removeExcess(): Promise<OverReplicationReport>;
-  /** Plans a rebalance run now and starts it as a job. */
-  rebalance(cause: Cause): Promise<RebalanceReport>;
-}
-
-/** Everything a request handler needs; built once by the composition root (ops/serve.ts). */
-export interface GatewayContext {
+/** What the S3 API (gateway/s3/) serves with; each handler names the part it uses. */
+export interface S3Context {
   /** The current configuration; replaced on reload. */
   config(): Config;
   logger: Logger;
   metrics: Metrics;
-  pool: pg.Pool;
-  store: EventStore;
-  events: EventFactory;
+  /** The projections, read only: listings, parts, the current version of a key. */
+  reads: Queryable;
+  credentials: CredentialStore;
+  signingKeys: SigningKeyCache;
   objects: ObjectCommands;
   writer: ObjectWriter;
   /** Which backends could take new bytes now. */
   placement: WritePlacement;
   reader: ObjectReader;
   reclaimer: Reclaimer;
-  orphans: OrphanRecorder;
   multipart: MultipartService;
   backends: BackendDirectory;
-  credentials: CredentialStore;
-  signingKeys: SigningKeyCache;
-  backendAdmin: BackendAdmin;
   /** Recently seen object versions, served only while the database is unreachable. */
   locations: LocationCache;
   /** Finds the newest version of a key on the backends when neither the database nor the cache can. */
   degraded: DegradedLookup;
-  /** Runs pending cleanup now instead of at the next tick. */
-  kickCleanup(): void;
-  usage: UsageControl;
-  replication: ReplicationControl;
-  health: HealthState;
   startedAtMs: number;
-  instanceId: string;
+}
+
+/** The HTTP server's dependencies, one group per API; built once by the composition root (ops/app.ts). */
+export interface GatewayContext {
+  /** The current configuration; replaced on reload. */
+  config(): Config;
+  logger: Logger;
+  metrics: Metrics;
+  health: HealthState;
+  s3: S3Context;
+  admin: AdminContext;
 }

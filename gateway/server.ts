@@ -20,17 +20,12 @@ function hideContentType(req: FastifyRequest, _reply: FastifyReply, done: () => 
   done();
 }
 
-export interface ServerOptions {
-  /** Extra routes registered before the S3 catch-all. */
-  register?: (app: FastifyInstance) => void | Promise<void>;
-}
-
 /**
  * The HTTP server: health and metrics endpoints, the admin API, then the S3 API on every other path. S3
  * request bodies are never parsed by fastify: the S3 handlers read them as streams and verify them
  * (only the admin API's scope parses its small JSON bodies).
  */
-export async function buildServer(ctx: GatewayContext, opts: ServerOptions = {}): Promise<FastifyInstance> {
+export async function buildServer(ctx: GatewayContext): Promise<FastifyInstance> {
   const server = ctx.config().server;
   const app = Fastify({
     logger: false,
@@ -67,15 +62,14 @@ export async function buildServer(ctx: GatewayContext, opts: ServerOptions = {})
   const protection = createRequestProtection(() => ctx.config(), ctx.metrics);
   protection.start();
   app.addHook('onClose', async () => protection.stop());
-  await registerAdminApi(app, ctx, protection);
-  await opts.register?.(app);
-  app.route({ method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'], url: '/', onRequest: hideContentType, handler: (req, reply) => handleS3(ctx, req, reply, protection) });
-  app.route({ method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'], url: '/*', onRequest: hideContentType, handler: (req, reply) => handleS3(ctx, req, reply, protection) });
+  await registerAdminApi(app, ctx.admin, protection);
+  app.route({ method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'], url: '/', onRequest: hideContentType, handler: (req, reply) => handleS3(ctx.s3, req, reply, protection) });
+  app.route({ method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'], url: '/*', onRequest: hideContentType, handler: (req, reply) => handleS3(ctx.s3, req, reply, protection) });
   app.route({ method: 'OPTIONS', url: '/', handler: (req, reply) => sendS3Error(req, reply, preflightRefusal(req.raw)) });
   app.route({ method: 'OPTIONS', url: '/*', handler: (req, reply) => sendS3Error(req, reply, preflightRefusal(req.raw)) });
   // Methods S3 has no operation for (PATCH…) still get an S3 error document and a request id.
   app.setNotFoundHandler((req, reply) => sendS3Error(req, reply, new DomainError('MethodNotAllowed')));
-  installExpectContinue(app.server, ctx, protection);
+  installExpectContinue(app.server, ctx.s3, protection);
   return app;
 }
 

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
+import { adminContext } from '../gateway/admin/admin-context.js';
 import { SigningKeyCache } from '../gateway/auth/index.js';
 import type { GatewayContext } from '../gateway/context.js';
 import { CredentialStore } from '../gateway/s3/credential-store.js';
@@ -28,7 +29,7 @@ import { BackendDirectory } from '../services/backends/backend-directory.js';
 import { reconcileBackends } from '../services/backends/backend-lifecycle.js';
 import { OrphanRecorder } from '../services/cleanup/orphans.js';
 import { Reclaimer } from '../services/cleanup/reclaimer.js';
-import { createEventFactory } from '../services/event-factory.js';
+import { createEventFactory, type EventFactory } from '../services/event-factory.js';
 import { MultipartService } from '../services/multipart/multipart-service.js';
 import { Mover } from '../services/moves/mover.js';
 import { DegradedLookup } from '../services/objects/degraded-lookup.js';
@@ -47,8 +48,22 @@ import { openDatabase, type DatabaseHandle } from './database.js';
 import { mergeReloadable, parseListenAddr } from './reload.js';
 import { VERSION } from './version.js';
 
+/** The shared services, for a caller that reaches into a running orchestrator (tests, an operator tool). */
+export interface OrchestratorServices {
+  logger: Logger;
+  pool: pg.Pool;
+  store: PostgresEventStore;
+  events: EventFactory;
+  objects: ObjectCommands;
+  reclaimer: Reclaimer;
+  orphans: OrphanRecorder;
+  multipart: MultipartService;
+  backends: BackendDirectory;
+  backendAdmin: BackendAdmin;
+}
+
 export interface Orchestrator {
-  ctx: GatewayContext;
+  services: OrchestratorServices;
   app: FastifyInstance;
   /** `http://host:port` the S3 API listens on. */
   url: string;
@@ -70,8 +85,6 @@ export interface StartOptions {
   logger?: Logger;
   /** An already open database (tests); otherwise the configured one is opened. */
   database?: { pool: pg.Pool };
-  /** Extra routes (admin API). */
-  register?: (app: FastifyInstance, ctx: GatewayContext) => void | Promise<void>;
 }
 
 /** Wires every part of the orchestrator from a configuration and starts serving. */
@@ -158,15 +171,20 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
   ], logger);
   const backendAdmin = new BackendAdmin(store, pool, events, () => jobs.kick());
   const ctx: GatewayContext = {
-    config: () => config, logger, metrics, pool, store, events, objects, writer, placement, reader, reclaimer, orphans, multipart, backends,
-    credentials, signingKeys, backendAdmin, kickCleanup: () => cleanupTick.kick(), health, startedAtMs: Date.now(), instanceId,
-    locations: new LocationCache(config.circuit_breaker.cache_ttl), degraded: new DegradedLookup(backends, logger),
-    usage: {
-      period: () => usagePeriod(new Date()),
-      effective: (backend) => meter.effective(backend),
-      flush: () => flushUsage(store, events, meter, logger, { throwOnError: true }),
+    config: () => config, logger, metrics, health,
+    s3: {
+      config: () => config, logger, metrics, reads: pool, credentials, signingKeys, objects, writer, placement, reader, reclaimer, multipart,
+      backends, locations: new LocationCache(config.circuit_breaker.cache_ttl), degraded: new DegradedLookup(backends, logger), startedAtMs: Date.now(),
     },
-    replication: replication.control,
+    admin: adminContext({
+      config: () => config, logger, db: pool, store, events, backends, backendAdmin, kickCleanup: () => cleanupTick.kick(),
+      usage: {
+        period: () => usagePeriod(new Date()),
+        effective: (backend) => meter.effective(backend),
+        flush: () => flushUsage(store, events, meter, logger, { throwOnError: true }),
+      },
+      replication: replication.control,
+    }),
   };
 
   const durability = durabilityWorkers({ pool, store, events, objects, reclaimer, orphans, multipart, backends, leases, logger }, () => config);
@@ -197,7 +215,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
     }, logger, { jitter: false }),
   ];
 
-  const app = await buildServer(ctx, { register: (a) => opts.register?.(a, ctx) });
+  const app = await buildServer(ctx);
   const { host, port } = parseListenAddr(config.server.listen_addr);
   await app.listen({ host, port });
   const address = app.server.address();
@@ -214,7 +232,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
 
   let stopping: Promise<void> | undefined;
   return {
-    ctx,
+    services: { logger, pool, store, events, objects, reclaimer, orphans, multipart, backends, backendAdmin },
     app,
     url,
     jobs,

@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
-import type { GatewayContext } from '../context.js';
 import type { RequestProtection } from '../protection/request-protection.js';
 import { retryAfterOf } from '../s3/respond.js';
 import { requestIdFor } from '../s3/s3-request.js';
 import { requireAdminToken } from './admin-auth.js';
+import type { AdminContext } from './admin-context.js';
 import { adminErrorHandler, sendAdminError } from './admin-errors.js';
 import { maxAdminBodyBytes, nulInTarget, parseJsonBody } from './admin-input.js';
 import { registerBackendRoutes } from './backend-routes.js';
@@ -30,11 +30,11 @@ export const adminPrefix = '/admin/api';
  * (429 with Retry-After, before the token is looked at: it also slows token guessing) and the
  * token check before anything else. Register before the S3 catch-all.
  */
-export async function registerAdminApi(app: FastifyInstance, ctx: GatewayContext, protection: RequestProtection): Promise<void> {
+export async function registerAdminApi(app: FastifyInstance, admin: AdminContext, protection: RequestProtection): Promise<void> {
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: maxAdminBodyBytes }, parseJsonBody);
-    scope.setErrorHandler(adminErrorHandler(ctx.logger));
+    scope.setErrorHandler(adminErrorHandler(admin.logger));
     scope.decorateRequest('adminRequestId', '');
     scope.addHook('onRequest', async (req, reply) => {
       req.adminRequestId = requestIdFor(req.raw);
@@ -47,19 +47,19 @@ export async function registerAdminApi(app: FastifyInstance, ctx: GatewayContext
       if (retryAfter !== undefined) void reply.header('retry-after', retryAfter);
       return sendAdminError(reply, refusal);
     });
-    scope.addHook('onRequest', requireAdminToken(() => ctx.config()));
+    scope.addHook('onRequest', requireAdminToken(() => admin.config()));
     scope.addHook('onRequest', async (req, reply) => {
       const refusal = nulInTarget(req.url);
       return refusal ? sendAdminError(reply, refusal) : undefined;
     });
 
-    registerStatusRoute(scope, ctx);
-    registerJobRoutes(scope, ctx);
-    registerBackendRoutes(scope, ctx);
-    registerObjectRoutes(scope, ctx);
-    registerCleanupRoutes(scope, ctx);
-    registerRuntimeRoutes(scope, ctx);
-    registerReplicationRoutes(scope, ctx);
+    registerStatusRoute(scope, admin.status);
+    registerJobRoutes(scope, admin.jobs);
+    registerBackendRoutes(scope, admin.backends);
+    registerObjectRoutes(scope, admin.objects);
+    registerCleanupRoutes(scope, admin.cleanup);
+    registerRuntimeRoutes(scope, admin.runtime);
+    registerReplicationRoutes(scope, admin.replication);
 
     const unknown = async (req: FastifyRequest, reply: FastifyReply) =>
       sendAdminError(reply, new DomainError('NotFound', `no admin endpoint ${req.method} ${req.url.split('?')[0] ?? ''}`));

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { cleanupCounts, listCleanupItems } from '../../projections/read/cleanup-reads.js';
-import { CleanupAdmin } from '../../services/cleanup/cleanup-admin.js';
-import type { GatewayContext } from '../context.js';
-import { issueCommand } from './admin-audit.js';
+import type { Queryable } from '../../infra/eventstore/postgres-event-store.js';
+import type { CleanupAdmin } from '../../services/cleanup/cleanup-admin.js';
+import type { AdminAudit } from './admin-audit.js';
 import { parseInput } from './admin-input.js';
 import { cleanupItemJson } from './presenters.js';
 
@@ -13,15 +13,21 @@ const CleanupQuery = z.object({
 });
 const ItemParams = z.object({ id: z.string().min(1, 'must not be empty') });
 
+export interface CleanupRouteDeps {
+  /** The projections, read only. */
+  reads: Queryable;
+  cleanup: CleanupAdmin;
+  audit: AdminAudit;
+}
+
 /** `GET cleanup-queue[?state=]`, `POST cleanup-queue/:id/retry`, `POST cleanup-queue/:id/dismiss`. */
-export function registerCleanupRoutes(app: FastifyInstance, ctx: GatewayContext): void {
-  const admin = new CleanupAdmin(ctx.store, ctx.pool, ctx.events, () => ctx.kickCleanup());
+export function registerCleanupRoutes(app: FastifyInstance, deps: CleanupRouteDeps): void {
 
   app.get('/cleanup-queue', async (req) => {
     const q = parseInput(CleanupQuery, req.query, 'query');
     const [counts, items] = await Promise.all([
-      cleanupCounts(ctx.pool),
-      listCleanupItems(ctx.pool, { ...(q.state ? { state: q.state } : {}), limit: q.limit }),
+      cleanupCounts(deps.reads),
+      listCleanupItems(deps.reads, { ...(q.state ? { state: q.state } : {}), limit: q.limit }),
     ]);
     return {
       depth: counts.pending, exhausted: counts.exhausted, pending_bytes: counts.pendingBytes, exhausted_bytes: counts.exhaustedBytes,
@@ -31,15 +37,15 @@ export function registerCleanupRoutes(app: FastifyInstance, ctx: GatewayContext)
 
   app.post('/cleanup-queue/:id/retry', async (req) => {
     const { id } = parseInput(ItemParams, req.params, 'path');
-    const cause = await issueCommand(ctx, req, 'cleanup-retry', { id });
-    const item = await admin.retry(id, cause);
+    const cause = await deps.audit.issue(req, 'cleanup-retry', { id });
+    const item = await deps.cleanup.retry(id, cause);
     return { status: 'retry scheduled', id, backend: item.backend, storage_key: item.storageKey };
   });
 
   app.post('/cleanup-queue/:id/dismiss', async (req) => {
     const { id } = parseInput(ItemParams, req.params, 'path');
-    const cause = await issueCommand(ctx, req, 'cleanup-dismiss', { id });
-    const item = await admin.dismiss(id, cause);
+    const cause = await deps.audit.issue(req, 'cleanup-dismiss', { id });
+    const item = await deps.cleanup.dismiss(id, cause);
     return { status: 'dismissed', id, backend: item.backend, storage_key: item.storageKey, size: item.size };
   });
 }

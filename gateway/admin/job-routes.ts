@@ -2,8 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { DomainError } from '../../domain/errors.js';
 import { listJobs, loadJobRow, type JobRow } from '../../projections/read/job-reads.js';
-import type { GatewayContext } from '../context.js';
-import { issueCommand } from './admin-audit.js';
+import type { Queryable } from '../../infra/eventstore/postgres-event-store.js';
+import type { BackendAdmin } from '../../services/backends/backend-admin.js';
+import type { AdminAudit } from './admin-audit.js';
 import { parseInput } from './admin-input.js';
 import { jobJson } from './presenters.js';
 
@@ -14,21 +15,29 @@ const JobsQuery = z.object({
 });
 const JobParams = z.object({ id: z.string().min(1, 'must not be empty') });
 
-async function requireJob(ctx: GatewayContext, id: string): Promise<JobRow> {
-  const job = await loadJobRow(ctx.pool, id);
+export interface JobRouteDeps {
+  /** The projections, read only (the jobs table). */
+  reads: Queryable;
+  /** A drain job is cancelled through its backend. */
+  backendAdmin: Pick<BackendAdmin, 'cancelDrain'>;
+  audit: AdminAudit;
+}
+
+async function requireJob(reads: Queryable, id: string): Promise<JobRow> {
+  const job = await loadJobRow(reads, id);
   if (!job) throw new DomainError('NotFound', `no job ${id}`);
   return job;
 }
 
 /** `GET jobs[?state=]`, `GET jobs/:id`, `POST jobs/:id/cancel`. */
-export function registerJobRoutes(app: FastifyInstance, ctx: GatewayContext): void {
+export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): void {
   app.get('/jobs', async (req) => {
     const q = parseInput(JobsQuery, req.query, 'query');
-    const jobs = await listJobs(ctx.pool, { ...(q.state ? { state: q.state } : {}), limit: q.limit });
+    const jobs = await listJobs(deps.reads, { ...(q.state ? { state: q.state } : {}), limit: q.limit });
     return { jobs: jobs.map(jobJson) };
   });
 
-  app.get('/jobs/:id', async (req) => jobJson(await requireJob(ctx, parseInput(JobParams, req.params, 'path').id)));
+  app.get('/jobs/:id', async (req) => jobJson(await requireJob(deps.reads, parseInput(JobParams, req.params, 'path').id)));
 
   /**
    * Drain jobs are cancelled through the backend (it becomes writable again). A remove or purge
@@ -37,13 +46,13 @@ export function registerJobRoutes(app: FastifyInstance, ctx: GatewayContext): vo
    */
   app.post('/jobs/:id/cancel', async (req) => {
     const { id } = parseInput(JobParams, req.params, 'path');
-    const job = await requireJob(ctx, id);
+    const job = await requireJob(deps.reads, id);
     if (job.state !== 'running') throw new DomainError('Conflict', `job ${id} is ${job.state}, not running`);
     if (job.kind !== 'drain' || !job.backend) {
       throw new DomainError('Conflict', `a ${job.kind} job cannot be cancelled; it finishes what it started`);
     }
-    const cause = await issueCommand(ctx, req, 'job-cancel', { jobId: id, backend: job.backend });
-    const cancelled = await ctx.backendAdmin.cancelDrain(job.backend, cause);
+    const cause = await deps.audit.issue(req, 'job-cancel', { jobId: id, backend: job.backend });
+    const cancelled = await deps.backendAdmin.cancelDrain(job.backend, cause);
     return { status: 'job cancelled', job_id: cancelled, kind: job.kind, backend: job.backend };
   });
 }

@@ -5,7 +5,8 @@ import { decodeEvent } from '../../domain/events/codec.js';
 import { describeObjectEvent } from '../../domain/objects/object-history.js';
 import { objectStreamId } from '../../domain/objects/object-state.js';
 import { loadObject } from '../../projections/read/object-reads.js';
-import type { GatewayContext } from '../context.js';
+import type { EventStore } from '../../domain/eventstore/port.js';
+import type { Queryable } from '../../infra/eventstore/postgres-event-store.js';
 import { parseInput } from './admin-input.js';
 
 const ObjectQuery = z.object({
@@ -47,6 +48,13 @@ export interface ObjectHistoryJson {
 
 const maxHistoryEvents = 10_000;
 
+export interface ObjectRouteDeps {
+  /** The projections, read only (where an object's copies are). */
+  reads: Queryable;
+  /** The log, read only (an object's history). */
+  log: Pick<EventStore, 'readStream'>;
+}
+
 /** `bucket` and `key`; with `internalKey` also the original's single `key=<bucket>/<key>`. */
 function objectQuery(query: unknown, internalKey = false): { bucket: string; key: string } {
   const q = query as Record<string, unknown> | undefined;
@@ -58,9 +66,9 @@ function objectQuery(query: unknown, internalKey = false): { bucket: string; key
   return parseInput(ObjectQuery, query, 'query');
 }
 
-async function locations(ctx: GatewayContext, object: { bucket: string; key: string }): Promise<ObjectLocationsJson> {
+async function locations(deps: ObjectRouteDeps, object: { bucket: string; key: string }): Promise<ObjectLocationsJson> {
   const { bucket, key } = object;
-  const state = await loadObject(ctx.pool, bucket, key);
+  const state = await loadObject(deps.reads, bucket, key);
   if (state.revision === 'no_stream') throw new DomainError('NotFound', `${bucket}/${key} has never been written`);
   const v = state.current;
   return {
@@ -71,14 +79,14 @@ async function locations(ctx: GatewayContext, object: { bucket: string; key: str
 }
 
 /** `GET objects/locations` (and the original's `object-locations?key=B/K`), `GET objects/history`. */
-export function registerObjectRoutes(app: FastifyInstance, ctx: GatewayContext): void {
-  app.get('/objects/locations', async (req) => locations(ctx, objectQuery(req.query)));
-  app.get('/object-locations', async (req) => locations(ctx, objectQuery(req.query, true)));
+export function registerObjectRoutes(app: FastifyInstance, deps: ObjectRouteDeps): void {
+  app.get('/objects/locations', async (req) => locations(deps, objectQuery(req.query)));
+  app.get('/object-locations', async (req) => locations(deps, objectQuery(req.query, true)));
 
   /** The object's stream, oldest first: every version, copy, move and deletion, with who and why. */
   app.get('/objects/history', async (req): Promise<ObjectHistoryJson> => {
     const { bucket, key } = objectQuery(req.query);
-    const read = await ctx.store.readStream(objectStreamId(bucket, key), { maxCount: maxHistoryEvents });
+    const read = await deps.log.readStream(objectStreamId(bucket, key), { maxCount: maxHistoryEvents });
     if (read.revision === 'no_stream') throw new DomainError('NotFound', `${bucket}/${key} has never been written`);
     return {
       bucket, key, stream_revision: Number(read.revision), truncated: read.events.length < Number(read.revision) + 1,

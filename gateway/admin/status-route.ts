@@ -1,7 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { backendOverview, bucketStats, type BackendOverviewRow } from '../../projections/read/backend-reads.js';
 import { listJobs } from '../../projections/read/job-reads.js';
-import type { GatewayContext } from '../context.js';
+import type { Config } from '../../domain/config/config.js';
+import type { Queryable } from '../../infra/eventstore/postgres-event-store.js';
+import type { BackendDirectory } from '../../services/backends/backend-directory.js';
+import type { UsageControl } from './controls.js';
 import { jobJson, type JobJson } from './presenters.js';
 
 export interface BackendStatusJson {
@@ -29,6 +32,15 @@ export interface BackendStatusJson {
   note: string | null;
 }
 
+export interface StatusRouteDeps {
+  config(): Config;
+  usage: Pick<UsageControl, 'period' | 'effective'>;
+  /** The projections, read only; also the database health probe. */
+  reads: Queryable;
+  /** The configured backends' circuit breakers. */
+  backends: Pick<BackendDirectory, 'get'>;
+}
+
 export interface StatusJson {
   db_healthy: boolean;
   usage_period: string;
@@ -51,12 +63,12 @@ function noteFor(b: { name: string; state: string; configured: boolean; objectCo
 }
 
 /** `GET status`: database health, every backend the log or the configuration knows, buckets, running jobs. */
-export function registerStatusRoute(app: FastifyInstance, ctx: GatewayContext): void {
+export function registerStatusRoute(app: FastifyInstance, deps: StatusRouteDeps): void {
   app.get('/status', async (): Promise<StatusJson> => {
-    const config = ctx.config();
-    const usagePeriod = ctx.usage.period();
-    const dbHealthy = await ctx.pool.query('SELECT 1').then(() => true, () => false);
-    const known = dbHealthy ? await backendOverview(ctx.pool) : [];
+    const config = deps.config();
+    const usagePeriod = deps.usage.period();
+    const dbHealthy = await deps.reads.query('SELECT 1').then(() => true, () => false);
+    const known = dbHealthy ? await backendOverview(deps.reads) : [];
     const byName = new Map<string, BackendOverviewRow>(known.map((r) => [r.backend, r]));
     const configured = new Map(config.backends.map((b) => [b.name, b]));
     const names = [...configured.keys(), ...known.map((r) => r.backend).filter((n) => !configured.has(n))];
@@ -64,7 +76,7 @@ export function registerStatusRoute(app: FastifyInstance, ctx: GatewayContext): 
     const backends = names.map((name): BackendStatusJson => {
       const row = byName.get(name);
       const conf = configured.get(name);
-      const usage = ctx.usage.effective(name);
+      const usage = deps.usage.effective(name);
       const state = row?.state ?? (dbHealthy ? 'unregistered' : 'unknown');
       const objectCount = row?.objectCount ?? 0;
       return {
@@ -74,19 +86,19 @@ export function registerStatusRoute(app: FastifyInstance, ctx: GatewayContext): 
         api_requests: usage.apiRequests, api_request_limit: row?.apiRequestLimit ?? conf?.api_request_limit ?? 0,
         egress_bytes: usage.egressBytes, egress_byte_limit: row?.egressByteLimit ?? conf?.egress_byte_limit ?? 0,
         ingress_bytes: usage.ingressBytes, ingress_byte_limit: row?.ingressByteLimit ?? conf?.ingress_byte_limit ?? 0,
-        circuit_breaker: ctx.backends.get(name)?.breaker.current() ?? null,
+        circuit_breaker: deps.backends.get(name)?.breaker.current() ?? null,
         drain_job_id: row?.drainJobId ?? null,
         note: noteFor({ name, state, configured: conf !== undefined, objectCount }),
       };
     });
 
-    const stats = dbHealthy ? await bucketStats(ctx.pool) : [];
+    const stats = dbHealthy ? await bucketStats(deps.reads) : [];
     const statByName = new Map(stats.map((s) => [s.bucket, s]));
     const bucketNames = [...config.buckets.map((b) => b.name), ...stats.map((s) => s.bucket).filter((n) => !config.buckets.some((b) => b.name === n))];
     const buckets = bucketNames.map((name) => ({
       name, object_count: statByName.get(name)?.objectCount ?? 0, total_bytes: statByName.get(name)?.totalBytes ?? 0,
     }));
-    const running = dbHealthy ? await listJobs(ctx.pool, { state: 'running' }) : [];
+    const running = dbHealthy ? await listJobs(deps.reads, { state: 'running' }) : [];
     return { db_healthy: dbHealthy, usage_period: usagePeriod, backends, buckets, running_jobs: running.map(jobJson) };
   });
 }

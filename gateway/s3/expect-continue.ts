@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { DomainError } from '../../domain/errors.js';
-import type { GatewayContext } from '../context.js';
+import type { S3Context } from '../context.js';
 import type { Refusal, RequestProtection } from '../protection/request-protection.js';
 import { errorBody, retryAfterOf, toDomainError, XML_CONTENT_TYPE } from './respond.js';
 import { authorize, routeRequest } from './s3-handler.js';
@@ -13,7 +13,7 @@ function declaredLength(req: IncomingMessage): number | undefined {
 }
 
 /** Throws the error an upload would end with, when it can be known before its body. */
-function precheck(ctx: GatewayContext, req: IncomingMessage): void {
+function precheck(ctx: S3Context, req: IncomingMessage): void {
   const routed = routeRequest(req.method ?? 'PUT', req.url ?? '/', req.headers);
   if (routed.operation !== 'PutObject' && routed.operation !== 'UploadPart') return;
   authorize(ctx, routed, req.headersDistinct, Date.now());
@@ -30,7 +30,7 @@ function precheck(ctx: GatewayContext, req: IncomingMessage): void {
  * error at once, so a client does not push gigabytes only to be refused. Everything else gets
  * 100 Continue and is served normally (holding the admission slot taken here).
  */
-export function installExpectContinue(server: Server, ctx: GatewayContext, protection: RequestProtection): void {
+export function installExpectContinue(server: Server, ctx: S3Context, protection: RequestProtection): void {
   const proceed = (req: IncomingMessage, res: ServerResponse, refusal: Refusal): void => {
     if (res.closed) return;
     try {

@@ -3,7 +3,7 @@ import { DomainError } from '../../domain/errors.js';
 import { parsePathStyle, rejectNul } from '../../domain/s3/keys.js';
 import { authenticate, type SigningScope } from '../auth/index.js';
 import type { ServerConfig } from '../../domain/config/config.js';
-import type { GatewayContext } from '../context.js';
+import type { S3Context } from '../context.js';
 import type { RequestProtection } from '../protection/request-protection.js';
 import { createBucket, deleteBucket, getBucketLocation, getBucketVersioning, headBucket, listBuckets } from './handlers/bucket-handlers.js';
 import { copyObject } from './handlers/copy-object.js';
@@ -23,10 +23,10 @@ import { S3_NAMESPACE, XML_DECLARATION } from './xml/common.js';
 /** Up to this many unread request body bytes are drained after an early error answer. */
 const drainLimitBytes = 8 * 1024 * 1024;
 
-type Handler = (ctx: GatewayContext, req: S3Request, reply: FastifyReply) => FastifyReply | Promise<FastifyReply>;
+type Handler = (ctx: S3Context, req: S3Request, reply: FastifyReply) => FastifyReply | Promise<FastifyReply>;
 
 /** Tags are never stored (writes with tags are refused at routing), so an existing object's tag set is empty. */
-async function getObjectTagging(ctx: GatewayContext, req: S3Request, reply: FastifyReply): Promise<FastifyReply> {
+async function getObjectTagging(ctx: S3Context, req: S3Request, reply: FastifyReply): Promise<FastifyReply> {
   await requireCurrentVersion(ctx, req.bucket as string, req.key as string);
   return sendXml(reply, 200, `${XML_DECLARATION}<Tagging xmlns="${S3_NAMESPACE}"><TagSet></TagSet></Tagging>`);
 }
@@ -88,7 +88,7 @@ function signingScopeOf(server: ServerConfig): SigningScope {
   return scope;
 }
 
-export function authorize(ctx: GatewayContext, routed: RoutedRequest, headers: NodeJS.Dict<string | string[]>, nowMs: number) {
+export function authorize(ctx: Pick<S3Context, 'config' | 'credentials' | 'signingKeys'>, routed: RoutedRequest, headers: NodeJS.Dict<string | string[]>, nowMs: number) {
   const auth = authenticate(
     { method: routed.method, rawUrl: routed.rawUrl, headers, nowMs }, ctx.credentials, ctx.signingKeys, signingScopeOf(ctx.config().server),
   );
@@ -101,7 +101,7 @@ export function authorize(ctx: GatewayContext, routed: RoutedRequest, headers: N
 }
 
 /** The S3 entry point: admission and rate limit, route, authenticate, run the operation, answer S3 XML errors. */
-export async function handleS3(ctx: GatewayContext, request: FastifyRequest, reply: FastifyReply, protection: RequestProtection): Promise<FastifyReply> {
+export async function handleS3(ctx: S3Context, request: FastifyRequest, reply: FastifyReply, protection: RequestProtection): Promise<FastifyReply> {
   const raw = request.raw;
   const requestId = requestIdFor(raw);
   const rawUrl = raw.url ?? '/';

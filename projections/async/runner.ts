@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Position } from '../../domain/eventstore/port.js';
-import { readAllWith } from '../../infra/eventstore/postgres-event-store.js';
+import { readAllWith, type Queryable } from '../../infra/eventstore/postgres-event-store.js';
 import { decodePosition, encodePosition } from '../../infra/eventstore/positions.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
 import { decodeAll } from '../replay.js';
@@ -191,10 +191,10 @@ export class ProjectionRunner {
 }
 
 /** Checkpoint, owner and lag (events after the checkpoint, capped) of every async projection. */
-export async function projectionStatuses(pool: pg.Pool, projections: readonly AsyncProjection[]): Promise<ProjectionStatus[]> {
+export async function projectionStatuses(db: Queryable, projections: readonly AsyncProjection[]): Promise<ProjectionStatus[]> {
   const out: ProjectionStatus[] = [];
   for (const p of projections) {
-    const res = await pool.query<{ tx_id: string; seq: string; owner: string | null; lease_until: Date | null; status: string; lag: string }>(
+    const res = await db.query<{ tx_id: string; seq: string; owner: string | null; lease_until: Date | null; status: string; lag: string }>(
       `SELECT c.tx_id, c.seq, c.owner, c.lease_until, c.status,
               (SELECT count(*) FROM (SELECT 1 FROM events e WHERE (e.tx_id, e.seq) > (c.tx_id, c.seq)
                                        AND e.type = ANY($2::text[]) LIMIT 10000000) x) AS lag

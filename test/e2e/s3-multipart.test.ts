@@ -215,7 +215,7 @@ describeOnEachBackend('S3 multipart uploads', (on) => {
       method: 'PUT', path: `/alpha/${key}`, query: { partNumber: '1', uploadId }, headers: { 'content-length': String(first.length) },
     });
     await stalled.write(first.subarray(0, 3 * MiB));
-    await expect.poll(() => stack.orchestrator.ctx.multipart.partUploadInFlight(uploadId, 1), { timeout: 20_000 }).toBe(true);
+    await expect.poll(() => stack.orchestrator.services.multipart.partUploadInFlight(uploadId, 1), { timeout: 20_000 }).toBe(true);
     // The client gives up on it and uploads part 1 again: that one finishes first.
     const resent = await upload(key, uploadId, 1, second);
     expect(resent).toBe(`"${md5Hex(second)}"`);

@@ -116,7 +116,7 @@ describeOnEachBackend('S3 placement: pack, quotas, 507, Expect: 100-continue, pe
     // Now a 50-byte PUT does not fit anywhere…
     expect(await failure(s3.send(new PutObjectCommand({ Bucket: 'alpha', Key: 'p/after-part', Body: patternBytes(50, 9) })))).toMatchObject({ status: 507 });
     // …nor does a part that would overfill the upload's backend: refused before any byte goes there.
-    const client = stack.orchestrator.ctx.backends.require('b1').client;
+    const client = stack.orchestrator.services.backends.require('b1').client;
     const sentParts: number[] = [];
     const original = client.uploadPart.bind(client);
     client.uploadPart = (...args: Parameters<typeof original>) => {
@@ -184,7 +184,7 @@ describe('S3 placement: failover and streaming of large bodies', () => {
   it('bodies above small_body_buffer are streamed to the backend, never held whole in memory', async () => {
     const seen: { backend: string; buffered: boolean }[] = [];
     for (const name of ['b1', 'b2']) {
-      const client = stack.orchestrator.ctx.backends.require(name).client;
+      const client = stack.orchestrator.services.backends.require(name).client;
       const original = client.putObject.bind(client);
       client.putObject = (key: string, body: ObjectBody, options: Parameters<typeof original>[2]) => {
         seen.push({ backend: name, buffered: Buffer.isBuffer(body) });

@@ -107,7 +107,7 @@ describe('fuzz: the gateway over HTTP', () => {
     alpha = stack.buckets[0] as TestBucket;
     // Every write a backend is asked for, whoever asks.
     for (const b of stack.config.backends) {
-      const client = stack.orchestrator.ctx.backends.require(b.name).client as unknown as Record<string, (...args: unknown[]) => unknown>;
+      const client = stack.orchestrator.services.backends.require(b.name).client as unknown as Record<string, (...args: unknown[]) => unknown>;
       for (const op of ['putObject', 'uploadPart', 'createMultipartUpload', 'completeMultipartUpload', 'copyObject']) {
         const original = (client[op] as (...args: unknown[]) => unknown).bind(client);
         client[op] = (...args: unknown[]) => {
@@ -202,7 +202,7 @@ describe('fuzz: the gateway over HTTP', () => {
         }
         remember(sent, res);
         if (res.status >= 400) {
-          await stack.orchestrator.ctx.reclaimer.drain();
+          await stack.orchestrator.services.reclaimer.drain();
           expect(await state(), `${label}: a rejected request changed what is stored`).toBe(before);
           const code = parseErrorXml(res.text).Code ?? '';
           if (!decidedAfterUpload.has(code)) expect(backendWrites - writesBefore, `${label}: a rejected request wrote to a backend`).toBe(0);

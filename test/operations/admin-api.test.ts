@@ -309,7 +309,7 @@ describe('admin API', () => {
       const s3 = stack.client();
       const react = await call(stack, 'POST', 'backends/b1/reactivate');
       expect(react.body).toEqual({ status: 'backend reactivated', backend: 'b1' });
-      await stack.orchestrator.ctx.backends.refresh(stack.db.pool);
+      await stack.orchestrator.services.backends.refresh(stack.db.pool);
       for (let i = 0; i < 3; i++) await s3.send(new PutObjectCommand({ Bucket: 'alpha', Key: `keep/${i}`, Body: `kept bytes ${i}` }));
       expect((await rows(stack, "SELECT 1 FROM object_copies WHERE backend = 'b1' AND key LIKE 'keep/%'")).length).toBe(3);
 
@@ -362,10 +362,10 @@ describe('admin API', () => {
   describe('runtime', () => {
     it('reads and sets the log level', async () => {
       const before = await call(stack, 'GET', 'log-level');
-      expect(before.body).toEqual({ level: stack.orchestrator.ctx.logger.level });
+      expect(before.body).toEqual({ level: stack.orchestrator.services.logger.level });
       const set = await call(stack, 'PUT', 'log-level', { json: { level: 'error' } });
       expect(set.body).toEqual({ level: 'error', previous: before.body.level });
-      expect(stack.orchestrator.ctx.logger.level).toBe('error');
+      expect(stack.orchestrator.services.logger.level).toBe('error');
       expect((await call(stack, 'GET', 'log-level')).body).toEqual({ level: 'error' });
     });
 

@@ -222,7 +222,7 @@ describe('s3o admin', () => {
   describe('removing backends', () => {
     it('previews a purge without changing anything, then purges with --confirm: bytes and records gone', async () => {
       expect((await admin('backend-reactivate', 'b1')).out).toBe('b1 is active again and takes writes\n');
-      await stack.orchestrator.ctx.backends.refresh(stack.db.pool);
+      await stack.orchestrator.services.backends.refresh(stack.db.pool);
       const s3 = stack.client();
       for (let i = 0; i < 3; i++) await s3.send(new PutObjectCommand({ Bucket: 'alpha', Key: `purge/${i}`, Body: `to be purged ${i}` }));
       const b1 = stack.s3rvers[0] as S3rverInstance;

@@ -36,7 +36,7 @@ describe('cleanup queue', () => {
   const streamTypes = async (id: string) =>
     (await stack.db.pool.query<{ type: string }>('SELECT type FROM events WHERE stream_id = $1 ORDER BY revision', [`cleanup-${id}`])).rows.map((r) => r.type);
   async function orphan(backend: string, key: string, size: number): Promise<string> {
-    const recorded = await stack.orchestrator.ctx.orphans.record(backend, key, size, 'test', cause, { reclaimNow: false });
+    const recorded = await stack.orchestrator.services.orphans.record(backend, key, size, 'test', cause, { reclaimNow: false });
     if (!recorded) throw new Error('orphan not recorded');
     return recorded.cleanupId;
   }

@@ -19,7 +19,7 @@ describe('the database stops mid-traffic (its own PostgreSQL, stopped and starte
   let s3rvers: S3rverInstance[];
   let orchestrator: Orchestrator;
   let s3: S3Client;
-  const pool = () => orchestrator.ctx.pool;
+  const pool = () => orchestrator.services.pool;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 's3o-outage-'));
@@ -51,7 +51,7 @@ describe('the database stops mid-traffic (its own PostgreSQL, stopped and starte
   afterAll(async () => {
     s3?.destroy();
     await orchestrator?.stop();
-    await orchestrator?.ctx.pool.end().catch(() => undefined);
+    await orchestrator?.services.pool.end().catch(() => undefined);
     await pg?.stop();
     await Promise.all((s3rvers ?? []).map((s) => s.stop()));
     if (dir) await rm(dir, { recursive: true, force: true });

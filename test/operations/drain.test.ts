@@ -22,12 +22,12 @@ describe('drain', () => {
     }
     const on = async (b: string) => Number((await stack.db.pool.query('SELECT count(*) AS n FROM object_copies WHERE backend = $1', [b])).rows[0].n);
     expect(await on('b1')).toBe(60);
-    const admin = stack.orchestrator.ctx.backendAdmin;
+    const admin = stack.orchestrator.services.backendAdmin;
     const cause = { actor: 'operator:test' };
     await admin.startDrain('b1', cause);
     // Writes skip the draining backend at once.
-    stack.orchestrator.ctx.backends.noteUsage('b1', {});
-    await stack.orchestrator.ctx.backends.refresh(stack.db.pool);
+    stack.orchestrator.services.backends.noteUsage('b1', {});
+    await stack.orchestrator.services.backends.refresh(stack.db.pool);
     await s3.send(new PutObjectCommand({ Bucket: 'alpha', Key: 'during-drain', Body: 'x' }));
     const during = (await stack.db.pool.query("SELECT backend FROM object_copies WHERE key = 'during-drain'")).rows;
     expect(during).toEqual([{ backend: 'b2' }]);

@@ -82,7 +82,7 @@ describe('lifecycle expiration', () => {
   });
 
   it('deletes only the version it selected, never one written after', async () => {
-    const { objects } = stack.orchestrator.ctx;
+    const { objects } = stack.orchestrator.services;
     const current = await objects.load('alpha', 'tmpfile');
     const cause = { actor: 'system:lifecycle' };
     expect(await objects.delete('alpha', 'tmpfile', 'lifecycle', cause, { expectedWriteId: '01ARZ3NDEKTSV4RRFFQ69G5FAV' })).toBeUndefined();

@@ -8,7 +8,7 @@ const rebalance = (strategy: 'pack' | 'spread') =>
   ['rebalance:', '  enabled: true', `  strategy: ${strategy}`, '  interval: 1h', '  threshold: 0.1', '  batch_size: 100', '  concurrency: 4'].join('\n');
 
 async function utilisation(stack: TestStack): Promise<Record<string, number>> {
-  await stack.orchestrator.ctx.reclaimer.drain();
+  await stack.orchestrator.services.reclaimer.drain();
   const res = await stack.db.pool.query<{ backend: string; u: number }>(
     'SELECT backend, (bytes_used + orphan_bytes + pending_bytes)::float8 / quota_bytes AS u FROM backend_usage ORDER BY backend');
   return Object.fromEntries(res.rows.map((r) => [r.backend, r.u]));
@@ -40,7 +40,7 @@ describe('rebalance (spread)', () => {
     for (let i = 0; i < 16; i++) await put(s3, `draining/${i}`, 500);
     // b1 becomes draining without a drain job running, so its copies stay where they are for the
     // whole test: whatever happens to them is the rebalancer's doing.
-    const { store, events, backends } = stack.orchestrator.ctx;
+    const { store, events, backends } = stack.orchestrator.services;
     await store.appendToStream(backendStreamId('b1'), [events.event('BackendDrainStarted', { backend: 'b1', jobId: 'held-by-test' }, { actor: 'test' })], { expected: 'any' });
     await backends.refresh(stack.db.pool);
     const onB1 = await copyRows(stack, 'b1');
@@ -87,7 +87,7 @@ describe('rebalance (pack)', () => {
     // b1 filled first (20 objects), b2 took the rest; deleting 12 leaves b1 at 40 %, b2 at 50 %.
     for (let i = 0; i < 12; i++) await s3.send(new DeleteObjectCommand({ Bucket: 'alpha', Key: `p/${i}` }));
     expect(await utilisation(stack)).toEqual({ b1: 0.4, b2: 0.5, b3: 0 });
-    await stack.orchestrator.ctx.backends.refresh(stack.db.pool);
+    await stack.orchestrator.services.backends.refresh(stack.db.pool);
 
     const started = await stack.orchestrator.workers.rebalance.runOnce();
     expect(started).toMatchObject({ status: 'started', moves: 8, bytes: 3200, spread: 0.5 });

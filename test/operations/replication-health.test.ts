@@ -50,7 +50,7 @@ describe('health-aware replication', () => {
     expect(await stack.orchestrator.workers.replication.runOnce()).toEqual({ status: 'ok', copiesCreated: 10, objectsShort: 0 });
     expect(await allCopies()).toEqual(Array(10).fill(['b1', 'b2']));
 
-    const b1 = stack.orchestrator.ctx.backends.require('b1').breaker;
+    const b1 = stack.orchestrator.services.backends.require('b1').breaker;
     stack.s3rvers[0]!.kill();
     // Reads fail over to b2; their failures on b1 open its breaker.
     await readAll();

@@ -69,7 +69,7 @@ describe('sync and reconcile', () => {
     await s3.send(new PutObjectCommand({ Bucket: 'alpha', Key: 'deleted.txt', Body: 'gone!' }));
     deletedVersion = (await stack.db.pool.query("SELECT storage_key FROM object_copies WHERE key = 'deleted.txt'")).rows[0].storage_key;
     await s3.send(new DeleteObjectCommand({ Bucket: 'alpha', Key: 'deleted.txt' }));
-    await stack.orchestrator.ctx.reclaimer.drain();
+    await stack.orchestrator.services.reclaimer.drain();
     expect(await listBackend(b1)).not.toContain(deletedVersion);
     await putOnBackend(b1, deletedVersion, 'gone!');
     // A newer version of a committed key that never committed: never imported over it.
@@ -77,7 +77,7 @@ describe('sync and reconcile', () => {
     await putOnBackend(b1, uncommitted, 'newer, uncommitted');
     // An orphan already queued for cleanup.
     await putOnBackend(b1, pendingKey, 'pending');
-    await stack.orchestrator.ctx.orphans.record('b1', pendingKey, 7, 'test', { actor: 'test' }, { reclaimNow: false });
+    await stack.orchestrator.services.orphans.record('b1', pendingKey, 7, 'test', { actor: 'test' }, { reclaimNow: false });
     await putOnBackend(b1, recovered, 'recovered body');
     await putOnBackend(b1, otherBucket, 'other bucket');
     await putOnBackend(b1, temporary, 'part');

@@ -12,16 +12,16 @@ import { s3rverCredentials, type S3rverInstance } from './s3rver.js';
 export async function recordExhaustedOrphan(o: Orchestrator, backend: string, size = 100): Promise<string> {
   const id = ulid();
   const cause = { actor: 'test:fixture' };
-  await o.ctx.store.appendToStream(cleanupStreamId(id), [
-    o.ctx.events.event('OrphanRecorded', { backend, storageKey: `ghost/${id}`, size, reason: 'test_fixture', kind: 'object' }, cause),
-    o.ctx.events.event('CleanupExhausted', { attempt: 10, error: 'simulated: the backend refused ten times' }, cause),
+  await o.services.store.appendToStream(cleanupStreamId(id), [
+    o.services.events.event('OrphanRecorded', { backend, storageKey: `ghost/${id}`, size, reason: 'test_fixture', kind: 'object' }, cause),
+    o.services.events.event('CleanupExhausted', { attempt: 10, error: 'simulated: the backend refused ten times' }, cause),
   ], { expected: 'no_stream' });
   return id;
 }
 
 /** A backend the log knows (registered once) that is not in the running configuration, as after it was deleted from the file. */
 export async function registerUnconfiguredBackend(o: Orchestrator, name: string): Promise<void> {
-  await o.ctx.store.appendToStream(`backend-${name}`, [o.ctx.events.event('BackendRegistered', {
+  await o.services.store.appendToStream(`backend-${name}`, [o.services.events.event('BackendRegistered', {
     backend: name, endpoint: 'http://127.0.0.1:1', bucket: 'gone', region: 'us-east-1',
     limits: { quotaBytes: 0, apiRequestLimit: 0, egressByteLimit: 0, ingressByteLimit: 0 },
   }, { actor: 'system:config' })], { expected: 'no_stream' });

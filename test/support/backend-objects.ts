@@ -66,7 +66,7 @@ export async function expectStorageInvariants(
   stack: TestStack,
   opts: { untracked?: Record<string, string[]>; backends?: string[] } = {},
 ): Promise<void> {
-  await stack.orchestrator.ctx.reclaimer.drain();
+  await stack.orchestrator.services.reclaimer.drain();
   expect(await stack.orchestrator.cleanup.runOnce(), 'the cleanup worker ran').toBeDefined();
   const pool = stack.db.pool;
   const usage = await pool.query<{ backend: string; used: string; count: string; orphan: string; live: string; copies: string; queued: string }>(

@@ -201,7 +201,7 @@ export async function backendObjects(s: BackendStore): Promise<Map<string, numbe
  * cleanup worker now (it would otherwise run every 10 s) until no due item is left.
  */
 export async function settleCleanup(stack: TestStack): Promise<void> {
-  await stack.orchestrator.ctx.reclaimer.drain();
+  await stack.orchestrator.services.reclaimer.drain();
   await expect.poll(async () => {
     await stack.orchestrator.cleanup.runOnce();
     const due = await stack.db.pool.query(`SELECT count(*)::int AS n FROM cleanup_queue WHERE state = 'pending' AND next_retry_at <= now()`);

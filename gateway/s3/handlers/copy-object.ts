@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import { resolveCopyMetadata } from '../../../domain/s3/metadata.js';
 import { createBodyPipeline } from '../../body/index.js';
-import type { GatewayContext } from '../../context.js';
+import type { S3Context } from '../../context.js';
 import { withCopySource } from '../copy-source.js';
 import { sendXml } from '../respond.js';
 import type { S3Request } from '../s3-request.js';
@@ -12,7 +12,7 @@ import { validateNewKey, writePreconditionFrom } from './write-object.js';
  * CopyObject: streams the source version's bytes into a new version of the destination, placed
  * by the routing strategy like any write; metadata per x-amz-metadata-directive (COPY/REPLACE).
  */
-export async function copyObject(ctx: GatewayContext, req: S3Request, reply: FastifyReply): Promise<FastifyReply> {
+export async function copyObject(ctx: S3Context, req: S3Request, reply: FastifyReply): Promise<FastifyReply> {
   const bucket = req.bucket as string;
   const key = req.key as string;
   validateNewKey(bucket, key);

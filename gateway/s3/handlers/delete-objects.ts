@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import { isDomainError } from '../../../domain/errors.js';
-import type { GatewayContext } from '../../context.js';
+import type { S3Context } from '../../context.js';
 import { toDomainError, sendXml } from '../respond.js';
 import { readSmallBody } from '../request-body.js';
 import type { S3Request } from '../s3-request.js';
@@ -11,7 +11,7 @@ import { deleteOne } from './write-object.js';
 const concurrency = 10;
 
 /** DeleteObjects: up to 1000 keys; always 200 with a per-key result (Quiet lists failures only). */
-export async function deleteObjects(ctx: GatewayContext, req: S3Request, reply: FastifyReply): Promise<FastifyReply> {
+export async function deleteObjects(ctx: S3Context, req: S3Request, reply: FastifyReply): Promise<FastifyReply> {
   const request = parseDeleteRequest(await readSmallBody(req));
   const bucket = req.bucket as string;
   const deleted: DeletedEntry[] = [];

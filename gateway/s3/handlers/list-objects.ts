@@ -2,23 +2,23 @@ import type { FastifyReply } from 'fastify';
 import { foldListingRows, startListing, type ListingPage, type ListingWindow } from '../../../domain/s3/listing.js';
 import { encodeContinuationToken, parseListObjectsV1Params, parseListObjectsV2Params } from '../../../domain/s3/listing-params.js';
 import { listObjectPage, type ListedObject } from '../../../projections/read/object-reads.js';
-import type { GatewayContext } from '../../context.js';
+import type { S3Context } from '../../context.js';
 import { sendXml } from '../respond.js';
 import type { S3Request } from '../s3-request.js';
 import { buildListObjectsV1Xml, buildListObjectsV2Xml } from '../xml/list-objects.js';
 import { owner } from './bucket-handlers.js';
 
 /** Runs one listing against the objects projection (seeking past common prefixes). */
-async function runListing(ctx: GatewayContext, bucket: string, window: ListingWindow): Promise<ListingPage<ListedObject>> {
+async function runListing(ctx: Pick<S3Context, 'reads'>, bucket: string, window: ListingWindow): Promise<ListingPage<ListedObject>> {
   let page = startListing<ListedObject>(window);
   while (page.needMore && page.seek) {
-    const rows = await listObjectPage(ctx.pool, bucket, { seek: page.seek, upperBound: page.upperBound, limit: page.fetchLimit });
+    const rows = await listObjectPage(ctx.reads, bucket, { seek: page.seek, upperBound: page.upperBound, limit: page.fetchLimit });
     page = foldListingRows(window, page, rows, rows.length < page.fetchLimit);
   }
   return page;
 }
 
-export async function listObjectsV1(ctx: GatewayContext, req: S3Request, reply: FastifyReply): Promise<FastifyReply> {
+export async function listObjectsV1(ctx: S3Context, req: S3Request, reply: FastifyReply): Promise<FastifyReply> {
   const p = parseListObjectsV1Params(req.params);
   const bucket = req.bucket as string;
   const page = await runListing(ctx, bucket, { prefix: p.prefix, delimiter: p.delimiter, maxKeys: p.maxKeys.pageSize, after: p.marker });
@@ -29,7 +29,7 @@ export async function listObjectsV1(ctx: GatewayContext, req: S3Request, reply: 
   }));
 }
 
-export async function listObjectsV2(ctx: GatewayContext, req: S3Request, reply: FastifyReply): Promise<FastifyReply> {
+export async function listObjectsV2(ctx: S3Context, req: S3Request, reply: FastifyReply): Promise<FastifyReply> {
   const p = parseListObjectsV2Params(req.params);
   const bucket = req.bucket as string;
   const page = await runListing(ctx, bucket, { prefix: p.prefix, delimiter: p.delimiter, maxKeys: p.maxKeys.pageSize, after: p.after });

@@ -8,7 +8,7 @@ import { extractObjectMetadata } from '../../../domain/s3/metadata.js';
 import { parsePartNumber } from '../../../domain/s3/multipart.js';
 import { listUploads, loadParts } from '../../../projections/read/upload-reads.js';
 import { createBodyPipeline } from '../../body/index.js';
-import type { GatewayContext } from '../../context.js';
+import type { S3Context } from '../../context.js';
 import { withCopySource } from '../copy-source.js';
 import { sendXml } from '../respond.js';
 import { readSmallBody, verifiedBody } from '../request-body.js';
@@ -23,7 +23,7 @@ import { validateNewKey, writePreconditionFrom } from './write-object.js';
 
 const uploadIdOf = (req: S3Request): string => req.query.get('uploadId') ?? '';
 
-export async function createMultipartUpload(ctx: GatewayContext, req: S3Request, reply: FastifyReply): Promise<FastifyReply> {
+export async function createMultipartUpload(ctx: S3Context, req: S3Request, reply: FastifyReply): Promise<FastifyReply> {
   const bucket = req.bucket as string;
   const key = req.key as string;
   validateNewKey(bucket, key);
@@ -37,7 +37,7 @@ export async function createMultipartUpload(ctx: GatewayContext, req: S3Request,
   return sendXml(reply, 200, buildInitiateMultipartUploadResultXml({ bucket, key, uploadId }));
 }
 
-export async function uploadPart(ctx: GatewayContext, req: S3Request, reply: FastifyReply): Promise<FastifyReply> {
+export async function uploadPart(ctx: S3Context, req: S3Request, reply: FastifyReply): Promise<FastifyReply> {
   const partNumber = parsePartNumber(req.query.get('partNumber') ?? undefined);
   const upload = await ctx.multipart.requireUpload(req.bucket as string, req.key as string, uploadIdOf(req));
   const body = verifiedBody(req, ctx.config().server.max_object_size, { sha256: ctx.config().integrity.enabled });
@@ -48,7 +48,7 @@ export async function uploadPart(ctx: GatewayContext, req: S3Request, reply: Fas
 }
 
 /** UploadPartCopy: a byte range of an object in the same bucket becomes a part. */
-export async function uploadPartCopy(ctx: GatewayContext, req: S3Request, reply: FastifyReply): Promise<FastifyReply> {
+export async function uploadPartCopy(ctx: S3Context, req: S3Request, reply: FastifyReply): Promise<FastifyReply> {
   const partNumber = parsePartNumber(req.query.get('partNumber') ?? undefined);
   const upload = await ctx.multipart.requireUpload(req.bucket as string, req.key as string, uploadIdOf(req));
   req.raw.resume();
@@ -68,7 +68,7 @@ export async function uploadPartCopy(ctx: GatewayContext, req: S3Request, reply:
   return sendXml(reply, 200, buildCopyPartResultXml({ etag: result.etag, lastModifiedMs: req.nowMs }));
 }
 
-export async function completeMultipartUpload(ctx: GatewayContext, req: S3Request, reply: FastifyReply): Promise<FastifyReply> {
+export async function completeMultipartUpload(ctx: S3Context, req: S3Request, reply: FastifyReply): Promise<FastifyReply> {
   const bucket = req.bucket as string;
   const key = req.key as string;
   const precondition = writePreconditionFrom(req, key);
@@ -80,7 +80,7 @@ export async function completeMultipartUpload(ctx: GatewayContext, req: S3Reques
   }));
 }
 
-export async function abortMultipartUpload(ctx: GatewayContext, req: S3Request, reply: FastifyReply): Promise<FastifyReply> {
+export async function abortMultipartUpload(ctx: S3Context, req: S3Request, reply: FastifyReply): Promise<FastifyReply> {
   req.raw.resume();
   const uploadId = uploadIdOf(req);
   if (!(await ctx.multipart.abort({ uploadId, bucket: req.bucket as string, key: req.key as string }, 'client', req.cause))) {
@@ -89,10 +89,10 @@ export async function abortMultipartUpload(ctx: GatewayContext, req: S3Request, 
   return reply.code(204).send();
 }
 
-export async function listParts(ctx: GatewayContext, req: S3Request, reply: FastifyReply): Promise<FastifyReply> {
+export async function listParts(ctx: S3Context, req: S3Request, reply: FastifyReply): Promise<FastifyReply> {
   const upload = await ctx.multipart.requireUpload(req.bucket as string, req.key as string, uploadIdOf(req));
   const p = parseListPartsParams(req.params);
-  const rows = await loadParts(ctx.pool, upload.uploadId, { after: p.partNumberMarker, limit: p.maxParts.pageSize + 1 });
+  const rows = await loadParts(ctx.reads, upload.uploadId, { after: p.partNumberMarker, limit: p.maxParts.pageSize + 1 });
   const isTruncated = rows.length > p.maxParts.pageSize;
   const parts = rows.slice(0, p.maxParts.pageSize);
   return sendXml(reply, 200, buildListPartsResultXml({
@@ -104,7 +104,7 @@ export async function listParts(ctx: GatewayContext, req: S3Request, reply: Fast
   }));
 }
 
-export async function listMultipartUploads(ctx: GatewayContext, req: S3Request, reply: FastifyReply): Promise<FastifyReply> {
+export async function listMultipartUploads(ctx: S3Context, req: S3Request, reply: FastifyReply): Promise<FastifyReply> {
   const bucket = req.bucket as string;
   const p = parseListMultipartUploadsParams(req.params);
   const limit = p.maxUploads.pageSize;
@@ -115,7 +115,7 @@ export async function listMultipartUploads(ctx: GatewayContext, req: S3Request, 
   let isTruncated = false;
   // Rolls keys under the delimiter into common prefixes; each prefix counts once toward max-uploads.
   while (limit > 0 && uploads.length + commonPrefixes.length < limit) {
-    const rows = await listUploads(ctx.pool, bucket, { prefix: p.prefix, keyMarker, uploadIdMarker, limit: limit + 1 });
+    const rows = await listUploads(ctx.reads, bucket, { prefix: p.prefix, keyMarker, uploadIdMarker, limit: limit + 1 });
     if (rows.length === 0) break;
     for (const row of rows) {
       const cp = commonPrefixOf(row.key, p.prefix, p.delimiter);

@@ -9,7 +9,7 @@ import { parsePartNumber } from '../../../domain/s3/multipart.js';
 import { invalidRangeError, resolveRange, type RangeResolution } from '../../../domain/s3/ranges.js';
 import { loadObject } from '../../../projections/read/object-reads.js';
 import { copiesMissing } from '../../../services/objects/object-reader.js';
-import type { GatewayContext } from '../../context.js';
+import type { S3Context } from '../../context.js';
 import { header, type S3Request } from '../s3-request.js';
 import { formatHttpDate, parseHttpDate } from '../xml/dates.js';
 
@@ -28,10 +28,12 @@ export function conditionsFrom(req: S3Request, prefix = 'if-'): Conditions {
  * unreachable, reads fall back to the versions this instance saw recently, then to the newest
  * version found on the backends (degraded mode; writes and listings answer 503 meanwhile).
  */
-export async function requireCurrentVersion(ctx: GatewayContext, bucket: string, key: string): Promise<ObjectVersion> {
+export type VersionLookup = Pick<S3Context, 'reads' | 'locations' | 'degraded' | 'metrics' | 'logger'>;
+
+export async function requireCurrentVersion(ctx: VersionLookup, bucket: string, key: string): Promise<ObjectVersion> {
   let current: ObjectVersion | undefined;
   try {
-    current = (await loadObject(ctx.pool, bucket, key)).current;
+    current = (await loadObject(ctx.reads, bucket, key)).current;
     ctx.locations.remember(bucket, key, current);
   } catch (err) {
     if (!(err instanceof StoreUnavailableError)) throw err;
@@ -52,7 +54,7 @@ const maxReplacedVersions = 10;
  * A copy missing from an unchanged version is lost data, reported as such.
  */
 export async function withCurrentVersion<T>(
-  ctx: GatewayContext, bucket: string, key: string, use: (v: ObjectVersion) => Promise<T>,
+  ctx: VersionLookup, bucket: string, key: string, use: (v: ObjectVersion) => Promise<T>,
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     const v = await requireCurrentVersion(ctx, bucket, key);
@@ -108,11 +110,11 @@ export function objectHeaders(v: ObjectVersion, req: S3Request): Record<string, 
 }
 
 /** GetObject and HeadObject: conditionals (also with a Range), ranges, part numbers, failover across copies. */
-export async function readObject(ctx: GatewayContext, req: S3Request, reply: FastifyReply, head: boolean): Promise<FastifyReply> {
+export async function readObject(ctx: S3Context, req: S3Request, reply: FastifyReply, head: boolean): Promise<FastifyReply> {
   return withCurrentVersion(ctx, req.bucket as string, req.key as string, (v) => serveVersion(ctx, req, reply, head, v));
 }
 
-async function serveVersion(ctx: GatewayContext, req: S3Request, reply: FastifyReply, head: boolean, v: ObjectVersion): Promise<FastifyReply> {
+async function serveVersion(ctx: S3Context, req: S3Request, reply: FastifyReply, head: boolean, v: ObjectVersion): Promise<FastifyReply> {
   const headers = objectHeaders(v, req);
   const verdict = evaluateConditions({ etag: v.etag, lastModifiedMs: Date.parse(v.lastModified) }, conditionsFrom(req));
   if (verdict.outcome === 'not-modified') {

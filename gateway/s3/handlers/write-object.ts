@@ -7,7 +7,7 @@ import { rejectNul, validateObjectKey } from '../../../domain/s3/keys.js';
 import { extractObjectMetadata } from '../../../domain/s3/metadata.js';
 import type { WritePrecondition } from '../../../services/objects/object-commands.js';
 import { assertKeyFitsBackends } from '../../../domain/objects/storage-keys.js';
-import type { GatewayContext } from '../../context.js';
+import type { S3Context } from '../../context.js';
 import { verifiedBody } from '../request-body.js';
 import { header, type S3Request } from '../s3-request.js';
 
@@ -44,7 +44,7 @@ export function requireEtag(current: ObjectVersion | undefined, ifMatch: string,
 }
 
 /** PutObject: the verified body goes to a backend chosen by the routing strategy, then commits. */
-export async function putObject(ctx: GatewayContext, req: S3Request, reply: FastifyReply): Promise<FastifyReply> {
+export async function putObject(ctx: S3Context, req: S3Request, reply: FastifyReply): Promise<FastifyReply> {
   const bucket = req.bucket as string;
   const key = req.key as string;
   validateNewKey(bucket, key);
@@ -62,12 +62,12 @@ export async function putObject(ctx: GatewayContext, req: S3Request, reply: Fast
 }
 
 /** DeleteObject: 204 whether or not the key existed, as S3 does; with If-Match only that version. */
-export async function deleteObject(ctx: GatewayContext, req: S3Request, reply: FastifyReply): Promise<FastifyReply> {
+export async function deleteObject(ctx: S3Context, req: S3Request, reply: FastifyReply): Promise<FastifyReply> {
   await deleteOne(ctx, req.bucket as string, req.key as string, req, header(req.raw, 'if-match'));
   return reply.code(204).send();
 }
 
-export async function deleteOne(ctx: GatewayContext, bucket: string, key: string, req: S3Request, ifMatch?: string): Promise<void> {
+export async function deleteOne(ctx: Pick<S3Context, 'objects' | 'backends' | 'reclaimer'>, bucket: string, key: string, req: S3Request, ifMatch?: string): Promise<void> {
   if (key === '') throw new DomainError('InvalidArgument', 'Object key must not be empty.');
   rejectNul(key, 'key');
   const precondition = ifMatch === undefined ? undefined : (current: ObjectVersion | undefined) => requireEtag(current, ifMatch, key);

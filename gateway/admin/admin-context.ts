@@ -1,0 +1,64 @@
+import type { Config } from '../../domain/config/config.js';
+import type { EventStore } from '../../domain/eventstore/port.js';
+import type { Queryable } from '../../infra/eventstore/postgres-event-store.js';
+import type { Logger } from '../../infra/telemetry/logger.js';
+import type { BackendAdmin } from '../../services/backends/backend-admin.js';
+import type { BackendDirectory } from '../../services/backends/backend-directory.js';
+import { CleanupAdmin } from '../../services/cleanup/cleanup-admin.js';
+import type { EventFactory } from '../../services/event-factory.js';
+import { AdminAudit } from './admin-audit.js';
+import type { BackendRouteDeps } from './backend-routes.js';
+import type { CleanupRouteDeps } from './cleanup-routes.js';
+import type { ReplicationControl, UsageControl } from './controls.js';
+import type { JobRouteDeps } from './job-routes.js';
+import type { ObjectRouteDeps } from './object-routes.js';
+import type { ReplicationRouteDeps } from './replication-routes.js';
+import type { RuntimeRouteDeps } from './runtime-routes.js';
+import type { StatusRouteDeps } from './status-route.js';
+
+/** The admin API: its own checks, and each route group with only what it uses. */
+export interface AdminContext {
+  /** The current configuration: the admin token. */
+  config(): Config;
+  logger: Logger;
+  status: StatusRouteDeps;
+  jobs: JobRouteDeps;
+  backends: BackendRouteDeps;
+  objects: ObjectRouteDeps;
+  cleanup: CleanupRouteDeps;
+  runtime: RuntimeRouteDeps;
+  replication: ReplicationRouteDeps;
+}
+
+/** What the admin API is built from, once at startup. */
+export interface AdminServices {
+  config(): Config;
+  logger: Logger;
+  /** The database the projections are read from. */
+  db: Queryable;
+  store: EventStore;
+  events: EventFactory;
+  backends: BackendDirectory;
+  backendAdmin: BackendAdmin;
+  usage: UsageControl;
+  replication: ReplicationControl;
+  /** Runs pending cleanup now instead of at the next tick. */
+  kickCleanup(): void;
+}
+
+/** Hands each admin route group its dependencies; the services they share are built here once. */
+export function adminContext(s: AdminServices): AdminContext {
+  const audit = new AdminAudit(s.store, s.events);
+  const reads = s.db;
+  return {
+    config: s.config,
+    logger: s.logger,
+    status: { config: s.config, usage: s.usage, reads, backends: s.backends },
+    jobs: { reads, backendAdmin: s.backendAdmin, audit },
+    backends: { config: s.config, backends: s.backends, reads, backendAdmin: s.backendAdmin, audit },
+    objects: { reads, log: s.store },
+    cleanup: { reads, cleanup: new CleanupAdmin(s.store, s.db, s.events, s.kickCleanup), audit },
+    runtime: { logger: s.logger, usage: s.usage, reads, audit },
+    replication: { replication: s.replication, audit },
+  };
+}

@@ -1,0 +1,26 @@
+import type { RebalanceReport } from '../../processes/rebalance/rebalance-worker.js';
+import type { OverReplicationReport, ReplicationReport } from '../../processes/replication/replication-worker.js';
+import type { Cause } from '../../services/event-factory.js';
+import type { UsageCounts } from '../../services/usage/usage-meter.js';
+
+/** Monthly backend usage as this instance sees it, and a flush on demand (admin usage-flush). */
+export interface UsageControl {
+  /** `YYYY-MM`: the period monthly limits apply to now. */
+  period(): string;
+  /** Flushed totals of the period plus this instance's unflushed counts. */
+  effective(backend: string): UsageCounts;
+  /** Appends this instance's unflushed counts now; returns how many backends had any. Throws when the append fails. */
+  flush(): Promise<number>;
+}
+
+/** Replication, over-replication and rebalancing on demand (admin API). */
+export interface ReplicationControl {
+  /** A replication pass now (waits for one already running here). */
+  replicate(): Promise<ReplicationReport>;
+  /** Objects short of copies (`under`) and with too many (`over`). */
+  backlog(): Promise<{ factor: number; under: number; over: number }>;
+  /** An over-replication pass now. */
+  removeExcess(): Promise<OverReplicationReport>;
+  /** Plans a rebalance run now and starts it as a job. */
+  rebalance(cause: Cause): Promise<RebalanceReport>;
+}
