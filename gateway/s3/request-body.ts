@@ -1,14 +1,17 @@
 import type { IncomingMessage } from 'node:http';
-import { finished, type Transform } from 'node:stream';
+import { finished, type Readable, type Transform } from 'node:stream';
 import { DomainError } from '../../domain/errors.js';
 import { bodyExpectationsFromHeaders, createBodyPipeline, type BodyDigests } from '../body/index.js';
 import { header, type S3Request } from './s3-request.js';
+import { spoolBody } from './spooled-body.js';
 
 export interface VerifiedBody {
   /** Size of the object bytes the client declared. */
   size: number;
-  stream: Transform;
+  stream: Readable;
   digests(): Promise<BodyDigests>;
+  /** Frees what holds the body (a spool file) once the request is done with it, read or not. */
+  release(): void;
 }
 
 const isChunked = (req: S3Request): boolean =>
@@ -16,13 +19,18 @@ const isChunked = (req: S3Request): boolean =>
 
 /**
  * The declared object size: x-amz-decoded-content-length for aws-chunked bodies, else
- * Content-Length (required: S3 answers 411 without it).
+ * Content-Length. A body sent with plain `Transfer-Encoding: chunked` has none (undefined);
+ * without either S3 answers 411.
  */
-export function declaredSize(req: S3Request): number {
+export function declaredSize(req: S3Request): number | undefined {
   const raw = isChunked(req) ? header(req.raw, 'x-amz-decoded-content-length') : header(req.raw, 'content-length');
   if (raw === undefined) {
-    if (header(req.raw, 'transfer-encoding') !== undefined && !isChunked(req)) throw new DomainError('MissingContentLength');
-    throw new DomainError('MissingContentLength');
+    const transferEncoding = header(req.raw, 'transfer-encoding');
+    if (transferEncoding === undefined || isChunked(req)) throw new DomainError('MissingContentLength');
+    if (transferEncoding.trim().toLowerCase() !== 'chunked') {
+      throw new DomainError('NotImplemented', 'A header you provided implies functionality that is not implemented: Transfer-Encoding other than chunked.', { Header: 'Transfer-Encoding' });
+    }
+    return undefined;
   }
   if (!/^\d{1,16}$/.test(raw)) throw new DomainError('InvalidArgument', 'Content-Length must be a non-negative integer.');
   return Number(raw);
@@ -43,14 +51,19 @@ function feed(raw: IncomingMessage, body: Transform): void {
 
 /**
  * The request body as verified object bytes (decoded, hashes and signatures checked while it
- * flows); `sha256` also computes the SHA-256 of the bytes when no header asks for it.
+ * flows); `sha256` also computes the SHA-256 of the bytes when no header asks for it. A body of
+ * unknown length (plain HTTP chunking) is spooled and verified first.
  */
-export function verifiedBody(req: S3Request, maxObjectSize: number, opts: { sha256?: boolean } = {}): VerifiedBody {
+export async function verifiedBody(req: S3Request, maxObjectSize: number, opts: { sha256?: boolean } = {}): Promise<VerifiedBody> {
   const size = declaredSize(req);
-  if (size > maxObjectSize) throw new DomainError('EntityTooLarge', undefined, { ProposedSize: size, MaxSizeAllowed: maxObjectSize });
+  if (size !== undefined && size > maxObjectSize) throw new DomainError('EntityTooLarge', undefined, { ProposedSize: size, MaxSizeAllowed: maxObjectSize });
   const body = createBodyPipeline({ ...bodyExpectationsFromHeaders(req.raw.headersDistinct, req.payload), sha256: opts.sha256 === true });
   feed(req.raw, body.stream);
-  return { size, stream: body.stream, digests: () => body.digests() };
+  if (size === undefined) {
+    const spooled = await spoolBody(body, maxObjectSize);
+    return { size: spooled.digests.size, stream: spooled.stream, digests: () => Promise.resolve(spooled.digests), release: () => spooled.stream.destroy() };
+  }
+  return { size, stream: body.stream, digests: () => body.digests(), release: () => undefined };
 }
 
 /** Reads a small XML request body (≤ 1 MiB) after verifying it like any other body. */

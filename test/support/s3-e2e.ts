@@ -126,6 +126,8 @@ export interface OpenUpload {
   write(chunk: Buffer | string): Promise<void>;
   /** Ends the body (after an optional last piece) and resolves with the response. */
   end(chunk?: Buffer | string): Promise<RawResponse>;
+  /** The response, without ending the body: for an answer that comes while the client still sends. */
+  response: Promise<RawResponse>;
 }
 
 /**
@@ -168,6 +170,7 @@ export async function openSignedUpload(
       req.end(chunk);
       return response;
     },
+    response,
   };
 }
 

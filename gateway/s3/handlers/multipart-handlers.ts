@@ -40,8 +40,9 @@ export async function createMultipartUpload(ctx: S3Context, req: S3Request, repl
 export async function uploadPart(ctx: S3Context, req: S3Request, reply: FastifyReply): Promise<FastifyReply> {
   const partNumber = parsePartNumber(req.query.get('partNumber') ?? undefined);
   const upload = await ctx.multipart.requireUpload(req.bucket as string, req.key as string, uploadIdOf(req));
-  const body = verifiedBody(req, ctx.config().server.max_object_size, { sha256: ctx.config().integrity.enabled });
-  const result = await ctx.multipart.uploadPart(upload, { partNumber, size: body.size, body: body.stream, digests: () => body.digests() }, req.cause);
+  const body = await verifiedBody(req, ctx.config().server.max_object_size, { sha256: ctx.config().integrity.enabled });
+  const result = await ctx.multipart.uploadPart(upload, { partNumber, size: body.size, body: body.stream, digests: () => body.digests() }, req.cause)
+    .finally(() => body.release());
   reply.header('etag', quoteEtag(result.etag));
   if (result.checksum) reply.header(`x-amz-checksum-${result.checksum.algorithm.toLowerCase()}`, result.checksum.value);
   return reply.code(200).send();

@@ -50,12 +50,12 @@ export async function putObject(ctx: S3Context, req: S3Request, reply: FastifyRe
   validateNewKey(bucket, key);
   const meta = extractObjectMetadata(req.raw.headersDistinct);
   const precondition = writePreconditionFrom(req, key);
-  const body = verifiedBody(req, ctx.config().server.max_object_size, { sha256: ctx.config().integrity.enabled });
+  const body = await verifiedBody(req, ctx.config().server.max_object_size, { sha256: ctx.config().integrity.enabled });
   const { contentType, ...headers } = meta.headers;
   const result = await ctx.writer.put({
     bucket, key, size: body.size, body: body.stream, digests: () => body.digests(),
     contentType, metadata: meta.user, headers, origin: 'put', cause: req.cause, ...(precondition ? { precondition } : {}),
-  });
+  }).finally(() => body.release());
   reply.header('etag', quoteEtag(result.etag));
   if (result.checksum) reply.header(`x-amz-checksum-${result.checksum.algorithm.toLowerCase()}`, result.checksum.value);
   return reply.code(200).send();
