@@ -8,9 +8,11 @@ import { objectCommands } from './admin/object-commands.js';
 import { replicationCommands } from './admin/replication-commands.js';
 import { runtimeCommands } from './admin/runtime-commands.js';
 import { statusCommands } from './admin/status-commands.js';
-import { configForCommand } from './load-config.js';
+import { demoAdminToken, demoListenAddr } from '../demo/demo-settings.js';
+import { wantsHelp } from './help.js';
 
-const commands: readonly AdminCommandSpec[] = [
+/** Every `s3o admin` command, in the order the help lists them. */
+export const adminCommands: readonly AdminCommandSpec[] = [
   ...statusCommands, ...jobCommands, ...backendCommands, ...objectCommands, ...cleanupCommands, ...runtimeCommands, ...replicationCommands,
 ];
 
@@ -32,15 +34,48 @@ const options = {
 const globalOptions = new Set(['config', 'addr', 'token', 'json', 'help']);
 
 function usage(): string {
-  const width = Math.max(...commands.map((c) => [c.name, ...c.args].join(' ').length));
+  const width = Math.max(...adminCommands.map((c) => [c.name, ...c.args].join(' ').length));
   return [
     'usage: s3o admin [--config FILE] [--addr URL] [--token TOKEN] <command> [args] [--json]',
     '',
     'The orchestrator\'s address and admin token come from --addr/--token, else S3O_ADMIN_ADDR/S3O_ADMIN_TOKEN,',
     'else the configuration (server.listen_addr, ui.admin_token or ui.admin_key; without --config, the demo\'s).',
     '',
-    ...commands.map((c) => `  ${[c.name, ...c.args].join(' ').padEnd(width)}  ${c.summary}`),
+    ...adminCommands.map((c) => `  ${[c.name, ...c.args].join(' ').padEnd(width)}  ${c.summary}`),
   ].join('\n');
+}
+
+/** The value each option with one takes, as its help writes it. */
+const optionValues: Partial<Record<CommandOption, string>> = { state: 'STATE', limit: 'N', set: 'LEVEL', key: 'KEY' };
+
+/** One admin command's help: its usage line, what it does, the options every command takes. */
+function commandUsage(spec: AdminCommandSpec): string {
+  const args = spec.args.map((a) => (a.endsWith('?') ? `[${a.slice(0, -1)}]` : a));
+  const opts = spec.options.map((o) => `[--${o}${optionValues[o] ? ` ${optionValues[o]}` : ''}]`);
+  return [
+    `usage: s3o admin ${[spec.name, ...args, ...opts].join(' ')} [--json]`,
+    '',
+    `${spec.summary.charAt(0).toUpperCase()}${spec.summary.slice(1)}.`,
+    '',
+    'Every admin command also takes --config FILE, --addr URL, --token TOKEN (see s3o admin --help).',
+  ].join('\n');
+}
+
+/** `--help` or `-h` anywhere: the help of the command named, else the list; nothing runs. */
+function printHelp(argv: readonly string[], io: CliIo): number {
+  const { positionals } = parseArgs({ args: [...argv], options, allowPositionals: true, strict: false });
+  const name = positionals[0];
+  if (name === undefined) {
+    io.out.write(`${usage()}\n`);
+    return 0;
+  }
+  const spec = adminCommands.find((c) => c.name === name);
+  if (!spec) {
+    io.err.write(`unknown admin command "${name}"\n\n${usage()}\n`);
+    return 2;
+  }
+  io.out.write(`${commandUsage(spec)}\n`);
+  return 0;
 }
 
 /** The original's Go-style single-dash long options (`-set debug`, `-config f`) become `--set`, `--config`. */
@@ -58,7 +93,13 @@ function normalizeDashes(argv: readonly string[]): string[] {
 async function target(values: { config?: string; addr?: string; token?: string }): Promise<{ url: string; token: string }> {
   let addr = values.addr ?? process.env.S3O_ADMIN_ADDR;
   let token = values.token ?? process.env.S3O_ADMIN_TOKEN;
+  if ((addr === undefined || token === undefined) && values.config === undefined) {
+    // The demo's, without loading the configuration machinery.
+    addr ??= adminUrlFor(demoListenAddr());
+    token ??= demoAdminToken;
+  }
   if (addr === undefined || token === undefined) {
+    const { configForCommand } = await import('./load-config.js');
     const config = await configForCommand(values.config);
     addr ??= adminUrlFor(config.server.listen_addr);
     token ??= tokenFrom(config);
@@ -94,9 +135,11 @@ const processIo: CliIo = { out: process.stdout, err: process.stderr };
  * not be reached (any HTTP status ≥ 400), 2 wrong usage.
  */
 export async function adminCommand(argv: string[], io: CliIo = processIo, opts: { pollIntervalMs?: number } = {}): Promise<number> {
+  const normalized = normalizeDashes(argv);
+  if (wantsHelp(normalized)) return printHelp(normalized, io);
   let parsed;
   try {
-    parsed = parseArgs({ args: normalizeDashes(argv), options, allowPositionals: true, strict: true, tokens: true });
+    parsed = parseArgs({ args: normalized, options, allowPositionals: true, strict: true, tokens: true });
   } catch (err) {
     io.err.write(`${(err as Error).message}\n\n${usage()}\n`);
     return 2;
@@ -104,10 +147,10 @@ export async function adminCommand(argv: string[], io: CliIo = processIo, opts: 
   const { values, positionals, tokens } = parsed;
   const [name, ...args] = positionals;
   if (!name) {
-    (values.help ? io.out : io.err).write(`${usage()}\n`);
-    return values.help ? 0 : 2;
+    io.err.write(`${usage()}\n`);
+    return 2;
   }
-  const spec = commands.find((c) => c.name === name);
+  const spec = adminCommands.find((c) => c.name === name);
   if (!spec) {
     io.err.write(`unknown admin command "${name}"\n\n${usage()}\n`);
     return 2;

@@ -1,7 +1,6 @@
-import { loadConfig } from '../config/loader.js';
 import type { Config } from '../../domain/config/config.js';
-import { parseConfigText } from '../config/loader.js';
-import { demoAdminToken } from '../demo/demo.js';
+import { loadConfig, parseConfigText } from '../config/loader.js';
+import { demoAdminToken, demoDataDir, demoListenAddr } from '../demo/demo-settings.js';
 import { defaultPostgresDataDir } from '../demo/demo-data-dir.js';
 
 /**
@@ -14,11 +13,11 @@ export async function configForCommand(path: string | undefined): Promise<Config
     if (!loaded.ok) throw new Error(`${path} is not valid:\n  ${loaded.errors.join('\n  ')}`);
     return loaded.config;
   }
-  const dataDir = process.env.S3O_DATA_DIR ?? './data';
+  const dataDir = demoDataDir();
   const parsed = parseConfigText(
     [
       'server:',
-      `  listen_addr: "${process.env.S3O_LISTEN ?? ':9000'}"`,
+      `  listen_addr: "${demoListenAddr()}"`,
       'database:',
       '  driver: embedded',
       `  path: "${await defaultPostgresDataDir(dataDir)}"`,
