@@ -63,6 +63,12 @@ export async function acquireOwnerLock(dataDir: string): Promise<OwnerLock> {
   throw new Error(`could not take the lock file ${path}: it kept changing`);
 }
 
+/** The pid of the live process holding `dataDir`'s lock, if one does (a look, not a lock: it can change at once). */
+export async function liveLockOwner(dataDir: string): Promise<number | undefined> {
+  const seen = await readLock(ownerLockPath(dataDir));
+  return seen?.owner !== undefined && isOwnerAlive(seen.owner) ? seen.owner.pid : undefined;
+}
+
 export function isProcessAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {

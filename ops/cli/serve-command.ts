@@ -6,6 +6,15 @@ import { loadConfig } from '../config/loader.js';
 import type { Config } from '../../domain/config/config.js';
 import { startDemo, type Demo } from '../demo/demo.js';
 
+/** What to change when the S3 endpoint's address is taken or not allowed. */
+function listenHint(err: unknown, configPath: string | undefined): string {
+  const e = err as NodeJS.ErrnoException & { syscall?: string };
+  if (e.syscall !== 'listen' || (e.code !== 'EADDRINUSE' && e.code !== 'EACCES' && e.code !== 'EADDRNOTAVAIL')) return '';
+  return configPath === undefined
+    ? ' (the demo\'s S3 endpoint: set S3O_LISTEN to another address, e.g. S3O_LISTEN=127.0.0.1:9001)'
+    : ` (set server.listen_addr in ${configPath} to another address)`;
+}
+
 /**
  * `s3o serve [--config FILE]`: runs the orchestrator until SIGINT/SIGTERM (graceful: in-flight
  * requests finish, workers stop, embedded PostgreSQL stops). SIGHUP reloads the reloadable
@@ -25,7 +34,12 @@ export async function serveCommand(argv: string[]): Promise<number> {
     }
     config = loaded.config;
   } else {
-    demo = await startDemo();
+    try {
+      demo = await startDemo();
+    } catch (err) {
+      console.error(`s3-orchestrator could not start: ${(err as Error).message}`);
+      return 1;
+    }
     config = demo.config;
   }
   const logger = createLogger(config.server.log_level);
@@ -35,7 +49,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   } catch (err) {
     await demo?.stop();
     await stopAllEmbeddedPostgres();
-    console.error(`s3-orchestrator could not start: ${(err as Error).message}`);
+    console.error(`s3-orchestrator could not start: ${(err as Error).message}${listenHint(err, values.config)}`);
     return 1;
   }
   if (demo) process.stdout.write(demo.banner(orchestrator.url.replace('127.0.0.1', 'localhost')));

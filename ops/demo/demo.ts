@@ -2,14 +2,15 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseConfigText } from '../config/loader.js';
 import type { Config } from '../../domain/config/config.js';
-import { startS3rver, type S3rverExit, type S3rverInstance } from './s3rver-process.js';
+import { liveLockOwner } from '../../infra/db/embedded-postgres-lock.js';
+import { S3rverStartError, startS3rver, type S3rverExit, type S3rverInstance } from './s3rver-process.js';
 import { defaultPostgresDataDir } from './demo-data-dir.js';
+import { demoAdminToken, demoBackendBasePort, demoDataDir, demoListenAddr } from './demo-settings.js';
 
 export const demoCredentials = [
   { bucket: 'demo', accessKeyId: 'demo-access-key', secretAccessKey: 'demo-secret-key' },
   { bucket: 'photos', accessKeyId: 'photos-access-key', secretAccessKey: 'photos-secret-key' },
 ] as const;
-export const demoAdminToken = 'demo-admin-token';
 
 const demoBackends = [
   { name: 'local1', quota: '64MiB' },
@@ -43,13 +44,21 @@ export interface Demo {
 /**
  * The zero-setup demo: three local S3 backends (s3rver, data under `<dataDir>/backends`) with
  * small quotas, embedded PostgreSQL under `<dataDir>/postgres` (as root, possibly elsewhere: see
- * defaultPostgresDataDir), two buckets with fixed demo credentials. Ports: S3 on S3O_LISTEN (default :9000), backends from S3O_DEMO_BACKEND_PORT
- * (default 9101) upwards, so restarts find the same backends. A backend process that exits
- * without being stopped is started again on its port and directory.
+ * defaultPostgresDataDir), two buckets with fixed demo credentials. Ports (demo-settings.ts): S3
+ * on S3O_LISTEN (default 127.0.0.1:9000), backends from S3O_DEMO_BACKEND_PORT (default 9101)
+ * upwards, so restarts find the same backends. A demo already running on the same data, or a
+ * port in use, fails before anything starts, saying which variable to change. A backend
+ * process that exits without being stopped is started again on its port and directory.
  */
-export async function startDemo(dataDir = process.env.S3O_DATA_DIR ?? './data', hooks: DemoHooks = {}): Promise<Demo> {
+export async function startDemo(dataDir = demoDataDir(), hooks: DemoHooks = {}): Promise<Demo> {
   const root = resolve(dataDir);
-  const basePort = Number(process.env.S3O_DEMO_BACKEND_PORT ?? 9101);
+  const basePort = demoBackendBasePort();
+  const postgresDir = await defaultPostgresDataDir(root);
+  const owner = await liveLockOwner(postgresDir);
+  if (owner !== undefined) {
+    throw new Error(`the demo is already running on ${root} (pid ${owner} holds its database ${postgresDir}); `
+      + 'stop it first, or run another demo beside it with its own S3O_DATA_DIR, S3O_LISTEN and S3O_DEMO_BACKEND_PORT');
+  }
   const backends: S3rverInstance[] = [];
   try {
     for (const [i, b] of demoBackends.entries()) {
@@ -59,12 +68,15 @@ export async function startDemo(dataDir = process.env.S3O_DATA_DIR ?? './data', 
     }
   } catch (err) {
     await Promise.all(backends.map((b) => b.stop()));
-    throw new Error(`could not start the demo backends on ports ${basePort}-${basePort + 2} (set S3O_DEMO_BACKEND_PORT to use others): ${(err as Error).message}`);
+    if (err instanceof S3rverStartError && err.code === 'EADDRINUSE') {
+      throw new Error(`port ${err.port} is in use: the demo's backends take ports ${basePort}-${basePort + 2}; `
+        + `set S3O_DEMO_BACKEND_PORT to another first port (e.g. S3O_DEMO_BACKEND_PORT=${basePort + 100})`);
+    }
+    throw new Error(`could not start the demo backends on ports ${basePort}-${basePort + 2}: ${(err as Error).message}`);
   }
-  const postgresDir = await defaultPostgresDataDir(root);
   const yaml = [
     'server:',
-    `  listen_addr: "${process.env.S3O_LISTEN ?? ':9000'}"`,
+    `  listen_addr: "${demoListenAddr()}"`,
     '  log_level: info',
     'database:',
     '  driver: embedded',

@@ -5,7 +5,8 @@
 // The legacy provider is needed because s3rver's ListObjectsV2 continuation tokens use DES.
 // When started with an IPC channel (child_process.fork) it reports `{ type: 'listening', port }`
 // there and exits as soon as the channel closes, so it never outlives its parent. Otherwise it
-// prints the same object as one JSON line on stdout and runs until SIGINT/SIGTERM.
+// prints the same object as one JSON line on stdout and runs until SIGINT/SIGTERM. When it cannot
+// listen it reports `{ type: 'failed', code, message }` the same way (stderr without IPC) and exits 1.
 import process from 'node:process';
 import { parseArgs } from 'node:util';
 import S3rver from 's3rver';
@@ -46,14 +47,30 @@ async function stop() {
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
 
-const { port } = await server.run();
-const message = { type: 'listening', port };
-if (process.send) {
-  process.on('disconnect', () => process.exit(0));
-  process.on('message', (m) => {
-    if (m && m.type === 'stop') void stop();
-  });
-  process.send(message);
-} else {
-  process.stdout.write(`${JSON.stringify(message)}\n`);
+/** Tells the parent over IPC, or prints one JSON line (stdout, or stderr for a failure). */
+function report(message, done) {
+  if (process.send) process.send(message, done);
+  else {
+    (message.type === 'failed' ? process.stderr : process.stdout).write(`${JSON.stringify(message)}\n`);
+    done();
+  }
+}
+
+// A port in use is the caller's to explain (which setting to change), not a stack trace.
+// s3rver's run() does not reject then: the HTTP server emits 'error' with nobody listening, an
+// uncaught exception, so during start-up that is the failure to report.
+const failed = (err) => report({ type: 'failed', code: err.code, message: err.message }, () => process.exit(1));
+process.once('uncaughtException', failed);
+try {
+  const { port } = await server.run();
+  process.off('uncaughtException', failed);
+  if (process.send) {
+    process.on('disconnect', () => process.exit(0));
+    process.on('message', (m) => {
+      if (m && m.type === 'stop') void stop();
+    });
+  }
+  report({ type: 'listening', port }, () => {});
+} catch (err) {
+  failed(err);
 }

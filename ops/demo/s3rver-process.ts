@@ -45,6 +45,15 @@ export interface S3rverOptions {
   onExit?: (exit: S3rverExit) => void;
 }
 
+/** s3rver could not listen; `code` is the system's (EADDRINUSE: the port is taken). */
+export class S3rverStartError extends Error {
+  override readonly name = 'S3rverStartError';
+
+  constructor(readonly port: number, readonly code: string | undefined, reason: string) {
+    super(`s3rver could not listen on 127.0.0.1:${port}: ${reason}`);
+  }
+}
+
 /** s3rver accepts any SigV4 signature, but the access key id must be its own. */
 export const s3rverCredentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 
@@ -104,10 +113,13 @@ async function spawnChild(directory: string, bucket: string, port: number): Prom
 
   const listening = new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`s3rver did not start within ${startTimeoutMs} ms`)), startTimeoutMs);
-    child.on('message', (m: { type?: string; port?: number }) => {
+    child.on('message', (m: { type?: string; port?: number; code?: string; message?: string }) => {
       if (m.type === 'listening' && typeof m.port === 'number') {
         clearTimeout(timer);
         resolve(m.port);
+      } else if (m.type === 'failed') {
+        clearTimeout(timer);
+        reject(new S3rverStartError(port, m.code, m.message ?? 'unknown error'));
       }
     });
     child.once('exit', (code, signal) => {
