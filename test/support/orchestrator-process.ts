@@ -53,7 +53,11 @@ export async function startOrchestratorProcess(yamlFor: (port: number) => string
   });
   child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // The directory holds only this process's configuration: it goes when the process does (a
+  // test that restarts the orchestrator starts a new one and never cleans up the killed one).
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => void rm(dir, { recursive: true, force: true }).finally(() => resolve(code)));
+  });
   const url = `http://127.0.0.1:${port}`;
   const proc: OrchestratorProcess = {
     url,
@@ -79,11 +83,8 @@ export async function startOrchestratorProcess(yamlFor: (port: number) => string
       }
     },
     async cleanup() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGKILL');
-        await exited;
-      }
-      await rm(dir, { recursive: true, force: true });
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
     },
   };
   try {
