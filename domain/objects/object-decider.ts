@@ -1,6 +1,7 @@
 import { DomainError } from '../errors.js';
 import type { OrphanedCopy, StoredCopy } from '../events/common.js';
-import type { EventData } from '../events/catalog.js';
+import type { DomainEvent, EventData } from '../events/catalog.js';
+import type { IntegrityComponent } from '../events/integrity-events.js';
 import type { ObjectState, ObjectVersion } from './object-state.js';
 
 /** Ids the decider may need, generated outside (the domain has no randomness). */
@@ -8,17 +9,60 @@ export interface IdSource {
   cleanupId(): string;
 }
 
-/** The new version, how it came to be, and (multipart) the upload it completes. */
+/** Throws (e.g. 412 PreconditionFailed) when a conditional change must not apply to `current`. */
+export type WritePrecondition = (current: ObjectVersion | undefined) => void;
+
+/** A new version, how it came to be, and (multipart) the upload it completes. */
 export interface WriteObjectCommand extends ObjectVersion {
-  origin: 'put' | 'copy' | 'multipart' | 'import';
+  origin: EventData<'ObjectWritten'>['origin'];
   uploadId?: string;
 }
 
-const orphan = (c: StoredCopy, ids: IdSource): OrphanedCopy => ({ ...c, cleanupId: ids.cleanupId() });
+/**
+ * What can be asked of an object: a new version (PUT, copy, multipart completion, import), its
+ * deletion, and the copy-level changes replication and jobs make to its current version.
+ * `ids` draws the cleanup ids of copies that stop being live.
+ */
+export type ObjectCommand =
+  | { type: 'Write'; version: WriteObjectCommand; ids: IdSource; precondition?: WritePrecondition }
+  /** With `expectedWriteId`, only that version is deleted (a newer one written meanwhile stays). */
+  | { type: 'Delete'; reason: EventData<'ObjectDeleted'>['reason']; ids: IdSource; expectedWriteId?: string; precondition?: WritePrecondition }
+  | { type: 'AddReplica'; writeId: string; copy: StoredCopy; jobId?: string }
+  | { type: 'DropReplica'; writeId: string; copy: StoredCopy; reason: EventData<'ReplicaDropped'>['reason']; reclaim: boolean; ids: IdSource; jobId?: string }
+  | { type: 'MoveCopy'; writeId: string; from: StoredCopy; to: StoredCopy; jobId: string; moveId: string; ids: IdSource }
+  /** A removed (`purge`: purged) backend's copy leaves the records: the copy, or the whole object when it was the only one. */
+  | { type: 'RemoveBackendCopy'; writeId: string; backend: string; purge: boolean; jobId: string; ids: IdSource }
+  /** A copy's bytes were read in full: they hash to the version's SHA-256, or (`corrupt`) they do not. */
+  | { type: 'RecordCheck'; writeId: string; copy: Pick<StoredCopy, 'backend' | 'storageKey'>; component: IntegrityComponent; corrupt?: CorruptFinding }
+  /** A corrupt copy replaced by a verified copy of the healthy one on `source`. */
+  | { type: 'RepairCopy'; writeId: string; from: StoredCopy; to: StoredCopy; source: string; ids: IdSource }
+  | { type: 'BackfillChecksum'; writeId: string; contentSha256: string; parts: EventData<'ChecksumBackfilled'>['parts'] };
+
+export type CorruptFinding = Pick<EventData<'CopyCorrupted'>, 'expectedSha256' | 'actualSha256' | 'partNumber'>;
+
+type Event<T extends DomainEvent['type']> = Extract<DomainEvent, { type: T }>;
+export type ObjectEvent = Event<'ObjectWritten' | 'ObjectDeleted' | 'ReplicaAdded' | 'ReplicaDropped' | 'CopyMoved' |
+  'CopyVerified' | 'CopyCorrupted' | 'CopyRepaired' | 'ChecksumBackfilled'>;
+
+const orphan = (c: StoredCopy, ids: IdSource): OrphanedCopy => ({ backend: c.backend, storageKey: c.storageKey, size: c.size, cleanupId: ids.cleanupId() });
+
+/** The current version when it is `writeId`, else undefined: copy-level changes apply to the current version only. */
+function currentVersion(state: ObjectState, writeId: string): ObjectVersion | undefined {
+  return state.current?.writeId === writeId ? state.current : undefined;
+}
+
+const holds = (version: ObjectVersion, copy: Pick<StoredCopy, 'backend' | 'storageKey'>): boolean =>
+  version.copies.some((c) => c.backend === copy.backend && c.storageKey === copy.storageKey);
+
+const holdsOn = (version: ObjectVersion, backend: string): boolean => version.copies.some((c) => c.backend === backend);
 
 /** A new version replaces the current one; the old version's copies become orphans. */
-export function decideWrite(state: ObjectState, cmd: WriteObjectCommand, ids: IdSource): { type: 'ObjectWritten'; data: EventData<'ObjectWritten'> } {
+function decideWrite(state: ObjectState, command: Extract<ObjectCommand, { type: 'Write' }>): ObjectEvent[] {
+  const cmd = command.version;
   if (cmd.copies.length === 0) throw new DomainError('InternalError', 'a written version needs at least one copy');
+  if (new Set(cmd.copies.map((c) => c.backend)).size !== cmd.copies.length) throw new DomainError('InternalError', 'a version holds one copy per backend');
+  // Checked against the state the append is conditional on, so a concurrent change is seen.
+  command.precondition?.(state.current);
   const data: EventData<'ObjectWritten'> = {
     bucket: state.bucket,
     key: state.key,
@@ -34,30 +78,101 @@ export function decideWrite(state: ObjectState, cmd: WriteObjectCommand, ids: Id
     parts: cmd.parts,
     lastModified: cmd.lastModified,
     copies: cmd.copies,
-    displaced: (state.current?.copies ?? []).map((c) => orphan(c, ids)),
+    displaced: (state.current?.copies ?? []).map((c) => orphan(c, command.ids)),
     origin: cmd.origin,
   };
   if (cmd.uploadId !== undefined) data.uploadId = cmd.uploadId;
-  return { type: 'ObjectWritten', data };
+  return [{ type: 'ObjectWritten', data }];
 }
 
-/** Deleting a missing key is not an error in S3: it decides nothing. */
-export function decideDelete(
-  state: ObjectState,
-  reason: EventData<'ObjectDeleted'>['reason'],
-  ids: IdSource,
-): { type: 'ObjectDeleted'; data: EventData<'ObjectDeleted'> } | undefined {
-  if (!state.current) return undefined;
-  return {
+/** Deleting a missing key (or a version already replaced) is not an error in S3: it decides nothing. */
+function decideDelete(state: ObjectState, command: Extract<ObjectCommand, { type: 'Delete' }>): ObjectEvent[] {
+  if (command.expectedWriteId !== undefined && state.current?.writeId !== command.expectedWriteId) return [];
+  command.precondition?.(state.current);
+  if (!state.current) return [];
+  return [{
     type: 'ObjectDeleted',
     data: {
       bucket: state.bucket,
       key: state.key,
       writeId: state.current.writeId,
       size: state.current.size,
-      reason,
-      displaced: state.current.copies.map((c) => orphan(c, ids)),
-      reclaim: reason !== 'backend-removed',
+      reason: command.reason,
+      displaced: state.current.copies.map((c) => orphan(c, command.ids)),
+      reclaim: command.reason !== 'backend-removed',
     },
-  };
+  }];
+}
+
+/**
+ * Copy-level changes: each applies only while the version it is about is current and the copy
+ * it names is (or, for a new one, is not yet) where it says; otherwise nothing is decided and
+ * the caller's work (copied bytes) is superseded.
+ */
+function decideCopyChange(state: ObjectState, command: Exclude<ObjectCommand, { type: 'Write' | 'Delete' }>): ObjectEvent[] {
+  const version = currentVersion(state, command.writeId);
+  if (!version) return [];
+  const { bucket, key } = state;
+  switch (command.type) {
+    case 'AddReplica': {
+      if (holdsOn(version, command.copy.backend)) return [];
+      const data: EventData<'ReplicaAdded'> = { bucket, key, writeId: command.writeId, copy: command.copy };
+      if (command.jobId !== undefined) data.jobId = command.jobId;
+      return [{ type: 'ReplicaAdded', data }];
+    }
+    case 'DropReplica': {
+      if (!holds(version, command.copy)) return [];
+      if (version.copies.length === 1) throw new DomainError('Conflict', `the copy on ${command.copy.backend} is the object's last; it cannot be dropped`);
+      const data: EventData<'ReplicaDropped'> = {
+        bucket, key, writeId: command.writeId, copy: orphan(command.copy, command.ids), reason: command.reason, reclaim: command.reclaim,
+      };
+      if (command.jobId !== undefined) data.jobId = command.jobId;
+      return [{ type: 'ReplicaDropped', data }];
+    }
+    case 'MoveCopy':
+      if (!holds(version, command.from) || holdsOn(version, command.to.backend)) return [];
+      return [{
+        type: 'CopyMoved',
+        data: { bucket, key, writeId: command.writeId, from: orphan(command.from, command.ids), to: command.to, jobId: command.jobId, moveId: command.moveId },
+      }];
+    case 'RecordCheck': {
+      if (!holds(version, command.copy)) return [];
+      const ref = { bucket, key, writeId: command.writeId, backend: command.copy.backend, storageKey: command.copy.storageKey, component: command.component };
+      return command.corrupt ? [{ type: 'CopyCorrupted', data: { ...ref, ...command.corrupt } }] : [{ type: 'CopyVerified', data: ref }];
+    }
+    case 'RepairCopy': {
+      const sourceHealthy = holdsOn(version, command.source) && !(version.corrupt ?? []).includes(command.source);
+      const targetTaken = command.to.backend !== command.from.backend && holdsOn(version, command.to.backend);
+      if (!holds(version, command.from) || !sourceHealthy || targetTaken) return [];
+      return [{
+        type: 'CopyRepaired',
+        data: { bucket, key, writeId: command.writeId, from: orphan(command.from, command.ids), to: command.to, source: command.source },
+      }];
+    }
+    case 'BackfillChecksum':
+      return [{ type: 'ChecksumBackfilled', data: { bucket, key, writeId: command.writeId, contentSha256: command.contentSha256, parts: command.parts } }];
+    case 'RemoveBackendCopy': {
+      const copy = version.copies.find((c) => c.backend === command.backend);
+      if (!copy) return [];
+      if (version.copies.length === 1) {
+        return decideDelete(state, { type: 'Delete', reason: command.purge ? 'purge' : 'backend-removed', ids: command.ids });
+      }
+      return [{
+        type: 'ReplicaDropped',
+        data: { bucket, key, writeId: command.writeId, copy: orphan(copy, command.ids), reason: 'backend-removed', reclaim: command.purge, jobId: command.jobId },
+      }];
+    }
+  }
+}
+
+/** Decides a command on an object's state (folded from its stream, or a snapshot of that fold). Pure. */
+export function decideObject(command: ObjectCommand, state: ObjectState): ObjectEvent[] {
+  switch (command.type) {
+    case 'Write':
+      return decideWrite(state, command);
+    case 'Delete':
+      return decideDelete(state, command);
+    default:
+      return decideCopyChange(state, command);
+  }
 }

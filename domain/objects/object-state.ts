@@ -33,10 +33,45 @@ export function initialObjectState(bucket: string, key: string): ObjectState {
   return { bucket, key, revision: 'no_stream', current: undefined };
 }
 
+const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * A version's copies in one canonical order, by backend name (a version holds at most one copy
+ * per backend): the fold and the inline projection's row agree on it whatever the times the
+ * copies were added at. Readers order copies by health and configuration, never by this.
+ */
+export function canonicalCopies(copies: readonly StoredCopy[]): StoredCopy[] {
+  return copies.map((c) => ({ backend: c.backend, storageKey: c.storageKey, size: c.size })).sort((a, b) => byName(a.backend, b.backend));
+}
+
+/** The corrupt backends in the same order, absent when none (as the row has it). */
+function corruptList(corrupt: readonly string[]): Pick<ObjectVersion, 'corrupt'> {
+  return corrupt.length > 0 ? { corrupt: [...corrupt].sort(byName) } : {};
+}
+
 const withoutBackend = (corrupt: readonly string[] | undefined, backend: string): string[] =>
   (corrupt ?? []).filter((b) => b !== backend);
 
-/** Folds one event of the object's stream into its state. */
+/** The version with `copies`; a backend that holds no copy any more is no longer corrupt either. */
+function withCopies(version: ObjectVersion, copies: readonly StoredCopy[]): ObjectVersion {
+  const { corrupt, ...rest } = version;
+  const held = new Set(copies.map((c) => c.backend));
+  return { ...rest, copies: canonicalCopies(copies), ...corruptList((corrupt ?? []).filter((b) => held.has(b))) };
+}
+
+const holdsCopy = (version: ObjectVersion, copy: { backend: string; storageKey: string }): boolean =>
+  version.copies.some((c) => c.backend === copy.backend && c.storageKey === copy.storageKey);
+
+function withCorrupt(version: ObjectVersion, corrupt: readonly string[]): ObjectVersion {
+  const { corrupt: _old, ...rest } = version;
+  return { ...rest, ...corruptList(corrupt) };
+}
+
+/**
+ * Folds one event of the object's stream into its state. The inline projection (`objects`,
+ * `object_copies`) is this fold kept in SQL, so the row read at a stream revision is the state
+ * folded up to it (test/integration/object-fold.property.test.ts checks that on random histories).
+ */
 export function evolveObject(state: ObjectState, event: DomainEvent): ObjectState {
   const revision = state.revision === 'no_stream' ? 0n : state.revision + 1n;
   switch (event.type) {
@@ -48,7 +83,7 @@ export function evolveObject(state: ObjectState, event: DomainEvent): ObjectStat
         current: {
           writeId: d.writeId, size: d.size, etag: d.etag, contentType: d.contentType, metadata: d.metadata,
           headers: d.headers, checksum: d.checksum, contentSha256: d.contentSha256, parts: d.parts, lastModified: d.lastModified,
-          copies: d.copies,
+          copies: canonicalCopies(d.copies),
         },
       };
     }
@@ -56,41 +91,35 @@ export function evolveObject(state: ObjectState, event: DomainEvent): ObjectStat
       return { ...state, revision, current: undefined };
     case 'ReplicaAdded':
       return state.current
-        ? { ...state, revision, current: { ...state.current, copies: [...state.current.copies, event.data.copy] } }
+        ? { ...state, revision, current: withCopies(state.current, [...state.current.copies, event.data.copy]) }
         : { ...state, revision };
     case 'ReplicaDropped':
       return state.current
-        ? { ...state, revision, current: { ...state.current, copies: state.current.copies.filter((c) => c.backend !== event.data.copy.backend) } }
+        ? { ...state, revision, current: withCopies(state.current, state.current.copies.filter((c) => c.backend !== event.data.copy.backend)) }
         : { ...state, revision };
     case 'CopyMoved':
       return state.current
         ? {
             ...state,
             revision,
-            current: {
-              ...state.current,
-              copies: [...state.current.copies.filter((c) => c.backend !== event.data.from.backend), event.data.to],
-            },
+            current: withCopies(state.current, [...state.current.copies.filter((c) => c.backend !== event.data.from.backend), event.data.to]),
           }
         : { ...state, revision };
     case 'CopyCorrupted':
-      return state.current
-        ? { ...state, revision, current: { ...state.current, corrupt: [...withoutBackend(state.current.corrupt, event.data.backend), event.data.backend] } }
+      // Marks the copy named (backend and storage key) only, as the row does.
+      return state.current && holdsCopy(state.current, event.data)
+        ? { ...state, revision, current: withCorrupt(state.current, [...withoutBackend(state.current.corrupt, event.data.backend), event.data.backend]) }
         : { ...state, revision };
     case 'CopyVerified':
-      return state.current
-        ? { ...state, revision, current: { ...state.current, corrupt: withoutBackend(state.current.corrupt, event.data.backend) } }
+      return state.current && holdsCopy(state.current, event.data)
+        ? { ...state, revision, current: withCorrupt(state.current, withoutBackend(state.current.corrupt, event.data.backend)) }
         : { ...state, revision };
     case 'CopyRepaired':
       return state.current
         ? {
             ...state,
             revision,
-            current: {
-              ...state.current,
-              copies: [...state.current.copies.filter((c) => c.backend !== event.data.from.backend), event.data.to],
-              corrupt: withoutBackend(state.current.corrupt, event.data.from.backend),
-            },
+            current: withCopies(state.current, [...state.current.copies.filter((c) => c.backend !== event.data.from.backend), event.data.to]),
           }
         : { ...state, revision };
     case 'ChecksumBackfilled': {

@@ -1,26 +1,22 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
-import { newUlid, sha256 } from '../../infra/ids.js';
+import { sha256 } from '../../infra/ids.js';
 import { decideBackend } from '../../domain/backends/backend-decider.js';
 import { backendStreamId } from '../../domain/backends/backend-state.js';
 import { ConcurrencyError } from '../../domain/eventstore/errors.js';
 import type { EventStore } from '../../domain/eventstore/port.js';
-import { decideDelete } from '../../domain/objects/object-decider.js';
-import { objectStreamId } from '../../domain/objects/object-state.js';
 import { moveIdFor } from '../../domain/objects/placement-ids.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
 import { backendHoldings, copiesOnBackend, type CopyRow } from '../../projections/read/job-reads.js';
-import { loadObject } from '../../projections/read/object-reads.js';
 import { uploadsOnBackend } from '../../projections/read/upload-reads.js';
 import { loadBackend } from '../../services/backends/backend-lifecycle.js';
 import { cleanupStreamId, closingEventId } from '../../services/cleanup/reclaimer.js';
 import type { Cause, EventFactory } from '../../services/event-factory.js';
 import type { MultipartService } from '../../services/multipart/multipart-service.js';
+import { cleanupIds, ObjectCommands } from '../../services/objects/object-commands.js';
 import { handleCommand } from '../../services/commands/handle-command.js';
 import { forEachConcurrently, jobBackend, type JobDriver } from './job-driver.js';
 import type { JobStreamWriter } from './job-stream-writer.js';
-
-const ids = { cleanupId: () => newUlid() };
 
 /**
  * Removes a backend's records as a resumable job: every copy on it is dropped (the object is
@@ -37,7 +33,11 @@ export class RemoveDriver implements JobDriver {
     private readonly multipart: MultipartService,
     private readonly kickCleanup: () => void,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.objects = new ObjectCommands(store, pool, events);
+  }
+
+  private readonly objects: ObjectCommands;
 
   async run(job: JobStreamWriter, signal: AbortSignal): Promise<void> {
     const backend = jobBackend(job);
@@ -78,30 +78,17 @@ export class RemoveDriver implements JobDriver {
     await job.record({ type: 'Complete' });
   }
 
+  /** The copy leaves the object's records (the object with it when it was the only one), with the job's step in one transaction. */
   private async dropCopy(writer: JobStreamWriter, backend: string, c: CopyRow, purge: boolean, cause: Cause): Promise<void> {
     const ref = { jobId: writer.jobId, moveId: moveIdFor(sha256, writer.jobId, c.bucket, c.key, c.writeId, backend), bucket: c.bucket, key: c.key, writeId: c.writeId };
-    for (let attempt = 1; attempt <= 20; attempt++) {
-      const state = await loadObject(this.pool, c.bucket, c.key);
-      const copy = state.current?.writeId === c.writeId ? state.current.copies.find((x) => x.backend === backend) : undefined;
-      if (!copy) return;
-      const others = state.current?.copies.filter((x) => x.backend !== backend) ?? [];
-      const objectEvent = others.length > 0
-        ? this.events.event('ReplicaDropped', {
-          bucket: c.bucket, key: c.key, writeId: c.writeId, copy: { ...copy, cleanupId: newUlid() }, reason: 'backend-removed', reclaim: purge, jobId: writer.jobId,
-        }, cause)
-        : (() => {
-          const d = decideDelete(state, purge ? 'purge' : 'backend-removed', ids);
-          if (!d) throw new Error('object vanished');
-          return this.events.event(d.type, d.data, cause);
-        })();
-      try {
-        await writer.record({ type: 'CompleteMove', move: ref, from: backend, to: null, bytes: copy.size }, [
-          { streamId: objectStreamId(c.bucket, c.key), events: [objectEvent], expected: state.revision },
-        ]);
-        return;
-      } catch (err) {
-        if (!(err instanceof ConcurrencyError)) throw err;
-      }
+    try {
+      await this.objects.change(c.bucket, c.key, { type: 'RemoveBackendCopy', writeId: c.writeId, backend, purge, jobId: writer.jobId, ids: cleanupIds }, cause, {
+        via: writer.appenderFor({ type: 'CompleteMove', move: ref, from: backend, to: null, bytes: c.size }),
+        maxAttempts: 20,
+      });
+    } catch (err) {
+      // The object kept changing: its copy is still on the backend, so the next batch finds it again.
+      if (!(err instanceof ConcurrencyError)) throw err;
     }
   }
 

@@ -1,7 +1,7 @@
 import { newUlid } from '../../infra/ids.js';
 import { ConcurrencyError, InvariantViolationError } from '../../domain/eventstore/errors.js';
 import type { EventStore } from '../../domain/eventstore/port.js';
-import { decideWrite, type WriteObjectCommand } from '../../domain/objects/object-decider.js';
+import type { WriteObjectCommand } from '../../domain/objects/object-decider.js';
 import { objectStreamId, type ObjectState } from '../../domain/objects/object-state.js';
 import type { ListedObject } from '../../infra/backend/index.js';
 import type { Queryable } from '../../infra/eventstore/postgres-event-store.js';
@@ -10,6 +10,7 @@ import { loadObject } from '../../projections/read/object-reads.js';
 import type { BackendDirectory } from '../../services/backends/backend-directory.js';
 import type { OrphanRecorder } from '../../services/cleanup/orphans.js';
 import type { Cause, EventFactory } from '../../services/event-factory.js';
+import { cleanupIds, ObjectCommands } from '../../services/objects/object-commands.js';
 import { parseStorageKey } from '../../domain/objects/storage-keys.js';
 import { isMultipartTemporary, type Destination, type ImportScope } from './import-scope.js';
 
@@ -108,7 +109,11 @@ export class UntrackedImporter {
     private readonly backends: BackendDirectory,
     private readonly orphans: OrphanRecorder,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.objects = new ObjectCommands(store, db, events);
+  }
+
+  private readonly objects: ObjectCommands;
 
   async scan(backend: string, opts: ScanOptions): Promise<ScanReport> {
     const client = this.backends.require(backend).client;
@@ -231,12 +236,9 @@ export class UntrackedImporter {
       copies: [{ backend, storageKey: c.obj.key, size: head.contentLength }],
       origin: 'import',
     };
-    // The key has no current version, so nothing is displaced and no cleanup id is drawn.
-    const decided = decideWrite(state, cmd, { cleanupId: () => newUlid() });
+    // The key has no current version, so nothing is displaced; a write racing the import wins.
     try {
-      await this.store.appendToStream(objectStreamId(c.dest.bucket, c.dest.key), [this.events.event(decided.type, decided.data, opts.cause)], {
-        expected: state.revision,
-      });
+      await this.objects.change(c.dest.bucket, c.dest.key, { type: 'Write', version: cmd, ids: cleanupIds }, opts.cause, { initial: state, maxAttempts: 1 });
     } catch (err) {
       if (err instanceof ConcurrencyError) {
         skip(report, 'raced');

@@ -20,7 +20,11 @@ interface ObjectRow {
 
 /**
  * Loads an object's current version, its copies and its stream revision in one primary-key
- * read. The revision is the compare-and-swap token for the next change to the object.
+ * read. The revision is the compare-and-swap token for the next change to the object. The
+ * inline projection writes the row in the transaction that appends the event, so one statement
+ * reads the row and the revision from one snapshot: the row is the object's state folded with
+ * `evolveObject` up to that revision (a snapshot of the fold, no stream read needed). Copies
+ * and corrupt backends come in the fold's canonical order (by backend name).
  */
 export async function loadObject(db: Queryable, bucket: string, key: string): Promise<ObjectState> {
   const res = await db.query<ObjectRow>({
@@ -32,8 +36,8 @@ export async function loadObject(db: Queryable, bucket: string, key: string): Pr
        LEFT JOIN objects o ON o.bucket = $2 AND o.key = $3
        LEFT JOIN LATERAL (
          SELECT json_agg(json_build_object('backend', c.backend, 'storageKey', c.storage_key, 'size', c.size)
-                         ORDER BY c.created_at, c.backend) AS copies,
-                array_agg(c.backend ORDER BY c.backend) FILTER (WHERE c.corrupt_since IS NOT NULL) AS corrupt
+                         ORDER BY c.backend COLLATE "C") AS copies,
+                array_agg(c.backend ORDER BY c.backend COLLATE "C") FILTER (WHERE c.corrupt_since IS NOT NULL) AS corrupt
            FROM object_copies c WHERE c.bucket = $2 AND c.key = $3) cc ON true`,
     values: [objectStreamId(bucket, key), bucket, key],
   });

@@ -5,7 +5,7 @@ import { newUlid } from '../../infra/ids.js';
 import { DomainError } from '../../domain/errors.js';
 import type { Checksum, ObjectHeaders, StoredCopy } from '../../domain/events/common.js';
 import { ConcurrencyError, InvariantViolationError } from '../../domain/eventstore/errors.js';
-import type { EventStore, StreamAppend } from '../../domain/eventstore/port.js';
+import type { EventStore } from '../../domain/eventstore/port.js';
 import { availableBytes, type BackendCandidate } from '../../domain/placement/placement.js';
 import { completeMultipartUpload, type CompletedUpload, type RequestedPart } from '../../domain/s3/multipart.js';
 import { completesWithSameParts, type UploadCreated, type UploadState } from '../../domain/uploads/upload-state.js';
@@ -15,6 +15,7 @@ import type { Logger } from '../../infra/telemetry/logger.js';
 import { countUploads, loadUpload, type UploadRow } from '../../projections/read/upload-reads.js';
 import type { BackendDirectory } from '../backends/backend-directory.js';
 import type { OrphanRecorder } from '../cleanup/orphans.js';
+import type { OtherStreamAppend } from '../commands/handle-command.js';
 import type { Cause, EventFactory } from '../event-factory.js';
 import type { WritePlacement } from '../placement/write-placement.js';
 import type { ObjectCommands, WritePrecondition } from '../objects/object-commands.js';
@@ -245,12 +246,12 @@ export class MultipartService {
     state: UploadState, done: CompletedUpload, copies: StoredCopy[], cause: Cause, precondition: WritePrecondition | undefined,
   ): Promise<void> {
     const created = state.created as UploadCreated;
-    const uploadAppend = (): StreamAppend[] => [{
+    const uploadAppend = (): OtherStreamAppend[] => [{
       streamId: uploadStreamId(created.uploadId),
-      events: [this.events.event('MultipartUploadCompleted', {
+      events: [{ type: 'MultipartUploadCompleted', data: {
         uploadId: created.uploadId, backend: created.backend, etag: done.etag, size: done.totalSize,
         parts: done.parts.map((p) => ({ partNumber: p.partNumber, size: p.size, etag: p.etag })),
-      }, cause)],
+      } }],
       expected: state.revision,
     }];
     const parts = done.parts.map((p) => {
@@ -261,7 +262,7 @@ export class MultipartService {
       writeId: created.writeId, size: done.totalSize, etag: done.etag, contentType: created.contentType, metadata: created.metadata,
       headers: created.headers, checksum: null, contentSha256: compositeSha256(parts.map((p) => p.sha256)) ?? null, parts,
       lastModified: this.events.now().toISOString(), copies, origin: 'multipart', uploadId: created.uploadId,
-    }, cause, { extra: uploadAppend, ...(precondition ? { precondition } : {}) });
+    }, cause, { others: uploadAppend, ...(precondition ? { precondition } : {}) });
     this.backends.noteUsage(created.backend, { pending: -done.totalSize });
     this.writer.afterCommit(outcome, copies, cause);
   }

@@ -1,20 +1,19 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { newUlid } from '../../infra/ids.js';
 import type { OrphanedCopy } from '../../domain/events/common.js';
-import { ConcurrencyError } from '../../domain/eventstore/errors.js';
-import type { AppendResult, EventStore, StreamAppend } from '../../domain/eventstore/port.js';
-import { decideDelete, decideWrite, type IdSource, type WriteObjectCommand } from '../../domain/objects/object-decider.js';
-import { objectStreamId, type ObjectState, type ObjectVersion } from '../../domain/objects/object-state.js';
+import type { AppendResult, EventStore } from '../../domain/eventstore/port.js';
+import type { DomainEvent } from '../../domain/events/catalog.js';
+import { decideObject, type IdSource, type ObjectCommand, type WriteObjectCommand, type WritePrecondition } from '../../domain/objects/object-decider.js';
+import { objectStreamId, type ObjectState } from '../../domain/objects/object-state.js';
 import type { Queryable } from '../../infra/eventstore/postgres-event-store.js';
 import { loadObject } from '../../projections/read/object-reads.js';
+import { handleCommand, type Appender, type Handled, type OtherStreamAppend } from '../commands/handle-command.js';
 import type { Cause, EventFactory } from '../event-factory.js';
 
-const ids: IdSource = { cleanupId: () => newUlid() };
+export type { WritePrecondition } from '../../domain/objects/object-decider.js';
+
+export const cleanupIds: IdSource = { cleanupId: () => newUlid() };
 /** Same-key writers race on the stream revision; the loser re-reads and decides again. */
 const maxAttempts = 200;
-
-/** Throws (e.g. 412 PreconditionFailed) when a conditional write must not replace `current`. */
-export type WritePrecondition = (current: ObjectVersion | undefined) => void;
 
 export interface WriteOutcome {
   previous: ObjectState;
@@ -22,10 +21,26 @@ export interface WriteOutcome {
   displaced: OrphanedCopy[];
 }
 
+export interface ChangeOptions {
+  /** A state already loaded (e.g. while a body was uploading): the first attempt decides on it. */
+  initial?: ObjectState | Promise<ObjectState>;
+  /** Where the decision is appended when not straight to the store (a job's step in the same transaction). */
+  via?: Appender;
+  /** Other streams' events, appended first in the same transaction (e.g. the end of a multipart upload). */
+  others?: (state: ObjectState) => readonly OtherStreamAppend[];
+  maxAttempts?: number;
+}
+
+const displacedBy = (events: readonly DomainEvent[]): OrphanedCopy[] =>
+  events.flatMap((e) => (e.type === 'ObjectWritten' || e.type === 'ObjectDeleted' ? e.data.displaced : []));
+
 /**
- * Changes objects the event-sourced way: load the current state (with its stream revision),
- * decide, append with that revision as the expected one. On a concurrent change it starts
- * over; bytes already uploaded are not touched, so a retry costs two round trips.
+ * Changes objects the event-sourced way, through the object decider and the one command
+ * handler: the state is the object's row in the inline projection, read with its stream
+ * revision in one primary-key query (a snapshot of the stream's fold, see `loadObject`); the
+ * decided events are appended expecting that revision, and on a concurrent change the command
+ * is decided again on a fresh load. Bytes already uploaded are not touched, so a retry costs
+ * two round trips.
  */
 export class ObjectCommands {
   constructor(
@@ -38,39 +53,36 @@ export class ObjectCommands {
     return loadObject(this.db, bucket, key);
   }
 
-  /**
-   * Appends a new version. `extra` appends to other streams in the same transaction (e.g. the
-   * upload stream of a completed multipart upload); they are placed first.
-   */
+  /** Decides `command` on the object and appends what it decided; nothing is appended when it decides nothing. */
+  change(bucket: string, key: string, command: ObjectCommand, cause: Cause, opts: ChangeOptions = {}): Promise<Handled<ObjectState, undefined>> {
+    return handleCommand(opts.via ?? this.store, this.events, {
+      streamId: objectStreamId(bucket, key),
+      load: () => this.load(bucket, key),
+      decide: (state) => {
+        const events = decideObject(command, state);
+        // Another stream's change goes with the object's only: nothing decided here, nothing appended there.
+        const others = events.length > 0 ? opts.others?.(state) : undefined;
+        return others ? { events, others, value: undefined } : { events, value: undefined };
+      },
+      cause,
+      ...(opts.initial !== undefined ? { initial: opts.initial } : {}),
+      maxAttempts: opts.maxAttempts ?? maxAttempts,
+    });
+  }
+
+  /** Appends a new version; `others` go with it in the same transaction. */
   async write(
     bucket: string,
     key: string,
-    cmd: WriteObjectCommand,
+    version: WriteObjectCommand,
     cause: Cause,
-    opts: { initial?: ObjectState; extra?: (state: ObjectState) => StreamAppend[]; precondition?: WritePrecondition } = {},
+    opts: ChangeOptions & { precondition?: WritePrecondition } = {},
   ): Promise<WriteOutcome> {
-    let state = opts.initial ?? (await this.load(bucket, key));
-    for (let attempt = 1; ; attempt++) {
-      // Checked against the state the append is conditional on, so a concurrent change is seen.
-      opts.precondition?.(state.current);
-      const decided = decideWrite(state, cmd, ids);
-      const objectAppend: StreamAppend = {
-        streamId: objectStreamId(bucket, key),
-        events: [this.events.event(decided.type, decided.data, cause)],
-        expected: state.revision,
-      };
-      try {
-        const appends = [...(opts.extra?.(state) ?? []), objectAppend];
-        const results = await this.store.appendToStreams(appends);
-        const result = results[results.length - 1];
-        if (!result) throw new Error('append returned no result');
-        return { previous: state, result, displaced: decided.data.displaced };
-      } catch (err) {
-        if (!(err instanceof ConcurrencyError) || err.streamId !== objectAppend.streamId || attempt >= maxAttempts) throw err;
-        await sleep(Math.floor(Math.random() * Math.min(20, attempt)));
-        state = await this.load(bucket, key);
-      }
-    }
+    const { precondition, ...options } = opts;
+    const command: ObjectCommand = { type: 'Write', version, ids: cleanupIds, ...(precondition ? { precondition } : {}) };
+    const handled = await this.change(bucket, key, command, cause, options);
+    if (!handled.appended) throw new Error('a write decided no version');
+    return { previous: handled.state, result: handled.appended, displaced: displacedBy(handled.events) };
   }
 
   /**
@@ -81,21 +93,7 @@ export class ObjectCommands {
     bucket: string, key: string, reason: 'client' | 'lifecycle' | 'purge', cause: Cause,
     opts: { expectedWriteId?: string; precondition?: WritePrecondition } = {},
   ): Promise<OrphanedCopy[] | undefined> {
-    for (let attempt = 1; ; attempt++) {
-      const state = await this.load(bucket, key);
-      if (opts.expectedWriteId !== undefined && state.current?.writeId !== opts.expectedWriteId) return undefined;
-      opts.precondition?.(state.current);
-      const decided = decideDelete(state, reason, ids);
-      if (!decided) return undefined;
-      try {
-        await this.store.appendToStream(objectStreamId(bucket, key), [this.events.event(decided.type, decided.data, cause)], {
-          expected: state.revision,
-        });
-        return decided.data.displaced;
-      } catch (err) {
-        if (!(err instanceof ConcurrencyError) || attempt >= maxAttempts) throw err;
-        await sleep(Math.floor(Math.random() * Math.min(20, attempt)));
-      }
-    }
+    const handled = await this.change(bucket, key, { type: 'Delete', reason, ids: cleanupIds, ...opts }, cause);
+    return handled.appended ? displacedBy(handled.events) : undefined;
   }
 }

@@ -3,8 +3,8 @@ import { ulid } from 'ulid';
 import { encodeEvent } from '../../domain/events/codec.js';
 import type { EventData, EventType } from '../../domain/events/catalog.js';
 import type { EventStore, NewEvent } from '../../domain/eventstore/port.js';
-import { decideDelete, decideWrite } from '../../domain/objects/object-decider.js';
-import { initialObjectState, objectStreamId, type ObjectState } from '../../domain/objects/object-state.js';
+import { decideObject } from '../../domain/objects/object-decider.js';
+import { evolveObject, initialObjectState, objectStreamId, type ObjectState } from '../../domain/objects/object-state.js';
 
 export const ids = { cleanupId: () => ulid() };
 
@@ -34,27 +34,29 @@ export class ObjectWriter {
   }
 
   async write(bucket: string, key: string, size: number, backends: string[]): Promise<ObjectState> {
-    const state = this.state(bucket, key);
     const writeId = ulid();
-    const ev = decideWrite(state, {
-      writeId, size, etag: 'd41d8cd98f00b204e9800998ecf8427e', contentType: 'application/octet-stream', metadata: {},
-      headers: {}, checksum: null, contentSha256: null, parts: null, lastModified: new Date().toISOString(),
-      copies: backends.map((b) => ({ backend: b, storageKey: `${bucket}/${key}~${writeId}`, size })), origin: 'put',
-    }, ids);
-    const res = await this.store.appendToStream(objectStreamId(bucket, key), [newEvent(ev.type, ev.data)], { expected: state.revision });
-    const next: ObjectState = {
-      bucket, key, revision: res.nextRevision,
-      current: { writeId, size, etag: ev.data.etag, contentType: ev.data.contentType, metadata: {}, headers: {}, checksum: null, contentSha256: null, parts: null, lastModified: ev.data.lastModified, copies: ev.data.copies },
-    };
-    this.states.set(`${bucket}/${key}`, next);
-    return next;
+    return this.decide(bucket, key, {
+      type: 'Write',
+      ids,
+      version: {
+        writeId, size, etag: 'd41d8cd98f00b204e9800998ecf8427e', contentType: 'application/octet-stream', metadata: {},
+        headers: {}, checksum: null, contentSha256: null, parts: null, lastModified: new Date().toISOString(),
+        copies: backends.map((b) => ({ backend: b, storageKey: `${bucket}/${key}~${writeId}`, size })), origin: 'put',
+      },
+    });
   }
 
   async delete(bucket: string, key: string): Promise<void> {
+    await this.decide(bucket, key, { type: 'Delete', reason: 'client', ids });
+  }
+
+  private async decide(bucket: string, key: string, command: Parameters<typeof decideObject>[0]): Promise<ObjectState> {
     const state = this.state(bucket, key);
-    const ev = decideDelete(state, 'client', ids);
-    if (!ev) return;
-    const res = await this.store.appendToStream(objectStreamId(bucket, key), [newEvent(ev.type, ev.data)], { expected: state.revision });
-    this.states.set(`${bucket}/${key}`, { bucket, key, revision: res.nextRevision, current: undefined });
+    const events = decideObject(command, state);
+    if (events.length === 0) return state;
+    await this.store.appendToStream(objectStreamId(bucket, key), events.map((e) => newEvent(e.type, e.data)), { expected: state.revision });
+    const next = events.reduce(evolveObject, state);
+    this.states.set(`${bucket}/${key}`, next);
+    return next;
   }
 }
