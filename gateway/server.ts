@@ -57,7 +57,7 @@ export async function buildServer(ctx: GatewayContext): Promise<FastifyInstance>
   const metrics = ctx.config().telemetry.metrics;
   if (metrics.enabled && !metrics.listen) {
     app.get(metrics.path, async (_req, reply) =>
-      reply.header('content-type', ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics()));
+      reply.header('content-type', ctx.metrics.registry.contentType).send(await ctx.metrics.exposition()));
   }
   const protection = createRequestProtection(() => ctx.config(), ctx.metrics);
   protection.start();

@@ -20,6 +20,7 @@ import { JobSupervisor } from '../processes/jobs/job-supervisor.js';
 import { RemoveDriver } from '../processes/jobs/remove-driver.js';
 import { Leases } from '../processes/leases.js';
 import { Periodic } from '../processes/periodic.js';
+import { WorkerBoard } from '../processes/worker-board.js';
 import { flushUsage } from '../processes/usage-flusher.js';
 import { ProjectionRunner, projectionStatuses } from '../projections/async/runner.js';
 import { AppendWakeups } from '../projections/async/wakeups.js';
@@ -43,6 +44,7 @@ import { backendDeclarations, backendSettings, breakerSettings, usageLimits } fr
 import { diffForReload } from './config/reload.js';
 import { durabilityWorkers, type DurabilityWorkers } from './durability-workers.js';
 import { replicationWorkers, type ReplicationWorkers } from './replication-workers.js';
+import { observeAppends, wireScrapeMetrics } from './telemetry.js';
 import type { Config } from '../domain/config/config.js';
 import { openDatabase, type DatabaseHandle } from './database.js';
 import { mergeReloadable, parseListenAddr } from './reload.js';
@@ -67,6 +69,8 @@ export interface Orchestrator {
   app: FastifyInstance;
   /** `http://host:port` the S3 API listens on. */
   url: string;
+  /** `http://host:port/path` of the metrics, when they are on (on their own listener with `telemetry.metrics.listen`). */
+  metricsUrl: string | undefined;
   /** Applies a new configuration file's reloadable settings; returns the paths that need a restart. */
   reload(next: Config): Promise<{ applied: string[]; restartRequired: string[] }>;
   /** The cleanup worker, so a caller (tests, admin) can run a pass now instead of waiting for its period. */
@@ -151,9 +155,11 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
   const leases = new Leases(pool, instanceId);
   const runner = new ProjectionRunner(pool, asyncProjections, { owner: instanceId, logger });
   const wakeups = new AppendWakeups((pool as unknown as { options: pg.ClientConfig }).options, pool, instanceId, () => runner.wake(), logger);
-  store.onAppended = () => {
+  const countAppends = observeAppends(metrics);
+  store.onAppended = (_results, appends) => {
     runner.wake();
     wakeups.appended();
+    countAppends(appends);
   };
   const cleanup = new CleanupWorker(pool, store, events, backends, leases, () => ({
     concurrency: config.cleanup_queue.concurrency, maxAttempts: config.cleanup_queue.max_attempts, batchSize: 50,
@@ -170,6 +176,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
     new RemoveDriver('purge', pool, store, events, multipart, () => cleanupTick.kick(), logger),
   ], logger);
   const backendAdmin = new BackendAdmin(store, pool, events, () => jobs.kick());
+  const board = new WorkerBoard();
   const ctx: GatewayContext = {
     config: () => config, logger, metrics, health,
     s3: {
@@ -187,7 +194,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
     }),
   };
 
-  const durability = durabilityWorkers({ pool, store, events, objects, reclaimer, orphans, multipart, backends, leases, logger }, () => config);
+  const durability = durabilityWorkers({ pool, store, events, objects, reclaimer, orphans, multipart, backends, leases, metrics, logger }, () => config);
   const workers = [
     ...durability.schedules,
     ...replication.schedules,
@@ -215,6 +222,10 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
     }, logger, { jitter: false }),
   ];
 
+  for (const w of workers) w.reportTo(board);
+  jobs.reportTo(board);
+  wireScrapeMetrics({ pool, metrics, backends, meter, board, logger });
+
   const app = await buildServer(ctx);
   const { host, port } = parseListenAddr(config.server.listen_addr);
   await app.listen({ host, port });
@@ -222,6 +233,8 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
   const boundPort = typeof address === 'object' && address ? address.port : port;
   const url = `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${boundPort}`;
   const metricsServer = await startMetricsListener(config, metrics);
+  const metricsUrl = !config.telemetry.metrics.enabled ? undefined
+    : `${metricsServer ? localUrl(metricsServer) : url}${config.telemetry.metrics.path}`;
 
   runner.start();
   await wakeups.start();
@@ -235,6 +248,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
     services: { logger, pool, store, events, objects, reclaimer, orphans, multipart, backends, backendAdmin },
     app,
     url,
+    metricsUrl,
     jobs,
     cleanup,
     workers: { ...durability.workers, ...replication.workers },
@@ -289,6 +303,13 @@ function usageFlushInterval(config: Config, meter: UsageMeter): number {
   return meter.highestRatio(limits) >= f.adaptive_threshold ? f.fast_interval : f.interval;
 }
 
+function localUrl(server: Server): string {
+  const a = server.address();
+  if (!a || typeof a !== 'object') throw new Error('the metrics listener has no address');
+  const host = a.address === '0.0.0.0' || a.address === '::' ? '127.0.0.1' : a.family === 'IPv6' ? `[${a.address}]` : a.address;
+  return `http://${host}:${a.port}`;
+}
+
 async function startMetricsListener(config: Config, metrics: Metrics): Promise<Server | undefined> {
   const m = config.telemetry.metrics;
   if (!m.enabled || !m.listen) return undefined;
@@ -298,7 +319,7 @@ async function startMetricsListener(config: Config, metrics: Metrics): Promise<S
       res.writeHead(404).end();
       return;
     }
-    void metrics.registry.metrics().then((body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body));
+    void metrics.exposition().then((body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body));
   });
   await new Promise<void>((resolve) => server.listen(port, host, resolve));
   return server;

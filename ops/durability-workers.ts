@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { EventStore } from '../domain/eventstore/port.js';
 import type { Logger } from '../infra/telemetry/logger.js';
+import type { Metrics } from '../infra/telemetry/metrics.js';
 import type { Leases } from '../processes/leases.js';
 import { LifecycleWorker } from '../processes/lifecycle-worker.js';
 import { Periodic } from '../processes/periodic.js';
@@ -34,6 +35,7 @@ export interface DurabilityDeps {
   multipart: MultipartService;
   backends: BackendDirectory;
   leases: Leases;
+  metrics: Metrics;
   logger: Logger;
 }
 
@@ -61,7 +63,13 @@ export function durabilityWorkers(deps: DurabilityDeps, config: () => Config): {
   }), logger);
   const { enabled, interval } = config().reconcile;
   const schedules = [
-    new Periodic('lifecycle', () => config().lifecycle.interval, () => lifecycle.runOnce(), logger),
+    new Periodic('lifecycle', () => config().lifecycle.interval, async () => {
+      const report = await lifecycle.runOnce();
+      if (!report) return;
+      deps.metrics.lifecycleRuns.inc();
+      deps.metrics.lifecycleDeleted.inc(report.deleted);
+      deps.metrics.lifecycleFailed.inc(report.failed);
+    }, logger),
     new Periodic('multipart-expiry', () => staleUploadInterval, () => staleUploads.runOnce(), logger),
     ...(enabled ? [new Periodic('reconcile', () => interval, () => reconcile.runOnce(), logger)] : []),
   ];

@@ -24,8 +24,8 @@ export interface ReplicationWorkers {
   replication: { runOnce(): Promise<ReplicationReport>; hooks: ReplicatorHooks };
   /** `pending()`: objects with copies beyond the factor; `runOnce()`: remove them now. */
   overReplication: { pending(): Promise<{ factor: number; pending: number }>; runOnce(): Promise<OverReplicationReport> };
-  /** `runOnce()`: plan a rebalance and start it as a job now. */
-  rebalance: RebalanceWorker;
+  /** `runOnce()`: plan a rebalance and start it as a job now (counted in the rebalance metrics). */
+  rebalance: Pick<RebalanceWorker, 'runOnce'>;
 }
 
 export interface ReplicationDeps {
@@ -64,12 +64,14 @@ export function replicationWorkers(deps: ReplicationDeps, config: () => Config) 
       metrics.replicationCopiesCreated.inc(r.copiesCreated);
       metrics.replicationErrors.inc(r.errors);
       metrics.replicationDuration.observe(r.seconds);
+      metrics.replicationPending.set(r.errors);
     },
     trimmed: (r) => {
       metrics.overReplicationRuns.inc();
       metrics.overReplicationRemoved.inc(r.copiesRemoved);
       metrics.overReplicationErrors.inc(r.errors);
       metrics.overReplicationDuration.observe(r.seconds);
+      metrics.overReplicationPending.set(r.errors);
     },
   });
   const rebalance = new RebalanceWorker(pool, deps.store, deps.events, deps.backends, deps.leases, () => {
@@ -78,12 +80,18 @@ export function replicationWorkers(deps: ReplicationDeps, config: () => Config) 
   }, deps.kickJobs, logger);
   const rebalanceDriver = new RebalanceDriver(deps.backends, deps.mover, () => ({ concurrency: config().rebalance.concurrency }), logger);
 
-  const replicationTick = new Periodic('replication', () => config().replication.worker_interval, () => worker.tick(), logger, { runAtStart: true });
-  const rebalanceTick = new Periodic('rebalance', () => config().rebalance.interval, async () => {
-    if (!config().rebalance.enabled) return;
-    const r = await rebalance.runOnce();
+  /** A planning pass, timed and counted whether the tick or an operator asked for it. */
+  const planRebalance = async (cause?: Parameters<RebalanceWorker['runOnce']>[0]) => {
+    const started = performance.now();
+    const r = await rebalance.runOnce(cause);
+    metrics.rebalanceDuration.observe((performance.now() - started) / 1000);
     if (r.status === 'started') metrics.rebalanceRuns.inc();
     else metrics.rebalanceSkipped.inc();
+    return r;
+  };
+  const replicationTick = new Periodic('replication', () => config().replication.worker_interval, () => worker.tick(), logger, { runAtStart: true });
+  const rebalanceTick = new Periodic('rebalance', () => config().rebalance.interval, async () => {
+    if (config().rebalance.enabled) await planRebalance();
   }, logger);
 
   const workers: ReplicationWorkers = {
@@ -95,7 +103,7 @@ export function replicationWorkers(deps: ReplicationDeps, config: () => Config) 
       },
       runOnce: () => worker.removeExcess(),
     },
-    rebalance,
+    rebalance: { runOnce: planRebalance },
   };
   return {
     workers,
@@ -105,7 +113,7 @@ export function replicationWorkers(deps: ReplicationDeps, config: () => Config) 
       replicate: () => worker.replicate(),
       backlog: () => worker.backlog(),
       removeExcess: () => worker.removeExcess(),
-      rebalance: (cause: Parameters<RebalanceWorker['runOnce']>[0]) => rebalance.runOnce(cause),
+      rebalance: (cause: Parameters<RebalanceWorker['runOnce']>[0]) => planRebalance(cause),
     },
     /** After a reload changed `replication` or `rebalance`: run that worker now instead of at its next tick. */
     kick(section: 'replication' | 'rebalance'): void {

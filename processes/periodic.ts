@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../infra/telemetry/logger.js';
+import type { WorkerBoard } from './worker-board.js';
 
 /**
  * Runs `tick` every `intervalMs()` (re-read each time, so reloads apply) until stopped; the
@@ -11,14 +12,21 @@ export class Periodic {
   private loop: Promise<void> | undefined;
   private wake: AbortController | undefined;
   private kicked = false;
+  private board: WorkerBoard | undefined;
 
   constructor(
-    private readonly name: string,
+    readonly name: string,
     private readonly intervalMs: () => number,
     private readonly tick: () => Promise<unknown>,
     private readonly logger: Logger,
     private readonly opts: { runAtStart?: boolean; jitter?: boolean } = {},
   ) {}
+
+  /** Records every run's outcome on `board` (admin workers, s3o_worker_* metrics). */
+  reportTo(board: WorkerBoard): void {
+    this.board = board;
+    board.register(this.name);
+  }
 
   start(): void {
     if (this.running) return;
@@ -49,9 +57,12 @@ export class Periodic {
     }
     while (this.running) {
       this.kicked = false;
+      this.board?.started(this.name);
       try {
         await this.tick();
+        this.board?.succeeded(this.name);
       } catch (err) {
+        this.board?.failed(this.name, err);
         this.logger.warn({ err, worker: this.name }, 'worker tick failed');
       }
       if (!this.running) break;

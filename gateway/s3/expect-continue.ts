@@ -38,6 +38,7 @@ export function installExpectContinue(server: Server, ctx: S3Context, protection
       precheck(ctx, req);
     } catch (err) {
       const e = toDomainError(err, ctx.logger);
+      ctx.metrics.earlyRejections.inc({ code: e.s3Code });
       const requestId = requestIdFor(req);
       const body = errorBody(e, requestId, resourceOf(req.url ?? '/'));
       const retryAfter = retryAfterOf(e);

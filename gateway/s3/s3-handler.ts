@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
+import { StoreUnavailableError } from '../../domain/eventstore/errors.js';
 import { parsePathStyle, rejectNul } from '../../domain/s3/keys.js';
 import { authenticate, type SigningScope } from '../auth/index.js';
 import type { ServerConfig } from '../../domain/config/config.js';
@@ -100,6 +101,17 @@ export function authorize(ctx: Pick<S3Context, 'config' | 'credentials' | 'signi
   return auth;
 }
 
+function declaredBytes(value: unknown): number {
+  const n = Number(Array.isArray(value) ? value[0] : value);
+  return Number.isFinite(n) && n >= 0 ? n : 0;
+}
+
+/** Refusals with their own counters: usage limits, and writes refused while the database is down. */
+function countRefusal(ctx: S3Context, operation: string, err: unknown): void {
+  if (err instanceof DomainError && err.code === 'UsageLimitExceeded') ctx.metrics.usageLimitRejections.inc({ operation });
+  else if (err instanceof StoreUnavailableError) ctx.metrics.degradedWriteRejections.inc({ operation });
+}
+
 /** The S3 entry point: admission and rate limit, route, authenticate, run the operation, answer S3 XML errors. */
 export async function handleS3(ctx: S3Context, request: FastifyRequest, reply: FastifyReply, protection: RequestProtection): Promise<FastifyReply> {
   const raw = request.raw;
@@ -112,8 +124,8 @@ export async function handleS3(ctx: S3Context, request: FastifyRequest, reply: F
   ctx.metrics.inflight.inc();
   reply.raw.once('close', () => {
     ctx.metrics.inflight.dec();
-    ctx.metrics.requestsTotal.inc({ method, status_code: String(reply.raw.statusCode), operation });
-    ctx.metrics.requestDuration.observe({ method, operation }, (performance.now() - started) / 1000);
+    ctx.metrics.requests.request(method, operation, reply.raw.statusCode, (performance.now() - started) / 1000,
+      declaredBytes(raw.headers['x-amz-decoded-content-length'] ?? raw.headers['content-length']), declaredBytes(reply.raw.getHeader('content-length')));
   });
   try {
     let refusal = protection.s3(raw, reply.raw);
@@ -140,8 +152,17 @@ export async function handleS3(ctx: S3Context, request: FastifyRequest, reply: F
         return abort.signal;
       },
     };
-    return await handlers[routed.operation](ctx, req, reply);
+    const operationStarted = performance.now();
+    try {
+      const answered = await handlers[routed.operation](ctx, req, reply);
+      ctx.metrics.requests.operation(method, operation, (performance.now() - operationStarted) / 1000, true);
+      return answered;
+    } catch (err) {
+      ctx.metrics.requests.operation(method, operation, (performance.now() - operationStarted) / 1000, false);
+      throw err;
+    }
   } catch (err) {
+    countRefusal(ctx, operation, err);
     const e = toDomainError(err, ctx.logger);
     if (!raw.readableEnded) {
       // The body was not read. A small rest is drained, so the client finishes sending and reads the

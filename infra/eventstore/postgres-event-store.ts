@@ -133,8 +133,8 @@ export async function appendWith(db: Queryable, appends: readonly StreamAppend[]
 }
 
 export class PostgresEventStore implements EventStore {
-  /** Called after every committed append (e.g. to wake projection runners). Must not throw. */
-  onAppended: ((results: readonly AppendResult[]) => void) | undefined;
+  /** Called after every committed append with what was appended (to wake projection runners, count, audit). Must not throw. */
+  onAppended: ((results: readonly AppendResult[], appends: readonly StreamAppend[]) => void) | undefined;
 
   private readonly readPageSize: number;
 
@@ -152,7 +152,7 @@ export class PostgresEventStore implements EventStore {
     for (let attempt = 1; ; attempt++) {
       try {
         const results = await appendWith(this.pool, appends);
-        this.onAppended?.(results);
+        this.onAppended?.(results, appends);
         return results;
       } catch (err) {
         const code = (err as { code?: string }).code;

@@ -4,6 +4,7 @@ import type { Logger } from '../../infra/telemetry/logger.js';
 import type { EventFactory } from '../../services/event-factory.js';
 import { acquireExclusive, type ExclusiveLease, type Leases } from '../leases.js';
 import { Periodic } from '../periodic.js';
+import type { WorkerBoard } from '../worker-board.js';
 import { openJob, type JobDriver } from './job-driver.js';
 
 /**
@@ -15,6 +16,7 @@ export class JobSupervisor {
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void>; lease: ExclusiveLease }>();
   private readonly periodic: Periodic;
   private stopping = false;
+  private board: WorkerBoard | undefined;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -26,6 +28,13 @@ export class JobSupervisor {
     scanIntervalMs = 2000,
   ) {
     this.periodic = new Periodic('job-supervisor', () => scanIntervalMs, () => this.scan(), logger, { runAtStart: true });
+  }
+
+  /** Records the scans and every job run (as `job:<kind>`) on `board`. */
+  reportTo(board: WorkerBoard): void {
+    this.board = board;
+    this.periodic.reportTo(board);
+    for (const d of this.drivers) board.register(`job:${d.kind}`);
   }
 
   start(): void {
@@ -62,8 +71,15 @@ export class JobSupervisor {
         abort.abort();
       });
       this.logger.info({ jobId, kind, token: lease.token }, 'running job');
-      const done = this.run(driver, jobId, abort.signal).catch((err: unknown) => {
-        if (!abort.signal.aborted) this.logger.error({ err, jobId, kind }, 'job stopped with an error; it will be resumed');
+      const worker = `job:${kind}`;
+      this.board?.started(worker);
+      const done = this.run(driver, jobId, abort.signal).then(() => this.board?.succeeded(worker), (err: unknown) => {
+        if (abort.signal.aborted) {
+          this.board?.interrupted(worker);
+          return;
+        }
+        this.board?.failed(worker, err);
+        this.logger.error({ err, jobId, kind }, 'job stopped with an error; it will be resumed');
       }).finally(async () => {
         this.running.delete(jobId);
         await lease.release();

@@ -38,7 +38,9 @@ export async function requireCurrentVersion(ctx: VersionLookup, bucket: string, 
   } catch (err) {
     if (!(err instanceof StoreUnavailableError)) throw err;
     ctx.metrics.degradedReads.inc();
-    current = ctx.locations.get(bucket, key) ?? (await ctx.degraded.find(bucket, key));
+    const remembered = ctx.locations.get(bucket, key);
+    if (remembered) ctx.metrics.degradedCacheHits.inc();
+    current = remembered ?? (await ctx.degraded.find(bucket, key));
   }
   if (!current) throw new DomainError('NoSuchKey', undefined, { Key: key });
   return current;

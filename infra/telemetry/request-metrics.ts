@@ -1,0 +1,52 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+const durationBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const sizeBuckets = [0, 1024, 16 * 1024, 256 * 1024, 1024 * 1024, 8 * 1024 * 1024, 64 * 1024 * 1024, 512 * 1024 * 1024, 5 * 1024 ** 3];
+
+/** The S3 front door: requests, their sizes and durations, and what protection refused. */
+export function requestMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    requestsTotal: new Counter({ name: 's3o_requests_total', help: 'S3 requests', labelNames: ['method', 'status_code', 'operation'], registers }),
+    requestDuration: new Histogram({
+      name: 's3o_request_duration_seconds', help: 'S3 request duration', labelNames: ['method', 'operation'], registers, buckets: durationBuckets,
+    }),
+    requestSize: new Histogram({
+      name: 's3o_request_size_bytes', help: 'S3 request body size (declared length)', labelNames: ['method', 'operation'], registers, buckets: sizeBuckets,
+    }),
+    responseSize: new Histogram({
+      name: 's3o_response_size_bytes', help: 'S3 response body size (declared length)', labelNames: ['method', 'operation'], registers, buckets: sizeBuckets,
+    }),
+    inflight: new Gauge({ name: 's3o_inflight_requests', help: 'S3 requests in flight', registers }),
+    managerRequests: new Counter({
+      name: 's3o_manager_requests_total', help: 'S3 operations run by the service layer (after authentication)', labelNames: ['operation', 'outcome'], registers,
+    }),
+    managerDuration: new Histogram({
+      name: 's3o_manager_duration_seconds', help: 'Service-layer duration of an S3 operation', labelNames: ['operation'], registers, buckets: durationBuckets,
+    }),
+    rateLimitRejections: new Counter({ name: 's3o_rate_limit_rejections_total', help: 'Requests rejected by per-IP rate limiting', registers }),
+    admissionRejections: new Counter({ name: 's3o_admission_rejections_total', help: 'Requests rejected at the hard admission limit', registers }),
+    loadShed: new Counter({ name: 's3o_load_shed_total', help: 'Requests shed by active load shedding before the hard admission limit', registers }),
+    earlyRejections: new Counter({
+      name: 's3o_early_rejections_total', help: 'Expect: 100-continue uploads refused before their body was sent', labelNames: ['code'], registers,
+    }),
+    usageLimitRejections: new Counter({
+      name: 's3o_usage_limit_rejections_total', help: 'Requests refused because every backend that could serve them is over a monthly usage limit', labelNames: ['operation'], registers,
+    }),
+    degradedReads: new Counter({ name: 's3o_degraded_reads_total', help: 'Reads served while the database was unreachable', registers }),
+    degradedCacheHits: new Counter({
+      name: 's3o_degraded_cache_hits_total', help: 'Degraded reads answered from the recently-seen location cache (no backend broadcast)', registers,
+    }),
+    degradedWriteRejections: new Counter({
+      name: 's3o_degraded_write_rejections_total', help: 'Writes and listings refused with 503 while the database was unreachable', labelNames: ['operation'], registers,
+    }),
+    backendRequests: new Counter({ name: 's3o_backend_requests_total', help: 'Backend calls', labelNames: ['backend', 'operation', 'outcome'], registers }),
+    backendDuration: new Histogram({
+      name: 's3o_backend_duration_seconds', help: 'Backend call duration', labelNames: ['backend', 'operation'], registers,
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    }),
+    writeFailover: new Counter({
+      name: 's3o_write_failover_total', help: 'Client writes whose upload to this backend failed (the write went to another backend or was refused)', labelNames: ['backend'], registers,
+    }),
+  };
+}
