@@ -200,15 +200,6 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
     ...replication.schedules,
     new Periodic('backend-refresh', () => 1000, async () => {
       await backends.refresh(pool);
-      for (const name of backends.names()) {
-        const s = backends.state(name);
-        if (!s) continue;
-        metrics.quotaUsed.set({ backend: name }, s.usedBytes);
-        metrics.quotaLimit.set({ backend: name }, s.quotaBytes);
-        metrics.quotaAvailable.set({ backend: name }, s.quotaBytes === 0 ? 0 : s.quotaBytes - s.usedBytes - s.orphanBytes - s.pendingBytes);
-        metrics.orphanBytes.set({ backend: name }, s.orphanBytes);
-        metrics.objectsCount.set({ backend: name }, s.objectCount);
-      }
     }, logger, { jitter: false }),
     cleanupTick,
     new Periodic('projection-lag', () => 10_000, async () => {

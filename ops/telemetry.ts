@@ -18,8 +18,8 @@ export interface TelemetryDeps {
 }
 
 /**
- * Scrape-time values: job progress, drains and rebalances from the jobs projection, cleanup and
- * multipart counts, monthly usage and the worker board. A scrape while the database is down
+ * Scrape-time values: quotas (as last refreshed from backend_usage), job progress, drains and
+ * rebalances from the jobs projection, cleanup and multipart counts, monthly usage and the worker board. A scrape while the database is down
  * keeps the last values read.
  */
 export function wireScrapeMetrics(deps: TelemetryDeps): void {
@@ -27,6 +27,14 @@ export function wireScrapeMetrics(deps: TelemetryDeps): void {
   m.onScrape(async () => {
     const names = backends.names();
     for (const backend of names) {
+      const q = backends.state(backend);
+      if (q) {
+        m.quotaUsed.set({ backend }, q.usedBytes);
+        m.quotaLimit.set({ backend }, q.quotaBytes);
+        m.quotaAvailable.set({ backend }, q.quotaBytes === 0 ? 0 : q.quotaBytes - q.usedBytes - q.orphanBytes - q.pendingBytes);
+        m.orphanBytes.set({ backend }, q.orphanBytes);
+        m.objectsCount.set({ backend }, q.objectCount);
+      }
       const u = meter.effective(backend);
       m.usageApiRequests.set({ backend }, u.apiRequests);
       m.usageEgressBytes.set({ backend }, u.egressBytes);
