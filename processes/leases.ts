@@ -7,6 +7,12 @@ export interface Lease {
   token: number;
 }
 
+/** A lease held while a pass runs (`Leases.runExclusive`). */
+export interface HeldLease {
+  /** True once a renewal found the lease taken over by another owner: the pass should start nothing more. */
+  readonly lost: boolean;
+}
+
 /**
  * Named leases in the `leases` table: at most one live owner per name. A lease that was not
  * renewed within its time-to-live can be taken over; the new owner gets a higher token, and
@@ -51,16 +57,27 @@ export class Leases {
   }
 
   /**
-   * Runs `fn` holding the lease `name`, and releases it afterwards (released, not left to expire,
-   * so an instance started after this one stopped takes over at once). Undefined, without
-   * running `fn`, while another instance holds it.
+   * Runs `fn` holding the lease `name`: renewed in the background every third of its time to
+   * live while `fn` runs (`held.lost` turns true if another owner took it over meanwhile), and
+   * released afterwards (released, not left to expire, so an instance started after this one
+   * stopped takes over at once). Undefined, without running `fn`, while another instance holds it.
    */
-  async runExclusive<T>(name: string, fn: (lease: Lease) => Promise<T>): Promise<T | undefined> {
+  async runExclusive<T>(name: string, fn: (held: HeldLease) => Promise<T>): Promise<T | undefined> {
     const lease = await this.tryAcquire(name);
     if (!lease) return undefined;
+    const held = { lost: false };
+    let renewing: Promise<void> = Promise.resolve();
+    const keepAlive = setInterval(() => {
+      renewing = this.renew(lease).then((ok) => {
+        if (!ok) held.lost = true;
+      }, () => undefined);
+    }, this.ttlMs / 3);
     try {
-      return await fn(lease);
+      return await fn(held);
     } finally {
+      clearInterval(keepAlive);
+      // A renewal landing after the release would hold the lease for another time to live.
+      await renewing;
       await this.release(lease).catch(() => undefined);
     }
   }

@@ -1,10 +1,10 @@
 import type pg from 'pg';
-import { newUlid } from '../infra/ids.js';
 import type { Logger } from '../infra/telemetry/logger.js';
 import type { BackendDirectory } from '../services/backends/backend-directory.js';
 import type { Reclaimer } from '../services/cleanup/reclaimer.js';
-import type { Cause } from '../services/event-factory.js';
+import { workerPassCause, type Cause } from '../services/event-factory.js';
 import type { ObjectCommands } from '../services/objects/object-commands.js';
+import { forEachPage } from './keyset-pages.js';
 import type { Leases } from './leases.js';
 
 export interface LifecycleRuleSettings {
@@ -58,32 +58,27 @@ export class LifecycleWorker {
   ) {}
 
   async runOnce(now: Date = this.clock()): Promise<LifecycleRunReport | undefined> {
-    return this.leases.runExclusive('worker:lifecycle', async (lease) => {
+    return this.leases.runExclusive('worker:lifecycle', async (held) => {
       const s = this.settings();
-      const cause: Cause = { actor: 'system:lifecycle', correlationId: `lifecycle-${newUlid(now.getTime())}` };
+      const cause = workerPassCause('lifecycle', now);
       const report: LifecycleRunReport = { deleted: 0, skipped: 0, failed: 0 };
       for (const rule of s.rules) {
         const buckets = rule.bucket === null ? [...s.buckets] : s.buckets.filter((b) => b === rule.bucket);
         if (buckets.length === 0) continue;
         const cutoff = new Date(now.getTime() - rule.expirationDays * dayMs);
         // Keyset pagination: deleting rows never shifts the next page.
-        let after = { bucket: '', key: '' };
-        for (;;) {
-          const page = await this.pool.query<Candidate>(
-            `SELECT bucket, key, write_id FROM objects
-              WHERE bucket = ANY($1::text[]) AND starts_with(key, $2) AND last_modified < $3
-                AND (bucket, key) > ($4, $5)
-              ORDER BY bucket, key LIMIT $6`,
-            [buckets, rule.prefix, cutoff, after.bucket, after.key, s.batchSize],
-          );
-          for (const c of page.rows) await this.expire(c, cause, report);
-          const last = page.rows[page.rows.length - 1];
-          if (!last || page.rows.length < s.batchSize) break;
-          after = { bucket: last.bucket, key: last.key };
-          if (!(await this.leases.renew(lease))) {
-            this.logger.warn('lifecycle lease lost; the run stops here');
-            return report;
-          }
+        const finished = await forEachPage<Candidate>(held, s.batchSize, async (after) => (await this.pool.query<Candidate>(
+          `SELECT bucket, key, write_id FROM objects
+            WHERE bucket = ANY($1::text[]) AND starts_with(key, $2) AND last_modified < $3
+              AND (bucket, key) > ($4, $5)
+            ORDER BY bucket, key LIMIT $6`,
+          [buckets, rule.prefix, cutoff, after?.bucket ?? '', after?.key ?? '', s.batchSize],
+        )).rows, async (page) => {
+          for (const c of page) await this.expire(c, cause, report);
+        });
+        if (!finished) {
+          this.logger.warn('lifecycle lease lost; the run stops here');
+          return report;
         }
       }
       if (report.deleted + report.failed > 0) this.logger.info({ ...report }, 'lifecycle run finished');

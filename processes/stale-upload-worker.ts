@@ -1,9 +1,9 @@
 import type pg from 'pg';
-import { newUlid } from '../infra/ids.js';
 import type { Logger } from '../infra/telemetry/logger.js';
-import { staleUploads } from '../projections/read/upload-reads.js';
-import type { Cause } from '../services/event-factory.js';
+import { staleUploads, type UploadRow } from '../projections/read/upload-reads.js';
+import { workerPassCause } from '../services/event-factory.js';
 import type { MultipartService } from '../services/multipart/multipart-service.js';
+import { forEachPage } from './keyset-pages.js';
 import type { Leases } from './leases.js';
 
 export interface StaleUploadSettings {
@@ -34,14 +34,12 @@ export class StaleUploadWorker {
   ) {}
 
   async runOnce(now: Date = this.clock()): Promise<StaleUploadRunReport | undefined> {
-    return this.leases.runExclusive('worker:multipart-expiry', async (lease) => {
+    return this.leases.runExclusive('worker:multipart-expiry', async (held) => {
       const s = this.settings();
       const olderThan = new Date(now.getTime() - s.timeoutMs);
-      const cause: Cause = { actor: 'system:multipart-expiry', correlationId: `multipart-expiry-${newUlid(now.getTime())}` };
+      const cause = workerPassCause('multipart-expiry', now);
       const report: StaleUploadRunReport = { aborted: 0, failed: 0 };
-      let after = '';
-      for (;;) {
-        const page = await staleUploads(this.pool, olderThan, s.batchSize, after);
+      await forEachPage<UploadRow>(held, s.batchSize, (after) => staleUploads(this.pool, olderThan, s.batchSize, after?.uploadId ?? ''), async (page) => {
         for (const candidate of page) {
           try {
             // An upload completed or aborted meanwhile is left alone.
@@ -51,11 +49,7 @@ export class StaleUploadWorker {
             this.logger.warn({ err, uploadId: candidate.uploadId, backend: candidate.backend }, 'could not abort a stale multipart upload');
           }
         }
-        const last = page[page.length - 1];
-        if (!last || page.length < s.batchSize) break;
-        after = last.uploadId;
-        if (!(await this.leases.renew(lease))) break;
-      }
+      });
       if (report.aborted + report.failed > 0) this.logger.info({ ...report }, 'stale multipart uploads aborted');
       return report;
     });

@@ -35,22 +35,89 @@ async function countEvents(db: pg.ClientBase, types?: readonly string[]): Promis
   return Number(res.rows[0]?.n ?? 0);
 }
 
-/** Runs `fn` on a dedicated connection that is discarded afterwards (it changes search_path). */
-async function withDedicatedClient<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+/** What a rebuild or verify run works on: its shadow schema's name, the projection(s) as reported, their tables and events. */
+interface ShadowTarget {
+  mode: 'rebuild' | 'verify';
+  /** Names the schema `s3o_<mode>_<name>`. */
+  name: string;
+  /** The projection, or the inline projections joined by '+', as progress and reports name it. */
+  projection: string;
+  tables: readonly string[];
+  /** The event types it replays; all when absent. */
+  eventTypes?: readonly string[];
+}
+
+/** One rebuild or verify run in its shadow schema: the connection, the tables, and its progress. */
+interface ShadowRun {
+  client: pg.PoolClient;
+  schema: string;
+  tables: readonly string[];
+  /** Events the run has to replay, counted when it started. */
+  total: number;
+  /** Reports a phase with the events applied so far. */
+  progress(phase: RebuildProgress['phase'], applied: number): void;
+  /** The run's report, timed from its start. */
+  report(events: number): RebuildReport;
+}
+
+/**
+ * Runs `work` with empty copies of `tables` in the schema `s3o_<mode>_<name>`, on a dedicated
+ * connection whose search_path puts that schema first, so the projections' handlers write there.
+ * Whatever `work` leaves open is rolled back, the schema is dropped (tables swapped in are no
+ * longer in it), and the connection is discarded (its search_path was changed).
+ */
+async function inShadowSchema<T>(
+  pool: pg.Pool,
+  target: ShadowTarget,
+  onProgress: ProgressFn | undefined,
+  work: (run: ShadowRun) => Promise<T>,
+): Promise<T> {
+  const schema = `s3o_${target.mode}_${target.name}`;
   const client = await pool.connect();
   try {
-    return await fn(client);
+    const startedAt = performance.now();
+    const total = await countEvents(client, target.eventTypes);
+    await createShadowTables(client, schema, target.tables);
+    await client.query(`SET search_path = ${schema}, public`);
+    return await work({
+      client, schema, tables: target.tables, total,
+      progress: (phase, applied) => onProgress?.({ projection: target.projection, phase, applied, total: Math.max(total, applied) }),
+      report: (events) => {
+        const seconds = (performance.now() - startedAt) / 1000;
+        return { projection: target.projection, events, seconds, eventsPerSecond: seconds > 0 ? events / seconds : events };
+      },
+    });
   } finally {
+    // A no-op after COMMIT; after a failure inside a transaction, it makes the connection usable for the DROP.
+    await client.query('ROLLBACK').catch(() => undefined);
+    await dropShadowSchema(client, schema).catch(() => undefined);
     client.release(true);
   }
 }
 
-const shadowFor = (mode: 'rebuild' | 'verify', name: string) => `s3o_${mode}_${name}`;
-
-function report(projection: string, events: number, startedAt: number): RebuildReport {
-  const seconds = (performance.now() - startedAt) / 1000;
-  return { projection, events, seconds, eventsPerSecond: seconds > 0 ? events / seconds : events };
+/**
+ * Inside one REPEATABLE READ snapshot: `catchUp` applies what the bulk replay did not see, then
+ * the shadow tables are compared with the live ones row by row. Nothing is changed.
+ */
+async function compareAtSnapshot(run: ShadowRun, bulkApplied: number, catchUp: () => Promise<number>): Promise<VerifyReport> {
+  await run.client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+  try {
+    const events = bulkApplied + await catchUp();
+    run.progress('comparing', events);
+    const diffs = await diffTables(run.client, run.schema, run.tables);
+    run.progress('done', events);
+    return { ...run.report(events), diffs, identical: diffs.every((d) => d.onlyInLive + d.onlyInRebuilt === 0) };
+  } finally {
+    await run.client.query('ROLLBACK');
+  }
 }
+
+const inlineTarget = (mode: 'rebuild' | 'verify', infos: readonly InlineProjection[]): ShadowTarget => ({
+  mode,
+  name: infos.length === 1 ? (infos[0]?.name ?? 'inline') : 'inline',
+  projection: infos.map((i) => i.name).join('+'),
+  tables: infos.flatMap((i) => i.tables),
+});
 
 /**
  * Rebuilds inline projections: replays the whole log into shadow tables while appends go on,
@@ -58,37 +125,23 @@ function report(projection: string, events: number, startedAt: number): RebuildR
  * events and swaps the shadow tables in.
  */
 export async function rebuildInline(pool: pg.Pool, infos: readonly InlineProjection[], onProgress?: ProgressFn): Promise<RebuildReport> {
-  const name = infos.map((i) => i.name).join('+');
   const names = infos.map((i) => i.name);
-  const tables = infos.flatMap((i) => i.tables);
-  const schema = shadowFor('rebuild', infos.length === 1 ? (infos[0]?.name ?? 'inline') : 'inline');
-  return withDedicatedClient(pool, async (client) => {
-    const startedAt = performance.now();
-    const total = await countEvents(client);
-    await createShadowTables(client, schema, tables);
-    await client.query(`SET search_path = ${schema}, public`);
-    const bulk = await replayInline(client, names, undefined, {
+  return inShadowSchema(pool, inlineTarget('rebuild', infos), onProgress, async (run) => {
+    const bulk = await replayInline(run.client, names, undefined, {
       gapSafe: true,
-      analyze: tables.map((t) => `${schema}.${t}`),
-      onBatch: (p) => onProgress?.({ projection: name, phase: 'replaying', applied: p.applied, total }),
+      analyze: run.tables.map((t) => `${run.schema}.${t}`),
+      onBatch: (p) => run.progress('replaying', p.applied),
     });
-    await client.query('BEGIN');
-    try {
-      await client.query('LOCK TABLE public.streams IN EXCLUSIVE MODE');
-      onProgress?.({ projection: name, phase: 'catching-up', applied: bulk.applied, total });
-      const rest = await replayInline(client, names, bulk.position, { gapSafe: false });
-      onProgress?.({ projection: name, phase: 'swapping', applied: bulk.applied + rest.applied, total });
-      await swapInShadowTables(client, schema, tables);
-      await client.query('COMMIT');
-      await dropShadowSchema(client, schema);
-      const events = bulk.applied + rest.applied;
-      onProgress?.({ projection: name, phase: 'done', applied: events, total: Math.max(total, events) });
-      return report(name, events, startedAt);
-    } catch (err) {
-      await client.query('ROLLBACK');
-      await dropShadowSchema(client, schema).catch(() => undefined);
-      throw err;
-    }
+    await run.client.query('BEGIN');
+    await run.client.query('LOCK TABLE public.streams IN EXCLUSIVE MODE');
+    run.progress('catching-up', bulk.applied);
+    const rest = await replayInline(run.client, names, bulk.position, { gapSafe: false });
+    const events = bulk.applied + rest.applied;
+    run.progress('swapping', events);
+    await swapInShadowTables(run.client, run.schema, run.tables);
+    await run.client.query('COMMIT');
+    run.progress('done', events);
+    return run.report(events);
   });
 }
 
@@ -98,36 +151,14 @@ export async function rebuildInline(pool: pg.Pool, infos: readonly InlineProject
  * Appends are never blocked.
  */
 export async function verifyInline(pool: pg.Pool, infos: readonly InlineProjection[], onProgress?: ProgressFn): Promise<VerifyReport> {
-  const name = infos.map((i) => i.name).join('+');
   const names = infos.map((i) => i.name);
-  const tables = infos.flatMap((i) => i.tables);
-  const schema = shadowFor('verify', infos.length === 1 ? (infos[0]?.name ?? 'inline') : 'inline');
-  return withDedicatedClient(pool, async (client) => {
-    const startedAt = performance.now();
-    const total = await countEvents(client);
-    await createShadowTables(client, schema, tables);
-    try {
-      await client.query(`SET search_path = ${schema}, public`);
-      const bulk = await replayInline(client, names, undefined, {
-        gapSafe: true,
-        analyze: tables.map((t) => `${schema}.${t}`),
-        onBatch: (p) => onProgress?.({ projection: name, phase: 'replaying', applied: p.applied, total }),
-      });
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
-      try {
-        const rest = await replayInline(client, names, bulk.position, { gapSafe: false });
-        const events = bulk.applied + rest.applied;
-        onProgress?.({ projection: name, phase: 'comparing', applied: events, total: Math.max(total, events) });
-        const diffs = await diffTables(client, schema, tables);
-        onProgress?.({ projection: name, phase: 'done', applied: events, total: Math.max(total, events) });
-        return { ...report(name, events, startedAt), diffs, identical: diffs.every((d) => d.onlyInLive + d.onlyInRebuilt === 0) };
-      } finally {
-        await client.query('ROLLBACK');
-      }
-    } finally {
-      await client.query('RESET search_path');
-      await dropShadowSchema(client, schema);
-    }
+  return inShadowSchema(pool, inlineTarget('verify', infos), onProgress, async (run) => {
+    const bulk = await replayInline(run.client, names, undefined, {
+      gapSafe: true,
+      analyze: run.tables.map((t) => `${run.schema}.${t}`),
+      onBatch: (p) => run.progress('replaying', p.applied),
+    });
+    return compareAtSnapshot(run, bulk.applied, async () => (await replayInline(run.client, names, bulk.position, { gapSafe: false })).applied);
   });
 }
 
@@ -138,87 +169,54 @@ async function readCheckpoint(db: pg.ClientBase, name: string): Promise<Position
   return row.tx_id === '0' && row.seq === '0' ? undefined : encodePosition(row.tx_id, row.seq);
 }
 
+const asyncTarget = (mode: 'rebuild' | 'verify', info: AsyncProjection): ShadowTarget => ({
+  mode, name: info.name, projection: info.name, tables: info.tables, eventTypes: info.eventTypes,
+});
+
 /**
  * Rebuilds an async projection: takes it away from the runner (status `rebuilding`), replays
  * into shadow tables, then swaps them in and moves the checkpoint in one transaction.
  */
 export async function rebuildAsync(pool: pg.Pool, info: AsyncProjection, onProgress?: ProgressFn): Promise<RebuildReport> {
-  const schema = shadowFor('rebuild', info.name);
-  return withDedicatedClient(pool, async (client) => {
-    const startedAt = performance.now();
-    const claimed = await client.query(
-      `UPDATE projection_checkpoints SET status = 'rebuilding', owner = $2, lease_until = NULL, updated_at = now()
-        WHERE name = $1 AND status <> 'rebuilding'`,
-      [info.name, `rebuild:${process.pid}`],
-    );
-    if (claimed.rowCount !== 1) throw new Error(`projection ${info.name} is already being rebuilt`);
-    try {
-      const total = await countEvents(client, info.eventTypes);
-      await createShadowTables(client, schema, info.tables);
-      await client.query(`SET search_path = ${schema}, public`);
-      const done = await replayAsync(client, info, undefined, {
-        gapSafe: true,
-        onBatch: (p) => onProgress?.({ projection: info.name, phase: 'replaying', applied: p.applied, total }),
-      });
-      onProgress?.({ projection: info.name, phase: 'swapping', applied: done.applied, total });
-      await client.query('RESET search_path');
-      await client.query('BEGIN');
-      await swapInShadowTables(client, schema, info.tables);
+  const claimed = await pool.query(
+    `UPDATE projection_checkpoints SET status = 'rebuilding', owner = $2, lease_until = NULL, updated_at = now()
+      WHERE name = $1 AND status <> 'rebuilding'`,
+    [info.name, `rebuild:${process.pid}`],
+  );
+  if (claimed.rowCount !== 1) throw new Error(`projection ${info.name} is already being rebuilt`);
+  try {
+    return await inShadowSchema(pool, asyncTarget('rebuild', info), onProgress, async (run) => {
+      const done = await replayAsync(run.client, info, undefined, { gapSafe: true, onBatch: (p) => run.progress('replaying', p.applied) });
+      run.progress('swapping', done.applied);
+      await run.client.query('BEGIN');
+      await swapInShadowTables(run.client, run.schema, run.tables);
       const { txId, seq } = decodePosition(done.position);
-      await client.query(
-        `UPDATE projection_checkpoints SET tx_id = $2::xid8, seq = $3, status = 'active', owner = NULL,
+      await run.client.query(
+        `UPDATE public.projection_checkpoints SET tx_id = $2::xid8, seq = $3, status = 'active', owner = NULL,
                 lease_until = NULL, updated_at = now() WHERE name = $1`,
         [info.name, txId, seq],
       );
-      await client.query('COMMIT');
-      await dropShadowSchema(client, schema);
-      onProgress?.({ projection: info.name, phase: 'done', applied: done.applied, total: Math.max(total, done.applied) });
-      return report(info.name, done.applied, startedAt);
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      await client.query('RESET search_path').catch(() => undefined);
-      await client.query(`UPDATE projection_checkpoints SET status = 'active', owner = NULL WHERE name = $1`, [info.name]).catch(() => undefined);
-      await dropShadowSchema(client, schema).catch(() => undefined);
-      throw err;
-    }
-  });
+      await run.client.query('COMMIT');
+      run.progress('done', done.applied);
+      return run.report(done.applied);
+    });
+  } catch (err) {
+    await pool.query(`UPDATE projection_checkpoints SET status = 'active', owner = NULL WHERE name = $1`, [info.name]).catch(() => undefined);
+    throw err;
+  }
 }
 
 /** Verifies an async projection against a replay up to its own checkpoint (same snapshot). */
 export async function verifyAsync(pool: pg.Pool, info: AsyncProjection, onProgress?: ProgressFn): Promise<VerifyReport> {
-  const schema = shadowFor('verify', info.name);
-  return withDedicatedClient(pool, async (client) => {
-    const startedAt = performance.now();
-    const total = await countEvents(client, info.eventTypes);
-    const start = await readCheckpoint(client, info.name);
-    await createShadowTables(client, schema, info.tables);
-    try {
-      await client.query(`SET search_path = ${schema}, public`);
-      const bulk = start
-        ? await replayAsync(client, info, undefined, {
-            until: start,
-            gapSafe: true,
-            onBatch: (p) => onProgress?.({ projection: info.name, phase: 'replaying', applied: p.applied, total }),
-          })
-        : { position: undefined, applied: 0 };
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
-      try {
-        const end = await readCheckpoint(client, info.name);
-        const rest = end
-          ? await replayAsync(client, info, bulk.position, { until: end, gapSafe: false, inTransaction: true })
-          : { applied: 0 };
-        const events = bulk.applied + rest.applied;
-        onProgress?.({ projection: info.name, phase: 'comparing', applied: events, total: Math.max(total, events) });
-        const diffs = await diffTables(client, schema, info.tables);
-        onProgress?.({ projection: info.name, phase: 'done', applied: events, total: Math.max(total, events) });
-        return { ...report(info.name, events, startedAt), diffs, identical: diffs.every((d) => d.onlyInLive + d.onlyInRebuilt === 0) };
-      } finally {
-        await client.query('ROLLBACK');
-      }
-    } finally {
-      await client.query('RESET search_path');
-      await dropShadowSchema(client, schema);
-    }
+  return inShadowSchema(pool, asyncTarget('verify', info), onProgress, async (run) => {
+    const start = await readCheckpoint(run.client, info.name);
+    const bulk = start
+      ? await replayAsync(run.client, info, undefined, { until: start, gapSafe: true, onBatch: (p) => run.progress('replaying', p.applied) })
+      : { position: undefined, applied: 0 };
+    return compareAtSnapshot(run, bulk.applied, async () => {
+      const end = await readCheckpoint(run.client, info.name);
+      return end ? (await replayAsync(run.client, info, bulk.position, { until: end, gapSafe: false, inTransaction: true })).applied : 0;
+    });
   });
 }
 

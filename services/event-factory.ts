@@ -2,12 +2,18 @@ import { createHash, randomUUID } from 'node:crypto';
 import { encodeEvent } from '../domain/events/codec.js';
 import type { DomainEvent, EventData, EventType } from '../domain/events/catalog.js';
 import type { EventMetadata, NewEvent } from '../domain/eventstore/port.js';
+import { newUlid } from '../infra/ids.js';
 
 /** Who and what caused a change: recorded as event metadata. */
 export interface Cause {
   actor: string;
   correlationId?: string;
   causationId?: string;
+}
+
+/** The cause of one pass of a system worker: actor `system:<worker>`, correlated `<worker>-<ULID of the pass's start>`. */
+export function workerPassCause(worker: string, at: Date = new Date()): Cause {
+  return { actor: `system:${worker}`, correlationId: `${worker}-${newUlid(at.getTime())}` };
 }
 
 export interface EventFactory {

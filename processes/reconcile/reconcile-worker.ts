@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { newUlid } from '../../infra/ids.js';
+import { workerPassCause } from '../../services/event-factory.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
 import type { Leases } from '../leases.js';
 import { reconcileScope } from './import-scope.js';
@@ -34,16 +34,16 @@ export class ReconcileWorker {
   ) {}
 
   async runOnce(now: Date = this.clock()): Promise<ReconcileRunReport | undefined> {
-    return this.leases.runExclusive(reconcileLease, async (lease) => {
+    return this.leases.runExclusive(reconcileLease, async (held) => {
       const s = this.settings();
-      const cause = { actor: 'system:reconcile', correlationId: `reconcile-${newUlid(now.getTime())}` };
+      const cause = workerPassCause('reconcile', now);
       let report: ReconcileRunReport = { ...emptyScanReport(), failedBackends: [] };
       // Draining, drained and removed backends are left alone: nothing new is placed there.
       const active = await this.pool.query<{ backend: string }>(`SELECT backend FROM backend_state WHERE state = 'active' ORDER BY backend`);
       for (const { backend } of active.rows.filter((r) => s.backends.includes(r.backend))) {
         try {
           const scanned = await this.importer.scan(backend, {
-            prefix: '', scope: reconcileScope(s.buckets), dryRun: false, now, cause, keepAlive: () => this.leases.renew(lease),
+            prefix: '', scope: reconcileScope(s.buckets), dryRun: false, now, cause, keepAlive: async () => !held.lost,
           });
           report = { ...addScanReports(report, scanned), failedBackends: report.failedBackends };
           if (!scanned.complete) break;

@@ -1,13 +1,13 @@
 import type pg from 'pg';
-import { newUlid } from '../../infra/ids.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
 import { overReplicated, replicationBacklog, underReplicated, type ObjectKeyRow } from '../../projections/read/replication-reads.js';
-import type { Cause } from '../../services/event-factory.js';
+import { workerPassCause } from '../../services/event-factory.js';
 import type { CopyHealth } from '../../services/replication/copy-health.js';
 import type { ExcessCopies } from '../../services/replication/excess-copies.js';
 import type { Replicator } from '../../services/replication/replicator.js';
 import { forEachConcurrently } from '../jobs/job-driver.js';
-import type { Leases } from '../leases.js';
+import { forEachPage } from '../keyset-pages.js';
+import type { HeldLease, Leases } from '../leases.js';
 
 export interface ReplicationSettings {
   factor: number;
@@ -25,12 +25,6 @@ export interface ReplicationObserver {
 }
 
 const leaseName = 'worker:replication';
-/** Well within the lease's 30 s time to live. */
-const leaseRenewMs = 10_000;
-
-interface HeldLease {
-  lost: boolean;
-}
 
 /**
  * The replication worker (one instance at a time, by lease; one pass at a time in this
@@ -67,7 +61,7 @@ export class ReplicationWorker {
 
   replicate(): Promise<ReplicationReport> {
     if (this.settings().factor <= 1) return Promise.resolve({ status: 'skipped', reason: 'replication is off (replication.factor is 1)' });
-    const cause: Cause = { actor: 'system:replication', correlationId: `replication-${newUlid()}` };
+    const cause = workerPassCause('replication');
     return this.exclusive(async (held, s) => {
       const started = Date.now();
       let copiesCreated = 0;
@@ -97,7 +91,7 @@ export class ReplicationWorker {
 
   /** Removes copies beyond the factor (also with factor 1, when run on demand after lowering it). */
   removeExcess(): Promise<OverReplicationReport> {
-    const cause: Cause = { actor: 'system:over-replication', correlationId: `over-replication-${newUlid()}` };
+    const cause = workerPassCause('over-replication');
     return this.exclusive(async (held, s) => {
       const started = Date.now();
       let copiesRemoved = 0;
@@ -124,19 +118,10 @@ export class ReplicationWorker {
     next: (after: ObjectKeyRow | undefined) => Promise<ObjectKeyRow[]>,
     work: (o: ObjectKeyRow) => Promise<void>,
   ): Promise<void> {
-    let after: ObjectKeyRow | undefined;
-    for (;;) {
-      const batch = await next(after);
-      await forEachConcurrently(batch, s.concurrency, async (o) => {
-        if (!held.lost) await work(o);
-      });
-      if (held.lost) {
-        this.logger.warn('lost the replication lease; stopping this pass');
-        return;
-      }
-      if (batch.length < s.batchSize) return;
-      after = batch[batch.length - 1];
-    }
+    const finished = await forEachPage(held, s.batchSize, next, (batch) => forEachConcurrently(batch, s.concurrency, async (o) => {
+      if (!held.lost) await work(o);
+    }));
+    if (!finished) this.logger.warn('lost the replication lease; stopping this pass');
   }
 
   /**
@@ -145,22 +130,9 @@ export class ReplicationWorker {
    * works with the settings as they are when it starts.
    */
   private exclusive<T extends { status: 'ok' }>(pass: (held: HeldLease, settings: ReplicationSettings) => Promise<T>): Promise<T | Skipped> {
-    const run = this.tail.then(async (): Promise<T | Skipped> => {
-      const lease = await this.leases.tryAcquire(leaseName);
-      if (!lease) return { status: 'skipped', reason: 'another instance is running replication' };
-      const held: HeldLease = { lost: false };
-      const keepAlive = setInterval(() => {
-        this.leases.renew(lease).then((ok) => {
-          if (!ok) held.lost = true;
-        }, () => undefined);
-      }, leaseRenewMs);
-      try {
-        return await pass(held, this.settings());
-      } finally {
-        clearInterval(keepAlive);
-        await this.leases.release(lease).catch(() => undefined);
-      }
-    });
+    const run = this.tail.then(async (): Promise<T | Skipped> =>
+      (await this.leases.runExclusive(leaseName, (held) => pass(held, this.settings())))
+        ?? { status: 'skipped', reason: 'another instance is running replication' });
     this.tail = run.catch(() => undefined);
     return run;
   }
