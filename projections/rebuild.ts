@@ -112,6 +112,15 @@ async function compareAtSnapshot(run: ShadowRun, bulkApplied: number, catchUp: (
   }
 }
 
+/** The bulk replay of inline projections into the shadow tables, appends going on meanwhile. */
+function replayInlineIntoShadow(run: ShadowRun, names: readonly string[]): ReturnType<typeof replayInline> {
+  return replayInline(run.client, names, undefined, {
+    gapSafe: true,
+    analyze: run.tables.map((t) => `${run.schema}.${t}`),
+    onBatch: (p) => run.progress('replaying', p.applied),
+  });
+}
+
 const inlineTarget = (mode: 'rebuild' | 'verify', infos: readonly InlineProjection[]): ShadowTarget => ({
   mode,
   name: infos.length === 1 ? (infos[0]?.name ?? 'inline') : 'inline',
@@ -127,11 +136,7 @@ const inlineTarget = (mode: 'rebuild' | 'verify', infos: readonly InlineProjecti
 export async function rebuildInline(pool: pg.Pool, infos: readonly InlineProjection[], onProgress?: ProgressFn): Promise<RebuildReport> {
   const names = infos.map((i) => i.name);
   return inShadowSchema(pool, inlineTarget('rebuild', infos), onProgress, async (run) => {
-    const bulk = await replayInline(run.client, names, undefined, {
-      gapSafe: true,
-      analyze: run.tables.map((t) => `${run.schema}.${t}`),
-      onBatch: (p) => run.progress('replaying', p.applied),
-    });
+    const bulk = await replayInlineIntoShadow(run, names);
     await run.client.query('BEGIN');
     await run.client.query('LOCK TABLE public.streams IN EXCLUSIVE MODE');
     run.progress('catching-up', bulk.applied);
@@ -153,11 +158,7 @@ export async function rebuildInline(pool: pg.Pool, infos: readonly InlineProject
 export async function verifyInline(pool: pg.Pool, infos: readonly InlineProjection[], onProgress?: ProgressFn): Promise<VerifyReport> {
   const names = infos.map((i) => i.name);
   return inShadowSchema(pool, inlineTarget('verify', infos), onProgress, async (run) => {
-    const bulk = await replayInline(run.client, names, undefined, {
-      gapSafe: true,
-      analyze: run.tables.map((t) => `${run.schema}.${t}`),
-      onBatch: (p) => run.progress('replaying', p.applied),
-    });
+    const bulk = await replayInlineIntoShadow(run, names);
     return compareAtSnapshot(run, bulk.applied, async () => (await replayInline(run.client, names, bulk.position, { gapSafe: false })).applied);
   });
 }
