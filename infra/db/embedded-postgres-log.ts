@@ -8,8 +8,17 @@ const MAX_LINES_PER_WINDOW = 100;
 const SEVERITY = /\b(DEBUG\d?|INFO|NOTICE|LOG|WARNING|ERROR|FATAL|PANIC|DETAIL|HINT|CONTEXT|STATEMENT|LOCATION):\s/;
 const CONTINUATIONS = new Set(['DETAIL', 'HINT', 'CONTEXT', 'STATEMENT', 'LOCATION']);
 const WARN_SEVERITIES = new Set(['WARNING', 'ERROR', 'FATAL', 'PANIC']);
-/** Errors our own start and stop cause: readiness polling during start-up, clients cut off by shutdown. */
-const EXPECTED = /the database system is (starting up|shutting down|not yet accepting connections)|terminating connection due to administrator command/;
+/**
+ * Errors that are not news: those our own start and stop cause (readiness polling during start-up,
+ * clients cut off by shutdown), and the outcomes the append reports on purpose, which its caller
+ * handles and logs in its own words (a full backend's quota, a stream revision conflict, a part for
+ * an upload that ended, a copy of a superseded version).
+ */
+const EXPECTED = new RegExp([
+  'the database system is (starting up|shutting down|not yet accepting connections)',
+  'terminating connection due to administrator command',
+  'ERROR:\\s+(quota|upload_open|copy_of_current_version|wrong expected revision)$',
+].join('|'));
 
 /**
  * Forwards the server's output to pino line by line (errors at warn, the rest at debug), at most

@@ -15,6 +15,8 @@ import type { WritePlacement } from '../placement/write-placement.js';
 import { moveIdFor } from '../../domain/objects/placement-ids.js';
 import { placementStorageKey } from '../../domain/objects/storage-keys.js';
 import { copyVersion } from '../objects/copy-version.js';
+import type { MoveRef } from '../../domain/jobs/job-decider.js';
+import { FullTargets } from './full-targets.js';
 import type { JobRecorder } from './job-recorder.js';
 
 /** One copy of one object version to take off a backend. */
@@ -40,6 +42,8 @@ export interface MoverSettings {
 
 const maxCommitAttempts = 10;
 
+const noRoom = 'no eligible backend can take the copy';
+
 export function moveRetryDelayMs(attempt: number): number {
   return Math.min(10 * 60_000, 5_000 * 2 ** Math.max(0, attempt - 1));
 }
@@ -52,6 +56,8 @@ export function moveRetryDelayMs(attempt: number): number {
  * the copy wins: the move is skipped and its copied bytes cleaned up, never reverted.
  */
 export class Mover {
+  private readonly fullTargets: FullTargets;
+
   constructor(
     private readonly db: Queryable,
     private readonly events: EventFactory,
@@ -62,7 +68,9 @@ export class Mover {
     private readonly reclaimer: Reclaimer,
     private readonly settings: MoverSettings,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.fullTargets = new FullTargets(logger);
+  }
 
   moveId(jobId: string, c: CopyToMove): string {
     return moveIdFor(sha256, jobId, c.bucket, c.key, c.writeId, c.from);
@@ -81,8 +89,44 @@ export class Mover {
     }).length;
   }
 
+  /** The move gives up its target: the room it reserved there is released with the move's next event. */
   private async abandon(target: StoredCopy | undefined, cause: Cause): Promise<void> {
-    if (target) await this.orphans.record(target.backend, target.storageKey, 0, 'move_abandoned', cause);
+    if (!target) return;
+    this.backends.noteUsage(target.backend, { pending: -target.size });
+    await this.orphans.record(target.backend, target.storageKey, 0, 'move_abandoned', cause);
+  }
+
+  private canTake(name: string, size: number, holders: ReadonlySet<string>): boolean {
+    return this.placement.rank(size, holders).some((b) => b.name === name);
+  }
+
+  /**
+   * Chooses the move's target and reserves the copy's size there with its MoveStarted (the usage
+   * projection counts it as pending bytes, checked against the quota): a drain takes the least
+   * utilised eligible backend, a rebalance its planned one. A target that concurrent moves or
+   * writes filled meanwhile refuses the reservation; the drain then tries the next one. Undefined
+   * when no backend can take the copy.
+   */
+  private async reserveTarget(job: JobRecorder, c: CopyToMove, ref: MoveRef, holders: ReadonlySet<string>, forced: string | undefined): Promise<StoredCopy | undefined> {
+    const refused = new Set(holders);
+    for (;;) {
+      const choice = forced === undefined
+        ? this.placement.rankLeastUtilised(c.size, refused)[0]?.name
+        : !refused.has(forced) && this.canTake(forced, c.size, refused) ? forced : undefined;
+      if (choice === undefined) return undefined;
+      const target = { backend: choice, storageKey: placementStorageKey(c.bucket, c.key, c.writeId, ref.moveId), size: c.size };
+      // Counted at once, so the moves this instance starts concurrently see each other's reservations.
+      this.backends.noteUsage(choice, { pending: c.size });
+      try {
+        await job.record({ type: 'StartMove', move: ref, from: c.from, to: target });
+        return target;
+      } catch (err) {
+        this.backends.noteUsage(choice, { pending: -c.size });
+        if (!(err instanceof InvariantViolationError && err.invariant === 'quota')) throw err;
+        this.fullTargets.note(job.jobId, choice);
+        refused.add(choice);
+      }
+    }
   }
 
   /**
@@ -102,16 +146,13 @@ export class Mover {
     const holders = new Set((state.current?.copies ?? []).map((x) => x.backend));
     holders.add(c.from);
     if (forced !== undefined && holders.has(forced)) return this.skip(job, ref, `${forced} already holds a copy`, prior.inFlight, cause);
-    const eligible = (name: string): boolean => this.placement.rank(c.size, holders).some((b) => b.name === name);
     let target: StoredCopy | undefined = prior.inFlight?.to;
-    if (!target || holders.has(target.backend) || (forced !== undefined && target.backend !== forced) || !eligible(target.backend)) {
+    // A move resumed after a crash holds its target's room already (its MoveStarted reserved it).
+    if (!target || holders.has(target.backend) || (forced !== undefined && target.backend !== forced) || !this.canTake(target.backend, 0, holders)) {
       await this.abandon(target, cause);
-      target = undefined;
-      const choice = forced === undefined ? this.placement.rank(c.size, holders)[0]?.name : eligible(forced) ? forced : undefined;
-      if (!choice && forced !== undefined) return this.skip(job, ref, `${forced} can no longer take the copy`, undefined, cause);
-      if (!choice) return this.fail(job, c, ref, prior.attempt, 'no eligible backend can take the copy');
-      target = { backend: choice, storageKey: placementStorageKey(c.bucket, c.key, c.writeId, moveId), size: c.size };
-      await job.record({ type: 'StartMove', move: ref, from: c.from, to: target });
+      target = await this.reserveTarget(job, c, ref, holders, forced);
+      if (!target && forced !== undefined) return this.skip(job, ref, `${forced} can no longer take the copy`, undefined, cause);
+      if (!target) return this.fail(job, c, ref, prior.attempt, noRoom);
     }
 
     try {
@@ -130,7 +171,7 @@ export class Mover {
           events: [this.events.event('CopyMoved', { bucket: c.bucket, key: c.key, writeId: c.writeId, from, to: target, jobId, moveId }, cause)],
           expected: state.revision,
         }]);
-        this.backends.noteUsage(target.backend, { used: target.size, count: 1 });
+        this.backends.noteUsage(target.backend, { used: target.size, count: 1, pending: -target.size });
         this.backends.noteUsage(c.from, { used: -c.size, orphan: c.size, count: -1 });
         this.reclaimer.reclaimSoon([from], cause);
         return { kind: 'moved', to: target };
@@ -144,19 +185,20 @@ export class Mover {
         }
         await this.abandon(target, cause);
         if (!(err instanceof InvariantViolationError) && !(err instanceof ConcurrencyError)) throw err;
+        if (err instanceof InvariantViolationError) this.fullTargets.note(jobId, target.backend);
         const reason = err instanceof InvariantViolationError ? `target ${target.backend} is full` : 'the object kept changing';
         return this.fail(job, c, ref, prior.attempt, reason);
       }
     }
   }
 
-  private async skip(job: JobRecorder, ref: { jobId: string; moveId: string; bucket: string; key: string; writeId: string }, reason: string, inFlight: InFlightMove | undefined, cause: Cause): Promise<MoveOutcome> {
+  private async skip(job: JobRecorder, ref: MoveRef, reason: string, inFlight: InFlightMove | undefined, cause: Cause): Promise<MoveOutcome> {
     await this.abandon(inFlight?.to, cause);
     await job.record({ type: 'SkipMove', move: ref, reason });
     return { kind: 'skipped', reason };
   }
 
-  private async drop(job: JobRecorder, c: CopyToMove, ref: { jobId: string; moveId: string; bucket: string; key: string; writeId: string }, state: ObjectState, cause: Cause, inFlight: InFlightMove | undefined): Promise<MoveOutcome> {
+  private async drop(job: JobRecorder, c: CopyToMove, ref: MoveRef, state: ObjectState, cause: Cause, inFlight: InFlightMove | undefined): Promise<MoveOutcome> {
     await this.abandon(inFlight?.to, cause);
     const copy = { backend: c.from, storageKey: c.storageKey, size: c.size, cleanupId: newUlid() };
     try {
@@ -174,10 +216,12 @@ export class Mover {
     return { kind: 'dropped' };
   }
 
-  private async fail(job: JobRecorder, c: CopyToMove, ref: { jobId: string; moveId: string; bucket: string; key: string; writeId: string }, previousAttempts: number, error: string): Promise<MoveOutcome> {
+  private async fail(job: JobRecorder, c: CopyToMove, ref: MoveRef, previousAttempts: number, error: string): Promise<MoveOutcome> {
     const attempt = previousAttempts + 1;
     const retryAt = new Date(this.events.now().getTime() + moveRetryDelayMs(attempt)).toISOString();
-    this.logger.warn({ bucket: c.bucket, key: c.key, from: c.from, attempt, error }, 'move failed; will retry');
+    // Lack of room is logged once per job (FullTargets), other failures per move.
+    if (error === noRoom) this.fullTargets.note(ref.jobId, undefined);
+    else if (!error.endsWith(' is full')) this.logger.warn({ bucket: c.bucket, key: c.key, from: c.from, attempt, error }, 'move failed; will retry');
     await job.record({ type: 'FailMove', move: ref, from: c.from, attempt, error, retryAt });
     return { kind: 'failed', error, retryAt };
   }

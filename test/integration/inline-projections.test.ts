@@ -81,6 +81,29 @@ describe('inline projections', () => {
     expect(await usage('b2')).toMatchObject({ pending: 0 });
   });
 
+  it('a move reserves its size on its target until it settles; a reservation that would overfill is refused', async () => {
+    const ref = (jobId: string, n: number) => ({ jobId, moveId: `${jobId}-m${n}`, bucket: 'photos', key: `m${n}`, writeId: 'w' });
+    const start = (jobId: string, n: number, backend: string, size: number) =>
+      store.appendToStream(`job-${jobId}`, [newEvent('MoveStarted', { ...ref(jobId, n), from: 'b9', to: { backend, storageKey: `k${n}`, size } })], { expected: 'any' });
+    const before = (await usage('b2')).pending as number;
+    await start('j1', 1, 'b2', 100);
+    await start('j1', 2, 'b2', 50);
+    expect((await usage('b2')).pending).toBe(before + 150);
+    // Restarted onto another backend: the first reservation moves with it.
+    await start('j1', 2, 'b1', 50);
+    expect((await usage('b2')).pending).toBe(before + 100);
+    const over = await start('j1', 3, 'b2', 1000).catch((e: unknown) => e);
+    expect(over).toBeInstanceOf(InvariantViolationError);
+    await store.appendToStream('job-j1', [newEvent('MoveSkipped', { ...ref('j1', 1), reason: 'test' })], { expected: 'any' });
+    expect((await usage('b2')).pending).toBe(before);
+    const b1 = (await usage('b1')).pending as number;
+    await store.appendToStream('job-j1', [newEvent('JobCancelled', { jobId: 'j1' })], { expected: 'any' });
+    expect((await usage('b1')).pending).toBe(b1 - 50);
+    // One left in flight, for the rebuild below to reproduce.
+    await start('j2', 1, 'b1', 10);
+    expect((await db.pool.query('SELECT move_id, backend, size::int FROM usage_move_reservations')).rows).toEqual([{ move_id: 'j2-m1', backend: 'b1', size: 10 }]);
+  });
+
   it('a delete removes the object and queues its copies for cleanup', async () => {
     await objects.delete('photos', 'a.jpg');
     expect((await db.pool.query('SELECT count(*)::int AS n FROM objects WHERE key = $1', ['a.jpg'])).rows[0]).toEqual({ n: 0 });

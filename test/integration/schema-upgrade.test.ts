@@ -30,9 +30,13 @@ async function createSchemaAsOf709f3d0(pool: pg.Pool): Promise<void> {
 }
 
 const liveTables = allProjections.flatMap((p) => p.tables);
+/** The projection tables that exist (later versions add some). */
 async function snapshot(pool: pg.Pool): Promise<Record<string, unknown[]>> {
   const out: Record<string, unknown[]> = {};
-  for (const t of liveTables) out[t] = (await pool.query(`SELECT * FROM ${t} ORDER BY 1, 2, 3`)).rows;
+  for (const t of liveTables) {
+    if ((await pool.query<{ r: string | null }>('SELECT to_regclass($1) AS r', [t])).rows[0]?.r == null) continue;
+    out[t] = (await pool.query(`SELECT * FROM ${t} ORDER BY 1, 2, 3`)).rows;
+  }
   return out;
 }
 
@@ -71,9 +75,9 @@ describe('upgrading a database created by the build before projection homes (709
   it('migrates without running the moved table files again, and drops what nothing calls any more', async () => {
     const result = await migrateSchema(pool);
     const plan = await schemaPlan();
-    expect(result.version).toBe(7);
-    // Only the new version steps and the repeatable SQL run; the tables were created under the old names.
-    expect(result.applied.filter((n) => /^\d{3}_/.test(n))).toEqual(['006_projection_homes.sql', '007_integrity.sql']);
+    expect(result.version).toBe(Math.max(...plan.versioned.map((m) => m.version)));
+    // Only the version steps from 006 on and the repeatable SQL run; the tables were created under the old names.
+    expect(result.applied.filter((n) => /^\d{3}_/.test(n))).toEqual(plan.versioned.filter((m) => m.version >= 6).map((m) => m.name));
     expect(result.applied.filter((n) => !/^\d{3}_/.test(n))).toEqual(plan.repeatable.map((m) => m.name));
     const recorded = (await pool.query<{ name: string; kind: string }>('SELECT name, kind FROM schema_migrations')).rows;
     expect(recorded.filter((r) => r.kind === 'repeatable').map((r) => r.name).sort()).toEqual(plan.repeatable.map((m) => m.name).sort());
@@ -95,7 +99,8 @@ describe('upgrading a database created by the build before projection homes (709
         }
       }
     }
-    expect(after).toEqual(before);
+    // Tables added since start empty.
+    expect(after).toEqual({ ...before, usage_move_reservations: [] });
     expect((await migrateSchema(pool)).applied).toEqual([]);
   });
 

@@ -1,6 +1,7 @@
 -- usage, append-time handler: bytes per backend and the quota they are checked against
--- (backend_usage), and the part sizes of open uploads (usage_pending_parts). Its rows are the
--- hottest, so the dispatch runs it last: their locks are held for the shortest time.
+-- (backend_usage), the part sizes of open uploads (usage_pending_parts) and the room moves in
+-- flight hold on their targets (usage_move_reservations); both count as pending bytes. Its rows
+-- are the hottest, so the dispatch runs it last: their locks are held for the shortest time.
 CREATE OR REPLACE FUNCTION s3o_usage_apply(
   p_backend text, p_used bigint, p_count bigint, p_orphan bigint, p_pending bigint, p_enforce boolean
 ) RETURNS void LANGUAGE plpgsql AS $$
@@ -38,6 +39,7 @@ DECLARE
   r record;
   v_freed bigint;
   v_old bigint;
+  v_backend text;
 BEGIN
   IF p_type IN ('BackendRegistered', 'BackendLimitsChanged') THEN
     INSERT INTO backend_usage AS u (backend, quota_bytes)
@@ -82,6 +84,27 @@ BEGIN
     VALUES (p_data->>'uploadId', (p_data->>'partNumber')::int, p_data->>'backend', (p_data->>'size')::bigint)
     ON CONFLICT (upload_id, part_number) DO UPDATE SET size = EXCLUDED.size;
     PERFORM s3o_usage_apply(p_data->>'backend', 0, 0, 0, (p_data->>'size')::bigint - coalesce(v_old, 0), p_enforce);
+  ELSIF p_type IN ('MoveStarted', 'MoveCompleted', 'MoveSkipped', 'MoveFailed') THEN
+    -- A move's reservation ends when it settles; a restarted move (new target) replaces it. The job
+    -- stream is appended before the object's, so a completed move's room is released before its
+    -- CopyMoved counts the copy as used.
+    DELETE FROM usage_move_reservations WHERE move_id = p_data->>'moveId' RETURNING backend, size INTO v_backend, v_old;
+    IF FOUND THEN
+      PERFORM s3o_usage_apply(v_backend, 0, 0, 0, -v_old, false);
+    END IF;
+    IF p_type = 'MoveStarted' THEN
+      INSERT INTO usage_move_reservations (move_id, job_id, backend, size)
+      VALUES (p_data->>'moveId', p_data->>'jobId', p_data->'to'->>'backend', (p_data->'to'->>'size')::bigint);
+      PERFORM s3o_usage_apply(p_data->'to'->>'backend', 0, 0, 0, (p_data->'to'->>'size')::bigint, p_enforce);
+    END IF;
+  ELSIF p_type IN ('JobCompleted', 'JobCancelled', 'JobFailed') THEN
+    FOR r IN
+      SELECT m.backend, sum(m.size)::bigint AS size FROM usage_move_reservations m
+       WHERE m.job_id = p_data->>'jobId' GROUP BY m.backend ORDER BY m.backend
+    LOOP
+      PERFORM s3o_usage_apply(r.backend, 0, 0, 0, -r.size, false);
+    END LOOP;
+    DELETE FROM usage_move_reservations WHERE job_id = p_data->>'jobId';
   ELSIF p_type IN ('MultipartUploadCompleted', 'MultipartUploadAborted') THEN
     WITH gone AS (DELETE FROM usage_pending_parts WHERE upload_id = p_data->>'uploadId' RETURNING size)
     SELECT coalesce(sum(size), 0) INTO v_freed FROM gone;
