@@ -33,7 +33,7 @@ async function fill(stack: TestStack, count: number): Promise<void> {
 }
 
 async function drain(stack: TestStack, backend: string): Promise<void> {
-  const admin = stack.orchestrator.ctx.backendAdmin;
+  const admin = stack.orchestrator.services.backendAdmin;
   await admin.startDrain(backend, { actor: 'operator:test' });
   await expect.poll(async () => (await admin.drainStatus(backend)).state, { timeout: 60_000, interval: 200 }).toBe('drained');
 }
