@@ -26,8 +26,12 @@ export function createPool(opts: PoolOptions): pg.Pool {
     options: '-c idle_in_transaction_session_timeout=60000',
     ssl: opts.ssl,
   });
-  // An idle client losing its connection must not crash the process; the next query reports it.
+  // A client losing its connection must not crash the process; the next query on it reports it.
+  // The pool's listener covers idle clients only: it is removed while a client is checked out
+  // (a transaction between two queries, a job holding its lease), and pg emits the error then
+  // with no listener, an uncaught exception (ECONNRESET when the database stops).
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 
