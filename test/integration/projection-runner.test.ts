@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresEventStore } from '../../infra/eventstore/postgres-event-store.js';
 import { createLogger } from '../../infra/telemetry/logger.js';
@@ -7,21 +8,14 @@ import { usageMonthlyProjection } from '../../projections/async/usage-monthly/us
 import { findProjections } from '../../projections/registry.js';
 import { rebuildProjections, verifyProjections } from '../../projections/rebuild.js';
 import { newEvent, ObjectWriter, registerBackend } from '../support/object-events.js';
-import { createMigratedDatabase, type MigratedDatabase } from '../support/store.js';
+import { createMigratedDatabase, type MigratedDatabase, untilReadable } from '../support/store.js';
 
 const logger = createLogger('silent');
 
-/**
- * One step that applies something. A transaction anywhere on the shared test server (another
- * test file) may briefly hold the gap-safe horizon back; events become readable once it ends.
- */
-async function stepApplying(runner: ProjectionRunner, p: typeof bucketStatsProjection): Promise<number> {
-  for (let i = 0; i < 200; i++) {
-    const n = await runner.step(p);
-    if (n > 0) return n;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return 0;
+/** One step, once what it should apply is readable (see untilReadable). */
+async function stepApplying(pool: pg.Pool, runner: ProjectionRunner, p: typeof bucketStatsProjection): Promise<number> {
+  await untilReadable(pool);
+  return runner.step(p);
 }
 const projections = [bucketStatsProjection, usageMonthlyProjection];
 
@@ -65,15 +59,15 @@ describe('async projection runner', () => {
     const one = new ProjectionRunner(db.pool, projections, { owner: 'one', logger });
     const two = new ProjectionRunner(db.pool, projections, { owner: 'two', logger });
     await objects.write('c', 'k', 1, ['b1']);
-    expect(await stepApplying(one, bucketStatsProjection)).toBe(1);
+    expect(await stepApplying(db.pool, one, bucketStatsProjection)).toBe(1);
     await objects.write('c', 'k2', 1, ['b1']);
     // The lease is held by `one`: `two` gets nothing, whatever is pending.
     expect(await two.step(bucketStatsProjection)).toBe(0);
-    expect(await stepApplying(one, bucketStatsProjection)).toBe(1);
+    expect(await stepApplying(db.pool, one, bucketStatsProjection)).toBe(1);
     await one.stop();
     expect(await two.step(bucketStatsProjection)).toBe(0);
     await objects.write('c', 'k3', 1, ['b1']);
-    expect(await stepApplying(two, bucketStatsProjection)).toBe(1);
+    expect(await stepApplying(db.pool, two, bucketStatsProjection)).toBe(1);
     await two.stop();
   });
 
@@ -88,6 +82,7 @@ describe('async projection runner', () => {
       },
     };
     const one = new ProjectionRunner(db.pool, [stolen], { owner: 'one', logger });
+    await untilReadable(db.pool);
     await expect(one.step(stolen)).rejects.toThrow(/lost the lease/);
     expect((await stats()).find((r: { bucket: string }) => r.bucket === 'd')).toBeUndefined();
     await db.pool.query("UPDATE projection_checkpoints SET owner = NULL, lease_until = NULL WHERE name = 'bucket_stats'");
@@ -102,7 +97,7 @@ describe('async projection runner', () => {
     runner.start();
     for (let i = 0; i < 20; i++) await objects.write('e', `k${i}`, i, ['b1']);
     runner.wake();
-    await expect.poll(async () => (await projectionStatuses(db.pool, projections))[0]?.lag, { timeout: 5000 }).toBe(0);
+    await expect.poll(async () => (await projectionStatuses(db.pool, projections))[0]?.lag, { timeout: 45_000 }).toBe(0);
     const verified = await verifyProjections(db.pool, findProjections('bucket_stats'));
     expect(verified[0]?.identical).toBe(true);
     const live = await stats();
@@ -110,7 +105,7 @@ describe('async projection runner', () => {
     expect(await stats()).toEqual(live);
     await objects.write('e', 'after', 1, ['b1']);
     runner.wake();
-    await expect.poll(async () => (await stats()).find((r: { bucket: string }) => r.bucket === 'e')?.n, { timeout: 5000 }).toBe(21);
+    await expect.poll(async () => (await stats()).find((r: { bucket: string }) => r.bucket === 'e')?.n, { timeout: 45_000 }).toBe(21);
     await runner.stop();
   });
 });
