@@ -1,4 +1,4 @@
-import { chmod, mkdtemp } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -7,6 +7,7 @@ import { createLogger } from '../../infra/telemetry/logger.js';
 import { postgresAnswers } from '../../infra/db/postgres-answers.js';
 
 let embedded: EmbeddedPostgresHandle | undefined;
+let embeddedParent: string | undefined;
 
 /**
  * Chooses the PostgreSQL server the tests use: S3O_TEST_PG_URL if set, else the local server on
@@ -18,6 +19,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (!(await postgresAnswers(url))) {
     if (process.env.S3O_TEST_PG_URL) throw new Error(`S3O_TEST_PG_URL (${url}) is not reachable`);
     const parent = await mkdtemp(join(tmpdir(), 's3o-test-pg-'));
+    embeddedParent = parent;
     // PostgreSQL runs as an unprivileged user when the tests run as root: it must reach the directory.
     await chmod(parent, 0o755);
     const dataDir = join(parent, 'data');
@@ -28,6 +30,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('pgAdminUrl', url);
   return async () => {
     await embedded?.stop();
+    if (embeddedParent) await rm(embeddedParent, { recursive: true, force: true });
   };
 }
 
