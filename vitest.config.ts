@@ -1,8 +1,11 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+import { slowTestFiles } from './test/slow-files.js';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // npm run test:slow (vitest.slow.config.ts) runs these.
+    exclude: [...configDefaults.exclude, ...slowTestFiles],
     globalSetup: ['test/support/global-setup.ts', 'test/support/rgw-global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,

@@ -1,0 +1,16 @@
+/**
+ * The long crash and soak scenarios: `npm run test:slow` runs them (and CI, after `npm test`);
+ * `npm test` leaves them out to stay within minutes. Paths from the repository root.
+ */
+export const slowTestFiles = [
+  // A drain through repeated SIGKILLs of the orchestrator.
+  'test/operations/drain-crash.test.ts',
+  // PostgreSQL stopped and started under traffic.
+  'test/operations/database-outage.test.ts',
+  // Embedded PostgreSQL's life: init, stop/start, killed owners, stale locks, staged binaries.
+  'test/integration/embedded-postgres.test.ts',
+  // 1,000 slow uploads held open by one tenant.
+  'test/operations/fair-admission.test.ts',
+  // A fresh clone: npm ci, build, and the README's npx s3o commands.
+  'test/operations/fresh-clone.test.ts',
+];
