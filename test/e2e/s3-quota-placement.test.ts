@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, PutObjectCommand, UploadPartCommand,
   type S3Client,
@@ -206,18 +206,29 @@ describe('S3 placement: failover and streaming of large bodies', () => {
     expect(await failure(s3.send(new PutObjectCommand({ Bucket: 'alpha', Key: 'f/large-down', Body: large })))).toMatchObject({ status: 503 });
     await stack.s3rvers[0]?.restart();
 
-    let sent = 0;
-    const dying = Readable.from((async function* () {
-      for (let off = 0; off < large.length; off += 256 * 1024) {
-        if (sent >= MiB && stack.s3rvers[0]?.port) {
-          stack.s3rvers[0].kill();
-          await new Promise((r) => setTimeout(r, 50));
-        }
-        sent += 256 * 1024;
-        yield large.subarray(off, off + 256 * 1024);
-      }
+    // b1 dies once its upload has taken 1 MiB of the 2: killed from inside the body the gateway
+    // streams to it, so the upload has surely started (a kill timed by what the client had sent
+    // could come before the gateway reached b1 on a busy machine, and the PUT went to b2).
+    const b1 = stack.orchestrator.services.backends.require('b1').client;
+    const putObject = b1.putObject;
+    const putToB1 = putObject.bind(b1);
+    b1.putObject = (key: string, body: ObjectBody, options: Parameters<typeof putToB1>[2]) => {
+      if (Buffer.isBuffer(body)) return putToB1(key, body, options);
+      let passed = 0;
+      const watched = body.pipe(new PassThrough({
+        transform(chunk: Buffer, _encoding, done) {
+          passed += chunk.length;
+          if (passed >= MiB) stack.s3rvers[0]?.kill();
+          done(null, chunk);
+        },
+      }));
+      return putToB1(key, watched, options);
+    };
+    const dying = Readable.from((function* () {
+      for (let off = 0; off < large.length; off += 256 * 1024) yield large.subarray(off, off + 256 * 1024);
     })());
     const f = await failure(s3.send(new PutObjectCommand({ Bucket: 'alpha', Key: 'f/large-dying', Body: dying, ContentLength: large.length })));
+    b1.putObject = putObject;
     expect(f.status).toBe(503);
     for (const key of ['f/large-down', 'f/large-dying']) {
       expect(await failure(s3.send(new GetObjectCommand({ Bucket: 'alpha', Key: key }))), key).toMatchObject({ status: 404 });
