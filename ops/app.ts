@@ -191,6 +191,8 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
         flush: () => flushUsage(store, events, meter, logger, { throwOnError: true }),
       },
       replication: replication.control,
+      workers: board,
+      instanceId,
     }),
   };
 

@@ -6,6 +6,7 @@ import type { BackendAdmin } from '../../services/backends/backend-admin.js';
 import type { BackendDirectory } from '../../services/backends/backend-directory.js';
 import { CleanupAdmin } from '../../services/cleanup/cleanup-admin.js';
 import type { EventFactory } from '../../services/event-factory.js';
+import type { WorkerStatus } from '../../processes/worker-board.js';
 import { AdminAudit } from './admin-audit.js';
 import type { BackendRouteDeps } from './backend-routes.js';
 import type { CleanupRouteDeps } from './cleanup-routes.js';
@@ -44,6 +45,9 @@ export interface AdminServices {
   replication: ReplicationControl;
   /** Runs pending cleanup now instead of at the next tick. */
   kickCleanup(): void;
+  /** How each background worker has fared on this instance. */
+  workers: { list(): WorkerStatus[] };
+  instanceId: string;
 }
 
 /** Hands each admin route group its dependencies; the services they share are built here once. */
@@ -58,7 +62,7 @@ export function adminContext(s: AdminServices): AdminContext {
     backends: { config: s.config, backends: s.backends, reads, backendAdmin: s.backendAdmin, audit },
     objects: { reads, log: s.store },
     cleanup: { reads, cleanup: new CleanupAdmin(s.store, s.db, s.events, s.kickCleanup), audit },
-    runtime: { logger: s.logger, usage: s.usage, reads, audit },
+    runtime: { logger: s.logger, usage: s.usage, reads, audit, workers: s.workers, instanceId: s.instanceId },
     replication: { replication: s.replication, audit },
   };
 }

@@ -4,6 +4,7 @@ import { projectionStatuses } from '../../projections/async/runner.js';
 import { asyncProjections, inlineProjections } from '../../projections/registry.js';
 import type { Queryable } from '../../infra/eventstore/postgres-event-store.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
+import type { WorkerStatus } from '../../processes/worker-board.js';
 import type { AdminAudit } from './admin-audit.js';
 import { parseInput } from './admin-input.js';
 import type { UsageControl } from './controls.js';
@@ -18,9 +19,12 @@ export interface RuntimeRouteDeps {
   /** The projections, read only (the async projections' checkpoints). */
   reads: Queryable;
   audit: AdminAudit;
+  /** How each background worker has fared on this instance. */
+  workers: { list(): WorkerStatus[] };
+  instanceId: string;
 }
 
-/** `GET|PUT log-level` (this instance only, until restart or reload), `POST usage-flush`, `GET projections`. */
+/** `GET|PUT log-level` (this instance only, until restart or reload), `POST usage-flush`, `GET projections`, `GET workers` (this instance). */
 export function registerRuntimeRoutes(app: FastifyInstance, deps: RuntimeRouteDeps): void {
   app.get('/log-level', async () => ({ level: deps.logger.level }));
 
@@ -37,6 +41,14 @@ export function registerRuntimeRoutes(app: FastifyInstance, deps: RuntimeRouteDe
     const backends = await deps.usage.flush();
     return { status: 'flushed', backends, usage_period: deps.usage.period() };
   });
+
+  app.get('/workers', async () => ({
+    instance: deps.instanceId,
+    workers: deps.workers.list().map((w) => ({
+      worker: w.worker, runs: w.runs, running: w.running, last_success_at: w.lastSuccessAt, last_failure_at: w.lastFailureAt,
+      last_error: w.lastError, consecutive_failures: w.consecutiveFailures,
+    })),
+  }));
 
   app.get('/projections', async () => {
     const statuses = await projectionStatuses(deps.reads, asyncProjections);
