@@ -63,6 +63,11 @@ export const errorCatalogue = {
   NotImplemented: { status: 501, message: 'A header or query you provided implies functionality that is not implemented.' },
   InternalError: { status: 500, message: 'We encountered an internal error. Please try again.' },
   BadGateway: { status: 502, message: 'A storage backend failed to answer.' },
+  // Encryption at rest: the stored object's data key or ciphertext cannot be used.
+  EncryptionKeyUnknown: { status: 500, s3Code: 'KMS.NotFoundException', message: "The master key that wrapped this object's data key is not configured." },
+  EncryptionKeyUnavailable: { status: 503, s3Code: 'ServiceUnavailable', message: 'The key service could not wrap or unwrap a data key now; please retry.' },
+  EncryptionNotConfigured: { status: 500, s3Code: 'InternalError', message: 'This object is encrypted and no encryption key is configured.' },
+  CiphertextDamaged: { status: 500, s3Code: 'InternalError', message: 'No copy of this object passed decryption: every copy read is damaged.' },
   // Admin-side codes (rendered as JSON by the admin API).
   Unauthorized: { status: 401, message: 'unauthorized' },
   NotFound: { status: 404, message: 'not found' },

@@ -9,6 +9,8 @@ import type { DegradedLookup } from '../services/objects/degraded-lookup.js';
 import type { LocationCache } from '../services/objects/location-cache.js';
 import type { ObjectCommands } from '../services/objects/object-commands.js';
 import type { ObjectReader } from '../services/objects/object-reader.js';
+import type { PlaintextReader } from '../services/objects/plaintext-reader.js';
+import type { ObjectEncryption } from '../services/encryption/object-encryption.js';
 import type { ObjectWriter } from '../services/objects/object-writer.js';
 import type { WritePlacement } from '../services/placement/write-placement.js';
 import type { AdminContext } from './admin/admin-context.js';
@@ -36,6 +38,10 @@ export interface S3Context {
   /** Which backends could take new bytes now. */
   placement: WritePlacement;
   reader: ObjectReader;
+  /** The client's bytes of a version (decrypted when it is encrypted). */
+  plain: PlaintextReader;
+  /** Encryption at rest; undefined when no key is configured. */
+  encryption: ObjectEncryption | undefined;
   reclaimer: Reclaimer;
   multipart: MultipartService;
   backends: BackendDirectory;

@@ -37,6 +37,7 @@ import { DegradedLookup } from '../services/objects/degraded-lookup.js';
 import { LocationCache } from '../services/objects/location-cache.js';
 import { ObjectCommands } from '../services/objects/object-commands.js';
 import { ObjectReader } from '../services/objects/object-reader.js';
+import { PlaintextReader } from '../services/objects/plaintext-reader.js';
 import { ObjectWriter } from '../services/objects/object-writer.js';
 import { WritePlacement } from '../services/placement/write-placement.js';
 import { UsageMeter, usagePeriod } from '../services/usage/usage-meter.js';
@@ -47,6 +48,7 @@ import { replicationWorkers, type ReplicationWorkers } from './replication-worke
 import { observeAppends, wireScrapeMetrics } from './telemetry.js';
 import type { Config } from '../domain/config/config.js';
 import { openDatabase, type DatabaseHandle } from './database.js';
+import { openEncryption } from './encryption-setup.js';
 import { mergeReloadable, parseListenAddr } from './reload.js';
 import { VERSION } from './version.js';
 
@@ -109,6 +111,13 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
     throw err;
   }
   const metrics: Metrics = createMetrics(VERSION);
+  let encryption;
+  try {
+    encryption = await openEncryption(config.encryption, metrics.encryption, logger);
+  } catch (err) {
+    await db?.close();
+    throw err;
+  }
   const store = new PostgresEventStore(pool);
   const events = createEventFactory(instanceId);
   const system = { actor: 'system:config' };
@@ -145,8 +154,11 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
   const writer = new ObjectWriter(backends, placement, objects, orphans, reclaimer, events, {
     bufferLimit: () => config.server.small_body_buffer,
     writeCopies: () => config.replication.write_copies,
-  }, logger);
+  }, logger, encryption);
   const reader = new ObjectReader(backends, logger);
+  const plain = new PlaintextReader(reader, encryption, (version, copy, err) => {
+    logger.error({ writeId: version.writeId, backend: copy.backend, storageKey: copy.storageKey, err }, 'a stored copy failed decryption');
+  }, logger);
   const multipart = new MultipartService(pool, store, events, backends, placement, writer, objects, orphans, logger);
   const credentials = new CredentialStore(config.buckets);
   const signingKeys = new SigningKeyCache();
@@ -180,7 +192,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
   const ctx: GatewayContext = {
     config: () => config, logger, metrics, health,
     s3: {
-      config: () => config, logger, metrics, reads: pool, credentials, signingKeys, objects, writer, placement, reader, reclaimer, multipart,
+      config: () => config, logger, metrics, reads: pool, credentials, signingKeys, objects, writer, placement, reader, plain, encryption, reclaimer, multipart,
       backends, locations: new LocationCache(config.circuit_breaker.cache_ttl), degraded: new DegradedLookup(backends, logger), startedAtMs: Date.now(),
     },
     admin: adminContext({
@@ -280,6 +292,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
         await wakeups.stop();
         await runner.stop();
         await backends.close();
+        await encryption?.close();
         await new Promise<void>((r) => (metricsServer ? metricsServer.close(() => r()) : r()));
         await db?.close();
         logger.info('s3-orchestrator stopped');

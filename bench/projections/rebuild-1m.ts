@@ -92,7 +92,7 @@ async function main(): Promise<void> {
           appends.push({ streamId: `object-bench/${key}`, expected: 'no_stream', events: [ev('ObjectWritten', {
             bucket: 'bench', key, writeId, size, previousSize: null, etag: 'd41d8cd98f00b204e9800998ecf8427e', contentType: 'application/octet-stream',
             metadata: {}, headers: {}, checksum: null, contentSha256: null, parts: null, lastModified: new Date(at + seq).toISOString(),
-            copies: [{ backend, storageKey: `bench/${key}~${writeId}`, size }], displaced: [], origin: 'put',
+            copies: [{ backend, storageKey: `bench/${key}~${writeId}`, size }], displaced: [], origin: 'put', encryption: null,
           })] });
           remember({ key, writeId, size, backend, revision: 0n });
           touched.add(key);
@@ -106,7 +106,7 @@ async function main(): Promise<void> {
             bucket: 'bench', key: existing.key, writeId, size, previousSize: existing.size, etag: 'd41d8cd98f00b204e9800998ecf8427e',
             contentType: 'text/plain', metadata: { n: String(seq) }, headers: {}, checksum: null, contentSha256: null, parts: null, lastModified: new Date(at + seq).toISOString(),
             copies: [{ backend, storageKey: `bench/${existing.key}~${writeId}`, size }],
-            displaced: [{ backend: existing.backend, storageKey: `bench/${existing.key}~${existing.writeId}`, size: existing.size, cleanupId }], origin: 'put',
+            displaced: [{ backend: existing.backend, storageKey: `bench/${existing.key}~${existing.writeId}`, size: existing.size, cleanupId }], origin: 'put', encryption: null,
           })] });
           appends.push({ streamId: `cleanup-${cleanupId}`, expected: 'no_stream', events: [ev('CleanupSucceeded', { attempt: 1, backend: existing.backend, size: existing.size })] });
           remember({ key: existing.key, writeId, size, backend, revision: existing.revision + 1n });

@@ -36,6 +36,8 @@ export const upcasters: Record<string, (data: Record<string, unknown>) => Record
   /** Version 2 records the SHA-256 of the client's bytes; a version 1 write has none. */
   'ObjectWritten@1': (d) => ({ ...d, contentSha256: null }),
   'PartUploaded@1': (d) => ({ ...d, sha256: null }),
+  /** Version 3 records the encryption envelope; a version 2 write is plaintext. */
+  'ObjectWritten@2': (d) => ({ ...d, encryption: null }),
 };
 
 export function isKnownEventType(type: string): type is EventType {

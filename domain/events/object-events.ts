@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EncryptionEnvelope } from '../encryption/envelope.js';
 import { Checksum, ContentSha256, IsoTime, ObjectHeaders, OrphanedCopy, PartLayout, StoredCopy } from './common.js';
 
 /** A new current version of an object; the previous version's copies are `displaced`. */
@@ -22,6 +23,13 @@ export const ObjectWritten = z.object({
   displaced: z.array(OrphanedCopy),
   origin: z.enum(['put', 'copy', 'multipart', 'import']),
   uploadId: z.string().optional(),
+  /**
+   * How the stored bytes are encrypted (format, chunk size, key fingerprint and alias, wrapped
+   * data key, segments), null for plaintext. `size` and `etag` stay the client's; each copy's
+   * `size` is the stored (ciphertext) bytes. New in version 3: a build that does not know it must
+   * refuse the event rather than serve ciphertext as the object.
+   */
+  encryption: EncryptionEnvelope.nullable(),
 });
 
 export const ReplicaAdded = z.object({
@@ -65,7 +73,7 @@ export const ObjectDeleted = z.object({
 });
 
 export const objectEvents = {
-  ObjectWritten: { version: 2, schema: ObjectWritten },
+  ObjectWritten: { version: 3, schema: ObjectWritten },
   ReplicaAdded: { version: 1, schema: ReplicaAdded },
   ReplicaDropped: { version: 1, schema: ReplicaDropped },
   CopyMoved: { version: 1, schema: CopyMoved },

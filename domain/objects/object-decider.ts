@@ -80,6 +80,7 @@ function decideWrite(state: ObjectState, command: Extract<ObjectCommand, { type:
     copies: cmd.copies,
     displaced: (state.current?.copies ?? []).map((c) => orphan(c, command.ids)),
     origin: cmd.origin,
+    encryption: cmd.encryption,
   };
   if (cmd.uploadId !== undefined) data.uploadId = cmd.uploadId;
   return [{ type: 'ObjectWritten', data }];

@@ -1,3 +1,5 @@
+import type { EncryptionEnvelope } from '../encryption/envelope.js';
+import { storedSize } from '../encryption/layout.js';
 import type { Checksum, ObjectHeaders, PartLayout, StoredCopy } from '../events/common.js';
 import type { DomainEvent } from '../events/catalog.js';
 
@@ -14,9 +16,17 @@ export interface ObjectVersion {
   contentSha256: string | null;
   parts: PartLayout[] | null;
   lastModified: string;
+  /** Each copy's `size` is its stored bytes: the ciphertext's when `encryption` is set. */
   copies: StoredCopy[];
+  /** How the stored bytes are encrypted; null for plaintext. */
+  encryption: EncryptionEnvelope | null;
   /** Backends whose copy was found corrupt and not repaired yet: read last, replaced by a repair. */
   corrupt?: readonly string[];
+}
+
+/** Bytes each copy of the version holds on its backend: the ciphertext's size when encrypted. */
+export function storedSizeOf(version: Pick<ObjectVersion, 'size' | 'encryption'>): number {
+  return version.encryption ? storedSize(version.encryption) : version.size;
 }
 
 export interface ObjectState {
@@ -83,7 +93,7 @@ export function evolveObject(state: ObjectState, event: DomainEvent): ObjectStat
         current: {
           writeId: d.writeId, size: d.size, etag: d.etag, contentType: d.contentType, metadata: d.metadata,
           headers: d.headers, checksum: d.checksum, contentSha256: d.contentSha256, parts: d.parts, lastModified: d.lastModified,
-          copies: canonicalCopies(d.copies),
+          copies: canonicalCopies(d.copies), encryption: d.encryption,
         },
       };
     }

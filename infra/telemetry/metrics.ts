@@ -1,4 +1,5 @@
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { createEncryptionMetrics } from './encryption-metrics.js';
 import { jobMetrics } from './job-metrics.js';
 import { requestMetrics } from './request-metrics.js';
 import { RequestRecorder } from './request-recorder.js';
@@ -23,6 +24,7 @@ export function createMetrics(version: string) {
     ...requestMetrics(registry),
     ...storageMetrics(registry),
     ...jobMetrics(registry),
+    encryption: createEncryptionMetrics(registry),
     /** Runs `refresh` before each scrape to set values read from elsewhere; it must not throw. */
     onScrape(refresh: () => Promise<void>): void {
       refreshers.push(refresh);

@@ -40,11 +40,6 @@ function whenSet(...path: string[]): NotImplementedFeature['activeAt'] {
 
 export const notImplementedFeatures: readonly NotImplementedFeature[] = [
   {
-    feature: 'encryption',
-    activeAt: whenTrue('encryption', 'enabled'),
-    message: 'encryption is not implemented in this version yet; remove the encryption section or set enabled: false',
-  },
-  {
     feature: 'compression',
     activeAt: whenTrue('compression', 'enabled'),
     message: 'compression is not implemented in this version yet; remove the compression section or set enabled: false',

@@ -235,6 +235,7 @@ export class UntrackedImporter {
       lastModified: lastModified.toISOString(),
       copies: [{ backend, storageKey: c.obj.key, size: head.contentLength }],
       origin: 'import',
+      encryption: null,
     };
     // The key has no current version, so nothing is displaced; a write racing the import wins.
     try {

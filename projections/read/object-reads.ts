@@ -1,3 +1,4 @@
+import type { EncryptionEnvelope } from '../../domain/encryption/envelope.js';
 import type { Checksum, ObjectHeaders, PartLayout, StoredCopy } from '../../domain/events/common.js';
 import { objectStreamId, type ObjectState } from '../../domain/objects/object-state.js';
 import type { Queryable } from '../../infra/eventstore/postgres-event-store.js';
@@ -16,6 +17,7 @@ interface ObjectRow {
   last_modified: Date;
   copies: StoredCopy[] | null;
   corrupt: string[] | null;
+  encryption: EncryptionEnvelope | null;
 }
 
 /**
@@ -30,7 +32,7 @@ export async function loadObject(db: Queryable, bucket: string, key: string): Pr
   const res = await db.query<ObjectRow>({
     name: 's3o-load-object',
     text: `SELECT s.revision, o.write_id, o.size, o.etag, o.content_type, o.metadata, o.headers, o.checksum, o.parts,
-            o.last_modified, o.content_sha256, cc.copies, cc.corrupt
+            o.last_modified, o.content_sha256, o.encryption, cc.copies, cc.corrupt
        FROM (SELECT 1) one
        LEFT JOIN streams s ON s.stream_id = $1
        LEFT JOIN objects o ON o.bucket = $2 AND o.key = $3
@@ -60,6 +62,7 @@ export async function loadObject(db: Queryable, bucket: string, key: string): Pr
       parts: r.parts,
       lastModified: r.last_modified.toISOString(),
       copies: r.copies ?? [],
+      encryption: r.encryption,
       ...(r.corrupt ? { corrupt: r.corrupt } : {}),
     },
   };

@@ -8,4 +8,5 @@
 export const sqlUpcasters: Readonly<Record<string, string>> = {
   'ObjectWritten@1': `d || '{"contentSha256": null}'::jsonb`,
   'PartUploaded@1': `d || '{"sha256": null}'::jsonb`,
+  'ObjectWritten@2': `d || '{"encryption": null}'::jsonb`,
 };

@@ -261,7 +261,7 @@ export class MultipartService {
     const outcome = await this.objects.write(created.bucket, created.key, {
       writeId: created.writeId, size: done.totalSize, etag: done.etag, contentType: created.contentType, metadata: created.metadata,
       headers: created.headers, checksum: null, contentSha256: compositeSha256(parts.map((p) => p.sha256)) ?? null, parts,
-      lastModified: this.events.now().toISOString(), copies, origin: 'multipart', uploadId: created.uploadId,
+      lastModified: this.events.now().toISOString(), copies, origin: 'multipart', uploadId: created.uploadId, encryption: null,
     }, cause, { others: uploadAppend, ...(precondition ? { precondition } : {}) });
     this.backends.noteUsage(created.backend, { pending: -done.totalSize });
     this.writer.afterCommit(outcome, copies, cause);

@@ -29,17 +29,19 @@ export async function copyStoredBytes(
 /**
  * Copies the bytes of an object version to `target` (backend + storage key): reads from the
  * best readable copy (healthy backends first), writes verbatim, and checks the target's ETag
- * against the version's when the ETag is a plain MD5 (not a multipart ETag).
+ * against the version's when the ETag is a plain MD5 (not a multipart ETag) of the stored bytes.
+ * An encrypted version's ciphertext is copied as it is (its envelope is the version's, so the
+ * copy decrypts with the same data key); its size is the copy's stored size.
  */
 export async function copyVersion(backends: BackendDirectory, reader: ObjectReader, version: ObjectVersion, target: StoredCopy): Promise<void> {
   const client = backends.require(target.backend).client;
-  const expected = isMd5Hex(version.etag) ? version.etag : undefined;
-  if (version.size === 0) {
+  const expected = isMd5Hex(version.etag) && !version.encryption ? version.etag : undefined;
+  if (version.size === 0 && !version.encryption) {
     await client.putObject(target.storageKey, Buffer.alloc(0), { contentLength: 0, contentType: version.contentType });
     return;
   }
   const opened = await reader.open(version, undefined);
-  await putVerified({ client, storageKey: target.storageKey }, opened.result.body, version.size, version.contentType, expected);
+  await putVerified({ client, storageKey: target.storageKey }, opened.result.body, opened.copy.size, version.contentType, expected);
 }
 
 async function putVerified(

@@ -60,6 +60,7 @@ export class DegradedLookup {
     return {
       writeId: newest.writeId, size: newest.size, etag: newest.etag.replace(/"/g, ''), contentType: head?.contentType ?? DEFAULT_CONTENT_TYPE,
       metadata: {}, headers: {}, checksum: null, contentSha256: null, parts: null, lastModified: newest.lastModified.toISOString(), copies,
+      encryption: null,
     };
   }
 }

@@ -1,6 +1,6 @@
 import { DomainError, isDomainError } from '../../domain/errors.js';
 import type { StoredCopy } from '../../domain/events/common.js';
-import type { ObjectVersion } from '../../domain/objects/object-state.js';
+import { storedSizeOf, type ObjectVersion } from '../../domain/objects/object-state.js';
 import { BackendNotFoundError, type ByteRange, type GetObjectResult } from '../../infra/backend/index.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
 import type { BackendDirectory } from '../backends/backend-directory.js';
@@ -33,12 +33,17 @@ export class ObjectReader {
     return [...copies].sort((a, b) => order(a) - order(b));
   }
 
-  async open(version: ObjectVersion, range: ByteRange | undefined, signal?: AbortSignal): Promise<OpenedCopy> {
-    const bytes = range ? range.end - range.start + 1 : version.size;
+  /**
+   * `range` is of the stored bytes. `skip`: backends whose copy must not be read (found bad by the
+   * caller); when every other copy fails too, the error is the caller's to give.
+   */
+  async open(version: ObjectVersion, range: ByteRange | undefined, signal?: AbortSignal, skip?: ReadonlySet<string>): Promise<OpenedCopy> {
+    const bytes = range ? range.end - range.start + 1 : storedSizeOf(version);
     let overLimit = 0;
     let missing = 0;
     let lastError: unknown;
     for (const copy of this.orderCopies(version.copies)) {
+      if (skip?.has(copy.backend)) continue;
       const backend = this.backends.get(copy.backend);
       if (!backend) continue;
       if (!this.backends.canRead(copy.backend, bytes)) {

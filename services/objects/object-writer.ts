@@ -10,6 +10,8 @@ import type { BackendDirectory } from '../backends/backend-directory.js';
 import type { OrphanRecorder } from '../cleanup/orphans.js';
 import type { Reclaimer } from '../cleanup/reclaimer.js';
 import type { Cause, EventFactory } from '../event-factory.js';
+import type { ObjectEncryption } from '../encryption/object-encryption.js';
+import { sealPut } from './sealed-write.js';
 import type { WritePlacement } from '../placement/write-placement.js';
 import { recordFailedUpload, streamToBackend, type UploadContext } from './backend-upload.js';
 import type { ObjectCommands, WriteOutcome } from './object-commands.js';
@@ -55,9 +57,29 @@ export class ObjectWriter {
     private readonly events: EventFactory,
     private readonly settings: WriterSettings,
     private readonly logger: Logger,
+    private readonly encryption?: ObjectEncryption,
   ) {}
 
+  /**
+   * Stores a new version. With encryption on, the client's body is encrypted on its way (one
+   * segment, one new data key) and everything below handles the stored bytes; the commit
+   * records the client's size, ETag and hashes with the envelope.
+   */
   async put(input: PutObjectInput): Promise<PutObjectResult> {
+    if (!this.encryption?.encryptsWrites) return this.store(input);
+    let dataKey;
+    try {
+      dataKey = await this.encryption.newDataKey();
+    } catch (err) {
+      input.body.resume();
+      throw err;
+    }
+    const buffered = dataKey.storedSize(input.size) <= this.settings.bufferLimit();
+    const hashStored = buffered || (this.settings.writeCopies?.() ?? 1) > 1;
+    return this.store(sealPut(input, dataKey, this.encryption, hashStored));
+  }
+
+  private async store(input: PutObjectInput): Promise<PutObjectResult> {
     const write = writeIdentity(input.bucket, input.key, input.size);
     const dropped = this.#dropped.backendsFor(write);
     const ranked = this.placement.rank(input.size, dropped);
@@ -190,19 +212,22 @@ export class ObjectWriter {
     state: ObjectState,
   ): Promise<PutObjectResult> {
     const lastModified = this.events.now().toISOString();
-    const checksum: Checksum | null = digests.checksum ? { algorithm: digests.checksum.algorithm, value: digests.checksum.base64 } : null;
+    const client = input.sealed ? await input.sealed.client() : digests;
+    const encryption = input.sealed?.envelope() ?? null;
+    const checksum: Checksum | null = client.checksum ? { algorithm: client.checksum.algorithm, value: client.checksum.base64 } : null;
     const outcome: WriteOutcome = await this.objects.write(
       input.bucket,
       input.key,
       {
-        writeId, size: digests.size, etag: digests.md5Hex, contentType: input.contentType, metadata: input.metadata,
-        headers: input.headers, checksum, contentSha256: digests.sha256Hex ?? null, parts: null, lastModified, copies, origin: input.origin,
+        writeId, size: client.size, etag: client.md5Hex, contentType: input.contentType, metadata: input.metadata,
+        headers: input.headers, checksum, contentSha256: client.sha256Hex ?? null, parts: null, lastModified, copies, origin: input.origin,
+        encryption,
       },
       input.cause,
       { initial: state, ...(input.precondition ? { precondition: input.precondition } : {}) },
     );
     this.afterCommit(outcome, copies, input.cause);
-    return { writeId, etag: digests.md5Hex, size: digests.size, lastModified, checksum, copies };
+    return { writeId, etag: client.md5Hex, size: client.size, lastModified, checksum, copies };
   }
 
   /** Keeps the local usage view current and reclaims the displaced version's bytes. */

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { EncryptionEnvelope } from '../../domain/encryption/envelope.js';
 import type { Checksum, ObjectHeaders, StoredCopy } from '../../domain/events/common.js';
 import type { Cause } from '../event-factory.js';
 import type { WritePrecondition } from './object-commands.js';
@@ -29,6 +30,19 @@ export interface PutObjectInput {
   cause: Cause;
   /** A conditional write (If-Match / If-None-Match): checked before the upload and again at the commit. */
   precondition?: WritePrecondition;
+  /**
+   * Set when `body` is the encryption of the client's bytes (services/objects/sealed-write.ts):
+   * `size` and `digests` then describe the stored bytes, these the client's.
+   */
+  sealed?: SealedWrite;
+}
+
+/** The client's side of an encrypted PUT. */
+export interface SealedWrite {
+  /** The client's digests (size, MD5 ETag, checksum), once its body has ended and verified. */
+  client(): Promise<VerifiedDigests>;
+  /** The envelope facts, once the body has ended. */
+  envelope(): EncryptionEnvelope;
 }
 
 export interface PutObjectResult {

@@ -1,7 +1,7 @@
 import type { StoredCopy } from '../../domain/events/common.js';
 import { ConcurrencyError, InvariantViolationError } from '../../domain/eventstore/errors.js';
 import type { EventStore } from '../../domain/eventstore/port.js';
-import { objectStreamId, type ObjectState } from '../../domain/objects/object-state.js';
+import { objectStreamId, storedSizeOf, type ObjectState } from '../../domain/objects/object-state.js';
 import { replicaIdFor } from '../../domain/objects/placement-ids.js';
 import { placementStorageKey } from '../../domain/objects/storage-keys.js';
 import { sha256 } from '../../infra/ids.js';
@@ -68,7 +68,7 @@ export class Replicator {
       if (!version || version.writeId !== writeId) return { created };
       if (this.health.countedCopies(version.copies).length >= factor) return { created };
       const exclude = new Set([...version.copies.map((c) => c.backend), ...failed]);
-      const choice = this.placement.rank(version.size, exclude)[0];
+      const choice = this.placement.rank(storedSizeOf(version), exclude)[0];
       if (!choice) return { created, error: lastError ?? 'no eligible backend can take another copy' };
       const outcome = await this.addCopy(state, choice.name, factor, cause);
       if (outcome.kind === 'superseded') return { created };
@@ -89,7 +89,7 @@ export class Replicator {
     const copy: StoredCopy = {
       backend,
       storageKey: placementStorageKey(bucket, key, version.writeId, replicaIdFor(sha256, bucket, key, version.writeId, backend, state.revision)),
-      size: version.size,
+      size: storedSizeOf(version),
     };
     try {
       await copyVersion(this.backends, this.reader, version, copy);

@@ -158,5 +158,5 @@ describe('event versions', () => {
 const objectWritten = {
   bucket: 'data', key: 'k', writeId: 'w', size: 1, previousSize: null, etag: 'e', contentType: 'text/plain', metadata: {}, headers: {},
   checksum: null, contentSha256: null, parts: null, lastModified: '2026-11-01T00:00:00.000Z', copies: [{ backend: 'b1', storageKey: 'data/k~w', size: 1 }],
-  displaced: [], origin: 'put' as const,
+  displaced: [], origin: 'put' as const, encryption: null,
 };

@@ -76,6 +76,7 @@ function commandFor(s: Step, state: ObjectState): ObjectCommand | undefined {
           lastModified: s.lastModified.toISOString(),
           copies: s.on.map((backend) => ({ backend, storageKey: `prop/${state.key}~${w}@${backend}`, size: s.size })),
           origin: s.parts ? 'multipart' : 'put',
+          encryption: null,
         },
       };
     }

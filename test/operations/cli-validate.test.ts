@@ -61,7 +61,7 @@ describe('s3o validate', () => {
     expect(out).toMatch(/backends\[0\]\.quota_bytes/);
     expect(out).toMatch(/backends\[0\]\.quta_bytes: unknown key/);
     expect(out).toMatch(/buckets\[0\]\.name/);
-    expect(out).toMatch(/encryption\.enabled: encryption is not implemented/);
+    expect(out).toMatch(/encryption: enabled: true needs a key source/);
     expect(out).not.toMatch(/very-secret-value|backend-secret-value/);
     // Rules across sections are checked once the sections themselves are valid.
     const factor = await run(dir, 'factor.yaml', `${valid}\nreplication:\n  factor: 3\n`);

@@ -41,7 +41,7 @@ export class ObjectWriter {
       version: {
         writeId, size, etag: 'd41d8cd98f00b204e9800998ecf8427e', contentType: 'application/octet-stream', metadata: {},
         headers: {}, checksum: null, contentSha256: null, parts: null, lastModified: new Date().toISOString(),
-        copies: backends.map((b) => ({ backend: b, storageKey: `${bucket}/${key}~${writeId}`, size })), origin: 'put',
+        copies: backends.map((b) => ({ backend: b, storageKey: `${bucket}/${key}~${writeId}`, size })), origin: 'put', encryption: null,
       },
     });
   }

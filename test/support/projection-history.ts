@@ -132,7 +132,7 @@ export class HistoryWriter {
       // Every other write carries a SHA-256 (integrity on), the rest none (written before it was).
       contentSha256: this.tick % 2 === 0 ? null : origin === 'multipart' ? `${hexOf(`${writeId}*`)}-1` : hexOf(writeId),
       parts: origin === 'multipart' ? [{ partNumber: 1, size, ...(this.tick % 2 === 0 ? {} : { sha256: hexOf(`${writeId}/1`) }) }] : null,
-      lastModified: new Date(start + this.tick * 1000).toISOString(), copies, displaced, origin, ...(uploadId ? { uploadId } : {}),
+      lastModified: new Date(start + this.tick * 1000).toISOString(), copies, displaced, origin, encryption: null, ...(uploadId ? { uploadId } : {}),
     });
     const append: StreamAppend & { events: NewEvent[] } = { streamId: `object-data/${key}`, expected: prev?.revision ?? 'no_stream', events: [event] };
     const model: ObjectModel = { revision: (prev?.revision ?? -1n) + 1n, writeId, size, copies };

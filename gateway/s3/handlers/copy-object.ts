@@ -25,12 +25,12 @@ export async function copyObject(ctx: S3Context, req: S3Request, reply: FastifyR
       requestHeaders: req.raw.headersDistinct,
       sameObject: source.bucket === bucket && source.key === key,
     });
-    return { v, meta, opened: v.size === 0 ? undefined : await ctx.reader.open(v, undefined, req.signal) };
+    return { v, meta, opened: v.size === 0 ? undefined : await ctx.plain.open(v, undefined, req.signal) };
   });
   const hashing = createBodyPipeline({ payload: { kind: 'unsigned' }, checksumHeaders: {}, sha256: ctx.config().integrity.enabled });
-  if (opened) opened.result.body.pipe(hashing.stream);
+  if (opened) opened.body.pipe(hashing.stream);
   else hashing.stream.end();
-  opened?.result.body.on('error', (err) => hashing.stream.destroy(err));
+  opened?.body.on('error', (err) => hashing.stream.destroy(err));
   const { contentType, ...headers } = meta.headers;
   const result = await ctx.writer.put({
     bucket, key, size: v.size, body: hashing.stream, digests: () => hashing.digests(),

@@ -28,6 +28,9 @@ export async function createMultipartUpload(ctx: S3Context, req: S3Request, repl
   const key = req.key as string;
   validateNewKey(bucket, key);
   req.raw.resume();
+  if (ctx.encryption?.encryptsWrites) {
+    throw new DomainError('NotImplemented', 'Multipart uploads cannot be encrypted at rest by this version yet; upload the object with a single PUT.');
+  }
   const meta = extractObjectMetadata(req.raw.headersDistinct);
   const { contentType, ...headers } = meta.headers;
   const bucketConfig = ctx.config().buckets.find((b) => b.name === bucket);
@@ -56,12 +59,12 @@ export async function uploadPartCopy(ctx: S3Context, req: S3Request, reply: Fast
   const rangeHeader = header(req.raw, 'x-amz-copy-source-range');
   const { size, opened } = await withCopySource(ctx, req, async ({ version: v }) => {
     const span = rangeHeader === undefined ? (v.size === 0 ? undefined : { start: 0, end: v.size - 1 }) : parseCopySourceRange(rangeHeader, v.size);
-    return { size: span ? span.end - span.start + 1 : 0, opened: span ? await ctx.reader.open(v, span, req.signal) : undefined };
+    return { size: span ? span.end - span.start + 1 : 0, opened: span ? await ctx.plain.open(v, span, req.signal) : undefined };
   });
   const hashing = createBodyPipeline({ payload: { kind: 'unsigned' }, checksumHeaders: {}, sha256: ctx.config().integrity.enabled });
   if (opened) {
-    opened.result.body.on('error', (err) => hashing.stream.destroy(err));
-    opened.result.body.pipe(hashing.stream);
+    opened.body.on('error', (err) => hashing.stream.destroy(err));
+    opened.body.pipe(hashing.stream);
   } else {
     hashing.stream.end();
   }

@@ -152,6 +152,6 @@ async function serveVersion(ctx: S3Context, req: S3Request, reply: FastifyReply,
 
   if (head) return reply.code(status).headers(headers).send();
   if (length === 0) return reply.code(status).headers(headers).send('');
-  const opened = await ctx.reader.open(v, range.kind === 'partial' ? { start: range.start, end: range.end } : undefined, req.signal);
-  return reply.code(status).headers(headers).send(opened.result.body);
+  const opened = await ctx.plain.open(v, range.kind === 'partial' ? { start: range.start, end: range.end } : undefined, req.signal);
+  return reply.code(status).headers(headers).send(opened.body);
 }

@@ -5,7 +5,7 @@ export const bucketStatsProjection = defineAsyncProjection({
   name: 'bucket_stats',
   tables: ['bucket_stats'],
   home: new URL('./', import.meta.url),
-  handles: ['ObjectWritten@2', 'ObjectDeleted@1'],
+  handles: ['ObjectWritten@3', 'ObjectDeleted@1'],
   ignores: [
     'ReplicaAdded@1', 'ReplicaDropped@1', 'CopyMoved@1', 'BackendRegistered@1',
     'BackendLimitsChanged@1', 'BackendDrainStarted@1', 'BackendDrained@1', 'BackendDrainCancelled@1',

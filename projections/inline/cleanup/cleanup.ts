@@ -6,7 +6,7 @@ export const cleanupProjection = defineInlineProjection({
   home: new URL('./', import.meta.url),
   tables: ['cleanup_queue'],
   handles: [
-    'ObjectWritten@2', 'ReplicaDropped@1', 'CopyMoved@1', 'ObjectDeleted@1', 'OrphanRecorded@1',
+    'ObjectWritten@3', 'ReplicaDropped@1', 'CopyMoved@1', 'ObjectDeleted@1', 'OrphanRecorded@1',
     'CleanupFailed@1', 'CleanupSucceeded@1', 'CleanupExhausted@1', 'CleanupRetried@1',
     'CleanupDismissed@1',
     'CopyRepaired@1',

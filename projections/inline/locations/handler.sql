@@ -16,16 +16,18 @@ BEGIN
 
   IF p_type = 'ObjectWritten' THEN
     INSERT INTO objects AS o (bucket, key, write_id, size, etag, content_type, metadata, headers,
-                              checksum, parts, last_modified, stream_revision, content_sha256)
+                              checksum, parts, last_modified, stream_revision, content_sha256, encryption)
     VALUES (v_bucket, v_key, p_data->>'writeId', (p_data->>'size')::bigint, p_data->>'etag',
             p_data->>'contentType', p_data->'metadata', p_data->'headers',
             nullif(p_data->'checksum', 'null'::jsonb), nullif(p_data->'parts', 'null'::jsonb),
-            (p_data->>'lastModified')::timestamptz, p_revision, p_data->>'contentSha256')
+            (p_data->>'lastModified')::timestamptz, p_revision, p_data->>'contentSha256',
+            nullif(p_data->'encryption', 'null'::jsonb))
     ON CONFLICT (bucket, key) DO UPDATE SET
       write_id = EXCLUDED.write_id, size = EXCLUDED.size, etag = EXCLUDED.etag,
       content_type = EXCLUDED.content_type, metadata = EXCLUDED.metadata, headers = EXCLUDED.headers,
       checksum = EXCLUDED.checksum, parts = EXCLUDED.parts, last_modified = EXCLUDED.last_modified,
-      stream_revision = EXCLUDED.stream_revision, content_sha256 = EXCLUDED.content_sha256;
+      stream_revision = EXCLUDED.stream_revision, content_sha256 = EXCLUDED.content_sha256,
+      encryption = EXCLUDED.encryption;
     -- The first event of a stream has no copies to replace.
     IF p_revision > 0 THEN
       DELETE FROM object_copies WHERE bucket = v_bucket AND key = v_key;

@@ -6,7 +6,7 @@ export const locationsProjection = defineInlineProjection({
   home: new URL('./', import.meta.url),
   tables: ['objects', 'object_copies'],
   handles: [
-    'ObjectWritten@2', 'ReplicaAdded@1', 'ReplicaDropped@1', 'CopyMoved@1', 'ObjectDeleted@1',
+    'ObjectWritten@3', 'ReplicaAdded@1', 'ReplicaDropped@1', 'CopyMoved@1', 'ObjectDeleted@1',
     'CopyVerified@1', 'CopyCorrupted@1', 'CopyRepaired@1', 'ChecksumBackfilled@1',
   ],
   ignores: [

@@ -9,7 +9,7 @@ export const usageProjection = defineInlineProjection({
   home: new URL('./', import.meta.url),
   tables: ['backend_usage', 'usage_pending_parts', 'usage_move_reservations'],
   handles: [
-    'ObjectWritten@2', 'ReplicaAdded@1', 'ReplicaDropped@1', 'CopyMoved@1', 'ObjectDeleted@1',
+    'ObjectWritten@3', 'ReplicaAdded@1', 'ReplicaDropped@1', 'CopyMoved@1', 'ObjectDeleted@1',
     'BackendRegistered@1', 'BackendLimitsChanged@1', 'OrphanRecorded@1', 'CleanupSucceeded@1',
     'CleanupDismissed@1', 'PartUploaded@2', 'MultipartUploadCompleted@1', 'MultipartUploadAborted@1',
     'CopyRepaired@1', 'MoveStarted@1', 'MoveCompleted@1', 'MoveSkipped@1', 'MoveFailed@1', 'JobCompleted@1', 'JobCancelled@1',

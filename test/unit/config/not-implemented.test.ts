@@ -10,8 +10,6 @@ const withDefaultChain = (): Record<string, unknown> => {
 };
 
 const cases: readonly [string, Record<string, unknown>, string][] = [
-  ['encryption', withSections({ encryption: { enabled: true, master_key: 'AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=' } }),
-    'encryption.enabled: encryption is not implemented in this version yet; remove the encryption section or set enabled: false'],
   ['compression', withSections({ compression: { enabled: true } }), 'compression.enabled: compression is not implemented'],
   ['integrity', withSections({ integrity: { enabled: 'yes' } }), 'integrity.enabled: integrity verification'],
   ['cache', withSections({ cache: { enabled: true } }), 'cache.enabled: the object cache is not implemented'],
@@ -61,7 +59,6 @@ describe('features not implemented yet', () => {
     }));
     expect(errors).toEqual([
       'encryption.chunk_size: must be a size: a number of bytes, or a number with a unit such as 256MB or 10MiB',
-      expect.stringMatching(/^encryption\.enabled: encryption is not implemented/),
       expect.stringMatching(/^cache\.enabled: /),
       expect.stringMatching(/^redis: /),
     ]);

@@ -14,7 +14,7 @@ const ids = (): IdSource => {
 const copy = (backend: string, writeId = 'W1'): StoredCopy => ({ backend, storageKey: `alpha/k~${writeId}@${backend}`, size: 10 });
 const version = (writeId: string, backends: string[]): WriteObjectCommand => ({
   writeId, size: 10, etag: `etag-${writeId}`, contentType: 'text/plain', metadata: { a: '1' }, headers: {}, checksum: null, contentSha256: null, parts: null,
-  lastModified: '2026-01-01T00:00:00.000Z', copies: backends.map((b) => copy(b, writeId)), origin: 'put',
+  lastModified: '2026-01-01T00:00:00.000Z', copies: backends.map((b) => copy(b, writeId)), origin: 'put', encryption: null,
 });
 const written = (writeId: string, backends: string[], previous?: { size: number; displaced: DomainEvent['data'][] }): DomainEvent => {
   const v = version(writeId, backends);
@@ -23,7 +23,7 @@ const written = (writeId: string, backends: string[], previous?: { size: number;
     data: {
       bucket: 'alpha', key: 'k', writeId, size: v.size, previousSize: previous?.size ?? null, etag: v.etag, contentType: v.contentType,
       metadata: v.metadata, headers: v.headers, checksum: null, contentSha256: null, parts: null, lastModified: v.lastModified, copies: v.copies,
-      displaced: (previous?.displaced ?? []) as never, origin: 'put',
+      displaced: (previous?.displaced ?? []) as never, origin: 'put', encryption: null,
     },
   };
 };

@@ -6,7 +6,7 @@ import { compositeSha256, ContentVerifier, hasRecordedHash } from '../../../serv
 const hex = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 const version = (over: Partial<ObjectVersion>): ObjectVersion => ({
   writeId: 'w', size: 0, etag: 'e', contentType: 'application/octet-stream', metadata: {}, headers: {}, checksum: null,
-  contentSha256: null, parts: null, lastModified: '2026-12-01T00:00:00Z', copies: [], ...over,
+  contentSha256: null, parts: null, lastModified: '2026-12-01T00:00:00Z', copies: [], encryption: null, ...over,
 });
 
 /** Feeds `bytes` in chunks of `chunk` bytes and returns the verdict. */

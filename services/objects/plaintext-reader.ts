@@ -1,0 +1,105 @@
+/**
+ * Reads the client's bytes of a version: stored bytes as they are for plaintext, and for an
+ * encrypted version only the chunks the range covers (backend range from the chunk layout),
+ * decrypted as they stream. A copy whose first planned chunk fails authentication is reported
+ * and the next copy is tried, so no byte of a bad copy is ever sent; damage found later in the
+ * stream ends the response with an error instead of sending unauthenticated bytes.
+ */
+import { Readable, pipeline } from 'node:stream';
+import { DomainError } from '../../domain/errors.js';
+import type { EncryptionEnvelope } from '../../domain/encryption/envelope.js';
+import { planFullRead, planRange, type ReadPlan } from '../../domain/encryption/read-plan.js';
+import type { StoredCopy } from '../../domain/events/common.js';
+import type { ObjectVersion } from '../../domain/objects/object-state.js';
+import { createRangeDecryptStream, type DataKey } from '../../infra/crypto/index.js';
+import type { Logger } from '../../infra/telemetry/logger.js';
+import type { ObjectReader } from './object-reader.js';
+import { isBadCopy } from '../encryption/crypto-failures.js';
+import type { ObjectEncryption } from '../encryption/object-encryption.js';
+
+export interface PlainRead {
+  copy: StoredCopy;
+  /** The client's bytes of the range (all of them without one). */
+  body: Readable;
+}
+
+/** Told of each copy found damaged: the version, the copy and what was wrong. */
+export type BadCopyReporter = (version: ObjectVersion, copy: StoredCopy, err: Error) => void;
+
+/** The first decrypted piece (undefined at the end), then a stream of the rest. */
+async function primed(stream: Readable, onError: (err: unknown) => void): Promise<Readable> {
+  const chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const first = await chunks.next();
+  return Readable.from((async function* rest() {
+    if (first.done) return;
+    yield first.value;
+    try {
+      for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
+    } catch (err) {
+      onError(err);
+      throw err;
+    }
+  })(), { objectMode: false });
+}
+
+export class PlaintextReader {
+  constructor(
+    private readonly reader: ObjectReader,
+    private readonly encryption: ObjectEncryption | undefined,
+    private readonly reportBadCopy: BadCopyReporter,
+    private readonly logger: Logger,
+  ) {}
+
+  /** `range` is of the client's bytes, inclusive; the version must not be empty. */
+  async open(version: ObjectVersion, range: { start: number; end: number } | undefined, signal?: AbortSignal): Promise<PlainRead> {
+    const envelope = version.encryption;
+    if (!envelope) {
+      const opened = await this.reader.open(version, range, signal);
+      return { copy: opened.copy, body: opened.result.body };
+    }
+    if (!this.encryption) throw new DomainError('EncryptionNotConfigured');
+    const plan = range ? planRange(envelope, range.start, range.end) : planFullRead(envelope);
+    if (!plan) throw new RangeError('an empty object has nothing to read');
+    const dataKey = await this.encryption.dataKeyFor(envelope);
+    const bad = new Set<string>();
+    for (;;) {
+      let opened;
+      try {
+        opened = await this.reader.open(version, plan.backendRange, signal, bad);
+      } catch (err) {
+        if (bad.size > 0) throw new DomainError('CiphertextDamaged', `No copy of the object passed decryption (${bad.size} damaged).`);
+        throw err;
+      }
+      try {
+        return { copy: opened.copy, body: await this.decrypting(version, opened.copy, opened.result.body, plan, envelope, dataKey) };
+      } catch (err) {
+        if (!isBadCopy(err)) throw err;
+        bad.add(opened.copy.backend);
+        this.logger.warn({ backend: opened.copy.backend, storageKey: opened.copy.storageKey, err }, 'copy failed decryption; trying the next one');
+      }
+    }
+  }
+
+  private async decrypting(version: ObjectVersion, copy: StoredCopy, stored: Readable, plan: ReadPlan, envelope: EncryptionEnvelope, dataKey: DataKey): Promise<Readable> {
+    const decrypt = createRangeDecryptStream(plan, envelope, dataKey);
+    pipeline(stored, decrypt, () => undefined);
+    const onError = (err: unknown) => {
+      if (isBadCopy(err)) this.badCopy(version, copy, err);
+    };
+    try {
+      const body = await primed(decrypt, onError);
+      this.encryption?.counted('decrypt');
+      return body;
+    } catch (err) {
+      stored.destroy();
+      onError(err);
+      throw err;
+    }
+  }
+
+  private badCopy(version: ObjectVersion, copy: StoredCopy, err: Error & { problem?: string }): void {
+    this.encryption?.metrics?.errors.inc({ problem: err.problem ?? 'header' });
+    this.reportBadCopy(version, copy, err);
+  }
+}
+

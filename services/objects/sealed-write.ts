@@ -1,0 +1,59 @@
+/**
+ * A PUT's bytes as they are stored when writes are encrypted: the client's body through one
+ * segment's encryption. The writer handles the ciphertext exactly as it handles plaintext —
+ * buffered or streamed, one copy or several, Content-MD5 and copy checks on the stored bytes —
+ * while the version it commits keeps the client's size, ETag and checksum (`sealed`).
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { SegmentEncryptStream, type DataKey } from '../../infra/crypto/index.js';
+import type { PutObjectInput, VerifiedDigests } from './put-object.js';
+import type { ObjectEncryption } from '../encryption/object-encryption.js';
+
+class HashTap extends Transform {
+  constructor(readonly hash: Hash) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.hash.update(chunk);
+    callback(null, chunk);
+  }
+}
+
+/**
+ * The input to store for `input`, encrypted under `dataKey` as segment 0. `hashStored`: compute the
+ * MD5 of the stored bytes (for Content-MD5 and for checking extra copies); without it the stored
+ * digests carry no MD5, which only a single streamed copy may do.
+ */
+export function sealPut(input: PutObjectInput, dataKey: DataKey, encryption: ObjectEncryption, hashStored: boolean): PutObjectInput {
+  const seal = new SegmentEncryptStream(dataKey, 0);
+  const tap = hashStored ? new HashTap(createHash('md5')) : undefined;
+  const body: Readable = tap ?? seal;
+  // An error of the client's body (its verification) ends the stored body with that same error.
+  if (tap) pipeline(input.body, seal, tap, () => undefined);
+  else pipeline(input.body, seal, () => undefined);
+  const client = input.digests();
+  client.catch(() => undefined);
+  let counted = false;
+  return {
+    ...input,
+    body,
+    size: dataKey.storedSize(input.size),
+    digests: async (): Promise<VerifiedDigests> => {
+      await client;
+      // The stored bytes end after the client's: their size and hash are known once they have.
+      await finished(body, { writable: false });
+      return { md5Hex: tap ? tap.hash.copy().digest('hex') : '', size: seal.storedSize };
+    },
+    sealed: {
+      client: () => client,
+      envelope: () => {
+        if (!counted) encryption.counted('encrypt');
+        counted = true;
+        return encryption.envelope(dataKey, [seal.facts()]);
+      },
+    },
+  };
+}
