@@ -29,7 +29,7 @@ describe('projection declarations', () => {
       ],
     };
     const problems = declarationProblems(catalogue, [broken]);
-    expect(problems).toContain(`${first.name} neither handles nor ignores ObjectWritten@2`);
+    expect(problems).toContain(`${first.name} neither handles nor ignores ObjectWritten@3`);
     expect(problems).toContain(`${first.name} declares UsageFlushed@2, but the catalogue is at UsageFlushed@1: check what changed and declare UsageFlushed@1`);
     expect(problems).toContain(`${first.name} declares AdminCommandIssued twice (AdminCommandIssued@1 and AdminCommandIssued@1)`);
     expect(problems).toContain(`${first.name} declares NotAnEvent@1, which is not in the event catalogue`);
