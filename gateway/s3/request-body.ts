@@ -45,7 +45,8 @@ function feed(raw: IncomingMessage, body: Transform): void {
   raw.pipe(body);
   body.once('error', () => raw.unpipe(body));
   finished(raw, (err) => {
-    if (err) body.destroy(err);
+    // The client closed the connection mid-body: a client error, not the backend's or ours.
+    if (err) body.destroy(new DomainError('IncompleteBody', 'The connection closed before the body ended.'));
   });
 }
 

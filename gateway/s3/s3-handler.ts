@@ -122,10 +122,19 @@ export async function handleS3(ctx: S3Context, request: FastifyRequest, reply: F
   const started = performance.now();
   let operation = 'unknown';
   ctx.metrics.inflight.inc();
+  let handled!: () => void;
+  const handlerDone = new Promise<void>((resolve) => { handled = resolve; });
+  let clientClosed = false;
   reply.raw.once('close', () => {
     ctx.metrics.inflight.dec();
     ctx.metrics.requests.request(method, operation, reply.raw.statusCode, (performance.now() - started) / 1000,
       declaredBytes(raw.headers['x-amz-decoded-content-length'] ?? raw.headers['content-length']), declaredBytes(reply.raw.getHeader('content-length')));
+    if (reply.raw.writableFinished) return;
+    // The connection closed before the response was complete (the client went away, or stalled past
+    // write_timeout): an everyday event, told once at info without a stack, after the handler let
+    // go of the request, so it is the request's last line.
+    clientClosed = true;
+    void handlerDone.then(() => ctx.logger.info({ requestId, method, operation, resource: resourceOf(rawUrl) }, 'connection closed before the response was complete'));
   });
   try {
     let refusal = protection.s3(raw, reply.raw);
@@ -162,6 +171,12 @@ export async function handleS3(ctx: S3Context, request: FastifyRequest, reply: F
       throw err;
     }
   } catch (err) {
+    // A request the client abandoned (the connection closed, the body cut off) failed because of
+    // that: nobody reads the answer, and the 'close' listener above tells of it.
+    if (clientClosed || reply.raw.destroyed || raw.errored) {
+      reply.raw.destroy();
+      return reply;
+    }
     countRefusal(ctx, operation, err);
     const e = toDomainError(err, ctx.logger);
     if (!raw.readableEnded) {
@@ -177,5 +192,7 @@ export async function handleS3(ctx: S3Context, request: FastifyRequest, reply: F
       return reply;
     }
     return sendError(reply, e, requestId, resourceOf(rawUrl), method === 'HEAD');
+  } finally {
+    handled();
   }
 }
