@@ -120,34 +120,35 @@ export class MultipartService {
     throw new DomainError('ServiceUnavailable', 'No backend could start the multipart upload; please retry.');
   }
 
-  /** Streams one part to the backend upload, then records it (refused once the upload is closed). */
-  /** Whether an upload of this part is in flight on this instance. */
-  partUploadInFlight(uploadId: string, partNumber: number): boolean {
-    return this.attempts.inFlight(uploadId, partNumber);
+  /** How many uploads of this part are on this instance: the one streaming and those queued behind it. */
+  partUploadAttempts(uploadId: string, partNumber: number): number {
+    return this.attempts.attempts(uploadId, partNumber);
   }
 
+  /** Streams one part to the backend upload, then records it (refused once the upload is closed). */
   async uploadPart(upload: UploadRow, part: PartInput, cause: Cause): Promise<{ etag: string; checksum: Checksum | null }> {
     await this.assertRoomForPart(upload, part);
-    return this.attempts.run(upload.uploadId, part.partNumber, (signal) => this.storePart(upload, part, signal, cause));
+    return this.attempts.run(upload.uploadId, part.partNumber, () => this.storePart(upload, part, cause));
   }
 
-  private async storePart(upload: UploadRow, part: PartInput, signal: AbortSignal, cause: Cause): Promise<{ etag: string; checksum: Checksum | null }> {
+  private async storePart(upload: UploadRow, part: PartInput, cause: Cause): Promise<{ etag: string; checksum: Checksum | null }> {
     const client = this.backends.require(upload.backend).client;
     const digestsPromise = part.digests();
     digestsPromise.catch(() => undefined);
     let backendEtag: string;
     try {
-      backendEtag = (await client.uploadPart(upload.storageKey, upload.backendUploadId, part.partNumber, part.body, part.size, { signal })).etag;
+      backendEtag = (await client.uploadPart(upload.storageKey, upload.backendUploadId, part.partNumber, part.body, part.size)).etag;
     } catch (err) {
       const bodyError = abandonBody(part.body);
       if (bodyError) throw bodyError;
-      if (signal.aborted) throw signal.reason;
       if (err instanceof BackendHttpError && err.status === 404) throw new DomainError('NoSuchUpload', undefined, { UploadId: upload.uploadId });
       this.logger.warn({ err, backend: upload.backend }, 'part upload failed');
       throw new DomainError('ServiceUnavailable', 'The backend failed to store the part; please retry.');
     }
     const digests = await digestsPromise;
     const checksum: Checksum | null = digests.checksum ? { algorithm: digests.checksum.algorithm, value: digests.checksum.base64 } : null;
+    // A part uploaded again replaces the earlier one's pending bytes (the backend overwrote it).
+    const replaced = await this.partSize(upload.uploadId, part.partNumber);
     try {
       await this.store.appendToStream(uploadStreamId(upload.uploadId), [this.events.event('PartUploaded', {
         uploadId: upload.uploadId, backend: upload.backend, partNumber: part.partNumber, size: digests.size,
@@ -158,8 +159,14 @@ export class MultipartService {
       if (err instanceof InvariantViolationError && err.invariant === 'upload_open') throw new DomainError('NoSuchUpload', undefined, { UploadId: upload.uploadId });
       throw err;
     }
-    this.backends.noteUsage(upload.backend, { pending: digests.size });
+    this.backends.noteUsage(upload.backend, { pending: digests.size - replaced });
     return { etag: digests.md5Hex, checksum };
+  }
+
+  /** The recorded size of a part of an open upload; 0 when it has none yet. */
+  private async partSize(uploadId: string, partNumber: number): Promise<number> {
+    const row = await this.db.query<{ size: string }>('SELECT size FROM multipart_parts WHERE upload_id = $1 AND part_number = $2', [uploadId, partNumber]);
+    return Number(row.rows[0]?.size ?? 0);
   }
 
   /**
@@ -169,10 +176,7 @@ export class MultipartService {
   private async assertRoomForPart(upload: UploadRow, part: PartInput): Promise<void> {
     const candidate = this.backends.candidates(part.size).find((c) => c.name === upload.backend);
     if (!candidate || availableBytes(candidate) >= part.size) return;
-    const old = await this.db.query<{ size: string }>(
-      'SELECT size FROM multipart_parts WHERE upload_id = $1 AND part_number = $2', [upload.uploadId, part.partNumber],
-    );
-    if (availableBytes(candidate) + Number(old.rows[0]?.size ?? 0) >= part.size) return;
+    if (availableBytes(candidate) + await this.partSize(upload.uploadId, part.partNumber) >= part.size) return;
     part.body.resume();
     throw new DomainError('InsufficientStorage');
   }

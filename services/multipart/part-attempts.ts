@@ -1,42 +1,38 @@
-import { DomainError } from '../../domain/errors.js';
-
-interface Attempt {
-  controller: AbortController;
-  settled: Promise<void>;
-}
-
 /**
  * The uploads of each part number in flight on this instance. A part uploaded again while an
- * earlier upload of the same number still streams to the backend supersedes it: the earlier one
- * is cut off (its client gets 409 OperationAborted, as a retry after a timeout would have made
- * the first upload moot) and the new one starts only once the earlier one has settled, so the
- * backend never receives two bodies for one part number at once (a backend may then keep a mix
- * of both) and the parts are recorded in the order the backend stored them: the last upload to
- * finish is the part.
+ * earlier upload of the same number still streams to the backend waits until that one has
+ * settled, then goes: the backend never receives two bodies for one part number at once (a
+ * backend may then keep a mix of both), both uploads succeed, and the parts are recorded in the
+ * order the backend stored them, so the last upload to finish is the part and its ETag is the
+ * one the client got last. The backend overwrites the part number in place: the earlier bytes
+ * leave nothing behind, and the part's pending bytes are the last upload's only.
  */
 export class PartAttempts {
-  private readonly slots = new Map<string, Attempt>();
+  /** Per part: how many uploads of it are here, and when the last of them settles. */
+  private readonly slots = new Map<string, { count: number; last: Promise<void> }>();
 
-  /** Whether an upload of this part is in flight here (what a test waits for before uploading it again). */
-  inFlight(uploadId: string, partNumber: number): boolean {
-    return this.slots.has(`${uploadId}/${partNumber}`);
+  /** How many uploads of this part are here, the one streaming and those waiting for it. */
+  attempts(uploadId: string, partNumber: number): number {
+    return this.slots.get(`${uploadId}/${partNumber}`)?.count ?? 0;
   }
 
-  async run<T>(uploadId: string, partNumber: number, upload: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const slot = `${uploadId}/${partNumber}`;
-    const previous = this.slots.get(slot);
+  async run<T>(uploadId: string, partNumber: number, upload: () => Promise<T>): Promise<T> {
+    const key = `${uploadId}/${partNumber}`;
+    const previous = this.slots.get(key);
     let settle!: () => void;
-    const attempt: Attempt = { controller: new AbortController(), settled: new Promise((resolve) => { settle = resolve; }) };
-    this.slots.set(slot, attempt);
+    const settled = new Promise<void>((resolve) => { settle = resolve; });
+    const slot = { count: (previous?.count ?? 0) + 1, last: settled };
+    this.slots.set(key, slot);
     try {
-      if (previous) {
-        previous.controller.abort(new DomainError('OperationAborted', `A newer upload of part ${partNumber} replaced this one.`));
-        await previous.settled;
-      }
-      return await upload(attempt.controller.signal);
+      await previous?.last;
+      return await upload();
     } finally {
-      if (this.slots.get(slot) === attempt) this.slots.delete(slot);
       settle();
+      const current = this.slots.get(key);
+      if (current) {
+        current.count -= 1;
+        if (current.count === 0) this.slots.delete(key);
+      }
     }
   }
 }

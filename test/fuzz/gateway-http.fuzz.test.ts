@@ -19,7 +19,7 @@ import { fuzzRuns, fuzzTimeout } from './fuzz-runs.js';
 
 /** Rejections that can only be decided once the body went to a backend (its bytes are then reclaimed). */
 const decidedAfterUpload = new Set(['BadDigest', 'XAmzContentSHA256Mismatch', 'InvalidChecksum', 'IncompleteBody', 'SignatureDoesNotMatch',
-  'InvalidRequest', 'PreconditionFailed', 'EntityTooLarge', 'InsufficientStorage', 'OperationAborted']);
+  'InvalidRequest', 'PreconditionFailed', 'EntityTooLarge', 'InsufficientStorage']);
 
 /** Key pieces as sent in the path: percent-encoded, or deliberately not. */
 const keyPiece = fc.oneof(
