@@ -1,3 +1,4 @@
+import { storedEncrypted } from '../../services/encryption/stored-format.js';
 import { newUlid } from '../../infra/ids.js';
 import { ConcurrencyError, InvariantViolationError } from '../../domain/eventstore/errors.js';
 import type { EventStore } from '../../domain/eventstore/port.js';
@@ -38,7 +39,9 @@ export type SkipReason =
   /** Deleted from the backend before it could be imported. */
   | 'gone'
   /** The key changed in the log while it was being imported. */
-  | 'raced';
+  | 'raced'
+  /** Stored encrypted (a v2 segment header): importing its envelope is not supported yet, and its bytes are not the object's. */
+  | 'encrypted';
 
 export interface ScanItem {
   action: 'import' | 'orphan';
@@ -216,9 +219,15 @@ export class UntrackedImporter {
       opts.onItem?.({ action: 'import', backend, storageKey: c.obj.key, size: c.obj.size, ...c.dest });
       return;
     }
-    const head = await this.backends.require(backend).client.headObject(c.obj.key);
+    const client = this.backends.require(backend).client;
+    const head = await client.headObject(c.obj.key);
     if (!head) {
       skip(report, 'gone');
+      return;
+    }
+    if (await storedEncrypted(client, c.obj.key, head.contentLength)) {
+      this.logger.warn({ backend, storageKey: c.obj.key }, 'not imported: the object is stored encrypted, and importing encrypted objects is not supported yet');
+      skip(report, 'encrypted');
       return;
     }
     const lastModified = [head.lastModified, c.obj.lastModified, opts.now].find((d) => d.getTime() > 0) ?? opts.now;

@@ -1,3 +1,4 @@
+import { storedEncrypted } from '../encryption/stored-format.js';
 import { DomainError } from '../../domain/errors.js';
 import type { StoredCopy } from '../../domain/events/common.js';
 import type { ObjectVersion } from '../../domain/objects/object-state.js';
@@ -56,7 +57,12 @@ export class DegradedLookup {
     }
     const newest = found.reduce((a, b) => (b.writeId > a.writeId ? b : a));
     const copies: StoredCopy[] = found.filter((f) => f.writeId === newest.writeId).map((f) => ({ backend: f.backend, storageKey: f.storageKey, size: f.size }));
-    const head = await this.backends.require(newest.backend).client.headObject(newest.storageKey).catch(() => undefined);
+    const client = this.backends.require(newest.backend).client;
+    // An encrypted object's envelope is in the log only: without it the bytes cannot be served.
+    if (await storedEncrypted(client, newest.storageKey, newest.size).catch(() => false)) {
+      throw new DomainError('ServiceUnavailable', 'The metadata store is unavailable and this object is encrypted; please retry.');
+    }
+    const head = await client.headObject(newest.storageKey).catch(() => undefined);
     return {
       writeId: newest.writeId, size: newest.size, etag: newest.etag.replace(/"/g, ''), contentType: head?.contentType ?? DEFAULT_CONTENT_TYPE,
       metadata: {}, headers: {}, checksum: null, contentSha256: null, parts: null, lastModified: newest.lastModified.toISOString(), copies,

@@ -4,6 +4,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CHUNK_TAG_BYTES } from '../../domain/encryption/layout.js';
+import { syncScope } from '../../processes/reconcile/import-scope.js';
+import { UntrackedImporter } from '../../processes/reconcile/untracked-importer.js';
 import { describeOnEachBackend } from '../support/each-backend.js';
 import { startStack, type TestStack } from '../support/orchestrator.js';
 import { storeClient, type BackendStore } from '../support/backend-stores.js';
@@ -181,6 +183,22 @@ describeOnEachBackend('S3 with encryption at rest', (on) => {
       for (const copy of copies) await rawPut(copy, stored);
     }
     expect((await bytesOf(get('exact'))).equals(data)).toBe(true);
+  });
+
+  it('s3o sync does not take encrypted backend bytes for an object: it imports plaintext and skips ciphertext', async () => {
+    const [copy] = await copiesOf('small');
+    if (!copy) throw new Error('no copy');
+    const foreign = { ...copy, storage_key: 'foreign-encrypted.bin' };
+    await rawPut(foreign, await rawGet(copy));
+    await rawPut({ ...copy, storage_key: 'foreign-plain.txt' }, Buffer.from('plain foreign bytes'));
+    const s = stack.orchestrator.services;
+    const importer = new UntrackedImporter(s.pool, s.store, s.events, s.backends, s.orphans, s.logger);
+    const report = await importer.scan(copy.backend, {
+      prefix: 'foreign-', scope: syncScope('alpha', ['alpha', 'beta']), dryRun: false, now: new Date(), cause: { actor: 'operator:sync' },
+    });
+    expect(report).toMatchObject({ imported: 1, skipped: { encrypted: 1 } });
+    expect((await bytesOf(get('foreign-plain.txt'))).toString()).toBe('plain foreign bytes');
+    expect((await failure(bytesOf(get('foreign-encrypted.bin')))).status).toBe(404);
   });
 
   it('after a restart with another master key, reads are a clear error naming the missing key, counted', async () => {
