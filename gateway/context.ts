@@ -2,6 +2,7 @@ import type { Config } from '../domain/config/config.js';
 import type { Queryable } from '../infra/eventstore/postgres-event-store.js';
 import type { Logger } from '../infra/telemetry/logger.js';
 import type { Metrics } from '../infra/telemetry/metrics.js';
+import type { AuditLog } from '../services/telemetry/audit-log.js';
 import type { BackendDirectory } from '../services/backends/backend-directory.js';
 import type { Reclaimer } from '../services/cleanup/reclaimer.js';
 import type { MultipartService } from '../services/multipart/multipart-service.js';
@@ -29,6 +30,8 @@ export interface S3Context {
   config(): Config;
   logger: Logger;
   metrics: Metrics;
+  /** One audit line per S3 request. */
+  audit: Pick<AuditLog, 'request'>;
   /** The projections, read only: listings, parts, the current version of a key. */
   reads: Queryable;
   credentials: CredentialStore;

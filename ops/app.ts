@@ -21,6 +21,7 @@ import { RemoveDriver } from '../processes/jobs/remove-driver.js';
 import { Leases } from '../processes/leases.js';
 import { Periodic } from '../processes/periodic.js';
 import { WorkerBoard } from '../processes/worker-board.js';
+import { AuditLog } from '../services/telemetry/audit-log.js';
 import { flushUsage } from '../processes/usage-flusher.js';
 import { ProjectionRunner, projectionStatuses } from '../projections/async/runner.js';
 import { AppendWakeups } from '../projections/async/wakeups.js';
@@ -168,10 +169,12 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
   const runner = new ProjectionRunner(pool, asyncProjections, { owner: instanceId, logger });
   const wakeups = new AppendWakeups((pool as unknown as { options: pg.ClientConfig }).options, pool, instanceId, () => runner.wake(), logger);
   const countAppends = observeAppends(metrics);
+  const audit = new AuditLog(logger, metrics);
   store.onAppended = (_results, appends) => {
     runner.wake();
     wakeups.appended();
     countAppends(appends);
+    audit.appended(appends);
   };
   const cleanup = new CleanupWorker(pool, store, events, backends, leases, () => ({
     concurrency: config.cleanup_queue.concurrency, maxAttempts: config.cleanup_queue.max_attempts, batchSize: 50,
@@ -192,7 +195,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
   const ctx: GatewayContext = {
     config: () => config, logger, metrics, health,
     s3: {
-      config: () => config, logger, metrics, reads: pool, credentials, signingKeys, objects, writer, placement, reader, plain, encryption, reclaimer, multipart,
+      config: () => config, logger, metrics, audit, reads: pool, credentials, signingKeys, objects, writer, placement, reader, plain, encryption, reclaimer, multipart,
       backends, locations: new LocationCache(config.circuit_breaker.cache_ttl), degraded: new DegradedLookup(backends, logger), startedAtMs: Date.now(),
     },
     admin: adminContext({

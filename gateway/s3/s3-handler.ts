@@ -101,6 +101,16 @@ export function authorize(ctx: Pick<S3Context, 'config' | 'credentials' | 'signi
   return auth;
 }
 
+type AuditStage = 'protection' | 'routing' | 'authentication' | 'operation';
+
+/** `s3.<Operation>`, or what refused the request before its operation ran. */
+function auditEvent(stage: AuditStage, failure: DomainError | undefined, operation: string): string {
+  if (!failure || stage === 'operation') return `s3.${operation}`;
+  if (stage === 'protection') return failure.code === 'RateLimitExceeded' ? 's3.RateLimitRejected' : 's3.AdmissionRejected';
+  if (stage === 'authentication') return 's3.AuthFailure';
+  return failure.code === 'MethodNotAllowed' ? 's3.MethodNotAllowed' : 's3.InvalidRequest';
+}
+
 function declaredBytes(value: unknown): number {
   const n = Number(Array.isArray(value) ? value[0] : value);
   return Number.isFinite(n) && n >= 0 ? n : 0;
@@ -121,14 +131,23 @@ export async function handleS3(ctx: S3Context, request: FastifyRequest, reply: F
   reply.header('x-amz-request-id', requestId);
   const started = performance.now();
   let operation = 'unknown';
+  let stage: AuditStage = 'protection';
+  let failure: DomainError | undefined;
+  let routed: RoutedRequest | undefined;
+  let accessKeyId: string | undefined;
   ctx.metrics.inflight.inc();
   let handled!: () => void;
   const handlerDone = new Promise<void>((resolve) => { handled = resolve; });
   let clientClosed = false;
   reply.raw.once('close', () => {
     ctx.metrics.inflight.dec();
-    ctx.metrics.requests.request(method, operation, reply.raw.statusCode, (performance.now() - started) / 1000,
+    const ms = performance.now() - started;
+    ctx.metrics.requests.request(method, operation, reply.raw.statusCode, ms / 1000,
       declaredBytes(raw.headers['x-amz-decoded-content-length'] ?? raw.headers['content-length']), declaredBytes(reply.raw.getHeader('content-length')));
+    ctx.audit.request({
+      requestId, event: auditEvent(stage, failure, operation), method, bucket: routed?.bucket, key: routed?.key, status: reply.raw.statusCode,
+      accessKeyId, remoteAddress: raw.socket.remoteAddress, durationMs: ms,
+    });
     if (reply.raw.writableFinished) return;
     // The connection closed before the response was complete (the client went away, or stalled past
     // write_timeout): an everyday event, told once at info without a stack, after the handler let
@@ -140,10 +159,14 @@ export async function handleS3(ctx: S3Context, request: FastifyRequest, reply: F
     let refusal = protection.s3(raw, reply.raw);
     if (refusal instanceof Promise) refusal = await refusal;
     if (refusal) throw refusal;
-    const routed = routeRequest(method, rawUrl, raw.headers);
+    stage = 'routing';
+    routed = routeRequest(method, rawUrl, raw.headers);
     operation = routed.operation;
     const nowMs = Date.now();
+    stage = 'authentication';
     const auth = authorize(ctx, routed, raw.headersDistinct, nowMs);
+    stage = 'operation';
+    accessKeyId = auth.principal.accessKeyId;
     // Created only by operations that pass it to a backend call: most requests never need one.
     let abort: AbortController | undefined;
     const req: S3Request = {
@@ -179,6 +202,7 @@ export async function handleS3(ctx: S3Context, request: FastifyRequest, reply: F
     }
     countRefusal(ctx, operation, err);
     const e = toDomainError(err, ctx.logger);
+    failure = e;
     if (!raw.readableEnded) {
       // The body was not read. A small rest is drained, so the client finishes sending and reads the
       // answer on a healthy connection (closing under a writing client makes it fail with EPIPE

@@ -10,12 +10,13 @@ const redactPaths = [
   'admin_token', '*.admin_token', 'admin_key', '*.admin_key', 'admin_secret', '*.admin_secret',
 ];
 
-export function createLogger(level: LevelWithSilent = 'info', bindings: Record<string, unknown> = {}): Logger {
-  return pino({
+export function createLogger(level: LevelWithSilent = 'info', bindings: Record<string, unknown> = {}, destination?: pino.DestinationStream): Logger {
+  const options: pino.LoggerOptions = {
     level,
     base: { service: 's3-orchestrator', ...bindings },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: redactPaths, censor: '[redacted]' },
     formatters: { level: (label) => ({ level: label }) },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

@@ -45,6 +45,9 @@ export function requestMetrics(registry: Registry) {
       name: 's3o_backend_duration_seconds', help: 'Backend call duration', labelNames: ['backend', 'operation'], registers,
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     }),
+    auditEvents: new Counter({
+      name: 's3o_audit_events_total', help: 'Audit log lines written (request: one per S3 request; state_change: one per event appended)', labelNames: ['kind'], registers,
+    }),
     writeFailover: new Counter({
       name: 's3o_write_failover_total', help: 'Client writes whose upload to this backend failed (the write went to another backend or was refused)', labelNames: ['backend'], registers,
     }),

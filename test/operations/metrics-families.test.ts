@@ -87,7 +87,7 @@ const reference: Record<string, { status: 'fed' | 'declared' | 'absent'; why?: s
   s3o_cache_entries: { status: 'absent', why: 'added with the object cache (issue 10, cache)' },
   s3o_redis_operations_total: { status: 'absent', why: 'Redis usage counters are not implemented (the config refuses a redis section)' },
   s3o_redis_fallback_active: { status: 'absent', why: 'Redis usage counters are not implemented' },
-  s3o_audit_events_total: { status: 'absent', why: 'added with the audit log' },
+  s3o_audit_events_total: { status: 'declared', why: 'audit lines, written at log level info (audit-log.test.ts)' },
   s3o_notification_sent_total: { status: 'absent', why: 'webhook notifications are not implemented (the config refuses endpoints)' },
   s3o_notification_failed_total: { status: 'absent', why: 'webhook notifications are not implemented' },
   s3o_notification_dropped_total: { status: 'absent', why: 'webhook notifications are not implemented' },
