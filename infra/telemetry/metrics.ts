@@ -11,7 +11,8 @@ import { storageMetrics } from './storage-metrics.js';
  *
  * Families are grouped by concern (request-metrics, storage-metrics, job-metrics). A feature
  * with its own families (encryption, integrity, cache) creates them on `registry` in its own
- * module and adds its names to test/operations/metrics-families.test.ts.
+ * module, adds its names to test/operations/metrics-families.test.ts and puts them on a panel
+ * of ops/grafana/s3-orchestrator.json (test/unit/telemetry/grafana-dashboard.test.ts checks).
  */
 export function createMetrics(version: string) {
   const registry = new Registry();
