@@ -8,7 +8,7 @@ import { ConcurrencyError, InvariantViolationError } from '../../domain/eventsto
 import type { EventStore } from '../../domain/eventstore/port.js';
 import { availableBytes, type BackendCandidate } from '../../domain/placement/placement.js';
 import { completeMultipartUpload, type CompletedUpload, type RequestedPart } from '../../domain/s3/multipart.js';
-import { completesWithSameParts, type UploadCreated, type UploadState } from '../../domain/uploads/upload-state.js';
+import { completesWithSameParts, type RecordedPart, type UploadCreated, type UploadState } from '../../domain/uploads/upload-state.js';
 import { BackendHttpError } from '../../infra/backend/index.js';
 import type { Queryable } from '../../infra/eventstore/postgres-event-store.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
@@ -22,7 +22,9 @@ import type { ObjectCommands, WritePrecondition } from '../objects/object-comman
 import { abandonBody } from '../objects/backend-upload.js';
 import type { ObjectWriter } from '../objects/object-writer.js';
 import { versionStorageKey } from '../../domain/objects/storage-keys.js';
+import { removeBackendUpload, type RemovalOutcome } from './backend-upload-removal.js';
 import { PartAttempts } from './part-attempts.js';
+import { UploadGates } from './upload-gates.js';
 import { loadUploadState, uploadStreamId } from './upload-stream.js';
 
 const md5Hex = (data: Uint8Array): string => createHash('md5').update(data).digest('hex');
@@ -62,6 +64,7 @@ export interface PartInput {
  */
 export class MultipartService {
   private readonly attempts = new PartAttempts();
+  private readonly gates = new UploadGates();
 
   constructor(
     private readonly db: Queryable,
@@ -203,9 +206,9 @@ export class MultipartService {
     const assembled = state.parts;
     const client = this.backends.require(created.backend).client;
     try {
-      await client.completeMultipartUpload(created.storageKey, created.backendUploadId, done.parts.map((p) => ({
+      await this.gates.end(target.uploadId, () => client.completeMultipartUpload(created.storageKey, created.backendUploadId, done.parts.map((p) => ({
         partNumber: p.partNumber, etag: assembled.get(p.partNumber)?.backendEtag ?? '',
-      })));
+      }))));
     } catch (err) {
       const now = await loadUploadState(this.store, target.uploadId);
       // An Abort or another Complete won meanwhile (the backend upload is gone).
@@ -283,20 +286,24 @@ export class MultipartService {
 
   /**
    * Aborts an open upload: its end is recorded first, conditional on the stream's revision (so
-   * a racing Complete and Abort cannot both win), then the backend's upload is aborted; if the
-   * backend cannot confirm, its parts become a cleanup item. False when the upload was not open.
+   * a racing Complete and Abort cannot both win), then the backend's upload and its parts are
+   * removed (removeBackendUpload: on a backend that cannot abort, by assembling and deleting
+   * them). Parts that stay on the backend are recorded as an orphan, so they count against its
+   * quota until they are gone. False when the upload was not open.
    */
   async abort(target: UploadTarget, reason: AbortReason, cause: Cause): Promise<boolean> {
     const closed = await this.close(target, reason, cause);
     if (!closed) return false;
     const client = this.backends.get(closed.backend)?.client;
-    const result = client
-      ? await client.abortMultipartUpload(closed.storageKey, closed.backendUploadId).catch(() => ({ confirmed: false as const, status: 0 }))
-      : { confirmed: false as const, status: 0 };
-    if (!result.confirmed && (result.status === 405 || result.status === 501)) {
-      // Retrying cannot help a backend without AbortMultipartUpload; say so instead of queueing forever.
-      this.logger.warn({ backend: closed.backend, uploadId: target.uploadId }, 'the backend cannot abort multipart uploads; the parts may stay on it');
-    } else if (!result.confirmed && result.status !== 404) {
+    const outcome: RemovalOutcome = client
+      ? await this.gates.end(target.uploadId, () => removeBackendUpload(client, closed, closed.parts))
+      : { kind: 'left', status: 0, cannotAbort: false };
+    if (outcome.kind === 'assembled') {
+      await this.orphans.record(closed.backend, closed.storageKey, closed.bytes, `abort_${reason}`, cause);
+    } else if (outcome.kind === 'left') {
+      if (outcome.cannotAbort) {
+        this.logger.warn({ backend: closed.backend, uploadId: target.uploadId, bytes: closed.bytes }, 'the backend can neither abort the multipart upload nor assemble its parts; they stay on it, counted as an orphan');
+      }
       await this.orphans.recordMultipart(closed.backend, closed.storageKey, closed.backendUploadId, closed.bytes, `abort_${reason}`, cause);
     }
     return true;
@@ -308,7 +315,7 @@ export class MultipartService {
   }
 
   /** Appends the upload's abort at its current revision; undefined when it is not open (any more). */
-  private async close(target: UploadTarget, reason: AbortReason, cause: Cause): Promise<(UploadCreated & { bytes: number }) | undefined> {
+  private async close(target: UploadTarget, reason: AbortReason, cause: Cause): Promise<(UploadCreated & { bytes: number; parts: RecordedPart[] }) | undefined> {
     for (let attempt = 1; ; attempt++) {
       const state = await this.openUpload(target);
       if (state.status !== 'open') return undefined;
@@ -322,9 +329,10 @@ export class MultipartService {
         if (err instanceof ConcurrencyError && attempt < maxCloseAttempts) continue;
         throw err;
       }
-      const bytes = [...state.parts.values()].reduce((n, p) => n + p.size, 0);
+      const parts = [...state.parts.values()];
+      const bytes = parts.reduce((n, p) => n + p.size, 0);
       this.backends.noteUsage(created.backend, { pending: -bytes });
-      return { ...created, bytes };
+      return { ...created, bytes, parts };
     }
   }
 
