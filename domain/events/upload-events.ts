@@ -46,9 +46,30 @@ export const MultipartUploadAborted = z.object({
   cleanupId: z.string().optional(),
 });
 
+/**
+ * The upload continues on another backend (its next part did not fit where it was): its parts so
+ * far were assembled on the old backend and copied into a new backend upload as the same part
+ * numbers. The parts listed are the upload's parts from now on; the version it will complete to
+ * gets a new write id and storage key there.
+ */
+export const MultipartUploadMoved = z.object({
+  uploadId: z.string(),
+  from: z.string(),
+  backend: z.string(),
+  backendUploadId: z.string(),
+  storageKey: z.string(),
+  writeId: z.string(),
+  parts: z.array(z.object({
+    partNumber: z.number().int().min(1).max(10000),
+    size: z.number().int().nonnegative(),
+    backendEtag: z.string(),
+  })),
+});
+
 export const uploadEvents = {
   MultipartUploadCreated: { version: 1, schema: MultipartUploadCreated },
   PartUploaded: { version: 2, schema: PartUploaded },
   MultipartUploadCompleted: { version: 1, schema: MultipartUploadCompleted },
   MultipartUploadAborted: { version: 1, schema: MultipartUploadAborted },
+  MultipartUploadMoved: { version: 1, schema: MultipartUploadMoved },
 } as const;

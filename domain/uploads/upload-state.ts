@@ -38,6 +38,17 @@ export function evolveUpload(state: UploadState, event: DomainEvent, at: string)
       return { ...state, revision, status: 'completed', completion: { etag: event.data.etag, size: event.data.size, parts: event.data.parts } };
     case 'MultipartUploadAborted':
       return { ...state, revision, status: 'aborted' };
+    case 'MultipartUploadMoved': {
+      if (!state.created) return { ...state, revision };
+      const d = event.data;
+      const parts = new Map<number, RecordedPart>();
+      for (const moved of d.parts) {
+        const part = state.parts.get(moved.partNumber);
+        if (part) parts.set(moved.partNumber, { ...part, backendEtag: moved.backendEtag });
+      }
+      const created = { ...state.created, backend: d.backend, backendUploadId: d.backendUploadId, storageKey: d.storageKey, writeId: d.writeId };
+      return { ...state, revision, created, parts };
+    }
     default:
       return { ...state, revision };
   }

@@ -12,12 +12,12 @@ const WARN_SEVERITIES = new Set(['WARNING', 'ERROR', 'FATAL', 'PANIC']);
  * Errors that are not news: those our own start and stop cause (readiness polling during start-up,
  * clients cut off by shutdown), and the outcomes the append reports on purpose, which its caller
  * handles and logs in its own words (a full backend's quota, a stream revision conflict, a part for
- * an upload that ended, a copy of a superseded version).
+ * an upload that ended or moved, a copy of a superseded version).
  */
 const EXPECTED = new RegExp([
   'the database system is (starting up|shutting down|not yet accepting connections)',
   'terminating connection due to administrator command',
-  'ERROR:\\s+(quota|upload_open|copy_of_current_version|wrong expected revision)$',
+  'ERROR:\\s+(quota|upload_open|upload_moved|copy_of_current_version|wrong expected revision)$',
 ].join('|'));
 
 /**

@@ -25,6 +25,7 @@ import { versionStorageKey } from '../../domain/objects/storage-keys.js';
 import { removeBackendUpload, type RemovalOutcome } from './backend-upload-removal.js';
 import { PartAttempts } from './part-attempts.js';
 import { UploadGates } from './upload-gates.js';
+import { UploadRelocation } from './upload-relocation.js';
 import { loadUploadState, uploadStreamId } from './upload-stream.js';
 
 const md5Hex = (data: Uint8Array): string => createHash('md5').update(data).digest('hex');
@@ -47,6 +48,9 @@ export interface UploadTarget {
 
 export type AbortReason = 'client' | 'stale' | 'drain' | 'backend-removed';
 
+/** Moves of its upload one part may cause (each time the room it found was taken meanwhile). */
+const maxMovesPerPart = 3;
+
 /** A conflicting append means a part arrived; an abort decides again that many times at most. */
 const maxCloseAttempts = 20;
 
@@ -65,6 +69,7 @@ export interface PartInput {
 export class MultipartService {
   private readonly attempts = new PartAttempts();
   private readonly gates = new UploadGates();
+  private readonly relocation: UploadRelocation;
 
   constructor(
     private readonly db: Queryable,
@@ -76,7 +81,9 @@ export class MultipartService {
     private readonly objects: ObjectCommands,
     private readonly orphans: OrphanRecorder,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.relocation = new UploadRelocation(store, events, backends, placement, orphans, logger);
+  }
 
   /** The upload, if it exists and belongs to this bucket and key; NoSuchUpload otherwise. */
   async requireUpload(bucket: string, key: string, uploadId: string): Promise<UploadRow> {
@@ -128,10 +135,35 @@ export class MultipartService {
     return this.attempts.attempts(uploadId, partNumber);
   }
 
-  /** Streams one part to the backend upload, then records it (refused once the upload is closed). */
+  /**
+   * Streams one part to the upload's backend, then records it (refused once the upload is
+   * closed). A part that does not fit there moves the upload first, with its parts so far, to a
+   * backend with room for them and this part (UploadRelocation); with none, InsufficientStorage
+   * before any byte of the part is sent. A replaced part's old bytes count as room.
+   */
   async uploadPart(upload: UploadRow, part: PartInput, cause: Cause): Promise<{ etag: string; checksum: Checksum | null }> {
-    await this.assertRoomForPart(upload, part);
-    return this.attempts.run(upload.uploadId, part.partNumber, () => this.storePart(upload, part, cause));
+    for (let moves = 0; ; moves++) {
+      const stored = await this.gates.part(upload.uploadId, async () => {
+        // Read again: the upload may have moved while this part waited.
+        const current = await this.requireUpload(upload.bucket, upload.key, upload.uploadId);
+        if (!(await this.roomForPart(current, part))) return undefined;
+        // Counted while in flight, so the parts sent beside it see the room it takes.
+        this.backends.noteUsage(current.backend, { pending: part.size });
+        try {
+          return await this.attempts.run(current.uploadId, part.partNumber, () => this.storePart(current, part, cause));
+        } finally {
+          this.backends.noteUsage(current.backend, { pending: -part.size });
+        }
+      });
+      if (stored) return stored;
+      try {
+        if (moves >= maxMovesPerPart) throw new DomainError('InsufficientStorage');
+        await this.gates.move(upload.uploadId, () => this.relocation.relocate(upload.uploadId, part.partNumber, part.size, cause));
+      } catch (err) {
+        part.body.resume();
+        throw err;
+      }
+    }
   }
 
   private async storePart(upload: UploadRow, part: PartInput, cause: Cause): Promise<{ etag: string; checksum: Checksum | null }> {
@@ -144,7 +176,12 @@ export class MultipartService {
     } catch (err) {
       const bodyError = abandonBody(part.body);
       if (bodyError) throw bodyError;
-      if (err instanceof BackendHttpError && err.status === 404) throw new DomainError('NoSuchUpload', undefined, { UploadId: upload.uploadId });
+      if (err instanceof BackendHttpError && err.status === 404) {
+        // The backend upload is gone: the upload ended, or moved to another backend meanwhile.
+        const now = await loadUpload(this.db, upload.uploadId);
+        if (now && now.backend !== upload.backend) throw movedMeanwhile();
+        throw new DomainError('NoSuchUpload', undefined, { UploadId: upload.uploadId });
+      }
       this.logger.warn({ err, backend: upload.backend }, 'part upload failed');
       throw new DomainError('ServiceUnavailable', 'The backend failed to store the part; please retry.');
     }
@@ -160,6 +197,8 @@ export class MultipartService {
     } catch (err) {
       if (err instanceof InvariantViolationError && err.invariant === 'quota') throw new DomainError('InsufficientStorage');
       if (err instanceof InvariantViolationError && err.invariant === 'upload_open') throw new DomainError('NoSuchUpload', undefined, { UploadId: upload.uploadId });
+      // Another instance moved the upload while this part went to its old backend: the client retries.
+      if (err instanceof InvariantViolationError && err.invariant === 'upload_moved') throw movedMeanwhile();
       throw err;
     }
     this.backends.noteUsage(upload.backend, { pending: digests.size - replaced });
@@ -172,16 +211,11 @@ export class MultipartService {
     return Number(row.rows[0]?.size ?? 0);
   }
 
-  /**
-   * Refuses a part its backend has no room for before any byte is sent there (the commit of the
-   * part enforces the quota in any case). A re-uploaded part replaces the bytes of the old one.
-   */
-  private async assertRoomForPart(upload: UploadRow, part: PartInput): Promise<void> {
+  /** Whether the upload's backend has room for the part (the commit of the part enforces the quota in any case). */
+  private async roomForPart(upload: UploadRow, part: PartInput): Promise<boolean> {
     const candidate = this.backends.candidates(part.size).find((c) => c.name === upload.backend);
-    if (!candidate || availableBytes(candidate) >= part.size) return;
-    if (availableBytes(candidate) + await this.partSize(upload.uploadId, part.partNumber) >= part.size) return;
-    part.body.resume();
-    throw new DomainError('InsufficientStorage');
+    if (!candidate || availableBytes(candidate) >= part.size) return true;
+    return availableBytes(candidate) + await this.partSize(upload.uploadId, part.partNumber) >= part.size;
   }
 
   /**
@@ -343,6 +377,8 @@ export class MultipartService {
     return state;
   }
 }
+
+const movedMeanwhile = (): DomainError => new DomainError('ServiceUnavailable', 'The upload moved to another backend meanwhile; please retry the part.');
 
 const noSuchUpload = (uploadId: string): DomainError => new DomainError('NoSuchUpload', undefined, { UploadId: uploadId });
 

@@ -14,7 +14,7 @@ export const locationsProjection = defineInlineProjection({
     'BackendDrainCancelled@1', 'BackendReactivated@1', 'BackendRemoved@1', 'BackendPurged@1',
     'OrphanRecorded@1', 'CleanupFailed@1', 'CleanupSucceeded@1', 'CleanupExhausted@1',
     'CleanupRetried@1', 'CleanupDismissed@1', 'UsageFlushed@1', 'MultipartUploadCreated@1',
-    'PartUploaded@2', 'MultipartUploadCompleted@1', 'MultipartUploadAborted@1', 'JobStarted@1',
+    'PartUploaded@2', 'MultipartUploadCompleted@1', 'MultipartUploadAborted@1', 'MultipartUploadMoved@1', 'JobStarted@1',
     'MoveStarted@1', 'MoveCompleted@1', 'MoveSkipped@1', 'MoveFailed@1', 'JobCompleted@1',
     'JobCancelled@1', 'JobFailed@1', 'JobCheckpointed@1', 'AdminCommandIssued@1',
     'ScrubPassCompleted@1',

@@ -7,7 +7,7 @@ export const uploadsProjection = defineInlineProjection({
   tables: ['multipart_uploads', 'multipart_parts'],
   handles: [
     'MultipartUploadCreated@1', 'PartUploaded@2', 'MultipartUploadCompleted@1',
-    'MultipartUploadAborted@1',
+    'MultipartUploadAborted@1', 'MultipartUploadMoved@1',
   ],
   ignores: [
     'ObjectWritten@3', 'ReplicaAdded@1', 'ReplicaDropped@1', 'CopyMoved@1', 'ObjectDeleted@1',

@@ -105,6 +105,22 @@ BEGIN
       PERFORM s3o_usage_apply(r.backend, 0, 0, 0, -r.size, false);
     END LOOP;
     DELETE FROM usage_move_reservations WHERE job_id = p_data->>'jobId';
+  ELSIF p_type = 'MultipartUploadMoved' THEN
+    -- The parts' bytes leave the old backend's pending bytes and count on the new one (rows in
+    -- backend order, like every multi-backend change); the new one's quota is checked.
+    FOR r IN
+      SELECT d.backend, sum(d.size)::bigint AS size FROM (
+        SELECT u.backend, -u.size AS size FROM usage_pending_parts u WHERE u.upload_id = p_data->>'uploadId'
+        UNION ALL
+        SELECT p_data->>'backend', m.size FROM jsonb_to_recordset(p_data->'parts') AS m(size bigint)
+      ) d GROUP BY d.backend ORDER BY d.backend
+    LOOP
+      PERFORM s3o_usage_apply(r.backend, 0, 0, 0, r.size, p_enforce);
+    END LOOP;
+    DELETE FROM usage_pending_parts WHERE upload_id = p_data->>'uploadId';
+    INSERT INTO usage_pending_parts (upload_id, part_number, backend, size)
+    SELECT p_data->>'uploadId', m."partNumber", p_data->>'backend', m.size
+      FROM jsonb_to_recordset(p_data->'parts') AS m("partNumber" int, size bigint);
   ELSIF p_type IN ('MultipartUploadCompleted', 'MultipartUploadAborted') THEN
     WITH gone AS (DELETE FROM usage_pending_parts WHERE upload_id = p_data->>'uploadId' RETURNING size)
     SELECT coalesce(sum(size), 0) INTO v_freed FROM gone;

@@ -11,7 +11,7 @@ export const usageProjection = defineInlineProjection({
   handles: [
     'ObjectWritten@3', 'ReplicaAdded@1', 'ReplicaDropped@1', 'CopyMoved@1', 'ObjectDeleted@1',
     'BackendRegistered@1', 'BackendLimitsChanged@1', 'OrphanRecorded@1', 'CleanupSucceeded@1',
-    'CleanupDismissed@1', 'PartUploaded@2', 'MultipartUploadCompleted@1', 'MultipartUploadAborted@1',
+    'CleanupDismissed@1', 'PartUploaded@2', 'MultipartUploadCompleted@1', 'MultipartUploadAborted@1', 'MultipartUploadMoved@1',
     'CopyRepaired@1', 'MoveStarted@1', 'MoveCompleted@1', 'MoveSkipped@1', 'MoveFailed@1', 'JobCompleted@1', 'JobCancelled@1',
     'JobFailed@1',
   ],

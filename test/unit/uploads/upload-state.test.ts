@@ -31,6 +31,18 @@ describe('upload state', () => {
     expect(fold(created, { type: 'MultipartUploadAborted', data: { uploadId: 'u1', backend: 'b1', reason: 'client' } }).status).toBe('aborted');
   });
 
+  it('given a move, then the upload continues on the new backend upload with the parts carried over, each with its new backend ETag', () => {
+    const state = fold(created, part(1, 'aa'), part(2, 'bb'), {
+      type: 'MultipartUploadMoved',
+      data: { uploadId: 'u1', from: 'b1', backend: 'b2', backendUploadId: 'bu2', storageKey: 'alpha/k~w2', writeId: 'w2', parts: [{ partNumber: 1, size: 10, backendEtag: '"n1"' }] },
+    });
+    expect(state.status).toBe('open');
+    expect(state.revision).toBe(3n);
+    expect(state.created).toMatchObject({ bucket: 'alpha', key: 'k', backend: 'b2', backendUploadId: 'bu2', storageKey: 'alpha/k~w2', writeId: 'w2' });
+    // The client's ETag stays; a part the move did not carry is gone.
+    expect([...state.parts.values()].map((p) => [p.partNumber, p.etag, p.backendEtag])).toEqual([[1, 'aa', '"n1"']]);
+  });
+
   it('a repeated Complete matches only the same part numbers and ETags in the same order (quotes and case aside)', () => {
     const completion = { etag: 'x-2', size: 20, parts: [{ partNumber: 1, size: 10, etag: 'aa' }, { partNumber: 2, size: 10, etag: 'bb' }] };
     expect(completesWithSameParts(completion, [{ partNumber: 1, etag: '"AA"' }, { partNumber: 2, etag: 'bb' }])).toBe(true);
