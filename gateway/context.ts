@@ -8,6 +8,7 @@ import type { Reclaimer } from '../services/cleanup/reclaimer.js';
 import type { MultipartService } from '../services/multipart/multipart-service.js';
 import type { DegradedLookup } from '../services/objects/degraded-lookup.js';
 import type { LocationCache } from '../services/objects/location-cache.js';
+import type { IntegrityService } from '../services/integrity/integrity-service.js';
 import type { ObjectCommands } from '../services/objects/object-commands.js';
 import type { ObjectReader } from '../services/objects/object-reader.js';
 import type { PlaintextReader } from '../services/objects/plaintext-reader.js';
@@ -52,6 +53,8 @@ export interface S3Context {
   locations: LocationCache;
   /** Finds the newest version of a key on the backends when neither the database nor the cache can. */
   degraded: DegradedLookup;
+  /** Copy checks and repairs: verify_on_read reports corrupt copies to it. */
+  integrity: IntegrityService;
   startedAtMs: number;
 }
 

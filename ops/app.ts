@@ -45,6 +45,7 @@ import { UsageMeter, usagePeriod } from '../services/usage/usage-meter.js';
 import { backendDeclarations, backendSettings, breakerSettings, usageLimits } from './backend-settings.js';
 import { diffForReload } from './config/reload.js';
 import { durabilityWorkers, type DurabilityWorkers } from './durability-workers.js';
+import { integrityWorkers } from './integrity-workers.js';
 import { replicationWorkers, type ReplicationWorkers } from './replication-workers.js';
 import { observeAppends, wireScrapeMetrics } from './telemetry.js';
 import type { Config } from '../domain/config/config.js';
@@ -192,11 +193,13 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
   ], logger);
   const backendAdmin = new BackendAdmin(store, pool, events, () => jobs.kick());
   const board = new WorkerBoard();
+  const integrity = integrityWorkers({ pool, store, events, backends, reader, plain, placement, orphans, reclaimer, leases, metrics, logger }, () => config);
   const ctx: GatewayContext = {
     config: () => config, logger, metrics, health,
     s3: {
       config: () => config, logger, metrics, audit, reads: pool, credentials, signingKeys, objects, writer, placement, reader, plain, encryption, reclaimer, multipart,
       backends, locations: new LocationCache(config.circuit_breaker.cache_ttl), degraded: new DegradedLookup(backends, logger), startedAtMs: Date.now(),
+      integrity: integrity.service,
     },
     admin: adminContext({
       config: () => config, logger, db: pool, store, events, backends, backendAdmin, kickCleanup: () => cleanupTick.kick(),
@@ -208,6 +211,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
       replication: replication.control,
       workers: board,
       instanceId,
+      integrity: integrity.control,
     }),
   };
 
@@ -215,6 +219,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
   const workers = [
     ...durability.schedules,
     ...replication.schedules,
+    ...integrity.schedules,
     new Periodic('backend-refresh', () => 1000, async () => {
       await backends.refresh(pool);
     }, logger, { jitter: false }),
@@ -290,6 +295,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
         await app.close();
         await jobs.stop();
         await Promise.all(workers.map((w) => w.stop()));
+        await integrity.service.idle();
         await reclaimer.drain();
         await flushUsage(store, events, meter, logger);
         await wakeups.stop();

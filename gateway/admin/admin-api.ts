@@ -9,6 +9,7 @@ import { adminErrorHandler, sendAdminError } from './admin-errors.js';
 import { maxAdminBodyBytes, nulInTarget, parseJsonBody } from './admin-input.js';
 import { registerBackendRoutes } from './backend-routes.js';
 import { registerCleanupRoutes } from './cleanup-routes.js';
+import { registerIntegrityRoutes } from './integrity-routes.js';
 import { registerJobRoutes } from './job-routes.js';
 import { registerObjectRoutes } from './object-routes.js';
 import { registerReplicationRoutes } from './replication-routes.js';
@@ -60,6 +61,7 @@ export async function registerAdminApi(app: FastifyInstance, admin: AdminContext
     registerCleanupRoutes(scope, admin.cleanup);
     registerRuntimeRoutes(scope, admin.runtime);
     registerReplicationRoutes(scope, admin.replication);
+    registerIntegrityRoutes(scope, admin.integrity);
 
     const unknown = async (req: FastifyRequest, reply: FastifyReply) =>
       sendAdminError(reply, new DomainError('NotFound', `no admin endpoint ${req.method} ${req.url.split('?')[0] ?? ''}`));

@@ -10,7 +10,8 @@ import type { WorkerStatus } from '../../processes/worker-board.js';
 import { AdminAudit } from './admin-audit.js';
 import type { BackendRouteDeps } from './backend-routes.js';
 import type { CleanupRouteDeps } from './cleanup-routes.js';
-import type { ReplicationControl, UsageControl } from './controls.js';
+import type { IntegrityControl, ReplicationControl, UsageControl } from './controls.js';
+import type { IntegrityRouteDeps } from './integrity-routes.js';
 import type { JobRouteDeps } from './job-routes.js';
 import type { ObjectRouteDeps } from './object-routes.js';
 import type { ReplicationRouteDeps } from './replication-routes.js';
@@ -29,6 +30,7 @@ export interface AdminContext {
   cleanup: CleanupRouteDeps;
   runtime: RuntimeRouteDeps;
   replication: ReplicationRouteDeps;
+  integrity: IntegrityRouteDeps;
 }
 
 /** What the admin API is built from, once at startup. */
@@ -43,6 +45,7 @@ export interface AdminServices {
   backendAdmin: BackendAdmin;
   usage: UsageControl;
   replication: ReplicationControl;
+  integrity: IntegrityControl;
   /** Runs pending cleanup now instead of at the next tick. */
   kickCleanup(): void;
   /** How each background worker has fared on this instance. */
@@ -64,5 +67,6 @@ export function adminContext(s: AdminServices): AdminContext {
     cleanup: { reads, cleanup: new CleanupAdmin(s.store, s.db, s.events, s.kickCleanup), audit },
     runtime: { logger: s.logger, usage: s.usage, reads, audit, workers: s.workers, instanceId: s.instanceId },
     replication: { replication: s.replication, audit },
+    integrity: { config: s.config, integrity: s.integrity, reads, audit },
   };
 }

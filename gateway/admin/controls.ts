@@ -1,3 +1,6 @@
+import type { BackfillReport } from '../../processes/integrity/checksum-backfill.js';
+import type { ScrubReport, Skipped } from '../../processes/integrity/integrity-worker.js';
+import type { IntegrityStats } from '../../projections/read/integrity-reads.js';
 import type { RebalanceReport } from '../../processes/rebalance/rebalance-worker.js';
 import type { OverReplicationReport, ReplicationReport } from '../../processes/replication/replication-worker.js';
 import type { Cause } from '../../services/event-factory.js';
@@ -23,4 +26,13 @@ export interface ReplicationControl {
   removeExcess(): Promise<OverReplicationReport>;
   /** Plans a rebalance run now and starts it as a job. */
   rebalance(cause: Cause): Promise<RebalanceReport>;
+}
+
+/** Scrubbing, checksum backfill and the integrity figures on demand (admin API). */
+export interface IntegrityControl {
+  /** A scrub pass now (`batchSize` copies; integrity.scrubber_batch_size when undefined). */
+  scrub(batchSize: number | undefined, cause: Cause): Promise<ScrubReport>;
+  /** Records the SHA-256 of every version written before integrity was on. */
+  backfill(batchSize: number | undefined, cause: Cause): Promise<BackfillReport | Skipped>;
+  stats(): Promise<IntegrityStats>;
 }

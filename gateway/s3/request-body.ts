@@ -52,7 +52,7 @@ function feed(raw: IncomingMessage, body: Transform): void {
 
 /**
  * The request body as verified object bytes (decoded, hashes and signatures checked while it
- * flows); `sha256` also computes the SHA-256 of the bytes when no header asks for it. A body of
+ * flows); `sha256` (integrity.enabled) computes the SHA-256 of the bytes and hands it on. A body of
  * unknown length (plain HTTP chunking) is spooled and verified first.
  */
 export async function verifiedBody(req: S3Request, maxObjectSize: number, opts: { sha256?: boolean } = {}): Promise<VerifiedBody> {
@@ -60,11 +60,17 @@ export async function verifiedBody(req: S3Request, maxObjectSize: number, opts: 
   if (size !== undefined && size > maxObjectSize) throw new DomainError('EntityTooLarge', undefined, { ProposedSize: size, MaxSizeAllowed: maxObjectSize });
   const body = createBodyPipeline({ ...bodyExpectationsFromHeaders(req.raw.headersDistinct, req.payload), sha256: opts.sha256 === true });
   feed(req.raw, body.stream);
+  // The SHA-256 a client's x-amz-content-sha256 made us compute is recorded only while integrity is on.
+  const recorded = (d: BodyDigests): BodyDigests => {
+    if (opts.sha256 === true) return d;
+    const { sha256Hex: _unrecorded, ...rest } = d;
+    return rest;
+  };
   if (size === undefined) {
     const spooled = await spoolBody(body, maxObjectSize);
-    return { size: spooled.digests.size, stream: spooled.stream, digests: () => Promise.resolve(spooled.digests), release: () => spooled.stream.destroy() };
+    return { size: spooled.digests.size, stream: spooled.stream, digests: () => Promise.resolve(recorded(spooled.digests)), release: () => spooled.stream.destroy() };
   }
-  return { size, stream: body.stream, digests: () => body.digests(), release: () => undefined };
+  return { size, stream: body.stream, digests: () => body.digests().then(recorded), release: () => undefined };
 }
 
 /** Reads a small XML request body (≤ 1 MiB) after verifying it like any other body. */

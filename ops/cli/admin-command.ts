@@ -3,6 +3,7 @@ import { AdminClient, AdminHttpError, AdminUnreachableError, adminUrlFor, normal
 import { backendCommands } from './admin/backend-commands.js';
 import { cleanupCommands } from './admin/cleanup-commands.js';
 import { type AdminCommandSpec, type CliIo, type CommandOption, type CommandValues, UsageError } from './admin/command.js';
+import { integrityCommands } from './admin/integrity-commands.js';
 import { jobCommands } from './admin/job-commands.js';
 import { objectCommands } from './admin/object-commands.js';
 import { replicationCommands } from './admin/replication-commands.js';
@@ -13,7 +14,7 @@ import { wantsHelp } from './help.js';
 
 /** Every `s3o admin` command, in the order the help lists them. */
 export const adminCommands: readonly AdminCommandSpec[] = [
-  ...statusCommands, ...jobCommands, ...backendCommands, ...objectCommands, ...cleanupCommands, ...runtimeCommands, ...replicationCommands,
+  ...statusCommands, ...jobCommands, ...backendCommands, ...objectCommands, ...cleanupCommands, ...runtimeCommands, ...replicationCommands, ...integrityCommands,
 ];
 
 const options = {

@@ -45,11 +45,6 @@ export const notImplementedFeatures: readonly NotImplementedFeature[] = [
     message: 'compression is not implemented in this version yet; remove the compression section or set enabled: false',
   },
   {
-    feature: 'integrity verification',
-    activeAt: whenTrue('integrity', 'enabled'),
-    message: 'integrity verification (content hashes, verify_on_read, scrubber) is not implemented in this version yet; remove the integrity section or set enabled: false',
-  },
-  {
     feature: 'object cache',
     activeAt: whenTrue('cache', 'enabled'),
     message: 'the object cache is not implemented in this version yet; remove the cache section or set enabled: false',

@@ -99,3 +99,59 @@ export class ContentVerifier {
     return undefined;
   }
 }
+
+/** The digests a version's bytes have, as ChecksumBackfilled records them. */
+export interface ComputedDigests {
+  contentSha256: string;
+  parts: { partNumber: number; sha256: string }[] | null;
+}
+
+/**
+ * Hashes the bytes of a version that has no recorded SHA-256 (the checksum backfill): the whole
+ * object, or each part and their composite for a multipart version. Undefined when the byte count
+ * is not the version's.
+ */
+export class DigestComputer {
+  private readonly sizes: { partNumber: number; size: number }[] | undefined;
+  private index = 0;
+  private filled = 0;
+  private total = 0;
+  private hash: Hash = createHash('sha256');
+  private readonly digests: string[] = [];
+
+  constructor(private readonly version: ObjectVersion) {
+    this.sizes = version.parts && version.parts.length > 0 ? version.parts.map((p) => ({ partNumber: p.partNumber, size: p.size })) : undefined;
+  }
+
+  update(chunk: Buffer): void {
+    this.total += chunk.length;
+    if (!this.sizes) {
+      this.hash.update(chunk);
+      return;
+    }
+    let offset = 0;
+    while (offset < chunk.length && this.index < this.sizes.length) {
+      const size = (this.sizes[this.index] as { size: number }).size;
+      const take = Math.min(size - this.filled, chunk.length - offset);
+      this.hash.update(chunk.subarray(offset, offset + take));
+      offset += take;
+      this.filled += take;
+      if (this.filled === size) this.closePart();
+    }
+  }
+
+  private closePart(): void {
+    this.digests.push(this.hash.digest('hex'));
+    this.hash = createHash('sha256');
+    this.index++;
+    this.filled = 0;
+  }
+
+  finish(): ComputedDigests | undefined {
+    if (this.total !== this.version.size) return undefined;
+    if (!this.sizes) return { contentSha256: this.hash.digest('hex'), parts: null };
+    while (this.index < this.sizes.length && (this.sizes[this.index] as { size: number }).size === this.filled) this.closePart();
+    const parts = this.sizes.map((p, i) => ({ partNumber: p.partNumber, sha256: this.digests[i] as string }));
+    return { contentSha256: compositeSha256(this.digests) as string, parts };
+  }
+}

@@ -24,11 +24,12 @@ export class ObjectReader {
     private readonly logger: Logger,
   ) {}
 
-  orderCopies(copies: readonly StoredCopy[]): StoredCopy[] {
+  /** Healthy backends first, in configuration order; copies known corrupt (`corrupt` backends) last of all. */
+  orderCopies(copies: readonly StoredCopy[], corrupt: readonly string[] = []): StoredCopy[] {
     const order = (c: StoredCopy) => {
       const b = this.backends.get(c.backend);
       if (!b) return Number.MAX_SAFE_INTEGER;
-      return (b.breaker.isAvailable() ? 0 : 1_000_000) + b.order;
+      return (corrupt.includes(c.backend) ? 2_000_000 : 0) + (b.breaker.isAvailable() ? 0 : 1_000_000) + b.order;
     };
     return [...copies].sort((a, b) => order(a) - order(b));
   }
@@ -42,7 +43,7 @@ export class ObjectReader {
     let overLimit = 0;
     let missing = 0;
     let lastError: unknown;
-    for (const copy of this.orderCopies(version.copies)) {
+    for (const copy of this.orderCopies(version.copies, version.corrupt)) {
       if (skip?.has(copy.backend)) continue;
       const backend = this.backends.get(copy.backend);
       if (!backend) continue;

@@ -50,24 +50,28 @@ export class PlaintextReader {
     private readonly logger: Logger,
   ) {}
 
-  /** `range` is of the client's bytes, inclusive; the version must not be empty. */
-  async open(version: ObjectVersion, range: { start: number; end: number } | undefined, signal?: AbortSignal): Promise<PlainRead> {
+  /**
+   * `range` is of the client's bytes, inclusive; the version must not be empty. `skip`: backends
+   * whose copy must not be read (found corrupt by the caller, or all but the one to check).
+   */
+  async open(version: ObjectVersion, range: { start: number; end: number } | undefined, signal?: AbortSignal, skip?: ReadonlySet<string>): Promise<PlainRead> {
     const envelope = version.encryption;
     if (!envelope) {
-      const opened = await this.reader.open(version, range, signal);
+      const opened = await this.reader.open(version, range, signal, skip);
       return { copy: opened.copy, body: opened.result.body };
     }
     if (!this.encryption) throw new DomainError('EncryptionNotConfigured');
     const plan = range ? planRange(envelope, range.start, range.end) : planFullRead(envelope);
     if (!plan) throw new RangeError('an empty object has nothing to read');
     const dataKey = await this.encryption.dataKeyFor(envelope);
-    const bad = new Set<string>();
+    const bad = new Set<string>(skip);
+    const skipped = bad.size;
     for (;;) {
       let opened;
       try {
         opened = await this.reader.open(version, plan.backendRange, signal, bad);
       } catch (err) {
-        if (bad.size > 0) throw new DomainError('CiphertextDamaged', `No copy of the object passed decryption (${bad.size} damaged).`);
+        if (bad.size > skipped) throw new DomainError('CiphertextDamaged', `No copy of the object passed decryption (${bad.size} damaged).`);
         throw err;
       }
       try {

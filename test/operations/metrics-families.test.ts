@@ -78,8 +78,8 @@ const reference: Record<string, { status: 'fed' | 'declared' | 'absent'; why?: s
   s3o_key_rotation_objects_total: { status: 'absent', why: 'added with the key rotation job (issue 9)' },
   s3o_encrypt_existing_objects_total: { status: 'absent', why: 'added with the encrypt-existing job (issue 9)' },
   s3o_decrypt_existing_objects_total: { status: 'absent', why: 'added with the decrypt-existing job (issue 9)' },
-  s3o_integrity_checks_total: { status: 'absent', why: 'added with integrity verification (issue 10, integrity)' },
-  s3o_integrity_errors_total: { status: 'absent', why: 'added with integrity verification (issue 10, integrity)' },
+  s3o_integrity_checks_total: { status: 'declared', why: 'scrub passes and verified reads (integrity.test.ts)' },
+  s3o_integrity_errors_total: { status: 'declared', why: 'a corrupt copy found by a scrub or a read (integrity.test.ts)' },
   s3o_cache_hits_total: { status: 'absent', why: 'added with the object cache (issue 10, cache)' },
   s3o_cache_misses_total: { status: 'absent', why: 'added with the object cache (issue 10, cache)' },
   s3o_cache_evictions_total: { status: 'absent', why: 'added with the object cache (issue 10, cache)' },
@@ -98,7 +98,8 @@ const reference: Record<string, { status: 'fed' | 'declared' | 'absent'; why?: s
 /** This project's own families, beyond the reference's. */
 const own = [
   's3o_jobs_running', 's3o_job_objects_planned', 's3o_job_objects_done', 's3o_job_objects_failed', 's3o_job_bytes_planned', 's3o_job_bytes_done',
-  's3o_projection_lag_events', 's3o_worker_last_success_timestamp_seconds', 's3o_worker_last_failure_timestamp_seconds', 's3o_worker_consecutive_failures',
+  's3o_projection_lag_events', 's3o_integrity_repairs_total', 's3o_integrity_oldest_unverified_seconds', 's3o_integrity_never_verified_copies',
+  's3o_worker_last_success_timestamp_seconds', 's3o_worker_last_failure_timestamp_seconds', 's3o_worker_consecutive_failures',
 ];
 
 interface Sample { name: string; labels: Record<string, string>; value: number }

@@ -8,6 +8,8 @@ import { responseHeaderOverrides } from '../../../domain/s3/metadata.js';
 import { parsePartNumber } from '../../../domain/s3/multipart.js';
 import { invalidRangeError, resolveRange, type RangeResolution } from '../../../domain/s3/ranges.js';
 import { loadObject } from '../../../projections/read/object-reads.js';
+import { hasRecordedHash } from '../../../services/integrity/content-hash.js';
+import { openVerifiedRead } from '../../../services/integrity/verified-read.js';
 import { copiesMissing } from '../../../services/objects/object-reader.js';
 import type { S3Context } from '../../context.js';
 import { header, type S3Request } from '../s3-request.js';
@@ -152,6 +154,12 @@ async function serveVersion(ctx: S3Context, req: S3Request, reply: FastifyReply,
 
   if (head) return reply.code(status).headers(headers).send();
   if (length === 0) return reply.code(status).headers(headers).send('');
+  const integrity = ctx.config().integrity;
+  if (range.kind === 'full' && integrity.enabled && integrity.verify_on_read && hasRecordedHash(v)) {
+    const deps = { reader: ctx.plain, integrity: ctx.integrity, bufferLimit: ctx.config().server.small_body_buffer };
+    return reply.code(status).headers(headers).send(await openVerifiedRead(deps, req.bucket as string, req.key as string, v, req.cause, req.signal));
+  }
+  // A ranged read is never checked: a part of the bytes cannot condemn a copy.
   const opened = await ctx.plain.open(v, range.kind === 'partial' ? { start: range.start, end: range.end } : undefined, req.signal);
   return reply.code(status).headers(headers).send(opened.body);
 }

@@ -12,7 +12,7 @@ export interface CliIo {
 }
 
 /** Options a command may take besides the global ones (--config, --addr, --token, --json). */
-export type CommandOption = 'state' | 'limit' | 'watch' | 'purge' | 'confirm' | 'set' | 'key' | 'execute';
+export type CommandOption = 'state' | 'limit' | 'watch' | 'purge' | 'confirm' | 'set' | 'key' | 'execute' | 'batch-size';
 
 export interface CommandValues {
   state?: string;
@@ -23,6 +23,7 @@ export interface CommandValues {
   set?: string;
   key?: string;
   execute?: boolean;
+  batchSize?: string;
 }
 
 export interface AdminContext {

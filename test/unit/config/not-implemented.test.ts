@@ -11,7 +11,6 @@ const withDefaultChain = (): Record<string, unknown> => {
 
 const cases: readonly [string, Record<string, unknown>, string][] = [
   ['compression', withSections({ compression: { enabled: true } }), 'compression.enabled: compression is not implemented'],
-  ['integrity', withSections({ integrity: { enabled: 'yes' } }), 'integrity.enabled: integrity verification'],
   ['cache', withSections({ cache: { enabled: true } }), 'cache.enabled: the object cache is not implemented'],
   ['redis', withSections({ redis: { address: 'redis:6379' } }), 'redis: shared usage counters in Redis are not implemented'],
   ['notifications', withSections({ notifications: { endpoints: [{ url: 'https://hook', events: ['*'] }] } }),
