@@ -31,6 +31,7 @@ const options = {
   set: { type: 'string' },
   key: { type: 'string' },
   execute: { type: 'boolean' },
+  'batch-size': { type: 'string' },
 } as const;
 const globalOptions = new Set(['config', 'addr', 'token', 'json', 'help']);
 
@@ -162,6 +163,7 @@ export async function adminCommand(argv: string[], io: CliIo = processIo, opts: 
     const { url, token } = await target(values);
     const commandValues: CommandValues = {
       state: values.state, limit: values.limit, watch: values.watch, purge: values.purge, confirm: values.confirm, set: values.set, key: values.key, execute: values.execute,
+      batchSize: values['batch-size'],
     };
     return await spec.run({
       client: new AdminClient(url, token), args, values: commandValues, io, json: values.json ?? false, pollIntervalMs: opts.pollIntervalMs ?? 1000,
