@@ -181,7 +181,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
     concurrency: config.cleanup_queue.concurrency, maxAttempts: config.cleanup_queue.max_attempts, batchSize: 50,
   }), logger, (outcome) => metrics.cleanupProcessed.inc({ outcome }));
   const cleanupTick = new Periodic('cleanup', () => 10_000, () => cleanup.runOnce(), logger);
-  const mover = new Mover(pool, events, backends, reader, placement, orphans, reclaimer, { replicationFactor: () => config.replication.factor }, logger);
+  const mover = new Mover(objects, events, backends, reader, placement, orphans, reclaimer, { replicationFactor: () => config.replication.factor }, logger);
   const replication = replicationWorkers({
     pool, store, events, backends, reader, placement, orphans, reclaimer, mover, leases, metrics, logger, kickJobs: () => jobs.kick(),
   }, () => config);

@@ -27,7 +27,8 @@ export type ObjectCommand =
   | { type: 'Write'; version: WriteObjectCommand; ids: IdSource; precondition?: WritePrecondition }
   /** With `expectedWriteId`, only that version is deleted (a newer one written meanwhile stays). */
   | { type: 'Delete'; reason: EventData<'ObjectDeleted'>['reason']; ids: IdSource; expectedWriteId?: string; precondition?: WritePrecondition }
-  | { type: 'AddReplica'; writeId: string; copy: StoredCopy; jobId?: string }
+  /** With `upTo`, only while fewer than `factor` of the version's copies are on the `counting` backends. */
+  | { type: 'AddReplica'; writeId: string; copy: StoredCopy; jobId?: string; upTo?: { factor: number; counting: readonly string[] } }
   | { type: 'DropReplica'; writeId: string; copy: StoredCopy; reason: EventData<'ReplicaDropped'>['reason']; reclaim: boolean; ids: IdSource; jobId?: string }
   | { type: 'MoveCopy'; writeId: string; from: StoredCopy; to: StoredCopy; jobId: string; moveId: string; ids: IdSource }
   /** A removed (`purge`: purged) backend's copy leaves the records: the copy, or the whole object when it was the only one. */
@@ -117,6 +118,8 @@ function decideCopyChange(state: ObjectState, command: Exclude<ObjectCommand, { 
   switch (command.type) {
     case 'AddReplica': {
       if (holdsOn(version, command.copy.backend)) return [];
+      const counting = new Set(command.upTo?.counting ?? []);
+      if (command.upTo && version.copies.filter((c) => counting.has(c.backend)).length >= command.upTo.factor) return [];
       const data: EventData<'ReplicaAdded'> = { bucket, key, writeId: command.writeId, copy: command.copy };
       if (command.jobId !== undefined) data.jobId = command.jobId;
       return [{ type: 'ReplicaAdded', data }];

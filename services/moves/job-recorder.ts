@@ -1,5 +1,6 @@
 import type { AppendResult, StreamAppend } from '../../domain/eventstore/port.js';
 import type { JobCommand } from '../../domain/jobs/job-decider.js';
+import type { Appender } from '../commands/handle-command.js';
 
 /**
  * Records the steps of one job as its single owner: each command is decided on the job's state
@@ -10,4 +11,6 @@ import type { JobCommand } from '../../domain/jobs/job-decider.js';
 export interface JobRecorder {
   readonly jobId: string;
   record(command: JobCommand, others?: readonly StreamAppend[]): Promise<AppendResult[]>;
+  /** Appends `command`'s step with whatever a command on another stream (the object's) appends through this. */
+  appenderFor(command: JobCommand): Appender;
 }

@@ -1,15 +1,14 @@
-import { newUlid, sha256 } from '../../infra/ids.js';
+import { sha256 } from '../../infra/ids.js';
 import type { StoredCopy } from '../../domain/events/common.js';
 import { ConcurrencyError, InvariantViolationError } from '../../domain/eventstore/errors.js';
 import type { InFlightMove } from '../../domain/jobs/job-state.js';
-import { objectStreamId, type ObjectState } from '../../domain/objects/object-state.js';
-import type { Queryable } from '../../infra/eventstore/postgres-event-store.js';
+import type { ObjectState } from '../../domain/objects/object-state.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
-import { loadObject } from '../../projections/read/object-reads.js';
 import type { BackendDirectory } from '../backends/backend-directory.js';
 import type { OrphanRecorder } from '../cleanup/orphans.js';
 import type { Reclaimer } from '../cleanup/reclaimer.js';
 import type { Cause, EventFactory } from '../event-factory.js';
+import { cleanupIds, type ObjectCommands } from '../objects/object-commands.js';
 import type { ObjectReader } from '../objects/object-reader.js';
 import type { WritePlacement } from '../placement/write-placement.js';
 import { moveIdFor } from '../../domain/objects/placement-ids.js';
@@ -59,7 +58,7 @@ export class Mover {
   private readonly fullTargets: FullTargets;
 
   constructor(
-    private readonly db: Queryable,
+    private readonly objects: ObjectCommands,
     private readonly events: EventFactory,
     private readonly backends: BackendDirectory,
     private readonly reader: ObjectReader,
@@ -139,7 +138,7 @@ export class Mover {
     const moveId = this.moveId(jobId, c);
     const ref = { jobId, moveId, bucket: c.bucket, key: c.key, writeId: c.writeId };
     const forced = prior.target;
-    let state = await loadObject(this.db, c.bucket, c.key);
+    const state = await this.objects.load(c.bucket, c.key);
     if (!this.stillThere(state, c)) return this.skip(job, ref, 'the object changed meanwhile', prior.inFlight, cause);
     if (forced === undefined && this.healthyElsewhere(state, c.from) >= this.settings.replicationFactor()) return this.drop(job, c, ref, state, cause, prior.inFlight);
 
@@ -163,32 +162,32 @@ export class Mover {
       return this.fail(job, c, ref, prior.attempt, (err as Error).message);
     }
 
-    for (let attempt = 1; ; attempt++) {
-      const from = { backend: c.from, storageKey: c.storageKey, size: c.size, cleanupId: newUlid() };
-      try {
-        await job.record({ type: 'CompleteMove', move: ref, from: c.from, to: target, bytes: c.size }, [{
-          streamId: objectStreamId(c.bucket, c.key),
-          events: [this.events.event('CopyMoved', { bucket: c.bucket, key: c.key, writeId: c.writeId, from, to: target, jobId, moveId }, cause)],
-          expected: state.revision,
-        }]);
-        this.backends.noteUsage(target.backend, { used: target.size, count: 1, pending: -target.size });
-        this.backends.noteUsage(c.from, { used: -c.size, orphan: c.size, count: -1 });
-        this.reclaimer.reclaimSoon([from], cause);
-        return { kind: 'moved', to: target };
-      } catch (err) {
-        if (err instanceof ConcurrencyError && err.streamId === objectStreamId(c.bucket, c.key) && attempt < maxCommitAttempts) {
-          state = await loadObject(this.db, c.bucket, c.key);
-          if (this.stillThere(state, c) && !state.current?.copies.some((x) => x.backend === target?.backend)) continue;
-          await this.abandon(target, cause);
-          await job.record({ type: 'SkipMove', move: ref, reason: 'a client changed the object during the move' });
-          return { kind: 'skipped', reason: 'a client changed the object during the move' };
-        }
+    // CopyMoved on the object (compare-and-swap on its revision) and MoveCompleted on the job in one
+    // transaction; a concurrent change makes the object decide again, and a client's overwrite or
+    // delete, or the target holding a copy meanwhile, decides nothing: the move is skipped.
+    const source = { backend: c.from, storageKey: c.storageKey, size: c.size };
+    try {
+      const handled = await this.objects.change(c.bucket, c.key, { type: 'MoveCopy', writeId: c.writeId, from: source, to: target, jobId, moveId, ids: cleanupIds }, cause, {
+        initial: state,
+        via: job.appenderFor({ type: 'CompleteMove', move: ref, from: c.from, to: target, bytes: c.size }),
+        maxAttempts: maxCommitAttempts,
+      });
+      const moved = handled.events[0];
+      if (moved?.type !== 'CopyMoved') {
         await this.abandon(target, cause);
-        if (!(err instanceof InvariantViolationError) && !(err instanceof ConcurrencyError)) throw err;
-        if (err instanceof InvariantViolationError) this.fullTargets.note(jobId, target.backend);
-        const reason = err instanceof InvariantViolationError ? `target ${target.backend} is full` : 'the object kept changing';
-        return this.fail(job, c, ref, prior.attempt, reason);
+        await job.record({ type: 'SkipMove', move: ref, reason: 'a client changed the object during the move' });
+        return { kind: 'skipped', reason: 'a client changed the object during the move' };
       }
+      this.backends.noteUsage(target.backend, { used: target.size, count: 1, pending: -target.size });
+      this.backends.noteUsage(c.from, { used: -c.size, orphan: c.size, count: -1 });
+      this.reclaimer.reclaimSoon([moved.data.from], cause);
+      return { kind: 'moved', to: target };
+    } catch (err) {
+      await this.abandon(target, cause);
+      if (!(err instanceof InvariantViolationError) && !(err instanceof ConcurrencyError)) throw err;
+      if (err instanceof InvariantViolationError) this.fullTargets.note(jobId, target.backend);
+      const reason = err instanceof InvariantViolationError ? `target ${target.backend} is full` : 'the object kept changing';
+      return this.fail(job, c, ref, prior.attempt, reason);
     }
   }
 
@@ -200,19 +199,20 @@ export class Mover {
 
   private async drop(job: JobRecorder, c: CopyToMove, ref: MoveRef, state: ObjectState, cause: Cause, inFlight: InFlightMove | undefined): Promise<MoveOutcome> {
     await this.abandon(inFlight?.to, cause);
-    const copy = { backend: c.from, storageKey: c.storageKey, size: c.size, cleanupId: newUlid() };
+    const copy = { backend: c.from, storageKey: c.storageKey, size: c.size };
+    let dropped;
     try {
-      await job.record({ type: 'CompleteMove', move: ref, from: c.from, to: null, bytes: 0 }, [{
-        streamId: objectStreamId(c.bucket, c.key),
-        events: [this.events.event('ReplicaDropped', { bucket: c.bucket, key: c.key, writeId: c.writeId, copy, reason: 'drain', reclaim: true, jobId: ref.jobId }, cause)],
-        expected: state.revision,
-      }]);
+      const handled = await this.objects.change(c.bucket, c.key, {
+        type: 'DropReplica', writeId: c.writeId, copy, reason: 'drain', reclaim: true, jobId: ref.jobId, ids: cleanupIds,
+      }, cause, { initial: state, via: job.appenderFor({ type: 'CompleteMove', move: ref, from: c.from, to: null, bytes: 0 }), maxAttempts: 1 });
+      dropped = handled.events[0];
     } catch (err) {
       if (err instanceof ConcurrencyError) return { kind: 'failed', error: 'the object changed; will look again', retryAt: this.events.now().toISOString() };
       throw err;
     }
+    if (dropped?.type !== 'ReplicaDropped') return { kind: 'failed', error: 'the object changed; will look again', retryAt: this.events.now().toISOString() };
     this.backends.noteUsage(c.from, { used: -c.size, orphan: c.size, count: -1 });
-    this.reclaimer.reclaimSoon([copy], cause);
+    this.reclaimer.reclaimSoon([dropped.data.copy], cause);
     return { kind: 'dropped' };
   }
 

@@ -1,17 +1,17 @@
 import type { StoredCopy } from '../../domain/events/common.js';
 import { ConcurrencyError, InvariantViolationError } from '../../domain/eventstore/errors.js';
 import type { EventStore } from '../../domain/eventstore/port.js';
-import { objectStreamId, storedSizeOf, type ObjectState } from '../../domain/objects/object-state.js';
+import { evolveObject, storedSizeOf, type ObjectState } from '../../domain/objects/object-state.js';
 import { replicaIdFor } from '../../domain/objects/placement-ids.js';
 import { placementStorageKey } from '../../domain/objects/storage-keys.js';
 import { sha256 } from '../../infra/ids.js';
 import type { Queryable } from '../../infra/eventstore/postgres-event-store.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
-import { loadObject } from '../../projections/read/object-reads.js';
 import type { BackendDirectory } from '../backends/backend-directory.js';
 import type { OrphanRecorder } from '../cleanup/orphans.js';
 import type { Cause, EventFactory } from '../event-factory.js';
 import { copyVersion } from '../objects/copy-version.js';
+import { ObjectCommands } from '../objects/object-commands.js';
 import type { ObjectReader } from '../objects/object-reader.js';
 import type { WritePlacement } from '../placement/write-placement.js';
 import type { CopyHealth } from './copy-health.js';
@@ -53,10 +53,14 @@ export class Replicator {
     private readonly health: CopyHealth,
     private readonly logger: Logger,
     private readonly hooks: ReplicatorHooks = {},
-  ) {}
+  ) {
+    this.objects = new ObjectCommands(store, db, events);
+  }
+
+  private readonly objects: ObjectCommands;
 
   async replicate(bucket: string, key: string, factor: number, cause: Cause): Promise<ReplicationResult> {
-    let state = await loadObject(this.db, bucket, key);
+    let state = await this.objects.load(bucket, key);
     const writeId = state.current?.writeId;
     let created = 0;
     let lastError: string | undefined;
@@ -101,31 +105,24 @@ export class Replicator {
     }
     await this.hooks.beforeCommit?.({ bucket, key, writeId: version.writeId, copy });
 
-    let current = state;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const result = await this.store.appendToStream(
-          objectStreamId(bucket, key),
-          [this.events.event('ReplicaAdded', { bucket, key, writeId: version.writeId, copy }, cause)],
-          { expected: current.revision },
-        );
-        this.backends.noteUsage(backend, { used: copy.size, count: 1 });
-        const copies = [...(current.current?.copies ?? []), copy];
-        return { kind: 'added', state: { ...current, revision: result.nextRevision, current: { ...version, copies } } };
-      } catch (err) {
-        if (err instanceof ConcurrencyError && attempt < maxCommitAttempts) {
-          current = await loadObject(this.db, bucket, key);
-          const now = current.current;
-          const sameVersion = now?.writeId === version.writeId;
-          if (sameVersion && !now.copies.some((c) => c.backend === backend) && this.health.countedCopies(now.copies).length < factor) continue;
-          await this.orphanUnlessLive(bucket, key, copy, copy.size, 'replication_superseded', cause);
-          return { kind: 'superseded' };
-        }
-        await this.orphanUnlessLive(bucket, key, copy, copy.size, 'replication_not_recorded', cause);
-        if (err instanceof InvariantViolationError) return { kind: 'failed', error: `${backend} has no room for the replica` };
-        if (err instanceof ConcurrencyError) return { kind: 'failed', error: 'the object kept changing' };
-        throw err;
+    // Recorded only while the version is current, the backend holds no copy and the object is
+    // still short of the factor; a concurrent change makes it decide again on the new state.
+    try {
+      const handled = await this.objects.change(bucket, key, {
+        type: 'AddReplica', writeId: version.writeId, copy, upTo: { factor, counting: this.health.countedBackends() },
+      }, cause, { initial: state, maxAttempts: maxCommitAttempts });
+      if (!handled.appended) {
+        await this.orphanUnlessLive(bucket, key, copy, copy.size, 'replication_superseded', cause);
+        return { kind: 'superseded' };
       }
+      this.backends.noteUsage(backend, { used: copy.size, count: 1 });
+      const now = handled.events.reduce(evolveObject, handled.state);
+      return { kind: 'added', state: { ...now, revision: handled.appended.nextRevision } };
+    } catch (err) {
+      await this.orphanUnlessLive(bucket, key, copy, copy.size, 'replication_not_recorded', cause);
+      if (err instanceof InvariantViolationError) return { kind: 'failed', error: `${backend} has no room for the replica` };
+      if (err instanceof ConcurrencyError) return { kind: 'failed', error: 'the object kept changing' };
+      throw err;
     }
   }
 
@@ -135,7 +132,7 @@ export class Replicator {
    * instance that took the lease over) may have committed it.
    */
   private async orphanUnlessLive(bucket: string, key: string, copy: StoredCopy, size: number, reason: string, cause: Cause): Promise<void> {
-    const now = await loadObject(this.db, bucket, key);
+    const now = await this.objects.load(bucket, key);
     if (now.current?.copies.some((c) => c.backend === copy.backend && c.storageKey === copy.storageKey)) return;
     await this.orphans.record(copy.backend, copy.storageKey, size, reason, cause);
   }

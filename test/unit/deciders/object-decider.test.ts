@@ -71,6 +71,10 @@ describe('object decider', () => {
       .then({ type: 'ReplicaAdded', data: { bucket: 'alpha', key: 'k', writeId: 'W1', copy: copy('b2'), jobId: 'J1' } });
     object.given(w1Twice).when({ type: 'AddReplica', writeId: 'W1', copy: copy('b2') }).thenNothing();
     object.given(w1, written('W2', ['b1'])).when({ type: 'AddReplica', writeId: 'W1', copy: copy('b2') }).thenNothing();
+    // Up to a factor: only copies on the backends that count are counted.
+    object.given(w1Twice).when({ type: 'AddReplica', writeId: 'W1', copy: copy('b3'), upTo: { factor: 2, counting: ['b1', 'b2', 'b3'] } }).thenNothing();
+    object.given(w1Twice).when({ type: 'AddReplica', writeId: 'W1', copy: copy('b3'), upTo: { factor: 2, counting: ['b1', 'b3'] } })
+      .then({ type: 'ReplicaAdded', data: { bucket: 'alpha', key: 'k', writeId: 'W1', copy: copy('b3') } });
   });
 
   it('given two copies, when one is dropped, then it becomes an orphan; the last copy is never dropped; a copy no longer there, nothing', () => {
