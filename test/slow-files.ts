@@ -13,4 +13,6 @@ export const slowTestFiles = [
   'test/operations/fair-admission.test.ts',
   // A fresh clone: npm ci, build, and the README's npx s3o commands.
   'test/operations/fresh-clone.test.ts',
+  // A drain of 20,000 objects, its store reads counted per batch (about 7 minutes on a busy 2-core machine).
+  'test/operations/drain-flat-cost.test.ts',
 ];
