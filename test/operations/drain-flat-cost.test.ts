@@ -62,7 +62,7 @@ async function seed(pool: pg.Pool): Promise<void> {
         expected: 'no_stream',
         events: [newEvent('ObjectWritten', {
           bucket: 'alpha', key, writeId, size: 0, previousSize: null, etag: emptyMd5, contentType: 'application/octet-stream',
-          metadata: {}, headers: {}, checksum: null, contentSha256: null, parts: null, lastModified: new Date().toISOString(),
+          metadata: {}, headers: {}, checksum: null, contentSha256: null, encryption: null, parts: null, lastModified: new Date().toISOString(),
           copies: [{ backend: 'b1', storageKey: `alpha/${key}~${writeId}`, size: 0 }], displaced: [], origin: 'put',
         })],
       });
