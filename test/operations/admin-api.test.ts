@@ -156,6 +156,8 @@ describe('admin API', () => {
 
   describe('an object through writes, a drain and a delete', () => {
     let drainJob = '';
+    /** Where the drain sent life/doc: the least utilised of b2 and b3 when its move started (moves run concurrently). */
+    let docTarget = '';
 
     it('starts a drain (202), refuses a second one and a removal while it runs, and reports its progress', async () => {
       const s3 = stack.client();
@@ -191,6 +193,9 @@ describe('admin API', () => {
       const completed = await call(stack, 'GET', 'jobs?state=completed');
       expect((completed.body.jobs as { job_id: string }[]).map((j) => j.job_id)).toContain(drainJob);
       expect((await call(stack, 'GET', 'jobs?state=running')).body.jobs).toEqual([]);
+      const moved = await call(stack, 'GET', 'objects/locations?bucket=alpha&key=life/doc');
+      expect(moved.body.copies).toEqual([{ backend: expect.stringMatching(/^b[23]$/), storage_key: expect.stringMatching(/^alpha\/life\/doc~/), size: 22 }]);
+      docTarget = (moved.body.copies as { backend: string }[])[0]?.backend ?? '';
       const s = await call(stack, 'GET', 'status');
       expect((s.body.backends as { name: string; state: string; note: string | null }[])[0]).toMatchObject({
         name: 'b1', state: 'drained', note: expect.stringContaining('still in the configuration'),
@@ -208,14 +213,14 @@ describe('admin API', () => {
       expect(events[0]).toMatchObject({ actor: 'ALPHAKEY', summary: 'written: 13 bytes to b1', correlation_id: expect.any(String) });
       expect(events[1]?.summary).toMatch(/^overwritten: 22 bytes to b1, replacing 13 bytes; the previous version \(13 bytes on b1\) queued for cleanup$/);
       expect(events[1]?.correlation_id).not.toBe(events[0]?.correlation_id);
-      expect(events[2]).toMatchObject({ actor: 'system:drain', correlation_id: drainJob, summary: `copy moved b1 → b2 (22 bytes) by job ${drainJob}` });
-      expect(events[3]).toMatchObject({ actor: 'ALPHAKEY', summary: expect.stringMatching(/^deleted by a client request \(22 bytes\); its bytes \(22 bytes on b2\) queued for cleanup$/) });
+      expect(events[2]).toMatchObject({ actor: 'system:drain', correlation_id: drainJob, summary: `copy moved b1 → ${docTarget} (22 bytes) by job ${drainJob}` });
+      expect(events[3]).toMatchObject({ actor: 'ALPHAKEY', summary: `deleted by a client request (22 bytes); its bytes (22 bytes on ${docTarget}) queued for cleanup` });
       for (const e of events) expect(Number.isNaN(Date.parse(e.at))).toBe(false);
 
       const gone = await call(stack, 'GET', 'objects/locations?bucket=alpha&key=life/doc');
       expect(gone.body).toMatchObject({ exists: false, version: null, copies: [], stream_revision: 3 });
       const original = await call(stack, 'GET', 'object-locations?key=alpha/life/other-1');
-      expect(original.body).toMatchObject({ bucket: 'alpha', key: 'life/other-1', exists: true, copies: [{ backend: 'b2' }] });
+      expect(original.body).toMatchObject({ bucket: 'alpha', key: 'life/other-1', exists: true, copies: [{ backend: expect.stringMatching(/^b[23]$/) }] });
       expect((await call(stack, 'GET', 'objects/history?bucket=alpha&key=never/written')).status).toBe(404);
     });
   });
@@ -329,7 +334,8 @@ describe('admin API', () => {
 
     it('previews a purge, refuses a bad token with 403, then deletes the bytes and the records', async () => {
       const onB2 = await rows<{ key: string }>(stack, "SELECT key FROM object_copies WHERE backend = 'b2'");
-      expect(onB2.length).toBeGreaterThanOrEqual(5);
+      // The drain of b1 sent b2 at least its first copy (b2 and b3 were both empty: configuration order decides).
+      expect(onB2.length).toBeGreaterThanOrEqual(1);
       const bytes = await keysOnBackend(stack.s3rvers[1] as S3rverInstance, 'alpha/');
       expect(bytes.length).toBeGreaterThanOrEqual(onB2.length);
 
