@@ -147,6 +147,7 @@ export interface CompressionConfig {
 export interface IntegrityConfig {
   readonly enabled: boolean;
   readonly verify_on_read: boolean;
+  /** Not implemented yet: always false (true is rejected). */
   readonly verify_on_replicate: boolean;
   /** 0 = no scrubber. */
   readonly scrubber_interval: Millis;

@@ -61,7 +61,7 @@ backends:
 routing_strategy: pack
 encryption: { enabled: false, chunk_size: 65536, master_key: "", master_key_file: "", previous_keys: [] }
 compression: { enabled: false, level: default, chunk_size: 1048576, min_size: 4096, min_ratio: 0.95 }
-integrity: { enabled: false, verify_on_read: false, verify_on_replicate: true, scrubber_interval: 0, scrubber_batch_size: 100 }
+integrity: { enabled: false, verify_on_read: false, verify_on_replicate: false, scrubber_interval: 0, scrubber_batch_size: 100 }
 cache: { enabled: false, max_size: 256MB, max_object_size: 10MB, ttl: 5m }
 rebalance: { enabled: true, strategy: spread, interval: 6h, batch_size: 100, threshold: 0.1, concurrency: 5 }
 replication: { factor: 2, worker_interval: 5m, batch_size: 50, unhealthy_threshold: 10m }
