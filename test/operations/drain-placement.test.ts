@@ -56,15 +56,23 @@ describe('drain targets by free space', { timeout: 120_000 }, () => {
   });
 
   it('under pack, a drain spreads the copies over the targets by utilisation, not configuration order', async () => {
-    // b1 holds 24 copies (4800 bytes); b2 takes 3000, b3 6000: pack would fill b2 first.
-    stack = await startStack({ backends: [{ quota: 10_000 }, { quota: 3_000 }, { quota: 6_000 }], extraYaml: 'rebalance:\n  concurrency: 4' });
+    // b1 holds 24 copies (4800 bytes); b2 takes 3000, b3 6000: pack would fill b2 first (b2 at 100%, b3 at 30%).
+    const concurrency = 4;
+    stack = await startStack({ backends: [{ quota: 10_000 }, { quota: 3_000 }, { quota: 6_000 }], extraYaml: `rebalance:\n  concurrency: ${concurrency}` });
     await fill(stack, 24);
     await drain(stack, 'b1');
     const usage = await usedBytes(stack);
     expect(usage.b1).toEqual({ used: 0, pending: 0 });
     expect((usage.b2?.used ?? 0) + (usage.b3?.used ?? 0)).toBe(24 * SIZE);
-    // Least utilised first ends with both at about 4800 / 9000 of their quota: within a copy of it.
-    expect(Math.abs((usage.b2?.used ?? 0) / 3_000 - (usage.b3?.used ?? 0) / 6_000)).toBeLessThanOrEqual(SIZE / 3_000);
+    // Least utilised first ends with both at about 4800 / 9000 of their quota. Each move picks by the
+    // instance's usage snapshot, which counts its own reservations at once but is replaced by the
+    // database's every second: a refresh read before a reservation commits forgets it until the next
+    // one, so a backend can look up to one copy per concurrent move emptier than it is. The guarantee
+    // is then: within one copy of each other, plus that many copies (on the smaller quota); far from
+    // pack's 70 points.
+    const spread = Math.abs((usage.b2?.used ?? 0) / 3_000 - (usage.b3?.used ?? 0) / 6_000);
+    expect(spread).toBeLessThanOrEqual(((1 + concurrency) * SIZE) / 3_000);
+    expect(usage.b2?.used).toBeLessThan(3_000);
     expect(usage.b2?.pending).toBe(0);
     expect(usage.b3?.pending).toBe(0);
   });
