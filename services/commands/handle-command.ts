@@ -34,6 +34,12 @@ export interface Command<S extends { revision: StreamRevision }, V> {
   initial?: S | Promise<S>;
   /** Attempts before a conflict is given up (default 20). */
   maxAttempts?: number;
+  /**
+   * The revision the append expects; the state's by default. `'any'` only for a change that
+   * commutes with every concurrent one and whose invariant the append itself checks (a part of
+   * a multipart upload: parts of other numbers may arrive meanwhile; the upload must be open).
+   */
+  expected?: 'any';
 }
 
 export interface Handled<S, V> {
@@ -66,7 +72,7 @@ export async function handleCommand<S extends { revision: StreamRevision }, V>(
     if (decision.events.length === 0 && others.length === 0) return { state, events: [], value: decision.value, appended: undefined };
     const appends: StreamAppend[] = others.map((o) => ({ streamId: o.streamId, events: o.events.map((e) => factory.record(e, command.cause)), expected: o.expected }));
     if (decision.events.length > 0) {
-      appends.push({ streamId: command.streamId, events: decision.events.map((e) => factory.record(e, command.cause)), expected: state.revision });
+      appends.push({ streamId: command.streamId, events: decision.events.map((e) => factory.record(e, command.cause)), expected: command.expected ?? state.revision });
     }
     try {
       const results = await store.appendToStreams(appends);

@@ -26,6 +26,7 @@ import { removeBackendUpload, type RemovalOutcome } from './backend-upload-remov
 import { PartAttempts } from './part-attempts.js';
 import { UploadGates } from './upload-gates.js';
 import { UploadRelocation } from './upload-relocation.js';
+import { UploadCommands } from './upload-commands.js';
 import { loadUploadState, uploadStreamId } from './upload-stream.js';
 
 const md5Hex = (data: Uint8Array): string => createHash('md5').update(data).digest('hex');
@@ -51,9 +52,6 @@ export type AbortReason = 'client' | 'stale' | 'drain' | 'backend-removed';
 /** Moves of its upload one part may cause (each time the room it found was taken meanwhile). */
 const maxMovesPerPart = 3;
 
-/** A conflicting append means a part arrived; an abort decides again that many times at most. */
-const maxCloseAttempts = 20;
-
 export interface PartInput {
   partNumber: number;
   size: number;
@@ -70,6 +68,7 @@ export class MultipartService {
   private readonly attempts = new PartAttempts();
   private readonly gates = new UploadGates();
   private readonly relocation: UploadRelocation;
+  private readonly uploads: UploadCommands;
 
   constructor(
     private readonly db: Queryable,
@@ -82,7 +81,8 @@ export class MultipartService {
     private readonly orphans: OrphanRecorder,
     private readonly logger: Logger,
   ) {
-    this.relocation = new UploadRelocation(store, events, backends, placement, orphans, logger);
+    this.uploads = new UploadCommands(store, events);
+    this.relocation = new UploadRelocation(store, events, this.uploads, backends, placement, orphans, logger);
   }
 
   /** The upload, if it exists and belongs to this bucket and key; NoSuchUpload otherwise. */
@@ -103,10 +103,10 @@ export class MultipartService {
     const storageKey = versionStorageKey(input.bucket, input.key, writeId);
     const { target, client, backendUploadId } = await this.createOnBackend(ranked, storageKey, input.contentType);
     try {
-      await this.store.appendToStream(uploadStreamId(uploadId), [this.events.event('MultipartUploadCreated', {
+      await this.uploads.create({
         uploadId, bucket: input.bucket, key: input.key, backend: target.name, backendUploadId, storageKey, writeId,
         contentType: input.contentType, metadata: input.metadata, headers: input.headers, initiatedAt: this.events.now().toISOString(),
-      }, cause)], { expected: 'no_stream' });
+      }, cause);
     } catch (err) {
       await client.abortMultipartUpload(storageKey, backendUploadId).catch(() => undefined);
       throw err;
@@ -190,10 +190,10 @@ export class MultipartService {
     // A part uploaded again replaces the earlier one's pending bytes (the backend overwrote it).
     const replaced = await this.partSize(upload.uploadId, part.partNumber);
     try {
-      await this.store.appendToStream(uploadStreamId(upload.uploadId), [this.events.event('PartUploaded', {
+      await this.uploads.recordPart(upload, {
         uploadId: upload.uploadId, backend: upload.backend, partNumber: part.partNumber, size: digests.size,
         etag: digests.md5Hex, backendEtag, checksum, sha256: digests.sha256Hex ?? null,
-      }, cause)], { expected: 'any' });
+      }, cause);
     } catch (err) {
       if (err instanceof InvariantViolationError && err.invariant === 'quota') throw new DomainError('InsufficientStorage');
       if (err instanceof InvariantViolationError && err.invariant === 'upload_open') throw new DomainError('NoSuchUpload', undefined, { UploadId: upload.uploadId });
@@ -255,9 +255,10 @@ export class MultipartService {
       }
     }
     const copies = [{ backend: created.backend, storageKey: created.storageKey, size: done.totalSize }];
+    const usedEtags = new Map(done.parts.map((p) => [p.partNumber, assembled.get(p.partNumber)?.backendEtag ?? '']));
     for (;;) {
       try {
-        await this.commitCompletion(state, done, copies, cause, precondition);
+        await this.commitCompletion(state, done, copies, cause, precondition, usedEtags);
         return { etag: done.etag, size: done.totalSize };
       } catch (err) {
         if (!(err instanceof ConcurrencyError && err.streamId === uploadStreamId(target.uploadId))) {
@@ -285,16 +286,13 @@ export class MultipartService {
   /** Appends the new version and the upload's end in one transaction, conditional on the upload's revision. */
   private async commitCompletion(
     state: UploadState, done: CompletedUpload, copies: StoredCopy[], cause: Cause, precondition: WritePrecondition | undefined,
+    assembled: ReadonlyMap<number, string>,
   ): Promise<void> {
     const created = state.created as UploadCreated;
-    const uploadAppend = (): OtherStreamAppend[] => [{
-      streamId: uploadStreamId(created.uploadId),
-      events: [{ type: 'MultipartUploadCompleted', data: {
-        uploadId: created.uploadId, backend: created.backend, etag: done.etag, size: done.totalSize,
-        parts: done.parts.map((p) => ({ partNumber: p.partNumber, size: p.size, etag: p.etag })),
-      } }],
-      expected: state.revision,
-    }];
+    const uploadAppend = (): OtherStreamAppend[] => [this.uploads.completion(state, {
+      uploadId: created.uploadId, backend: created.backend, etag: done.etag, size: done.totalSize,
+      parts: done.parts.map((p) => ({ partNumber: p.partNumber, size: p.size, etag: p.etag })),
+    }, assembled)];
     const parts = done.parts.map((p) => {
       const sha256 = state.parts.get(p.partNumber)?.sha256;
       return sha256 ? { partNumber: p.partNumber, size: p.size, sha256 } : { partNumber: p.partNumber, size: p.size };
@@ -350,24 +348,14 @@ export class MultipartService {
 
   /** Appends the upload's abort at its current revision; undefined when it is not open (any more). */
   private async close(target: UploadTarget, reason: AbortReason, cause: Cause): Promise<(UploadCreated & { bytes: number; parts: RecordedPart[] }) | undefined> {
-    for (let attempt = 1; ; attempt++) {
-      const state = await this.openUpload(target);
-      if (state.status !== 'open') return undefined;
-      const created = state.created as UploadCreated;
-      try {
-        await this.store.appendToStream(uploadStreamId(target.uploadId), [this.events.event('MultipartUploadAborted', {
-          uploadId: target.uploadId, backend: created.backend, reason,
-        }, cause)], { expected: state.revision });
-      } catch (err) {
-        // A part arrived meanwhile: decide again on the new state (a Complete that won ends the loop).
-        if (err instanceof ConcurrencyError && attempt < maxCloseAttempts) continue;
-        throw err;
-      }
-      const parts = [...state.parts.values()];
-      const bytes = parts.reduce((n, p) => n + p.size, 0);
-      this.backends.noteUsage(created.backend, { pending: -bytes });
-      return { ...created, bytes, parts };
-    }
+    // A part arriving meanwhile makes the upload decide again on the new state (a Complete that won ends it).
+    const state = await this.uploads.abort(target.uploadId, reason, cause, await this.openUpload(target));
+    if (!state) return undefined;
+    const created = state.created as UploadCreated;
+    const parts = [...state.parts.values()];
+    const bytes = parts.reduce((n, p) => n + p.size, 0);
+    this.backends.noteUsage(created.backend, { pending: -bytes });
+    return { ...created, bytes, parts };
   }
 
   /** The upload's state when it was created for this bucket and key (in any status); NoSuchUpload otherwise. */

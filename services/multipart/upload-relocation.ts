@@ -1,5 +1,5 @@
 import { DomainError } from '../../domain/errors.js';
-import { ConcurrencyError, InvariantViolationError } from '../../domain/eventstore/errors.js';
+import { InvariantViolationError } from '../../domain/eventstore/errors.js';
 import type { EventStore } from '../../domain/eventstore/port.js';
 import type { EventData } from '../../domain/events/catalog.js';
 import { availableBytes } from '../../domain/placement/placement.js';
@@ -12,12 +12,10 @@ import type { OrphanRecorder } from '../cleanup/orphans.js';
 import { cleanupStreamId } from '../cleanup/reclaimer.js';
 import type { Cause, EventFactory } from '../event-factory.js';
 import type { WritePlacement } from '../placement/write-placement.js';
-import { loadUploadState, uploadStreamId } from './upload-stream.js';
+import type { UploadCommands } from './upload-commands.js';
+import { loadUploadState } from './upload-stream.js';
 
 type MovedPart = EventData<'MultipartUploadMoved'>['parts'][number];
-
-/** The upload's record changed this many times during one move (parts from another instance): give up. */
-const maxAppendAttempts = 5;
 
 const noRoom = (): DomainError => new DomainError('InsufficientStorage');
 
@@ -34,6 +32,7 @@ export class UploadRelocation {
   constructor(
     private readonly store: EventStore,
     private readonly events: EventFactory,
+    private readonly uploads: UploadCommands,
     private readonly backends: BackendDirectory,
     private readonly placement: WritePlacement,
     private readonly orphans: OrphanRecorder,
@@ -46,7 +45,7 @@ export class UploadRelocation {
    * or the old backend cannot assemble the parts.
    */
   async relocate(uploadId: string, partNumber: number, size: number, cause: Cause): Promise<void> {
-    let state = await loadUploadState(this.store, uploadId);
+    const state = await loadUploadState(this.store, uploadId);
     if (state.status !== 'open' || !state.created) throw new DomainError('NoSuchUpload', undefined, { UploadId: uploadId });
     const from = state.created;
     const incoming = Math.max(0, size - (state.parts.get(partNumber)?.size ?? 0));
@@ -63,27 +62,22 @@ export class UploadRelocation {
     for (const target of parts.length > 0 ? [...targets, from.backend] : targets) {
       const copied = await this.copyTo(target, from, parts);
       if (!copied) continue;
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await this.record(state, target, copied, total, cause);
-          this.backends.noteUsage(from.backend, { pending: -total, orphan: parts.length > 0 ? total : 0 });
-          this.backends.noteUsage(target, { pending: total });
-          this.logger.info({ uploadId, from: from.backend, to: target, parts: parts.length, bytes: total }, 'multipart upload moved to a backend with room for its next part');
-          if (parts.length === 0) await this.backends.require(from.backend).client.abortMultipartUpload(from.storageKey, from.backendUploadId).catch(() => undefined);
-          return;
-        } catch (err) {
-          if (err instanceof ConcurrencyError && err.streamId === uploadStreamId(uploadId) && attempt < maxAppendAttempts) {
-            state = await loadUploadState(this.store, uploadId);
-            if (state.status === 'open') continue;
-          }
-          await this.abandon(target, copied);
-          if (err instanceof InvariantViolationError && err.invariant === 'quota') break;
-          if (!(err instanceof ConcurrencyError)) throw err;
-          // The upload ended meanwhile (an Abort, another instance's Complete): what was assembled is left over.
-          if (parts.length > 0) await this.orphans.record(from.backend, from.storageKey, total, 'upload_moved', cause);
-          throw new DomainError('NoSuchUpload', undefined, { UploadId: uploadId });
+      try {
+        await this.record(state, target, copied, total, cause);
+      } catch (err) {
+        await this.abandon(target, copied);
+        if (err instanceof InvariantViolationError && err.invariant === 'quota') continue;
+        // The upload ended meanwhile (an Abort, another instance's Complete): what was assembled is left over.
+        if (err instanceof DomainError && err.code === 'NoSuchUpload' && parts.length > 0) {
+          await this.orphans.record(from.backend, from.storageKey, total, 'upload_moved', cause);
         }
+        throw err;
       }
+      this.backends.noteUsage(from.backend, { pending: -total, orphan: parts.length > 0 ? total : 0 });
+      this.backends.noteUsage(target, { pending: total });
+      this.logger.info({ uploadId, from: from.backend, to: target, parts: parts.length, bytes: total }, 'multipart upload moved to a backend with room for its next part');
+      if (parts.length === 0) await this.backends.require(from.backend).client.abortMultipartUpload(from.storageKey, from.backendUploadId).catch(() => undefined);
+      return;
     }
     this.logger.warn({ uploadId, backend: from.backend }, 'no backend took the parts of a multipart upload being moved');
     throw new DomainError('ServiceUnavailable', 'The upload could not be moved to a backend with room; please retry.');
@@ -132,29 +126,23 @@ export class UploadRelocation {
     await this.backends.require(target).client.abortMultipartUpload(copied.storageKey, copied.backendUploadId).catch(() => undefined);
   }
 
-  /** The move and the assembled object left on the old backend (an orphan to delete), in one transaction. */
+  /**
+   * The move, decided by the upload decider, and the assembled object left on the old backend
+   * (an orphan to delete), in one transaction.
+   */
   private async record(
     state: UploadState, target: string,
     copied: { backendUploadId: string; storageKey: string; writeId: string; parts: MovedPart[] }, total: number, cause: Cause,
   ): Promise<void> {
     const from = state.created as UploadCreated;
-    const cleanupId = newUlid(this.events.now().getTime());
-    await this.store.appendToStreams([
-      {
-        streamId: uploadStreamId(from.uploadId),
-        events: [this.events.event('MultipartUploadMoved', {
-          uploadId: from.uploadId, from: from.backend, backend: target, backendUploadId: copied.backendUploadId,
-          storageKey: copied.storageKey, writeId: copied.writeId, parts: copied.parts,
-        }, cause)],
-        expected: state.revision,
-      },
-      ...(copied.parts.length === 0 ? [] : [{
-        streamId: cleanupStreamId(cleanupId),
-        events: [this.events.event('OrphanRecorded', {
-          backend: from.backend, storageKey: from.storageKey, size: total, reason: 'upload_moved', kind: 'object' as const,
-        }, cause)],
-        expected: 'no_stream' as const,
-      }]),
-    ]);
+    const orphan = copied.parts.length === 0 ? [] : [{
+      streamId: cleanupStreamId(newUlid(this.events.now().getTime())),
+      events: [{ type: 'OrphanRecorded' as const, data: { backend: from.backend, storageKey: from.storageKey, size: total, reason: 'upload_moved', kind: 'object' as const } }],
+      expected: 'no_stream' as const,
+    }];
+    await this.uploads.move({
+      uploadId: from.uploadId, from: from.backend, backend: target, backendUploadId: copied.backendUploadId,
+      storageKey: copied.storageKey, writeId: copied.writeId, parts: copied.parts,
+    }, orphan, cause, state);
   }
 }
