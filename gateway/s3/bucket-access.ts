@@ -1,5 +1,5 @@
 import { DomainError } from '../../domain/errors.js';
-import type { S3Context } from '../context.js';
+import type { S3Context } from './s3-context.js';
 
 /**
  * An authenticated request names a bucket: one that is not configured at all does not exist

@@ -2,7 +2,7 @@ import { DomainError } from '../../domain/errors.js';
 import type { ObjectVersion } from '../../domain/objects/object-state.js';
 import { evaluateCopySourceConditions } from '../../domain/s3/conditionals.js';
 import { parseCopySource, type CopySource } from '../../domain/s3/keys.js';
-import type { S3Context } from '../context.js';
+import type { S3Context } from './s3-context.js';
 import { requireOwnBucket } from './bucket-access.js';
 import { conditionsFrom, withCurrentVersion, type VersionLookup } from './handlers/read-object.js';
 import { header, type S3Request } from './s3-request.js';

@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { DomainError } from '../../domain/errors.js';
-import type { S3Context } from '../context.js';
+import type { S3Context } from './s3-context.js';
 import type { Refusal, RequestProtection } from '../protection/request-protection.js';
 import { errorBody, retryAfterOf, toDomainError, XML_CONTENT_TYPE } from './respond.js';
 import { authorize, routeRequest } from './s3-handler.js';

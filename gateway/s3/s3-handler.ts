@@ -4,7 +4,7 @@ import { StoreUnavailableError } from '../../domain/eventstore/errors.js';
 import { parsePathStyle, rejectNul } from '../../domain/s3/keys.js';
 import { authenticate, type SigningScope } from '../auth/index.js';
 import type { ServerConfig } from '../../domain/config/config.js';
-import type { S3Context } from '../context.js';
+import type { S3Context } from './s3-context.js';
 import type { RequestProtection } from '../protection/request-protection.js';
 import { createBucket, deleteBucket, getBucketLocation, getBucketVersioning, headBucket, listBuckets } from './handlers/bucket-handlers.js';
 import { copyObject } from './handlers/copy-object.js';

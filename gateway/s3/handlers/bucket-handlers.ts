@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import { DomainError } from '../../../domain/errors.js';
-import type { S3Context } from '../../context.js';
+import type { S3Context } from '../s3-context.js';
 import { sendXml } from '../respond.js';
 import type { S3Request } from '../s3-request.js';
 import { buildListAllMyBucketsXml, buildLocationConstraintXml, buildVersioningConfigurationXml } from '../xml/buckets.js';

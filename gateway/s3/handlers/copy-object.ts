@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import { resolveCopyMetadata } from '../../../domain/s3/metadata.js';
 import { createBodyPipeline } from '../../body/index.js';
-import type { S3Context } from '../../context.js';
+import type { S3Context } from '../s3-context.js';
 import { withCopySource } from '../copy-source.js';
 import { sendXml } from '../respond.js';
 import type { S3Request } from '../s3-request.js';

@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import { isDomainError } from '../../../domain/errors.js';
-import type { S3Context } from '../../context.js';
+import type { S3Context } from '../s3-context.js';
 import { toDomainError, sendXml } from '../respond.js';
 import { readSmallBody } from '../request-body.js';
 import type { S3Request } from '../s3-request.js';

@@ -2,7 +2,7 @@ import type { FastifyReply } from 'fastify';
 import { foldListingRows, startListing, type ListingPage, type ListingWindow } from '../../../domain/s3/listing.js';
 import { encodeContinuationToken, parseListObjectsV1Params, parseListObjectsV2Params } from '../../../domain/s3/listing-params.js';
 import { listObjectPage, type ListedObject } from '../../../projections/read/object-reads.js';
-import type { S3Context } from '../../context.js';
+import type { S3Context } from '../s3-context.js';
 import { sendXml } from '../respond.js';
 import type { S3Request } from '../s3-request.js';
 import { buildListObjectsV1Xml, buildListObjectsV2Xml } from '../xml/list-objects.js';

@@ -8,7 +8,7 @@ import { extractObjectMetadata } from '../../../domain/s3/metadata.js';
 import { parsePartNumber } from '../../../domain/s3/multipart.js';
 import { listUploads, loadParts } from '../../../projections/read/upload-reads.js';
 import { createBodyPipeline } from '../../body/index.js';
-import type { S3Context } from '../../context.js';
+import type { S3Context } from '../s3-context.js';
 import { withCopySource } from '../copy-source.js';
 import { sendXml } from '../respond.js';
 import { readSmallBody, verifiedBody } from '../request-body.js';

@@ -11,7 +11,7 @@ import { loadObject } from '../../../projections/read/object-reads.js';
 import { hasRecordedHash } from '../../../services/integrity/content-hash.js';
 import { openVerifiedRead } from '../../../services/integrity/verified-read.js';
 import { copiesMissing } from '../../../services/objects/object-reader.js';
-import type { S3Context } from '../../context.js';
+import type { S3Context } from '../s3-context.js';
 import { header, type S3Request } from '../s3-request.js';
 import { formatHttpDate, parseHttpDate } from '../xml/dates.js';
 

@@ -7,7 +7,7 @@ import { rejectNul, validateObjectKey } from '../../../domain/s3/keys.js';
 import { extractObjectMetadata } from '../../../domain/s3/metadata.js';
 import type { WritePrecondition } from '../../../services/objects/object-commands.js';
 import { assertKeyFitsBackends } from '../../../domain/objects/storage-keys.js';
-import type { S3Context } from '../../context.js';
+import type { S3Context } from '../s3-context.js';
 import { verifiedBody } from '../request-body.js';
 import { header, type S3Request } from '../s3-request.js';
 
