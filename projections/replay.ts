@@ -1,9 +1,8 @@
 import type pg from 'pg';
-import { decodeEvent } from '../domain/events/codec.js';
 import type { Position } from '../domain/eventstore/port.js';
 import { readAllWith } from '../infra/eventstore/postgres-event-store.js';
 import { decodePosition, encodePosition } from '../infra/eventstore/positions.js';
-import type { AsyncProjection, DecodedEvent } from './async/projection.js';
+import { decodeAll, type AsyncProjection } from './async/projection.js';
 
 export interface ReplayProgress {
   applied: number;
@@ -48,15 +47,6 @@ export async function replayInline(
     opts.onBatch?.({ applied: total, position });
   }
   return { position, applied: total };
-}
-
-export function decodeAll(events: Awaited<ReturnType<typeof readAllWith>>['events']): DecodedEvent[] {
-  const out: DecodedEvent[] = [];
-  for (const recorded of events) {
-    const event = decodeEvent(recorded.type, recorded.schemaVersion, recorded.data);
-    if (event) out.push({ recorded, event });
-  }
-  return out;
 }
 
 /**

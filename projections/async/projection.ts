@@ -1,4 +1,5 @@
 import type { DomainEvent } from '../../domain/events/catalog.js';
+import { decodeEvent } from '../../domain/events/codec.js';
 import type { RecordedEvent } from '../../domain/eventstore/port.js';
 import type { Queryable } from '../../infra/eventstore/postgres-event-store.js';
 import { eventTypeOf, type ProjectionDefinition } from '../projection.js';
@@ -6,6 +7,16 @@ import { eventTypeOf, type ProjectionDefinition } from '../projection.js';
 export interface DecodedEvent {
   recorded: RecordedEvent;
   event: DomainEvent;
+}
+
+/** Events as read from the log, decoded (upcast) for the handlers; types no build knows are left out. */
+export function decodeAll(events: readonly RecordedEvent[]): DecodedEvent[] {
+  const out: DecodedEvent[] = [];
+  for (const recorded of events) {
+    const event = decodeEvent(recorded.type, recorded.schemaVersion, recorded.data);
+    if (event) out.push({ recorded, event });
+  }
+  return out;
 }
 
 /**

@@ -4,8 +4,7 @@ import type { Position } from '../../domain/eventstore/port.js';
 import { readAllWith, type Queryable } from '../../infra/eventstore/postgres-event-store.js';
 import { decodePosition, encodePosition } from '../../infra/eventstore/positions.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
-import { decodeAll } from '../replay.js';
-import type { AsyncProjection } from './projection.js';
+import { decodeAll, type AsyncProjection } from './projection.js';
 
 export interface ProjectionRunnerOptions {
   owner: string;
