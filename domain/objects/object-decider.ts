@@ -30,6 +30,8 @@ export type ObjectCommand =
   /** With `upTo`, only while fewer than `factor` of the version's copies are on the `counting` backends. */
   | { type: 'AddReplica'; writeId: string; copy: StoredCopy; jobId?: string; upTo?: { factor: number; counting: readonly string[] } }
   | { type: 'DropReplica'; writeId: string; copy: StoredCopy; reason: EventData<'ReplicaDropped'>['reason']; reclaim: boolean; ids: IdSource; jobId?: string }
+  /** Several chosen copies at once (over-replication); those the version no longer holds are skipped, and at least one copy stays. */
+  | { type: 'DropReplicas'; writeId: string; copies: readonly StoredCopy[]; reason: EventData<'ReplicaDropped'>['reason']; reclaim: boolean; ids: IdSource }
   | { type: 'MoveCopy'; writeId: string; from: StoredCopy; to: StoredCopy; jobId: string; moveId: string; ids: IdSource }
   /** A removed (`purge`: purged) backend's copy leaves the records: the copy, or the whole object when it was the only one. */
   | { type: 'RemoveBackendCopy'; writeId: string; backend: string; purge: boolean; jobId: string; ids: IdSource }
@@ -132,6 +134,14 @@ function decideCopyChange(state: ObjectState, command: Exclude<ObjectCommand, { 
       };
       if (command.jobId !== undefined) data.jobId = command.jobId;
       return [{ type: 'ReplicaDropped', data }];
+    }
+    case 'DropReplicas': {
+      const held = command.copies.filter((c, i) => holds(version, c) && command.copies.findIndex((o) => o.backend === c.backend) === i);
+      if (held.length > 0 && held.length >= version.copies.length) throw new DomainError('Conflict', `dropping ${held.length} of ${version.copies.length} copies would leave the object none`);
+      return held.map((c) => ({
+        type: 'ReplicaDropped' as const,
+        data: { bucket, key, writeId: command.writeId, copy: orphan(c, command.ids), reason: command.reason, reclaim: command.reclaim },
+      }));
     }
     case 'MoveCopy':
       if (!holds(version, command.from) || holdsOn(version, command.to.backend)) return [];

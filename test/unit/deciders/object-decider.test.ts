@@ -84,6 +84,19 @@ describe('object decider', () => {
     object.given(w1Twice).when({ type: 'DropReplica', writeId: 'W1', copy: { ...copy('b2'), storageKey: 'other' }, reason: 'drain', reclaim: true, ids: ids() }).thenNothing();
   });
 
+  it('given three copies, when two are dropped at once, then both become orphans; all of them, refused; copies no longer there, skipped', () => {
+    const w1Thrice = written('W1', ['b1', 'b2', 'b3']);
+    const drop = { type: 'DropReplicas' as const, writeId: 'W1', copies: [copy('b2'), copy('b3')], reason: 'over-replication' as const, reclaim: true, ids: ids() };
+    object.given(w1Thrice).when(drop).then(
+      { type: 'ReplicaDropped', data: { bucket: 'alpha', key: 'k', writeId: 'W1', copy: orphaned(copy('b2'), 'C1'), reason: 'over-replication', reclaim: true } },
+      { type: 'ReplicaDropped', data: { bucket: 'alpha', key: 'k', writeId: 'W1', copy: orphaned(copy('b3'), 'C2'), reason: 'over-replication', reclaim: true } },
+    );
+    object.given(w1Thrice).when({ ...drop, copies: [copy('b1'), copy('b2'), copy('b3')], ids: ids() }).thenRefused('Conflict', /none/);
+    object.given(w1Twice).when({ ...drop, ids: ids() })
+      .then({ type: 'ReplicaDropped', data: { bucket: 'alpha', key: 'k', writeId: 'W1', copy: orphaned(copy('b2'), 'C1'), reason: 'over-replication', reclaim: true } });
+    object.given(w1Thrice, written('W2', ['b1', 'b2'])).when({ ...drop, ids: ids() }).thenNothing();
+  });
+
   it('given a copy on b1, when moved to b3, then recorded; given the copy gone, the target holding one, or a newer version, then nothing', () => {
     const move = { type: 'MoveCopy' as const, writeId: 'W1', from: copy('b1'), to: copy('b3'), jobId: 'J1', moveId: 'M1', ids: ids() };
     object.given(w1).when(move).then({
