@@ -14,7 +14,7 @@ export function encodeEvent<T extends EventType>(type: T, data: EventData<T>): {
 type Upcasters = Readonly<Record<string, (data: Record<string, unknown>) => Record<string, unknown>>>;
 interface CatalogEntry {
   version: number;
-  schema: { parse(data: unknown): unknown };
+  schema: { safeParse(data: unknown): { success: true; data: unknown } | { success: false; error: { message: string } } };
 }
 
 /**
@@ -37,7 +37,11 @@ export function createDecoder<E>(catalog: Readonly<Record<string, CatalogEntry>>
       if (!up) throw new DomainError('InternalError', `no upcaster for ${type}@${v}`);
       current = up(current);
     }
-    return { type, data: entry.schema.parse(current) } as E;
+    const parsed = entry.schema.safeParse(current);
+    if (!parsed.success) {
+      throw new DomainError('InternalError', `event ${type}@${schemaVersion} does not upcast to its schema: ${parsed.error.message}`);
+    }
+    return { type, data: parsed.data } as E;
   };
 }
 

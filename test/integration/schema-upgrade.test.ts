@@ -86,8 +86,8 @@ describe('upgrading a database created by the build before projection homes (709
       "SELECT p.oid::regprocedure::text AS sig FROM pg_proc p WHERE p.proname IN ('s3o_project_inline', 's3o_replay_inline') ORDER BY 1",
     )).rows.map((r) => r.sig);
     expect(functions).toEqual(['s3o_project_inline(text,bigint,text,integer,jsonb,jsonb,boolean)']);
-    // Columns added since (007_integrity) are empty on upgraded rows; the rest is as it was.
-    const added = new Set(['content_sha256', 'checked_at', 'corrupt_since']);
+    // Columns added since (007_integrity, 008_objects_encryption) are empty on upgraded rows; the rest is as it was.
+    const added = new Set(['content_sha256', 'checked_at', 'corrupt_since', 'encryption']);
     const after = await snapshot(pool);
     for (const rows of Object.values(after)) {
       for (const row of rows as Record<string, unknown>[]) {
