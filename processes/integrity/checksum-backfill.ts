@@ -1,11 +1,11 @@
 import type pg from 'pg';
 import type { StoredCopy } from '../../domain/events/common.js';
-import type { EventStore } from '../../domain/eventstore/port.js';
-import { ConcurrencyError, InvariantViolationError } from '../../domain/eventstore/errors.js';
-import { objectStreamId, type ObjectState } from '../../domain/objects/object-state.js';
+import { ConcurrencyError } from '../../domain/eventstore/errors.js';
+import type { ObjectCommand } from '../../domain/objects/object-decider.js';
+import type { ObjectState } from '../../domain/objects/object-state.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
 import { objectsWithoutHash } from '../../projections/read/integrity-reads.js';
-import type { Cause, EventFactory } from '../../services/event-factory.js';
+import type { Cause } from '../../services/event-factory.js';
 import { DigestComputer, type ComputedDigests } from '../../services/integrity/content-hash.js';
 import type { IntegrityService } from '../../services/integrity/integrity-service.js';
 import type { HeldLease } from '../leases.js';
@@ -23,15 +23,14 @@ export interface BackfillReport {
 /**
  * Records the SHA-256 of versions written before integrity was on: every copy not known corrupt
  * is read and hashed (per part for multipart versions); when all readable copies agree, one
- * append records ChecksumBackfilled and a CopyVerified for each of them, conditional on the
- * object's revision (an overwrite meanwhile brings its own hash). Pages through the objects in
- * key order, `batchSize` at a time, until none is left.
+ * append records ChecksumBackfilled and a CopyVerified for each of them (the object decider's
+ * BackfillChecksum and RecordCheck, decided in turn), conditional on the object's revision (an
+ * overwrite meanwhile brings its own hash). Pages through the objects in key order,
+ * `batchSize` at a time, until none is left.
  */
 export class ChecksumBackfill {
   constructor(
     private readonly pool: pg.Pool,
-    private readonly store: EventStore,
-    private readonly events: EventFactory,
     private readonly integrity: IntegrityService,
     private readonly logger: Logger,
   ) {}
@@ -75,16 +74,14 @@ export class ChecksumBackfill {
       }, 'the copies of an object written before integrity was on differ: no SHA-256 recorded, check them by hand');
       return 'conflicts';
     }
-    const ref = { bucket: state.bucket, key: state.key, writeId: v.writeId };
-    try {
-      await this.store.appendToStream(objectStreamId(state.bucket, state.key), [
-        this.events.event('ChecksumBackfilled', { ...ref, ...first.digests }, cause),
-        ...hashed.map((h) => this.events.event('CopyVerified', { ...ref, backend: h.copy.backend, storageKey: h.copy.storageKey, component: 'backfill' }, cause)),
-      ], { expected: state.revision });
-    } catch (err) {
-      if (err instanceof ConcurrencyError || err instanceof InvariantViolationError) return 'moot';
+    // No retry: an overwrite meanwhile brings its own hash, and any other change is left to the next run.
+    const appended = await this.integrity.ledger.change(state, [
+      { type: 'BackfillChecksum', writeId: v.writeId, ...first.digests },
+      ...hashed.map((h): ObjectCommand => ({ type: 'RecordCheck', writeId: v.writeId, copy: { backend: h.copy.backend, storageKey: h.copy.storageKey }, component: 'backfill' })),
+    ], cause, 1).catch((err: unknown) => {
+      if (err instanceof ConcurrencyError) return [];
       throw err;
-    }
-    return 'processed';
+    });
+    return appended.length > 0 ? 'processed' : 'moot';
   }
 }

@@ -43,7 +43,7 @@ export class IntegrityWorker {
     private readonly logger: Logger,
     private readonly onPass: (report: Exclude<ScrubReport, Skipped>) => void = () => undefined,
   ) {
-    this.backfill = new ChecksumBackfill(pool, store, events, integrity, logger);
+    this.backfill = new ChecksumBackfill(pool, integrity, logger);
   }
 
   scrub(trigger: 'schedule' | 'admin', batchSize?: number, cause?: Cause): Promise<ScrubReport> {

@@ -6,7 +6,8 @@ import type { Logger } from '../../infra/telemetry/logger.js';
 import type { BackendDirectory } from '../backends/backend-directory.js';
 import type { OrphanRecorder } from '../cleanup/orphans.js';
 import type { Reclaimer } from '../cleanup/reclaimer.js';
-import type { Cause, EventFactory } from '../event-factory.js';
+import type { Cause } from '../event-factory.js';
+import { cleanupIds } from '../objects/object-commands.js';
 import type { ObjectReader } from '../objects/object-reader.js';
 import type { WritePlacement } from '../placement/write-placement.js';
 import { PassThrough, type Transform } from 'node:stream';
@@ -26,8 +27,8 @@ export type RepairOutcome =
 /**
  * Replaces a corrupt copy from a healthy one: the healthy bytes are streamed to a fresh storage
  * key (on the corrupt copy's backend, or another one when that cannot take them) while they are
- * hashed against the recorded SHA-256, and CopyRepaired swaps the copies (compare-and-swap on the
- * object's revision); the corrupt bytes then go to cleanup. A corrupt copy is never just
+ * hashed against the recorded SHA-256, and the object decider's RepairCopy (CopyRepaired) swaps the
+ * copies (compare-and-swap on the object's revision); the corrupt bytes then go to cleanup. A corrupt copy is never just
  * deleted: without a healthy source it stays, reported as unrepairable. A source that turns out
  * corrupt while being copied is recorded as such and the next one is tried.
  */
@@ -39,7 +40,6 @@ export class CopyRepairer {
     private readonly placement: WritePlacement,
     private readonly orphans: OrphanRecorder,
     private readonly reclaimer: Reclaimer,
-    private readonly events: EventFactory,
     private readonly logger: Logger,
   ) {}
 
@@ -65,10 +65,9 @@ export class CopyRepairer {
         lastError = copied.error;
         continue;
       }
-      const from = { ...corrupt, cleanupId: newUlid() };
-      const recorded = await this.ledger.appendWhileCurrent(state, corrupt, () =>
-        this.events.event('CopyRepaired', { bucket, key, writeId: v.writeId, from, to: target, source: source.backend }, cause));
-      if (!recorded) {
+      const recorded = await this.ledger.change(state, { type: 'RepairCopy', writeId: v.writeId, from: corrupt, to: target, source: source.backend, ids: cleanupIds }, cause);
+      const from = recorded.flatMap((e) => (e.type === 'CopyRepaired' ? [e.data.from] : []))[0];
+      if (!from) {
         await this.orphans.record(target.backend, target.storageKey, 0, 'repair_superseded', cause);
         return { kind: 'moot' };
       }

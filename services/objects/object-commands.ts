@@ -3,7 +3,7 @@ import type { OrphanedCopy } from '../../domain/events/common.js';
 import type { AppendResult, EventStore } from '../../domain/eventstore/port.js';
 import type { DomainEvent } from '../../domain/events/catalog.js';
 import { decideObject, type IdSource, type ObjectCommand, type WriteObjectCommand, type WritePrecondition } from '../../domain/objects/object-decider.js';
-import { objectStreamId, type ObjectState } from '../../domain/objects/object-state.js';
+import { evolveObject, objectStreamId, type ObjectState } from '../../domain/objects/object-state.js';
 import type { Queryable } from '../../infra/eventstore/postgres-event-store.js';
 import { loadObject } from '../../projections/read/object-reads.js';
 import { handleCommand, type Appender, type Handled, type OtherStreamAppend } from '../commands/handle-command.js';
@@ -53,13 +53,24 @@ export class ObjectCommands {
     return loadObject(this.db, bucket, key);
   }
 
-  /** Decides `command` on the object and appends what it decided; nothing is appended when it decides nothing. */
-  change(bucket: string, key: string, command: ObjectCommand, cause: Cause, opts: ChangeOptions = {}): Promise<Handled<ObjectState, undefined>> {
+  /**
+   * Decides `command` on the object and appends what it decided; nothing is appended when it
+   * decides nothing. Several commands are decided in turn, each on the state the previous ones'
+   * events lead to, and appended together.
+   */
+  change(bucket: string, key: string, command: ObjectCommand | readonly ObjectCommand[], cause: Cause, opts: ChangeOptions = {}): Promise<Handled<ObjectState, undefined>> {
+    const commands: readonly ObjectCommand[] = Array.isArray(command) ? command : [command as ObjectCommand];
     return handleCommand(opts.via ?? this.store, this.events, {
       streamId: objectStreamId(bucket, key),
       load: () => this.load(bucket, key),
       decide: (state) => {
-        const events = decideObject(command, state);
+        const events: DomainEvent[] = [];
+        let decidedOn = state;
+        for (const c of commands) {
+          const decided = decideObject(c, decidedOn);
+          events.push(...decided);
+          decidedOn = decided.reduce(evolveObject, decidedOn);
+        }
         // Another stream's change goes with the object's only: nothing decided here, nothing appended there.
         const others = events.length > 0 ? opts.others?.(state) : undefined;
         return others ? { events, others, value: undefined } : { events, value: undefined };
