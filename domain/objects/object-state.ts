@@ -124,14 +124,12 @@ export function evolveObject(state: ObjectState, event: DomainEvent): ObjectStat
       return state.current && holdsCopy(state.current, event.data)
         ? { ...state, revision, current: withCorrupt(state.current, withoutBackend(state.current.corrupt, event.data.backend)) }
         : { ...state, revision };
-    case 'CopyRepaired':
-      return state.current
-        ? {
-            ...state,
-            revision,
-            current: withCopies(state.current, [...state.current.copies.filter((c) => c.backend !== event.data.from.backend), event.data.to]),
-          }
-        : { ...state, revision };
+    case 'CopyRepaired': {
+      if (!state.current) return { ...state, revision };
+      // The repaired copy replaces the corrupt one, also when it lands on the same backend: that backend is healthy again, as the row has it.
+      const repaired = withCopies(state.current, [...state.current.copies.filter((c) => c.backend !== event.data.from.backend), event.data.to]);
+      return { ...state, revision, current: withCorrupt(repaired, withoutBackend(repaired.corrupt, event.data.from.backend)) };
+    }
     case 'ChecksumBackfilled': {
       const d = event.data;
       if (!state.current) return { ...state, revision };
