@@ -16,7 +16,8 @@ import { postgresAnswers } from '../infra/db/postgres-answers.js';
  * process with one backend, the benchmark upstream, on a database created for this run.
  */
 
-const LOCAL_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+/** S3O_BENCH_PG_URL points the run at another server (e.g. one with pg_stat_statements preloaded). */
+const LOCAL_ADMIN_URL = process.env.S3O_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const READY_TIMEOUT_MS = 60_000;
 const CLI = fileURLToPath(new URL('../ops/cli/main.js', import.meta.url));
 
@@ -43,7 +44,11 @@ async function adminQuery(adminUrl: string, sql: string): Promise<void> {
 /** The local server on 5432 when it answers, else an embedded PostgreSQL in a temp directory. */
 async function databaseServer(): Promise<DatabaseServer> {
   if (await postgresAnswers(LOCAL_ADMIN_URL)) {
-    return { host: '127.0.0.1', port: 5432, user: 'postgres', adminUrl: LOCAL_ADMIN_URL, kind: 'local', stop: async () => {} };
+    const url = new URL(LOCAL_ADMIN_URL);
+    return {
+      host: url.hostname, port: Number(url.port || 5432), user: decodeURIComponent(url.username || 'postgres'), adminUrl: LOCAL_ADMIN_URL,
+      kind: `local (${url.host})`, stop: async () => {},
+    };
   }
   const { startEmbeddedPostgres } = await import('../infra/db/embedded-postgres.js');
   const { createLogger } = await import('../infra/telemetry/logger.js');

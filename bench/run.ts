@@ -25,6 +25,8 @@ const USAGE = `Usage: npm run bench -- [options]
   --put-connections <n>   concurrent clients for the small PUT (default 16)
   --large-count <n>       timed large transfers per target and direction (default 6)
   --skip-large            skip the 64 MiB and 1 GiB workloads
+  --workloads <list>      only these workload ids (get-small,put-small,put-large,get-large,
+                          rss-put,rss-get; a GET needs the PUT before it for its objects)
   --results-dir <dir>     where the JSON goes (default bench/results)`;
 
 const MIB = 2 ** 20;
@@ -35,7 +37,9 @@ function positive(name: string, text: string, integer: boolean): number {
   return n;
 }
 
-function parseOptions(): { settings: BenchSettings; targets: TargetName[]; skipLarge: boolean; resultsDir: string } | undefined {
+interface Options { settings: BenchSettings; targets: TargetName[]; skipLarge: boolean; workloads: readonly string[] | undefined; resultsDir: string }
+
+function parseOptions(): Options | undefined {
   const { values } = parseArgs({
     options: {
       targets: { type: 'string' },
@@ -47,6 +51,7 @@ function parseOptions(): { settings: BenchSettings; targets: TargetName[]; skipL
       'put-connections': { type: 'string', default: '16' },
       'large-count': { type: 'string', default: '6' },
       'skip-large': { type: 'boolean', default: false },
+      workloads: { type: 'string' },
       'results-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -60,7 +65,12 @@ function parseOptions(): { settings: BenchSettings; targets: TargetName[]; skipL
   for (const t of list) {
     if (!(TARGET_NAMES as readonly string[]).includes(t)) throw new Error(`unknown target "${t}" (expected ${TARGET_NAMES.join(', ')})`);
   }
+  const workloads = values.workloads?.split(',').map((w) => w.trim()).filter((w) => w !== '');
+  for (const w of workloads ?? []) {
+    if (!WORKLOADS.some((k) => k.id === w)) throw new Error(`unknown workload "${w}" (expected ${WORKLOADS.map((k) => k.id).join(', ')})`);
+  }
   return {
+    workloads,
     settings: {
       warmupMs: positive('warmup', values.warmup, false) * 1000,
       durationMs: positive('duration', values.duration, false) * 1000,
@@ -170,7 +180,7 @@ async function main(): Promise<number> {
     for (const s of statuses) console.log(s.available ? `${s.name}: ${s.origin} (pid ${s.pid})` : `${s.name} not available: ${s.reason}`);
 
     const workloads: WorkloadReport[] = [];
-    for (const workload of WORKLOADS.filter((w) => !(skipLarge && w.large))) {
+    for (const workload of WORKLOADS.filter((w) => !(skipLarge && w.large) && (options.workloads?.includes(w.id) ?? true))) {
       workloads.push(await runWorkload(workload, options.targets, targets, statuses, settings));
     }
 

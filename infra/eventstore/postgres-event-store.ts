@@ -1,10 +1,4 @@
 import type pg from 'pg';
-import {
-  ConcurrencyError,
-  IdempotencyConflictError,
-  InvariantViolationError,
-  UnknownEventVersionError,
-} from '../../domain/eventstore/errors.js';
 import type {
   AppendResult,
   EventStore,
@@ -19,7 +13,11 @@ import type {
   StreamAppend,
 } from '../../domain/eventstore/port.js';
 import { asStoreError } from '../db/pool.js';
+import { appendWith, type Queryable } from './append-statement.js';
+import { GroupCommit } from './group-commit.js';
 import { decodePosition, encodePosition } from './positions.js';
+
+export { appendParams, appendSql, appendWith, type Queryable } from './append-statement.js';
 
 /** Deadlocks and serialization failures are retried: appends are idempotent by event id. */
 const retryableCodes = new Set(['40P01', '40001']);
@@ -57,89 +55,16 @@ function toRecorded(r: EventRow): RecordedEvent {
   };
 }
 
-function expectedToText(e: ExpectedRevision): string {
-  return typeof e === 'bigint' ? e.toString() : e;
-}
-
-function mapAppendError(err: unknown): unknown {
-  const e = err as { code?: string; detail?: string; message?: string };
-  if (e.code === 'S3O01' && e.detail) {
-    const d = JSON.parse(e.detail) as { stream: string; expected: string; actual: string };
-    const expected: ExpectedRevision = /^\d+$/.test(d.expected) ? BigInt(d.expected) : (d.expected as ExpectedRevision);
-    return new ConcurrencyError(d.stream, expected, d.actual === 'no_stream' ? 'no_stream' : BigInt(d.actual));
-  }
-  if (e.code === 'S3O02' && e.detail) {
-    return new IdempotencyConflictError((JSON.parse(e.detail) as { stream: string }).stream);
-  }
-  if (e.code === 'S3O03' && e.detail) {
-    const d = JSON.parse(e.detail) as { type: string; version: number };
-    return new UnknownEventVersionError(d.type, d.version, e.message ?? 'unknown event version');
-  }
-  if (e.code?.startsWith('S3Q') && e.detail) {
-    return new InvariantViolationError(e.message ?? 'invariant', JSON.parse(e.detail) as Record<string, unknown>);
-  }
-  return asStoreError(err);
-}
-
-/** Anything that runs queries: the pool, or a client inside a transaction. */
-export type Queryable = pg.Pool | pg.PoolClient | pg.ClientBase;
-
-/** Builds the parameters of one `s3o_append` call. */
-export function appendParams(appends: readonly StreamAppend[]): unknown[] {
-  const streams: string[] = [];
-  const expected: string[] = [];
-  const counts: number[] = [];
-  const ids: string[] = [];
-  const types: string[] = [];
-  const versions: number[] = [];
-  const data: string[] = [];
-  const meta: string[] = [];
-  for (const a of appends) {
-    if (a.events.length === 0) throw new Error(`empty append to ${a.streamId}`);
-    streams.push(a.streamId);
-    expected.push(expectedToText(a.expected));
-    counts.push(a.events.length);
-    for (const ev of a.events) {
-      ids.push(ev.id);
-      types.push(ev.type);
-      versions.push(ev.schemaVersion);
-      data.push(JSON.stringify(ev.data));
-      meta.push(JSON.stringify(ev.metadata));
-    }
-  }
-  return [streams, expected, counts, ids, types, versions, data, meta];
-}
-
-export const appendSql =
-  'SELECT stream_id, next_revision, tx_id, last_seq, already_appended FROM s3o_append($1::text[], $2::text[], $3::int[], $4::uuid[], $5::text[], $6::int[], $7::jsonb[], $8::jsonb[])';
-
-interface AppendRow { stream_id: string; next_revision: string; tx_id: string; last_seq: string; already_appended: boolean }
-
-/** Runs one append (with its inline projections) as a single statement on `db`. */
-export async function appendWith(db: Queryable, appends: readonly StreamAppend[]): Promise<AppendResult[]> {
-  let rows: AppendRow[];
-  try {
-    // A named statement is parsed and planned once per connection: this runs for every write.
-    rows = (await db.query<AppendRow>({ name: 's3o-append', text: appendSql, values: appendParams(appends) })).rows;
-  } catch (err) {
-    throw mapAppendError(err);
-  }
-  return rows.map((r) => ({
-    streamId: r.stream_id,
-    nextRevision: BigInt(r.next_revision),
-    position: encodePosition(r.tx_id, r.last_seq),
-    alreadyAppended: r.already_appended,
-  }));
-}
-
 export class PostgresEventStore implements EventStore {
   /** Called after every committed append with what was appended (to wake projection runners, count, audit). Must not throw. */
   onAppended: ((results: readonly AppendResult[], appends: readonly StreamAppend[]) => void) | undefined;
 
   private readonly readPageSize: number;
+  private readonly groupCommit: GroupCommit;
 
   constructor(private readonly pool: pg.Pool, opts: { readPageSize?: number } = {}) {
     this.readPageSize = opts.readPageSize ?? defaultReadPageSize;
+    this.groupCommit = new GroupCommit(pool, (appends) => this.appendAlone(appends));
   }
 
   async appendToStream(streamId: string, events: readonly NewEvent[], opts: { expected: ExpectedRevision }): Promise<AppendResult> {
@@ -148,12 +73,17 @@ export class PostgresEventStore implements EventStore {
     return result;
   }
 
+  /** Concurrent calls are committed together (group commit); each gets its own outcome. */
   async appendToStreams(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
+    const results = await this.groupCommit.append(appends);
+    this.onAppended?.(results, appends);
+    return results;
+  }
+
+  private async appendAlone(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const results = await appendWith(this.pool, appends);
-        this.onAppended?.(results, appends);
-        return results;
+        return await appendWith(this.pool, appends);
       } catch (err) {
         const code = (err as { code?: string }).code;
         if (attempt < maxAttempts && code && retryableCodes.has(code)) continue;

@@ -1,0 +1,127 @@
+import type { AppendResult, StreamAppend } from '../../domain/eventstore/port.js';
+import { appendParams, mapAppendError, type Queryable } from './append-statement.js';
+import { encodePosition } from './positions.js';
+
+/**
+ * Group commit: appends that arrive while one is being committed wait, then go together as one
+ * `s3o_append_group` statement — one transaction, one WAL flush — instead of queueing one by one
+ * behind the row locks the inline projections take (every write updates its backend's usage
+ * row, so without grouping concurrent PUTs commit strictly one flush after another).
+ *
+ * Each append keeps its own outcome: the SQL runs every append in its own subtransaction, so a
+ * refused expected revision or quota fails that append alone. An append that meets any other
+ * error inside a group, or every append of a group whose statement failed as a whole (lost
+ * connection, …), is sent again alone through the ordinary one-append path and its retries;
+ * appends are idempotent by event id, so a group that did commit answers that retry as
+ * `alreadyAppended`. A lone append goes straight to `s3o_append`: no latency is added when
+ * nothing else is waiting.
+ */
+
+/** Appends per group statement; more wait for the next one. */
+const maxGroupSize = 64;
+/** Error codes `s3o_append` raises on purpose: the outcome of that append, never retried alone. */
+const isAppendVerdict = (code: string): boolean => code.startsWith('S3O') || code.startsWith('S3Q');
+
+interface Waiting {
+  appends: readonly StreamAppend[];
+  resolve(results: AppendResult[]): void;
+  reject(err: unknown): void;
+}
+
+interface GroupRow {
+  grp: number;
+  stream_id: string | null;
+  next_revision: string | null;
+  tx_id: string | null;
+  last_seq: string | null;
+  already_appended: boolean | null;
+  err_code: string | null;
+  err_message: string | null;
+  err_detail: string | null;
+}
+
+const groupSql =
+  'SELECT grp, stream_id, next_revision, tx_id, last_seq, already_appended, err_code, err_message, err_detail ' +
+  'FROM s3o_append_group($1::int[], $2::text[], $3::text[], $4::int[], $5::uuid[], $6::text[], $7::int[], $8::jsonb[], $9::jsonb[])';
+
+export class GroupCommit {
+  private readonly waiting: Waiting[] = [];
+  private committing = false;
+
+  /** `appendAlone` appends one request by itself (with its own retries). */
+  constructor(
+    private readonly db: Queryable,
+    private readonly appendAlone: (appends: readonly StreamAppend[]) => Promise<AppendResult[]>,
+  ) {}
+
+  append(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ appends, resolve, reject });
+      if (!this.committing) this.commitNext();
+    });
+  }
+
+  private commitNext(): void {
+    const group = this.waiting.splice(0, maxGroupSize);
+    if (group.length === 0) {
+      this.committing = false;
+      return;
+    }
+    this.committing = true;
+    const done = group.length === 1 ? this.commitAlone(group[0] as Waiting) : this.commitGroup(group);
+    void done.finally(() => this.commitNext());
+  }
+
+  private async commitAlone(w: Waiting): Promise<void> {
+    try {
+      w.resolve(await this.appendAlone(w.appends));
+    } catch (err) {
+      w.reject(err);
+    }
+  }
+
+  private async commitGroup(group: readonly Waiting[]): Promise<void> {
+    let rows: GroupRow[];
+    try {
+      rows = (await this.db.query<GroupRow>({ name: 's3o-append-group', text: groupSql, values: groupParams(group) })).rows;
+    } catch {
+      // Nothing of the group is known to have committed: each goes again alone (idempotent).
+      await Promise.all(group.map((w) => this.commitAlone(w)));
+      return;
+    }
+    const byGroup = new Map<number, GroupRow[]>();
+    for (const r of rows) {
+      const list = byGroup.get(r.grp);
+      if (list) list.push(r);
+      else byGroup.set(r.grp, [r]);
+    }
+    const alone: Waiting[] = [];
+    group.forEach((w, i) => {
+      const own = byGroup.get(i + 1) ?? [];
+      const failed = own.find((r) => r.err_code !== null);
+      if (!failed) {
+        w.resolve(own.map(toResult));
+      } else if (isAppendVerdict(failed.err_code ?? '')) {
+        w.reject(mapAppendError({ code: failed.err_code, message: failed.err_message, detail: failed.err_detail }));
+      } else {
+        alone.push(w);
+      }
+    });
+    await Promise.all(alone.map((w) => this.commitAlone(w)));
+  }
+}
+
+function groupParams(group: readonly Waiting[]): unknown[] {
+  const all = group.flatMap((w) => w.appends);
+  const owner = group.flatMap((w, i) => w.appends.map(() => i + 1));
+  return [owner, ...appendParams(all)];
+}
+
+function toResult(r: GroupRow): AppendResult {
+  return {
+    streamId: r.stream_id as string,
+    nextRevision: BigInt(r.next_revision as string),
+    position: encodePosition(r.tx_id as string, r.last_seq as string),
+    alreadyAppended: r.already_appended === true,
+  };
+}
