@@ -29,6 +29,7 @@ import { asyncProjections } from '../projections/registry.js';
 import { BackendAdmin } from '../services/backends/backend-admin.js';
 import { BackendDirectory } from '../services/backends/backend-directory.js';
 import { reconcileBackends } from '../services/backends/backend-lifecycle.js';
+import { cacheInvalidation, ObjectCache } from '../services/cache/object-cache.js';
 import { OrphanRecorder } from '../services/cleanup/orphans.js';
 import { Reclaimer } from '../services/cleanup/reclaimer.js';
 import { createEventFactory, type EventFactory } from '../services/event-factory.js';
@@ -36,6 +37,7 @@ import { MultipartService } from '../services/multipart/multipart-service.js';
 import { Mover } from '../services/moves/mover.js';
 import { DegradedLookup } from '../services/objects/degraded-lookup.js';
 import { LocationCache } from '../services/objects/location-cache.js';
+import { ObjectChangeFeed } from '../services/objects/object-change-feed.js';
 import { ObjectCommands } from '../services/objects/object-commands.js';
 import { ObjectReader } from '../services/objects/object-reader.js';
 import { PlaintextReader } from '../services/objects/plaintext-reader.js';
@@ -49,6 +51,7 @@ import { integrityWorkers } from './integrity-workers.js';
 import { replicationWorkers, type ReplicationWorkers } from './replication-workers.js';
 import { observeAppends, wireScrapeMetrics } from './telemetry.js';
 import type { Config } from '../domain/config/config.js';
+import { objectChanges } from '../domain/objects/object-changes.js';
 import { openDatabase, type DatabaseHandle } from './database.js';
 import { openEncryption } from './encryption-setup.js';
 import { mergeReloadable, parseListenAddr } from './reload.js';
@@ -169,11 +172,15 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
   const leases = new Leases(pool, instanceId);
   const runner = new ProjectionRunner(pool, asyncProjections, { owner: instanceId, logger });
   const wakeups = new AppendWakeups((pool as unknown as { options: pg.ClientConfig }).options, pool, instanceId, () => runner.wake(), logger);
+  const cache = new ObjectCache(config.cache, metrics.cache);
+  const changes = new ObjectChangeFeed();
+  changes.subscribe(cacheInvalidation(cache));
   const countAppends = observeAppends(metrics);
   const audit = new AuditLog(logger, metrics);
   store.onAppended = (_results, appends) => {
     runner.wake();
     wakeups.appended();
+    changes.publish(objectChanges(appends));
     countAppends(appends);
     audit.appended(appends);
   };
@@ -199,7 +206,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
     s3: {
       config: () => config, logger, metrics, audit, reads: pool, credentials, signingKeys, objects, writer, placement, reader, plain, encryption, reclaimer, multipart,
       backends, locations: new LocationCache(config.circuit_breaker.cache_ttl), degraded: new DegradedLookup(backends, logger), startedAtMs: Date.now(),
-      integrity: integrity.service,
+      integrity: integrity.service, cache,
     },
     admin: adminContext({
       config: () => config, logger, db: pool, store, events, backends, backendAdmin, kickCleanup: () => cleanupTick.kick(),
@@ -238,6 +245,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
   for (const w of workers) w.reportTo(board);
   jobs.reportTo(board);
   wireScrapeMetrics({ pool, metrics, backends, meter, board, logger });
+  metrics.onScrape(async () => void cache.stats());
 
   const app = await buildServer(ctx);
   const { host, port } = parseListenAddr(config.server.listen_addr);
@@ -275,6 +283,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
         await reconcileBackends(store, events, changed, { actor: 'system:reload' });
       }
       if (diff.reloadable.log_level) logger.level = next.server.log_level;
+      if (diff.reloadable.cache) cache.configure(next.cache);
       if (diff.reloadable.buckets) {
         credentials.replace(next.buckets);
         signingKeys.clear();

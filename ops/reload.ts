@@ -3,7 +3,7 @@ import type { Config } from '../domain/config/config.js';
 /**
  * The configuration a reload puts into effect: the current one with the reloadable settings
  * of the new file (log level, credentials, rate limit, backend quotas and usage limits,
- * rebalance, replication, usage flush, lifecycle, cleanup queue). Everything else keeps its
+ * rebalance, replication, usage flush, lifecycle, cleanup queue, object cache). Everything else keeps its
  * running value until a restart, however the file changed.
  */
 export function mergeReloadable(current: Config, next: Config): Config {
@@ -24,6 +24,7 @@ export function mergeReloadable(current: Config, next: Config): Config {
     usage_flush: next.usage_flush,
     lifecycle: next.lifecycle,
     cleanup_queue: next.cleanup_queue,
+    cache: next.cache,
   };
 }
 

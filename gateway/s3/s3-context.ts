@@ -4,6 +4,7 @@ import type { Logger } from '../../infra/telemetry/logger.js';
 import type { Metrics } from '../../infra/telemetry/metrics.js';
 import type { AuditLog } from '../../services/telemetry/audit-log.js';
 import type { BackendDirectory } from '../../services/backends/backend-directory.js';
+import type { ObjectCache } from '../../services/cache/object-cache.js';
 import type { Reclaimer } from '../../services/cleanup/reclaimer.js';
 import type { MultipartService } from '../../services/multipart/multipart-service.js';
 import type { DegradedLookup } from '../../services/objects/degraded-lookup.js';
@@ -46,6 +47,8 @@ export interface S3Context {
   locations: LocationCache;
   /** Finds the newest version of a key on the backends when neither the database nor the cache can. */
   degraded: DegradedLookup;
+  /** Whole objects' bytes recently read, per version (cache.enabled; a no-op while off). */
+  cache: ObjectCache;
   /** Copy checks and repairs: verify_on_read reports corrupt copies to it. */
   integrity: IntegrityService;
   startedAtMs: number;

@@ -1,4 +1,5 @@
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { createCacheMetrics } from './cache-metrics.js';
 import { createEncryptionMetrics } from './encryption-metrics.js';
 import { jobMetrics } from './job-metrics.js';
 import { requestMetrics } from './request-metrics.js';
@@ -26,6 +27,7 @@ export function createMetrics(version: string) {
     ...storageMetrics(registry),
     ...jobMetrics(registry),
     encryption: createEncryptionMetrics(registry),
+    cache: createCacheMetrics(registry),
     /** Runs `refresh` before each scrape to set values read from elsewhere; it must not throw. */
     onScrape(refresh: () => Promise<void>): void {
       refreshers.push(refresh);

@@ -45,11 +45,6 @@ export const notImplementedFeatures: readonly NotImplementedFeature[] = [
     message: 'compression is not implemented in this version yet; remove the compression section or set enabled: false',
   },
   {
-    feature: 'object cache',
-    activeAt: whenTrue('cache', 'enabled'),
-    message: 'the object cache is not implemented in this version yet; remove the cache section or set enabled: false',
-  },
-  {
     feature: 'Redis usage counters',
     activeAt: (tree) => (valueAt(tree, ['redis']) !== undefined ? ['redis'] : []),
     message: 'shared usage counters in Redis are not implemented in this version yet; remove the redis section (usage counters are kept per instance and flushed to the database)',

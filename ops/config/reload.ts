@@ -1,7 +1,7 @@
 /**
  * What a SIGHUP reload can apply. The reloadable set is the operator manual's (log level,
  * bucket credentials, rate limit, backend quota and usage limits, rebalance, replication,
- * usage flush) plus lifecycle and cleanup_queue; every other change is listed as needing a
+ * usage flush) plus lifecycle, cleanup_queue and cache; every other change is listed as needing a
  * restart, by field path (never by value). Backends are matched by name, their identity.
  */
 import type { BackendConfig, Config } from '../../domain/config/config.js';
@@ -19,6 +19,8 @@ export interface ReloadableChanges {
   readonly usage_flush: boolean;
   readonly lifecycle: boolean;
   readonly cleanup_queue: boolean;
+  /** Applied by starting an empty cache with the new bounds (or none, when disabled). */
+  readonly cache: boolean;
 }
 
 export interface ReloadDiff {
@@ -27,7 +29,7 @@ export interface ReloadDiff {
   readonly restartRequired: readonly string[];
 }
 
-const reloadableSections = ['buckets', 'rate_limit', 'rebalance', 'replication', 'usage_flush', 'lifecycle', 'cleanup_queue'] as const;
+const reloadableSections = ['buckets', 'rate_limit', 'rebalance', 'replication', 'usage_flush', 'lifecycle', 'cleanup_queue', 'cache'] as const;
 
 const backendLimitFields = ['quota_bytes', 'api_request_limit', 'egress_byte_limit', 'ingress_byte_limit'] as const satisfies readonly (keyof BackendConfig)[];
 
@@ -119,6 +121,7 @@ export function diffForReload(current: Config, next: Config): ReloadDiff {
       usage_flush: changedSections.has('usage_flush'),
       lifecycle: changedSections.has('lifecycle'),
       cleanup_queue: changedSections.has('cleanup_queue'),
+      cache: changedSections.has('cache'),
     },
     restartRequired,
   };

@@ -9,8 +9,7 @@ import { startStack, type TestStack } from '../support/orchestrator.js';
  * a drain across a restart, a rebalance, replication and over-replication passes, a lifecycle
  * pass), the main ones with the values those operations produce;
  * `declared` ones are exported and fed by conditions other tests create (named); `absent` ones
- * are not exported, with the reason. Encryption, integrity and cache families are their
- * features' to add: they move from `absent` when those land.
+ * are not exported, with the reason.
  */
 const reference: Record<string, { status: 'fed' | 'declared' | 'absent'; why?: string }> = {
   s3o_requests_total: { status: 'fed' },
@@ -80,11 +79,11 @@ const reference: Record<string, { status: 'fed' | 'declared' | 'absent'; why?: s
   s3o_decrypt_existing_objects_total: { status: 'absent', why: 'added with the decrypt-existing job (issue 9)' },
   s3o_integrity_checks_total: { status: 'declared', why: 'scrub passes and verified reads (integrity.test.ts)' },
   s3o_integrity_errors_total: { status: 'declared', why: 'a corrupt copy found by a scrub or a read (integrity.test.ts)' },
-  s3o_cache_hits_total: { status: 'absent', why: 'added with the object cache (issue 10, cache)' },
-  s3o_cache_misses_total: { status: 'absent', why: 'added with the object cache (issue 10, cache)' },
-  s3o_cache_evictions_total: { status: 'absent', why: 'added with the object cache (issue 10, cache)' },
-  s3o_cache_size_bytes: { status: 'absent', why: 'added with the object cache (issue 10, cache)' },
-  s3o_cache_entries: { status: 'absent', why: 'added with the object cache (issue 10, cache)' },
+  s3o_cache_hits_total: { status: 'declared', why: 'a second GET of a cached object (object-cache.test.ts)' },
+  s3o_cache_misses_total: { status: 'declared', why: 'a GET the cache cannot serve (object-cache.test.ts)' },
+  s3o_cache_evictions_total: { status: 'declared', why: 'objects filling the cache past cache.max_size (object-cache.test.ts)' },
+  s3o_cache_size_bytes: { status: 'declared', why: 'objects cached by GETs (object-cache.test.ts)' },
+  s3o_cache_entries: { status: 'declared', why: 'objects cached by GETs (object-cache.test.ts)' },
   s3o_redis_operations_total: { status: 'absent', why: 'Redis usage counters are not implemented (the config refuses a redis section)' },
   s3o_redis_fallback_active: { status: 'absent', why: 'Redis usage counters are not implemented' },
   s3o_audit_events_total: { status: 'declared', why: 'audit lines, written at log level info (audit-log.test.ts)' },

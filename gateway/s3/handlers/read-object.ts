@@ -154,12 +154,21 @@ async function serveVersion(ctx: S3Context, req: S3Request, reply: FastifyReply,
 
   if (head) return reply.code(status).headers(headers).send();
   if (length === 0) return reply.code(status).headers(headers).send('');
+  const bucket = req.bucket as string;
+  const key = req.key as string;
+  const cached = ctx.cache.read(bucket, key, v);
+  if (cached) return reply.code(status).headers(headers).send(range.kind === 'partial' ? cached.subarray(range.start, range.end + 1) : cached);
   const integrity = ctx.config().integrity;
   if (range.kind === 'full' && integrity.enabled && integrity.verify_on_read && hasRecordedHash(v)) {
     const deps = { reader: ctx.plain, integrity: ctx.integrity, bufferLimit: ctx.config().server.small_body_buffer };
-    return reply.code(status).headers(headers).send(await openVerifiedRead(deps, req.bucket as string, req.key as string, v, req.cause, req.signal));
+    // The cache is filled only from the verified bytes: a copy that fails the check is never cached.
+    const verified = await openVerifiedRead(deps, bucket, key, v, req.cause, req.signal);
+    return reply.code(status).headers(headers).send(ctx.cache.fill(bucket, key, v, verified));
   }
-  // A ranged read is never checked: a part of the bytes cannot condemn a copy.
-  const opened = await ctx.plain.open(v, range.kind === 'partial' ? { start: range.start, end: range.end } : undefined, req.signal);
-  return reply.code(status).headers(headers).send(opened.body);
+  // A ranged read is never checked: a part of the bytes cannot condemn a copy (nor fill the cache).
+  if (range.kind === 'partial') {
+    return reply.code(status).headers(headers).send((await ctx.plain.open(v, { start: range.start, end: range.end }, req.signal)).body);
+  }
+  const opened = await ctx.plain.open(v, undefined, req.signal);
+  return reply.code(status).headers(headers).send(ctx.cache.fill(bucket, key, v, opened.body));
 }

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { duration, flag, fraction, integer, oneOf, optionalText, size, text } from '../fields.js';
-import type { CacheConfig, CompressionConfig, IntegrityConfig, RedisConfig } from '../../../domain/config/config.js';
+import type { CompressionConfig, IntegrityConfig, RedisConfig } from '../../../domain/config/config.js';
 
 export const compressionSchema: z.ZodType<CompressionConfig> = z.strictObject({
   enabled: flag(false),
@@ -23,13 +23,6 @@ export const integritySchema: z.ZodType<IntegrityConfig> = z.strictObject({
   verify_on_replicate: flag(false),
   scrubber_interval: duration(0),
   scrubber_batch_size: integer(100, { min: 1 }),
-});
-
-export const cacheSchema: z.ZodType<CacheConfig> = z.strictObject({
-  enabled: flag(false),
-  max_size: size('256MB', { positive: true }),
-  max_object_size: size('10MB', { positive: true }),
-  ttl: duration('5m', { positive: true }),
 });
 
 export const redisSchema: z.ZodType<RedisConfig> = z.strictObject({

@@ -11,7 +11,6 @@ const withDefaultChain = (): Record<string, unknown> => {
 
 const cases: readonly [string, Record<string, unknown>, string][] = [
   ['compression', withSections({ compression: { enabled: true } }), 'compression.enabled: compression is not implemented'],
-  ['cache', withSections({ cache: { enabled: true } }), 'cache.enabled: the object cache is not implemented'],
   ['redis', withSections({ redis: { address: 'redis:6379' } }), 'redis: shared usage counters in Redis are not implemented'],
   ['notifications', withSections({ notifications: { endpoints: [{ url: 'https://hook', events: ['*'] }] } }),
     'notifications.endpoints: webhook notifications are not implemented'],
@@ -55,12 +54,12 @@ describe('features not implemented yet', () => {
   test('all active features are reported together, and still with other problems', () => {
     const errors = errorsOf(withSections({
       encryption: { enabled: true, chunk_size: 'huge' },
-      cache: { enabled: true },
+      compression: { enabled: true },
       redis: {},
     }));
     expect(errors).toEqual([
       'encryption.chunk_size: must be a size: a number of bytes, or a number with a unit such as 256MB or 10MiB',
-      expect.stringMatching(/^cache\.enabled: /),
+      expect.stringMatching(/^compression\.enabled: /),
       expect.stringMatching(/^redis: /),
     ]);
   });

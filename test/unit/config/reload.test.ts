@@ -39,6 +39,8 @@ describe('diffForReload', () => {
     ['usage flush', { usage_flush: { adaptive_enabled: true } }, 'usage_flush', 'usage_flush.adaptive_enabled'],
     ['lifecycle', { lifecycle: { rules: [{ prefix: 'tmp/', expiration_days: 1 }] } }, 'lifecycle', 'lifecycle.rules[0] (added)'],
     ['cleanup queue', { cleanup_queue: { concurrency: 3 } }, 'cleanup_queue', 'cleanup_queue.concurrency'],
+    ['enabling the object cache', { cache: { enabled: true } }, 'cache', 'cache.enabled'],
+    ['the object cache size', { cache: { max_size: '1GiB' } }, 'cache', 'cache.max_size'],
   ] as const)('%s is reloadable', (_name, sections, flag, path) => {
     const result = diffForReload(current, configOf(withSections({ backends: three(), ...sections })));
     expect(result.restartRequired).toEqual([]);

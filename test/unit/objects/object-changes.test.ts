@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import type { StreamAppend } from '../../../domain/eventstore/port.js';
+import { objectChanges } from '../../../domain/objects/object-changes.js';
+
+const append = (streamId: string, ...types: string[]): StreamAppend => ({
+  streamId, expected: 'any', events: types.map((type, i) => ({ id: `${streamId}-${i}`, type, schemaVersion: 1, data: {}, metadata: {} })),
+});
+
+describe('objectChanges', () => {
+  it('names each object stream appended to once, with whether its version changed', () => {
+    expect(objectChanges([
+      append('object-alpha/a/b.txt', 'ReplicaAdded'),
+      append('object-alpha/a/b.txt', 'ObjectWritten'),
+      append('object-beta/k', 'CopyVerified'),
+      append('object-beta/gone', 'ObjectDeleted'),
+    ])).toEqual([
+      { bucket: 'alpha', key: 'a/b.txt', versionChanged: true },
+      { bucket: 'beta', key: 'k', versionChanged: false },
+      { bucket: 'beta', key: 'gone', versionChanged: true },
+    ]);
+  });
+
+  it('ignores other streams and empty appends', () => {
+    expect(objectChanges([append('job-1', 'MoveCompleted'), append('backend-b1', 'BackendDrained'), append('object-alpha/k'), append('object-nokey', 'ObjectWritten')])).toEqual([]);
+  });
+});
