@@ -1,6 +1,7 @@
 import type { Config } from '../domain/config/config.js';
 import type { Logger } from '../infra/telemetry/logger.js';
 import type { Metrics } from '../infra/telemetry/metrics.js';
+import type { Tracer } from '../infra/telemetry/spans.js';
 import type { AdminContext } from './admin/admin-context.js';
 import type { S3Context } from './s3/s3-context.js';
 
@@ -17,6 +18,8 @@ export interface GatewayContext {
   logger: Logger;
   metrics: Metrics;
   health: HealthState;
+  /** Set while `telemetry.tracing.enabled`: S3 requests then run in spans. */
+  tracer: Tracer | undefined;
   s3: S3Context;
   admin: AdminContext;
 }

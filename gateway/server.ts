@@ -9,6 +9,7 @@ import { s3ClientErrorHandler } from './s3/client-errors.js';
 import { DomainError } from '../domain/errors.js';
 import { preflightRefusal } from './s3/preflight.js';
 import { requestIdFor, resourceOf } from './s3/s3-request.js';
+import { traceS3Requests } from './s3/request-span.js';
 
 /**
  * S3 stores any Content-Type string, even one that is no valid media type (or is empty); fastify
@@ -63,8 +64,11 @@ export async function buildServer(ctx: GatewayContext): Promise<FastifyInstance>
   protection.start();
   app.addHook('onClose', async () => protection.stop());
   await registerAdminApi(app, ctx.admin, protection);
-  app.route({ method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'], url: '/', onRequest: hideContentType, handler: (req, reply) => handleS3(ctx.s3, req, reply, protection) });
-  app.route({ method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'], url: '/*', onRequest: hideContentType, handler: (req, reply) => handleS3(ctx.s3, req, reply, protection) });
+  const s3 = ctx.tracer
+    ? traceS3Requests(ctx.tracer, (req, reply, requestId) => handleS3(ctx.s3, req, reply, protection, requestId))
+    : (req: FastifyRequest, reply: FastifyReply) => handleS3(ctx.s3, req, reply, protection);
+  app.route({ method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'], url: '/', onRequest: hideContentType, handler: s3 });
+  app.route({ method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'], url: '/*', onRequest: hideContentType, handler: s3 });
   app.route({ method: 'OPTIONS', url: '/', handler: (req, reply) => sendS3Error(req, reply, preflightRefusal(req.raw)) });
   app.route({ method: 'OPTIONS', url: '/*', handler: (req, reply) => sendS3Error(req, reply, preflightRefusal(req.raw)) });
   // Methods S3 has no operation for (PATCH…) still get an S3 error document and a request id.

@@ -54,6 +54,8 @@ import type { Config } from '../domain/config/config.js';
 import { objectChanges } from '../domain/objects/object-changes.js';
 import { openDatabase, type DatabaseHandle } from './database.js';
 import { openEncryption } from './encryption-setup.js';
+import { startTracing } from './tracing-setup.js';
+import type { SpanExporter } from '../infra/telemetry/tracer-provider.js';
 import { mergeReloadable, parseListenAddr } from './reload.js';
 import { VERSION } from './version.js';
 
@@ -96,6 +98,8 @@ export interface StartOptions {
   logger?: Logger;
   /** An already open database (tests); otherwise the configured one is opened. */
   database?: { pool: pg.Pool };
+  /** With tracing on, spans go to this exporter instead of the configured OTLP endpoint (tests). */
+  spanExporter?: SpanExporter;
 }
 
 /** Wires every part of the orchestrator from a configuration and starts serving. */
@@ -116,6 +120,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
     throw err;
   }
   const metrics: Metrics = createMetrics(VERSION);
+  const tracing = startTracing(config, pool, instanceId, logger, opts.spanExporter);
   let encryption;
   try {
     encryption = await openEncryption(config.encryption, metrics.encryption, logger);
@@ -202,7 +207,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
   const board = new WorkerBoard();
   const integrity = integrityWorkers({ pool, store, events, backends, reader, plain, placement, orphans, reclaimer, leases, metrics, logger }, () => config);
   const ctx: GatewayContext = {
-    config: () => config, logger, metrics, health,
+    config: () => config, logger, metrics, health, tracer: tracing?.tracer,
     s3: {
       config: () => config, logger, metrics, audit, reads: pool, credentials, signingKeys, objects, writer, placement, reader, plain, encryption, reclaimer, multipart,
       backends, locations: new LocationCache(config.circuit_breaker.cache_ttl), degraded: new DegradedLookup(backends, logger), startedAtMs: Date.now(),
@@ -312,6 +317,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
         await backends.close();
         await encryption?.close();
         await new Promise<void>((r) => (metricsServer ? metricsServer.close(() => r()) : r()));
+        await tracing?.shutdown().catch((err: unknown) => logger.warn({ err }, 'tracing: the last spans could not be exported'));
         await db?.close();
         logger.info('s3-orchestrator stopped');
       })();

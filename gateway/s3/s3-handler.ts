@@ -20,6 +20,7 @@ import { routeOperation, type S3Operation } from './operations.js';
 import { sendError, sendXml, toDomainError } from './respond.js';
 import { queryRecord, rawQueryOf, requestIdFor, resourceOf, type S3Request } from './s3-request.js';
 import { S3_NAMESPACE, XML_DECLARATION } from './xml/common.js';
+import { inChildSpan, setActiveSpanAttribute, SpanKind } from '../../infra/telemetry/spans.js';
 
 /** Up to this many unread request body bytes are drained after an early error answer. */
 const drainLimitBytes = 8 * 1024 * 1024;
@@ -123,9 +124,10 @@ function countRefusal(ctx: S3Context, operation: string, err: unknown): void {
 }
 
 /** The S3 entry point: admission and rate limit, route, authenticate, run the operation, answer S3 XML errors. */
-export async function handleS3(ctx: S3Context, request: FastifyRequest, reply: FastifyReply, protection: RequestProtection): Promise<FastifyReply> {
+export async function handleS3(
+  ctx: S3Context, request: FastifyRequest, reply: FastifyReply, protection: RequestProtection, requestId = requestIdFor(request.raw),
+): Promise<FastifyReply> {
   const raw = request.raw;
-  const requestId = requestIdFor(raw);
   const rawUrl = raw.url ?? '/';
   const method = raw.method ?? 'GET';
   reply.header('x-amz-request-id', requestId);
@@ -162,6 +164,7 @@ export async function handleS3(ctx: S3Context, request: FastifyRequest, reply: F
     stage = 'routing';
     routed = routeRequest(method, rawUrl, raw.headers);
     operation = routed.operation;
+    setActiveSpanAttribute('s3o.operation', operation);
     const nowMs = Date.now();
     stage = 'authentication';
     const auth = authorize(ctx, routed, raw.headersDistinct, nowMs);
@@ -186,7 +189,8 @@ export async function handleS3(ctx: S3Context, request: FastifyRequest, reply: F
     };
     const operationStarted = performance.now();
     try {
-      const answered = await handlers[routed.operation](ctx, req, reply);
+      const handler = handlers[routed.operation];
+      const answered = await inChildSpan(`S3 ${operation}`, SpanKind.INTERNAL, undefined, () => handler(ctx, req, reply));
       ctx.metrics.requests.operation(method, operation, (performance.now() - operationStarted) / 1000, true);
       return answered;
     } catch (err) {
@@ -203,6 +207,7 @@ export async function handleS3(ctx: S3Context, request: FastifyRequest, reply: F
     countRefusal(ctx, operation, err);
     const e = toDomainError(err, ctx.logger);
     failure = e;
+    setActiveSpanAttribute('s3o.error_code', e.code);
     if (!raw.readableEnded) {
       // The body was not read. A small rest is drained, so the client finishes sending and reads the
       // answer on a healthy connection (closing under a writing client makes it fail with EPIPE

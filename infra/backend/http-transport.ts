@@ -9,6 +9,7 @@ import { fitToRange } from './range-window.js';
 import { parseS3Error } from './s3-xml.js';
 import { StreamedResponseHandler, type StreamEnd, type StreamedErrorResponse } from './streamed-response.js';
 import type { BackendCallHook, BackendCallOutcome, BackendConnection, BackendOp, ByteRange, GetObjectResult } from './types.js';
+import { endFailed, injectTraceContext, SpanKind, startChildSpan, type Span } from '../telemetry/spans.js';
 
 export interface TransportRequest {
   op: BackendOp;
@@ -81,7 +82,8 @@ export class HttpTransport {
   async send(req: TransportRequest, isOk: (status: number) => boolean): Promise<BufferedResponse> {
     const started = performance.now();
     const bytesOut = bodyLength(req);
-    const { path, headers } = await this.#prepare(req, bytesOut);
+    const span = this.#startSpan(req);
+    const { path, headers } = await this.#prepare(req, bytesOut, span);
     const shielded = req.body instanceof Readable ? shieldStream(req.body) : undefined;
     try {
       const res = await this.#pool.request({
@@ -90,14 +92,18 @@ export class HttpTransport {
       const raw = Buffer.from(await res.body.arrayBuffer());
       const ok = isOk(res.statusCode);
       this.#report(req.op, started, outcomeOf(ok, res.statusCode), res.statusCode, raw.length, bytesOut);
+      if (span) endSpan(span, outcomeOf(ok, res.statusCode), res.statusCode);
       return { status: res.statusCode, headers: res.headers, text: raw.toString('utf8') };
     } catch (e) {
       const callerError = shielded?.callerError();
       if (callerError !== undefined) {
         this.#report(req.op, started, 'aborted', 0, 0, 0);
+        if (span) endFailed(span, callerError);
         throw callerError;
       }
-      throw this.#failed(req, started, e);
+      const error = this.#failed(req, started, e);
+      if (span) endFailed(span, error);
+      throw error;
     } finally {
       shielded?.release();
     }
@@ -109,7 +115,8 @@ export class HttpTransport {
    */
   async open(req: TransportRequest, range: ByteRange | undefined): Promise<GetObjectResult> {
     const started = performance.now();
-    const { path, headers } = await this.#prepare(req, 0);
+    const span = this.#startSpan(req);
+    const { path, headers } = await this.#prepare(req, 0, span);
     return new Promise<GetObjectResult>((resolve, reject) => {
       let status = 0;
       let outcome: BackendCallOutcome = 'ok';
@@ -140,6 +147,7 @@ export class HttpTransport {
               : end.error instanceof BackendHttpError ? 'http_error' : 'aborted';
           }
           this.#report(req.op, started, outcome, status, end.bytesIn, 0);
+          if (span) endSpan(span, outcome, status, end.bytesIn);
         },
         mapError: (e) => this.#classify(req, e),
       });
@@ -161,7 +169,15 @@ export class HttpTransport {
     await this.#pool.destroy();
   }
 
-  async #prepare(req: TransportRequest, contentLength: number): Promise<{ path: string; headers: Record<string, string> }> {
+  /** `Backend <op>`, a client span, when the call is made for a traced request. */
+  #startSpan(req: TransportRequest): Span | undefined {
+    const span = startChildSpan(`Backend ${req.op}`, SpanKind.CLIENT);
+    span?.setAttributes({ 's3o.backend': this.#name, 'http.request.method': req.method, 'server.address': this.#url.host });
+    return span;
+  }
+
+  /** Signed headers, and the trace context for a traced call (outside the signature: backends ignore it). */
+  async #prepare(req: TransportRequest, contentLength: number, span: Span | undefined): Promise<{ path: string; headers: Record<string, string> }> {
     const path = this.objectPath(req.key);
     const query = req.query ?? {};
     const signed = await this.#signer.sign({
@@ -174,6 +190,7 @@ export class HttpTransport {
       headers: { host: this.#url.host, ...req.headers },
     }, req.payloadHash);
     if (req.body !== undefined) signed['content-length'] = String(contentLength);
+    if (span) injectTraceContext(span, signed);
     return { path: path + buildQueryString(query), headers: signed };
   }
 
@@ -203,6 +220,14 @@ export class HttpTransport {
 
 const bodyLength = (req: TransportRequest): number =>
   req.body === undefined ? 0 : Buffer.isBuffer(req.body) ? req.body.length : (req.contentLength ?? 0);
+
+function endSpan(span: Span, outcome: BackendCallOutcome, status: number, bytesIn?: number): void {
+  const attributes = { 'http.response.status_code': status, 's3o.outcome': outcome, ...(bytesIn === undefined ? {} : { 's3o.bytes_in': bytesIn }) };
+  if (outcome === 'ok' || outcome === 'not_found') {
+    span.setAttributes(attributes);
+    span.end();
+  } else endFailed(span, { code: outcome }, attributes);
+}
 
 const outcomeOf = (ok: boolean, status: number): BackendCallOutcome =>
   ok ? 'ok' : status === 404 ? 'not_found' : 'http_error';

@@ -1,4 +1,5 @@
 import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { traceFieldsOfActiveSpan } from './spans.js';
 
 export type { Logger };
 
@@ -17,6 +18,8 @@ export function createLogger(level: LevelWithSilent = 'info', bindings: Record<s
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: redactPaths, censor: '[redacted]' },
     formatters: { level: (label) => ({ level: label }) },
+    // A line logged while a traced request runs names its trace and span.
+    mixin: traceFieldsOfActiveSpan,
   };
   return destination ? pino(options, destination) : pino(options);
 }

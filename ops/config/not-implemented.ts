@@ -58,11 +58,6 @@ export const notImplementedFeatures: readonly NotImplementedFeature[] = [
     message: 'webhook notifications are not implemented in this version yet; remove notifications.endpoints',
   },
   {
-    feature: 'OpenTelemetry tracing',
-    activeAt: whenTrue('telemetry', 'tracing', 'enabled'),
-    message: 'OpenTelemetry tracing is not implemented in this version yet; set telemetry.tracing.enabled: false',
-  },
-  {
     feature: 'TLS termination',
     activeAt: whenSet('server', 'tls', 'cert_file'),
     message: 'TLS termination is not implemented in this version yet; terminate TLS in a reverse proxy and remove server.tls.cert_file and key_file',

@@ -14,7 +14,6 @@ const cases: readonly [string, Record<string, unknown>, string][] = [
   ['redis', withSections({ redis: { address: 'redis:6379' } }), 'redis: shared usage counters in Redis are not implemented'],
   ['notifications', withSections({ notifications: { endpoints: [{ url: 'https://hook', events: ['*'] }] } }),
     'notifications.endpoints: webhook notifications are not implemented'],
-  ['tracing', withSections({ telemetry: { tracing: { enabled: true, endpoint: 'otel:4317' } } }), 'telemetry.tracing.enabled: OpenTelemetry tracing is not implemented'],
   ['tls', withSections({ server: { tls: { cert_file: '/c.pem', key_file: '/k.pem' } } }), 'server.tls.cert_file: TLS termination is not implemented'],
   ['ui', withSections({ ui: { enabled: true, admin_key: 'a', admin_secret: 'b', session_secret: 'c' } }), 'ui.enabled: the web dashboard is not implemented'],
   ['default_chain', withDefaultChain(), 'backends[1].credential_source: credential_source: default_chain is not implemented'],

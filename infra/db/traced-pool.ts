@@ -1,0 +1,25 @@
+import type pg from 'pg';
+import { inChildSpan, SpanKind } from '../telemetry/spans.js';
+
+/** The append statement's name (postgres-event-store.ts): its span is `PostgreSQL append`. */
+const appendStatement = 's3o-append';
+
+/**
+ * Gives each query a traced request makes a client span: `PostgreSQL append` for the event
+ * append, `PostgreSQL query` for the rest, named by its first keyword. Never the statement's
+ * values. Installed only while tracing is on; outside a traced request a query runs as before.
+ */
+export function tracePool(pool: pg.Pool): pg.Pool {
+  const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
+  Object.assign(pool, {
+    query: (...args: unknown[]) => {
+      const statement = args[0] as string | { name?: string; text?: string } | undefined;
+      const name = typeof statement === 'object' ? statement.name : undefined;
+      const text = typeof statement === 'string' ? statement : statement?.text ?? '';
+      const operation = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? 'QUERY';
+      return inChildSpan(name === appendStatement ? 'PostgreSQL append' : 'PostgreSQL query', SpanKind.CLIENT,
+        { 'db.system.name': 'postgresql', 'db.operation.name': operation, ...(name ? { 'db.query.name': name } : {}) }, () => query(...args));
+    },
+  });
+  return pool;
+}

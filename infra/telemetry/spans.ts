@@ -1,0 +1,94 @@
+/**
+ * Spans inside a traced request. The request's tracer and id travel in the OpenTelemetry context
+ * (set by the gateway when tracing is on), so a backend call or a query makes a child span only
+ * while it runs for a traced request: with tracing off there is no tracer in any context, and each
+ * helper costs one context lookup.
+ */
+import {
+  context, createContextKey, defaultTextMapGetter, defaultTextMapSetter, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace,
+  type Attributes, type Context, type Span, type Tracer,
+} from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+
+export { SpanKind, type Span, type Tracer };
+
+const tracerKey = createContextKey('s3o.tracer');
+const requestIdKey = createContextKey('s3o.request_id');
+const propagator = new W3CTraceContextPropagator();
+
+/** The attribute every span of a request carries: the id the client sees as x-amz-request-id. */
+export const REQUEST_ID_ATTRIBUTE = 's3o.request_id';
+
+/** The request id a span started in `parent` belongs to, if any (for the span processor that stamps it). */
+export function requestIdIn(parent: Context): string | undefined {
+  const id = parent.getValue(requestIdKey);
+  return typeof id === 'string' ? id : undefined;
+}
+
+/**
+ * Starts a request's server span, continuing the caller's W3C `traceparent` when it sent a valid
+ * one, and gives the context to run the request in.
+ */
+export function startRequestSpan(
+  tracer: Tracer, name: string, headers: Readonly<Record<string, unknown>>, requestId: string, attributes: Attributes,
+): { span: Span; context: Context } {
+  const remote = propagator.extract(ROOT_CONTEXT, headers, defaultTextMapGetter);
+  const span = tracer.startSpan(name, { kind: SpanKind.SERVER, attributes: { ...attributes, [REQUEST_ID_ATTRIBUTE]: requestId } }, remote);
+  return { span, context: trace.setSpan(remote, span).setValue(tracerKey, tracer).setValue(requestIdKey, requestId) };
+}
+
+/** A child of the active request span, or undefined outside a traced request. End it. */
+export function startChildSpan(name: string, kind: SpanKind, attributes?: Attributes): Span | undefined {
+  const active = context.active();
+  const tracer = active.getValue(tracerKey) as Tracer | undefined;
+  return tracer?.startSpan(name, { kind, attributes }, active);
+}
+
+/**
+ * Runs `fn` in a child span of the active request span, or plainly (as it is, no promise added)
+ * outside a traced request.
+ */
+export function inChildSpan<T>(
+  name: string, kind: SpanKind, attributes: Attributes | undefined, fn: (span: Span | undefined) => T | Promise<T>,
+): T | Promise<T> {
+  const span = startChildSpan(name, kind, attributes);
+  if (span === undefined) return fn(undefined);
+  return Promise.resolve(context.with(trace.setSpan(context.active(), span), () => fn(span))).then(
+    (result) => {
+      span.end();
+      return result;
+    },
+    (err: unknown) => {
+      endFailed(span, err);
+      throw err;
+    },
+  );
+}
+
+/** Ends a span as failed, naming the error's class and code, never its message (it may quote a request). */
+export function endFailed(span: Span, err: unknown, attributes?: Attributes): void {
+  const e = err as { name?: unknown; code?: unknown } | null;
+  const type = typeof e?.code === 'string' ? e.code : typeof e?.name === 'string' ? e.name : 'Error';
+  span.setAttributes({ ...attributes, 'error.type': type });
+  span.setStatus({ code: SpanStatusCode.ERROR });
+  span.end();
+}
+
+/** Sets an attribute on the active span (the request's, in the gateway) when it is recorded. */
+export function setActiveSpanAttribute(name: string, value: string): void {
+  const span = trace.getSpan(context.active());
+  if (span?.isRecording()) span.setAttribute(name, value);
+}
+
+/** Adds `traceparent` (and `tracestate`) for `span` to headers about to be sent. */
+export function injectTraceContext(span: Span, headers: Record<string, string>): void {
+  propagator.inject(trace.setSpan(context.active(), span), headers, defaultTextMapSetter);
+}
+
+/** For a log line (pino's mixin, which merges into what it returns): the active recorded span's trace and span id. */
+export function traceFieldsOfActiveSpan(): Record<string, string> {
+  const span = trace.getSpan(context.active());
+  if (span === undefined || !span.isRecording()) return {};
+  const { traceId, spanId } = span.spanContext();
+  return { trace_id: traceId, span_id: spanId };
+}

@@ -1,0 +1,27 @@
+import { diag, DiagLogLevel } from '@opentelemetry/api';
+import type pg from 'pg';
+import type { Logger } from '../infra/telemetry/logger.js';
+import type { Config } from '../domain/config/config.js';
+import { tracePool } from '../infra/db/traced-pool.js';
+import { startTracer, type SpanExporter, type TracerHandle } from '../infra/telemetry/tracer-provider.js';
+import { otlpTracesUrl } from './config/schema/observability.js';
+import { VERSION } from './version.js';
+
+/**
+ * Tracing as `telemetry.tracing` asks: undefined while it is off (nothing is wrapped, no span is
+ * ever made). On, the pool's queries get spans and the gateway serves requests in spans.
+ */
+export function startTracing(
+  config: Config, pool: pg.Pool, instanceId: string, logger: Logger, exporter: SpanExporter | undefined,
+): TracerHandle | undefined {
+  const tracing = config.telemetry.tracing;
+  if (!tracing.enabled) return undefined;
+  const url = otlpTracesUrl(tracing);
+  if (typeof url === 'string') throw new Error(`telemetry.tracing.endpoint: ${url}`);
+  // The SDK tells of failed exports through its diagnostic logger: to the operator's log.
+  const tell = (message: string) => logger.warn({ component: 'tracing' }, `OpenTelemetry: ${message}`);
+  diag.setLogger({ error: tell, warn: tell, info: () => undefined, debug: () => undefined, verbose: () => undefined }, DiagLogLevel.WARN);
+  logger.info({ endpoint: url.origin, sampleRate: tracing.sample_rate }, 'tracing on: exporting spans over OTLP/HTTP');
+  tracePool(pool);
+  return startTracer({ url, sampleRate: tracing.sample_rate, serviceVersion: VERSION, instanceId, exporter });
+}
