@@ -16,6 +16,11 @@ export interface RebuildProgress {
 
 export type ProgressFn = (p: RebuildProgress) => void;
 
+export interface ReplayOptions {
+  /** Events per inline replay page (default replayBatchSize); tests use small pages to cut runs often. */
+  pageSize?: number;
+}
+
 export interface RebuildReport {
   projection: string;
   events: number;
@@ -113,9 +118,9 @@ async function compareAtSnapshot(run: ShadowRun, bulkApplied: number, catchUp: (
 }
 
 /** The bulk replay of inline projections into the shadow tables, appends going on meanwhile. */
-function replayInlineIntoShadow(run: ShadowRun, names: readonly string[]): ReturnType<typeof replayInline> {
+function replayInlineIntoShadow(run: ShadowRun, names: readonly string[], pageSize: number | undefined): ReturnType<typeof replayInline> {
   return replayInline(run.client, names, undefined, {
-    gapSafe: true,
+    gapSafe: true, pageSize,
     analyze: run.tables.map((t) => `${run.schema}.${t}`),
     onBatch: (p) => run.progress('replaying', p.applied),
   });
@@ -133,14 +138,14 @@ const inlineTarget = (mode: 'rebuild' | 'verify', infos: readonly InlineProjecti
  * then briefly fences appends (EXCLUSIVE lock on streams; reads continue), applies the last
  * events and swaps the shadow tables in.
  */
-export async function rebuildInline(pool: pg.Pool, infos: readonly InlineProjection[], onProgress?: ProgressFn): Promise<RebuildReport> {
+export async function rebuildInline(pool: pg.Pool, infos: readonly InlineProjection[], onProgress?: ProgressFn, opts: ReplayOptions = {}): Promise<RebuildReport> {
   const names = infos.map((i) => i.name);
   return inShadowSchema(pool, inlineTarget('rebuild', infos), onProgress, async (run) => {
-    const bulk = await replayInlineIntoShadow(run, names);
+    const bulk = await replayInlineIntoShadow(run, names, opts.pageSize);
     await run.client.query('BEGIN');
     await run.client.query('LOCK TABLE public.streams IN EXCLUSIVE MODE');
     run.progress('catching-up', bulk.applied);
-    const rest = await replayInline(run.client, names, bulk.position, { gapSafe: false });
+    const rest = await replayInline(run.client, names, bulk.position, { gapSafe: false, pageSize: opts.pageSize });
     const events = bulk.applied + rest.applied;
     run.progress('swapping', events);
     await swapInShadowTables(run.client, run.schema, run.tables);
@@ -155,11 +160,12 @@ export async function rebuildInline(pool: pg.Pool, infos: readonly InlineProject
  * REPEATABLE READ snapshot, applies the events that snapshot sees and compares row by row.
  * Appends are never blocked.
  */
-export async function verifyInline(pool: pg.Pool, infos: readonly InlineProjection[], onProgress?: ProgressFn): Promise<VerifyReport> {
+export async function verifyInline(pool: pg.Pool, infos: readonly InlineProjection[], onProgress?: ProgressFn, opts: ReplayOptions = {}): Promise<VerifyReport> {
   const names = infos.map((i) => i.name);
   return inShadowSchema(pool, inlineTarget('verify', infos), onProgress, async (run) => {
-    const bulk = await replayInlineIntoShadow(run, names);
-    return compareAtSnapshot(run, bulk.applied, async () => (await replayInline(run.client, names, bulk.position, { gapSafe: false })).applied);
+    const bulk = await replayInlineIntoShadow(run, names, opts.pageSize);
+    return compareAtSnapshot(run, bulk.applied, async () =>
+      (await replayInline(run.client, names, bulk.position, { gapSafe: false, pageSize: opts.pageSize })).applied);
   });
 }
 
@@ -222,18 +228,18 @@ export async function verifyAsync(pool: pg.Pool, info: AsyncProjection, onProgre
 }
 
 /** Rebuilds the named projection, or all of them (inline ones in a single pass). */
-export async function rebuildProjections(pool: pg.Pool, infos: readonly ProjectionInfo[], onProgress?: ProgressFn): Promise<RebuildReport[]> {
+export async function rebuildProjections(pool: pg.Pool, infos: readonly ProjectionInfo[], onProgress?: ProgressFn, opts: ReplayOptions = {}): Promise<RebuildReport[]> {
   const reports: RebuildReport[] = [];
   const inline = infos.filter((i): i is InlineProjection => i.kind === 'inline');
-  if (inline.length > 0) reports.push(await rebuildInline(pool, inline, onProgress));
+  if (inline.length > 0) reports.push(await rebuildInline(pool, inline, onProgress, opts));
   for (const a of infos.filter((i): i is AsyncProjection => i.kind === 'async')) reports.push(await rebuildAsync(pool, a, onProgress));
   return reports;
 }
 
-export async function verifyProjections(pool: pg.Pool, infos: readonly ProjectionInfo[], onProgress?: ProgressFn): Promise<VerifyReport[]> {
+export async function verifyProjections(pool: pg.Pool, infos: readonly ProjectionInfo[], onProgress?: ProgressFn, opts: ReplayOptions = {}): Promise<VerifyReport[]> {
   const reports: VerifyReport[] = [];
   const inline = infos.filter((i): i is InlineProjection => i.kind === 'inline');
-  if (inline.length > 0) reports.push(await verifyInline(pool, inline, onProgress));
+  if (inline.length > 0) reports.push(await verifyInline(pool, inline, onProgress, opts));
   for (const a of infos.filter((i): i is AsyncProjection => i.kind === 'async')) reports.push(await verifyAsync(pool, a, onProgress));
   return reports;
 }

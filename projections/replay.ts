@@ -9,7 +9,8 @@ export interface ReplayProgress {
   position: Position | undefined;
 }
 
-export const replayBatchSize = 5000;
+/** Events per page of a replay: one statement loads and applies a page (inline), or reads it (async). */
+export const replayBatchSize = 10_000;
 
 /**
  * Replays inline projection handlers server-side, page by page, into whatever tables the
@@ -19,12 +20,13 @@ export async function replayInline(
   db: pg.ClientBase,
   names: readonly string[],
   from: Position | undefined,
-  opts: { gapSafe: boolean; onBatch?: (p: ReplayProgress) => void; analyze?: readonly string[] },
+  opts: { gapSafe: boolean; onBatch?: (p: ReplayProgress) => void; analyze?: readonly string[]; pageSize?: number },
 ): Promise<{ position: Position | undefined; applied: number }> {
   let { txId, seq } = decodePosition(from);
   let position = from;
   let total = 0;
-  let nextAnalyze = replayBatchSize;
+  const pageSize = opts.pageSize ?? replayBatchSize;
+  let nextAnalyze = pageSize;
   for (;;) {
     // Shadow tables start empty, and a plan cached for an empty table (a sequential scan) stays
     // cached as the table grows: at doubling sizes the statistics are refreshed and the session's
@@ -36,7 +38,7 @@ export async function replayInline(
     }
     const res = await db.query<{ applied: number; last_tx: string; last_seq: string }>(
       'SELECT applied, last_tx, last_seq FROM s3o_replay_page($1::text[], $2::xid8, $3::bigint, $4, $5)',
-      [names, txId, seq, replayBatchSize, opts.gapSafe],
+      [names, txId, seq, pageSize, opts.gapSafe],
     );
     const row = res.rows[0];
     if (!row || row.applied === 0) break;

@@ -150,6 +150,10 @@ export class PostgresEventStore implements EventStore {
  * Gap-safe global read: only events of transactions older than the oldest running one
  * (pg_snapshot_xmin) are returned, in (tx_id, seq) order, so a reader that remembers its last
  * position can never skip an event whose transaction commits after a later one.
+ *
+ * A type filter reads each type in its own branch, walking `events_type_order (type, tx_id, seq)`
+ * in order, and merges the branches: one `type = ANY(...)` over several types cannot walk that
+ * index in order and sorts every later event of those types for each page (quadratic in a replay).
  */
 export async function readAllWith(
   db: Queryable,
@@ -158,22 +162,23 @@ export async function readAllWith(
   const { txId, seq } = decodePosition(opts.after);
   const params: unknown[] = [txId, seq, opts.limit];
   let where = '';
-  if (opts.filter?.types?.length) {
-    params.push(opts.filter.types);
-    where += ` AND type = ANY($${params.length}::text[])`;
-  }
   if (opts.filter?.streamPrefixes?.length) {
     params.push(opts.filter.streamPrefixes.map((p) => `${p.replace(/[\\%_]/g, (c) => `\\${c}`)}%`));
     where += ` AND stream_id LIKE ANY($${params.length}::text[])`;
   }
+  const page = (typeCondition: string) =>
+    `SELECT ${eventColumns} FROM events
+      WHERE (tx_id, seq) > ($1::xid8, $2::bigint)
+        AND tx_id < pg_snapshot_xmin(pg_current_snapshot())${typeCondition}${where}
+      ORDER BY tx_id, seq LIMIT $3`;
+  const types = [...new Set(opts.filter?.types ?? [])];
+  const branches = types.map((t) => {
+    params.push(t);
+    return `(${page(` AND type = $${params.length}`)})`;
+  });
+  const sql = branches.length === 0 ? page('') : branches.length === 1 ? (branches[0] as string) : `${branches.join(' UNION ALL ')} ORDER BY tx_id, seq LIMIT $3`;
   try {
-    const res = await db.query<EventRow>(
-      `SELECT ${eventColumns} FROM events
-        WHERE (tx_id, seq) > ($1::xid8, $2::bigint)
-          AND tx_id < pg_snapshot_xmin(pg_current_snapshot())${where}
-        ORDER BY tx_id, seq LIMIT $3`,
-      params,
-    );
+    const res = await db.query<EventRow>(sql, params);
     const events = res.rows.map(toRecorded);
     const lastEvent = events[events.length - 1];
     return { events, last: lastEvent?.position ?? opts.after, caughtUp: events.length < opts.limit };

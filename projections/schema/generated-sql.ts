@@ -113,26 +113,61 @@ $$;
 `;
 }
 
+/** The replay of one projection over the loaded page: runs of its bulk types set-based, its other events one by one. */
+function replayProjectionSql(p: InlineProjection): string {
+  const handled = p.handles.map(eventTypeOf);
+  const bulk = p.bulk.map(eventTypeOf);
+  const single = handled.filter((t) => !bulk.includes(t));
+  const call = `PERFORM s3o_proj_${p.name}(r.stream_id, r.revision, r.type, r.data, r.meta, false);`;
+  const lines = [`  IF ${literal(p.name)} = ANY (p_projections) THEN`];
+  if (bulk.length === 0) {
+    lines.push(
+      `    FOR r IN SELECT e.* FROM pg_temp.s3o_replay_events e WHERE e.type IN (${literals(handled)}) ORDER BY e.ord LOOP`,
+      `      ${call}`,
+      '    END LOOP;',
+    );
+  } else if (single.length === 0) {
+    lines.push(
+      `    IF EXISTS (SELECT 1 FROM pg_temp.s3o_replay_events e WHERE e.type IN (${literals(bulk)})) THEN`,
+      `      PERFORM s3o_bulk_${p.name}(1, applied);`,
+      '    END IF;',
+    );
+  } else {
+    // bulk_upto: how many of the page's bulk events come at or before each event, so a run is
+    // applied only when it holds any.
+    lines.push(
+      '    v_next := 1;',
+      '    v_done := 0;',
+      '    FOR r IN SELECT x.* FROM (',
+      `               SELECT e.*, count(*) FILTER (WHERE e.type IN (${literals(bulk)})) OVER (ORDER BY e.ord) AS bulk_upto`,
+      `                 FROM pg_temp.s3o_replay_events e WHERE e.type IN (${literals(handled)})) x`,
+      `              WHERE x.type IN (${literals(single)}) ORDER BY x.ord LOOP`,
+      '      IF r.bulk_upto > v_done THEN',
+      `        PERFORM s3o_bulk_${p.name}(v_next, r.ord - 1);`,
+      '        v_done := r.bulk_upto;',
+      '      END IF;',
+      `      ${call}`,
+      '      v_next := r.ord + 1;',
+      '    END LOOP;',
+      `    IF EXISTS (SELECT 1 FROM pg_temp.s3o_replay_events e WHERE e.ord >= v_next AND e.type IN (${literals(bulk)})) THEN`,
+      `      PERFORM s3o_bulk_${p.name}(v_next, applied);`,
+      '    END IF;',
+    );
+  }
+  lines.push('  END IF;');
+  return lines.join('\n');
+}
+
 /**
  * `s3o_replay_page(projections, after, limit, gap_safe)`: replays the next page of the log after
- * a position through the named inline projections into the tables search_path resolves to, event
- * by event through their handlers (invariants not enforced), and returns how many events it read
- * and the position of the last. With gap_safe it stops below the oldest running transaction.
+ * a position through the named inline projections into the tables search_path resolves to
+ * (invariants not enforced), and returns how many events it read and the position of the last.
+ * With gap_safe it stops below the oldest running transaction. The page is loaded once into
+ * `pg_temp.s3o_replay_events` (upcast, with its event time and its order in the page); each
+ * projection then applies it on its own (they share no table): its bulk events set-based, a run
+ * between two of its other events at a time, and those others through its handler.
  */
-export function replaySql(catalogue: CatalogueView, inline: readonly InlineProjection[]): string {
-  const types = Object.keys(catalogue.versions);
-  const handlersOf = (t: string) => inline.filter((p) => p.handles.some((h) => eventTypeOf(h) === t)).map((p) => p.name);
-  const cases = groupTypes(types, (t) => handlersOf(t).join(','))
-    .filter((g) => handlersOf(g[0] as string).length > 0)
-    .map((g) =>
-      [
-        `      WHEN ${literals(g)} THEN`,
-        ...handlersOf(g[0] as string).map(
-          (h) => `        IF ${literal(h)} = ANY (p_projections) THEN PERFORM s3o_proj_${h}(r.stream_id, r.revision, r.type, v_data, r.metadata, false); END IF;`,
-        ),
-      ].join('\n'),
-    )
-    .join('\n');
+export function replaySql(inline: readonly InlineProjection[]): string {
   return `-- Generated from projections/registry.ts (projections/schema/generated-sql.ts): do not edit.
 CREATE OR REPLACE FUNCTION s3o_replay_page(
   p_projections text[], p_after_tx xid8, p_after_seq bigint, p_limit int, p_gap_safe boolean
@@ -140,39 +175,45 @@ CREATE OR REPLACE FUNCTION s3o_replay_page(
 LANGUAGE plpgsql AS $$
 DECLARE
   r record;
-  n int := 0;
-  v_data jsonb;
+  v_next int;
+  v_done bigint;
 BEGIN
   last_tx := p_after_tx;
   last_seq := p_after_seq;
-  PERFORM s3o_usage_replay_begin();
-  -- Planned per page with its values (EXECUTE). The stream id is passed with the default
+  -- Emptied at each commit: temporary tables are never vacuumed, pages deleted one after the
+  -- other would pile up in it. Within one transaction (a verify's snapshot) the DELETE does it.
+  IF to_regclass('pg_temp.s3o_replay_events') IS NULL THEN
+    CREATE TEMP TABLE s3o_replay_events (
+      ord int PRIMARY KEY, stream_id text, revision bigint, type text, data jsonb, meta jsonb,
+      at timestamptz, tx_id xid8, seq bigint
+    ) ON COMMIT DELETE ROWS;
+  END IF;
+  DELETE FROM pg_temp.s3o_replay_events;
+  -- Planned per page with its values (EXECUTE). The stream id is kept with the default
   -- collation, as the append passes it: a PL/pgSQL function's variables take the collation of
   -- its arguments, and with the log's "C" the handlers' lookups by id could not use their indexes.
-  FOR r IN EXECUTE format(
-    'SELECT e.stream_id COLLATE "default" AS stream_id, e.revision, e.type, e.schema_version, e.data, e.metadata, e.tx_id, e.seq
-       FROM public.events e
-      WHERE (e.tx_id, e.seq) > ($1, $2) %s
-      ORDER BY e.tx_id, e.seq
-      LIMIT %s',
+  EXECUTE format(
+    'INSERT INTO pg_temp.s3o_replay_events
+     SELECT row_number() OVER (ORDER BY e.tx_id, e.seq), e.stream_id COLLATE "default", e.revision, e.type,
+            CASE WHEN e.schema_version IS DISTINCT FROM coalesce(s3o_event_current_version(e.type), e.schema_version)
+                 THEN s3o_upcast(e.type, e.schema_version, e.data) ELSE e.data END,
+            e.metadata, s3o_event_time(e.metadata), e.tx_id, e.seq
+       FROM (SELECT * FROM public.events e
+              WHERE (e.tx_id, e.seq) > ($1, $2) %s
+              ORDER BY e.tx_id, e.seq
+              LIMIT %s) e',
     CASE WHEN p_gap_safe THEN 'AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())' ELSE '' END,
     p_limit)
-    USING p_after_tx, p_after_seq
-  LOOP
-    v_data := r.data;
-    IF r.schema_version IS DISTINCT FROM coalesce(s3o_event_current_version(r.type), r.schema_version) THEN
-      v_data := s3o_upcast(r.type, r.schema_version, r.data);
-    END IF;
-    CASE r.type
-${cases}
-      ELSE NULL;
-    END CASE;
-    n := n + 1;
-    last_tx := r.tx_id;
-    last_seq := r.seq;
-  END LOOP;
+    USING p_after_tx, p_after_seq;
+  GET DIAGNOSTICS applied = ROW_COUNT;
+  IF applied = 0 THEN
+    RETURN NEXT;
+    RETURN;
+  END IF;
+  SELECT e.tx_id, e.seq INTO last_tx, last_seq FROM pg_temp.s3o_replay_events e WHERE e.ord = applied;
+  PERFORM s3o_usage_replay_begin();
+${inline.map(replayProjectionSql).join('\n')}
   PERFORM s3o_usage_replay_end();
-  applied := n;
   RETURN NEXT;
 END
 $$;

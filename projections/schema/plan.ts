@@ -41,6 +41,8 @@ export async function schemaPlan(sources: SchemaSources = defaultSchemaSources):
   if (problems.length > 0) throw new Error(`projection declarations do not match the event catalogue:\n- ${problems.join('\n- ')}`);
   for (const p of sources.inline) {
     if (!/^[a-z][a-z0-9_]*$/.test(p.name)) throw new Error(`inline projection name "${p.name}" is not a plain SQL identifier`);
+    const notHandled = p.bulk.filter((b) => !p.handles.includes(b));
+    if (notHandled.length > 0) throw new Error(`inline projection ${p.name} replays set-based what it does not handle: ${notHandled.join(', ')}`);
   }
   return combinePlans([
     await readMigrationFolder(eventStoreMigrations),
@@ -51,7 +53,7 @@ export async function schemaPlan(sources: SchemaSources = defaultSchemaSources):
       repeatable: [
         { name: 'generated/event-versions.sql', sql: eventVersionsSql(sources.catalogue) },
         { name: 'generated/dispatch.sql', sql: dispatchSql(sources.catalogue, sources.inline) },
-        { name: 'generated/replay.sql', sql: replaySql(sources.catalogue, sources.inline) },
+        { name: 'generated/replay.sql', sql: replaySql(sources.inline) },
       ],
     },
   ]);

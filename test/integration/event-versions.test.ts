@@ -31,7 +31,8 @@ const upcastObjectWrittenSql = `(d - 'previous' - 'replicas') || jsonb_build_obj
   (SELECT coalesce(jsonb_agg(r || jsonb_build_object('size', d->'size') ORDER BY i), '[]'::jsonb)
      FROM jsonb_array_elements(d->'replicas') WITH ORDINALITY AS x(r, i)))`;
 const toV2 = (v: EventVersion): EventVersion => (v === `ObjectWritten@${OLD}` ? `ObjectWritten@${NEXT}` : v);
-const declaredAtV2 = <P extends ProjectionDefinition>(p: P): P => ({ ...p, handles: p.handles.map(toV2), ignores: p.ignores.map(toV2) });
+const declaredAtV2 = <P extends ProjectionDefinition & { bulk?: readonly EventVersion[] }>(p: P): P =>
+  ({ ...p, handles: p.handles.map(toV2), ignores: p.ignores.map(toV2), ...(p.bulk ? { bulk: p.bulk.map(toV2) } : {}) });
 const withV2: SchemaSources = {
   catalogue: {
     versions: { ...eventCatalog, ObjectWritten: { ...eventCatalog.ObjectWritten, version: NEXT } },

@@ -5,6 +5,10 @@ export const cleanupProjection = defineInlineProjection({
   name: 'cleanup',
   home: new URL('./', import.meta.url),
   tables: ['cleanup_queue'],
+  bulk: [
+    'ObjectWritten@3', 'ObjectDeleted@1', 'CopyMoved@1', 'CopyRepaired@1', 'ReplicaDropped@1', 'OrphanRecorded@1',
+    'CleanupSucceeded@1', 'CleanupDismissed@1',
+  ],
   handles: [
     'ObjectWritten@3', 'ReplicaDropped@1', 'CopyMoved@1', 'ObjectDeleted@1', 'OrphanRecorded@1',
     'CleanupFailed@1', 'CleanupSucceeded@1', 'CleanupExhausted@1', 'CleanupRetried@1',

@@ -5,6 +5,7 @@ export const locationsProjection = defineInlineProjection({
   name: 'locations',
   home: new URL('./', import.meta.url),
   tables: ['objects', 'object_copies'],
+  bulk: ['ObjectWritten@3', 'ObjectDeleted@1'],
   handles: [
     'ObjectWritten@3', 'ReplicaAdded@1', 'ReplicaDropped@1', 'CopyMoved@1', 'ObjectDeleted@1',
     'CopyVerified@1', 'CopyCorrupted@1', 'CopyRepaired@1', 'ChecksumBackfilled@1',

@@ -8,6 +8,10 @@ export const usageProjection = defineInlineProjection({
   name: 'usage',
   home: new URL('./', import.meta.url),
   tables: ['backend_usage', 'usage_pending_parts', 'usage_move_reservations'],
+  bulk: [
+    'ObjectWritten@3', 'ObjectDeleted@1', 'ReplicaAdded@1', 'ReplicaDropped@1', 'CopyMoved@1', 'CopyRepaired@1',
+    'OrphanRecorded@1', 'CleanupSucceeded@1', 'CleanupDismissed@1',
+  ],
   handles: [
     'ObjectWritten@3', 'ReplicaAdded@1', 'ReplicaDropped@1', 'CopyMoved@1', 'ObjectDeleted@1',
     'BackendRegistered@1', 'BackendLimitsChanged@1', 'OrphanRecorded@1', 'CleanupSucceeded@1',
