@@ -169,7 +169,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
   const plain = new PlaintextReader(reader, encryption, (version, copy, err) => {
     logger.error({ writeId: version.writeId, backend: copy.backend, storageKey: copy.storageKey, err }, 'a stored copy failed decryption');
   }, logger);
-  const multipart = new MultipartService(pool, store, events, backends, placement, writer, objects, orphans, logger);
+  const multipart = new MultipartService(pool, store, events, backends, placement, writer, objects, orphans, logger, encryption);
   const credentials = new CredentialStore(config.buckets);
   const signingKeys = new SigningKeyCache();
   const health = { ready: false, databaseHealthy: () => databaseBreaker.current() === 'closed' };

@@ -15,4 +15,6 @@ export const slowTestFiles = [
   'test/operations/fresh-clone.test.ts',
   // A drain of 20,000 objects, its store reads counted per batch (about 7 minutes on a busy 2-core machine).
   'test/operations/drain-flat-cost.test.ts',
+  // Encrypted multipart uploads of 5 MiB parts (the backends' minimum) with a restart, replication and a drain, on s3rver and Ceph RGW (~80 s).
+  'test/e2e/s3-encryption-multipart.test.ts',
 ];

@@ -42,11 +42,20 @@ export const EncryptedSegment = z.object({
 });
 export type EncryptedSegment = z.infer<typeof EncryptedSegment>;
 
-export const EncryptionEnvelope = z.object({
+/**
+ * The facts every segment of one object version shares: format, chunk size, header length and
+ * the data key's wrap. A multipart upload records them when it is created (its data key), each
+ * part then adds its segment, and Complete joins them into the version's envelope.
+ */
+export const EncryptionKeyLayout = z.object({
   format: z.literal(FORMAT_VERSION),
   chunkSize: z.number().int().refine(isFormatChunkSize, 'chunkSize must be a power of two from 16 bytes to 1 MiB'),
   headerLength: z.number().int().min(HEADER_FIXED_BYTES + 1).max(0xffff),
   key: EncryptionKeyFacts,
+});
+export type EncryptionKeyLayout = z.infer<typeof EncryptionKeyLayout>;
+
+export const EncryptionEnvelope = EncryptionKeyLayout.extend({
   segments: z.array(EncryptedSegment).min(1),
 }).superRefine((envelope, ctx) => {
   const parts = envelope.segments.map((s) => s.partNumber);

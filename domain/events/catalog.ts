@@ -38,6 +38,10 @@ export const upcasters: Record<string, (data: Record<string, unknown>) => Record
   'PartUploaded@1': (d) => ({ ...d, sha256: null }),
   /** Version 3 records the encryption envelope; a version 2 write is plaintext. */
   'ObjectWritten@2': (d) => ({ ...d, encryption: null }),
+  /** Version 2 records an upload's encryption (data key and layout); a version 1 upload is plaintext. */
+  'MultipartUploadCreated@1': (d) => ({ ...d, encryption: null }),
+  /** Version 3 records a part's stored size and segment salt; a version 2 part is plaintext, stored as sent. */
+  'PartUploaded@2': (d) => ({ ...d, storedSize: d['size'], salt: null }),
 };
 
 export function isKnownEventType(type: string): type is EventType {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EncryptedSegment, EncryptionKeyLayout } from '../encryption/envelope.js';
 import { Checksum, IsoTime, ObjectHeaders, Sha256Hex } from './common.js';
 
 export const MultipartUploadCreated = z.object({
@@ -14,6 +15,13 @@ export const MultipartUploadCreated = z.object({
   metadata: z.record(z.string(), z.string()),
   headers: ObjectHeaders,
   initiatedAt: IsoTime,
+  /**
+   * The upload's data key (wrapped) and layout when its parts are encrypted at rest, null for
+   * plaintext. Each part is then its own segment under this key, and Complete joins them into
+   * the version's envelope without re-encrypting. New in version 2: an older build must refuse
+   * it rather than store an encrypted upload's parts in clear.
+   */
+  encryption: EncryptionKeyLayout.nullable(),
 });
 
 export const PartUploaded = z.object({
@@ -28,6 +36,14 @@ export const PartUploaded = z.object({
   checksum: Checksum.nullable(),
   /** SHA-256 hex of the part as the client sent it; null when integrity was off. New in version 2. */
   sha256: Sha256Hex.nullable(),
+  /**
+   * Bytes the part takes on the backend: `size` for plaintext, its encrypted segment's length
+   * (header and chunk tags included) when the upload is encrypted. Quotas count these. New in
+   * version 3.
+   */
+  storedSize: z.number().int().nonnegative(),
+  /** The random salt of the part's encrypted segment (base64), null for plaintext. New in version 3. */
+  salt: EncryptedSegment.shape.salt.nullable(),
 });
 
 export const MultipartUploadCompleted = z.object({
@@ -61,14 +77,15 @@ export const MultipartUploadMoved = z.object({
   writeId: z.string(),
   parts: z.array(z.object({
     partNumber: z.number().int().min(1).max(10000),
+    /** The part's bytes as stored (copied as they are): its `storedSize`, which is `size` for plaintext. */
     size: z.number().int().nonnegative(),
     backendEtag: z.string(),
   })),
 });
 
 export const uploadEvents = {
-  MultipartUploadCreated: { version: 1, schema: MultipartUploadCreated },
-  PartUploaded: { version: 2, schema: PartUploaded },
+  MultipartUploadCreated: { version: 2, schema: MultipartUploadCreated },
+  PartUploaded: { version: 3, schema: PartUploaded },
   MultipartUploadCompleted: { version: 1, schema: MultipartUploadCompleted },
   MultipartUploadAborted: { version: 1, schema: MultipartUploadAborted },
   MultipartUploadMoved: { version: 1, schema: MultipartUploadMoved },

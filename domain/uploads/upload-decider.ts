@@ -27,7 +27,8 @@ function requireOpen(state: UploadState, uploadId: string): NonNullable<UploadSt
  * completion stands only for the parts the backend assembled, so a part uploaded again
  * meanwhile refuses it (the client's Complete named bytes that are gone). An open upload moves
  * from the backend it is on, carrying every part recorded so far (a part left behind would be
- * lost). Aborting an upload that is not open decides nothing. Pure.
+ * lost). A part is encrypted exactly when its upload is. Aborting an upload that is not open
+ * decides nothing. Pure.
  */
 export function decideUpload(command: UploadCommand, state: UploadState): UploadEvent[] {
   switch (command.type) {
@@ -37,6 +38,10 @@ export function decideUpload(command: UploadCommand, state: UploadState): Upload
     case 'RecordPart': {
       const created = requireOpen(state, command.part.uploadId);
       if (command.part.backend !== created.backend) throw new DomainError('InternalError', `part of upload ${created.uploadId} recorded on ${command.part.backend}, not ${created.backend}`);
+      // Every part of an encrypted upload is a segment under its data key; a plaintext upload has none.
+      if ((created.encryption === null) !== (command.part.salt === null)) {
+        throw new DomainError('InternalError', `part ${command.part.partNumber} of upload ${created.uploadId} is ${command.part.salt === null ? 'plaintext' : 'encrypted'}, the upload is not`);
+      }
       return [{ type: 'PartUploaded', data: command.part }];
     }
     case 'Complete': {
@@ -50,7 +55,7 @@ export function decideUpload(command: UploadCommand, state: UploadState): Upload
       const { moved } = command;
       if (moved.from !== created.backend) throw new DomainError('InternalError', `upload ${created.uploadId} is on ${created.backend}, not ${moved.from}`);
       const carried = new Map(moved.parts.map((p) => [p.partNumber, p.size]));
-      const all = carried.size === state.parts.size && [...state.parts.values()].every((p) => carried.get(p.partNumber) === p.size);
+      const all = carried.size === state.parts.size && [...state.parts.values()].every((p) => carried.get(p.partNumber) === p.storedSize);
       if (!all) throw new DomainError('ServiceUnavailable', 'The upload received a part while it was being moved; please retry the part.');
       return [{ type: 'MultipartUploadMoved', data: moved }];
     }

@@ -9,4 +9,6 @@ export const sqlUpcasters: Readonly<Record<string, string>> = {
   'ObjectWritten@1': `d || '{"contentSha256": null}'::jsonb`,
   'PartUploaded@1': `d || '{"sha256": null}'::jsonb`,
   'ObjectWritten@2': `d || '{"encryption": null}'::jsonb`,
+  'MultipartUploadCreated@1': `d || '{"encryption": null}'::jsonb`,
+  'PartUploaded@2': `d || jsonb_build_object('storedSize', d->'size', 'salt', null)`,
 };

@@ -6,7 +6,7 @@
  * decrypt-existing needs).
  */
 import { DomainError } from '../../domain/errors.js';
-import type { EncryptedSegment, EncryptionEnvelope } from '../../domain/encryption/envelope.js';
+import type { EncryptedSegment, EncryptionEnvelope, EncryptionKeyLayout } from '../../domain/encryption/envelope.js';
 import { FORMAT_VERSION } from '../../domain/encryption/layout.js';
 import { createDataKey, openDataKey, type DataKey, type Keyring } from '../../infra/crypto/index.js';
 import type { EncryptionMetrics } from '../../infra/telemetry/encryption-metrics.js';
@@ -60,9 +60,14 @@ export class ObjectEncryption {
     }
   }
 
+  /** What all segments under `dataKey` share: an encrypted multipart upload records it when it is created. */
+  keyLayout(dataKey: DataKey): EncryptionKeyLayout {
+    return { format: FORMAT_VERSION, chunkSize: dataKey.chunkSize, headerLength: dataKey.headerLength, key: dataKey.key };
+  }
+
   /** The envelope facts of a version whose segments `dataKey` encrypted. */
   envelope(dataKey: DataKey, segments: EncryptedSegment[]): EncryptionEnvelope {
-    return { format: FORMAT_VERSION, chunkSize: dataKey.chunkSize, headerLength: dataKey.headerLength, key: dataKey.key, segments };
+    return { ...this.keyLayout(dataKey), segments };
   }
 
   async close(): Promise<void> {

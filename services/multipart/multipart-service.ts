@@ -28,6 +28,8 @@ import { UploadGates } from './upload-gates.js';
 import { UploadRelocation } from './upload-relocation.js';
 import { UploadCommands } from './upload-commands.js';
 import { loadUploadState, uploadStreamId } from './upload-stream.js';
+import { completedEnvelope, partSealing, partStoredSize, sealPart, storedBytes, type PartSealing } from './sealed-part.js';
+import type { ObjectEncryption } from '../encryption/object-encryption.js';
 
 const md5Hex = (data: Uint8Array): string => createHash('md5').update(data).digest('hex');
 
@@ -62,7 +64,8 @@ export interface PartInput {
 /**
  * Multipart uploads on the backend's native multipart API: parts go straight to the backend
  * (no re-upload at Complete) and count against its quota as pending bytes as they arrive. An
- * upload id is bound to the bucket and key it was created for.
+ * upload id is bound to the bucket and key it was created for. With encryption on, an upload is
+ * created with its data key and each part is encrypted on its way (sealed-part.ts).
  */
 export class MultipartService {
   private readonly attempts = new PartAttempts();
@@ -80,6 +83,7 @@ export class MultipartService {
     private readonly objects: ObjectCommands,
     private readonly orphans: OrphanRecorder,
     private readonly logger: Logger,
+    private readonly encryption?: ObjectEncryption,
   ) {
     this.uploads = new UploadCommands(store, events);
     this.relocation = new UploadRelocation(store, events, this.uploads, backends, placement, orphans, logger);
@@ -101,11 +105,12 @@ export class MultipartService {
     const uploadId = newUlid(this.events.now().getTime());
     const writeId = newUlid(this.events.now().getTime());
     const storageKey = versionStorageKey(input.bucket, input.key, writeId);
+    const encryption = this.encryption?.encryptsWrites ? this.encryption.keyLayout(await this.encryption.newDataKey()) : null;
     const { target, client, backendUploadId } = await this.createOnBackend(ranked, storageKey, input.contentType);
     try {
       await this.uploads.create({
         uploadId, bucket: input.bucket, key: input.key, backend: target.name, backendUploadId, storageKey, writeId,
-        contentType: input.contentType, metadata: input.metadata, headers: input.headers, initiatedAt: this.events.now().toISOString(),
+        contentType: input.contentType, metadata: input.metadata, headers: input.headers, initiatedAt: this.events.now().toISOString(), encryption,
       }, cause);
     } catch (err) {
       await client.abortMultipartUpload(storageKey, backendUploadId).catch(() => undefined);
@@ -142,23 +147,24 @@ export class MultipartService {
    * before any byte of the part is sent. A replaced part's old bytes count as room.
    */
   async uploadPart(upload: UploadRow, part: PartInput, cause: Cause): Promise<{ etag: string; checksum: Checksum | null }> {
+    const sealing = await partSealing(this.store, this.encryption, upload.uploadId, part);
     for (let moves = 0; ; moves++) {
       const stored = await this.gates.part(upload.uploadId, async () => {
         // Read again: the upload may have moved while this part waited.
         const current = await this.requireUpload(upload.bucket, upload.key, upload.uploadId);
-        if (!(await this.roomForPart(current, part))) return undefined;
+        if (!(await this.roomForPart(current, part.partNumber, sealing.storedSize))) return undefined;
         // Counted while in flight, so the parts sent beside it see the room it takes.
-        this.backends.noteUsage(current.backend, { pending: part.size });
+        this.backends.noteUsage(current.backend, { pending: sealing.storedSize });
         try {
-          return await this.attempts.run(current.uploadId, part.partNumber, () => this.storePart(current, part, cause));
+          return await this.attempts.run(current.uploadId, part.partNumber, () => this.storePart(current, part, sealing, cause));
         } finally {
-          this.backends.noteUsage(current.backend, { pending: -part.size });
+          this.backends.noteUsage(current.backend, { pending: -sealing.storedSize });
         }
       });
       if (stored) return stored;
       try {
         if (moves >= maxMovesPerPart) throw new DomainError('InsufficientStorage');
-        await this.gates.move(upload.uploadId, () => this.relocation.relocate(upload.uploadId, part.partNumber, part.size, cause));
+        await this.gates.move(upload.uploadId, () => this.relocation.relocate(upload.uploadId, part.partNumber, sealing.storedSize, cause));
       } catch (err) {
         part.body.resume();
         throw err;
@@ -166,13 +172,14 @@ export class MultipartService {
     }
   }
 
-  private async storePart(upload: UploadRow, part: PartInput, cause: Cause): Promise<{ etag: string; checksum: Checksum | null }> {
+  private async storePart(upload: UploadRow, part: PartInput, sealing: PartSealing, cause: Cause): Promise<{ etag: string; checksum: Checksum | null }> {
     const client = this.backends.require(upload.backend).client;
     const digestsPromise = part.digests();
     digestsPromise.catch(() => undefined);
+    const sealed = sealing.dataKey ? sealPart(part.body, sealing.dataKey, part.partNumber) : undefined;
     let backendEtag: string;
     try {
-      backendEtag = (await client.uploadPart(upload.storageKey, upload.backendUploadId, part.partNumber, part.body, part.size)).etag;
+      backendEtag = (await client.uploadPart(upload.storageKey, upload.backendUploadId, part.partNumber, sealed?.body ?? part.body, sealing.storedSize)).etag;
     } catch (err) {
       const bodyError = abandonBody(part.body);
       if (bodyError) throw bodyError;
@@ -189,10 +196,12 @@ export class MultipartService {
     const checksum: Checksum | null = digests.checksum ? { algorithm: digests.checksum.algorithm, value: digests.checksum.base64 } : null;
     // A part uploaded again replaces the earlier one's pending bytes (the backend overwrote it).
     const replaced = await this.partSize(upload.uploadId, part.partNumber);
+    const storedSize = partStoredSize(sealing.layout, digests.size);
+    if (sealed) this.encryption?.counted('encrypt');
     try {
-      await this.uploads.recordPart(upload, {
+      await this.uploads.recordPart(upload, sealing.layout, {
         uploadId: upload.uploadId, backend: upload.backend, partNumber: part.partNumber, size: digests.size,
-        etag: digests.md5Hex, backendEtag, checksum, sha256: digests.sha256Hex ?? null,
+        etag: digests.md5Hex, backendEtag, checksum, sha256: digests.sha256Hex ?? null, storedSize, salt: sealed ? sealed.salt() : null,
       }, cause);
     } catch (err) {
       if (err instanceof InvariantViolationError && err.invariant === 'quota') throw new DomainError('InsufficientStorage');
@@ -201,21 +210,21 @@ export class MultipartService {
       if (err instanceof InvariantViolationError && err.invariant === 'upload_moved') throw movedMeanwhile();
       throw err;
     }
-    this.backends.noteUsage(upload.backend, { pending: digests.size - replaced });
+    this.backends.noteUsage(upload.backend, { pending: storedSize - replaced });
     return { etag: digests.md5Hex, checksum };
   }
 
-  /** The recorded size of a part of an open upload; 0 when it has none yet. */
+  /** The stored bytes of a recorded part of an open upload (its pending bytes); 0 when it has none yet. */
   private async partSize(uploadId: string, partNumber: number): Promise<number> {
-    const row = await this.db.query<{ size: string }>('SELECT size FROM multipart_parts WHERE upload_id = $1 AND part_number = $2', [uploadId, partNumber]);
+    const row = await this.db.query<{ size: string }>('SELECT size FROM usage_pending_parts WHERE upload_id = $1 AND part_number = $2', [uploadId, partNumber]);
     return Number(row.rows[0]?.size ?? 0);
   }
 
-  /** Whether the upload's backend has room for the part (the commit of the part enforces the quota in any case). */
-  private async roomForPart(upload: UploadRow, part: PartInput): Promise<boolean> {
-    const candidate = this.backends.candidates(part.size).find((c) => c.name === upload.backend);
-    if (!candidate || availableBytes(candidate) >= part.size) return true;
-    return availableBytes(candidate) + await this.partSize(upload.uploadId, part.partNumber) >= part.size;
+  /** Whether the upload's backend has room for the part's stored bytes (the commit of the part enforces the quota in any case). */
+  private async roomForPart(upload: UploadRow, partNumber: number, storedSize: number): Promise<boolean> {
+    const candidate = this.backends.candidates(storedSize).find((c) => c.name === upload.backend);
+    if (!candidate || availableBytes(candidate) >= storedSize) return true;
+    return availableBytes(candidate) + await this.partSize(upload.uploadId, partNumber) >= storedSize;
   }
 
   /**
@@ -235,6 +244,7 @@ export class MultipartService {
     const uploaded = [...state.parts.values()].sort((a, b) => a.partNumber - b.partNumber)
       .map((p) => (p.checksum ? { ...p, checksums: { [`Checksum${p.checksum.algorithm}`]: p.checksum.value } } : p));
     const done = completeMultipartUpload(uploaded, requested, { md5: md5Hex, maxObjectSize });
+    const stored = storedBytes(done.parts.map((p) => state.parts.get(p.partNumber) as RecordedPart));
     // A conditional Complete that cannot succeed leaves the upload open, as S3 does.
     precondition?.((await this.objects.load(created.bucket, created.key)).current);
     const assembled = state.parts;
@@ -249,12 +259,12 @@ export class MultipartService {
       if (now.status !== 'open') return completedBefore(now, requested, target.uploadId);
       // A retried Complete after the backend finished but our commit did not: the object is there.
       const head = await client.headObject(created.storageKey).catch(() => undefined);
-      if (!head || head.contentLength !== done.totalSize) {
+      if (!head || head.contentLength !== stored) {
         this.logger.warn({ err, backend: created.backend }, 'backend could not complete the multipart upload');
         throw new DomainError('ServiceUnavailable', 'The backend could not complete the upload; please retry.');
       }
     }
-    const copies = [{ backend: created.backend, storageKey: created.storageKey, size: done.totalSize }];
+    const copies = [{ backend: created.backend, storageKey: created.storageKey, size: stored }];
     const usedEtags = new Map(done.parts.map((p) => [p.partNumber, assembled.get(p.partNumber)?.backendEtag ?? '']));
     for (;;) {
       try {
@@ -265,7 +275,7 @@ export class MultipartService {
           if (err instanceof DomainError && err.code === 'PreconditionFailed') {
             // A racing writer made the condition false after the backend assembled the object: the
             // upload cannot be completed any more, so it ends here and the assembled bytes are reclaimed.
-            await this.endAfterAssembly(target, state, done.totalSize, 'conditional_complete_failed', cause);
+            await this.endAfterAssembly(target, state, stored, 'conditional_complete_failed', cause);
           }
           throw err;
         }
@@ -277,7 +287,7 @@ export class MultipartService {
         }
         // Another Complete won: the assembled object is its version's live copy, never an orphan.
         if (now.status === 'completed') return completedBefore(now, requested, target.uploadId);
-        await this.endAfterAssembly(target, now, done.totalSize, 'complete_lost', cause);
+        await this.endAfterAssembly(target, now, stored, 'complete_lost', cause);
         throw noSuchUpload(target.uploadId);
       }
     }
@@ -300,9 +310,10 @@ export class MultipartService {
     const outcome = await this.objects.write(created.bucket, created.key, {
       writeId: created.writeId, size: done.totalSize, etag: done.etag, contentType: created.contentType, metadata: created.metadata,
       headers: created.headers, checksum: null, contentSha256: compositeSha256(parts.map((p) => p.sha256)) ?? null, parts,
-      lastModified: this.events.now().toISOString(), copies, origin: 'multipart', uploadId: created.uploadId, encryption: null,
+      lastModified: this.events.now().toISOString(), copies, origin: 'multipart', uploadId: created.uploadId,
+      encryption: completedEnvelope(created.encryption, done, state.parts),
     }, cause, { others: uploadAppend, ...(precondition ? { precondition } : {}) });
-    this.backends.noteUsage(created.backend, { pending: -done.totalSize });
+    this.backends.noteUsage(created.backend, { pending: -copies.reduce((n, c) => n + c.size, 0) });
     this.writer.afterCommit(outcome, copies, cause);
   }
 
@@ -353,7 +364,7 @@ export class MultipartService {
     if (!state) return undefined;
     const created = state.created as UploadCreated;
     const parts = [...state.parts.values()];
-    const bytes = parts.reduce((n, p) => n + p.size, 0);
+    const bytes = storedBytes(parts);
     this.backends.noteUsage(created.backend, { pending: -bytes });
     return { ...created, bytes, parts };
   }

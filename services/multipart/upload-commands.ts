@@ -1,3 +1,4 @@
+import type { EncryptionKeyLayout } from '../../domain/encryption/envelope.js';
 import type { EventData } from '../../domain/events/catalog.js';
 import type { EventStore } from '../../domain/eventstore/port.js';
 import { decideUpload, type UploadCommand } from '../../domain/uploads/upload-decider.js';
@@ -15,12 +16,12 @@ const maxMoveAttempts = 5;
 
 /**
  * What a part's decision needs of an open upload, from its row in the inline projection (which
- * holds only open uploads): how it was created. Its parts and revision are not needed — a part
+ * holds only open uploads) and its encryption: how it was created. Its parts and revision are not needed — a part
  * is appended expecting any revision, the projection refusing it if the upload closed meanwhile.
  */
-function openFromRow(row: UploadRow): UploadState {
+function openFromRow(row: UploadRow, encryption: EncryptionKeyLayout | null): UploadState {
   const { initiatedAt, ...created } = row;
-  return { ...initialUploadState, status: 'open', created: { ...created, initiatedAt: initiatedAt.toISOString() } };
+  return { ...initialUploadState, status: 'open', created: { ...created, initiatedAt: initiatedAt.toISOString(), encryption } };
 }
 
 /**
@@ -53,8 +54,9 @@ export class UploadCommands {
     await this.handle(created.uploadId, { type: 'Create', created }, cause, { initial: initialUploadState, maxAttempts: 1 });
   }
 
-  async recordPart(upload: UploadRow, part: EventData<'PartUploaded'>, cause: Cause): Promise<void> {
-    await this.handle(upload.uploadId, { type: 'RecordPart', part }, cause, { initial: openFromRow(upload), expected: 'any', maxAttempts: 1 });
+  /** `encryption`: how the upload was created (its first event), which the row does not hold. */
+  async recordPart(upload: UploadRow, encryption: EncryptionKeyLayout | null, part: EventData<'PartUploaded'>, cause: Cause): Promise<void> {
+    await this.handle(upload.uploadId, { type: 'RecordPart', part }, cause, { initial: openFromRow(upload, encryption), expected: 'any', maxAttempts: 1 });
   }
 
   /** Ends an open upload; the state it was decided on, or undefined when it was not open (any more). */

@@ -40,7 +40,7 @@ export class UploadRelocation {
   ) {}
 
   /**
-   * Moves the upload so that part `partNumber` of `size` bytes fits beside its other parts (unless
+   * Moves the upload so that part `partNumber` of `size` stored bytes fits beside its other parts (unless
    * it fits where the upload is by now); InsufficientStorage when no backend has room for them all
    * or the old backend cannot assemble the parts.
    */
@@ -48,11 +48,11 @@ export class UploadRelocation {
     const state = await loadUploadState(this.store, uploadId);
     if (state.status !== 'open' || !state.created) throw new DomainError('NoSuchUpload', undefined, { UploadId: uploadId });
     const from = state.created;
-    const incoming = Math.max(0, size - (state.parts.get(partNumber)?.size ?? 0));
+    const incoming = Math.max(0, size - (state.parts.get(partNumber)?.storedSize ?? 0));
     const here = this.backends.candidates(incoming).find((c) => c.name === from.backend);
     if (!here || availableBytes(here) >= incoming) return;
     const parts = [...state.parts.values()].sort((a, b) => a.partNumber - b.partNumber);
-    const total = parts.reduce((n, p) => n + p.size, 0);
+    const total = parts.reduce((n, p) => n + p.storedSize, 0);
     const targets = this.placement.rankByFreeSpace(total + incoming, new Set([from.backend]))
       .slice(0, 1 + this.placement.failoverAttempts()).map((c) => c.name);
     if (targets.length === 0) throw noRoom();
@@ -106,13 +106,14 @@ export class UploadRelocation {
       const source = this.backends.require(from.backend).client;
       const moved: MovedPart[] = [];
       let offset = 0;
+      // The stored bytes are copied as they are (an encrypted part's segment stays valid: it is bound to its part number, not its place).
       for (const p of parts) {
-        const body = p.size === 0
+        const body = p.storedSize === 0
           ? Buffer.alloc(0)
-          : (await source.getObject(from.storageKey, { range: { start: offset, end: offset + p.size - 1 } })).body;
-        const { etag } = await client.uploadPart(storageKey, backendUploadId, p.partNumber, body, p.size);
-        moved.push({ partNumber: p.partNumber, size: p.size, backendEtag: etag });
-        offset += p.size;
+          : (await source.getObject(from.storageKey, { range: { start: offset, end: offset + p.storedSize - 1 } })).body;
+        const { etag } = await client.uploadPart(storageKey, backendUploadId, p.partNumber, body, p.storedSize);
+        moved.push({ partNumber: p.partNumber, size: p.storedSize, backendEtag: etag });
+        offset += p.storedSize;
       }
       return { backend: target, backendUploadId, storageKey, writeId, parts: moved };
     } catch (err) {

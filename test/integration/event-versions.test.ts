@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventCatalog, upcasters, type DomainEvent } from '../../domain/events/catalog.js';
-import { createDecoder, encodeEvent } from '../../domain/events/codec.js';
+import { createDecoder, decodeEvent, encodeEvent } from '../../domain/events/codec.js';
 import { UnknownEventVersionError } from '../../domain/eventstore/errors.js';
 import { PostgresEventStore } from '../../infra/eventstore/postgres-event-store.js';
 import type { AsyncProjection } from '../../projections/async/projection.js';
@@ -134,12 +134,37 @@ describe('event versions', () => {
     )).rows;
     expect(rows.map((r) => r.type).sort()).toEqual(['ObjectWritten', 'PartUploaded']);
     for (const r of rows) {
-      const ts = upcasters[`${r.type}@1`]?.(r.data);
+      // Lifted step by step to the current version, as the SQL does (PartUploaded@1 is two steps behind).
+      const ts = decodeEvent(r.type, 1, r.data)?.data;
       expect(r.upcast).toEqual(ts);
       expect(ts).toMatchObject(r.type === 'ObjectWritten' ? { contentSha256: null } : { sha256: null });
     }
     expect((await current.pool.query("SELECT content_sha256 FROM objects WHERE key = 'old'")).rows).toEqual([{ content_sha256: null }]);
   });
+
+  it('MultipartUploadCreated@1 and PartUploaded@2, stored before uploads were encrypted, upcast alike in SQL and TypeScript: plaintext, stored as sent', async () => {
+    const store = new PostgresEventStore(current.pool);
+    const stored = (type: string, schemaVersion: number, data: unknown) => ({ id: randomUUID(), type, schemaVersion, data, metadata: { actor: 'test', at: '2026-11-01T00:00:00Z' } });
+    const created = {
+      uploadId: 'u-plain', bucket: 'data', key: 'mp2', backend: 'b1', backendUploadId: 'bu', storageKey: 'data/mp2~w3', writeId: 'w3',
+      contentType: 'text/plain', metadata: {}, headers: {}, initiatedAt: '2026-11-01T00:00:00Z',
+    };
+    const partV2 = { uploadId: 'u-plain', backend: 'b1', partNumber: 1, size: 4321, etag: 'e', backendEtag: 'be', checksum: null, sha256: null };
+    const pendingBefore = await pendingOf('b1');
+    await store.appendToStream('upload-u-plain', [stored('MultipartUploadCreated', 1, created), stored('PartUploaded', 2, partV2)], { expected: 'no_stream' });
+    const rows = (await current.pool.query<{ type: string; schema_version: number; data: Record<string, unknown>; upcast: unknown }>(
+      "SELECT type, schema_version, data, s3o_upcast(type, schema_version, data) AS upcast FROM events WHERE stream_id = 'upload-u-plain' ORDER BY revision",
+    )).rows;
+    expect(rows.map((r) => `${r.type}@${r.schema_version}`)).toEqual(['MultipartUploadCreated@1', 'PartUploaded@2']);
+    for (const r of rows) expect(r.upcast).toEqual(upcasters[`${r.type}@${r.schema_version}`]?.(r.data));
+    expect(rows[0]?.upcast).toMatchObject({ encryption: null });
+    expect(rows[1]?.upcast).toMatchObject({ size: 4321, storedSize: 4321, salt: null });
+    // The part counts as pending bytes as it was stored.
+    expect(await pendingOf('b1')).toBe(pendingBefore + 4321);
+  });
+
+  const pendingOf = async (backend: string): Promise<number> =>
+    Number((await current.pool.query<{ pending: string }>('SELECT pending_bytes AS pending FROM backend_usage WHERE backend = $1', [backend])).rows[0]?.pending ?? 0);
 
   it('a replay refuses a version nobody knows that reached the log, leaving the live tables alone', async () => {
     const db = asV2;

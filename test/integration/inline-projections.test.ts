@@ -66,10 +66,10 @@ describe('inline projections', () => {
 
   it('multipart parts count as pending bytes, replaced parts are not double counted', async () => {
     const up = (n: number, size: number) =>
-      store.appendToStream('upload-u1', [newEvent('PartUploaded', { uploadId: 'u1', backend: 'b2', partNumber: n, size, etag: 'e', backendEtag: 'be', checksum: null, sha256: null })], { expected: 'any' });
+      store.appendToStream('upload-u1', [newEvent('PartUploaded', { uploadId: 'u1', backend: 'b2', partNumber: n, size, etag: 'e', backendEtag: 'be', checksum: null, sha256: null, storedSize: size, salt: null })], { expected: 'any' });
     await store.appendToStream('upload-u1', [newEvent('MultipartUploadCreated', {
       uploadId: 'u1', bucket: 'photos', key: 'big', backend: 'b2', backendUploadId: 'x', storageKey: 'photos/big~1', writeId: '1',
-      contentType: 'application/octet-stream', metadata: {}, headers: {}, initiatedAt: new Date().toISOString(),
+      contentType: 'application/octet-stream', metadata: {}, headers: {}, initiatedAt: new Date().toISOString(), encryption: null,
     })], { expected: 'no_stream' });
     await up(1, 300);
     await up(2, 200);

@@ -62,8 +62,8 @@ describe('upgrading a database created by the build before projection homes (709
     await objects.delete('docs', 'x.txt');
     await store.appendToStream('upload-u1', [newEvent('MultipartUploadCreated', {
       uploadId: 'u1', bucket: 'photos', key: 'big', backend: 'b2', backendUploadId: 'x', storageKey: 'photos/big~1', writeId: '1',
-      contentType: 'application/octet-stream', metadata: {}, headers: {}, initiatedAt: '2026-11-01T00:00:00.000Z',
-    }), newEvent('PartUploaded', { uploadId: 'u1', backend: 'b2', partNumber: 1, size: 300, etag: 'e', backendEtag: 'be', checksum: null, sha256: null })], { expected: 'no_stream' });
+      contentType: 'application/octet-stream', metadata: {}, headers: {}, initiatedAt: '2026-11-01T00:00:00.000Z', encryption: null,
+    }), newEvent('PartUploaded', { uploadId: 'u1', backend: 'b2', partNumber: 1, size: 300, etag: 'e', backendEtag: 'be', checksum: null, sha256: null, storedSize: 300, salt: null })], { expected: 'no_stream' });
     await store.appendToStream('usage-b1', [newEvent('UsageFlushed', { backend: 'b1', period: '2026-11', apiRequests: 3, egressBytes: 10, ingressBytes: 0 })], { expected: 'any' });
     before = await snapshot(pool);
   });
@@ -108,7 +108,7 @@ describe('upgrading a database created by the build before projection homes (709
     const verified = await verifyProjections(pool, allProjections.filter((p) => p.kind === 'inline'));
     expect(verified.map((v) => v.diffs.filter((d) => d.onlyInLive + d.onlyInRebuilt > 0))).toEqual([[]]);
     await objects.write('photos', 'after-upgrade', 10, ['b1']);
-    await store.appendToStream('upload-u1', [newEvent('PartUploaded', { uploadId: 'u1', backend: 'b2', partNumber: 1, size: 250, etag: 'e2', backendEtag: 'be2', checksum: null, sha256: null })], { expected: 'any' });
+    await store.appendToStream('upload-u1', [newEvent('PartUploaded', { uploadId: 'u1', backend: 'b2', partNumber: 1, size: 250, etag: 'e2', backendEtag: 'be2', checksum: null, sha256: null, storedSize: 250, salt: null })], { expected: 'any' });
     const usage = (await pool.query("SELECT bytes_used::int AS used, pending_bytes::int AS pending FROM backend_usage WHERE backend = 'b1' OR backend = 'b2' ORDER BY backend")).rows;
     expect(usage).toEqual([{ used: 130, pending: 0 }, { used: 120, pending: 250 }]);
     await rebuildProjections(pool, allProjections);

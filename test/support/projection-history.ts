@@ -278,7 +278,7 @@ export class HistoryWriter {
         const backend = backendNames[o.backend] as string;
         const ok = await this.append([{ streamId: `upload-${id}`, expected: 'no_stream', events: [this.event('MultipartUploadCreated', {
           uploadId: id, bucket: 'data', key, backend, backendUploadId: `bu-${id}`, storageKey: `data/${key}~${id}`, writeId: id,
-          contentType: 'application/octet-stream', metadata: { part: 'yes' }, headers: {}, initiatedAt: new Date(start + this.tick * 1000).toISOString(),
+          contentType: 'application/octet-stream', metadata: { part: 'yes' }, headers: {}, initiatedAt: new Date(start + this.tick * 1000).toISOString(), encryption: null,
         })] }]);
         if (ok) this.uploads.push({ id, key, backend, revision: 0n, parts: new Map() });
         return;
@@ -287,7 +287,7 @@ export class HistoryWriter {
         const up = pick(this.uploads, o.upload);
         if (!up) return;
         if (await this.append([{ streamId: `upload-${up.id}`, expected: up.revision, events: [this.event('PartUploaded', {
-          uploadId: up.id, backend: up.backend, partNumber: o.part, size: o.size, etag: `e${this.tick}`, backendEtag: `be${this.tick}`, checksum: null, sha256: null,
+          uploadId: up.id, backend: up.backend, partNumber: o.part, size: o.size, etag: `e${this.tick}`, backendEtag: `be${this.tick}`, checksum: null, sha256: null, storedSize: o.size, salt: null,
         })] }])) {
           up.revision++;
           up.parts.set(o.part, o.size);

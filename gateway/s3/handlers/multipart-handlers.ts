@@ -28,9 +28,6 @@ export async function createMultipartUpload(ctx: S3Context, req: S3Request, repl
   const key = req.key as string;
   validateNewKey(bucket, key);
   req.raw.resume();
-  if (ctx.encryption?.encryptsWrites) {
-    throw new DomainError('NotImplemented', 'Multipart uploads cannot be encrypted at rest by this version yet; upload the object with a single PUT.');
-  }
   const meta = extractObjectMetadata(req.raw.headersDistinct);
   const { contentType, ...headers } = meta.headers;
   const bucketConfig = ctx.config().buckets.find((b) => b.name === bucket);

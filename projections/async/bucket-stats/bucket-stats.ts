@@ -11,7 +11,7 @@ export const bucketStatsProjection = defineAsyncProjection({
     'BackendLimitsChanged@1', 'BackendDrainStarted@1', 'BackendDrained@1', 'BackendDrainCancelled@1',
     'BackendReactivated@1', 'BackendRemoved@1', 'BackendPurged@1', 'OrphanRecorded@1',
     'CleanupFailed@1', 'CleanupSucceeded@1', 'CleanupExhausted@1', 'CleanupRetried@1',
-    'CleanupDismissed@1', 'UsageFlushed@1', 'MultipartUploadCreated@1', 'PartUploaded@2',
+    'CleanupDismissed@1', 'UsageFlushed@1', 'MultipartUploadCreated@2', 'PartUploaded@3',
     'MultipartUploadCompleted@1', 'MultipartUploadAborted@1', 'MultipartUploadMoved@1', 'JobStarted@1', 'MoveStarted@1',
     'MoveCompleted@1', 'MoveSkipped@1', 'MoveFailed@1', 'JobCompleted@1', 'JobCancelled@1',
     'JobFailed@1', 'JobCheckpointed@1', 'AdminCommandIssued@1',

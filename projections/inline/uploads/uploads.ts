@@ -6,7 +6,7 @@ export const uploadsProjection = defineInlineProjection({
   home: new URL('./', import.meta.url),
   tables: ['multipart_uploads', 'multipart_parts'],
   handles: [
-    'MultipartUploadCreated@1', 'PartUploaded@2', 'MultipartUploadCompleted@1',
+    'MultipartUploadCreated@2', 'PartUploaded@3', 'MultipartUploadCompleted@1',
     'MultipartUploadAborted@1', 'MultipartUploadMoved@1',
   ],
   ignores: [

@@ -80,10 +80,11 @@ BEGIN
   ELSIF p_type = 'PartUploaded' THEN
     SELECT size INTO v_old FROM usage_pending_parts
      WHERE upload_id = p_data->>'uploadId' AND part_number = (p_data->>'partNumber')::int;
+    -- Pending bytes are what the part takes on the backend (an encrypted part's ciphertext).
     INSERT INTO usage_pending_parts (upload_id, part_number, backend, size)
-    VALUES (p_data->>'uploadId', (p_data->>'partNumber')::int, p_data->>'backend', (p_data->>'size')::bigint)
+    VALUES (p_data->>'uploadId', (p_data->>'partNumber')::int, p_data->>'backend', (p_data->>'storedSize')::bigint)
     ON CONFLICT (upload_id, part_number) DO UPDATE SET size = EXCLUDED.size;
-    PERFORM s3o_usage_apply(p_data->>'backend', 0, 0, 0, (p_data->>'size')::bigint - coalesce(v_old, 0), p_enforce);
+    PERFORM s3o_usage_apply(p_data->>'backend', 0, 0, 0, (p_data->>'storedSize')::bigint - coalesce(v_old, 0), p_enforce);
   ELSIF p_type IN ('MoveStarted', 'MoveCompleted', 'MoveSkipped', 'MoveFailed') THEN
     -- A move's reservation ends when it settles; a restarted move (new target) replaces it. The job
     -- stream is appended before the object's, so a completed move's room is released before its

@@ -15,14 +15,14 @@ export const usageProjection = defineInlineProjection({
   handles: [
     'ObjectWritten@3', 'ReplicaAdded@1', 'ReplicaDropped@1', 'CopyMoved@1', 'ObjectDeleted@1',
     'BackendRegistered@1', 'BackendLimitsChanged@1', 'OrphanRecorded@1', 'CleanupSucceeded@1',
-    'CleanupDismissed@1', 'PartUploaded@2', 'MultipartUploadCompleted@1', 'MultipartUploadAborted@1', 'MultipartUploadMoved@1',
+    'CleanupDismissed@1', 'PartUploaded@3', 'MultipartUploadCompleted@1', 'MultipartUploadAborted@1', 'MultipartUploadMoved@1',
     'CopyRepaired@1', 'MoveStarted@1', 'MoveCompleted@1', 'MoveSkipped@1', 'MoveFailed@1', 'JobCompleted@1', 'JobCancelled@1',
     'JobFailed@1',
   ],
   ignores: [
     'BackendDrainStarted@1', 'BackendDrained@1', 'BackendDrainCancelled@1', 'BackendReactivated@1',
     'BackendRemoved@1', 'BackendPurged@1', 'CleanupFailed@1', 'CleanupExhausted@1', 'CleanupRetried@1',
-    'UsageFlushed@1', 'MultipartUploadCreated@1', 'JobStarted@1', 'JobCheckpointed@1', 'AdminCommandIssued@1',
+    'UsageFlushed@1', 'MultipartUploadCreated@2', 'JobStarted@1', 'JobCheckpointed@1', 'AdminCommandIssued@1',
     'CopyVerified@1', 'CopyCorrupted@1', 'ChecksumBackfilled@1', 'ScrubPassCompleted@1',
   ],
 });

@@ -6,11 +6,11 @@ const created: DomainEvent = {
   type: 'MultipartUploadCreated',
   data: {
     uploadId: 'u1', bucket: 'alpha', key: 'k', backend: 'b1', backendUploadId: 'bu', storageKey: 'alpha/k~w', writeId: 'w',
-    contentType: 'binary/octet-stream', metadata: {}, headers: {}, initiatedAt: '2026-01-01T00:00:00.000Z',
+    contentType: 'binary/octet-stream', metadata: {}, headers: {}, initiatedAt: '2026-01-01T00:00:00.000Z', encryption: null,
   },
 };
 const part = (partNumber: number, etag: string): DomainEvent => ({
-  type: 'PartUploaded', data: { uploadId: 'u1', backend: 'b1', partNumber, size: 10, etag, backendEtag: `"${etag}"`, checksum: null, sha256: null },
+  type: 'PartUploaded', data: { uploadId: 'u1', backend: 'b1', partNumber, size: 10, etag, backendEtag: `"${etag}"`, checksum: null, sha256: null, storedSize: 10, salt: null },
 });
 const fold = (...events: DomainEvent[]): UploadState => events.reduce((s, e) => evolveUpload(s, e, '2026-01-01T00:00:01.000Z'), initialUploadState);
 
