@@ -29,6 +29,7 @@ import { asyncProjections } from '../projections/registry.js';
 import { BackendAdmin } from '../services/backends/backend-admin.js';
 import { BackendDirectory } from '../services/backends/backend-directory.js';
 import { reconcileBackends } from '../services/backends/backend-lifecycle.js';
+import { CacheAdmin } from '../services/cache/cache-admin.js';
 import { cacheInvalidation, ObjectCache } from '../services/cache/object-cache.js';
 import { OrphanRecorder } from '../services/cleanup/orphans.js';
 import { Reclaimer } from '../services/cleanup/reclaimer.js';
@@ -176,16 +177,23 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
 
   const leases = new Leases(pool, instanceId);
   const runner = new ProjectionRunner(pool, asyncProjections, { owner: instanceId, logger });
-  const wakeups = new AppendWakeups((pool as unknown as { options: pg.ClientConfig }).options, pool, instanceId, () => runner.wake(), logger);
   const cache = new ObjectCache(config.cache, metrics.cache);
   const changes = new ObjectChangeFeed();
   changes.subscribe(cacheInvalidation(cache));
+  const wakeups = new AppendWakeups((pool as unknown as { options: pg.ClientConfig }).options, pool, instanceId, {
+    wake: () => runner.wake(),
+    changed: (changed) => changes.publish(changed),
+    unknown: () => changes.publishUnknown(),
+    message: (message) => cacheAdmin.applyRemote(message),
+  }, logger);
+  const cacheAdmin = new CacheAdmin(cache, instanceId, (command) => wakeups.broadcast(command), logger);
   const countAppends = observeAppends(metrics);
   const audit = new AuditLog(logger, metrics);
   store.onAppended = (_results, appends) => {
     runner.wake();
-    wakeups.appended();
-    changes.publish(objectChanges(appends));
+    const changed = objectChanges(appends);
+    wakeups.appended(changed);
+    changes.publish(changed);
     countAppends(appends);
     audit.appended(appends);
   };
@@ -224,6 +232,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
       workers: board,
       instanceId,
       integrity: integrity.control,
+      cache: cacheAdmin,
     }),
   };
 

@@ -8,6 +8,7 @@ import type { AdminContext } from './admin-context.js';
 import { adminErrorHandler, sendAdminError } from './admin-errors.js';
 import { maxAdminBodyBytes, nulInTarget, parseJsonBody } from './admin-input.js';
 import { registerBackendRoutes } from './backend-routes.js';
+import { registerCacheRoutes } from './cache-routes.js';
 import { registerCleanupRoutes } from './cleanup-routes.js';
 import { registerIntegrityRoutes } from './integrity-routes.js';
 import { registerJobRoutes } from './job-routes.js';
@@ -62,6 +63,7 @@ export async function registerAdminApi(app: FastifyInstance, admin: AdminContext
     registerRuntimeRoutes(scope, admin.runtime);
     registerReplicationRoutes(scope, admin.replication);
     registerIntegrityRoutes(scope, admin.integrity);
+    registerCacheRoutes(scope, admin.cache);
 
     const unknown = async (req: FastifyRequest, reply: FastifyReply) =>
       sendAdminError(reply, new DomainError('NotFound', `no admin endpoint ${req.method} ${req.url.split('?')[0] ?? ''}`));

@@ -4,11 +4,13 @@ import type { Queryable } from '../../infra/eventstore/postgres-event-store.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
 import type { BackendAdmin } from '../../services/backends/backend-admin.js';
 import type { BackendDirectory } from '../../services/backends/backend-directory.js';
+import type { CacheAdmin } from '../../services/cache/cache-admin.js';
 import { CleanupAdmin } from '../../services/cleanup/cleanup-admin.js';
 import type { EventFactory } from '../../services/event-factory.js';
 import type { WorkerStatus } from '../../processes/worker-board.js';
 import { AdminAudit } from './admin-audit.js';
 import type { BackendRouteDeps } from './backend-routes.js';
+import type { CacheRouteDeps } from './cache-routes.js';
 import type { CleanupRouteDeps } from './cleanup-routes.js';
 import type { IntegrityControl, ReplicationControl, UsageControl } from './controls.js';
 import type { IntegrityRouteDeps } from './integrity-routes.js';
@@ -31,6 +33,7 @@ export interface AdminContext {
   runtime: RuntimeRouteDeps;
   replication: ReplicationRouteDeps;
   integrity: IntegrityRouteDeps;
+  cache: CacheRouteDeps;
 }
 
 /** What the admin API is built from, once at startup. */
@@ -46,6 +49,8 @@ export interface AdminServices {
   usage: UsageControl;
   replication: ReplicationControl;
   integrity: IntegrityControl;
+  /** The object cache's figures and the operator's flush and invalidations. */
+  cache: CacheAdmin;
   /** Runs pending cleanup now instead of at the next tick. */
   kickCleanup(): void;
   /** How each background worker has fared on this instance. */
@@ -68,5 +73,6 @@ export function adminContext(s: AdminServices): AdminContext {
     runtime: { logger: s.logger, usage: s.usage, reads, audit, workers: s.workers, instanceId: s.instanceId },
     replication: { replication: s.replication, audit },
     integrity: { config: s.config, integrity: s.integrity, reads, audit },
+    cache: { cache: s.cache, audit },
   };
 }

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { AdminClient, AdminHttpError, AdminUnreachableError, adminUrlFor, normalizeAddr, tokenFrom } from './admin/admin-client.js';
 import { backendCommands } from './admin/backend-commands.js';
+import { cacheCommands } from './admin/cache-commands.js';
 import { cleanupCommands } from './admin/cleanup-commands.js';
 import { type AdminCommandSpec, type CliIo, type CommandOption, type CommandValues, UsageError } from './admin/command.js';
 import { integrityCommands } from './admin/integrity-commands.js';
@@ -14,7 +15,7 @@ import { wantsHelp } from './help.js';
 
 /** Every `s3o admin` command, in the order the help lists them. */
 export const adminCommands: readonly AdminCommandSpec[] = [
-  ...statusCommands, ...jobCommands, ...backendCommands, ...objectCommands, ...cleanupCommands, ...runtimeCommands, ...replicationCommands, ...integrityCommands,
+  ...statusCommands, ...jobCommands, ...backendCommands, ...objectCommands, ...cleanupCommands, ...runtimeCommands, ...replicationCommands, ...integrityCommands, ...cacheCommands,
 ];
 
 const options = {
@@ -30,6 +31,7 @@ const options = {
   confirm: { type: 'boolean' },
   set: { type: 'string' },
   key: { type: 'string' },
+  prefix: { type: 'string' },
   execute: { type: 'boolean' },
   'batch-size': { type: 'string' },
 } as const;
@@ -48,7 +50,7 @@ function usage(): string {
 }
 
 /** The value each option with one takes, as its help writes it. */
-const optionValues: Partial<Record<CommandOption, string>> = { state: 'STATE', limit: 'N', set: 'LEVEL', key: 'KEY' };
+const optionValues: Partial<Record<CommandOption, string>> = { state: 'STATE', limit: 'N', set: 'LEVEL', key: 'KEY', prefix: 'PREFIX' };
 
 /** One admin command's help: its usage line, what it does, the options every command takes. */
 function commandUsage(spec: AdminCommandSpec): string {
@@ -162,7 +164,7 @@ export async function adminCommand(argv: string[], io: CliIo = processIo, opts: 
     checkArgs(spec, args, given);
     const { url, token } = await target(values);
     const commandValues: CommandValues = {
-      state: values.state, limit: values.limit, watch: values.watch, purge: values.purge, confirm: values.confirm, set: values.set, key: values.key, execute: values.execute,
+      state: values.state, limit: values.limit, watch: values.watch, purge: values.purge, confirm: values.confirm, set: values.set, key: values.key, prefix: values.prefix, execute: values.execute,
       batchSize: values['batch-size'],
     };
     return await spec.run({

@@ -84,6 +84,10 @@ export async function startDemo(dataDir = demoDataDir(), hooks: DemoHooks = {}):
     'ui:',
     `  admin_token: ${demoAdminToken}`,
     'routing_strategy: pack',
+    // The object cache is on so the README's cache commands work against the demo.
+    'cache:',
+    '  enabled: true',
+    '  max_size: 64MiB',
     'buckets:',
     ...demoCredentials.flatMap((c) => [
       `  - name: ${c.bucket}`,

@@ -5,6 +5,7 @@ import { createLogger } from '../../infra/telemetry/logger.js';
 import { bucketStatsProjection } from '../../projections/async/bucket-stats/bucket-stats.js';
 import { ProjectionRunner } from '../../projections/async/runner.js';
 import { AppendWakeups } from '../../projections/async/wakeups.js';
+import type { ObjectChange } from '../../domain/objects/object-changes.js';
 import { ObjectWriter, registerBackend } from '../support/object-events.js';
 import { createMigratedDatabase, type MigratedDatabase } from '../support/store.js';
 
@@ -89,17 +90,43 @@ describe('wake-ups of async projection runners', () => {
     const watched = watchedPool(db.pool);
     // Instance A: its runner reads once, finds nothing and does not poll again by itself.
     const runnerA = startRunner(watched.pool);
-    const wakeA = new AppendWakeups(options, db.pool, 'A', () => runnerA.wake(), logger, 10);
+    const wakeA = new AppendWakeups(options, db.pool, 'A', { wake: () => runnerA.wake() }, logger, 10);
     stops.push(() => wakeA.stop());
     await wakeA.start();
     await watched.until(caughtUp);
     // Instance B: appends, then hints.
     const storeB = new PostgresEventStore(db.pool);
-    const wakeB = new AppendWakeups(options, db.pool, 'B', () => undefined, logger, 10);
+    const wakeB = new AppendWakeups(options, db.pool, 'B', { wake: () => undefined }, logger, 10);
     stops.push(() => wakeB.stop());
     storeB.onAppended = () => wakeB.appended();
     await new ObjectWriter(storeB).write('woken', 'k', 42, ['b1']);
     await expect.poll(() => bytesOf('woken'), { timeout: 45_000, interval: 20 }).toBe(42);
+  });
+
+  it('a notice names the objects the appends changed (split under the NOTIFY limit), carries broadcasts, and an older build\'s bare notice means unknown changes', async () => {
+    const options = (db.pool as unknown as { options: pg.ClientConfig }).options;
+    const heard: { changes: ObjectChange[]; unknown: number; messages: unknown[]; wakes: number } = { changes: [], unknown: 0, messages: [], wakes: 0 };
+    const listening = new AppendWakeups(options, db.pool, 'A', {
+      wake: () => (heard.wakes += 1),
+      changed: (c) => heard.changes.push(...c),
+      unknown: () => (heard.unknown += 1),
+      message: (m) => heard.messages.push(m),
+    }, logger, 10);
+    stops.push(() => listening.stop());
+    await listening.start();
+    const sending = new AppendWakeups(options, db.pool, 'B', { wake: () => undefined }, logger, 10);
+    stops.push(() => sending.stop());
+    // 300 keys of 100 bytes: about 33 KB of changes, several notices.
+    const changes = Array.from({ length: 300 }, (_, i) => ({ bucket: 'alpha', key: `${String(i).padStart(3, '0')}/${'k'.repeat(96)}`, versionChanged: i % 2 === 0 }));
+    sending.appended(changes.slice(0, 150));
+    sending.appended(changes.slice(150));
+    await expect.poll(() => heard.changes.length, { timeout: 15_000, interval: 20 }).toBe(300);
+    expect(new Set(heard.changes.map((c) => JSON.stringify(c)))).toEqual(new Set(changes.map((c) => JSON.stringify(c))));
+    expect(heard.wakes).toBeGreaterThan(1);
+    await sending.broadcast({ cache: 'flush' });
+    await expect.poll(() => heard.messages, { timeout: 15_000, interval: 20 }).toEqual([{ cache: 'flush' }]);
+    await db.pool.query("SELECT pg_notify('s3o_appended', 'an-older-instance')");
+    await expect.poll(() => heard.unknown, { timeout: 15_000, interval: 20 }).toBe(1);
   });
 
   it('a wake that arrives while the runner is reading is not lost', async () => {

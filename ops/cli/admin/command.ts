@@ -12,7 +12,7 @@ export interface CliIo {
 }
 
 /** Options a command may take besides the global ones (--config, --addr, --token, --json). */
-export type CommandOption = 'state' | 'limit' | 'watch' | 'purge' | 'confirm' | 'set' | 'key' | 'execute' | 'batch-size';
+export type CommandOption = 'state' | 'limit' | 'watch' | 'purge' | 'confirm' | 'set' | 'key' | 'prefix' | 'execute' | 'batch-size';
 
 export interface CommandValues {
   state?: string;
@@ -22,6 +22,7 @@ export interface CommandValues {
   confirm?: boolean;
   set?: string;
   key?: string;
+  prefix?: string;
   execute?: boolean;
   batchSize?: string;
 }
