@@ -9,6 +9,8 @@ export interface ObjectChange {
    * false when only its copies or their checks did (a replica, a move, a repair, a verification).
    */
   versionChanged: boolean;
+  /** The write id of the version the key holds after the change, when it was written by it (not for a delete). */
+  writeId?: string;
 }
 
 const streamPrefix = 'object-';
@@ -26,10 +28,15 @@ export function objectChanges(appends: readonly StreamAppend[]): ObjectChange[] 
     const name = a.streamId.slice(streamPrefix.length);
     const slash = name.indexOf('/');
     if (slash <= 0) continue;
-    const versionChanged = a.events.some((e) => versionEvents.has(e.type));
-    const seen = byId.get(a.streamId);
-    if (seen) seen.versionChanged ||= versionChanged;
-    else byId.set(a.streamId, { bucket: name.slice(0, slash), key: name.slice(slash + 1), versionChanged });
+    const last = a.events.findLast((e) => versionEvents.has(e.type));
+    const seen = byId.get(a.streamId) ?? { bucket: name.slice(0, slash), key: name.slice(slash + 1), versionChanged: false };
+    if (last) {
+      seen.versionChanged = true;
+      const writeId = last.type === 'ObjectWritten' ? (last.data as { writeId?: unknown }).writeId : undefined;
+      if (typeof writeId === 'string') seen.writeId = writeId;
+      else delete seen.writeId;
+    }
+    byId.set(a.streamId, seen);
   }
   return [...byId.values()];
 }

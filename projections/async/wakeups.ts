@@ -24,8 +24,8 @@ export interface WakeupHandlers {
 /** A notice as sent: a JSON object; an older build sends its bare instance id. */
 interface Notice {
   from: string;
-  /** `[bucket, key, 1 when the version changed else 0]` */
-  changes?: [string, string, 0 | 1][];
+  /** `[bucket, key, 1 when the version changed else 0, the new version's write id when known]` */
+  changes?: ([string, string, 0 | 1] | [string, string, 0 | 1, string])[];
   unknown?: true;
   message?: unknown;
 }
@@ -113,7 +113,8 @@ export class AppendWakeups {
     for (const c of changes) {
       const id = `${c.bucket}/${c.key}`;
       const seen = this.unsent.get(id);
-      this.unsent.set(id, { ...c, versionChanged: c.versionChanged || (seen?.versionChanged ?? false) });
+      // A later version change replaces an earlier one; a copy-level change keeps what was pending.
+      this.unsent.set(id, c.versionChanged || !seen ? c : seen);
     }
     if (this.pending) return;
     const wait = Math.max(0, this.lastSent + this.throttleMs - Date.now());
@@ -144,7 +145,7 @@ export class AppendWakeups {
     let bytes = Buffer.byteLength(head) + 2;
     let unknown = false;
     for (const c of changes) {
-      const item = JSON.stringify([c.bucket, c.key, c.versionChanged ? 1 : 0]);
+      const item = JSON.stringify(c.writeId === undefined ? [c.bucket, c.key, c.versionChanged ? 1 : 0] : [c.bucket, c.key, 1, c.writeId]);
       const size = Buffer.byteLength(item) + 1;
       if (Buffer.byteLength(head) + 2 + size > maxPayloadBytes) {
         unknown = true;
@@ -173,5 +174,7 @@ export class AppendWakeups {
 
 function changeOf(raw: unknown): ObjectChange[] {
   if (!Array.isArray(raw) || typeof raw[0] !== 'string' || typeof raw[1] !== 'string') return [];
-  return [{ bucket: raw[0], key: raw[1], versionChanged: raw[2] === 1 }];
+  const change: ObjectChange = { bucket: raw[0], key: raw[1], versionChanged: raw[2] === 1 };
+  if (typeof raw[3] === 'string') change.writeId = raw[3];
+  return [change];
 }

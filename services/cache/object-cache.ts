@@ -40,8 +40,11 @@ export type CachedVersion = Pick<ObjectVersion, 'writeId' | 'etag' | 'size'>;
 export class ObjectCache {
   private lru: LRUCache<string, Entry> | undefined;
   private settings: CacheConfig;
-  /** Keys a read is filling now: one fill per key at a time, so one object is held once. */
-  private readonly filling = new Set<string>();
+  /**
+   * Keys a read is filling now: one fill per key at a time, so one object is held once. A fill
+   * whose key is invalidated meanwhile stores nothing (it may have read the replaced version).
+   */
+  private readonly filling = new Map<string, { writeId: string; cancelled: boolean }>();
   private readonly counts = { hits: 0, misses: 0, evictions: 0 };
 
   constructor(settings: CacheConfig, private readonly metrics: CacheMetrics) {
@@ -80,6 +83,7 @@ export class ObjectCache {
     const s = this.settings;
     if (s.enabled === next.enabled && s.max_size === next.max_size && s.max_object_size === next.max_object_size && s.ttl === next.ttl) return;
     this.settings = next;
+    this.cancelFills(() => true);
     this.lru?.clear();
     this.lru = ObjectCache.create(next, (reason) => this.evicted(reason));
   }
@@ -122,23 +126,46 @@ export class ObjectCache {
       return body;
     }
     if (this.filling.has(id)) return body;
-    this.filling.add(id);
-    const fill = new CacheFill(v.size, limit, (bytes) => this.lru?.set(id, entryOf(bytes)));
+    const state = { writeId: v.writeId, cancelled: false };
+    this.filling.set(id, state);
+    const fill = new CacheFill(v.size, limit, {
+      store: (bytes) => {
+        if (!state.cancelled) this.lru?.set(id, entryOf(bytes));
+      },
+      revoke: () => {
+        if (this.lru?.peek(id)?.writeId === v.writeId) this.lru.delete(id);
+      },
+    });
     fill.once('close', () => this.filling.delete(id));
     // pipeline: a failing source fails the fill (nothing is stored), a client gone away ends the source.
     pipeline(body, fill, () => undefined);
     return fill;
   }
 
+  private cancelFills(matches: (id: string) => boolean): void {
+    for (const [id, state] of this.filling) if (matches(id)) state.cancelled = true;
+  }
+
   /** Drops bucket/key; true when it was cached. */
   invalidate(bucket: string, key: string): boolean {
-    return this.lru?.delete(ObjectCache.id(bucket, key)) ?? false;
+    const id = ObjectCache.id(bucket, key);
+    this.cancelFills((filling) => filling === id);
+    return this.lru?.delete(id) ?? false;
+  }
+
+  /** Bucket/key now holds version `writeId` (undefined: deleted): drops any other version of it. */
+  changed(bucket: string, key: string, writeId: string | undefined): void {
+    const id = ObjectCache.id(bucket, key);
+    for (const [filling, state] of this.filling) if (filling === id && state.writeId !== writeId) state.cancelled = true;
+    const entry = this.lru?.peek(id);
+    if (entry && entry.writeId !== writeId) this.lru?.delete(id);
   }
 
   /** Drops every key of `bucket` starting with `prefix`; returns how many were cached. */
   invalidatePrefix(bucket: string, prefix: string): number {
     if (!this.lru) return 0;
     const start = ObjectCache.id(bucket, prefix);
+    this.cancelFills((id) => id.startsWith(start));
     const doomed = [...this.lru.keys()].filter((id) => id.startsWith(start));
     for (const id of doomed) this.lru.delete(id);
     return doomed.length;
@@ -147,6 +174,7 @@ export class ObjectCache {
   /** Drops every entry; returns how many there were. */
   flush(): number {
     if (!this.lru) return 0;
+    this.cancelFills(() => true);
     this.lru.purgeStale();
     const n = this.lru.size;
     this.lru.clear();
@@ -166,11 +194,14 @@ export class ObjectCache {
   }
 }
 
-/** Drops an object's entry when another version of it is committed (here or elsewhere) or it is deleted. */
+/**
+ * Drops an object's entry when another version of it is committed (here or elsewhere) or it is
+ * deleted; an entry of the version just committed stays (a read may have cached it before the notice came).
+ */
 export function cacheInvalidation(cache: ObjectCache): ObjectChangeListener {
   return {
     changed(changes) {
-      for (const c of changes) if (c.versionChanged) cache.invalidate(c.bucket, c.key);
+      for (const c of changes) if (c.versionChanged) cache.changed(c.bucket, c.key, c.writeId);
     },
     // Missed notices leave entries of replaced versions, which a read never matches (see ObjectCache).
     unknown() {},

@@ -117,7 +117,7 @@ describe('wake-ups of async projection runners', () => {
     const sending = new AppendWakeups(options, db.pool, 'B', { wake: () => undefined }, logger, 10);
     stops.push(() => sending.stop());
     // 300 keys of 100 bytes: about 33 KB of changes, several notices.
-    const changes = Array.from({ length: 300 }, (_, i) => ({ bucket: 'alpha', key: `${String(i).padStart(3, '0')}/${'k'.repeat(96)}`, versionChanged: i % 2 === 0 }));
+    const changes = Array.from({ length: 300 }, (_, i) => ({ bucket: 'alpha', key: `${String(i).padStart(3, '0')}/${'k'.repeat(96)}`, versionChanged: i % 3 !== 0, ...(i % 3 === 1 ? { writeId: `w${i}` } : {}) }));
     sending.appended(changes.slice(0, 150));
     sending.appended(changes.slice(150));
     await expect.poll(() => heard.changes.length, { timeout: 15_000, interval: 20 }).toBe(300);

@@ -67,6 +67,39 @@ describe('ObjectCache', () => {
     expect(cache.read('b', 'failed', version('w1', 100))).toBeUndefined();
   });
 
+  it('stores the object before its last byte goes on, and revokes it if more bytes follow', async () => {
+    const { cache } = newCache();
+    const source = new Readable({ read() {} });
+    const body = cache.fill('b', 'k', version('w1', 20), source) as Readable;
+    const seenAtLastByte: (Buffer | undefined)[] = [];
+    let received = 0;
+    body.on('data', (c: Buffer) => {
+      received += c.length;
+      if (received === 20) seenAtLastByte.push(cache.read('b', 'k', version('w1', 20)));
+    });
+    source.push(bytes(10));
+    source.push(bytes(10));
+    await new Promise((r) => setImmediate(r));
+    expect(seenAtLastByte[0]).toEqual(bytes(20));
+    source.push(bytes(1));
+    source.push(null);
+    await finished(body);
+    expect(cache.read('b', 'k', version('w1', 20))).toBeUndefined();
+  });
+
+  it('a fill whose key is invalidated while it reads stores nothing', async () => {
+    const { cache } = newCache();
+    const source = new Readable({ read() {} });
+    const body = cache.fill('b', 'k', version('w1', 20), source) as Readable;
+    body.resume();
+    source.push(bytes(10));
+    cache.invalidate('b', 'k');
+    source.push(bytes(10));
+    source.push(null);
+    await finished(body);
+    expect(cache.read('b', 'k', version('w1', 20))).toBeUndefined();
+  });
+
   it('a client that goes away mid-read ends the backend read and leaves nothing', async () => {
     const { cache } = newCache();
     const source = new Readable({ read() {} });
@@ -116,12 +149,17 @@ describe('ObjectCache', () => {
     expect(cache.stats().entries).toBe(0);
   });
 
-  it('drops an entry when its key gets a new version or is deleted, not when only its copies change', () => {
+  it('drops an entry when its key gets another version or is deleted, not for its own version or a copy change', () => {
     const { cache } = newCache();
     const listener = cacheInvalidation(cache);
     cache.fill('b', 'k', version('w1', 10), bytes(10));
     listener.changed([{ bucket: 'b', key: 'k', versionChanged: false }]);
     expect(cache.stats().entries).toBe(1);
+    listener.changed([{ bucket: 'b', key: 'k', versionChanged: true, writeId: 'w1' }]);
+    expect(cache.stats().entries).toBe(1);
+    listener.changed([{ bucket: 'b', key: 'k', versionChanged: true, writeId: 'w2' }]);
+    expect(cache.stats().entries).toBe(0);
+    cache.fill('b', 'k', version('w2', 10), bytes(10));
     listener.changed([{ bucket: 'b', key: 'k', versionChanged: true }]);
     expect(cache.stats().entries).toBe(0);
   });

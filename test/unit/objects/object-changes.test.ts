@@ -3,7 +3,9 @@ import type { StreamAppend } from '../../../domain/eventstore/port.js';
 import { objectChanges } from '../../../domain/objects/object-changes.js';
 
 const append = (streamId: string, ...types: string[]): StreamAppend => ({
-  streamId, expected: 'any', events: types.map((type, i) => ({ id: `${streamId}-${i}`, type, schemaVersion: 1, data: {}, metadata: {} })),
+  streamId,
+  expected: 'any',
+  events: types.map((type, i) => ({ id: `${streamId}-${i}`, type, schemaVersion: 1, data: { writeId: `w-${type}-${i}` }, metadata: {} })),
 });
 
 describe('objectChanges', () => {
@@ -14,9 +16,18 @@ describe('objectChanges', () => {
       append('object-beta/k', 'CopyVerified'),
       append('object-beta/gone', 'ObjectDeleted'),
     ])).toEqual([
-      { bucket: 'alpha', key: 'a/b.txt', versionChanged: true },
+      { bucket: 'alpha', key: 'a/b.txt', versionChanged: true, writeId: 'w-ObjectWritten-0' },
       { bucket: 'beta', key: 'k', versionChanged: false },
       { bucket: 'beta', key: 'gone', versionChanged: true },
+    ]);
+  });
+
+  it('names the version the key holds after the appends: the last one written, none after a delete', () => {
+    expect(objectChanges([append('object-a/k', 'ObjectWritten', 'ReplicaAdded', 'ObjectWritten')])).toEqual([
+      { bucket: 'a', key: 'k', versionChanged: true, writeId: 'w-ObjectWritten-2' },
+    ]);
+    expect(objectChanges([append('object-a/k', 'ObjectWritten'), append('object-a/k', 'ObjectDeleted')])).toEqual([
+      { bucket: 'a', key: 'k', versionChanged: true },
     ]);
   });
 
