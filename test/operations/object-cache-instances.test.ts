@@ -106,17 +106,18 @@ describe('the object cache across two instances on one database', () => {
   });
 
   it('s3o admin cache-stats, cache-invalidate, cache-invalidate-prefix and cache-flush; the last three on every instance', async () => {
-    for (const k of ['logs/1', 'logs/2', 'img/1', 'img/2']) {
-      await onA.send(new PutObjectCommand({ Bucket: 'alpha', Key: k, Body: randomBytes(1000) }));
-      await get(onA, k);
-      await get(onB, k);
-    }
+    const keys = ['logs/1', 'logs/2', 'img/1', 'img/2'];
+    for (const k of keys) await onA.send(new PutObjectCommand({ Bucket: 'alpha', Key: k, Body: randomBytes(1000) }));
+    // B holds at least one entry, so the flush's arrival there is visible; A's own flush applies before it answers.
+    await get(onB, 'logs/1');
     await admin(stack.url, 'cache-flush');
+    expect(await metric(stack.url, 's3o_cache_entries')).toBe(0);
     await expect.poll(() => metric(b.url, 's3o_cache_entries'), { timeout: 15_000, interval: 50 }).toBe(0);
-    for (const k of ['logs/1', 'logs/2', 'img/1', 'img/2']) {
+    for (const k of keys) {
       await get(onA, k);
       await get(onB, k);
     }
+    expect(await metric(b.url, 's3o_cache_entries')).toBe(4);
     const stats = await admin(stack.url, 'cache-stats');
     expect(stats.code).toBe(0);
     expect(stats.out).toMatch(/^entries:\s+4$/m);
