@@ -80,7 +80,7 @@ describe('the object cache across two instances on one database', () => {
     let current = randomBytes(2000);
     await writeOnA('contended', current, 'put');
     const ways = ['put', 'copy', 'multipart'] as const;
-    for (let i = 0; i < 45; i++) {
+    for (let i = 0; i < 24; i++) {
       // B holds the current version: the second read is served from its cache.
       expect(await get(onB, 'contended')).toEqual(current);
       expect(await get(onB, 'contended')).toEqual(current);
@@ -91,10 +91,10 @@ describe('the object cache across two instances on one database', () => {
       current = next;
     }
     // Most second reads are hits; a notice of an older version arriving late can drop one early.
-    expect(await metric(b.url, 's3o_cache_hits_total') - hitsBefore).toBeGreaterThanOrEqual(15);
+    expect(await metric(b.url, 's3o_cache_hits_total') - hitsBefore).toBeGreaterThanOrEqual(8);
     await onA.send(new DeleteObjectCommand({ Bucket: 'alpha', Key: 'contended' }));
     await expect(get(onB, 'contended')).rejects.toMatchObject({ name: 'NoSuchKey' });
-  });
+  }, 300_000);
 
   it("A's commits drop B's entries when their notice arrives, without a read on B", async () => {
     await onA.send(new PutObjectCommand({ Bucket: 'alpha', Key: 'noticed', Body: randomBytes(3000) }));
