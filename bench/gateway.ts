@@ -88,6 +88,7 @@ database:
   database: ${database}
   user: ${db.user}
   ssl_mode: disable
+  single_writer: ${process.env.S3O_BENCH_SHARED_DATABASE === '1' ? 'false' : 'true'}
 buckets:
   - name: ${BENCH_BUCKET}
     credentials:

@@ -39,6 +39,7 @@ import { Mover } from '../services/moves/mover.js';
 import { DegradedLookup } from '../services/objects/degraded-lookup.js';
 import { LocationCache } from '../services/objects/location-cache.js';
 import { ObjectChangeFeed } from '../services/objects/object-change-feed.js';
+import { ObjectStateCache } from '../services/objects/object-state-cache.js';
 import { ObjectCommands } from '../services/objects/object-commands.js';
 import { ObjectReader } from '../services/objects/object-reader.js';
 import { PlaintextReader } from '../services/objects/plaintext-reader.js';
@@ -59,6 +60,9 @@ import { startTracing } from './tracing-setup.js';
 import type { SpanExporter } from '../infra/telemetry/tracer-provider.js';
 import { mergeReloadable, parseListenAddr } from './reload.js';
 import { VERSION } from './version.js';
+
+/** Keys whose committed state a single-writer orchestrator keeps (roughly 1 KiB each). */
+const OBJECT_STATE_CACHE_ENTRIES = 100_000;
 
 /** The shared services, for a caller that reaches into a running orchestrator (tests, an operator tool). */
 export interface OrchestratorServices {
@@ -155,7 +159,10 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
   await backends.refresh(pool);
   await meter.refreshBaseline(pool);
 
-  const objects = new ObjectCommands(store, pool, events);
+  // The only writer keeps every key's committed state current itself: lookups need no round trip.
+  const singleWriter = config.database.single_writer ?? (config.database.driver === 'embedded' && opts.database === undefined);
+  const objectStates = singleWriter ? new ObjectStateCache(OBJECT_STATE_CACHE_ENTRIES) : undefined;
+  const objects = new ObjectCommands(store, pool, events, objectStates);
   const reclaimer = new Reclaimer(store, events, backends, logger);
   const orphans = new OrphanRecorder(store, events, reclaimer, logger);
   const placement = new WritePlacement(backends, {
@@ -189,7 +196,8 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
   const cacheAdmin = new CacheAdmin(cache, instanceId, (command) => wakeups.broadcast(command), logger);
   const countAppends = observeAppends(metrics);
   const audit = new AuditLog(logger, metrics);
-  store.onAppended = (_results, appends) => {
+  store.onAppended = (results, appends) => {
+    objectStates?.appended(results, appends);
     runner.wake();
     const changed = objectChanges(appends);
     wakeups.appended(changed);
@@ -197,6 +205,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
     countAppends(appends);
     audit.appended(appends);
   };
+  store.onAppendFailed = (appends) => objectStates?.failed(appends);
   const cleanup = new CleanupWorker(pool, store, events, backends, leases, () => ({
     concurrency: config.cleanup_queue.concurrency, maxAttempts: config.cleanup_queue.max_attempts, batchSize: 50,
   }), logger, (outcome) => metrics.cleanupProcessed.inc({ outcome }));

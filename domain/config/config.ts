@@ -56,6 +56,12 @@ interface PoolSettings {
   readonly max_conns: number;
   readonly min_conns: number;
   readonly max_conn_lifetime: Millis;
+  /**
+   * This orchestrator is the only process appending to the database: object lookups may be
+   * answered from the committed states it keeps in memory. null (unset): true exactly when the
+   * orchestrator runs its embedded database itself.
+   */
+  readonly single_writer: boolean | null;
 }
 
 /** PostgreSQL run by the orchestrator itself as a child process (zero setup). */

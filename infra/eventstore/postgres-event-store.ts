@@ -59,6 +59,9 @@ export class PostgresEventStore implements EventStore {
   /** Called after every committed append with what was appended (to wake projection runners, count, audit). Must not throw. */
   onAppended: ((results: readonly AppendResult[], appends: readonly StreamAppend[]) => void) | undefined;
 
+  /** Called when an append failed (refused, or its outcome unknown) before the error reaches the caller. Must not throw. */
+  onAppendFailed: ((appends: readonly StreamAppend[], err: unknown) => void) | undefined;
+
   private readonly readPageSize: number;
   private readonly groupCommit: GroupCommit;
 
@@ -75,7 +78,13 @@ export class PostgresEventStore implements EventStore {
 
   /** Concurrent calls are committed together (group commit); each gets its own outcome. */
   async appendToStreams(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
-    const results = await this.groupCommit.append(appends);
+    let results: AppendResult[];
+    try {
+      results = await this.groupCommit.append(appends);
+    } catch (err) {
+      this.onAppendFailed?.(appends, err);
+      throw err;
+    }
     this.onAppended?.(results, appends);
     return results;
   }

@@ -94,6 +94,14 @@ export function flag(fallback: boolean): z.ZodType<boolean> {
   }, { value: fallback });
 }
 
+/** A boolean that may be left out (its default depends on other keys). */
+export function optionalFlag(): z.ZodType<boolean | null> {
+  return field<boolean | null>((raw) => {
+    const value = asFlag(raw);
+    return value === undefined ? { problem: 'must be true or false' } : { value };
+  }, { value: null });
+}
+
 function lowerBoundProblem(value: number, min: number): string | undefined {
   if (value >= min) return undefined;
   if (min === 1) return 'must be > 0';

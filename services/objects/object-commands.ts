@@ -8,6 +8,7 @@ import type { Queryable } from '../../infra/eventstore/postgres-event-store.js';
 import { loadObject } from '../../projections/read/object-reads.js';
 import { handleCommand, type Appender, type Handled, type OtherStreamAppend } from '../commands/handle-command.js';
 import type { Cause, EventFactory } from '../event-factory.js';
+import type { ObjectStateCache } from './object-state-cache.js';
 
 export type { WritePrecondition } from '../../domain/objects/object-decider.js';
 
@@ -47,10 +48,19 @@ export class ObjectCommands {
     private readonly store: EventStore,
     private readonly db: Queryable,
     private readonly events: EventFactory,
+    /** Set when this process is the only writer to its database: loads are answered from memory. */
+    private readonly cache?: ObjectStateCache,
   ) {}
 
+  /** The key's committed state (current version and stream revision). */
   load(bucket: string, key: string): Promise<ObjectState> {
-    return loadObject(this.db, bucket, key);
+    return this.cache ? this.cache.load(bucket, key, () => loadObject(this.db, bucket, key)) : loadObject(this.db, bucket, key);
+  }
+
+  /** The key's state from the database itself, bypassing and refreshing any cached state. */
+  reload(bucket: string, key: string): Promise<ObjectState> {
+    this.cache?.forget(bucket, key);
+    return this.load(bucket, key);
   }
 
   /**

@@ -156,7 +156,7 @@ describe('startEmbeddedPostgres', () => {
   it('a command connects to the running orchestrator\'s server with the password from the data directory', async () => {
     const dataDir = join(tmp, 'shared');
     const owner = await startEmbeddedPostgres({ dataDir, logger });
-    const cli = await openDatabase({ driver: 'embedded', path: dataDir, port: null, max_conns: 2, min_conns: 0, max_conn_lifetime: 60_000 }, logger, 'client');
+    const cli = await openDatabase({ driver: 'embedded', path: dataDir, port: null, max_conns: 2, min_conns: 0, max_conn_lifetime: 60_000, single_writer: null }, logger, 'client');
     try {
       expect(cli.embedded).toBeUndefined();
       expect((await cli.pool.query('SELECT current_database() AS db')).rows).toEqual([{ db: 's3o' }]);

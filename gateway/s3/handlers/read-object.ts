@@ -7,7 +7,6 @@ import { quoteEtag } from '../../../domain/s3/etag.js';
 import { responseHeaderOverrides } from '../../../domain/s3/metadata.js';
 import { parsePartNumber } from '../../../domain/s3/multipart.js';
 import { invalidRangeError, resolveRange, type RangeResolution } from '../../../domain/s3/ranges.js';
-import { loadObject } from '../../../projections/read/object-reads.js';
 import { hasRecordedHash } from '../../../services/integrity/content-hash.js';
 import { openVerifiedRead } from '../../../services/integrity/verified-read.js';
 import { copiesMissing } from '../../../services/objects/object-reader.js';
@@ -30,12 +29,13 @@ export function conditionsFrom(req: S3Request, prefix = 'if-'): Conditions {
  * unreachable, reads fall back to the versions this instance saw recently, then to the newest
  * version found on the backends (degraded mode; writes and listings answer 503 meanwhile).
  */
-export type VersionLookup = Pick<S3Context, 'reads' | 'locations' | 'degraded' | 'metrics' | 'logger'>;
+export type VersionLookup = Pick<S3Context, 'objects' | 'locations' | 'degraded' | 'metrics' | 'logger'>;
 
-export async function requireCurrentVersion(ctx: VersionLookup, bucket: string, key: string): Promise<ObjectVersion> {
+/** `fresh`: ask the database even when this process keeps the key's committed state in memory. */
+export async function requireCurrentVersion(ctx: VersionLookup, bucket: string, key: string, fresh = false): Promise<ObjectVersion> {
   let current: ObjectVersion | undefined;
   try {
-    current = (await loadObject(ctx.reads, bucket, key)).current;
+    current = (await (fresh ? ctx.objects.reload(bucket, key) : ctx.objects.load(bucket, key))).current;
     ctx.locations.remember(bucket, key, current);
   } catch (err) {
     if (!(err instanceof StoreUnavailableError)) throw err;
@@ -66,7 +66,7 @@ export async function withCurrentVersion<T>(
       return await use(v);
     } catch (err) {
       if (!copiesMissing(err)) throw err;
-      const now = await requireCurrentVersion(ctx, bucket, key).catch(() => undefined);
+      const now = await requireCurrentVersion(ctx, bucket, key, true).catch(() => undefined);
       if (now?.writeId === v.writeId || attempt >= maxReplacedVersions) {
         ctx.logger.error({ bucket, key, writeId: v.writeId, copies: v.copies }, 'no copy of the current version exists on its backends');
         throw err;

@@ -5,9 +5,15 @@
  * ssl_mode default rule: `disable` when the host is the local machine (localhost,
  * 127.0.0.1, ::1 or a Unix socket directory), otherwise `require` (the original's default),
  * so a password never crosses a network unencrypted unless the operator says so.
+ *
+ * single_writer: this orchestrator is the only process that appends to the database, so it may
+ * answer object lookups from the states it keeps after its own commits (no round trip per GET).
+ * Unset: true for an embedded database the orchestrator runs itself (one orchestrator owns it),
+ * false otherwise (several instances may share a postgres database); a wrong `true` would serve
+ * stale versions, so it is never inferred for a shared server.
  */
 import { z } from 'zod';
-import { duration, integer, optionalInteger, optionalText } from '../fields.js';
+import { duration, integer, optionalFlag, optionalInteger, optionalText } from '../fields.js';
 import type { DatabaseConfig, SslMode } from '../../../domain/config/config.js';
 
 export const sslModes = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const satisfies readonly SslMode[];
@@ -33,6 +39,7 @@ const databaseInput = z.strictObject({
   max_conns: integer(10, { min: 1 }),
   min_conns: integer(2, { min: 0 }),
   max_conn_lifetime: duration('5m', { positive: true }),
+  single_writer: optionalFlag(),
 });
 
 type DatabaseInput = z.output<typeof databaseInput>;
@@ -71,7 +78,7 @@ export const databaseSchema: z.ZodType<DatabaseConfig> = databaseInput.superRefi
 }).transform((db): DatabaseConfig => {
   const pool = { max_conns: db.max_conns, min_conns: db.min_conns, max_conn_lifetime: db.max_conn_lifetime };
   if (resolveDriver(db) === 'embedded') {
-    return { driver: 'embedded', path: db.path ?? defaultEmbeddedPath, port: db.port, ...pool };
+    return { driver: 'embedded', path: db.path ?? defaultEmbeddedPath, port: db.port, ...pool, single_writer: db.single_writer };
   }
   const host = db.host ?? '';
   return {
@@ -83,5 +90,6 @@ export const databaseSchema: z.ZodType<DatabaseConfig> = databaseInput.superRefi
     password: db.password,
     ssl_mode: (db.ssl_mode as SslMode | null) ?? (isLocalHost(host) ? 'disable' : 'require'),
     ...pool,
+    single_writer: db.single_writer,
   };
 });

@@ -90,7 +90,7 @@ describe('accepted configs', () => {
     expect(result.warnings).toEqual([]);
     const { config } = result;
     expect(config.server).toMatchObject({ listen_addr: ':9000', max_object_size: 5 * 2 ** 30, small_body_buffer: 8 * 2 ** 20, backend_timeout: 30_000 });
-    expect(config.database).toEqual({ driver: 'embedded', path: './data/postgres', port: null, max_conns: 10, min_conns: 2, max_conn_lifetime: 300_000 });
+    expect(config.database).toEqual({ driver: 'embedded', path: './data/postgres', port: null, max_conns: 10, min_conns: 2, max_conn_lifetime: 300_000, single_writer: null });
     expect(config.buckets[0]?.credentials).toHaveLength(2);
     expect(config.backends.map((b) => [b.name, b.quota_bytes])).toEqual([['b1', 10 * 2 ** 30], ['b2', 10 * 2 ** 30]]);
     expect(Object.isFrozen(config.backends[0])).toBe(true);
