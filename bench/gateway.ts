@@ -21,7 +21,7 @@ const LOCAL_ADMIN_URL = process.env.S3O_BENCH_PG_URL ?? 'postgres://postgres@127
 const READY_TIMEOUT_MS = 60_000;
 const CLI = fileURLToPath(new URL('../ops/cli/main.js', import.meta.url));
 
-interface DatabaseServer {
+export interface DatabaseServer {
   host: string;
   port: number;
   user: string;
@@ -31,7 +31,7 @@ interface DatabaseServer {
   stop(): Promise<void>;
 }
 
-async function adminQuery(adminUrl: string, sql: string): Promise<void> {
+export async function adminQuery(adminUrl: string, sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {
@@ -42,7 +42,7 @@ async function adminQuery(adminUrl: string, sql: string): Promise<void> {
 }
 
 /** The local server on 5432 when it answers, else an embedded PostgreSQL in a temp directory. */
-async function databaseServer(): Promise<DatabaseServer> {
+export async function databaseServer(): Promise<DatabaseServer> {
   if (await postgresAnswers(LOCAL_ADMIN_URL)) {
     const url = new URL(LOCAL_ADMIN_URL);
     return {
@@ -121,8 +121,14 @@ export interface GatewayInstance extends ChildServer {
   database: string;
 }
 
+/** A database that outlives the run (the 1M-object one): used as it is, neither created nor dropped. */
+export interface KeptDatabase {
+  server: DatabaseServer;
+  name: string;
+}
+
 /** Starts the gateway; throws with a one-line reason if it cannot be started or never gets ready. */
-export async function startGateway(upstream: string): Promise<GatewayInstance> {
+export async function startGateway(upstream: string, kept?: KeptDatabase, name = 'gateway'): Promise<GatewayInstance> {
   try {
     await access(CLI);
   } catch {
@@ -134,11 +140,18 @@ export async function startGateway(upstream: string): Promise<GatewayInstance> {
     cleanups.length = 0;
   };
   try {
-    const db = await databaseServer();
-    cleanups.push(() => db.stop());
-    const database = `s3o_bench_${randomBytes(5).toString('hex')}`;
-    await adminQuery(db.adminUrl, `CREATE DATABASE ${database}`);
-    cleanups.push(() => adminQuery(db.adminUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
+    let db: DatabaseServer;
+    let database: string;
+    if (kept) {
+      db = kept.server;
+      database = kept.name;
+    } else {
+      db = await databaseServer();
+      cleanups.push(() => db.stop());
+      database = `s3o_bench_${randomBytes(5).toString('hex')}`;
+      await adminQuery(db.adminUrl, `CREATE DATABASE ${database}`);
+      cleanups.push(() => adminQuery(db.adminUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
+    }
     const dir = await mkdtemp(join(tmpdir(), 's3o-bench-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const port = await freePort();
@@ -165,7 +178,7 @@ export async function startGateway(upstream: string): Promise<GatewayInstance> {
     if (child.pid === undefined) throw new Error('serve has no pid');
     let stopping: Promise<void> | undefined;
     return {
-      name: 'gateway',
+      name,
       pid: child.pid,
       origin,
       database: `${database} on ${db.kind} PostgreSQL`,

@@ -31,6 +31,8 @@ export interface WorkloadReport {
   results: Partial<Record<TargetName, Outcome>>;
   verdict: Verdict;
   verdictNote: string | null;
+  /** gateway-1m against the empty-database gateway (≥ 0.9×); null when gateway-1m did not run it. */
+  millionVerdict: Verdict | null;
 }
 
 export interface TargetStatus {
@@ -106,6 +108,16 @@ export function judge(goal: Goal, gateway: Outcome | undefined, proxy: Outcome |
   }
 }
 
+/** The 1M-object gateway must keep at least 90 % of the empty-database gateway's figure. */
+export const MILLION_MIN_RATIO = 0.9;
+
+export function judgeMillion(million: Outcome | undefined, gateway: Outcome | undefined): Verdict | null {
+  if (million === undefined) return null;
+  if (!million.ok || !gateway?.ok || gateway.headline.errors > 0) return 'n/a';
+  if (million.headline.errors > 0) return 'MISS';
+  return million.headline.value >= MILLION_MIN_RATIO * gateway.headline.value ? 'PASS' : 'MISS';
+}
+
 /** Adds each target's ratio to the proxy (throughput workloads only). */
 export function withRatios(results: Partial<Record<TargetName, Outcome>>): Partial<Record<TargetName, Outcome>> {
   const proxy = results.proxy;
@@ -157,7 +169,8 @@ export function formatReport(report: BenchReport): string {
     for (const [name, outcome] of Object.entries(w.results) as [TargetName, Outcome][]) {
       const lead = first ? w.title : '';
       first = false;
-      const goalCells = name === 'gateway' ? [w.goal, w.verdictNote ? `${w.verdict} (${w.verdictNote})` : w.verdict] : ['', ''];
+      const goalCells = name === 'gateway' ? [w.goal, w.verdictNote ? `${w.verdict} (${w.verdictNote})` : w.verdict]
+        : name === 'gateway-1m' ? [`≥ ${MILLION_MIN_RATIO}× gateway`, w.millionVerdict ?? 'n/a'] : ['', ''];
       if (!outcome.ok) {
         const cell = outcome.error.startsWith('not available') ? 'not available (see above)' : outcome.error.slice(0, 70);
         rows.push([lead, name, cell, '', '', '', '', '', ...goalCells]);

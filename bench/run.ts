@@ -2,9 +2,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { ChildServer } from './child.js';
 import { startGateway } from './gateway.js';
+import { startMillionGateway } from './million.js';
 import { startPassthroughProxy } from './passthrough-proxy.js';
 import {
-  describeGoal, formatReport, headline, judge, machineInfo, progressLine, withRatios, writeReport,
+  describeGoal, formatReport, headline, judge, judgeMillion, machineInfo, progressLine, withRatios, writeReport,
   type BenchReport, type Outcome, type TargetStatus, type WorkloadReport,
 } from './report.js';
 import { startUpstream } from './upstream.js';
@@ -16,7 +17,9 @@ import { TARGET_NAMES, WORKLOADS, type BenchSettings, type Session, type Target,
  */
 
 const USAGE = `Usage: npm run bench -- [options]
-  --targets <list>        direct,proxy,gateway (default: all three; --only is an alias)
+  --targets <list>        direct,proxy,gateway,gateway-1m (default: all four; --only is an alias).
+                          gateway-1m runs the small GET and PUT on a database with 1,000,000
+                          objects, prepared on the first run and kept (see bench/README.md)
   --duration <seconds>    timed window per target of each small-object run (default 10)
   --warmup <seconds>      untimed warm-up before each small-object run (default 2)
   --rounds <n>            split the timed part into n rounds that alternate between the
@@ -95,12 +98,13 @@ const message = (err: unknown): string => (err instanceof Error ? err.message : 
 
 /** Prepares every available target, runs the rounds interleaved, and judges the gateway's figure. */
 async function runWorkload(
-  workload: Workload, names: readonly TargetName[], targets: ReadonlyMap<TargetName, Target>, statuses: readonly TargetStatus[], settings: BenchSettings,
+  workload: Workload, selected: readonly TargetName[], targets: ReadonlyMap<TargetName, Target>, statuses: readonly TargetStatus[], settings: BenchSettings,
 ): Promise<WorkloadReport> {
   const title = workload.title(settings);
   console.log(`${title}: preparing, then ${settings.rounds} round(s) per target…`);
   const failed = new Map<TargetName, string>();
   const sessions = new Map<TargetName, Session>();
+  const names = selected.filter((n) => n !== 'gateway-1m' || workload.million);
   for (const name of names) {
     const target = targets.get(name);
     if (!target) {
@@ -140,7 +144,10 @@ async function runWorkload(
   }
   const withRatio = withRatios(results);
   const { verdict, note } = judge(workload.goal, withRatio.gateway, withRatio.proxy);
-  return { id: workload.id, title, goal: describeGoal(workload.goal), results: withRatio, verdict, verdictNote: note };
+  return {
+    id: workload.id, title, goal: describeGoal(workload.goal), results: withRatio, verdict, verdictNote: note,
+    millionVerdict: judgeMillion(withRatio['gateway-1m'], withRatio.gateway),
+  };
 }
 
 async function main(): Promise<number> {
@@ -176,6 +183,7 @@ async function main(): Promise<number> {
       if (name === 'direct') await start(name, () => Promise.resolve(upstream));
       if (name === 'proxy') await start(name, () => startPassthroughProxy(upstream.origin));
       if (name === 'gateway') await start(name, () => startGateway(upstream.origin));
+      if (name === 'gateway-1m') await start(name, () => startMillionGateway(upstream.origin, (line) => console.log(line)));
     }
     for (const s of statuses) console.log(s.available ? `${s.name}: ${s.origin} (pid ${s.pid})` : `${s.name} not available: ${s.reason}`);
 

@@ -11,7 +11,8 @@ import { BenchSigner } from './signing.js';
  * else the machine does during the run falls on all targets alike.
  */
 
-export const TARGET_NAMES = ['direct', 'proxy', 'gateway'] as const;
+/** `gateway-1m`: the gateway on a database that already records 1,000,000 objects (million.ts). */
+export const TARGET_NAMES = ['direct', 'proxy', 'gateway', 'gateway-1m'] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 
 export interface Target {
@@ -62,6 +63,8 @@ export interface Workload {
   id: string;
   title(settings: BenchSettings): string;
   large: boolean;
+  /** Also measured on `gateway-1m`, whose figure must be within 10 % of the empty database's. */
+  million: boolean;
   /** What the gateway must reach (the issue's targets). */
   goal: Goal;
   prepare(target: Target, settings: BenchSettings): Promise<Session>;
@@ -96,6 +99,7 @@ const smallGet: Workload = {
   id: 'get-small',
   title: (s) => `${size(s.smallSize)} GET, c=${s.getConnections}`,
   large: false,
+  million: true,
   goal: { kind: 'ratio-to-proxy', min: 0.6 },
   async prepare(target, s) {
     const signer = new BenchSigner(target.origin);
@@ -114,6 +118,7 @@ const smallPut: Workload = {
   id: 'put-small',
   title: (s) => `${size(s.smallSize)} PUT, c=${s.putConnections}`,
   large: false,
+  million: true,
   goal: { kind: 'throughput', minPerSec: 1500, maxP99Ms: 20 },
   async prepare(target, s) {
     const signer = new BenchSigner(target.origin);
@@ -146,6 +151,7 @@ const largePut: Workload = {
   id: 'put-large',
   title: (s) => `${size(s.largeSize)} PUT ×${s.largeCount}, c=1`,
   large: true,
+  million: false,
   goal: { kind: 'ratio-to-proxy', min: 0.8 },
   prepare: (target, s) => transferSession(target, s, 'PUT'),
 };
@@ -155,6 +161,7 @@ const largeGet: Workload = {
   id: 'get-large',
   title: (s) => `${size(s.largeSize)} GET ×${s.largeCount}, c=1`,
   large: true,
+  million: false,
   goal: { kind: 'ratio-to-proxy', min: 0.8 },
   prepare: (target, s) => transferSession(target, s, 'GET'),
 };
@@ -182,10 +189,10 @@ async function rssSession(target: Target, s: BenchSettings, method: 'PUT' | 'GET
 const RSS_GOAL: Goal = { kind: 'rss-growth', maxBytes: 64 * 2 ** 20 };
 
 const rssPut: Workload = {
-  id: 'rss-put', title: (s) => `${size(s.rssSize)} PUT, RSS growth`, large: true, goal: RSS_GOAL, prepare: (target, s) => rssSession(target, s, 'PUT'),
+  id: 'rss-put', title: (s) => `${size(s.rssSize)} PUT, RSS growth`, large: true, million: false, goal: RSS_GOAL, prepare: (target, s) => rssSession(target, s, 'PUT'),
 };
 const rssGet: Workload = {
-  id: 'rss-get', title: (s) => `${size(s.rssSize)} GET, RSS growth`, large: true, goal: RSS_GOAL, prepare: (target, s) => rssSession(target, s, 'GET'),
+  id: 'rss-get', title: (s) => `${size(s.rssSize)} GET, RSS growth`, large: true, million: false, goal: RSS_GOAL, prepare: (target, s) => rssSession(target, s, 'GET'),
 };
 
 /** In run order: each GET reads what the PUT before it wrote through the same target. */
