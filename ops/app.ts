@@ -245,7 +245,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
     }),
   };
 
-  const durability = durabilityWorkers({ pool, store, events, objects, reclaimer, orphans, multipart, backends, leases, metrics, logger }, () => config);
+  const durability = durabilityWorkers({ pool, store, events, objects, reclaimer, orphans, multipart, backends, leases, metrics, logger, encryption }, () => config);
   const workers = [
     ...durability.schedules,
     ...replication.schedules,

@@ -1,3 +1,4 @@
+import type { ObjectEncryption } from '../services/encryption/object-encryption.js';
 import type pg from 'pg';
 import type { EventStore } from '../domain/eventstore/port.js';
 import type { Logger } from '../infra/telemetry/logger.js';
@@ -37,6 +38,8 @@ export interface DurabilityDeps {
   leases: Leases;
   metrics: Metrics;
   logger: Logger;
+  /** Reads encrypted objects the reconciler imports; absent when no key is configured. */
+  encryption: ObjectEncryption | undefined;
 }
 
 /**
@@ -57,7 +60,7 @@ export function durabilityWorkers(deps: DurabilityDeps, config: () => Config): {
   const staleUploads = new StaleUploadWorker(pool, deps.multipart, leases, () => ({
     timeoutMs: config().cleanup_queue.multipart_stale_timeout, batchSize: 100,
   }), logger);
-  const importer = new UntrackedImporter(pool, deps.store, deps.events, deps.backends, deps.orphans, logger);
+  const importer = new UntrackedImporter(pool, deps.store, deps.events, deps.backends, deps.orphans, logger, deps.encryption);
   const reconcile = new ReconcileWorker(pool, importer, leases, () => ({
     buckets: config().buckets.map((b) => b.name), backends: deps.backends.names(),
   }), logger);

@@ -17,4 +17,6 @@ export const slowTestFiles = [
   'test/operations/drain-flat-cost.test.ts',
   // Encrypted multipart uploads of 5 MiB parts (the backends' minimum) with a restart, replication and a drain, on s3rver and Ceph RGW (~80 s).
   'test/e2e/s3-encryption-multipart.test.ts',
+  // Encrypted objects written, the log lost, s3o sync into a fresh database, every object read back; s3rver and Ceph RGW (~100 s).
+  'test/e2e/s3-encryption-recovery.test.ts',
 ];

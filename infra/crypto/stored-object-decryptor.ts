@@ -31,8 +31,12 @@ interface OpenSegment {
   plainSize: number;
 }
 
+/** Told of each piece of authenticated plaintext and the segment (0-based) it belongs to. */
+export type PlaintextObserver = (segment: number, plain: Buffer) => void;
+
 export class StoredObjectDecryptStream extends Transform {
   readonly #keyring: Keyring;
+  readonly #observe: PlaintextObserver | undefined;
   readonly #queue = new ByteQueue();
   readonly #segments: EncryptedSegment[] = [];
   #first: SegmentHeader | undefined;
@@ -40,9 +44,10 @@ export class StoredObjectDecryptStream extends Transform {
   #open: OpenSegment | undefined;
   #ended = false;
 
-  constructor(keyring: Keyring) {
+  constructor(keyring: Keyring, observe?: PlaintextObserver) {
     super();
     this.#keyring = keyring;
+    this.#observe = observe;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -152,11 +157,13 @@ export class StoredObjectDecryptStream extends Transform {
     this.#queue.skip(consumed);
     open.index += 1;
     open.plainSize += plain.length;
-    if (plain.length > 0) this.push(plain);
+    if (plain.length === 0) return;
+    this.#observe?.(this.#segments.length, plain);
+    this.push(plain);
   }
 }
 
-/** A Transform from a whole stored object (all its segments, from byte 0) to its plaintext. */
-export function createStoredObjectDecryptStream(keyring: Keyring): StoredObjectDecryptStream {
-  return new StoredObjectDecryptStream(keyring);
+/** A Transform from a whole stored object (all its segments, from byte 0) to its plaintext; `observe` sees each piece with its segment. */
+export function createStoredObjectDecryptStream(keyring: Keyring, observe?: PlaintextObserver): StoredObjectDecryptStream {
+  return new StoredObjectDecryptStream(keyring, observe);
 }

@@ -1,5 +1,7 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import { Registry } from 'prom-client';
+import { createEncryptionMetrics } from '../../infra/telemetry/encryption-metrics.js';
 import { newUlid } from '../../infra/ids.js';
 import { migrateSchema } from '../../projections/schema/plan.js';
 import { PostgresEventStore } from '../../infra/eventstore/postgres-event-store.js';
@@ -16,6 +18,8 @@ import { createEventFactory } from '../../services/event-factory.js';
 import { UsageMeter } from '../../services/usage/usage-meter.js';
 import { backendSettings, breakerSettings } from '../backend-settings.js';
 import { openDatabase } from '../database.js';
+import { openEncryption } from '../encryption-setup.js';
+import type { ObjectEncryption } from '../../services/encryption/object-encryption.js';
 import { configForCommand } from './load-config.js';
 
 const usage = 'usage: s3o sync --backend NAME --bucket BUCKET [--prefix PREFIX] [--dry-run] [--config FILE]';
@@ -45,7 +49,9 @@ function summary(r: ScanReport, dryRun: boolean): string {
 /**
  * `s3o sync`: imports the objects of one backend that the log does not know into a bucket
  * (see `UntrackedImporter` for what is imported and what is left alone). Takes the reconcile
- * lease, so it never runs beside the reconciler. `--dry-run` writes nothing.
+ * lease, so it never runs beside the reconciler. `--dry-run` writes nothing. With a key source
+ * in the `encryption` section, encrypted objects are imported readable (recovery from the
+ * backend's bytes and the master key); without one they are skipped.
  */
 export async function syncCommand(argv: string[], io: SyncIo = consoleIo): Promise<number> {
   const { values } = parseArgs({
@@ -70,7 +76,9 @@ export async function syncCommand(argv: string[], io: SyncIo = consoleIo): Promi
   // Its API calls count against the backend's monthly usage like the orchestrator's own.
   const meter = new UsageMeter();
   const backends = new BackendDirectory(backendSettings(config), breakerSettings(config), meter);
+  let encryption: ObjectEncryption | undefined;
   try {
+    encryption = await openEncryption(config.encryption, createEncryptionMetrics(new Registry()), logger);
     await migrateSchema(db.pool);
     const state = (await db.pool.query<{ state: string }>('SELECT state FROM backend_state WHERE backend = $1', [backend])).rows[0]?.state;
     if (state !== 'active') {
@@ -82,7 +90,7 @@ export async function syncCommand(argv: string[], io: SyncIo = consoleIo): Promi
     const store = new PostgresEventStore(db.pool);
     const events = createEventFactory(owner);
     const orphans = new OrphanRecorder(store, events, new Reclaimer(store, events, backends, logger), logger);
-    const importer = new UntrackedImporter(db.pool, store, events, backends, orphans, logger);
+    const importer = new UntrackedImporter(db.pool, store, events, backends, orphans, logger, encryption);
     const cause = { actor: 'operator:sync', correlationId: `sync-${newUlid()}` };
     // A dry run writes nothing, not even a lease or an audit record.
     const leases = new Leases(db.pool, owner, 120_000);
@@ -108,6 +116,7 @@ export async function syncCommand(argv: string[], io: SyncIo = consoleIo): Promi
       if (lease) await leases.release(lease);
     }
   } finally {
+    await encryption?.close();
     await backends.close();
     await db.close();
   }

@@ -1,4 +1,6 @@
+import type { ObjectEncryption } from '../../services/encryption/object-encryption.js';
 import { storedEncrypted } from '../../services/encryption/stored-format.js';
+import { describeStoredObject, type StoredObjectFacts } from '../../services/encryption/stored-import.js';
 import { newUlid } from '../../infra/ids.js';
 import { ConcurrencyError, InvariantViolationError } from '../../domain/eventstore/errors.js';
 import type { EventStore } from '../../domain/eventstore/port.js';
@@ -40,7 +42,7 @@ export type SkipReason =
   | 'gone'
   /** The key changed in the log while it was being imported. */
   | 'raced'
-  /** Stored encrypted (a v2 segment header): importing its envelope is not supported yet, and its bytes are not the object's. */
+  /** Stored encrypted (a v2 segment header) and no encryption key is configured: its bytes are not the object's. */
   | 'encrypted';
 
 export interface ScanItem {
@@ -100,6 +102,10 @@ export function emptyScanReport(): ScanReport {
  * - foreign keys are imported where the scope maps them, when their key has no current version;
  * - live copies, queued orphans, open uploads and multipart temporaries are left alone.
  *
+ * An encrypted object (v2 segment headers) is imported only when it decrypts completely with the
+ * configured keys: its import records the envelope, the client's size, ETag and SHA-256 its bytes
+ * give (describeStoredObject); without keys it is skipped, and one that does not decrypt fails.
+ *
  * An import is `ObjectWritten` with `origin: 'import'`, appended with the key's stream revision
  * as the expected one, so it can never replace a version committed meanwhile; the inline usage
  * projection accounts its bytes like any write (including the quota check).
@@ -112,6 +118,7 @@ export class UntrackedImporter {
     private readonly backends: BackendDirectory,
     private readonly orphans: OrphanRecorder,
     private readonly logger: Logger,
+    private readonly encryption?: ObjectEncryption,
   ) {
     this.objects = new ObjectCommands(store, db, events);
   }
@@ -225,26 +232,36 @@ export class UntrackedImporter {
       skip(report, 'gone');
       return;
     }
+    let sealed: StoredObjectFacts | undefined;
     if (await storedEncrypted(client, c.obj.key, head.contentLength)) {
-      this.logger.warn({ backend, storageKey: c.obj.key }, 'not imported: the object is stored encrypted, and importing encrypted objects is not supported yet');
-      skip(report, 'encrypted');
-      return;
+      if (!this.encryption) {
+        this.logger.warn({ backend, storageKey: c.obj.key }, 'not imported: the object is stored encrypted and no encryption key is configured (set encryption.master_key, master_key_file or vault)');
+        skip(report, 'encrypted');
+        return;
+      }
+      try {
+        sealed = await describeStoredObject(client, c.obj.key, this.encryption.requireKeyring());
+      } catch (err) {
+        report.failed++;
+        this.logger.warn({ err, backend, storageKey: c.obj.key }, 'not imported: the encrypted object does not decrypt with the configured keys (unknown key, or damaged bytes)');
+        return;
+      }
     }
     const lastModified = [head.lastModified, c.obj.lastModified, opts.now].find((d) => d.getTime() > 0) ?? opts.now;
     const cmd: WriteObjectCommand = {
       writeId: c.writeId ?? newUlid(this.events.now().getTime()),
-      size: head.contentLength,
-      etag: head.etag,
+      size: sealed?.size ?? head.contentLength,
+      etag: sealed?.etag ?? head.etag,
       contentType: head.contentType ?? 'binary/octet-stream',
       metadata: head.metadata,
       headers: {},
       checksum: null,
-      contentSha256: null,
-      parts: null,
+      contentSha256: sealed?.contentSha256 ?? null,
+      parts: sealed?.parts ?? null,
       lastModified: lastModified.toISOString(),
       copies: [{ backend, storageKey: c.obj.key, size: head.contentLength }],
       origin: 'import',
-      encryption: null,
+      encryption: sealed?.envelope ?? null,
     };
     // The key has no current version, so nothing is displaced; a write racing the import wins.
     try {

@@ -185,7 +185,7 @@ describeOnEachBackend('S3 with encryption at rest', (on) => {
     expect((await bytesOf(get('exact'))).equals(data)).toBe(true);
   });
 
-  it('s3o sync does not take encrypted backend bytes for an object: it imports plaintext and skips ciphertext', async () => {
+  it('without the encryption keys, s3o sync does not take encrypted backend bytes for an object: it imports plaintext and skips ciphertext', async () => {
     const [copy] = await copiesOf('small');
     if (!copy) throw new Error('no copy');
     const foreign = { ...copy, storage_key: 'foreign-encrypted.bin' };
