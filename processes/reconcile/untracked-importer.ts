@@ -1,6 +1,6 @@
 import type { ObjectEncryption } from '../../services/encryption/object-encryption.js';
 import { storedEncrypted } from '../../services/encryption/stored-format.js';
-import { describeStoredObject, type StoredObjectFacts } from '../../services/encryption/stored-import.js';
+import { describeStoredObject, type StoredObjectFacts } from './stored-import.js';
 import { newUlid } from '../../infra/ids.js';
 import { ConcurrencyError, InvariantViolationError } from '../../domain/eventstore/errors.js';
 import type { EventStore } from '../../domain/eventstore/port.js';

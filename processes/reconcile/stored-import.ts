@@ -13,7 +13,7 @@ import type { EncryptionEnvelope } from '../../domain/encryption/envelope.js';
 import type { PartLayout } from '../../domain/events/common.js';
 import type { BackendClient } from '../../infra/backend/index.js';
 import { createStoredObjectDecryptStream, type Keyring } from '../../infra/crypto/index.js';
-import { compositeSha256 } from '../integrity/content-hash.js';
+import { compositeSha256 } from '../../services/integrity/content-hash.js';
 
 export interface StoredObjectFacts {
   envelope: EncryptionEnvelope;
