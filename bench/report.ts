@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { BenchSettings, Goal, Measurement, TargetName } from './workloads.js';
+import type { DrainBenchResult } from './drain.js';
 
 /** Turns measurements into the final table (stdout) and a JSON file under bench/results/. */
 
@@ -55,6 +56,20 @@ export interface BenchReport {
   settings: BenchSettings;
   targets: TargetStatus[];
   workloads: WorkloadReport[];
+  /** The drain-throughput run, when the gateway was measured. */
+  drain?: DrainReport;
+}
+
+/** Small objects per second a drain between two fast upstreams should move (issue 11). */
+export const DRAIN_GOAL = 500;
+
+export type DrainReport = ({ ok: true; verdict: Verdict } & DrainBenchResult) | { ok: false; error: string };
+
+export function formatDrain(d: DrainReport): string {
+  if (!d.ok) return `Drain throughput: failed: ${d.error}`;
+  return `Drain throughput: ${d.objects} objects in ${d.seconds.toFixed(1)} s = ${Math.round(d.objectsPerSecond)} objects/s `
+    + `(concurrency ${d.concurrency}, ${d.cpuMsPerObject.toFixed(2)} ms CPU of the bench process per object, load ${d.load.toFixed(1)}); `
+    + `goal ≥ ${DRAIN_GOAL}/s: ${d.verdict}`;
 }
 
 const MIB = 2 ** 20;

@@ -5,9 +5,10 @@ import { startGateway } from './gateway.js';
 import { startMillionGateway } from './million.js';
 import { startPassthroughProxy } from './passthrough-proxy.js';
 import {
-  describeGoal, formatReport, headline, judge, judgeMillion, machineInfo, progressLine, withRatios, writeReport,
-  type BenchReport, type Outcome, type TargetStatus, type WorkloadReport,
+  describeGoal, DRAIN_GOAL, formatDrain, formatReport, headline, judge, judgeMillion, machineInfo, progressLine, withRatios, writeReport,
+  type BenchReport, type DrainReport, type Outcome, type TargetStatus, type WorkloadReport,
 } from './report.js';
+import { runDrainBench } from './drain.js';
 import { startUpstream } from './upstream.js';
 import { TARGET_NAMES, WORKLOADS, type BenchSettings, type Session, type Target, type TargetName, type Workload } from './workloads.js';
 
@@ -30,7 +31,10 @@ const USAGE = `Usage: npm run bench -- [options]
   --skip-large            skip the 64 MiB and 1 GiB workloads
   --workloads <list>      only these workload ids (get-small,put-small,put-large,get-large,
                           rss-put,rss-get; a GET needs the PUT before it for its objects)
-  --results-dir <dir>     where the JSON goes (default bench/results)`;
+  --results-dir <dir>     where the JSON goes (default bench/results)
+  --drain-objects <n>     small objects the drain-throughput run moves (default 2000)
+  --drain-concurrency <n> moves in flight during that drain (default 16)
+  --skip-drain            skip the drain-throughput run`;
 
 const MIB = 2 ** 20;
 
@@ -40,7 +44,10 @@ function positive(name: string, text: string, integer: boolean): number {
   return n;
 }
 
-interface Options { settings: BenchSettings; targets: TargetName[]; skipLarge: boolean; workloads: readonly string[] | undefined; resultsDir: string }
+interface Options {
+  settings: BenchSettings; targets: TargetName[]; skipLarge: boolean; workloads: readonly string[] | undefined; resultsDir: string;
+  drain: { objects: number; concurrency: number } | undefined;
+}
 
 function parseOptions(): Options | undefined {
   const { values } = parseArgs({
@@ -56,6 +63,9 @@ function parseOptions(): Options | undefined {
       'skip-large': { type: 'boolean', default: false },
       workloads: { type: 'string' },
       'results-dir': { type: 'string' },
+      'drain-objects': { type: 'string', default: '2000' },
+      'drain-concurrency': { type: 'string', default: '16' },
+      'skip-drain': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -91,6 +101,11 @@ function parseOptions(): Options | undefined {
     targets: TARGET_NAMES.filter((t) => list.includes(t)),
     skipLarge: values['skip-large'],
     resultsDir: values['results-dir'] ?? fileURLToPath(new URL('../../bench/results/', import.meta.url)),
+    // The drain runs the orchestrator itself: it belongs to the gateway's figures.
+    drain: values['skip-drain'] || !list.includes('gateway') ? undefined : {
+      objects: positive('drain-objects', values['drain-objects'], true),
+      concurrency: positive('drain-concurrency', values['drain-concurrency'], true),
+    },
   };
 }
 
@@ -150,6 +165,17 @@ async function runWorkload(
   };
 }
 
+/** The drain-throughput run, reported as a line of its own (it has no proxy to compare with). */
+async function measureDrain(opts: { objects: number; concurrency: number }, size: number): Promise<DrainReport> {
+  console.log(`drain ${opts.objects} objects of ${size} B between two in-process upstreams (concurrency ${opts.concurrency})…`);
+  try {
+    const r = await runDrainBench({ ...opts, size });
+    return { ok: true, ...r, verdict: r.objectsPerSecond >= DRAIN_GOAL ? 'PASS' : 'MISS' };
+  } catch (err) {
+    return { ok: false, error: message(err) };
+  }
+}
+
 async function main(): Promise<number> {
   const options = parseOptions();
   if (!options) return 0;
@@ -192,14 +218,16 @@ async function main(): Promise<number> {
       workloads.push(await runWorkload(workload, options.targets, targets, statuses, settings));
     }
 
+    const drain = options.drain ? await measureDrain(options.drain, settings.smallSize) : undefined;
     const report: BenchReport = {
       format: 's3-orchestrator-bench/1', startedAt, finishedAt: new Date().toISOString(), machine: machineInfo(), settings,
-      targets: statuses, workloads,
+      targets: statuses, workloads, ...(drain ? { drain } : {}),
     };
     const gateway = servers.find((s) => s.name === 'gateway');
     const gatewayOutput = gateway?.outputTail() ?? '';
     if (gatewayOutput !== '') console.log(`\ngateway output (last lines, log_level warn): ${gatewayOutput}`);
     console.log(`\n${formatReport(report)}`);
+    if (drain) console.log(`\n${formatDrain(drain)}`);
     console.log(`\nresults: ${await writeReport(options.resultsDir, report)}`);
     return 0;
   } finally {

@@ -155,43 +155,64 @@ export class PostgresEventStore implements EventStore {
   }
 }
 
+/** Events of the global order a filtered read looks at per statement. */
+const filterWindow = 50_000;
+
 /**
  * Gap-safe global read: only events of transactions older than the oldest running one
  * (pg_snapshot_xmin) are returned, in (tx_id, seq) order, so a reader that remembers its last
  * position can never skip an event whose transaction commits after a later one.
  *
- * A type filter reads each type in its own branch, walking `events_type_order (type, tx_id, seq)`
- * in order, and merges the branches: one `type = ANY(...)` over several types cannot walk that
- * index in order and sorts every later event of those types for each page (quadratic in a replay).
+ * A filtered read looks at the log a window at a time: the next `filterWindow` events by the
+ * global order (`events_global_order`), then the matching ones among them. Without the window, a
+ * planner short of statistics (a table just filled) sorts every later event of the wanted types
+ * for each page, which makes a replay quadratic in the log.
  */
 export async function readAllWith(
   db: Queryable,
   opts: { after?: Position; limit: number; filter?: ReadAllFilter },
 ): Promise<ReadAllResult> {
-  const { txId, seq } = decodePosition(opts.after);
-  const params: unknown[] = [txId, seq, opts.limit];
+  const filters: unknown[] = [];
   let where = '';
-  if (opts.filter?.streamPrefixes?.length) {
-    params.push(opts.filter.streamPrefixes.map((p) => `${p.replace(/[\\%_]/g, (c) => `\\${c}`)}%`));
-    where += ` AND stream_id LIKE ANY($${params.length}::text[])`;
+  if (opts.filter?.types?.length) {
+    filters.push(opts.filter.types);
+    where += ` AND type = ANY($${filters.length + 5}::text[])`;
   }
-  const page = (typeCondition: string) =>
-    `SELECT ${eventColumns} FROM events
-      WHERE (tx_id, seq) > ($1::xid8, $2::bigint)
-        AND tx_id < pg_snapshot_xmin(pg_current_snapshot())${typeCondition}${where}
-      ORDER BY tx_id, seq LIMIT $3`;
-  const types = [...new Set(opts.filter?.types ?? [])];
-  const branches = types.map((t) => {
-    params.push(t);
-    return `(${page(` AND type = $${params.length}`)})`;
-  });
-  const sql = branches.length === 0 ? page('') : branches.length === 1 ? (branches[0] as string) : `${branches.join(' UNION ALL ')} ORDER BY tx_id, seq LIMIT $3`;
+  if (opts.filter?.streamPrefixes?.length) {
+    filters.push(opts.filter.streamPrefixes.map((p) => `${p.replace(/[\\%_]/g, (c) => `\\${c}`)}%`));
+    where += ` AND stream_id LIKE ANY($${filters.length + 5}::text[])`;
+  }
   try {
-    const res = await db.query<EventRow>(sql, params);
-    const events = res.rows.map(toRecorded);
+    const events: RecordedEvent[] = [];
+    let after = decodePosition(opts.after);
+    for (;;) {
+      const bound = where ? await windowEnd(db, after, Math.max(filterWindow, opts.limit)) : undefined;
+      const res = await db.query<EventRow>(
+        `SELECT ${eventColumns} FROM events
+          WHERE (tx_id, seq) > ($1::xid8, $2::bigint) AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+            AND ($4::xid8 IS NULL OR (tx_id, seq) <= ($4::xid8, $5::bigint))${where}
+          ORDER BY tx_id, seq LIMIT $3`,
+        [after.txId, after.seq, opts.limit - events.length, bound?.txId ?? null, bound?.seq ?? null, ...filters],
+      );
+      events.push(...res.rows.map(toRecorded));
+      if (!bound || events.length >= opts.limit) break;
+      after = bound;
+    }
     const lastEvent = events[events.length - 1];
     return { events, last: lastEvent?.position ?? opts.after, caughtUp: events.length < opts.limit };
   } catch (err) {
     throw asStoreError(err);
   }
+}
+
+/** The position `size` events after `after` (gap-safe), or undefined when the log ends before. */
+async function windowEnd(db: Queryable, after: { txId: string; seq: string }, size: number): Promise<{ txId: string; seq: string } | undefined> {
+  const res = await db.query<{ tx_id: string; seq: string }>(
+    `SELECT tx_id, seq FROM events
+      WHERE (tx_id, seq) > ($1::xid8, $2::bigint) AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+      ORDER BY tx_id, seq OFFSET $3 LIMIT 1`,
+    [after.txId, after.seq, size - 1],
+  );
+  const row = res.rows[0];
+  return row ? { txId: row.tx_id, seq: row.seq } : undefined;
 }
