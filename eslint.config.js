@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'data/**', 'ops/scripts/**'] },
@@ -17,6 +18,11 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'off',
     },
+  },
+  {
+    // The dashboard's one script runs in the browser, as a classic script.
+    files: ['gateway/ui/assets/**/*.js'],
+    languageOptions: { sourceType: 'script', globals: globals.browser },
   },
   {
     // domain/ is pure; what it may import is enforced by dependency-cruiser (.dependency-cruiser.mjs)

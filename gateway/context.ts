@@ -1,4 +1,5 @@
 import type { Config } from '../domain/config/config.js';
+import type { LogRing } from '../infra/telemetry/log-ring.js';
 import type { Logger } from '../infra/telemetry/logger.js';
 import type { Metrics } from '../infra/telemetry/metrics.js';
 import type { Tracer } from '../infra/telemetry/spans.js';
@@ -22,4 +23,6 @@ export interface GatewayContext {
   tracer: Tracer | undefined;
   s3: S3Context;
   admin: AdminContext;
+  /** This process's recent log lines (the dashboard's log view). */
+  recentLogs: LogRing;
 }

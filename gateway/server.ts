@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { registerAdminApi } from './admin/admin-api.js';
+import { registerDashboard } from './ui/ui-routes.js';
 import type { GatewayContext } from './context.js';
 import { createRequestProtection } from './protection/request-protection.js';
 import { installExpectContinue } from './s3/expect-continue.js';
@@ -64,6 +65,8 @@ export async function buildServer(ctx: GatewayContext): Promise<FastifyInstance>
   protection.start();
   app.addHook('onClose', async () => protection.stop());
   await registerAdminApi(app, ctx.admin, protection);
+  const ui = ctx.config().ui;
+  if (ui.enabled) await registerDashboard(app, { ui, s3: ctx.s3, admin: ctx.admin, recentLogs: ctx.recentLogs });
   const s3 = ctx.tracer
     ? traceS3Requests(ctx.tracer, (req, reply, requestId) => handleS3(ctx.s3, req, reply, protection, requestId))
     : (req: FastifyRequest, reply: FastifyReply) => handleS3(ctx.s3, req, reply, protection);

@@ -12,7 +12,8 @@ import { guardPool } from '../infra/db/guarded-pool.js';
 import { migrateSchema } from '../projections/schema/plan.js';
 import { CircuitBreaker } from '../infra/resilience/circuit-breaker.js';
 import { PostgresEventStore } from '../infra/eventstore/postgres-event-store.js';
-import { createLogger, type Logger } from '../infra/telemetry/logger.js';
+import { LogRing } from '../infra/telemetry/log-ring.js';
+import { createLogger, teeDestination, type Logger } from '../infra/telemetry/logger.js';
 import { createMetrics, type Metrics } from '../infra/telemetry/metrics.js';
 import { CleanupWorker } from '../processes/cleanup-worker.js';
 import { DrainDriver } from '../processes/jobs/drain-driver.js';
@@ -101,6 +102,8 @@ export interface Orchestrator {
 
 export interface StartOptions {
   logger?: Logger;
+  /** The lines `logger` wrote lately, for the dashboard's log view (empty when the caller keeps none). */
+  recentLogs?: LogRing;
   /** An already open database (tests); otherwise the configured one is opened. */
   database?: { pool: pg.Pool };
   /** With tracing on, spans go to this exporter instead of the configured OTLP endpoint (tests). */
@@ -110,7 +113,8 @@ export interface StartOptions {
 /** Wires every part of the orchestrator from a configuration and starts serving. */
 export async function startOrchestrator(initial: Config, opts: StartOptions = {}): Promise<Orchestrator> {
   let config = initial;
-  const logger = opts.logger ?? createLogger(config.server.log_level);
+  const recentLogs = opts.recentLogs ?? new LogRing();
+  const logger = opts.logger ?? createLogger(config.server.log_level, {}, teeDestination(recentLogs.stream()));
   const instanceId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const db: DatabaseHandle | undefined = opts.database ? undefined : await openDatabase(config.database, logger, 'server');
   const databaseBreaker = new CircuitBreaker({
@@ -224,7 +228,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
   const board = new WorkerBoard();
   const integrity = integrityWorkers({ pool, store, events, backends, reader, plain, placement, orphans, reclaimer, leases, metrics, logger }, () => config);
   const ctx: GatewayContext = {
-    config: () => config, logger, metrics, health, tracer: tracing?.tracer,
+    config: () => config, logger, metrics, health, recentLogs, tracer: tracing?.tracer,
     s3: {
       config: () => config, logger, metrics, audit, reads: pool, credentials, signingKeys, objects, writer, placement, reader, plain, encryption, reclaimer, multipart,
       backends, locations: new LocationCache(config.circuit_breaker.cache_ttl), degraded: new DegradedLookup(backends, logger), startedAtMs: Date.now(),

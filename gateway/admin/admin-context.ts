@@ -25,6 +25,8 @@ export interface AdminContext {
   /** The current configuration: the admin token. */
   config(): Config;
   logger: Logger;
+  /** Records each operator command (AdminCommandIssued); the dashboard's actions go through it too. */
+  audit: AdminAudit;
   status: StatusRouteDeps;
   jobs: JobRouteDeps;
   backends: BackendRouteDeps;
@@ -65,6 +67,7 @@ export function adminContext(s: AdminServices): AdminContext {
   return {
     config: s.config,
     logger: s.logger,
+    audit,
     status: { config: s.config, usage: s.usage, reads, backends: s.backends },
     jobs: { reads, backendAdmin: s.backendAdmin, audit },
     backends: { config: s.config, backends: s.backends, reads, backendAdmin: s.backendAdmin, audit },

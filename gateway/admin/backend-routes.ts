@@ -38,7 +38,7 @@ function purgeSecret(deps: BackendRouteDeps): string {
  * A drain reads every copy and a purge deletes every byte, both through the backend's client:
  * a backend that is no longer in the configuration has none, and the job would wait forever.
  */
-async function requireReachable(deps: BackendRouteDeps, backend: string, action: 'drain' | 'purge'): Promise<void> {
+export async function requireReachable(deps: BackendRouteDeps, backend: string, action: 'drain' | 'purge'): Promise<void> {
   if (deps.backends.get(backend) || (await backendLifecycle(deps.reads, backend)) === undefined) return;
   const instead = action === 'drain'
     ? `a drain could not read its copies. Put it back in the configuration and restart, or drop its records with "s3o admin remove-backend ${backend}" (its bytes stay)`

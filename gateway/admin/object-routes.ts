@@ -66,7 +66,7 @@ function objectQuery(query: unknown, internalKey = false): { bucket: string; key
   return parseInput(ObjectQuery, query, 'query');
 }
 
-async function locations(deps: ObjectRouteDeps, object: { bucket: string; key: string }): Promise<ObjectLocationsJson> {
+export async function readObjectLocations(deps: Pick<ObjectRouteDeps, 'reads'>, object: { bucket: string; key: string }): Promise<ObjectLocationsJson> {
   const { bucket, key } = object;
   const state = await loadObject(deps.reads, bucket, key);
   if (state.revision === 'no_stream') throw new DomainError('NotFound', `${bucket}/${key} has never been written`);
@@ -80,24 +80,29 @@ async function locations(deps: ObjectRouteDeps, object: { bucket: string; key: s
 
 /** `GET objects/locations` (and the original's `object-locations?key=B/K`), `GET objects/history`. */
 export function registerObjectRoutes(app: FastifyInstance, deps: ObjectRouteDeps): void {
-  app.get('/objects/locations', async (req) => locations(deps, objectQuery(req.query)));
-  app.get('/object-locations', async (req) => locations(deps, objectQuery(req.query, true)));
+  app.get('/objects/locations', async (req) => readObjectLocations(deps, objectQuery(req.query)));
+  app.get('/object-locations', async (req) => readObjectLocations(deps, objectQuery(req.query, true)));
 
   /** The object's stream, oldest first: every version, copy, move and deletion, with who and why. */
   app.get('/objects/history', async (req): Promise<ObjectHistoryJson> => {
     const { bucket, key } = objectQuery(req.query);
-    const read = await deps.log.readStream(objectStreamId(bucket, key), { maxCount: maxHistoryEvents });
-    if (read.revision === 'no_stream') throw new DomainError('NotFound', `${bucket}/${key} has never been written`);
-    return {
-      bucket, key, stream_revision: Number(read.revision), truncated: read.events.length < Number(read.revision) + 1,
-      events: read.events.map((e) => {
-        const decoded = decodeEvent(e.type, e.schemaVersion, e.data);
-        return {
-          revision: Number(e.revision), type: e.type, at: e.metadata.at ?? e.recordedAt,
-          actor: e.metadata.actor ?? null, correlation_id: e.metadata.correlationId ?? null,
-          summary: decoded ? describeObjectEvent(decoded) : e.type, data: decoded?.data ?? e.data,
-        };
-      }),
-    };
+    return readObjectHistory(deps.log, bucket, key);
   });
+}
+
+/** An object's history from its stream (the admin API's, the CLI's and the dashboard's timeline). */
+export async function readObjectHistory(log: ObjectRouteDeps['log'], bucket: string, key: string): Promise<ObjectHistoryJson> {
+  const read = await log.readStream(objectStreamId(bucket, key), { maxCount: maxHistoryEvents });
+  if (read.revision === 'no_stream') throw new DomainError('NotFound', `${bucket}/${key} has never been written`);
+  return {
+    bucket, key, stream_revision: Number(read.revision), truncated: read.events.length < Number(read.revision) + 1,
+    events: read.events.map((e) => {
+      const decoded = decodeEvent(e.type, e.schemaVersion, e.data);
+      return {
+        revision: Number(e.revision), type: e.type, at: e.metadata.at ?? e.recordedAt,
+        actor: e.metadata.actor ?? null, correlation_id: e.metadata.correlationId ?? null,
+        summary: decoded ? describeObjectEvent(decoded) : e.type, data: decoded?.data ?? e.data,
+      };
+    }),
+  };
 }

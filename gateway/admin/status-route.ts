@@ -62,43 +62,46 @@ function noteFor(b: { name: string; state: string; configured: boolean; objectCo
   return null;
 }
 
-/** `GET status`: database health, every backend the log or the configuration knows, buckets, running jobs. */
-export function registerStatusRoute(app: FastifyInstance, deps: StatusRouteDeps): void {
-  app.get('/status', async (): Promise<StatusJson> => {
-    const config = deps.config();
-    const usagePeriod = deps.usage.period();
-    const dbHealthy = await deps.reads.query('SELECT 1').then(() => true, () => false);
-    const known = dbHealthy ? await backendOverview(deps.reads) : [];
-    const byName = new Map<string, BackendOverviewRow>(known.map((r) => [r.backend, r]));
-    const configured = new Map(config.backends.map((b) => [b.name, b]));
-    const names = [...configured.keys(), ...known.map((r) => r.backend).filter((n) => !configured.has(n))];
+/** Database health, every backend the log or the configuration knows, buckets, running jobs (also the dashboard's). */
+export async function readStatus(deps: StatusRouteDeps): Promise<StatusJson> {
+  const config = deps.config();
+  const usagePeriod = deps.usage.period();
+  const dbHealthy = await deps.reads.query('SELECT 1').then(() => true, () => false);
+  const known = dbHealthy ? await backendOverview(deps.reads) : [];
+  const byName = new Map<string, BackendOverviewRow>(known.map((r) => [r.backend, r]));
+  const configured = new Map(config.backends.map((b) => [b.name, b]));
+  const names = [...configured.keys(), ...known.map((r) => r.backend).filter((n) => !configured.has(n))];
 
-    const backends = names.map((name): BackendStatusJson => {
-      const row = byName.get(name);
-      const conf = configured.get(name);
-      const usage = deps.usage.effective(name);
-      const state = row?.state ?? (dbHealthy ? 'unregistered' : 'unknown');
-      const objectCount = row?.objectCount ?? 0;
-      return {
-        name, state, configured: conf !== undefined, endpoint: row?.endpoint ?? conf?.endpoint ?? null,
-        bytes_used: row?.bytesUsed ?? 0, bytes_limit: row?.quotaBytes ?? conf?.quota_bytes ?? 0,
-        orphan_bytes: row?.orphanBytes ?? 0, pending_bytes: row?.pendingBytes ?? 0, object_count: objectCount,
-        api_requests: usage.apiRequests, api_request_limit: row?.apiRequestLimit ?? conf?.api_request_limit ?? 0,
-        egress_bytes: usage.egressBytes, egress_byte_limit: row?.egressByteLimit ?? conf?.egress_byte_limit ?? 0,
-        ingress_bytes: usage.ingressBytes, ingress_byte_limit: row?.ingressByteLimit ?? conf?.ingress_byte_limit ?? 0,
-        circuit_breaker: deps.backends.get(name)?.breaker.current() ?? null,
-        drain_job_id: row?.drainJobId ?? null,
-        note: noteFor({ name, state, configured: conf !== undefined, objectCount }),
-      };
-    });
-
-    const stats = dbHealthy ? await bucketStats(deps.reads) : [];
-    const statByName = new Map(stats.map((s) => [s.bucket, s]));
-    const bucketNames = [...config.buckets.map((b) => b.name), ...stats.map((s) => s.bucket).filter((n) => !config.buckets.some((b) => b.name === n))];
-    const buckets = bucketNames.map((name) => ({
-      name, object_count: statByName.get(name)?.objectCount ?? 0, total_bytes: statByName.get(name)?.totalBytes ?? 0,
-    }));
-    const running = dbHealthy ? await listJobs(deps.reads, { state: 'running' }) : [];
-    return { db_healthy: dbHealthy, usage_period: usagePeriod, backends, buckets, running_jobs: running.map(jobJson) };
+  const backends = names.map((name): BackendStatusJson => {
+    const row = byName.get(name);
+    const conf = configured.get(name);
+    const usage = deps.usage.effective(name);
+    const state = row?.state ?? (dbHealthy ? 'unregistered' : 'unknown');
+    const objectCount = row?.objectCount ?? 0;
+    return {
+      name, state, configured: conf !== undefined, endpoint: row?.endpoint ?? conf?.endpoint ?? null,
+      bytes_used: row?.bytesUsed ?? 0, bytes_limit: row?.quotaBytes ?? conf?.quota_bytes ?? 0,
+      orphan_bytes: row?.orphanBytes ?? 0, pending_bytes: row?.pendingBytes ?? 0, object_count: objectCount,
+      api_requests: usage.apiRequests, api_request_limit: row?.apiRequestLimit ?? conf?.api_request_limit ?? 0,
+      egress_bytes: usage.egressBytes, egress_byte_limit: row?.egressByteLimit ?? conf?.egress_byte_limit ?? 0,
+      ingress_bytes: usage.ingressBytes, ingress_byte_limit: row?.ingressByteLimit ?? conf?.ingress_byte_limit ?? 0,
+      circuit_breaker: deps.backends.get(name)?.breaker.current() ?? null,
+      drain_job_id: row?.drainJobId ?? null,
+      note: noteFor({ name, state, configured: conf !== undefined, objectCount }),
+    };
   });
+
+  const stats = dbHealthy ? await bucketStats(deps.reads) : [];
+  const statByName = new Map(stats.map((s) => [s.bucket, s]));
+  const bucketNames = [...config.buckets.map((b) => b.name), ...stats.map((s) => s.bucket).filter((n) => !config.buckets.some((b) => b.name === n))];
+  const buckets = bucketNames.map((name) => ({
+    name, object_count: statByName.get(name)?.objectCount ?? 0, total_bytes: statByName.get(name)?.totalBytes ?? 0,
+  }));
+  const running = dbHealthy ? await listJobs(deps.reads, { state: 'running' }) : [];
+  return { db_healthy: dbHealthy, usage_period: usagePeriod, backends, buckets, running_jobs: running.map(jobJson) };
+}
+
+/** `GET status`. */
+export function registerStatusRoute(app: FastifyInstance, deps: StatusRouteDeps): void {
+  app.get('/status', async (): Promise<StatusJson> => readStatus(deps));
 }

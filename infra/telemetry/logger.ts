@@ -9,6 +9,7 @@ const redactPaths = [
   'password', '*.password', 'token', '*.token', 'authorization', '*.authorization',
   'headers.authorization', 'req.headers.authorization', 'req.headers["x-proxy-token"]', 'req.headers["x-admin-token"]',
   'admin_token', '*.admin_token', 'admin_key', '*.admin_key', 'admin_secret', '*.admin_secret',
+  'session_secret', '*.session_secret', 'req.headers.cookie', 'headers.cookie', 'cookie', '*.cookie',
 ];
 
 export function createLogger(level: LevelWithSilent = 'info', bindings: Record<string, unknown> = {}, destination?: pino.DestinationStream): Logger {
@@ -22,4 +23,9 @@ export function createLogger(level: LevelWithSilent = 'info', bindings: Record<s
     mixin: traceFieldsOfActiveSpan,
   };
   return destination ? pino(options, destination) : pino(options);
+}
+
+/** Standard output and `also` (the dashboard's recent-lines ring): the logger's level decides for both. */
+export function teeDestination(also: NodeJS.WritableStream): pino.DestinationStream {
+  return pino.multistream([{ level: 'trace', stream: pino.destination(1) }, { level: 'trace', stream: also }]);
 }

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { stopAllEmbeddedPostgres } from '../../infra/db/embedded-postgres.js';
-import { createLogger } from '../../infra/telemetry/logger.js';
+import { LogRing } from '../../infra/telemetry/log-ring.js';
+import { createLogger, teeDestination } from '../../infra/telemetry/logger.js';
 import { startOrchestrator, type Orchestrator } from '../app.js';
 import { loadConfig } from '../config/loader.js';
 import type { Config } from '../../domain/config/config.js';
@@ -42,10 +43,11 @@ export async function serveCommand(argv: string[]): Promise<number> {
     }
     config = demo.config;
   }
-  const logger = createLogger(config.server.log_level);
+  const recentLogs = new LogRing();
+  const logger = createLogger(config.server.log_level, {}, teeDestination(recentLogs.stream()));
   let orchestrator: Orchestrator;
   try {
-    orchestrator = await startOrchestrator(config, { logger });
+    orchestrator = await startOrchestrator(config, { logger, recentLogs });
   } catch (err) {
     await demo?.stop();
     await stopAllEmbeddedPostgres();

@@ -63,11 +63,6 @@ export const notImplementedFeatures: readonly NotImplementedFeature[] = [
     message: 'TLS termination is not implemented in this version yet; terminate TLS in a reverse proxy and remove server.tls.cert_file and key_file',
   },
   {
-    feature: 'web dashboard',
-    activeAt: whenTrue('ui', 'enabled'),
-    message: 'the web dashboard is not implemented in this version yet; set ui.enabled: false (the admin API only needs ui.admin_key or ui.admin_token)',
-  },
-  {
     feature: 'AWS default credential chain',
     activeAt: (tree) => {
       const backends = valueAt(tree, ['backends']);

@@ -5,6 +5,7 @@
 import { issue, type ConfigIssue } from './issues.js';
 import { postgresOnlyKeys } from './schema/database.js';
 import type { Config } from '../../domain/config/config.js';
+import { uiRules } from './ui-rules.js';
 
 export interface RuleContext {
   /** The sections that validated. */
@@ -114,4 +115,4 @@ const serverWarnings: Rule = ({ sections: { server, circuit_breaker: breaker }, 
   }
 };
 
-export const crossFieldRules: readonly Rule[] = [bucketRules, backendRules, lifecycleRules, databaseWarnings, serverWarnings];
+export const crossFieldRules: readonly Rule[] = [bucketRules, backendRules, lifecycleRules, databaseWarnings, serverWarnings, uiRules];

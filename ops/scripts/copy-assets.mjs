@@ -1,5 +1,6 @@
 // Copies the non-TypeScript files the compiled code loads at run time (SQL migrations, the
-// s3rver child script) next to their compiled modules in dist/, then marks the build done.
+// s3rver child script, the dashboard's stylesheet and script) next to their compiled modules in
+// dist/, then marks the build done.
 // Copies left from an earlier build whose source is gone are removed first: the migration
 // runner reads whole folders.
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,6 +18,11 @@ function walk(dir, visit) {
     else if (assets.test(entry.name)) visit(p);
   }
 }
+// The dashboard's files are all of gateway/ui/assets/ (its .js is no compiled module).
+const uiAssets = join(root, 'dist', 'gateway', 'ui', 'assets');
+rmSync(uiAssets, { recursive: true, force: true });
+mkdirSync(uiAssets, { recursive: true });
+for (const name of readdirSync(join(root, 'gateway', 'ui', 'assets'))) copyFileSync(join(root, 'gateway', 'ui', 'assets', name), join(uiAssets, name));
 for (const d of dirs) walk(join(root, 'dist', d), (p) => rmSync(p));
 for (const d of dirs) {
   walk(join(root, d), (p) => {

@@ -26,7 +26,7 @@ export async function deleteObjects(ctx: S3Context, req: S3Request, reply: Fasti
             continue;
           }
           // An entry's ETag makes its delete conditional, as If-Match does for DeleteObject.
-          await deleteOne(ctx, bucket, item.key, req, item.etag);
+          await deleteOne(ctx, bucket, item.key, req.cause, item.etag);
           deleted.push(item.versionId === undefined ? { key: item.key } : { key: item.key, versionId: item.versionId });
         } catch (err) {
           const e = isDomainError(err) ? err : toDomainError(err, ctx.logger);

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import { DomainError } from '../../../domain/errors.js';
 import { StoreUnavailableError } from '../../../domain/eventstore/errors.js';
@@ -10,6 +11,7 @@ import { invalidRangeError, resolveRange, type RangeResolution } from '../../../
 import { hasRecordedHash } from '../../../services/integrity/content-hash.js';
 import { openVerifiedRead } from '../../../services/integrity/verified-read.js';
 import { copiesMissing } from '../../../services/objects/object-reader.js';
+import type { Cause } from '../../../services/event-factory.js';
 import type { S3Context } from '../s3-context.js';
 import { header, type S3Request } from '../s3-request.js';
 import { formatHttpDate, parseHttpDate } from '../xml/dates.js';
@@ -156,19 +158,29 @@ async function serveVersion(ctx: S3Context, req: S3Request, reply: FastifyReply,
   if (length === 0) return reply.code(status).headers(headers).send('');
   const bucket = req.bucket as string;
   const key = req.key as string;
+  if (range.kind === 'full') return reply.code(status).headers(headers).send(await openWholeObject(ctx, bucket, key, v, req.cause, req.signal));
   const cached = ctx.cache.read(bucket, key, v);
   if (cached) return reply.code(status).headers(headers).send(range.kind === 'partial' ? cached.subarray(range.start, range.end + 1) : cached);
+  // A ranged read is never checked: a part of the bytes cannot condemn a copy (nor fill the cache).
+  const opened = await ctx.plain.open(v, range.kind === 'partial' ? { start: range.start, end: range.end } : undefined, req.signal);
+  return reply.code(status).headers(headers).send(opened.body);
+}
+
+/**
+ * The client's bytes of a whole version (the S3 GET's and the dashboard's download): from the
+ * object cache when it holds them, else read (checked against the recorded SHA-256 when
+ * verify_on_read asks for it) and filled into the cache on the way.
+ */
+export async function openWholeObject(
+  ctx: Pick<S3Context, 'config' | 'plain' | 'integrity' | 'cache'>, bucket: string, key: string, v: ObjectVersion, cause: Cause, signal?: AbortSignal,
+): Promise<Readable | Buffer> {
+  const cached = ctx.cache.read(bucket, key, v);
+  if (cached) return cached;
   const integrity = ctx.config().integrity;
-  if (range.kind === 'full' && integrity.enabled && integrity.verify_on_read && hasRecordedHash(v)) {
+  if (integrity.enabled && integrity.verify_on_read && hasRecordedHash(v)) {
     const deps = { reader: ctx.plain, integrity: ctx.integrity, bufferLimit: ctx.config().server.small_body_buffer };
     // The cache is filled only from the verified bytes: a copy that fails the check is never cached.
-    const verified = await openVerifiedRead(deps, bucket, key, v, req.cause, req.signal);
-    return reply.code(status).headers(headers).send(ctx.cache.fill(bucket, key, v, verified));
+    return ctx.cache.fill(bucket, key, v, await openVerifiedRead(deps, bucket, key, v, cause, signal));
   }
-  // A ranged read is never checked: a part of the bytes cannot condemn a copy (nor fill the cache).
-  if (range.kind === 'partial') {
-    return reply.code(status).headers(headers).send((await ctx.plain.open(v, { start: range.start, end: range.end }, req.signal)).body);
-  }
-  const opened = await ctx.plain.open(v, undefined, req.signal);
-  return reply.code(status).headers(headers).send(ctx.cache.fill(bucket, key, v, opened.body));
+  return ctx.cache.fill(bucket, key, v, (await ctx.plain.open(v, undefined, signal)).body);
 }

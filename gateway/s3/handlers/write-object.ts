@@ -7,6 +7,7 @@ import { rejectNul, validateObjectKey } from '../../../domain/s3/keys.js';
 import { extractObjectMetadata } from '../../../domain/s3/metadata.js';
 import type { WritePrecondition } from '../../../services/objects/object-commands.js';
 import { assertKeyFitsBackends } from '../../../domain/objects/storage-keys.js';
+import type { Cause } from '../../../services/event-factory.js';
 import type { S3Context } from '../s3-context.js';
 import { verifiedBody } from '../request-body.js';
 import { header, type S3Request } from '../s3-request.js';
@@ -63,16 +64,17 @@ export async function putObject(ctx: S3Context, req: S3Request, reply: FastifyRe
 
 /** DeleteObject: 204 whether or not the key existed, as S3 does; with If-Match only that version. */
 export async function deleteObject(ctx: S3Context, req: S3Request, reply: FastifyReply): Promise<FastifyReply> {
-  await deleteOne(ctx, req.bucket as string, req.key as string, req, header(req.raw, 'if-match'));
+  await deleteOne(ctx, req.bucket as string, req.key as string, req.cause, header(req.raw, 'if-match'));
   return reply.code(204).send();
 }
 
-export async function deleteOne(ctx: Pick<S3Context, 'objects' | 'backends' | 'reclaimer'>, bucket: string, key: string, req: S3Request, ifMatch?: string): Promise<void> {
+/** Deletes a key through the object decider; the displaced copies' bytes are reclaimed soon. Also the dashboard's delete. */
+export async function deleteOne(ctx: Pick<S3Context, 'objects' | 'backends' | 'reclaimer'>, bucket: string, key: string, cause: Cause, ifMatch?: string): Promise<void> {
   if (key === '') throw new DomainError('InvalidArgument', 'Object key must not be empty.');
   rejectNul(key, 'key');
   const precondition = ifMatch === undefined ? undefined : (current: ObjectVersion | undefined) => requireEtag(current, ifMatch, key);
-  const displaced = await ctx.objects.delete(bucket, key, 'client', req.cause, precondition ? { precondition } : {});
+  const displaced = await ctx.objects.delete(bucket, key, 'client', cause, precondition ? { precondition } : {});
   if (!displaced) return;
   for (const d of displaced) ctx.backends.noteUsage(d.backend, { used: -d.size, orphan: d.size, count: -1 });
-  ctx.reclaimer.reclaimSoon(displaced, req.cause);
+  ctx.reclaimer.reclaimSoon(displaced, cause);
 }

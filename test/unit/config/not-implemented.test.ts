@@ -15,7 +15,6 @@ const cases: readonly [string, Record<string, unknown>, string][] = [
   ['notifications', withSections({ notifications: { endpoints: [{ url: 'https://hook', events: ['*'] }] } }),
     'notifications.endpoints: webhook notifications are not implemented'],
   ['tls', withSections({ server: { tls: { cert_file: '/c.pem', key_file: '/k.pem' } } }), 'server.tls.cert_file: TLS termination is not implemented'],
-  ['ui', withSections({ ui: { enabled: true, admin_key: 'a', admin_secret: 'b', session_secret: 'c' } }), 'ui.enabled: the web dashboard is not implemented'],
   ['default_chain', withDefaultChain(), 'backends[1].credential_source: credential_source: default_chain is not implemented'],
   ['verify_on_replicate', withSections({ integrity: { enabled: true, verify_on_replicate: true } }),
     'integrity.verify_on_replicate: checking the bytes replication and moves copy against the recorded SHA-256 is not implemented'],
