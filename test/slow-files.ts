@@ -13,6 +13,8 @@ export const slowTestFiles = [
   'test/operations/fair-admission.test.ts',
   // A fresh clone: npm ci, build, and the README's npx s3o commands.
   'test/operations/fresh-clone.test.ts',
+  // The web dashboard driven in headless Chromium against an orchestrator process (about 2 minutes on a busy 2-core machine).
+  'test/ui/dashboard-browser.test.ts',
   // A drain of 20,000 objects, its store reads counted per batch (about 7 minutes on a busy 2-core machine).
   'test/operations/drain-flat-cost.test.ts',
   // Encrypted multipart uploads of 5 MiB parts (the backends' minimum) with a restart, replication and a drain, on s3rver and Ceph RGW (~80 s).

@@ -7,8 +7,7 @@ import { migrateSchema } from '../../projections/schema/plan.js';
 import { PostgresEventStore } from '../../infra/eventstore/postgres-event-store.js';
 import { createLogger } from '../../infra/telemetry/logger.js';
 import { Leases } from '../../processes/leases.js';
-import { syncScope } from '../../processes/reconcile/import-scope.js';
-import { reconcileLease } from '../../processes/reconcile/reconcile-worker.js';
+import { runSync } from '../../processes/reconcile/sync-run.js';
 import { UntrackedImporter, type ScanItem, type ScanReport } from '../../processes/reconcile/untracked-importer.js';
 import { flushUsage } from '../../processes/usage-flusher.js';
 import { BackendDirectory } from '../../services/backends/backend-directory.js';
@@ -80,41 +79,23 @@ export async function syncCommand(argv: string[], io: SyncIo = consoleIo): Promi
   try {
     encryption = await openEncryption(config.encryption, createEncryptionMetrics(new Registry()), logger);
     await migrateSchema(db.pool);
-    const state = (await db.pool.query<{ state: string }>('SELECT state FROM backend_state WHERE backend = $1', [backend])).rows[0]?.state;
-    if (state !== 'active') {
-      throw new Error(state === undefined
-        ? `backend ${backend} is not registered yet: start the orchestrator with it once first`
-        : `backend ${backend} is ${state}: nothing is imported onto it`);
-    }
     const owner = `sync-${hostname()}-${process.pid}`;
     const store = new PostgresEventStore(db.pool);
     const events = createEventFactory(owner);
     const orphans = new OrphanRecorder(store, events, new Reclaimer(store, events, backends, logger), logger);
     const importer = new UntrackedImporter(db.pool, store, events, backends, orphans, logger, encryption);
     const cause = { actor: 'operator:sync', correlationId: `sync-${newUlid()}` };
-    // A dry run writes nothing, not even a lease or an audit record.
-    const leases = new Leases(db.pool, owner, 120_000);
-    const lease = dryRun ? undefined : await leases.tryAcquire(reconcileLease);
-    if (!dryRun && !lease) {
-      const holder = await leases.holder(reconcileLease);
-      throw new Error(`a reconcile or sync is running (${holder?.owner ?? 'another instance'}); try again later`);
-    }
-    try {
-      if (!dryRun) {
-        await store.appendToStream('admin', [events.event('AdminCommandIssued', { command: 'sync', args: { backend, bucket, prefix } }, cause)], { expected: 'any' });
-      }
-      const report = await importer.scan(backend, {
-        prefix, scope: syncScope(bucket, config.buckets.map((b) => b.name)), dryRun, now: io.now(), cause,
-        onItem: (item) => io.out(describe(item, dryRun)),
-        keepAlive: async () => (lease ? leases.renew(lease) : true),
-      });
-      if (!dryRun) await flushUsage(store, events, meter, logger);
-      io.out(summary(report, dryRun));
-      if (!report.complete) io.err('the scan stopped early: its lease was lost; run it again');
-      return report.failed > 0 || !report.complete ? 1 : 0;
-    } finally {
-      if (lease) await leases.release(lease);
-    }
+    const deps = { db: db.pool, importer, leases: new Leases(db.pool, owner, 120_000), buckets: config.buckets.map((b) => b.name) };
+    const report = await runSync(deps, {
+      backend, bucket, prefix, dryRun, now: io.now(), cause,
+      onItem: (item) => io.out(describe(item, dryRun)),
+      // A dry run writes nothing, not even an audit record.
+      started: () => store.appendToStream('admin', [events.event('AdminCommandIssued', { command: 'sync', args: { backend, bucket, prefix } }, cause)], { expected: 'any' }).then(() => undefined),
+    });
+    if (!dryRun) await flushUsage(store, events, meter, logger);
+    io.out(summary(report, dryRun));
+    if (!report.complete) io.err('the scan stopped early: its lease was lost; run it again');
+    return report.failed > 0 || !report.complete ? 1 : 0;
   } finally {
     await encryption?.close();
     await backends.close();

@@ -12,7 +12,7 @@ const levels = ['debug', 'info', 'warn', 'error', 'fatal'] as const;
 const LogsQuery = z.object({
   level: z.enum(levels, { error: `must be one of ${levels.join(', ')}` }).default('info'),
   after: z.coerce.number({ error: 'must be a number' }).int().min(0).optional(),
-  limit: z.coerce.number({ error: 'must be a number' }).int().min(1).max(2000).default(500),
+  limit: z.coerce.number({ error: 'must be a number' }).int().min(1).max(2000).default(300),
 });
 
 /** Every secret value of the configuration (six characters or more: shorter ones would mangle ordinary words). */
@@ -47,9 +47,9 @@ export function logsPage(ctx: UiContext, session: UiSession, q: unknown, flash?:
   const body = html`<form class="filters" method="get" action="${uiUrl(ctx, '/logs')}"><label>Level at least
 <select name="level">${levels.map((l) => html`<option${l === level ? html` selected` : ''}>${l}</option>`)}</select></label>
 <button type="submit">Show</button></form>
-<p>The last ${ctx.recentLogs.capacity} lines this instance logged are kept in memory; the full log is on its standard output.</p>
-<table class="logs" data-logs-level="${level}" data-logs-after="${lines[lines.length - 1]?.seq ?? 0}"><thead><tr><th>Time</th><th>Level</th><th>Message</th><th>Line</th></tr></thead>
-<tbody>${lines.map((l) => html`<tr class="log-${l.level}"><td><time>${l.time}</time></td><td>${l.level}</td><td>${l.msg}</td><td><code>${l.line}</code></td></tr>`)}</tbody></table>
+<p>The newest ${lines.length} lines shown (at most 300; <code>api/logs?limit=</code> up to 2,000). This instance keeps its last ${ctx.recentLogs.capacity} lines in memory; the full log is on its standard output.</p>
+<table class="logs"><thead><tr><th>Time</th><th>Level</th><th>Message</th><th>Line</th></tr></thead>
+<tbody>${lines.map((l) => html`<tr class="log-${l.level}"><td><time>${l.time}</time></td><td>${l.level}</td><td>${l.msg}</td><td><details><summary>JSON</summary><code>${l.line}</code></details></td></tr>`)}</tbody></table>
 <p><a href="${uiUrl(ctx, '/logs')}${query({ level })}">Refresh</a></p>`;
   return page(ctx, session, 'logs', 'Recent logs', body, flash);
 }
