@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EncryptionEnvelope } from '../encryption/envelope.js';
+import { EncryptionEnvelope, EncryptionKeyFacts, KeyId } from '../encryption/envelope.js';
 import { Checksum, ContentSha256, IsoTime, ObjectHeaders, OrphanedCopy, PartLayout, StoredCopy } from './common.js';
 
 /** A new current version of an object; the previous version's copies are `displaced`. */
@@ -72,10 +72,45 @@ export const ObjectDeleted = z.object({
   reclaim: z.boolean(),
 });
 
+/**
+ * An encryption job rewrote the stored bytes of the current version: every copy was replaced by
+ * one holding the same client bytes encrypted (`encryption` set) or in plaintext (null), on the
+ * same backends under new storage keys. Size, ETag and checksums stay the client's; the old
+ * copies become orphans for cleanup.
+ */
+export const StoredBytesRewritten = z.object({
+  bucket: z.string(),
+  key: z.string(),
+  writeId: z.string(),
+  change: z.enum(['encrypt', 'decrypt']),
+  copies: z.array(StoredCopy).min(1),
+  displaced: z.array(OrphanedCopy).min(1),
+  encryption: EncryptionEnvelope.nullable(),
+  jobId: z.string(),
+});
+
+/**
+ * A key rotation re-wrapped the version's data key with the primary master key: only the key
+ * facts of its envelope change, no stored byte does (the segment headers keep the wrap of the
+ * time they were written, see the README's key rotation).
+ */
+export const DataKeyRewrapped = z.object({
+  bucket: z.string(),
+  key: z.string(),
+  writeId: z.string(),
+  previousKeyId: KeyId,
+  previousKeyAlias: z.string().min(1),
+  /** The new wrap (the envelope's `key`). */
+  wrap: EncryptionKeyFacts,
+  jobId: z.string(),
+});
+
 export const objectEvents = {
   ObjectWritten: { version: 3, schema: ObjectWritten },
   ReplicaAdded: { version: 1, schema: ReplicaAdded },
   ReplicaDropped: { version: 1, schema: ReplicaDropped },
   CopyMoved: { version: 1, schema: CopyMoved },
   ObjectDeleted: { version: 1, schema: ObjectDeleted },
+  StoredBytesRewritten: { version: 1, schema: StoredBytesRewritten },
+  DataKeyRewrapped: { version: 1, schema: DataKeyRewrapped },
 } as const;

@@ -1,10 +1,13 @@
 import { DomainError } from '../errors.js';
 import type { StoredCopy } from '../events/common.js';
 import type { DomainEvent, EventData } from '../events/catalog.js';
-import { checkpointOf, type JobState } from './job-state.js';
+import { checkpointOf, isRewriteJob, type JobState } from './job-state.js';
 
 /** The object version a move is about, and the job and move it belongs to. */
 export type MoveRef = Pick<EventData<'MoveStarted'>, 'jobId' | 'moveId' | 'bucket' | 'key' | 'writeId'>;
+
+/** The object version a rewrite (encryption jobs) is about, and the job it belongs to. */
+export type RewriteRef = Pick<EventData<'RewriteStarted'>, 'jobId' | 'rewriteId' | 'bucket' | 'key' | 'writeId'>;
 
 /** What can happen to a job: its start, its moves' steps, checkpoints, and its end. */
 export type JobCommand =
@@ -13,6 +16,10 @@ export type JobCommand =
   | { type: 'CompleteMove'; move: MoveRef; from: string; to: StoredCopy | null; bytes: number }
   | { type: 'SkipMove'; move: MoveRef; reason: string }
   | { type: 'FailMove'; move: MoveRef; from: string; attempt: number; error: string; retryAt: string }
+  | { type: 'StartRewrite'; rewrite: RewriteRef; targets: StoredCopy[] }
+  | { type: 'CompleteRewrite'; rewrite: RewriteRef; bytesBefore: number; bytesAfter: number }
+  | { type: 'SkipRewrite'; rewrite: RewriteRef; reason: string }
+  | { type: 'FailRewrite'; rewrite: RewriteRef; error: string }
   | { type: 'Checkpoint' }
   | { type: 'Complete' }
   | { type: 'Cancel' }
@@ -20,7 +27,7 @@ export type JobCommand =
 
 type Event<T extends DomainEvent['type']> = Extract<DomainEvent, { type: T }>;
 export type JobEvent = Event<'JobStarted' | 'MoveStarted' | 'MoveCompleted' | 'MoveSkipped' | 'MoveFailed' | 'JobCheckpointed' |
-  'JobCompleted' | 'JobCancelled' | 'JobFailed'>;
+  'RewriteStarted' | 'RewriteCompleted' | 'RewriteSkipped' | 'RewriteFailed' | 'JobCompleted' | 'JobCancelled' | 'JobFailed'>;
 
 /** Events a job's owner appends this many apart at most are followed by a checkpoint. */
 export const checkpointEvery = 500;
@@ -31,6 +38,13 @@ function requireRunning(state: JobState, what: string): void {
 
 function requireOwnMove(state: JobState, move: MoveRef): void {
   if (move.jobId !== state.jobId) throw new DomainError('InternalError', `move ${move.moveId} belongs to job ${move.jobId}, not ${state.jobId}`);
+}
+
+/** Only an encryption job rewrites objects, and only its own rewrites. */
+function requireOwnRewrite(state: JobState, rewrite: RewriteRef, what: string): void {
+  requireRunning(state, what);
+  if (!isRewriteJob(state.kind)) throw new DomainError('InternalError', `a ${state.kind ?? 'new'} job does not rewrite objects`);
+  if (rewrite.jobId !== state.jobId) throw new DomainError('InternalError', `rewrite ${rewrite.rewriteId} belongs to job ${rewrite.jobId}, not ${state.jobId}`);
 }
 
 /**
@@ -59,6 +73,19 @@ export function decideJob(command: JobCommand, state: JobState): JobEvent[] {
       requireRunning(state, 'record a failed move');
       requireOwnMove(state, command.move);
       return [{ type: 'MoveFailed', data: { ...command.move, from: command.from, attempt: command.attempt, error: command.error, retryAt: command.retryAt } }];
+    case 'StartRewrite':
+      requireOwnRewrite(state, command.rewrite, 'start a rewrite');
+      if (command.targets.length === 0) throw new DomainError('InternalError', `rewrite ${command.rewrite.rewriteId} names no target`);
+      return [{ type: 'RewriteStarted', data: { ...command.rewrite, targets: command.targets } }];
+    case 'CompleteRewrite':
+      requireOwnRewrite(state, command.rewrite, 'complete a rewrite');
+      return [{ type: 'RewriteCompleted', data: { ...command.rewrite, bytesBefore: command.bytesBefore, bytesAfter: command.bytesAfter } }];
+    case 'SkipRewrite':
+      requireOwnRewrite(state, command.rewrite, 'skip a rewrite');
+      return [{ type: 'RewriteSkipped', data: { ...command.rewrite, reason: command.reason } }];
+    case 'FailRewrite':
+      requireOwnRewrite(state, command.rewrite, 'record a failed rewrite');
+      return [{ type: 'RewriteFailed', data: { ...command.rewrite, error: command.error } }];
     case 'Checkpoint':
       return state.status === 'running' ? [{ type: 'JobCheckpointed', data: checkpointOf(state) }] : [];
     case 'Complete':

@@ -14,6 +14,15 @@ export interface InFlightMove {
   to: StoredCopy;
 }
 
+/** A rewrite an encryption job started and has not settled: where its new bytes may be. */
+export interface InFlightRewrite {
+  rewriteId: string;
+  bucket: string;
+  key: string;
+  writeId: string;
+  targets: StoredCopy[];
+}
+
 export interface MoveFailure {
   attempts: number;
   retryAt: string;
@@ -40,20 +49,32 @@ export interface JobState {
   dropped: number;
   skipped: number;
   movedBytes: number;
+  /** Encryption jobs: objects whose bytes (or data key wrap) were rewritten, and rewrites not settled yet. */
+  rewritten: number;
+  rewritesInFlight: ReadonlyMap<string, InFlightRewrite>;
+  /** Object versions (`versionKey`) whose rewrite failed in this run: not tried again until the next run. */
+  rewritesFailed: ReadonlySet<string>;
   /** Events since the last checkpoint (or the start): the owner checkpoints when this grows large. */
   sinceCheckpoint: number;
 }
+
+export const rewriteJobKinds = ['encrypt-existing', 'decrypt-existing', 'rotate-encryption-key'] as const;
+export type RewriteJobKind = (typeof rewriteJobKinds)[number];
+export const isRewriteJob = (kind: JobKind | undefined): kind is RewriteJobKind => (rewriteJobKinds as readonly (string | undefined)[]).includes(kind);
 
 export const jobStreamId = (jobId: string): string => `job-${jobId}`;
 /** Failures are remembered per copy (object version + source backend). */
 export const copyKey = (bucket: string, key: string, writeId: string, from: string): string => `${bucket}/${key}~${writeId}@${from}`;
 /** The object version (without the source backend) a failure key names. */
 export const versionOfCopyKey = (k: string): string => k.slice(0, k.lastIndexOf('@'));
+/** An encryption job remembers its failures per object version (it tries each once per run). */
+export const versionKey = (bucket: string, key: string, writeId: string): string => `${bucket}/${key}~${writeId}`;
 
 export function initialJobState(jobId: string): JobState {
   return {
     jobId, revision: 'no_stream', status: 'new', kind: undefined, backend: undefined, params: {},
-    inFlight: new Map(), failures: new Map(), settled: new Set(), moved: 0, dropped: 0, skipped: 0, movedBytes: 0, sinceCheckpoint: 0,
+    inFlight: new Map(), failures: new Map(), settled: new Set(), moved: 0, dropped: 0, skipped: 0, movedBytes: 0,
+    rewritten: 0, rewritesInFlight: new Map(), rewritesFailed: new Set(), sinceCheckpoint: 0,
   };
 }
 
@@ -75,6 +96,13 @@ function withoutFailure(state: JobState, d: EventData<'MoveCompleted'>): Readonl
   return failures;
 }
 
+function withoutRewrite(state: JobState, rewriteId: string): JobState {
+  if (!state.rewritesInFlight.has(rewriteId)) return state;
+  const rewritesInFlight = new Map(state.rewritesInFlight);
+  rewritesInFlight.delete(rewriteId);
+  return { ...state, rewritesInFlight };
+}
+
 function restore(state: JobState, d: EventData<'JobCheckpointed'>): JobState {
   return {
     ...state, status: 'running', kind: d.kind, backend: d.backend, params: d.params,
@@ -82,6 +110,9 @@ function restore(state: JobState, d: EventData<'JobCheckpointed'>): JobState {
     inFlight: new Map(d.inFlight.map((m) => [m.moveId, m])),
     failures: new Map(d.failures.map((f) => [f.copy, { attempts: f.attempts, retryAt: f.retryAt }])),
     settled: new Set(d.settled),
+    rewritten: d.rewritten ?? 0,
+    rewritesInFlight: new Map((d.rewritesInFlight ?? []).map((r) => [r.rewriteId, r])),
+    rewritesFailed: new Set(d.rewritesFailed ?? []),
     sinceCheckpoint: 0,
   };
 }
@@ -110,14 +141,26 @@ export function evolveJob(prev: JobState, event: DomainEvent): JobState {
       const failures = new Map(state.failures).set(copyKey(d.bucket, d.key, d.writeId, d.from), { attempts: d.attempt, retryAt: d.retryAt });
       return { ...settle(state, d), failures };
     }
+    case 'RewriteStarted': {
+      const d = event.data;
+      return { ...state, rewritesInFlight: new Map(state.rewritesInFlight).set(d.rewriteId, { rewriteId: d.rewriteId, bucket: d.bucket, key: d.key, writeId: d.writeId, targets: d.targets }) };
+    }
+    case 'RewriteCompleted':
+      return { ...withoutRewrite(state, event.data.rewriteId), rewritten: state.rewritten + 1, movedBytes: state.movedBytes + event.data.bytesAfter };
+    case 'RewriteSkipped':
+      return { ...withoutRewrite(state, event.data.rewriteId), skipped: state.skipped + 1 };
+    case 'RewriteFailed': {
+      const d = event.data;
+      return { ...withoutRewrite(state, d.rewriteId), rewritesFailed: new Set(state.rewritesFailed).add(versionKey(d.bucket, d.key, d.writeId)) };
+    }
     case 'JobCheckpointed':
       return restore(state, event.data);
     case 'JobCompleted':
-      return { ...state, status: 'completed', inFlight: new Map() };
+      return { ...state, status: 'completed', inFlight: new Map(), rewritesInFlight: new Map() };
     case 'JobCancelled':
-      return { ...state, status: 'cancelled', inFlight: new Map() };
+      return { ...state, status: 'cancelled', inFlight: new Map(), rewritesInFlight: new Map() };
     case 'JobFailed':
-      return { ...state, status: 'failed', inFlight: new Map() };
+      return { ...state, status: 'failed', inFlight: new Map(), rewritesInFlight: new Map() };
     default:
       return state;
   }
@@ -134,5 +177,10 @@ export function checkpointOf(state: JobState): EventData<'JobCheckpointed'> {
     settled: [...state.settled],
   };
   if (state.backend !== undefined) data.backend = state.backend;
+  if (isRewriteJob(state.kind)) {
+    data.rewritten = state.rewritten;
+    data.rewritesInFlight = [...state.rewritesInFlight.values()].map((r) => ({ rewriteId: r.rewriteId, bucket: r.bucket, key: r.key, writeId: r.writeId, targets: r.targets }));
+    data.rewritesFailed = [...state.rewritesFailed];
+  }
   return data;
 }

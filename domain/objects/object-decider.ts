@@ -2,6 +2,7 @@ import { DomainError } from '../errors.js';
 import type { OrphanedCopy, StoredCopy } from '../events/common.js';
 import type { DomainEvent, EventData } from '../events/catalog.js';
 import type { IntegrityComponent } from '../events/integrity-events.js';
+import type { EncryptionEnvelope, EncryptionKeyFacts } from '../encryption/envelope.js';
 import type { ObjectState, ObjectVersion } from './object-state.js';
 
 /** Ids the decider may need, generated outside (the domain has no randomness). */
@@ -39,13 +40,20 @@ export type ObjectCommand =
   | { type: 'RecordCheck'; writeId: string; copy: Pick<StoredCopy, 'backend' | 'storageKey'>; component: IntegrityComponent; corrupt?: CorruptFinding }
   /** A corrupt copy replaced by a verified copy of the healthy one on `source`. */
   | { type: 'RepairCopy'; writeId: string; from: StoredCopy; to: StoredCopy; source: string; ids: IdSource }
-  | { type: 'BackfillChecksum'; writeId: string; contentSha256: string; parts: EventData<'ChecksumBackfilled'>['parts'] };
+  | { type: 'BackfillChecksum'; writeId: string; contentSha256: string; parts: EventData<'ChecksumBackfilled'>['parts'] }
+  /**
+   * An encryption job replaces every copy of the version (`from`, as it read them) with new bytes
+   * on the same backends: encrypted under `encryption`, or (decrypt) plaintext.
+   */
+  | { type: 'RewriteStoredBytes'; writeId: string; change: 'encrypt' | 'decrypt'; from: readonly StoredCopy[]; copies: readonly StoredCopy[]; encryption: EncryptionEnvelope | null; jobId: string; ids: IdSource }
+  /** A key rotation replaces the data key's wrap `from` (as the job read it) with `wrap`. */
+  | { type: 'RewrapDataKey'; writeId: string; from: EncryptionKeyFacts; wrap: EncryptionKeyFacts; jobId: string };
 
 export type CorruptFinding = Pick<EventData<'CopyCorrupted'>, 'expectedSha256' | 'actualSha256' | 'partNumber'>;
 
 type Event<T extends DomainEvent['type']> = Extract<DomainEvent, { type: T }>;
 export type ObjectEvent = Event<'ObjectWritten' | 'ObjectDeleted' | 'ReplicaAdded' | 'ReplicaDropped' | 'CopyMoved' |
-  'CopyVerified' | 'CopyCorrupted' | 'CopyRepaired' | 'ChecksumBackfilled'>;
+  'CopyVerified' | 'CopyCorrupted' | 'CopyRepaired' | 'ChecksumBackfilled' | 'StoredBytesRewritten' | 'DataKeyRewrapped'>;
 
 const orphan = (c: StoredCopy, ids: IdSource): OrphanedCopy => ({ backend: c.backend, storageKey: c.storageKey, size: c.size, cleanupId: ids.cleanupId() });
 
@@ -113,7 +121,7 @@ function decideDelete(state: ObjectState, command: Extract<ObjectCommand, { type
  * it names is (or, for a new one, is not yet) where it says; otherwise nothing is decided and
  * the caller's work (copied bytes) is superseded.
  */
-function decideCopyChange(state: ObjectState, command: Exclude<ObjectCommand, { type: 'Write' | 'Delete' }>): ObjectEvent[] {
+function decideCopyChange(state: ObjectState, command: Exclude<ObjectCommand, { type: 'Write' | 'Delete' | 'RewriteStoredBytes' | 'RewrapDataKey' }>): ObjectEvent[] {
   const version = currentVersion(state, command.writeId);
   if (!version) return [];
   const { bucket, key } = state;
@@ -179,6 +187,46 @@ function decideCopyChange(state: ObjectState, command: Exclude<ObjectCommand, { 
   }
 }
 
+const sameCopies = (a: readonly StoredCopy[], b: readonly StoredCopy[]): boolean =>
+  a.length === b.length && a.every((c) => b.some((o) => o.backend === c.backend && o.storageKey === c.storageKey));
+
+/**
+ * A rewrite applies only to the bytes the job read: the version still current, its copies still
+ * those it rewrote, and still in the state the change starts from (plaintext to encrypt,
+ * encrypted to decrypt). Otherwise a client or another job changed it meanwhile and wins.
+ */
+function decideRewrite(state: ObjectState, command: Extract<ObjectCommand, { type: 'RewriteStoredBytes' }>): ObjectEvent[] {
+  if ((command.change === 'encrypt') !== (command.encryption !== null)) {
+    throw new DomainError('InternalError', `an ${command.change} rewrite ${command.change === 'encrypt' ? 'needs' : 'cannot have'} an encryption envelope`);
+  }
+  const version = currentVersion(state, command.writeId);
+  if (!version || !sameCopies(version.copies, command.from) || (version.encryption === null) !== (command.change === 'encrypt')) return [];
+  const backends = (copies: readonly StoredCopy[]) => copies.map((c) => c.backend).sort().join(',');
+  if (backends(command.copies) !== backends(version.copies)) {
+    throw new DomainError('InternalError', 'a rewrite replaces every copy of the version on the same backends');
+  }
+  return [{
+    type: 'StoredBytesRewritten',
+    data: {
+      bucket: state.bucket, key: state.key, writeId: command.writeId, change: command.change, copies: [...command.copies],
+      displaced: version.copies.map((c) => orphan(c, command.ids)), encryption: command.encryption, jobId: command.jobId,
+    },
+  }];
+}
+
+/** A re-wrap applies only while the version's data key is still wrapped as the job read it. */
+function decideRewrap(state: ObjectState, command: Extract<ObjectCommand, { type: 'RewrapDataKey' }>): ObjectEvent[] {
+  const key = currentVersion(state, command.writeId)?.encryption?.key;
+  if (!key || key.keyId !== command.from.keyId || key.wrappedKey !== command.from.wrappedKey) return [];
+  return [{
+    type: 'DataKeyRewrapped',
+    data: {
+      bucket: state.bucket, key: state.key, writeId: command.writeId, previousKeyId: key.keyId, previousKeyAlias: key.keyAlias,
+      wrap: command.wrap, jobId: command.jobId,
+    },
+  }];
+}
+
 /** Decides a command on an object's state (folded from its stream, or a snapshot of that fold). Pure. */
 export function decideObject(command: ObjectCommand, state: ObjectState): ObjectEvent[] {
   switch (command.type) {
@@ -186,6 +234,10 @@ export function decideObject(command: ObjectCommand, state: ObjectState): Object
       return decideWrite(state, command);
     case 'Delete':
       return decideDelete(state, command);
+    case 'RewriteStoredBytes':
+      return decideRewrite(state, command);
+    case 'RewrapDataKey':
+      return decideRewrap(state, command);
     default:
       return decideCopyChange(state, command);
   }

@@ -20,7 +20,8 @@ function describeWrite(d: EventData<'ObjectWritten'>): string {
     import: ' by an import from the backend',
   }[d.origin];
   const previous = d.previousSize === null ? '' : `, replacing ${bytes(d.previousSize)}`;
-  return `${verb}${how}: ${bytes(d.size)} to ${backendsOf(d.copies)}${previous}${queued(d.displaced, 'the previous version')}`;
+  const sealed = d.encryption ? `, encrypted with key ${d.encryption.key.keyAlias} (${d.encryption.key.keyId})` : '';
+  return `${verb}${how}: ${bytes(d.size)} to ${backendsOf(d.copies)}${sealed}${previous}${queued(d.displaced, 'the previous version')}`;
 }
 
 const deleteReasons: Record<EventData<'ObjectDeleted'>['reason'], string> = {
@@ -63,6 +64,15 @@ export function describeObjectEvent(event: DomainEvent): string {
     }
     case 'CopyRepaired':
       return `corrupt copy on ${event.data.from.backend} repaired from ${event.data.source}: now ${event.data.to.backend} (${bytes(event.data.to.size)}); the corrupt bytes queued for cleanup`;
+    case 'StoredBytesRewritten': {
+      const d = event.data;
+      const how = d.encryption ? `encrypted with key ${d.encryption.key.keyAlias} (${d.encryption.key.keyId})` : 'decrypted to plaintext';
+      return `${how} by job ${d.jobId}: now ${bytes(d.copies.reduce((n, c) => n + c.size, 0))} stored on ${backendsOf(d.copies)}${queued(d.displaced, 'the old bytes')}`;
+    }
+    case 'DataKeyRewrapped': {
+      const d = event.data;
+      return `data key re-wrapped by job ${d.jobId}: key ${d.previousKeyAlias} (${d.previousKeyId}) → ${d.wrap.keyAlias} (${d.wrap.keyId}); no stored byte changed`;
+    }
     case 'ChecksumBackfilled':
       return `SHA-256 recorded by the checksum backfill: ${event.data.contentSha256}`;
     default:

@@ -130,6 +130,16 @@ export function evolveObject(state: ObjectState, event: DomainEvent): ObjectStat
       const repaired = withCopies(state.current, [...state.current.copies.filter((c) => c.backend !== event.data.from.backend), event.data.to]);
       return { ...state, revision, current: withCorrupt(repaired, withoutBackend(repaired.corrupt, event.data.from.backend)) };
     }
+    case 'StoredBytesRewritten': {
+      if (!state.current) return { ...state, revision };
+      // Every copy is new bytes: none of them is known corrupt, as the row's new copies are not.
+      const { corrupt: _old, ...rest } = state.current;
+      return { ...state, revision, current: { ...rest, copies: canonicalCopies(event.data.copies), encryption: event.data.encryption } };
+    }
+    case 'DataKeyRewrapped':
+      return state.current?.encryption
+        ? { ...state, revision, current: { ...state.current, encryption: { ...state.current.encryption, key: event.data.wrap } } }
+        : { ...state, revision };
     case 'ChecksumBackfilled': {
       const d = event.data;
       if (!state.current) return { ...state, revision };

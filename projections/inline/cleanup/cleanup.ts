@@ -10,12 +10,18 @@ export const cleanupProjection = defineInlineProjection({
     'CleanupSucceeded@1', 'CleanupDismissed@1',
   ],
   handles: [
+    'StoredBytesRewritten@1',
     'ObjectWritten@3', 'ReplicaDropped@1', 'CopyMoved@1', 'ObjectDeleted@1', 'OrphanRecorded@1',
     'CleanupFailed@1', 'CleanupSucceeded@1', 'CleanupExhausted@1', 'CleanupRetried@1',
     'CleanupDismissed@1',
     'CopyRepaired@1',
   ],
   ignores: [
+    'RewriteFailed@1',
+    'RewriteSkipped@1',
+    'RewriteCompleted@1',
+    'RewriteStarted@1',
+    'DataKeyRewrapped@1',
     'ReplicaAdded@1', 'BackendRegistered@1', 'BackendLimitsChanged@1', 'BackendDrainStarted@1',
     'BackendDrained@1', 'BackendDrainCancelled@1', 'BackendReactivated@1', 'BackendRemoved@1',
     'BackendPurged@1', 'UsageFlushed@1', 'MultipartUploadCreated@2', 'PartUploaded@3',

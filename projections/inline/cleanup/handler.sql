@@ -23,6 +23,8 @@ BEGIN
     PERFORM s3o_cleanup_enqueue(p_data->'displaced', 'delete_' || (p_data->>'reason'), v_at);
   ELSIF p_type = 'CopyMoved' THEN
     PERFORM s3o_cleanup_enqueue(jsonb_build_array(p_data->'from'), 'move_source', v_at);
+  ELSIF p_type = 'StoredBytesRewritten' THEN
+    PERFORM s3o_cleanup_enqueue(p_data->'displaced', 'rewrite_' || (p_data->>'change'), v_at);
   ELSIF p_type = 'CopyRepaired' THEN
     PERFORM s3o_cleanup_enqueue(jsonb_build_array(p_data->'from'), 'integrity_repaired', v_at);
   ELSIF p_type = 'ReplicaDropped' AND (p_data->>'reclaim')::boolean THEN

@@ -23,6 +23,19 @@ BEGIN
   ELSIF p_type = 'MoveFailed' THEN
     UPDATE jobs SET failed = failed + 1, in_flight = greatest(in_flight - 1, 0), last_error = p_data->>'error', updated_at = v_at
      WHERE job_id = v_job;
+  -- Encryption jobs: `moved` counts the objects rewritten (or re-wrapped), `moved_bytes` their bytes
+  -- stored after. A re-wrap starts nothing (no bytes move), so its in_flight stays 0.
+  ELSIF p_type = 'RewriteStarted' THEN
+    UPDATE jobs SET in_flight = in_flight + 1, updated_at = v_at WHERE job_id = v_job;
+  ELSIF p_type = 'RewriteCompleted' THEN
+    UPDATE jobs SET moved = moved + 1, moved_bytes = moved_bytes + (p_data->>'bytesAfter')::bigint,
+                    in_flight = greatest(in_flight - 1, 0), updated_at = v_at
+     WHERE job_id = v_job;
+  ELSIF p_type = 'RewriteSkipped' THEN
+    UPDATE jobs SET skipped = skipped + 1, in_flight = greatest(in_flight - 1, 0), updated_at = v_at WHERE job_id = v_job;
+  ELSIF p_type = 'RewriteFailed' THEN
+    UPDATE jobs SET failed = failed + 1, in_flight = greatest(in_flight - 1, 0), last_error = p_data->>'error', updated_at = v_at
+     WHERE job_id = v_job;
   ELSIF p_type IN ('JobCompleted', 'JobCancelled', 'JobFailed') THEN
     UPDATE jobs SET state = CASE p_type WHEN 'JobCompleted' THEN 'completed' WHEN 'JobCancelled' THEN 'cancelled' ELSE 'failed' END,
                     last_error = coalesce(p_data->>'error', last_error), in_flight = 0, updated_at = v_at, finished_at = v_at

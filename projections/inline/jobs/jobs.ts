@@ -6,10 +6,16 @@ export const jobsProjection = defineInlineProjection({
   home: new URL('./', import.meta.url),
   tables: ['jobs'],
   handles: [
+    'RewriteFailed@1',
+    'RewriteSkipped@1',
+    'RewriteCompleted@1',
+    'RewriteStarted@1',
     'JobStarted@1', 'MoveStarted@1', 'MoveCompleted@1', 'MoveSkipped@1', 'MoveFailed@1',
     'JobCompleted@1', 'JobCancelled@1', 'JobFailed@1',
   ],
   ignores: [
+    'DataKeyRewrapped@1',
+    'StoredBytesRewritten@1',
     'JobCheckpointed@1',
     'ObjectWritten@3', 'ReplicaAdded@1', 'ReplicaDropped@1', 'CopyMoved@1', 'ObjectDeleted@1',
     'BackendRegistered@1', 'BackendLimitsChanged@1', 'BackendDrainStarted@1', 'BackendDrained@1',

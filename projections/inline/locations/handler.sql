@@ -10,7 +10,8 @@ DECLARE
   v_at timestamptz := s3o_event_time(p_meta);
 BEGIN
   IF p_type NOT IN ('ObjectWritten', 'ReplicaAdded', 'ReplicaDropped', 'CopyMoved', 'ObjectDeleted',
-                    'CopyVerified', 'CopyCorrupted', 'CopyRepaired', 'ChecksumBackfilled') THEN
+                    'CopyVerified', 'CopyCorrupted', 'CopyRepaired', 'ChecksumBackfilled',
+                    'StoredBytesRewritten', 'DataKeyRewrapped') THEN
     RETURN;
   END IF;
 
@@ -82,6 +83,16 @@ BEGIN
                          ORDER BY i)
           FROM jsonb_array_elements(o.parts) WITH ORDINALITY AS x(p, i)) END
      WHERE bucket = v_bucket AND key = v_key;
+  ELSIF p_type = 'StoredBytesRewritten' THEN
+    -- Every copy replaced by new bytes on the same backends; the envelope follows the bytes.
+    UPDATE objects SET encryption = nullif(p_data->'encryption', 'null'::jsonb) WHERE bucket = v_bucket AND key = v_key;
+    DELETE FROM object_copies WHERE bucket = v_bucket AND key = v_key;
+    INSERT INTO object_copies (bucket, key, backend, storage_key, size, write_id, created_at)
+    SELECT v_bucket, v_key, c.backend, c."storageKey", c.size, p_data->>'writeId', v_at
+      FROM jsonb_to_recordset(p_data->'copies') AS c(backend text, "storageKey" text, size bigint);
+  ELSIF p_type = 'DataKeyRewrapped' THEN
+    UPDATE objects SET encryption = jsonb_set(encryption, '{key}', p_data->'wrap')
+     WHERE bucket = v_bucket AND key = v_key AND encryption IS NOT NULL;
   ELSIF p_type = 'CopyMoved' THEN
     DELETE FROM object_copies
      WHERE bucket = v_bucket AND key = v_key AND backend = p_data->'from'->>'backend';

@@ -7,10 +7,16 @@ export const locationsProjection = defineInlineProjection({
   tables: ['objects', 'object_copies'],
   bulk: ['ObjectWritten@3', 'ObjectDeleted@1'],
   handles: [
+    'DataKeyRewrapped@1',
+    'StoredBytesRewritten@1',
     'ObjectWritten@3', 'ReplicaAdded@1', 'ReplicaDropped@1', 'CopyMoved@1', 'ObjectDeleted@1',
     'CopyVerified@1', 'CopyCorrupted@1', 'CopyRepaired@1', 'ChecksumBackfilled@1',
   ],
   ignores: [
+    'RewriteFailed@1',
+    'RewriteSkipped@1',
+    'RewriteCompleted@1',
+    'RewriteStarted@1',
     'BackendRegistered@1', 'BackendLimitsChanged@1', 'BackendDrainStarted@1', 'BackendDrained@1',
     'BackendDrainCancelled@1', 'BackendReactivated@1', 'BackendRemoved@1', 'BackendPurged@1',
     'OrphanRecorded@1', 'CleanupFailed@1', 'CleanupSucceeded@1', 'CleanupExhausted@1',

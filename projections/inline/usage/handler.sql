@@ -51,20 +51,22 @@ BEGIN
   IF p_type = 'ObjectWritten' AND jsonb_array_length(p_data->'displaced') = 0 AND jsonb_array_length(p_data->'copies') = 1 THEN
     -- The common case, a new key with one copy: one usage row, no aggregation needed.
     PERFORM s3o_usage_apply(p_data->'copies'->0->>'backend', (p_data->'copies'->0->>'size')::bigint, 1, 0, 0, p_enforce);
-  ELSIF p_type IN ('ObjectWritten', 'ObjectDeleted', 'ReplicaAdded', 'ReplicaDropped', 'CopyMoved', 'CopyRepaired') THEN
+  ELSIF p_type IN ('ObjectWritten', 'ObjectDeleted', 'ReplicaAdded', 'ReplicaDropped', 'CopyMoved', 'CopyRepaired', 'StoredBytesRewritten') THEN
+    -- A rewrite (encrypt/decrypt) moves used bytes by the size difference and orphans the old
+    -- bytes, per backend in one step, so the quota is checked on what the backend then holds.
     -- One row per backend, in backend order, so concurrent appends lock usage rows in one order.
     FOR r IN
       SELECT d.backend, sum(d.used)::bigint AS used, sum(d.cnt)::bigint AS cnt, sum(d.orphan)::bigint AS orphan
         FROM (
           SELECT c.backend, c.size AS used, 1 AS cnt, 0 AS orphan
-            FROM jsonb_to_recordset(CASE WHEN p_type = 'ObjectWritten' THEN p_data->'copies'
+            FROM jsonb_to_recordset(CASE WHEN p_type IN ('ObjectWritten', 'StoredBytesRewritten') THEN p_data->'copies'
                                          WHEN p_type = 'ReplicaAdded' THEN jsonb_build_array(p_data->'copy')
                                          WHEN p_type IN ('CopyMoved', 'CopyRepaired') THEN jsonb_build_array(p_data->'to')
                                          ELSE '[]'::jsonb END) AS c(backend text, size bigint)
           UNION ALL
           SELECT c.backend, -c.size, -1,
                  CASE WHEN p_type IN ('ReplicaDropped', 'ObjectDeleted') AND NOT coalesce((p_data->>'reclaim')::boolean, true) THEN 0 ELSE c.size END
-            FROM jsonb_to_recordset(CASE WHEN p_type IN ('ObjectWritten', 'ObjectDeleted') THEN p_data->'displaced'
+            FROM jsonb_to_recordset(CASE WHEN p_type IN ('ObjectWritten', 'ObjectDeleted', 'StoredBytesRewritten') THEN p_data->'displaced'
                                          WHEN p_type = 'ReplicaDropped' THEN jsonb_build_array(p_data->'copy')
                                          WHEN p_type IN ('CopyMoved', 'CopyRepaired') THEN jsonb_build_array(p_data->'from')
                                          ELSE '[]'::jsonb END) AS c(backend text, size bigint)

@@ -13,6 +13,7 @@ export const usageProjection = defineInlineProjection({
     'OrphanRecorded@1', 'CleanupSucceeded@1', 'CleanupDismissed@1',
   ],
   handles: [
+    'StoredBytesRewritten@1',
     'ObjectWritten@3', 'ReplicaAdded@1', 'ReplicaDropped@1', 'CopyMoved@1', 'ObjectDeleted@1',
     'BackendRegistered@1', 'BackendLimitsChanged@1', 'OrphanRecorded@1', 'CleanupSucceeded@1',
     'CleanupDismissed@1', 'PartUploaded@3', 'MultipartUploadCompleted@1', 'MultipartUploadAborted@1', 'MultipartUploadMoved@1',
@@ -20,6 +21,11 @@ export const usageProjection = defineInlineProjection({
     'JobFailed@1',
   ],
   ignores: [
+    'RewriteFailed@1',
+    'RewriteSkipped@1',
+    'RewriteCompleted@1',
+    'RewriteStarted@1',
+    'DataKeyRewrapped@1',
     'BackendDrainStarted@1', 'BackendDrained@1', 'BackendDrainCancelled@1', 'BackendReactivated@1',
     'BackendRemoved@1', 'BackendPurged@1', 'CleanupFailed@1', 'CleanupExhausted@1', 'CleanupRetried@1',
     'UsageFlushed@1', 'MultipartUploadCreated@2', 'JobStarted@1', 'JobCheckpointed@1', 'AdminCommandIssued@1',
