@@ -59,6 +59,8 @@ import { openDatabase, type DatabaseHandle } from './database.js';
 import { openEncryption } from './encryption-setup.js';
 import { startTracing } from './tracing-setup.js';
 import type { SpanExporter } from '../infra/telemetry/tracer-provider.js';
+import { encryptionJobs } from './encryption-jobs.js';
+import type { StoredBytesRewriter } from '../services/encryption/stored-bytes-rewriter.js';
 import { mergeReloadable, parseListenAddr } from './reload.js';
 import { VERSION } from './version.js';
 
@@ -77,6 +79,8 @@ export interface OrchestratorServices {
   multipart: MultipartService;
   backends: BackendDirectory;
   backendAdmin: BackendAdmin;
+  /** Rewrites objects for encrypt-existing and decrypt-existing (undefined without encryption keys). */
+  rewriter: StoredBytesRewriter | undefined;
 }
 
 export interface Orchestrator {
@@ -218,7 +222,11 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
   const replication = replicationWorkers({
     pool, store, events, backends, reader, placement, orphans, reclaimer, mover, leases, metrics, logger, kickJobs: () => jobs.kick(),
   }, () => config);
+  const encryptionJobRunners = encryptionJobs({
+    pool, store, events, objects, backends, plain, encryption, orphans, reclaimer, leases, metrics, logger, kickJobs: () => jobs.kick(),
+  }, () => ({ batchSize: 100, concurrency: config.rebalance.concurrency }));
   const jobs = new JobSupervisor(pool, store, events, leases, [
+    ...encryptionJobRunners.drivers,
     replication.rebalanceDriver,
     new DrainDriver(pool, store, events, mover, multipart, () => ({ batchSize: 100, concurrency: config.rebalance.concurrency }), () => cleanupTick.kick(), logger),
     new RemoveDriver('remove', pool, store, events, multipart, () => cleanupTick.kick(), logger),
@@ -246,6 +254,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
       instanceId,
       integrity: integrity.control,
       cache: cacheAdmin,
+      encryptionJobs: encryptionJobRunners.starter,
     }),
   };
 
@@ -293,7 +302,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
 
   let stopping: Promise<void> | undefined;
   return {
-    services: { logger, pool, store, events, objects, reclaimer, orphans, multipart, backends, backendAdmin },
+    services: { logger, pool, store, events, objects, reclaimer, orphans, multipart, backends, backendAdmin, rewriter: encryptionJobRunners.rewriter },
     app,
     url,
     metricsUrl,

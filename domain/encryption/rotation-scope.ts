@@ -27,8 +27,14 @@ export interface RotationScope {
 }
 
 export function rotationScope(oldKeyId: string, keyring: KeyringView): RotationScope {
-  const resolvedKeyId = keyring.resolve(oldKeyId);
-  const primary = keyring.primaryKeyId;
+  return rotationScopeOf(oldKeyId, keyring.resolve(oldKeyId), keyring.primaryKeyId);
+}
+
+/**
+ * The same scope from what a rotation job recorded when it started (the id as given and the key
+ * it named then), so a job resumed after a restart with other keys still selects the same wraps.
+ */
+export function rotationScopeOf(oldKeyId: string, resolvedKeyId: string | undefined, primary: string): RotationScope {
   return {
     resolvedKeyId,
     selects: (wrap) => wrap.keyId !== primary && (wrap.keyAlias === oldKeyId || wrap.keyId === resolvedKeyId),

@@ -42,3 +42,8 @@ export function moveIdFor(sha256: Sha256, jobId: string, bucket: string, key: st
 export function replicaIdFor(sha256: Sha256, bucket: string, key: string, writeId: string, backend: string, revision: bigint | 'no_stream'): string {
   return derivedId(sha256, `replica\u0000${bucket}\u0000${key}\u0000${writeId}\u0000${backend}\u0000${String(revision)}`);
 }
+
+/** The id of one encryption job's rewrite of one object version (all its copies): the suffix of the new copies' storage keys. */
+export function rewriteIdFor(sha256: Sha256, jobId: string, bucket: string, key: string, writeId: string): string {
+  return derivedId(sha256, `rewrite\u0000${jobId}\u0000${bucket}\u0000${key}\u0000${writeId}`);
+}

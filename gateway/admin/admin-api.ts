@@ -11,6 +11,7 @@ import { registerBackendRoutes } from './backend-routes.js';
 import { registerCacheRoutes } from './cache-routes.js';
 import { registerCleanupRoutes } from './cleanup-routes.js';
 import { registerIntegrityRoutes } from './integrity-routes.js';
+import { registerEncryptionRoutes } from './encryption-routes.js';
 import { registerJobRoutes } from './job-routes.js';
 import { registerObjectRoutes } from './object-routes.js';
 import { registerReplicationRoutes } from './replication-routes.js';
@@ -64,6 +65,7 @@ export async function registerAdminApi(app: FastifyInstance, admin: AdminContext
     registerReplicationRoutes(scope, admin.replication);
     registerIntegrityRoutes(scope, admin.integrity);
     registerCacheRoutes(scope, admin.cache);
+    registerEncryptionRoutes(scope, admin.encryption);
 
     const unknown = async (req: FastifyRequest, reply: FastifyReply) =>
       sendAdminError(reply, new DomainError('NotFound', `no admin endpoint ${req.method} ${req.url.split('?')[0] ?? ''}`));

@@ -12,7 +12,8 @@ import { AdminAudit } from './admin-audit.js';
 import type { BackendRouteDeps } from './backend-routes.js';
 import type { CacheRouteDeps } from './cache-routes.js';
 import type { CleanupRouteDeps } from './cleanup-routes.js';
-import type { IntegrityControl, ReplicationControl, UsageControl } from './controls.js';
+import type { EncryptionJobControl, IntegrityControl, ReplicationControl, UsageControl } from './controls.js';
+import type { EncryptionRouteDeps } from './encryption-routes.js';
 import type { IntegrityRouteDeps } from './integrity-routes.js';
 import type { JobRouteDeps } from './job-routes.js';
 import type { ObjectRouteDeps } from './object-routes.js';
@@ -36,6 +37,7 @@ export interface AdminContext {
   replication: ReplicationRouteDeps;
   integrity: IntegrityRouteDeps;
   cache: CacheRouteDeps;
+  encryption: EncryptionRouteDeps;
 }
 
 /** What the admin API is built from, once at startup. */
@@ -53,6 +55,7 @@ export interface AdminServices {
   integrity: IntegrityControl;
   /** The object cache's figures and the operator's flush and invalidations. */
   cache: CacheAdmin;
+  encryptionJobs: EncryptionJobControl;
   /** Runs pending cleanup now instead of at the next tick. */
   kickCleanup(): void;
   /** How each background worker has fared on this instance. */
@@ -77,5 +80,6 @@ export function adminContext(s: AdminServices): AdminContext {
     replication: { replication: s.replication, audit },
     integrity: { config: s.config, integrity: s.integrity, reads, audit },
     cache: { cache: s.cache, audit },
+    encryption: { jobs: s.encryptionJobs, reads, audit },
   };
 }

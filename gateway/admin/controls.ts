@@ -3,6 +3,8 @@ import type { ScrubReport, Skipped } from '../../processes/integrity/integrity-w
 import type { IntegrityStats } from '../../projections/read/integrity-reads.js';
 import type { RebalanceReport } from '../../processes/rebalance/rebalance-worker.js';
 import type { OverReplicationReport, ReplicationReport } from '../../processes/replication/replication-worker.js';
+import type { EncryptionJobStart } from '../../processes/jobs/encryption-job-starter.js';
+import type { RewriteJobKind } from '../../domain/jobs/job-state.js';
 import type { Cause } from '../../services/event-factory.js';
 import type { UsageCounts } from '../../services/usage/usage-meter.js';
 
@@ -35,4 +37,10 @@ export interface IntegrityControl {
   /** Records the SHA-256 of every version written before integrity was on. */
   backfill(batchSize: number | undefined, cause: Cause): Promise<BackfillReport | Skipped>;
   stats(): Promise<IntegrityStats>;
+}
+
+/** encrypt-existing, decrypt-existing and rotate-encryption-key on demand (admin API). */
+export interface EncryptionJobControl {
+  /** Starts the job, or joins the one of that kind running; refused when the configuration cannot run it. */
+  start(kind: RewriteJobKind, options: { oldKeyId?: string }, cause: Cause): Promise<EncryptionJobStart>;
 }

@@ -11,6 +11,18 @@ export function createEncryptionMetrics(registry: Registry) {
       name: 's3o_encryption_errors_total', help: 'Stored ciphertext that failed authentication or was malformed (a bad copy)',
       labelNames: ['problem'], registers: [registry],
     }),
+    encryptExisting: new Counter({
+      name: 's3o_encrypt_existing_objects_total', help: 'Objects encrypt-existing jobs run here settled, by status (success, error, skipped)',
+      labelNames: ['status'], registers: [registry],
+    }),
+    decryptExisting: new Counter({
+      name: 's3o_decrypt_existing_objects_total', help: 'Objects decrypt-existing jobs run here settled, by status (success, error, skipped)',
+      labelNames: ['status'], registers: [registry],
+    }),
+    keyRotation: new Counter({
+      name: 's3o_key_rotation_objects_total', help: 'Data keys rotate-encryption-key jobs run here re-wrapped, by status (success, error, skipped)',
+      labelNames: ['status'], registers: [registry],
+    }),
     unknownKeyId: new Counter({
       name: 's3o_encryption_unknown_key_id_total', help: 'Reads of data keys wrapped by a master key that is not configured', registers: [registry],
     }),

@@ -4,6 +4,7 @@ import { backendCommands } from './admin/backend-commands.js';
 import { cacheCommands } from './admin/cache-commands.js';
 import { cleanupCommands } from './admin/cleanup-commands.js';
 import { type AdminCommandSpec, type CliIo, type CommandOption, type CommandValues, UsageError } from './admin/command.js';
+import { encryptionCommands } from './admin/encryption-commands.js';
 import { integrityCommands } from './admin/integrity-commands.js';
 import { jobCommands } from './admin/job-commands.js';
 import { objectCommands } from './admin/object-commands.js';
@@ -15,7 +16,7 @@ import { wantsHelp } from './help.js';
 
 /** Every `s3o admin` command, in the order the help lists them. */
 export const adminCommands: readonly AdminCommandSpec[] = [
-  ...statusCommands, ...jobCommands, ...backendCommands, ...objectCommands, ...cleanupCommands, ...runtimeCommands, ...replicationCommands, ...integrityCommands, ...cacheCommands,
+  ...statusCommands, ...jobCommands, ...backendCommands, ...objectCommands, ...cleanupCommands, ...runtimeCommands, ...replicationCommands, ...integrityCommands, ...cacheCommands, ...encryptionCommands,
 ];
 
 const options = {
@@ -34,6 +35,8 @@ const options = {
   prefix: { type: 'string' },
   execute: { type: 'boolean' },
   'batch-size': { type: 'string' },
+  detach: { type: 'boolean' },
+  'old-key-id': { type: 'string' },
 } as const;
 const globalOptions = new Set(['config', 'addr', 'token', 'json', 'help']);
 
@@ -50,7 +53,7 @@ function usage(): string {
 }
 
 /** The value each option with one takes, as its help writes it. */
-const optionValues: Partial<Record<CommandOption, string>> = { state: 'STATE', limit: 'N', set: 'LEVEL', key: 'KEY', prefix: 'PREFIX' };
+const optionValues: Partial<Record<CommandOption, string>> = { state: 'STATE', limit: 'N', set: 'LEVEL', key: 'KEY', prefix: 'PREFIX', 'old-key-id': 'ID' };
 
 /** One admin command's help: its usage line, what it does, the options every command takes. */
 function commandUsage(spec: AdminCommandSpec): string {
@@ -166,6 +169,7 @@ export async function adminCommand(argv: string[], io: CliIo = processIo, opts: 
     const commandValues: CommandValues = {
       state: values.state, limit: values.limit, watch: values.watch, purge: values.purge, confirm: values.confirm, set: values.set, key: values.key, prefix: values.prefix, execute: values.execute,
       batchSize: values['batch-size'],
+      detach: values.detach, oldKeyId: values['old-key-id'],
     };
     return await spec.run({
       client: new AdminClient(url, token), args, values: commandValues, io, json: values.json ?? false, pollIntervalMs: opts.pollIntervalMs ?? 1000,

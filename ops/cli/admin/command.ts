@@ -12,7 +12,7 @@ export interface CliIo {
 }
 
 /** Options a command may take besides the global ones (--config, --addr, --token, --json). */
-export type CommandOption = 'state' | 'limit' | 'watch' | 'purge' | 'confirm' | 'set' | 'key' | 'prefix' | 'execute' | 'batch-size';
+export type CommandOption = 'state' | 'limit' | 'watch' | 'purge' | 'confirm' | 'set' | 'key' | 'prefix' | 'execute' | 'batch-size' | 'detach' | 'old-key-id';
 
 export interface CommandValues {
   state?: string;
@@ -25,6 +25,8 @@ export interface CommandValues {
   prefix?: string;
   execute?: boolean;
   batchSize?: string;
+  detach?: boolean;
+  oldKeyId?: string;
 }
 
 export interface AdminContext {
