@@ -60,7 +60,7 @@ import { openEncryption } from './encryption-setup.js';
 import { startTracing } from './tracing-setup.js';
 import type { SpanExporter } from '../infra/telemetry/tracer-provider.js';
 import { encryptionJobs } from './encryption-jobs.js';
-import type { StoredBytesRewriter } from '../services/encryption/stored-bytes-rewriter.js';
+import type { StoredBytesRewriter } from '../services/rewrites/stored-bytes-rewriter.js';
 import { mergeReloadable, parseListenAddr } from './reload.js';
 import { VERSION } from './version.js';
 

@@ -5,6 +5,8 @@
 export const slowTestFiles = [
   // A drain through repeated SIGKILLs of the orchestrator.
   'test/operations/drain-crash.test.ts',
+  // encrypt-existing through 3 SIGKILLs and rotate-encryption-key through 1 (real processes).
+  'test/operations/encryption-crash.test.ts',
   // PostgreSQL stopped and started under traffic.
   'test/operations/database-outage.test.ts',
   // Embedded PostgreSQL's life: init, stop/start, killed owners, stale locks, staged binaries.

@@ -2,9 +2,9 @@ import type pg from 'pg';
 import { rotationScopeOf } from '../../domain/encryption/rotation-scope.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
 import { selectedVersions, type EncryptionSelection, type VersionRef } from '../../projections/read/encryption-reads.js';
-import type { DataKeyRewrapper } from '../../services/encryption/data-key-rewrapper.js';
+import type { DataKeyRewrapper } from '../../services/rewrites/data-key-rewrapper.js';
 import type { ObjectEncryption } from '../../services/encryption/object-encryption.js';
-import type { RewriteOutcome, StoredBytesRewriter } from '../../services/encryption/stored-bytes-rewriter.js';
+import type { RewriteOutcome, StoredBytesRewriter } from '../../services/rewrites/stored-bytes-rewriter.js';
 import { forEachConcurrently, type JobDriver } from './job-driver.js';
 import type { JobStreamWriter } from './job-stream-writer.js';
 

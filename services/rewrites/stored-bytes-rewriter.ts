@@ -29,7 +29,7 @@ import type { JobRecorder } from '../moves/job-recorder.js';
 import { copyStoredBytes } from '../objects/copy-version.js';
 import { cleanupIds, type ObjectCommands } from '../objects/object-commands.js';
 import type { PlaintextReader } from '../objects/plaintext-reader.js';
-import type { ObjectEncryption } from './object-encryption.js';
+import type { ObjectEncryption } from '../encryption/object-encryption.js';
 
 export type RewriteChange = 'encrypt' | 'decrypt';
 export type RewriteOutcome = 'rewritten' | 'skipped' | 'failed';

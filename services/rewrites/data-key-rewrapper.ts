@@ -16,7 +16,7 @@ import type { VersionRef } from '../../projections/read/encryption-reads.js';
 import type { Cause } from '../event-factory.js';
 import type { JobRecorder } from '../moves/job-recorder.js';
 import type { ObjectCommands } from '../objects/object-commands.js';
-import type { ObjectEncryption } from './object-encryption.js';
+import type { ObjectEncryption } from '../encryption/object-encryption.js';
 import type { RewriteOutcome } from './stored-bytes-rewriter.js';
 
 const maxCommitAttempts = 10;
