@@ -184,6 +184,8 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
   const reader = new ObjectReader(backends, logger);
   const plain = new PlaintextReader(reader, encryption, (version, copy, err) => {
     logger.error({ writeId: version.writeId, backend: copy.backend, storageKey: copy.storageKey, err }, 'a stored copy failed decryption');
+    // Recorded as a bad copy and replaced from a healthy one (the integrity service is built below, before any read).
+    integrity.service.reportUndecryptable(version, copy, { actor: 'system:read' });
   }, logger);
   const multipart = new MultipartService(pool, store, events, backends, placement, writer, objects, orphans, logger, encryption);
   const credentials = new CredentialStore(config.buckets);

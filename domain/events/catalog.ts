@@ -42,6 +42,8 @@ export const upcasters: Record<string, (data: Record<string, unknown>) => Record
   'MultipartUploadCreated@1': (d) => ({ ...d, encryption: null }),
   /** Version 3 records a part's stored size and segment salt; a version 2 part is plaintext, stored as sent. */
   'PartUploaded@2': (d) => ({ ...d, storedSize: d['size'], salt: null }),
+  /** Version 2 says why a copy is bad; version 1 knew a hash mismatch, or bytes it could not read (null actual hash). */
+  'CopyCorrupted@1': (d) => ({ ...d, reason: d['actualSha256'] === null ? 'missing' : 'checksum-mismatch' }),
 };
 
 export function isKnownEventType(type: string): type is EventType {

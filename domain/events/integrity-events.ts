@@ -20,13 +20,27 @@ const CopyRef = z.object({
 export const CopyVerified = CopyRef.extend({ component: IntegrityComponent });
 
 /**
- * A copy's bytes do not hash to the version's recorded SHA-256 (or the backend no longer has
- * them). The copy stays recorded, is read last, and is replaced from a healthy copy by a repair.
+ * Why a copy is bad: its bytes hash to something else than the recorded SHA-256, the backend no
+ * longer has them, or (encrypted) its ciphertext fails authentication — damage the chunk tags
+ * catch, with or without a recorded hash.
+ */
+export const CorruptionReason = z.enum(['checksum-mismatch', 'missing', 'ciphertext-authentication']);
+export type CorruptionReason = z.infer<typeof CorruptionReason>;
+
+/**
+ * A copy's bytes are bad (`reason`). The copy stays recorded, is read last, and is replaced from
+ * a healthy copy by a repair.
  */
 export const CopyCorrupted = CopyRef.extend({
   component: IntegrityComponent,
-  /** The recorded hash (a multipart object's: of the first part that differs, see `partNumber`). */
-  expectedSha256: Sha256Hex,
+  /** New in version 2. */
+  reason: CorruptionReason,
+  /**
+   * The recorded hash (a multipart object's: of the first part that differs, see `partNumber`);
+   * null when none was recorded (an encrypted copy failing authentication needs none). Nullable
+   * since version 2.
+   */
+  expectedSha256: Sha256Hex.nullable(),
   /** What the bytes hash to; null when they could not be read (missing on the backend). */
   actualSha256: Sha256Hex.nullable(),
   partNumber: z.number().int().positive().optional(),
@@ -73,7 +87,7 @@ export const ScrubPassCompleted = z.object({
 
 export const integrityEvents = {
   CopyVerified: { version: 1, schema: CopyVerified },
-  CopyCorrupted: { version: 1, schema: CopyCorrupted },
+  CopyCorrupted: { version: 2, schema: CopyCorrupted },
   CopyRepaired: { version: 1, schema: CopyRepaired },
   ChecksumBackfilled: { version: 1, schema: ChecksumBackfilled },
   ScrubPassCompleted: { version: 1, schema: ScrubPassCompleted },

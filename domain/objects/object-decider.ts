@@ -49,7 +49,7 @@ export type ObjectCommand =
   /** A key rotation replaces the data key's wrap `from` (as the job read it) with `wrap`. */
   | { type: 'RewrapDataKey'; writeId: string; from: EncryptionKeyFacts; wrap: EncryptionKeyFacts; jobId: string };
 
-export type CorruptFinding = Pick<EventData<'CopyCorrupted'>, 'expectedSha256' | 'actualSha256' | 'partNumber'>;
+export type CorruptFinding = Pick<EventData<'CopyCorrupted'>, 'reason' | 'expectedSha256' | 'actualSha256' | 'partNumber'>;
 
 type Event<T extends DomainEvent['type']> = Extract<DomainEvent, { type: T }>;
 export type ObjectEvent = Event<'ObjectWritten' | 'ObjectDeleted' | 'ReplicaAdded' | 'ReplicaDropped' | 'CopyMoved' |
@@ -159,6 +159,8 @@ function decideCopyChange(state: ObjectState, command: Exclude<ObjectCommand, { 
       }];
     case 'RecordCheck': {
       if (!holds(version, command.copy)) return [];
+      // A copy already recorded corrupt is not recorded again: readers racing on one bad copy record it once.
+      if (command.corrupt && (version.corrupt ?? []).includes(command.copy.backend)) return [];
       const ref = { bucket, key, writeId: command.writeId, backend: command.copy.backend, storageKey: command.copy.storageKey, component: command.component };
       return command.corrupt ? [{ type: 'CopyCorrupted', data: { ...ref, ...command.corrupt } }] : [{ type: 'CopyVerified', data: ref }];
     }

@@ -59,7 +59,8 @@ export function describeObjectEvent(event: DomainEvent): string {
       return `copy on ${event.data.backend} verified (${event.data.component}): its SHA-256 matches`;
     case 'CopyCorrupted': {
       const d = event.data;
-      const what = d.actualSha256 === null ? 'its bytes are missing' : `SHA-256 ${d.actualSha256.slice(0, 12)}…, expected ${d.expectedSha256.slice(0, 12)}…`;
+      const what = d.reason === 'ciphertext-authentication' ? 'its ciphertext failed authentication'
+        : d.actualSha256 === null ? 'its bytes are missing' : `SHA-256 ${d.actualSha256.slice(0, 12)}…, expected ${(d.expectedSha256 ?? '').slice(0, 12)}…`;
       return `copy on ${d.backend} found corrupt (${d.component}${d.partNumber !== undefined ? `, part ${d.partNumber}` : ''}): ${what}; queued for repair`;
     }
     case 'CopyRepaired':

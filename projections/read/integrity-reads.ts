@@ -7,6 +7,14 @@ export interface CopyRow {
   backend: string;
 }
 
+/** The object a stored copy of version `writeId` belongs to; undefined when no current version holds it. */
+export async function copyOwner(db: Queryable, backend: string, storageKey: string, writeId: string): Promise<{ bucket: string; key: string } | undefined> {
+  const res = await db.query<{ bucket: string; key: string }>(
+    'SELECT bucket, key FROM object_copies WHERE backend = $1 AND storage_key = $2 AND write_id = $3 LIMIT 1', [backend, storageKey, writeId],
+  );
+  return res.rows[0];
+}
+
 /**
  * Copies of versions with a recorded SHA-256 that are not known corrupt, checked longest ago
  * (never-checked first, oldest written first among them).

@@ -11,4 +11,5 @@ export const sqlUpcasters: Readonly<Record<string, string>> = {
   'ObjectWritten@2': `d || '{"encryption": null}'::jsonb`,
   'MultipartUploadCreated@1': `d || '{"encryption": null}'::jsonb`,
   'PartUploaded@2': `d || jsonb_build_object('storedSize', d->'size', 'salt', null)`,
+  'CopyCorrupted@1': `d || jsonb_build_object('reason', CASE WHEN d->'actualSha256' = 'null'::jsonb THEN 'missing' ELSE 'checksum-mismatch' END)`,
 };

@@ -1,5 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import type { StoredCopy } from '../../domain/events/common.js';
+import type { CorruptionReason } from '../../domain/events/integrity-events.js';
 import type { ObjectVersion } from '../../domain/objects/object-state.js';
 import { isDomainError } from '../../domain/errors.js';
 import { BackendNotFoundError } from '../../infra/backend/index.js';
@@ -11,8 +12,8 @@ import { ContentVerifier, type HashMismatch } from './content-hash.js';
 /** What reading a copy in full found. */
 export type CopyCheck =
   | { kind: 'intact' }
-  /** The bytes differ from the recorded hash; `actualSha256` null when the backend no longer has them. */
-  | { kind: 'corrupt'; mismatch: HashMismatch | { expectedSha256: string; actualSha256: null } }
+  /** The bytes are bad (`reason`); `actualSha256` null when they could not be read in full (missing, or failing decryption). */
+  | { kind: 'corrupt'; reason: CorruptionReason; mismatch: HashMismatch | { expectedSha256: string | null; actualSha256: null } }
   /** Not checked: the backend could not be asked now (down, over its limits, unknown). */
   | { kind: 'unreadable'; error: string };
 
@@ -74,17 +75,19 @@ export async function checkCopy(backends: BackendDirectory, plain: Pick<Plaintex
       for await (const chunk of body) verifier.update(chunk as Buffer);
     }
   } catch (err) {
-    if (err instanceof BackendNotFoundError || (isDomainError(err) && err.code === 'CiphertextDamaged') || isBadCopy(err)) {
-      return { kind: 'corrupt', mismatch: { expectedSha256: firstExpected(version), actualSha256: null } };
+    if (err instanceof BackendNotFoundError) return { kind: 'corrupt', reason: 'missing', mismatch: { expectedSha256: firstExpected(version), actualSha256: null } };
+    if ((isDomainError(err) && err.code === 'CiphertextDamaged') || isBadCopy(err)) {
+      return { kind: 'corrupt', reason: 'ciphertext-authentication', mismatch: { expectedSha256: firstExpected(version), actualSha256: null } };
     }
     return { kind: 'unreadable', error: (err as Error).message };
   }
   const mismatch = verifier.finish();
-  return mismatch ? { kind: 'corrupt', mismatch } : { kind: 'intact' };
+  return mismatch ? { kind: 'corrupt', reason: 'checksum-mismatch', mismatch } : { kind: 'intact' };
 }
 
-/** The digest a copy whose bytes are missing is reported against: the whole object's, or its first part's. */
-function firstExpected(version: ObjectVersion): string {
+/** The digest a copy whose bytes are missing is reported against: the whole object's, or its first part's; null when none was recorded. */
+export function firstExpected(version: ObjectVersion): string | null {
   const part = version.parts?.[0]?.sha256;
-  return version.contentSha256?.includes('-') && part ? part : (version.contentSha256 ?? '').slice(0, 64);
+  if (version.contentSha256 === null) return null;
+  return version.contentSha256.includes('-') && part ? part : version.contentSha256.slice(0, 64);
 }

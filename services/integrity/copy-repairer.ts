@@ -108,7 +108,7 @@ export class CopyRepairer {
     } catch (err) {
       await this.orphans.record(target.backend, target.storageKey, 0, 'repair_failed', cause);
       if (verifying.mismatch) {
-        await this.ledger.record(state, source, 'scrub', { kind: 'corrupt', mismatch: verifying.mismatch }, cause);
+        await this.ledger.record(state, source, 'scrub', { kind: 'corrupt', reason: 'checksum-mismatch', mismatch: verifying.mismatch }, cause);
         return 'source-corrupt';
       }
       return { error: (err as Error).message };

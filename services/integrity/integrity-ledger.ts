@@ -6,6 +6,7 @@ import type { EventStore } from '../../domain/eventstore/port.js';
 import type { CorruptFinding, ObjectCommand } from '../../domain/objects/object-decider.js';
 import type { ObjectState } from '../../domain/objects/object-state.js';
 import type { Queryable } from '../../infra/eventstore/postgres-event-store.js';
+import { copyOwner } from '../../projections/read/integrity-reads.js';
 import type { Cause, EventFactory } from '../event-factory.js';
 import { ObjectCommands } from '../objects/object-commands.js';
 import type { CopyCheck } from './copy-check.js';
@@ -22,8 +23,13 @@ const maxAttempts = 10;
 export class IntegrityLedger {
   private readonly objects: ObjectCommands;
 
-  constructor(store: EventStore, db: Queryable, events: EventFactory) {
+  constructor(store: EventStore, private readonly db: Queryable, events: EventFactory) {
     this.objects = new ObjectCommands(store, db, events);
+  }
+
+  /** The object a copy of version `writeId` belongs to (a reader knows the version and the copy, not the key). */
+  locate(writeId: string, copy: StoredCopy): Promise<{ bucket: string; key: string } | undefined> {
+    return copyOwner(this.db, copy.backend, copy.storageKey, writeId);
   }
 
   load(bucket: string, key: string): Promise<ObjectState> {
@@ -36,7 +42,7 @@ export class IntegrityLedger {
     if (!writeId) return false;
     const command: Extract<ObjectCommand, { type: 'RecordCheck' }> = { type: 'RecordCheck', writeId, copy: { backend: copy.backend, storageKey: copy.storageKey }, component };
     if (check.kind === 'corrupt') {
-      const corrupt: CorruptFinding = { expectedSha256: check.mismatch.expectedSha256, actualSha256: check.mismatch.actualSha256 };
+      const corrupt: CorruptFinding = { reason: check.reason, expectedSha256: check.mismatch.expectedSha256, actualSha256: check.mismatch.actualSha256 };
       if ('partNumber' in check.mismatch && check.mismatch.partNumber !== undefined) corrupt.partNumber = check.mismatch.partNumber;
       command.corrupt = corrupt;
     }

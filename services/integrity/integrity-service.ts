@@ -6,7 +6,7 @@ import type { Logger } from '../../infra/telemetry/logger.js';
 import type { BackendDirectory } from '../backends/backend-directory.js';
 import type { Cause } from '../event-factory.js';
 import type { PlaintextReader } from '../objects/plaintext-reader.js';
-import { checkCopy, type CopyCheck } from './copy-check.js';
+import { checkCopy, firstExpected, type CopyCheck } from './copy-check.js';
 import type { CopyRepairer, RepairOutcome } from './copy-repairer.js';
 import type { IntegrityLedger } from './integrity-ledger.js';
 
@@ -66,6 +66,19 @@ export class IntegrityService {
       if (state.current?.writeId !== writeId) return;
       if (await this.ledger.record(state, copy, component, check, cause)) await this.repair(bucket, key, copy.backend, cause);
     })().catch((err: unknown) => this.logger.warn({ err, bucket, key, backend: copy.backend }, 'recording or repairing a corrupt copy failed; the scrubber will retry'));
+  }
+
+  /**
+   * A copy whose ciphertext a reader found failing authentication: recorded as CopyCorrupted
+   * (reason `ciphertext-authentication`) and repaired from a healthy copy, in the background.
+   */
+  reportUndecryptable(version: ObjectVersion, copy: StoredCopy, cause: Cause): void {
+    void (async () => {
+      const owner = await this.ledger.locate(version.writeId, copy);
+      if (!owner) return;
+      const mismatch = { expectedSha256: firstExpected(version), actualSha256: null };
+      this.reportCorrupt(owner.bucket, owner.key, version.writeId, copy, 'read', { kind: 'corrupt', reason: 'ciphertext-authentication', mismatch }, cause);
+    })().catch((err: unknown) => this.logger.warn({ err, backend: copy.backend, storageKey: copy.storageKey }, 'recording a copy that failed decryption failed; the scrubber will find it'));
   }
 
   /** An intact full read by a client: counted, not recorded (reads would otherwise each append). */

@@ -36,7 +36,7 @@ export async function openVerifiedRead(deps: VerifiedReadDeps, bucket: string, k
       const verifying = new VerifyingStream(v);
       opened.body.on('error', (err) => verifying.destroy(err));
       void verifying.settled.then((mismatch) => {
-        if (mismatch) deps.integrity.reportCorrupt(bucket, key, v.writeId, opened.copy, 'read', { kind: 'corrupt', mismatch }, cause);
+        if (mismatch) deps.integrity.reportCorrupt(bucket, key, v.writeId, opened.copy, 'read', { kind: 'corrupt', reason: 'checksum-mismatch', mismatch }, cause);
         else deps.integrity.noteIntactRead();
       });
       return opened.body.pipe(verifying);
@@ -52,7 +52,7 @@ export async function openVerifiedRead(deps: VerifiedReadDeps, bucket: string, k
       deps.integrity.noteIntactRead();
       return Buffer.concat(chunks);
     }
-    deps.integrity.reportCorrupt(bucket, key, v.writeId, opened.copy, 'read', { kind: 'corrupt', mismatch }, cause);
+    deps.integrity.reportCorrupt(bucket, key, v.writeId, opened.copy, 'read', { kind: 'corrupt', reason: 'checksum-mismatch', mismatch }, cause);
     found.add(opened.copy.backend);
   }
 }

@@ -5,10 +5,10 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { EncryptionEnvelope } from '../../domain/encryption/envelope.js';
-import { segmentStoredSize } from '../../domain/encryption/layout.js';
+import { CHUNK_TAG_BYTES, segmentStoredSize } from '../../domain/encryption/layout.js';
 import { describeOnEachBackend } from '../support/each-backend.js';
 import { startStack, type TestStack } from '../support/orchestrator.js';
-import { bytesOf, rawCopies } from '../support/raw-copies.js';
+import { bytesOf, rawCopies, type CopyRow } from '../support/raw-copies.js';
 import { expectConsistent, md5Hex, multipartEtag } from '../support/s3-e2e.js';
 
 const CHUNK = 4096;
@@ -167,6 +167,39 @@ describeOnEachBackend('multipart uploads with encryption at rest', (on) => {
     expect(await envelopeOf('opened-plain')).toBeNull();
     expect((await bytesOf(get('opened-plain'))).equals(plainSource)).toBe(true);
     expect((await bytesOf(get('opened-plain', 'bytes=1000-2000'))).equals(plainSource.subarray(1000, 2001))).toBe(true);
+  });
+
+  it('damaged ciphertext on every copy is detected, never served: flipped, swapped and duplicated parts, truncation at a chunk and at a part boundary', async () => {
+    const copies = await raw.copiesOf('alpha', 'mp');
+    const stored = await raw.rawGet(copies[0] as CopyRow);
+    const envelope = await envelopeOf('mp') as EncryptionEnvelope;
+    const [s1, s2] = envelope.segments.map((s) => segmentStoredSize(s.plainSize, CHUNK, envelope.headerLength)) as [number, number];
+    const [part1, part2, part3] = [stored.subarray(0, s1), stored.subarray(s1, s1 + s2), stored.subarray(s1 + s2)];
+    const p1 = parts[0]?.length as number;
+    const p2 = p1 + (parts[1]?.length as number);
+    const flipped = Buffer.from(stored);
+    flipped[s1 + envelope.headerLength + 100] = (flipped[s1 + envelope.headerLength + 100] as number) ^ 1;
+    // Each with a range that covers the damage (a range elsewhere rightly reads intact chunks).
+    const damaged: Record<string, [Buffer, string]> = {
+      'flipped bit in part 2': [flipped, `bytes=${p1}-${p1 + 10}`],
+      'parts 1 and 2 swapped': [Buffer.concat([part2, part1, part3]), 'bytes=0-10'],
+      'part 1 in place of part 2': [Buffer.concat([part1, part1, part3]), `bytes=${p1 - 10}-${p1 + 10}`],
+      'truncated at a chunk boundary of part 1': [stored.subarray(0, envelope.headerLength + 3 * (CHUNK + CHUNK_TAG_BYTES)), `bytes=${2 * CHUNK}-${4 * CHUNK}`],
+      'truncated at the part boundary before part 3': [Buffer.concat([part1, part2]), `bytes=${p2 - 10}-${p2 + 10}`],
+    };
+    try {
+      for (const [how, [bytes, range]] of Object.entries(damaged)) {
+        for (const copy of copies) await raw.rawPut(copy, bytes);
+        // An error before the body (500/503), or a body that ends early: never the bytes.
+        for (const read of [get('mp'), get('mp', range)]) {
+          const outcome = await bytesOf(read).catch((err: unknown) => err);
+          expect(outcome, how).toBeInstanceOf(Error);
+        }
+      }
+    } finally {
+      for (const copy of copies) await raw.rawPut(copy, stored);
+    }
+    expect((await bytesOf(get('mp'))).equals(whole)).toBe(true);
   });
 
   it('replication and a drain copy the ciphertext as it is: the moved copy is the same bytes and still reads', async () => {

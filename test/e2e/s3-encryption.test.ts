@@ -4,6 +4,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CHUNK_TAG_BYTES } from '../../domain/encryption/layout.js';
+import { decodeEvent } from '../../domain/events/codec.js';
+import { describeObjectEvent } from '../../domain/objects/object-history.js';
 import { syncScope } from '../../processes/reconcile/import-scope.js';
 import { UntrackedImporter } from '../../processes/reconcile/untracked-importer.js';
 import { describeOnEachBackend } from '../support/each-backend.js';
@@ -153,6 +155,35 @@ describeOnEachBackend('S3 with encryption at rest', (on) => {
     expect(after).not.toBe(before);
     expect(after).toContain('s3o_encryption_errors_total{problem="authentication"}');
     await rawPut(first, stored);
+  });
+
+  it('a copy failing authentication on a GET is recorded (CopyCorrupted, reason ciphertext-authentication) and replaced from the healthy copy', async () => {
+    const data = marked(3 * CHUNK + 5, 7);
+    await s3.send(new PutObjectCommand({ Bucket: 'alpha', Key: 'repairable', Body: data }));
+    const [bad, good] = await copiesOf('repairable');
+    if (!bad || !good) throw new Error('two copies expected');
+    const stored = await rawGet(bad);
+    const flipped = Buffer.from(stored);
+    flipped[stored.length - 3 * (CHUNK + CHUNK_TAG_BYTES) - 20] = (flipped[stored.length - 3 * (CHUNK + CHUNK_TAG_BYTES) - 20] as number) ^ 4;
+    await rawPut(bad, flipped);
+    const eventsOf = async () => (await stack.db.pool.query<{ type: string; schema_version: number; data: Record<string, unknown> }>(
+      "SELECT type, schema_version, data FROM events WHERE stream_id = 'object-alpha/repairable' ORDER BY revision",
+    )).rows;
+    // Whichever copy a GET reads first, it never gets the damaged bytes; reading the bad one records it.
+    await expect.poll(async () => {
+      expect((await bytesOf(get('repairable'))).equals(data)).toBe(true);
+      return (await eventsOf()).map((e) => e.type);
+    }, { timeout: 30_000, interval: 200 }).toContain('CopyRepaired');
+    const events = await eventsOf();
+    const corrupted = events.find((e) => e.type === 'CopyCorrupted');
+    expect(corrupted).toMatchObject({ schema_version: 2, data: { backend: bad.backend, component: 'read', reason: 'ciphertext-authentication', actualSha256: null } });
+    const decoded = decodeEvent('CopyCorrupted', 2, corrupted?.data);
+    expect(decoded && describeObjectEvent(decoded)).toContain('its ciphertext failed authentication');
+    // The repair copied the healthy ciphertext as it is; both copies read.
+    const repaired = await copiesOf('repairable');
+    expect(repaired).toHaveLength(2);
+    for (const copy of repaired) expect((await rawGet(copy)).equals(await rawGet(good)), copy.backend).toBe(true);
+    expect((await bytesOf(get('repairable'))).equals(data)).toBe(true);
   });
 
   it('flipped, swapped, duplicated and truncated chunks on every copy: an error, never wrong bytes', async () => {

@@ -163,6 +163,17 @@ describe('event versions', () => {
     expect(await pendingOf('b1')).toBe(pendingBefore + 4321);
   });
 
+  it('CopyCorrupted@1 upcasts alike in SQL and TypeScript: a null actual hash was bytes it could not read, any other a checksum mismatch', async () => {
+    const ref = { bucket: 'data', key: 'bad', writeId: 'w', backend: 'b1', storageKey: 'data/bad~w', component: 'scrub', expectedSha256: 'a'.repeat(64) };
+    const reasons = [];
+    for (const data of [{ ...ref, actualSha256: null }, { ...ref, actualSha256: 'b'.repeat(64) }]) {
+      const sql = (await current.pool.query<{ upcast: { reason: string } }>("SELECT s3o_upcast('CopyCorrupted', 1, $1::jsonb) AS upcast", [JSON.stringify(data)])).rows[0]?.upcast;
+      expect(sql).toEqual(upcasters['CopyCorrupted@1']?.(data));
+      reasons.push(sql?.reason);
+    }
+    expect(reasons).toEqual(['missing', 'checksum-mismatch']);
+  });
+
   const pendingOf = async (backend: string): Promise<number> =>
     Number((await current.pool.query<{ pending: string }>('SELECT pending_bytes AS pending FROM backend_usage WHERE backend = $1', [backend])).rows[0]?.pending ?? 0);
 

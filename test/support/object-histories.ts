@@ -94,7 +94,7 @@ export function commandFor(s: Step, state: ObjectState): ObjectCommand | undefin
       return { type: 'RemoveBackendCopy', writeId, backend: s.backend, purge: s.purge, jobId: 'J', ids };
     case 'check': {
       const copy = at(state, s.nth);
-      const corrupt = s.corrupt ? { corrupt: { expectedSha256: 'e'.repeat(64), actualSha256: null } } : {};
+      const corrupt = s.corrupt ? { corrupt: { reason: 'missing' as const, expectedSha256: 'e'.repeat(64), actualSha256: null } } : {};
       return copy && { type: 'RecordCheck', writeId, copy, component: 'scrub', ...corrupt };
     }
     case 'repair': {

@@ -229,7 +229,7 @@ export class HistoryWriter {
         if (o.check === 'verified' || o.check === 'corrupted') {
           const event = o.check === 'verified'
             ? this.event('CopyVerified', { ...ref, component: 'scrub' })
-            : this.event('CopyCorrupted', { ...ref, component: 'read', expectedSha256: hexOf('expected'), actualSha256: hexOf(`${this.tick}`) });
+            : this.event('CopyCorrupted', { ...ref, component: 'read', reason: 'checksum-mismatch', expectedSha256: hexOf('expected'), actualSha256: hexOf(`${this.tick}`) });
           if (await this.append([{ streamId: stream, expected: obj.revision, events: [event] }])) this.objects.set(key, { ...obj, revision: obj.revision + 1n });
           return;
         }

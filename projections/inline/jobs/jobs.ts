@@ -23,6 +23,6 @@ export const jobsProjection = defineInlineProjection({
     'OrphanRecorded@1', 'CleanupFailed@1', 'CleanupSucceeded@1', 'CleanupExhausted@1',
     'CleanupRetried@1', 'CleanupDismissed@1', 'UsageFlushed@1', 'MultipartUploadCreated@2',
     'PartUploaded@3', 'MultipartUploadCompleted@1', 'MultipartUploadAborted@1', 'MultipartUploadMoved@1', 'AdminCommandIssued@1',
-    'CopyVerified@1', 'CopyCorrupted@1', 'CopyRepaired@1', 'ChecksumBackfilled@1', 'ScrubPassCompleted@1',
+    'CopyVerified@1', 'CopyCorrupted@2', 'CopyRepaired@1', 'ChecksumBackfilled@1', 'ScrubPassCompleted@1',
   ],
 });

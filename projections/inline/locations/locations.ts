@@ -10,7 +10,7 @@ export const locationsProjection = defineInlineProjection({
     'DataKeyRewrapped@1',
     'StoredBytesRewritten@1',
     'ObjectWritten@3', 'ReplicaAdded@1', 'ReplicaDropped@1', 'CopyMoved@1', 'ObjectDeleted@1',
-    'CopyVerified@1', 'CopyCorrupted@1', 'CopyRepaired@1', 'ChecksumBackfilled@1',
+    'CopyVerified@1', 'CopyCorrupted@2', 'CopyRepaired@1', 'ChecksumBackfilled@1',
   ],
   ignores: [
     'RewriteFailed@1',

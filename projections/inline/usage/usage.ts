@@ -29,6 +29,6 @@ export const usageProjection = defineInlineProjection({
     'BackendDrainStarted@1', 'BackendDrained@1', 'BackendDrainCancelled@1', 'BackendReactivated@1',
     'BackendRemoved@1', 'BackendPurged@1', 'CleanupFailed@1', 'CleanupExhausted@1', 'CleanupRetried@1',
     'UsageFlushed@1', 'MultipartUploadCreated@2', 'JobStarted@1', 'JobCheckpointed@1', 'AdminCommandIssued@1',
-    'CopyVerified@1', 'CopyCorrupted@1', 'ChecksumBackfilled@1', 'ScrubPassCompleted@1',
+    'CopyVerified@1', 'CopyCorrupted@2', 'ChecksumBackfilled@1', 'ScrubPassCompleted@1',
   ],
 });

@@ -125,8 +125,10 @@ describe('object decider', () => {
     const sha = 'a'.repeat(64);
     const ref = { bucket: 'alpha', key: 'k', writeId: 'W1', backend: 'b1', storageKey: copy('b1').storageKey, component: 'scrub' as const };
     object.given(w1Twice).when({ type: 'RecordCheck', writeId: 'W1', copy: copy('b1'), component: 'scrub' }).then({ type: 'CopyVerified', data: ref });
-    const corrupted: DomainEvent = { type: 'CopyCorrupted', data: { ...ref, expectedSha256: sha, actualSha256: null } };
-    object.given(w1Twice).when({ type: 'RecordCheck', writeId: 'W1', copy: copy('b1'), component: 'scrub', corrupt: { expectedSha256: sha, actualSha256: null } }).then(corrupted);
+    const corrupted: DomainEvent = { type: 'CopyCorrupted', data: { ...ref, reason: 'missing', expectedSha256: sha, actualSha256: null } };
+    object.given(w1Twice).when({ type: 'RecordCheck', writeId: 'W1', copy: copy('b1'), component: 'scrub', corrupt: { reason: 'missing', expectedSha256: sha, actualSha256: null } }).then(corrupted);
+    // Found corrupt again (another reader, another scrub): recorded once.
+    object.given(w1Twice, corrupted).when({ type: 'RecordCheck', writeId: 'W1', copy: copy('b1'), component: 'read', corrupt: { reason: 'ciphertext-authentication', expectedSha256: null, actualSha256: null } }).thenNothing();
     object.given(w1Twice).when({ type: 'RecordCheck', writeId: 'W1', copy: copy('b3'), component: 'scrub' }).thenNothing();
     const repaired = copy('b1', 'W1-r');
     object.given(w1Twice, corrupted).when({ type: 'RepairCopy', writeId: 'W1', from: copy('b1'), to: repaired, source: 'b2', ids: ids() }).then({
