@@ -58,6 +58,8 @@ import { objectChanges } from '../domain/objects/object-changes.js';
 import { openDatabase, type DatabaseHandle } from './database.js';
 import { openEncryption } from './encryption-setup.js';
 import { startTracing } from './tracing-setup.js';
+import { RecentRequests } from '../services/telemetry/recent-requests.js';
+import { TraceSnapshots } from '../services/telemetry/trace-snapshot.js';
 import type { SpanExporter } from '../infra/telemetry/tracer-provider.js';
 import { encryptionJobs } from './encryption-jobs.js';
 import type { StoredBytesRewriter } from '../services/rewrites/stored-bytes-rewriter.js';
@@ -134,6 +136,8 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
   }
   const metrics: Metrics = createMetrics(VERSION);
   const tracing = startTracing(config, pool, instanceId, logger, opts.spanExporter);
+  const recentRequests = new RecentRequests();
+  const snapshots = new TraceSnapshots({ requests: recentRequests, spans: tracing?.spans, sampleRate: config.telemetry.tracing.sample_rate, instanceId, version: VERSION });
   let encryption;
   try {
     encryption = await openEncryption(config.encryption, metrics.encryption, logger);
@@ -242,7 +246,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
     s3: {
       config: () => config, logger, metrics, audit, reads: pool, credentials, signingKeys, objects, writer, placement, reader, plain, encryption, reclaimer, multipart,
       backends, locations: new LocationCache(config.circuit_breaker.cache_ttl), degraded: new DegradedLookup(backends, logger), startedAtMs: Date.now(),
-      integrity: integrity.service, cache,
+      integrity: integrity.service, cache, recentRequests,
     },
     admin: adminContext({
       config: () => config, logger, db: pool, store, events, backends, backendAdmin, kickCleanup: () => cleanupTick.kick(),
@@ -257,6 +261,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
       integrity: integrity.control,
       cache: cacheAdmin,
       encryptionJobs: encryptionJobRunners.starter,
+      snapshots,
     }),
   };
 

@@ -3,9 +3,12 @@ import type pg from 'pg';
 import type { Logger } from '../infra/telemetry/logger.js';
 import type { Config } from '../domain/config/config.js';
 import { tracePool } from '../infra/db/traced-pool.js';
+import { SpanRing } from '../infra/telemetry/span-ring.js';
 import { startTracer, type SpanExporter, type TracerHandle } from '../infra/telemetry/tracer-provider.js';
 import { otlpTracesUrl } from './config/schema/observability.js';
 import { VERSION } from './version.js';
+
+const spanRingCapacity = 4096;
 
 /**
  * Tracing as `telemetry.tracing` asks: undefined while it is off (nothing is wrapped, no span is
@@ -13,7 +16,7 @@ import { VERSION } from './version.js';
  */
 export function startTracing(
   config: Config, pool: pg.Pool, instanceId: string, logger: Logger, exporter: SpanExporter | undefined,
-): TracerHandle | undefined {
+): (TracerHandle & { spans: SpanRing }) | undefined {
   const tracing = config.telemetry.tracing;
   if (!tracing.enabled) return undefined;
   const url = otlpTracesUrl(tracing);
@@ -23,5 +26,7 @@ export function startTracing(
   diag.setLogger({ error: tell, warn: tell, info: () => undefined, debug: () => undefined, verbose: () => undefined }, DiagLogLevel.WARN);
   logger.info({ endpoint: url.origin, sampleRate: tracing.sample_rate }, 'tracing on: exporting spans over OTLP/HTTP');
   tracePool(pool);
-  return startTracer({ url, sampleRate: tracing.sample_rate, serviceVersion: VERSION, instanceId, exporter });
+  // The latest spans stay in memory too, for a trace snapshot (`s3o admin trace-snapshot`).
+  const spans = new SpanRing(spanRingCapacity);
+  return { ...startTracer({ url, sampleRate: tracing.sample_rate, serviceVersion: VERSION, instanceId, exporter, processors: [spans] }), spans };
 }

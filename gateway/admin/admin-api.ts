@@ -16,6 +16,7 @@ import { registerJobRoutes } from './job-routes.js';
 import { registerObjectRoutes } from './object-routes.js';
 import { registerReplicationRoutes } from './replication-routes.js';
 import { registerRuntimeRoutes } from './runtime-routes.js';
+import { registerTraceRoutes } from './trace-routes.js';
 import { registerStatusRoute } from './status-route.js';
 
 declare module 'fastify' {
@@ -66,6 +67,7 @@ export async function registerAdminApi(app: FastifyInstance, admin: AdminContext
     registerIntegrityRoutes(scope, admin.integrity);
     registerCacheRoutes(scope, admin.cache);
     registerEncryptionRoutes(scope, admin.encryption);
+    registerTraceRoutes(scope, admin.trace);
 
     const unknown = async (req: FastifyRequest, reply: FastifyReply) =>
       sendAdminError(reply, new DomainError('NotFound', `no admin endpoint ${req.method} ${req.url.split('?')[0] ?? ''}`));

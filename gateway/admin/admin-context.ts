@@ -20,6 +20,8 @@ import type { ObjectRouteDeps } from './object-routes.js';
 import type { ReplicationRouteDeps } from './replication-routes.js';
 import type { RuntimeRouteDeps } from './runtime-routes.js';
 import type { StatusRouteDeps } from './status-route.js';
+import type { TraceRouteDeps } from './trace-routes.js';
+import type { TraceSnapshots } from '../../services/telemetry/trace-snapshot.js';
 
 /** The admin API: its own checks, and each route group with only what it uses. */
 export interface AdminContext {
@@ -38,6 +40,7 @@ export interface AdminContext {
   integrity: IntegrityRouteDeps;
   cache: CacheRouteDeps;
   encryption: EncryptionRouteDeps;
+  trace: TraceRouteDeps;
 }
 
 /** What the admin API is built from, once at startup. */
@@ -61,6 +64,8 @@ export interface AdminServices {
   /** How each background worker has fared on this instance. */
   workers: { list(): WorkerStatus[] };
   instanceId: string;
+  /** This instance's trace snapshots. */
+  snapshots: TraceSnapshots;
 }
 
 /** Hands each admin route group its dependencies; the services they share are built here once. */
@@ -81,5 +86,6 @@ export function adminContext(s: AdminServices): AdminContext {
     integrity: { config: s.config, integrity: s.integrity, reads, audit },
     cache: { cache: s.cache, audit },
     encryption: { jobs: s.encryptionJobs, reads, audit },
+    trace: { snapshots: s.snapshots, audit },
   };
 }

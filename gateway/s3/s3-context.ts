@@ -3,6 +3,7 @@ import type { Queryable } from '../../infra/eventstore/postgres-event-store.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
 import type { Metrics } from '../../infra/telemetry/metrics.js';
 import type { AuditLog } from '../../services/telemetry/audit-log.js';
+import type { RecentRequests } from '../../services/telemetry/recent-requests.js';
 import type { BackendDirectory } from '../../services/backends/backend-directory.js';
 import type { ObjectCache } from '../../services/cache/object-cache.js';
 import type { Reclaimer } from '../../services/cleanup/reclaimer.js';
@@ -27,6 +28,8 @@ export interface S3Context {
   metrics: Metrics;
   /** One audit line per S3 request. */
   audit: Pick<AuditLog, 'request'>;
+  /** The latest requests, for a trace snapshot. */
+  recentRequests: Pick<RecentRequests, 'record'>;
   /** The projections, read only: listings, parts, the current version of a key. */
   reads: Queryable;
   credentials: CredentialStore;

@@ -20,7 +20,8 @@ import { routeOperation, type S3Operation } from './operations.js';
 import { sendError, sendXml, toDomainError } from './respond.js';
 import { queryRecord, rawQueryOf, requestIdFor, resourceOf, type S3Request } from './s3-request.js';
 import { S3_NAMESPACE, XML_DECLARATION } from './xml/common.js';
-import { inChildSpan, setActiveSpanAttribute, SpanKind } from '../../infra/telemetry/spans.js';
+import { activeTraceId, inChildSpan, setActiveSpanAttribute, SpanKind } from '../../infra/telemetry/spans.js';
+import type { RequestRecord } from '../../services/telemetry/recent-requests.js';
 
 /** Up to this many unread request body bytes are drained after an early error answer. */
 const drainLimitBytes = 8 * 1024 * 1024;
@@ -132,6 +133,7 @@ export async function handleS3(
   const method = raw.method ?? 'GET';
   reply.header('x-amz-request-id', requestId);
   const started = performance.now();
+  const traceId = activeTraceId();
   let operation = 'unknown';
   let stage: AuditStage = 'protection';
   let failure: DomainError | undefined;
@@ -146,10 +148,13 @@ export async function handleS3(
     const ms = performance.now() - started;
     ctx.metrics.requests.request(method, operation, reply.raw.statusCode, ms / 1000,
       declaredBytes(raw.headers['x-amz-decoded-content-length'] ?? raw.headers['content-length']), declaredBytes(reply.raw.getHeader('content-length')));
-    ctx.audit.request({
+    const record: RequestRecord = {
       requestId, event: auditEvent(stage, failure, operation), method, bucket: routed?.bucket, key: routed?.key, status: reply.raw.statusCode,
-      accessKeyId, remoteAddress: raw.socket.remoteAddress, durationMs: ms,
-    });
+      accessKeyId, remoteAddress: raw.socket.remoteAddress, durationMs: ms, startedAtMs: performance.timeOrigin + started,
+      errorCode: failure?.code, traceId, complete: reply.raw.writableFinished,
+    };
+    ctx.audit.request(record);
+    ctx.recentRequests.record(record);
     if (reply.raw.writableFinished) return;
     // The connection closed before the response was complete (the client went away, or stalled past
     // write_timeout): an everyday event, told once at info without a stack, after the handler let

@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import { inChildSpan, SpanKind } from '../telemetry/spans.js';
 
-/** The append statement's name (postgres-event-store.ts): its span is `PostgreSQL append`. */
-const appendStatement = 's3o-append';
+/** The append statements' names (a single append, a group commit): their span is `PostgreSQL append`. */
+const isAppend = (name: string | undefined): boolean => name !== undefined && name.startsWith('s3o-append');
 
 /**
  * Gives each query a traced request makes a client span: `PostgreSQL append` for the event
@@ -17,7 +17,7 @@ export function tracePool(pool: pg.Pool): pg.Pool {
       const name = typeof statement === 'object' ? statement.name : undefined;
       const text = typeof statement === 'string' ? statement : statement?.text ?? '';
       const operation = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? 'QUERY';
-      return inChildSpan(name === appendStatement ? 'PostgreSQL append' : 'PostgreSQL query', SpanKind.CLIENT,
+      return inChildSpan(isAppend(name) ? 'PostgreSQL append' : 'PostgreSQL query', SpanKind.CLIENT,
         { 'db.system.name': 'postgresql', 'db.operation.name': operation, ...(name ? { 'db.query.name': name } : {}) }, () => query(...args));
     },
   });

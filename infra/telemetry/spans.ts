@@ -74,6 +74,12 @@ export function endFailed(span: Span, err: unknown, attributes?: Attributes): vo
   span.end();
 }
 
+/** The trace id of the active span when it is recorded (a traced, sampled request). */
+export function activeTraceId(): string | undefined {
+  const span = trace.getSpan(context.active());
+  return span?.isRecording() ? span.spanContext().traceId : undefined;
+}
+
 /** Sets an attribute on the active span (the request's, in the gateway) when it is recorded. */
 export function setActiveSpanAttribute(name: string, value: string): void {
   const span = trace.getSpan(context.active());

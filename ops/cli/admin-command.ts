@@ -11,12 +11,13 @@ import { objectCommands } from './admin/object-commands.js';
 import { replicationCommands } from './admin/replication-commands.js';
 import { runtimeCommands } from './admin/runtime-commands.js';
 import { statusCommands } from './admin/status-commands.js';
+import { traceCommands } from './admin/trace-commands.js';
 import { demoAdminToken, demoListenAddr } from '../demo/demo-settings.js';
 import { wantsHelp } from './help.js';
 
 /** Every `s3o admin` command, in the order the help lists them. */
 export const adminCommands: readonly AdminCommandSpec[] = [
-  ...statusCommands, ...jobCommands, ...backendCommands, ...objectCommands, ...cleanupCommands, ...runtimeCommands, ...replicationCommands, ...integrityCommands, ...cacheCommands, ...encryptionCommands,
+  ...statusCommands, ...jobCommands, ...backendCommands, ...objectCommands, ...cleanupCommands, ...runtimeCommands, ...replicationCommands, ...integrityCommands, ...cacheCommands, ...encryptionCommands, ...traceCommands,
 ];
 
 const options = {
@@ -37,6 +38,8 @@ const options = {
   'batch-size': { type: 'string' },
   detach: { type: 'boolean' },
   'old-key-id': { type: 'string' },
+  seconds: { type: 'string' },
+  out: { type: 'string' },
 } as const;
 const globalOptions = new Set(['config', 'addr', 'token', 'json', 'help']);
 
@@ -53,7 +56,7 @@ function usage(): string {
 }
 
 /** The value each option with one takes, as its help writes it. */
-const optionValues: Partial<Record<CommandOption, string>> = { state: 'STATE', limit: 'N', set: 'LEVEL', key: 'KEY', prefix: 'PREFIX', 'old-key-id': 'ID' };
+const optionValues: Partial<Record<CommandOption, string>> = { state: 'STATE', limit: 'N', set: 'LEVEL', key: 'KEY', prefix: 'PREFIX', 'old-key-id': 'ID', seconds: 'N', out: 'FILE' };
 
 /** One admin command's help: its usage line, what it does, the options every command takes. */
 function commandUsage(spec: AdminCommandSpec): string {
@@ -169,7 +172,7 @@ export async function adminCommand(argv: string[], io: CliIo = processIo, opts: 
     const commandValues: CommandValues = {
       state: values.state, limit: values.limit, watch: values.watch, purge: values.purge, confirm: values.confirm, set: values.set, key: values.key, prefix: values.prefix, execute: values.execute,
       batchSize: values['batch-size'],
-      detach: values.detach, oldKeyId: values['old-key-id'],
+      detach: values.detach, oldKeyId: values['old-key-id'], seconds: values.seconds, out: values.out,
     };
     return await spec.run({
       client: new AdminClient(url, token), args, values: commandValues, io, json: values.json ?? false, pollIntervalMs: opts.pollIntervalMs ?? 1000,

@@ -12,7 +12,7 @@ export interface CliIo {
 }
 
 /** Options a command may take besides the global ones (--config, --addr, --token, --json). */
-export type CommandOption = 'state' | 'limit' | 'watch' | 'purge' | 'confirm' | 'set' | 'key' | 'prefix' | 'execute' | 'batch-size' | 'detach' | 'old-key-id';
+export type CommandOption = 'state' | 'limit' | 'watch' | 'purge' | 'confirm' | 'set' | 'key' | 'prefix' | 'execute' | 'batch-size' | 'detach' | 'old-key-id' | 'seconds' | 'out';
 
 export interface CommandValues {
   state?: string;
@@ -27,6 +27,8 @@ export interface CommandValues {
   batchSize?: string;
   detach?: boolean;
   oldKeyId?: string;
+  seconds?: string;
+  out?: string;
 }
 
 export interface AdminContext {
