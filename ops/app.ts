@@ -58,6 +58,7 @@ import { objectChanges } from '../domain/objects/object-changes.js';
 import { openDatabase, type DatabaseHandle } from './database.js';
 import { openEncryption } from './encryption-setup.js';
 import { startTracing } from './tracing-setup.js';
+import { replicaCopier } from '../services/integrity/replica-copier.js';
 import { RecentRequests } from '../services/telemetry/recent-requests.js';
 import { TraceSnapshots } from '../services/telemetry/trace-snapshot.js';
 import type { SpanExporter } from '../infra/telemetry/tracer-provider.js';
@@ -224,9 +225,12 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
     concurrency: config.cleanup_queue.concurrency, maxAttempts: config.cleanup_queue.max_attempts, batchSize: 50,
   }), logger, (outcome) => metrics.cleanupProcessed.inc({ outcome }));
   const cleanupTick = new Periodic('cleanup', () => 10_000, () => cleanup.runOnce(), logger);
-  const mover = new Mover(objects, events, backends, reader, placement, orphans, reclaimer, { replicationFactor: () => config.replication.factor }, logger);
+  // Replicas and moved copies are checked against the recorded SHA-256 while integrity.verify_on_replicate is on.
+  const copy = replicaCopier({ backends, reader, plain, integrity: () => integrity.service },
+    () => config.integrity.enabled && config.integrity.verify_on_replicate);
+  const mover = new Mover(objects, events, backends, reader, placement, orphans, reclaimer, { replicationFactor: () => config.replication.factor, copy }, logger);
   const replication = replicationWorkers({
-    pool, store, events, backends, reader, placement, orphans, reclaimer, mover, leases, metrics, logger, kickJobs: () => jobs.kick(),
+    pool, store, events, backends, reader, placement, orphans, reclaimer, mover, copy, leases, metrics, logger, kickJobs: () => jobs.kick(),
   }, () => config);
   const encryptionJobRunners = encryptionJobs({
     pool, store, events, objects, backends, plain, encryption, orphans, reclaimer, leases, metrics, logger, kickJobs: () => jobs.kick(),

@@ -17,6 +17,7 @@ import type { WritePlacement } from '../services/placement/write-placement.js';
 import { CopyHealth } from '../services/replication/copy-health.js';
 import { ExcessCopies } from '../services/replication/excess-copies.js';
 import { Replicator, type ReplicatorHooks } from '../services/replication/replicator.js';
+import type { VersionCopier } from '../services/objects/copy-version.js';
 import type { Config } from '../domain/config/config.js';
 
 export interface ReplicationWorkers {
@@ -38,6 +39,8 @@ export interface ReplicationDeps {
   orphans: OrphanRecorder;
   reclaimer: Reclaimer;
   mover: Mover;
+  /** How replicas are copied (verified with integrity.verify_on_replicate). */
+  copy: VersionCopier;
   leases: Leases;
   metrics: Metrics;
   logger: Logger;
@@ -53,7 +56,7 @@ export function replicationWorkers(deps: ReplicationDeps, config: () => Config) 
   const { pool, logger, metrics } = deps;
   const health = new CopyHealth(deps.backends, () => config().replication.unhealthy_threshold);
   const hooks: ReplicatorHooks = {};
-  const replicator = new Replicator(pool, deps.store, deps.events, deps.backends, deps.reader, deps.placement, deps.orphans, health, logger, hooks);
+  const replicator = new Replicator(pool, deps.store, deps.events, deps.backends, deps.copy, deps.placement, deps.orphans, health, logger, hooks);
   const excess = new ExcessCopies(pool, deps.store, deps.events, deps.backends, deps.reclaimer, health);
   const worker = new ReplicationWorker(pool, deps.leases, replicator, excess, health, () => {
     const r = config().replication;

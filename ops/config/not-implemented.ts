@@ -73,11 +73,6 @@ export const notImplementedFeatures: readonly NotImplementedFeature[] = [
     message: 'credential_source: default_chain is not implemented in this version yet; use static (access_key_id and secret_access_key)',
   },
   {
-    feature: 'verification of replicated copies',
-    activeAt: whenTrue('integrity', 'verify_on_replicate'),
-    message: 'checking the bytes replication and moves copy against the recorded SHA-256 is not implemented in this version yet; set it to false or remove it (integrity.verify_on_read and the scrubber check copies)',
-  },
-  {
     feature: 'parallel degraded-read broadcast',
     activeAt: whenTrue('circuit_breaker', 'parallel_broadcast'),
     message: 'parallel_broadcast is not implemented in this version yet; set it to false (degraded reads try the backends one at a time)',

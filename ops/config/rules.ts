@@ -106,9 +106,12 @@ const databaseWarnings: Rule = ({ sections: { database }, tree, warnings }) => {
   }
 };
 
-const serverWarnings: Rule = ({ sections: { server, circuit_breaker: breaker }, warnings }) => {
+const serverWarnings: Rule = ({ sections: { server, circuit_breaker: breaker, integrity }, warnings }) => {
   if (server && (server.max_concurrent_reads > 0) !== (server.max_concurrent_writes > 0)) {
     warnings.push('server.max_concurrent_reads and server.max_concurrent_writes only take effect when both are > 0 (separate read and write pools); until then max_concurrent_requests applies to all requests');
+  }
+  if (integrity && integrity.verify_on_replicate && !integrity.enabled) {
+    warnings.push('integrity.verify_on_replicate has no effect unless integrity.enabled is true');
   }
   if (breaker && breaker.degraded_broadcast_parallelism > 0 && !breaker.parallel_broadcast) {
     warnings.push('circuit_breaker.degraded_broadcast_parallelism has no effect unless parallel_broadcast is true');

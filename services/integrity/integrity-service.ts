@@ -86,6 +86,11 @@ export class IntegrityService {
     this.observer.checked('read');
   }
 
+  /** Bytes a component checked in passing and found intact (a verified replica's): counted, not recorded. */
+  noteIntact(component: IntegrityComponent): void {
+    this.observer.checked(component);
+  }
+
   repair(bucket: string, key: string, backend: string, cause: Cause): Promise<RepairOutcome> {
     const id = `${bucket}\u0000${key}\u0000${backend}`;
     const running = this.#repairs.get(id);

@@ -13,7 +13,7 @@ import type { ObjectReader } from '../objects/object-reader.js';
 import type { WritePlacement } from '../placement/write-placement.js';
 import { moveIdFor } from '../../domain/objects/placement-ids.js';
 import { placementStorageKey } from '../../domain/objects/storage-keys.js';
-import { copyVersion } from '../objects/copy-version.js';
+import { copyVersion, type VersionCopier } from '../objects/copy-version.js';
 import type { MoveRef } from '../../domain/jobs/job-decider.js';
 import { FullTargets } from './full-targets.js';
 import type { JobRecorder } from './job-recorder.js';
@@ -37,6 +37,8 @@ export type MoveOutcome =
 export interface MoverSettings {
   /** Copies an object should have: a copy on a draining backend is dropped when the others suffice. */
   replicationFactor: () => number;
+  /** How the bytes are copied (verified with integrity.verify_on_replicate); plainly without it. */
+  copy?: VersionCopier;
 }
 
 const maxCommitAttempts = 10;
@@ -156,7 +158,8 @@ export class Mover {
 
     try {
       if (!state.current) throw new Error('object vanished');
-      await copyVersion(this.backends, this.reader, state.current, target);
+      if (this.settings.copy) await this.settings.copy(c.bucket, c.key, state.current, target, cause);
+      else await copyVersion(this.backends, this.reader, state.current, target);
     } catch (err) {
       await this.abandon(target, cause);
       return this.fail(job, c, ref, prior.attempt, (err as Error).message);

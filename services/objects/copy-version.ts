@@ -5,6 +5,10 @@ import { isMd5Hex } from '../../domain/s3/etag.js';
 import type { BackendClient } from '../../infra/backend/index.js';
 import type { BackendDirectory } from '../backends/backend-directory.js';
 import type { ObjectReader } from './object-reader.js';
+import type { Cause } from '../event-factory.js';
+
+/** How a replica or a moved copy of a version is made (plainly, or verified: services/integrity/replica-copier.ts). */
+export type VersionCopier = (bucket: string, key: string, version: ObjectVersion, target: StoredCopy, cause: Cause) => Promise<void>;
 
 /**
  * Streams one stored object from `source` to `target` under `targetKey` (bytes verbatim, so

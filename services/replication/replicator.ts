@@ -10,9 +10,8 @@ import type { Logger } from '../../infra/telemetry/logger.js';
 import type { BackendDirectory } from '../backends/backend-directory.js';
 import type { OrphanRecorder } from '../cleanup/orphans.js';
 import type { Cause, EventFactory } from '../event-factory.js';
-import { copyVersion } from '../objects/copy-version.js';
+import type { VersionCopier } from '../objects/copy-version.js';
 import { ObjectCommands } from '../objects/object-commands.js';
-import type { ObjectReader } from '../objects/object-reader.js';
 import type { WritePlacement } from '../placement/write-placement.js';
 import type { CopyHealth } from './copy-health.js';
 
@@ -47,7 +46,8 @@ export class Replicator {
     private readonly store: EventStore,
     private readonly events: EventFactory,
     private readonly backends: BackendDirectory,
-    private readonly reader: ObjectReader,
+    /** How a replica's bytes are copied (verified with integrity.verify_on_replicate). */
+    private readonly copy: VersionCopier,
     private readonly placement: WritePlacement,
     private readonly orphans: OrphanRecorder,
     private readonly health: CopyHealth,
@@ -96,7 +96,7 @@ export class Replicator {
       size: storedSizeOf(version),
     };
     try {
-      await copyVersion(this.backends, this.reader, version, copy);
+      await this.copy(bucket, key, version, copy, cause);
     } catch (err) {
       const error = (err as Error).message;
       this.logger.warn({ bucket, key, backend, error }, 'replica copy failed');

@@ -19,7 +19,6 @@ export const compressionSchema: z.ZodType<CompressionConfig> = z.strictObject({
 export const integritySchema: z.ZodType<IntegrityConfig> = z.strictObject({
   enabled: flag(false),
   verify_on_read: flag(false),
-  /** Not implemented yet: true is refused (../not-implemented.ts). */
   verify_on_replicate: flag(false),
   scrubber_interval: duration(0),
   scrubber_batch_size: integer(100, { min: 1 }),

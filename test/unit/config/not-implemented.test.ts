@@ -16,8 +16,6 @@ const cases: readonly [string, Record<string, unknown>, string][] = [
     'notifications.endpoints: webhook notifications are not implemented'],
   ['tls', withSections({ server: { tls: { cert_file: '/c.pem', key_file: '/k.pem' } } }), 'server.tls.cert_file: TLS termination is not implemented'],
   ['default_chain', withDefaultChain(), 'backends[1].credential_source: credential_source: default_chain is not implemented'],
-  ['verify_on_replicate', withSections({ integrity: { enabled: true, verify_on_replicate: true } }),
-    'integrity.verify_on_replicate: checking the bytes replication and moves copy against the recorded SHA-256 is not implemented'],
   ['parallel_broadcast', withSections({ circuit_breaker: { parallel_broadcast: true } }), 'circuit_breaker.parallel_broadcast: parallel_broadcast is not implemented'],
   ['degraded_broadcast_parallelism', withSections({ circuit_breaker: { degraded_broadcast_parallelism: 4 } }),
     'circuit_breaker.degraded_broadcast_parallelism: degraded_broadcast_parallelism only applies to parallel_broadcast'],
