@@ -4,11 +4,11 @@ import type { BackendDirectory } from '../backends/backend-directory.js';
 import { copyVersion, type VersionCopier } from '../objects/copy-version.js';
 import type { ObjectReader, OpenedCopy } from '../objects/object-reader.js';
 import type { PlaintextReader } from '../objects/plaintext-reader.js';
-import { hasRecordedHash, type HashMismatch } from './content-hash.js';
-import { checkCopy, VerifyingStream } from './copy-check.js';
+import { hasRecordedHash } from './content-hash.js';
+import { checkCopy, VerifyingStream, type CopyCheck } from './copy-check.js';
 import type { IntegrityService } from './integrity-service.js';
 
-type Mismatch = HashMismatch | { expectedSha256: string; actualSha256: null };
+type CorruptCopy = Extract<CopyCheck, { kind: 'corrupt' }>;
 
 /**
  * How replication and moves copy a version (`integrity.verify_on_replicate`): the bytes written
@@ -30,28 +30,28 @@ export function replicaCopier(
     for (;;) {
       if (corrupt.size >= version.copies.length) throw new Error('no copy matches the recorded SHA-256: nothing was copied');
       const opened = await deps.reader.open(version, undefined, undefined, corrupt);
-      const mismatch = await copyChecked(deps, version, opened, target);
-      if (mismatch === undefined) {
+      const corruption = await copyChecked(deps, version, opened, target);
+      if (corruption === undefined) {
         deps.integrity().noteIntact('replicate');
         return;
       }
-      deps.integrity().reportCorrupt(bucket, key, version.writeId, opened.copy, 'replicate', { kind: 'corrupt', mismatch }, cause);
+      deps.integrity().reportCorrupt(bucket, key, version.writeId, opened.copy, 'replicate', corruption, cause);
       corrupt.add(opened.copy.backend);
     }
   };
 }
 
-/** Copies the opened copy to `target`; the mismatch when the bytes are not the version's. */
+/** Copies the opened copy to `target`; how the source is corrupt when the bytes are not the version's. */
 async function copyChecked(
   deps: { backends: BackendDirectory; plain: Pick<PlaintextReader, 'open'> }, version: ObjectVersion, opened: OpenedCopy, target: StoredCopy,
-): Promise<Mismatch | undefined> {
+): Promise<CorruptCopy | undefined> {
   const client = deps.backends.require(target.backend).client;
   const source = opened.result.body;
   if (version.encryption) {
     await client.putObject(target.storageKey, source, { contentLength: opened.copy.size, contentType: version.contentType });
     const check = await checkCopy(deps.backends, deps.plain, { ...version, copies: [target] }, target);
     if (check.kind === 'unreadable') throw new Error(`the copy written to ${target.backend} could not be read back to verify it: ${check.error}`);
-    return check.kind === 'corrupt' ? check.mismatch : undefined;
+    return check.kind === 'corrupt' ? check : undefined;
   }
   const verifying = new VerifyingStream(version);
   source.on('error', (err) => verifying.destroy(err)).pipe(verifying);
@@ -59,7 +59,7 @@ async function copyChecked(
     await client.putObject(target.storageKey, verifying, { contentLength: opened.copy.size, contentType: version.contentType });
   } catch (err) {
     source.destroy();
-    if (verifying.mismatch) return verifying.mismatch;
+    if (verifying.mismatch) return { kind: 'corrupt', reason: 'checksum-mismatch', mismatch: verifying.mismatch };
     throw err;
   }
   return undefined;

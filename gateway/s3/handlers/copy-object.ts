@@ -49,7 +49,7 @@ export async function copyObject(ctx: S3Context, req: S3Request, reply: FastifyR
     } catch (err) {
       const mismatch = checked?.mismatch();
       if (!checked || !mismatch) throw err;
-      ctx.integrity.reportCorrupt(from.bucket, from.key, v.writeId, checked.copy, 'read', { kind: 'corrupt', mismatch }, req.cause);
+      ctx.integrity.reportCorrupt(from.bucket, from.key, v.writeId, checked.copy, 'read', { kind: 'corrupt', reason: 'checksum-mismatch', mismatch }, req.cause);
       corrupt.add(checked.copy.backend);
       if (corrupt.size >= v.copies.length) {
         throw new DomainError('ServiceUnavailable', 'No intact copy of the copy source could be read; the corrupt copies are reported for repair.');
