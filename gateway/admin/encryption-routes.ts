@@ -54,7 +54,8 @@ export function registerEncryptionRoutes(app: FastifyInstance, deps: EncryptionR
       for (;;) {
         const job = await loadJobRow(deps.reads, started.jobId);
         if (job && job.state !== 'running') return encryptionJobResult(kind, job);
-        if (req.raw.destroyed) return { status: 'running', job_id: started.jobId };
+        // The request stream ends (and is destroyed) once its body is read; only a closed socket means the client left.
+        if (req.raw.socket.destroyed) return { status: 'running', job_id: started.jobId };
         await new Promise((r) => setTimeout(r, interval));
       }
     });
