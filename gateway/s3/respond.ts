@@ -37,8 +37,18 @@ export function retryAfterOf(err: DomainError): string | undefined {
   return err.s3Code === 'SlowDown' || err.code === 'ServiceUnavailable' ? '1' : undefined;
 }
 
+/** Headers describing an object's representation: an error answer must not carry them (a client would check the error body against the object's checksum). */
+const OBJECT_HEADERS = new Set(['etag', 'last-modified', 'content-range', 'content-encoding', 'content-disposition', 'content-language', 'expires', 'cache-control', 'content-length', 'accept-ranges', 'x-amz-mp-parts-count']);
+
+function isObjectHeader(name: string): boolean {
+  return OBJECT_HEADERS.has(name) || name.startsWith('x-amz-checksum-') || name.startsWith('x-amz-meta-');
+}
+
 export function sendError(reply: FastifyReply, err: DomainError, requestId: string, resource: string, head: boolean): FastifyReply {
   reply.code(err.status);
+  if (err.status !== 304) {
+    for (const name of Object.keys(reply.getHeaders())) if (isObjectHeader(name.toLowerCase())) reply.removeHeader(name);
+  }
   if (err.code === 'InvalidRange' && typeof err.details?.ActualObjectSize === 'number') {
     reply.header('content-range', `bytes */${err.details.ActualObjectSize}`);
   }
