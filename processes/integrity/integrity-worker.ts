@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { EventStore } from '../../domain/eventstore/port.js';
 import { newUlid } from '../../infra/ids.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
-import { copiesToScrub, corruptCopies } from '../../projections/read/integrity-reads.js';
+import { copiesToScrub, corruptCopies, type CopyRow } from '../../projections/read/integrity-reads.js';
 import type { Cause, EventFactory } from '../../services/event-factory.js';
 import type { IntegrityService } from '../../services/integrity/integrity-service.js';
 import { forEachConcurrently } from '../jobs/job-driver.js';
@@ -26,8 +26,8 @@ const concurrency = 4;
  * The scrubber and the checksum backfill (one instance at a time, by lease; one run at a time in
  * this instance). A scrub pass first repairs the copies already known corrupt, then reads a batch
  * of copies, those checked longest ago (or never) first, checks each against its version's
- * SHA-256 and records the finding (CopyVerified / CopyCorrupted); a corrupt copy is repaired from
- * a healthy one at once. The pass ends with ScrubPassCompleted on its own stream.
+ * SHA-256 and records the finding (CopyVerified / CopyCorrupted); the copies found corrupt are
+ * then repaired from healthy ones. The pass ends with ScrubPassCompleted on its own stream.
  */
 export class IntegrityWorker {
   private tail: Promise<unknown> = Promise.resolve();
@@ -82,6 +82,7 @@ export class IntegrityWorker {
     };
     // Another instance took the lease over (this one stalled): it starts nothing more.
     await forEachConcurrently(await corruptCopies(this.pool, batchSize), concurrency, (c) => (held.lost ? Promise.resolve() : repair(c.bucket, c.key, c.backend)));
+    const corrupt: CopyRow[] = [];
     await forEachConcurrently(await copiesToScrub(this.pool, batchSize), concurrency, async (c) => {
       if (held.lost) return;
       const state = await this.integrity.ledger.load(c.bucket, c.key);
@@ -98,9 +99,13 @@ export class IntegrityWorker {
       r.checked++;
       if (found.kind === 'corrupt') {
         r.corrupt++;
-        await repair(c.bucket, c.key, c.backend);
+        corrupt.push(c);
       }
     });
+    // Repairs start once the whole batch is checked: a repair reads the other copies as sources
+    // and records a corrupt one itself, so repairing at once would leave that copy uncounted here
+    // (skipped as already recorded), depending on which check finished first.
+    await forEachConcurrently(corrupt, concurrency, (c) => (held.lost ? Promise.resolve() : repair(c.bucket, c.key, c.backend)));
     await this.store.appendToStream(`scrub-${passId}`, [this.events.event('ScrubPassCompleted', { passId, trigger, startedAt, ...r }, cause)], { expected: 'no_stream' });
     const report = { status: 'ok' as const, passId, ...r };
     this.onPass(report);

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ulid } from 'ulid';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { syncCommand } from '../../ops/cli/sync-command.js';
+import { Leases, type Lease } from '../../processes/leases.js';
 import { expectStorageInvariants, listBackend, putOnBackend } from '../support/backend-objects.js';
 import { startStack, type TestBucket, type TestStack } from '../support/orchestrator.js';
 import { failure, signedRequest } from '../support/s3-e2e.js';
@@ -31,6 +32,15 @@ describe('sync and reconcile', () => {
   let deletedVersion: string;
   let uncommitted: string;
   let usedBefore: number;
+  // This file stands for another instance holding the cleanup worker's lease until the cleanup
+  // test: the queued orphan stays queued (as the dry run and the import must find it) instead of
+  // going whenever the orchestrator's cleanup worker happens to run.
+  let cleanupLeases: Leases;
+  let cleanupLease: Lease | undefined;
+  const releaseCleanup = async () => {
+    if (cleanupLease) await cleanupLeases.release(cleanupLease);
+    cleanupLease = undefined;
+  };
 
   async function sync(args: string[], now = new Date()): Promise<{ code: number; out: string[] }> {
     const out: string[] = [];
@@ -53,6 +63,9 @@ describe('sync and reconcile', () => {
   beforeAll(async () => {
     stack = await startStack({ backends: [{ quota: 10_000_000 }, { quota: 10_000_000 }] });
     s3 = stack.client();
+    cleanupLeases = new Leases(stack.db.pool, 'test:sync-reconcile', 30 * 60_000);
+    // Free once the orchestrator's cleanup worker ends a pass it may have started.
+    await vi.waitFor(async () => expect(cleanupLease = await cleanupLeases.tryAcquire('worker:cleanup')).toBeDefined(), { timeout: 30_000, interval: 50 });
     [b1, b2] = stack.s3rvers as [S3rverInstance, S3rverInstance];
     dir = await mkdtemp(join(tmpdir(), 's3o-sync-'));
     const url = new URL(stack.db.url);
@@ -90,6 +103,9 @@ describe('sync and reconcile', () => {
   });
 
   it('--dry-run prints what it would import and writes nothing', async () => {
+    // The orchestrator's workers write on their own schedules (usage flushes, cleanup passes):
+    // with it stopped, any write between the two snapshots is the dry run's.
+    await stack.orchestrator.stop();
     const before = await writes();
     const now = await sync(['--backend', 'b1', '--bucket', 'alpha', '--dry-run']);
     expect(now.code).toBe(0);
@@ -112,6 +128,8 @@ describe('sync and reconcile', () => {
       `would record b1:${uncommitted} for cleanup: an untracked version of alpha/live.txt (18 bytes)`,
     ].sort());
     expect(await writes()).toEqual(before);
+    await stack.restart();
+    s3 = stack.client();
   });
 
   it('imports a prefix, then the rest; foreign keys keep their backend key as storage key', async () => {
@@ -149,6 +167,7 @@ describe('sync and reconcile', () => {
     expect(again.code).toBe(0);
     expect(imports(again.out)).toEqual([]);
     expect(orphans(again.out)).toEqual([]);
+    await releaseCleanup();
     await expectStorageInvariants(stack, { untracked: { b1: [otherBucket, temporary] }, backends: ['b1'] });
     const gone = await listBackend(b1);
     for (const k of [deletedVersion, uncommitted, pendingKey]) expect(gone).not.toContain(k);
