@@ -245,6 +245,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
   const backendAdmin = new BackendAdmin(store, pool, events, () => jobs.kick());
   const board = new WorkerBoard();
   const integrity = integrityWorkers({ pool, store, events, backends, reader, plain, placement, orphans, reclaimer, leases, metrics, logger }, () => config);
+  const durability = durabilityWorkers({ pool, store, events, objects, reclaimer, orphans, multipart, backends, leases, metrics, logger, encryption }, () => config);
   const ctx: GatewayContext = {
     config: () => config, logger, metrics, health, recentLogs, tracer: tracing?.tracer,
     s3: {
@@ -266,10 +267,10 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
       cache: cacheAdmin,
       encryptionJobs: encryptionJobRunners.starter,
       snapshots,
+      sync: durability.sync,
     }),
   };
 
-  const durability = durabilityWorkers({ pool, store, events, objects, reclaimer, orphans, multipart, backends, leases, metrics, logger, encryption }, () => config);
   const workers = [
     ...durability.schedules,
     ...replication.schedules,

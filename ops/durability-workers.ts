@@ -3,9 +3,10 @@ import type pg from 'pg';
 import type { EventStore } from '../domain/eventstore/port.js';
 import type { Logger } from '../infra/telemetry/logger.js';
 import type { Metrics } from '../infra/telemetry/metrics.js';
-import type { Leases } from '../processes/leases.js';
+import { Leases } from '../processes/leases.js';
 import { LifecycleWorker } from '../processes/lifecycle-worker.js';
 import { Periodic } from '../processes/periodic.js';
+import { runSync } from '../processes/reconcile/sync-run.js';
 import { ReconcileWorker } from '../processes/reconcile/reconcile-worker.js';
 import { UntrackedImporter } from '../processes/reconcile/untracked-importer.js';
 import { StaleUploadWorker } from '../processes/stale-upload-worker.js';
@@ -16,6 +17,7 @@ import type { EventFactory } from '../services/event-factory.js';
 import type { MultipartService } from '../services/multipart/multipart-service.js';
 import type { ObjectCommands } from '../services/objects/object-commands.js';
 import type { Config } from '../domain/config/config.js';
+import type { SyncControl } from '../gateway/admin/controls.js';
 
 /** The original's multipart cleanup period. */
 const staleUploadInterval = 60 * 60 * 1000;
@@ -47,7 +49,7 @@ export interface DurabilityDeps {
  * Lifecycle and stale-upload settings are read from the live config at every run (reloadable);
  * reconcile's `enabled` and `interval` are read once (restart-only).
  */
-export function durabilityWorkers(deps: DurabilityDeps, config: () => Config): { workers: DurabilityWorkers; schedules: Periodic[] } {
+export function durabilityWorkers(deps: DurabilityDeps, config: () => Config): { workers: DurabilityWorkers; schedules: Periodic[]; sync: SyncControl } {
   const { pool, logger, leases } = deps;
   const lifecycle = new LifecycleWorker(pool, deps.objects, deps.reclaimer, deps.backends, leases, () => {
     const c = config();
@@ -76,5 +78,12 @@ export function durabilityWorkers(deps: DurabilityDeps, config: () => Config): {
     new Periodic('multipart-expiry', () => staleUploadInterval, () => staleUploads.runOnce(), logger),
     ...(enabled ? [new Periodic('reconcile', () => interval, () => reconcile.runOnce(), logger)] : []),
   ];
-  return { workers: { lifecycle, staleUploads, reconcile }, schedules };
+  // A sync holds the reconcile lease under an owner of its own, so it never runs beside this
+  // instance's reconciler (same owner would renew the reconciler's lease instead of waiting).
+  const syncLeases = new Leases(pool, `${leases.owner}:sync`, 120_000);
+  const sync: SyncControl = {
+    run: (r, cause) => runSync({ db: pool, importer, leases: syncLeases, buckets: config().buckets.map((b) => b.name) },
+      { ...r, dryRun: false, now: new Date(), cause }),
+  };
+  return { workers: { lifecycle, staleUploads, reconcile }, schedules, sync };
 }

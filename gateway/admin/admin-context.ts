@@ -12,7 +12,7 @@ import { AdminAudit } from './admin-audit.js';
 import type { BackendRouteDeps } from './backend-routes.js';
 import type { CacheRouteDeps } from './cache-routes.js';
 import type { CleanupRouteDeps } from './cleanup-routes.js';
-import type { EncryptionJobControl, IntegrityControl, ReplicationControl, UsageControl } from './controls.js';
+import type { EncryptionJobControl, IntegrityControl, ReplicationControl, SyncControl, UsageControl } from './controls.js';
 import type { EncryptionRouteDeps } from './encryption-routes.js';
 import type { IntegrityRouteDeps } from './integrity-routes.js';
 import type { JobRouteDeps } from './job-routes.js';
@@ -41,6 +41,8 @@ export interface AdminContext {
   cache: CacheRouteDeps;
   encryption: EncryptionRouteDeps;
   trace: TraceRouteDeps;
+  /** Only the dashboard runs a sync in the server; the admin API has no route for it (the CLI runs its own). */
+  sync: SyncControl;
 }
 
 /** What the admin API is built from, once at startup. */
@@ -66,6 +68,7 @@ export interface AdminServices {
   instanceId: string;
   /** This instance's trace snapshots. */
   snapshots: TraceSnapshots;
+  sync: SyncControl;
 }
 
 /** Hands each admin route group its dependencies; the services they share are built here once. */
@@ -87,5 +90,6 @@ export function adminContext(s: AdminServices): AdminContext {
     cache: { cache: s.cache, audit },
     encryption: { jobs: s.encryptionJobs, reads, audit },
     trace: { snapshots: s.snapshots, audit },
+    sync: s.sync,
   };
 }

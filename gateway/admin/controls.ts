@@ -4,6 +4,7 @@ import type { IntegrityStats } from '../../projections/read/integrity-reads.js';
 import type { RebalanceReport } from '../../processes/rebalance/rebalance-worker.js';
 import type { OverReplicationReport, ReplicationReport } from '../../processes/replication/replication-worker.js';
 import type { EncryptionJobStart } from '../../processes/jobs/encryption-job-starter.js';
+import type { ScanReport } from '../../processes/reconcile/untracked-importer.js';
 import type { RewriteJobKind } from '../../domain/jobs/job-state.js';
 import type { Cause } from '../../services/event-factory.js';
 import type { UsageCounts } from '../../services/usage/usage-meter.js';
@@ -43,4 +44,10 @@ export interface IntegrityControl {
 export interface EncryptionJobControl {
   /** Starts the job, or joins the one of that kind running; refused when the configuration cannot run it. */
   start(kind: RewriteJobKind, options: { oldKeyId?: string }, cause: Cause): Promise<EncryptionJobStart>;
+}
+
+/** `sync` on demand (the dashboard): what `s3o sync` does, run by this instance under the reconcile lease. */
+export interface SyncControl {
+  /** Imports the objects of `backend` the log does not know into `bucket`; refused (Conflict) while a reconcile or sync runs. */
+  run(request: { backend: string; bucket: string; prefix: string }, cause: Cause): Promise<ScanReport>;
 }

@@ -12,7 +12,7 @@ import { registerClusterActions } from './actions/cluster-actions.js';
 import { registerObjectActions } from './actions/object-actions.js';
 import { errorPage } from './layout.js';
 import { LoginThrottle } from './login-throttle.js';
-import { backendsPage } from './pages/backends-page.js';
+import { backendsJson, backendsPage } from './pages/backends-page.js';
 import { historyPage } from './pages/history-page.js';
 import { jobsJson, jobsPage } from './pages/jobs-page.js';
 import { logsPage, recentLines } from './pages/logs-page.js';
@@ -114,6 +114,7 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardDep
     });
 
     scope.get('/api/jobs', async () => jobsJson(ctx));
+    scope.get('/api/backends', async () => backendsJson(ctx));
     scope.get('/api/tree', async (req) => treeJson(ctx, req.query));
     scope.get('/api/logs', async (req) => {
       const { lines } = recentLines(ctx, req.query);

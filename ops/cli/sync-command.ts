@@ -7,8 +7,8 @@ import { migrateSchema } from '../../projections/schema/plan.js';
 import { PostgresEventStore } from '../../infra/eventstore/postgres-event-store.js';
 import { createLogger } from '../../infra/telemetry/logger.js';
 import { Leases } from '../../processes/leases.js';
-import { runSync } from '../../processes/reconcile/sync-run.js';
-import { UntrackedImporter, type ScanItem, type ScanReport } from '../../processes/reconcile/untracked-importer.js';
+import { runSync, syncSummary } from '../../processes/reconcile/sync-run.js';
+import { UntrackedImporter, type ScanItem } from '../../processes/reconcile/untracked-importer.js';
 import { flushUsage } from '../../processes/usage-flusher.js';
 import { BackendDirectory } from '../../services/backends/backend-directory.js';
 import { OrphanRecorder } from '../../services/cleanup/orphans.js';
@@ -37,12 +37,6 @@ function describe(item: ScanItem, dryRun: boolean): string {
   const size = `(${item.size} bytes)`;
   if (item.action === 'import') return `${dryRun ? 'would import' : 'imported'} ${from} as ${item.bucket}/${item.key} ${size}`;
   return `${dryRun ? 'would record' : 'recorded'} ${from} for cleanup: an untracked version of ${item.bucket}/${item.key} ${size}`;
-}
-
-function summary(r: ScanReport, dryRun: boolean): string {
-  const skipped = Object.entries(r.skipped).map(([reason, n]) => `${reason} ${n}`).join(', ') || 'none';
-  const verb = dryRun ? 'would import' : 'imported';
-  return `scanned ${r.scanned}; ${verb} ${r.imported} (${r.importedBytes} bytes); orphans ${r.orphans} (${r.orphanBytes} bytes); failed ${r.failed}; skipped: ${skipped}`;
 }
 
 /**
@@ -93,7 +87,7 @@ export async function syncCommand(argv: string[], io: SyncIo = consoleIo): Promi
       started: () => store.appendToStream('admin', [events.event('AdminCommandIssued', { command: 'sync', args: { backend, bucket, prefix } }, cause)], { expected: 'any' }).then(() => undefined),
     });
     if (!dryRun) await flushUsage(store, events, meter, logger);
-    io.out(summary(report, dryRun));
+    io.out(syncSummary(report, dryRun));
     if (!report.complete) io.err('the scan stopped early: its lease was lost; run it again');
     return report.failed > 0 || !report.complete ? 1 : 0;
   } finally {

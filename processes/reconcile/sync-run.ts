@@ -1,3 +1,4 @@
+import { DomainError } from '../../domain/errors.js';
 import type { Queryable } from '../../infra/eventstore/postgres-event-store.js';
 import type { Cause } from '../../services/event-factory.js';
 import type { Leases } from '../leases.js';
@@ -37,14 +38,14 @@ export interface SyncDeps {
 export async function runSync(deps: SyncDeps, req: SyncRequest): Promise<ScanReport> {
   const state = (await deps.db.query<{ state: string }>('SELECT state FROM backend_state WHERE backend = $1', [req.backend])).rows[0]?.state;
   if (state !== 'active') {
-    throw new Error(state === undefined
+    throw new DomainError('Conflict', state === undefined
       ? `backend ${req.backend} is not registered yet: start the orchestrator with it once first`
       : `backend ${req.backend} is ${state}: nothing is imported onto it`);
   }
   const lease = req.dryRun ? undefined : await deps.leases.tryAcquire(reconcileLease);
   if (!req.dryRun && !lease) {
     const holder = await deps.leases.holder(reconcileLease);
-    throw new Error(`a reconcile or sync is running (${holder?.owner ?? 'another instance'}); try again later`);
+    throw new DomainError('Conflict', `a reconcile or sync is running (${holder?.owner ?? 'another instance'}); try again later`);
   }
   try {
     if (lease) await req.started?.();
@@ -56,4 +57,11 @@ export async function runSync(deps: SyncDeps, req: SyncRequest): Promise<ScanRep
   } finally {
     if (lease) await deps.leases.release(lease);
   }
+}
+
+/** A sync's outcome in one line (the CLI's last line, the dashboard's message). */
+export function syncSummary(r: ScanReport, dryRun: boolean): string {
+  const skipped = Object.entries(r.skipped).map(([reason, n]) => `${reason} ${n}`).join(', ') || 'none';
+  const verb = dryRun ? 'would import' : 'imported';
+  return `scanned ${r.scanned}; ${verb} ${r.imported} (${r.importedBytes} bytes); orphans ${r.orphans} (${r.orphanBytes} bytes); failed ${r.failed}; skipped: ${skipped}`;
 }

@@ -1,9 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { requireReachable } from '../../admin/backend-routes.js';
-import { formField, issue, registerAction } from './run-action.js';
+import { DomainError } from '../../../domain/errors.js';
+import { syncSummary } from '../../../processes/reconcile/sync-run.js';
+import { formField, issue, registerAction, requireBucket } from './run-action.js';
 import type { UiContext } from '../ui-context.js';
 
-/** Drain, cancel a drain, rebalance, clean excess copies, replicate now: the admin API's commands, through the same services. */
+/**
+ * Drain, cancel a drain, rebalance, clean excess copies, replicate now: the admin API's commands,
+ * through the same services; sync: what `s3o sync` does, run here.
+ */
 export function registerClusterActions(scope: FastifyInstance, ctx: UiContext): void {
   const { backends, replication } = ctx.admin;
 
@@ -41,5 +46,18 @@ export function registerClusterActions(scope: FastifyInstance, ctx: UiContext): 
     const r = await replication.replication.replicate();
     if (r.status === 'skipped') return { text: `Replication skipped: ${r.reason}.` };
     return { text: `Replication pass done: ${r.copiesCreated} copies created, ${r.objectsShort} objects still short.` };
+  });
+
+  registerAction(scope, ctx, 'sync', '/backends', async (req) => {
+    const backend = formField(req, 'backend');
+    const bucket = formField(req, 'bucket');
+    const prefix = (req.body as Record<string, unknown>).prefix;
+    if (prefix !== undefined && typeof prefix !== 'string') throw new DomainError('ValidationFailed', 'prefix: must be text', { field: 'prefix' });
+    requireBucket(ctx, bucket);
+    if (!ctx.admin.config().backends.some((b) => b.name === backend)) throw new DomainError('NotFound', `no backend named ${backend} is configured`);
+    const cause = await issue(ctx, req, 'sync', { backend, bucket, prefix: prefix ?? '' });
+    const r = await ctx.admin.sync.run({ backend, bucket, prefix: prefix ?? '' }, cause);
+    const outcome = `Sync of ${backend} into ${bucket}: ${syncSummary(r, false)}.`;
+    return { text: r.complete ? outcome : `${outcome} It stopped early (its lease was lost): run it again.` };
   });
 }

@@ -1,5 +1,6 @@
 // The dashboard's only script (the CSP allows no inline script): confirmations, live job
-// progress, lazy folders and following the log. Everything it inserts is text, never markup.
+// progress and backend figures, lazy folders and following the log. Everything it inserts is
+// text, never markup.
 (() => {
   'use strict';
   const meta = (name) => document.querySelector(`meta[name="${name}"]`)?.getAttribute('content') ?? '';
@@ -57,6 +58,54 @@
       }
     };
     window.setTimeout(tick, pollMs);
+  }
+
+  // The backends page's figures (bars, copies, monthly usage, breaker) move while it is open; when
+  // a backend's state changes (a drain started or ended elsewhere), the page is loaded again so
+  // its actions match the new state.
+  const cards = document.querySelectorAll('section[data-backend]');
+  if (cards.length > 0) {
+    const setText = (card, name, text) => {
+      const el = card.querySelector(`[data-backend-text="${name}"]`);
+      if (el && el.textContent !== text) el.textContent = text;
+    };
+    const tickBackends = async () => {
+      try {
+        const { backends } = await getJson('/api/backends');
+        for (const b of backends) {
+          const card = document.querySelector(`section[data-backend="${CSS.escape(b.name)}"]`);
+          if (!card) continue;
+          const state = card.querySelector('[data-backend-state]');
+          if (state && state.textContent.trim() !== b.state) {
+            window.location.reload();
+            return;
+          }
+          for (const [kind, value] of [['quota', b.bytes_used], ['orphan', b.orphan_bytes]]) {
+            const meter = card.querySelector(`meter[data-backend-meter="${kind}"]`);
+            if (meter && b.bytes_limit > 0) {
+              meter.max = b.bytes_limit;
+              meter.value = Math.min(value, b.bytes_limit);
+            }
+          }
+          setText(card, 'quota', b.used_text);
+          setText(card, 'orphan', b.orphan_text);
+          setText(card, 'copies', b.copies_text);
+          b.usage_text.forEach((t, i) => setText(card, `usage-${i}`, t));
+          const breaker = card.querySelector('[data-backend-breaker]');
+          if (breaker && breaker.textContent.trim() !== `breaker ${b.breaker}`) {
+            const badge = document.createElement('span');
+            badge.className = `badge breaker breaker-${b.breaker.replace(/[^a-z-]/g, '')}`;
+            badge.title = 'circuit breaker';
+            badge.textContent = `breaker ${b.breaker}`;
+            breaker.replaceChildren(badge);
+          }
+        }
+      } catch {
+        // The next tick tries again (a restart, a moment without the database).
+      }
+      window.setTimeout(tickBackends, pollMs);
+    };
+    window.setTimeout(tickBackends, pollMs);
   }
 
   // Folders open in place, one level at a time (api/tree), each row with its rollup.
