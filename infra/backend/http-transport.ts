@@ -83,7 +83,7 @@ export class HttpTransport {
     const started = performance.now();
     const bytesOut = bodyLength(req);
     const span = this.#startSpan(req);
-    const { path, headers } = await this.#prepare(req, bytesOut, span);
+    const { path, headers } = this.#prepare(req, bytesOut, span);
     const shielded = req.body instanceof Readable ? shieldStream(req.body) : undefined;
     try {
       const res = await this.#pool.request({
@@ -116,7 +116,7 @@ export class HttpTransport {
   async open(req: TransportRequest, range: ByteRange | undefined): Promise<GetObjectResult> {
     const started = performance.now();
     const span = this.#startSpan(req);
-    const { path, headers } = await this.#prepare(req, 0, span);
+    const { path, headers } = this.#prepare(req, 0, span);
     return new Promise<GetObjectResult>((resolve, reject) => {
       let status = 0;
       let outcome: BackendCallOutcome = 'ok';
@@ -177,18 +177,10 @@ export class HttpTransport {
   }
 
   /** Signed headers, and the trace context for a traced call (outside the signature: backends ignore it). */
-  async #prepare(req: TransportRequest, contentLength: number, span: Span | undefined): Promise<{ path: string; headers: Record<string, string> }> {
+  #prepare(req: TransportRequest, contentLength: number, span: Span | undefined): { path: string; headers: Record<string, string> } {
     const path = this.objectPath(req.key);
     const query = req.query ?? {};
-    const signed = await this.#signer.sign({
-      method: req.method,
-      protocol: this.#url.protocol,
-      hostname: this.#url.hostname,
-      port: this.#url.port === '' ? undefined : Number(this.#url.port),
-      path,
-      query,
-      headers: { host: this.#url.host, ...req.headers },
-    }, req.payloadHash);
+    const signed = this.#signer.sign({ method: req.method, path, query, headers: { host: this.#url.host, ...req.headers } }, req.payloadHash);
     if (req.body !== undefined) signed['content-length'] = String(contentLength);
     if (span) injectTraceContext(span, signed);
     return { path: path + buildQueryString(query), headers: signed };

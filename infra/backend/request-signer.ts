@@ -1,51 +1,13 @@
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
-import { SignatureV4 } from '@smithy/signature-v4';
+import { createHash, createHmac } from 'node:crypto';
+import { encodeRfc3986 } from './s3-encoding.js';
 
 export const EMPTY_BODY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 export const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
-
-type SourceData = string | ArrayBuffer | ArrayBufferView;
-
-const toBuffer = (data: SourceData): Buffer => {
-  if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return Buffer.from(data);
-};
-
-/** SHA-256 / HMAC-SHA-256 from node:crypto in the shape the smithy signer expects. */
-class NodeSha256 {
-  readonly #secret: Buffer | undefined;
-  #hash: Hash | Hmac;
-
-  constructor(secret?: SourceData) {
-    this.#secret = secret === undefined ? undefined : toBuffer(secret);
-    this.#hash = this.#create();
-  }
-
-  update(data: SourceData): void {
-    this.#hash.update(toBuffer(data));
-  }
-
-  digest(): Promise<Uint8Array> {
-    return Promise.resolve(this.#hash.digest());
-  }
-
-  reset(): void {
-    this.#hash = this.#create();
-  }
-
-  #create(): Hash | Hmac {
-    return this.#secret === undefined ? createHash('sha256') : createHmac('sha256', this.#secret);
-  }
-}
 
 export const sha256Hex = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
 
 export interface RequestToSign {
   method: string;
-  protocol: string;
-  hostname: string;
-  port: number | undefined;
   /** Already encoded, exactly as sent. */
   path: string;
   /** Decoded names and values; the signer encodes them as `buildQueryString` does. */
@@ -54,30 +16,80 @@ export interface RequestToSign {
   headers: Record<string, string>;
 }
 
+/** Headers the AWS SDK's signer never signs (a proxy on the way may change them). */
+const unsignable = new Set([
+  'authorization', 'cache-control', 'connection', 'expect', 'from', 'keep-alive', 'max-forwards', 'pragma', 'referer', 'te', 'trailer',
+  'transfer-encoding', 'upgrade', 'user-agent', 'x-amzn-trace-id',
+]);
+const isSignable = (name: string): boolean => !unsignable.has(name) && !name.startsWith('proxy-') && !name.startsWith('sec-');
+
+/** A header value as SigV4 canonicalises it: line breaks and runs of blanks to one space, trimmed. */
+const canonicalValue = (value: string): string => value.replace(/[\r\n]/g, ' ').replace(/[ \t]+/g, ' ').replace(/^ | $/g, '');
+
+/** `20261202T211905Z` */
+const amzDateOf = (ms: number): string => new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+
 /**
- * SigV4 for S3 with the SDK's own signer. Only the headers handed in are signed (host, the
- * x-amz-* set, content-md5/content-type, range); the payload hash is decided by the caller.
+ * SigV4 for S3 requests to one backend, synchronously and with the signing key derived once per
+ * day (the AWS SDK's signer, which this reproduces byte for byte, re-derives its cache key with an
+ * HMAC and awaits half a dozen promises per request). Only the headers handed in are signed
+ * (host, the x-amz-* set, content-md5/content-type, range); the payload hash is the caller's.
  */
 export class RequestSigner {
-  readonly #signer: SignatureV4;
+  readonly #region: string;
+  readonly #accessKeyId: string;
+  // A private field: util.inspect and JSON never show it.
+  readonly #secretAccessKey: string;
+  #keyDate = '';
+  #key: Buffer = Buffer.alloc(0);
 
   constructor(region: string, accessKeyId: string, secretAccessKey: string) {
-    // The credentials live only inside the signer's closure, out of reach of util.inspect.
-    const credentials = { accessKeyId, secretAccessKey };
-    this.#signer = new SignatureV4({
-      service: 's3',
-      region,
-      credentials: () => Promise.resolve(credentials),
-      sha256: NodeSha256,
-      uriEscapePath: false,
-      applyChecksum: false,
-    });
+    this.#region = region;
+    this.#accessKeyId = accessKeyId;
+    this.#secretAccessKey = secretAccessKey;
   }
 
   /** Returns the headers to send: the input plus x-amz-date, x-amz-content-sha256 and authorization. */
-  async sign(request: RequestToSign, payloadHash: string): Promise<Record<string, string>> {
-    const headers = { ...request.headers, 'x-amz-content-sha256': payloadHash };
-    const signed = await this.#signer.sign({ ...request, headers });
-    return signed.headers;
+  sign(request: RequestToSign, payloadHash: string, nowMs = Date.now()): Record<string, string> {
+    const amzDate = amzDateOf(nowMs);
+    const date = amzDate.slice(0, 8);
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(request.headers)) {
+      // Like the SDK's signer: the headers it generates replace any given, and an unset one is left out.
+      if (value !== undefined && name !== 'authorization' && name !== 'x-amz-date' && name !== 'date') headers[name] = value;
+    }
+    headers['x-amz-content-sha256'] = payloadHash;
+    headers['x-amz-date'] = amzDate;
+    const names = Object.keys(headers).filter(isSignable).sort();
+    let canonicalHeaders = '';
+    for (const name of names) canonicalHeaders += `${name}:${canonicalValue(headers[name] as string)}\n`;
+    const signedHeaders = names.join(';');
+    const canonicalRequest = `${request.method}\n${request.path}\n${canonicalQuery(request.query)}\n${canonicalHeaders}\n${signedHeaders}\n${payloadHash}`;
+    const scope = `${date}/${this.#region}/s3/aws4_request`;
+    const stringToSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${sha256Hex(canonicalRequest)}`;
+    const signature = createHmac('sha256', this.#signingKey(date)).update(stringToSign).digest('hex');
+    headers.authorization = `AWS4-HMAC-SHA256 Credential=${this.#accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
+    return headers;
   }
+
+  #signingKey(date: string): Buffer {
+    if (this.#keyDate !== date) {
+      const kDate = createHmac('sha256', `AWS4${this.#secretAccessKey}`).update(date).digest();
+      const kRegion = createHmac('sha256', kDate).update(this.#region).digest();
+      const kService = createHmac('sha256', kRegion).update('s3').digest();
+      this.#key = createHmac('sha256', kService).update('aws4_request').digest();
+      this.#keyDate = date;
+    }
+    return this.#key;
+  }
+}
+
+/** Names and values RFC 3986-encoded, sorted by encoded name; a bare name signs as `name=`. */
+function canonicalQuery(query: Record<string, string>): string {
+  const pairs: [string, string][] = [];
+  for (const [name, value] of Object.entries(query)) {
+    if (name.toLowerCase() !== 'x-amz-signature') pairs.push([encodeRfc3986(name), encodeRfc3986(value)]);
+  }
+  pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return pairs.map(([n, v]) => `${n}=${v}`).join('&');
 }
