@@ -100,24 +100,41 @@ export function headline(m: Measurement): Headline {
 export function describeGoal(goal: Goal): string {
   switch (goal.kind) {
     case 'ratio-to-proxy':
-      return `≥ ${goal.min}× proxy`;
-    case 'throughput':
-      return `≥ ${goal.minPerSec.toLocaleString('en-US')}/s, p99 ≤ ${goal.maxP99Ms} ms`;
+      return [
+        `≥ ${goal.min}× proxy`,
+        ...(goal.maxP99Ratio === undefined ? [] : [`p99 ≤ ${goal.maxP99Ratio}× proxy's`]),
+        ...(goal.maxCpuRatio === undefined ? [] : [`CPU ≤ ${goal.maxCpuRatio}× proxy's`]),
+      ].join(', ');
     case 'rss-growth':
       return `growth ≤ ${goal.maxBytes / MIB} MiB`;
   }
 }
+
+const cpuPerRequest = (o: Outcome & { ok: true }): number | null =>
+  o.measurement.kind === 'load' ? o.measurement.load.serverCpuUsPerRequest : null;
 
 export function judge(goal: Goal, gateway: Outcome | undefined, proxy: Outcome | undefined): { verdict: Verdict; note: string | null } {
   if (!gateway?.ok) return { verdict: 'n/a', note: 'gateway not measured' };
   const g = gateway.headline;
   if (g.errors > 0) return { verdict: 'MISS', note: `${g.errors} failed requests` };
   switch (goal.kind) {
-    case 'ratio-to-proxy':
+    case 'ratio-to-proxy': {
       if (!proxy?.ok || proxy.headline.errors > 0) return { verdict: 'n/a', note: 'no clean proxy figure to compare with' };
-      return { verdict: g.value >= goal.min * proxy.headline.value ? 'PASS' : 'MISS', note: null };
-    case 'throughput':
-      return { verdict: g.value >= goal.minPerSec && (g.p99Ms ?? Infinity) <= goal.maxP99Ms ? 'PASS' : 'MISS', note: null };
+      // Every part of the goal is shown with its figure, so a MISS says which part missed.
+      const parts: string[] = [];
+      let pass = g.value >= goal.min * proxy.headline.value;
+      if (goal.maxP99Ratio !== undefined) {
+        const ratio = (g.p99Ms ?? NaN) / (proxy.headline.p99Ms ?? NaN);
+        pass &&= ratio <= goal.maxP99Ratio;
+        parts.push(`p99 ${fmt(ratio, 2)}×`);
+      }
+      if (goal.maxCpuRatio !== undefined) {
+        const ratio = (cpuPerRequest(gateway) ?? NaN) / (cpuPerRequest(proxy) ?? NaN);
+        pass &&= ratio <= goal.maxCpuRatio;
+        parts.push(`CPU ${fmt(ratio, 2)}×`);
+      }
+      return { verdict: pass ? 'PASS' : 'MISS', note: parts.length > 0 ? parts.join(', ') : null };
+    }
     case 'rss-growth':
       return { verdict: g.value * MIB <= goal.maxBytes ? 'PASS' : 'MISS', note: null };
   }
