@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DomainEvent } from '../../domain/events/catalog.js';
-import type { EventStore, ReadStreamOptions } from '../../domain/eventstore/port.js';
+import { ConcurrencyError, InvariantViolationError } from '../../domain/eventstore/errors.js';
+import type { EventStore, ReadStreamOptions, StreamAppend } from '../../domain/eventstore/port.js';
 import { checkpointEvery, decideJob, type MoveRef } from '../../domain/jobs/job-decider.js';
 import { evolveJob, initialJobState, jobStreamId, type JobState } from '../../domain/jobs/job-state.js';
 import { PostgresEventStore } from '../../infra/eventstore/postgres-event-store.js';
 import { JobStreamWriter } from '../../processes/jobs/job-stream-writer.js';
 import { createEventFactory } from '../../services/event-factory.js';
 import { loadJob } from '../../services/jobs/job-stream.js';
-import { newEvent } from '../support/object-events.js';
+import { newEvent, registerBackend } from '../support/object-events.js';
 import { createMigratedDatabase, type MigratedDatabase } from '../support/store.js';
 
 const move = (jobId: string, n: number): MoveRef => ({ jobId, moveId: `M${n}`, bucket: 'alpha', key: `k${n}`, writeId: `W${n}` });
@@ -88,5 +89,41 @@ describe('a job stream longer than a read page', () => {
     const again = new JobStreamWriter(store, events, { actor: 'system:drain' }, loaded);
     await again.record({ type: 'Complete' });
     expect((await store.readStream(jobStreamId('J-new'), { direction: 'backwards', maxCount: 1 })).events[0]?.type).toBe('JobCompleted');
+  });
+
+  it('steps recorded while an append commits share the next append; a refused step fails alone and the job stays as written', async () => {
+    const start = await appendHistory(store, 'J-batch', 1);
+    await registerBackend(store, 'small', 100);
+    let appends = 0;
+    const countingStore: EventStore = Object.create(store) as EventStore;
+    countingStore.appendToStreams = (a) => {
+      appends++;
+      return store.appendToStreams(a);
+    };
+    const owner = new JobStreamWriter(countingStore, events, { actor: 'system:drain' }, start);
+    // Each step carries another stream's append, as a move's completion carries its object's; one expects a revision
+    // its stream never had, and one reserves more room on its target than the target's quota.
+    const note = (n: number, expected: StreamAppend['expected']): StreamAppend => ({
+      streamId: `note-J-batch-${n}`, events: [newEvent('AdminCommandIssued', { command: 'note', args: { n } })], expected,
+    });
+    const outcomes = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => {
+      const n = i + 1;
+      const target = n === 30 ? { ...to(n), backend: 'small', size: 1_000 } : to(n);
+      return owner.record({ type: 'StartMove', move: move('J-batch', n), from: 'b1', to: target }, [note(n, n === 17 ? 3n : 'no_stream')]);
+    }));
+    const refused = outcomes.flatMap((o, i) => (o.status === 'rejected' ? [{ n: i + 1, err: o.reason as unknown }] : []));
+    expect(refused.map((r) => r.n)).toEqual([17, 30]);
+    expect(refused[0]?.err).toBeInstanceOf(ConcurrencyError);
+    expect(refused[1]?.err).toBeInstanceOf(InvariantViolationError);
+    // Far fewer appends than steps: the steps queued behind one commit went together, and the refused ones were found
+    // without appending each step alone.
+    expect(appends).toBeLessThan(20);
+    for (const [i, o] of outcomes.entries()) {
+      if (o.status === 'fulfilled') expect(o.value.map((r) => r.streamId).sort()).toEqual([jobStreamId('J-batch'), `note-J-batch-${i + 1}`].sort());
+    }
+    expect(owner.state.inFlight.size).toBe(38);
+    expect(await loadJob(store, 'J-batch')).toEqual(owner.state);
+    expect((await store.readStream('note-J-batch-17')).events).toHaveLength(0);
+    expect((await store.readStream('note-J-batch-18')).events).toHaveLength(1);
   });
 });
