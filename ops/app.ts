@@ -213,7 +213,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
   const audit = new AuditLog(logger, metrics);
   store.onAppended = (results, appends) => {
     objectStates?.appended(results, appends);
-    runner.wake();
+    runner.appended(appends.flatMap((a) => a.events.map((e) => e.type)));
     const changed = objectChanges(appends);
     wakeups.appended(changed);
     changes.publish(changed);

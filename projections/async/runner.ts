@@ -45,6 +45,7 @@ export class ProjectionRunner {
   private readonly batchSize: number;
   private readonly pollMinMs: number;
   private readonly pollMaxMs: number;
+  private readonly handled: ReadonlySet<string>;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -55,6 +56,7 @@ export class ProjectionRunner {
     this.batchSize = opts.batchSize ?? 1000;
     this.pollMinMs = opts.pollMinMs ?? 50;
     this.pollMaxMs = opts.pollMaxMs ?? 1000;
+    this.handled = new Set(projections.flatMap((p) => p.eventTypes));
   }
 
   start(): void {
@@ -77,6 +79,21 @@ export class ProjectionRunner {
     this.wakes++;
     for (const w of this.wakers) w();
     this.wakers.clear();
+  }
+
+  /**
+   * Wakes the runner for events this instance appended, when one of them is of a type some
+   * projection handles: the others change nothing a projection shows (a drain's job and move
+   * events), and each wake costs every projection a claim and a read. True when it woke.
+   */
+  appended(types: Iterable<string>): boolean {
+    for (const t of types) {
+      if (this.handled.has(t)) {
+        this.wake();
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Sleeps `ms`, or not at all when woken since `seenWakes`. */

@@ -109,3 +109,31 @@ describe('async projection runner', () => {
     await runner.stop();
   });
 });
+
+describe('async projection runner wake-ups', () => {
+  let db: MigratedDatabase;
+  beforeAll(async () => {
+    db = await createMigratedDatabase();
+  });
+  afterAll(async () => db.close());
+
+  it('local appends wake it only when they hold an event some projection handles', async () => {
+    const store = new PostgresEventStore(db.pool);
+    const objects = new ObjectWriter(store);
+    await registerBackend(store, 'b1', 0);
+    // Polls so rarely that only a wake makes it look again within the test.
+    const runner = new ProjectionRunner(db.pool, projections, { owner: 'quiet', logger, pollMinMs: 600_000, pollMaxMs: 600_000 });
+    runner.start();
+    try {
+      await expect.poll(async () => (await projectionStatuses(db.pool, projections)).map((s) => [s.owner, s.lag]), { timeout: 45_000 })
+        .toEqual([['quiet', 0], ['quiet', 0]]);
+      await objects.write('w', 'k', 5, ['b1']);
+      expect(runner.appended(['MoveStarted', 'MoveCompleted', 'JobCheckpointed', 'CleanupSucceeded'])).toBe(false);
+      expect(runner.appended(['MoveStarted', 'ObjectWritten'])).toBe(true);
+      await expect.poll(async () => (await db.pool.query('SELECT object_count::int AS n FROM bucket_stats WHERE bucket = $1', ['w'])).rows[0]?.n, { timeout: 45_000 })
+        .toBe(1);
+    } finally {
+      await runner.stop();
+    }
+  });
+});
