@@ -68,7 +68,15 @@ async function start(yaml: string): Promise<Orchestrator> {
   return startOrchestrator(parsed.config, { logger: createLogger('warn') });
 }
 
-export async function runDrainBench(opts: { objects: number; size: number; concurrency: number }): Promise<DrainBenchResult> {
+export interface DrainBenchOptions {
+  objects: number;
+  size: number;
+  concurrency: number;
+  /** Called just before the drain starts and once it has ended (to profile the drain alone). */
+  around?: { before(): Promise<void>; after(): Promise<void> };
+}
+
+export async function runDrainBench(opts: DrainBenchOptions): Promise<DrainBenchResult> {
   const upstreams = [createUpstreamServer(), createUpstreamServer()];
   const db = await databaseServer();
   const database = `s3o_bench_drain_${randomBytes(5).toString('hex')}`;
@@ -86,6 +94,7 @@ export async function runDrainBench(opts: { objects: number; size: number; concu
     orchestrator = await start(configYaml(db, database, origins, opts.concurrency));
 
     const admin = orchestrator.services.backendAdmin;
+    await opts.around?.before();
     const cpu = process.cpuUsage();
     const started = performance.now();
     await admin.startDrain('drain0', { actor: 'operator:bench' });
@@ -97,6 +106,7 @@ export async function runDrainBench(opts: { objects: number; size: number; concu
     }
     const seconds = (performance.now() - started) / 1000;
     const used = process.cpuUsage(cpu);
+    await opts.around?.after();
     const moved = Number((await orchestrator.services.pool.query<{ n: string }>(
       "SELECT count(*) AS n FROM object_copies WHERE backend = 'drain1'")).rows[0]?.n);
     if (moved !== opts.objects) throw new Error(`${moved} of ${opts.objects} objects are on the target after the drain`);
