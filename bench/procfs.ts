@@ -72,3 +72,23 @@ export async function cpuSeconds(pid: number): Promise<number | undefined> {
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
 }
+
+/**
+ * CPU seconds used so far by `pid` and its descendants, the exited ones included (a parent's
+ * cutime/cstime count the children it has reaped, as a postmaster reaps its backends).
+ */
+export async function processTreeCpuSeconds(pid: number): Promise<number> {
+  const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  if (text === undefined) return 0;
+  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  let seconds = (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / USER_HZ;
+  const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
+  for (const child of children.split(' ').filter(Boolean)) seconds += await processTreeCpuSeconds(Number(child));
+  return seconds;
+}
+
+/** The parent of `pid` (a PostgreSQL backend's is its postmaster), or undefined when it cannot be read. */
+export async function parentPid(pid: number): Promise<number | undefined> {
+  const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  return text === undefined ? undefined : Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[1]);
+}

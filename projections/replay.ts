@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import type { Position } from '../domain/eventstore/port.js';
-import { readAllWith } from '../infra/eventstore/postgres-event-store.js';
 import { decodePosition, encodePosition } from '../infra/eventstore/positions.js';
-import { decodeAll, type AsyncProjection } from './async/projection.js';
+import { nextPage } from './async/pages.js';
+import type { AsyncProjection } from './async/projection.js';
 
 export interface ReplayProgress {
   applied: number;
@@ -51,9 +51,13 @@ export async function replayInline(
   return { position, applied: total };
 }
 
+/** Events of its types per page of an async projection's replay (each page one statement). */
+export const asyncReplayPage = 100_000;
+
 /**
- * Replays an async projection through its TS handler into the tables the session's
- * search_path resolves to, one transaction per page. `until` bounds the replay (inclusive).
+ * Replays an async projection set-based into the tables the session's search_path resolves to,
+ * one statement (and, unless `inTransaction`, one transaction) per page. `until` bounds the
+ * replay (inclusive).
  */
 export async function replayAsync(
   db: pg.ClientBase,
@@ -64,48 +68,25 @@ export async function replayAsync(
   let position = from;
   let total = 0;
   for (;;) {
-    const page = opts.gapSafe
-      ? await readAllWith(db, { after: position, limit: replayBatchSize, filter: { types: projection.eventTypes } })
-      : await readVisible(db, position, projection.eventTypes);
-    const events = opts.until ? page.events.filter((e) => e.position <= (opts.until as Position)) : page.events;
-    if (events.length === 0) break;
-    const decoded = decodeAll(events);
-    if (opts.inTransaction) {
-      await projection.applyBatch(db, decoded);
-    } else {
-      await db.query('BEGIN');
-      try {
-        await projection.applyBatch(db, decoded);
-        await db.query('COMMIT');
-      } catch (err) {
-        await db.query('ROLLBACK');
-        throw err;
+    const page = await nextPage(db, projection.eventTypes, position, { limit: asyncReplayPage, gapSafe: opts.gapSafe, until: opts.until });
+    if (!page) break;
+    if (page.matched > 0) {
+      if (opts.inTransaction) {
+        await projection.applyPage(db, page);
+      } else {
+        await db.query('BEGIN');
+        try {
+          await projection.applyPage(db, page);
+          await db.query('COMMIT');
+        } catch (err) {
+          await db.query('ROLLBACK');
+          throw err;
+        }
       }
     }
-    total += events.length;
-    position = events[events.length - 1]?.position;
+    total += page.matched;
+    position = page.last;
     opts.onBatch?.({ applied: total, position });
-    if (events.length < page.events.length) break;
   }
   return { position, applied: total };
-}
-
-/** Every event visible to the current snapshot after `after` (no horizon: for RR snapshots). */
-async function readVisible(db: pg.ClientBase, after: Position | undefined, types: readonly string[]) {
-  const { txId, seq } = decodePosition(after);
-  const res = await db.query<{
-    seq: string; tx_id: string; stream_id: string; revision: string; event_id: string; type: string;
-    schema_version: number; data: unknown; metadata: Record<string, string>; recorded_at: Date;
-  }>(
-    `SELECT seq, tx_id, stream_id, revision, event_id, type, schema_version, data, metadata, recorded_at
-       FROM public.events WHERE (tx_id, seq) > ($1::xid8, $2::bigint) AND type = ANY($3::text[])
-      ORDER BY tx_id, seq LIMIT $4`,
-    [txId, seq, types, replayBatchSize],
-  );
-  return {
-    events: res.rows.map((r) => ({
-      id: r.event_id, streamId: r.stream_id, revision: BigInt(r.revision), type: r.type, schemaVersion: r.schema_version,
-      data: r.data, metadata: r.metadata, position: encodePosition(r.tx_id, r.seq), recordedAt: r.recorded_at.toISOString(),
-    })),
-  };
 }

@@ -2,7 +2,10 @@
  * Rebuild and verify on a synthetic log (bench/projections/synthetic-log.ts) of N events
  * (default 1,000,000) in a fresh database: prepares the log, catches the async projections up,
  * then times `verify` and `rebuild` of every projection and prints events/s with the machine's
- * load average (figures from a busy machine are not comparable with a quiet one's).
+ * load average (figures from a busy machine are not comparable with a quiet one's). When the
+ * server runs on this machine, each phase also prints the CPU seconds PostgreSQL spent on it (the
+ * whole server's: only a private server gives this run's alone) and events per CPU-second, a
+ * figure that load changes far less than wall time.
  *
  * The log is imported by bulk inserts and the inline projections' tables built by a rebuild
  * (timed, reported as such); `--through-append` appends it through the real append path instead
@@ -11,6 +14,7 @@
  *
  *   node dist/bench/projections/rebuild-1m.js [--events 1000000] [--through-append] [--keep]
  */
+import { readFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -18,9 +22,10 @@ import { createPool } from '../../infra/db/pool.js';
 import { PostgresEventStore } from '../../infra/eventstore/postgres-event-store.js';
 import { createLogger } from '../../infra/telemetry/logger.js';
 import { formatCount, ProgressBar } from '../../ops/index.js';
+import { parentPid, processTreeCpuSeconds } from '../procfs.js';
 import { ProjectionRunner } from '../../projections/async/runner.js';
 import { rebuildProjections, verifyProjections, type ProgressFn, type RebuildReport } from '../../projections/rebuild.js';
-import { allProjections, asyncProjections, inlineProjections } from '../../projections/registry.js';
+import { allProjections, asyncProjections, inlineProjections, type ProjectionInfo } from '../../projections/registry.js';
 import { migrateSchema } from '../../projections/schema/plan.js';
 import { importLog } from './log-import.js';
 import { syntheticLog } from './synthetic-log.js';
@@ -35,11 +40,28 @@ const dbName = `s3o_bench_rebuild_${Date.now()}`;
 const load = () => `load ${loadavg()[0]?.toFixed(1)}`;
 const rate = (events: number, seconds: number) => `${formatCount(events)} events in ${seconds.toFixed(1)} s = ${formatCount(events / seconds)} events/s`;
 
-async function timed<T>(work: () => Promise<T>): Promise<{ value: T; seconds: number }> {
-  const started = performance.now();
-  const value = await work();
-  return { value, seconds: (performance.now() - started) / 1000 };
+/** The postmaster's pid when the server runs on this machine (a backend's parent is a postgres process), else undefined. */
+async function localPostmaster(pool: pg.Pool): Promise<number | undefined> {
+  const backend = Number((await pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid);
+  const parent = await parentPid(backend);
+  if (parent === undefined) return undefined;
+  const comm = await readFile(`/proc/${parent}/comm`, 'utf8').catch(() => '');
+  return comm.trim().startsWith('postgres') ? parent : undefined;
 }
+let postmaster: number | undefined;
+const serverCpu = async () => (postmaster === undefined ? 0 : processTreeCpuSeconds(postmaster));
+
+interface Timed<T> { value: T; seconds: number; cpu: number }
+
+async function timed<T>(work: () => Promise<T>): Promise<Timed<T>> {
+  const [started, cpuBefore] = [performance.now(), await serverCpu()];
+  const value = await work();
+  return { value, seconds: (performance.now() - started) / 1000, cpu: (await serverCpu()) - cpuBefore };
+}
+
+/** PostgreSQL's CPU for `events`, when it could be read. */
+const cpuOf = (events: number, cpu: number) =>
+  postmaster === undefined ? '' : `  PostgreSQL ${cpu.toFixed(1)} CPU-s = ${formatCount(events / Math.max(cpu, 0.01))} events/CPU-s`;
 
 /** Progress bars per projection (on a terminal), finished when `work` is done. */
 async function withProgress<T>(work: (onProgress: ProgressFn) => Promise<T>): Promise<T> {
@@ -55,13 +77,29 @@ async function withProgress<T>(work: (onProgress: ProgressFn) => Promise<T>): Pr
   }
 }
 
-const print = (verb: string, r: RebuildReport, extra = '') => console.log(`${verb.padEnd(8)}${r.projection.padEnd(46)}${extra}${rate(r.events, r.seconds)}  (${load()})`);
+const print = (verb: string, r: RebuildReport, cpu: number, extra = '') =>
+  console.log(`${verb.padEnd(8)}${r.projection.padEnd(46)}${extra}${rate(r.events, r.seconds)}${cpuOf(r.events, cpu)}  (${load()})`);
+
+/** Runs verify or rebuild one projection (the inline ones together) at a time, each with its server CPU. */
+async function eachTimed<R extends RebuildReport>(
+  run: (infos: readonly ProjectionInfo[], onProgress: ProgressFn) => Promise<R[]>,
+  verb: string,
+  extra: (r: R) => string = () => '',
+): Promise<R[]> {
+  const out: R[] = [];
+  for (const group of [inlineProjections, ...asyncProjections.map((p) => [p])]) {
+    const { value, cpu } = await timed(() => withProgress((onProgress) => run(group, onProgress)));
+    for (const r of value) print(verb, r, cpu, extra(r));
+    out.push(...value);
+  }
+  return out;
+}
 
 async function prepare(pool: pg.Pool): Promise<void> {
   if (values['through-append']) {
     const store = new PostgresEventStore(pool);
     const bar = new ProgressBar('appending');
-    const { value: appended, seconds } = await timed(async () => {
+    const { value: appended, seconds, cpu } = await timed(async () => {
       let n = 0;
       for (const batch of syntheticLog(target)) {
         await store.appendToStreams(batch);
@@ -71,13 +109,13 @@ async function prepare(pool: pg.Pool): Promise<void> {
       return n;
     });
     bar.finish();
-    console.log(`append  through s3o_append, inline projections in each append  ${rate(appended, seconds)}  (${load()})`);
+    console.log(`append  through s3o_append, inline projections in each append  ${rate(appended, seconds)}${cpuOf(appended, cpu)}  (${load()})`);
     return;
   }
-  const { value: imported, seconds } = await timed(() => importLog(pool, syntheticLog(target)));
-  console.log(`import  events and streams by bulk insert                       ${rate(imported, seconds)}  (${load()})`);
-  const [built] = await withProgress((onProgress) => rebuildProjections(pool, inlineProjections, onProgress));
-  if (built) print('build', built, '(rebuild from the log) ');
+  const { value: imported, seconds, cpu } = await timed(() => importLog(pool, syntheticLog(target)));
+  console.log(`import  events and streams by bulk insert                       ${rate(imported, seconds)}${cpuOf(imported, cpu)}  (${load()})`);
+  const built = await timed(() => withProgress((onProgress) => rebuildProjections(pool, inlineProjections, onProgress)));
+  if (built.value[0]) print('build', built.value[0], built.cpu, '(rebuild from the log) ');
 }
 
 async function main(): Promise<void> {
@@ -90,22 +128,22 @@ async function main(): Promise<void> {
   const started = performance.now();
   console.log(`rebuild bench: ${formatCount(target)} events, ${load()}`);
   try {
+    postmaster = await localPostmaster(pool);
+    console.log(postmaster === undefined ? 'PostgreSQL is not on this machine: no server CPU figures' : `PostgreSQL CPU read from postmaster ${postmaster} and its backends (the whole server's)`);
     await migrateSchema(pool);
     await prepare(pool);
 
-    const runner = new ProjectionRunner(pool, asyncProjections, { owner: 'bench', logger: createLogger('silent'), batchSize: 5000 });
+    const runner = new ProjectionRunner(pool, asyncProjections, { owner: 'bench', logger: createLogger('silent'), batchSize: 50_000 });
     const types = [...new Set(asyncProjections.flatMap((p) => p.eventTypes))];
     const asyncEvents = Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM events WHERE type = ANY($1::text[])', [types])).rows[0]?.n);
     const caughtUp = await timed(async () => {
       await runner.catchUp(600_000);
       await runner.stop();
     });
-    console.log(`catch-up async projections (${asyncProjections.map((p) => p.name).join(', ')})`.padEnd(54) + `${rate(asyncEvents, caughtUp.seconds)}  (${load()})`);
+    console.log(`catch-up async projections (${asyncProjections.map((p) => p.name).join(', ')})`.padEnd(54) + `${rate(asyncEvents, caughtUp.seconds)}${cpuOf(asyncEvents, caughtUp.cpu)}  (${load()})`);
 
-    const verified = await withProgress((onProgress) => verifyProjections(pool, allProjections, onProgress));
-    for (const r of verified) print('verify', r, r.identical ? 'identical  ' : 'DIFFERS  ');
-    const rebuilt = await withProgress((onProgress) => rebuildProjections(pool, allProjections, onProgress));
-    for (const r of rebuilt) print('rebuild', r);
+    const verified = await eachTimed((infos, onProgress) => verifyProjections(pool, infos, onProgress), 'verify', (r) => (r.identical ? 'identical  ' : 'DIFFERS  '));
+    await eachTimed((infos, onProgress) => rebuildProjections(pool, infos, onProgress), 'rebuild');
     const after = await verifyProjections(pool, allProjections);
     console.log(`after rebuild: ${after.every((r) => r.identical) ? 'every projection identical to a fresh replay' : 'DIFFERENCES FOUND'}`);
     console.log(`whole run ${((performance.now() - started) / 1000).toFixed(0)} s (${load()})`);

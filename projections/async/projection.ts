@@ -1,38 +1,40 @@
-import type { DomainEvent } from '../../domain/events/catalog.js';
-import { decodeEvent } from '../../domain/events/codec.js';
-import type { RecordedEvent } from '../../domain/eventstore/port.js';
+import type { Position } from '../../domain/eventstore/port.js';
 import type { Queryable } from '../../infra/eventstore/postgres-event-store.js';
+import { decodePosition } from '../../infra/eventstore/positions.js';
 import { eventTypeOf, type ProjectionDefinition } from '../projection.js';
 
-export interface DecodedEvent {
-  recorded: RecordedEvent;
-  event: DomainEvent;
-}
-
-/** Events as read from the log, decoded (upcast) for the handlers; types no build knows are left out. */
-export function decodeAll(events: readonly RecordedEvent[]): DecodedEvent[] {
-  const out: DecodedEvent[] = [];
-  for (const recorded of events) {
-    const event = decodeEvent(recorded.type, recorded.schemaVersion, recorded.data);
-    if (event) out.push({ recorded, event });
-  }
-  return out;
+/** A page of the log: the events after `after` (the start when undefined) up to `last`, inclusive. */
+export interface PageRange {
+  after: Position | undefined;
+  last: Position;
 }
 
 /**
- * A projection kept up to date by the projection runner. `applyBatch` runs inside the
- * runner's transaction together with the checkpoint update; it must reference its tables
- * unqualified (rebuilds point search_path at shadow tables) and write only functions of the
- * events (no now(), no sequences), so a rebuild reproduces the live tables exactly. It sees
- * events decoded (upcast) to the catalogue's current versions.
+ * A projection kept up to date by the projection runner, page by page. `applyPage` runs inside
+ * the runner's transaction together with the checkpoint update, as one statement over the page's
+ * events of its types in the log: `s3o_async_<name>(after, last)`, defined in its home's SQL. That
+ * function upcasts older versions through the SQL upcasters, references its tables unqualified
+ * (rebuilds point search_path at shadow tables) and writes only functions of the events (no now(),
+ * no sequences), so a rebuild reproduces the live tables exactly.
  */
 export interface AsyncProjection extends ProjectionDefinition {
   kind: 'async';
-  /** The types of `handles`: what the runner reads for it. */
+  /** The types of `handles`: what its pages hold. */
   eventTypes: readonly string[];
-  applyBatch(db: Queryable, events: readonly DecodedEvent[]): Promise<void>;
+  applyPage(db: Queryable, page: PageRange): Promise<void>;
 }
 
-export function defineAsyncProjection(def: Omit<AsyncProjection, 'kind' | 'eventTypes'>): AsyncProjection {
-  return { ...def, kind: 'async', eventTypes: def.handles.map(eventTypeOf) };
+export function defineAsyncProjection(def: Omit<AsyncProjection, 'kind' | 'eventTypes' | 'applyPage'>): AsyncProjection {
+  if (!/^[a-z][a-z0-9_]*$/.test(def.name)) throw new Error(`async projection name "${def.name}" is not a plain SQL identifier`);
+  const sql = `SELECT s3o_async_${def.name}($1::xid8, $2::bigint, $3::xid8, $4::bigint)`;
+  return {
+    ...def,
+    kind: 'async',
+    eventTypes: def.handles.map(eventTypeOf),
+    async applyPage(db, page) {
+      const after = decodePosition(page.after);
+      const last = decodePosition(page.last);
+      await db.query(sql, [after.txId, after.seq, last.txId, last.seq]);
+    },
+  };
 }

@@ -1,10 +1,11 @@
 import type pg from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Position } from '../../domain/eventstore/port.js';
-import { readAllWith, type Queryable } from '../../infra/eventstore/postgres-event-store.js';
+import type { Queryable } from '../../infra/eventstore/postgres-event-store.js';
 import { decodePosition, encodePosition } from '../../infra/eventstore/positions.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
-import { decodeAll, type AsyncProjection } from './projection.js';
+import { nextPage } from './pages.js';
+import type { AsyncProjection } from './projection.js';
 
 export interface ProjectionRunnerOptions {
   owner: string;
@@ -24,15 +25,13 @@ export interface ProjectionStatus {
   lag: number;
 }
 
-class LeaseLostError extends Error {}
-
 /** How soon a woken runner looks again while committed events wait behind an older open transaction. */
 const HORIZON_RETRY_MS = 20;
 
 /**
- * Keeps async projections up to date. Per projection: claim the lease row (owner token +
- * expiry), read the next gap-safe page, apply it and compare-and-swap the checkpoint in one
- * transaction (a failed CAS rolls the page back). Idle projections poll with back-off; `wake()`
+ * Keeps async projections up to date. Per projection and page, in one transaction: claim the
+ * lease row (owner token + expiry), find the next gap-safe page, apply it with one statement and
+ * move the checkpoint. Idle projections poll with back-off; `wake()`
  * (local appends, LISTEN/NOTIFY from other instances) cuts the wait short.
  */
 export class ProjectionRunner {
@@ -122,22 +121,22 @@ export class ProjectionRunner {
       }
       let wait = backoff;
       try {
-        const { applied, owned } = await this.stepOwned(p);
-        if (applied > 0) {
+        const { advanced, owned } = await this.stepOwned(p);
+        if (advanced) {
           backoff = this.pollMinMs;
           continue;
         }
         if (expecting && owned && (await this.behind(p))) wait = Math.min(HORIZON_RETRY_MS, backoff);
         else expecting = false;
       } catch (err) {
-        if (!(err instanceof LeaseLostError)) this.opts.logger.warn({ err, projection: p.name }, 'projection step failed');
+        this.opts.logger.warn({ err, projection: p.name }, 'projection step failed');
       }
       await this.idle(wait, seenWakes);
       if (wait === backoff) backoff = Math.min(this.pollMaxMs, backoff * 2);
     }
   }
 
-  /** Processes at most one page; returns the number of events applied (0 when idle or not ours). */
+  /** Processes at most one page; returns the number of its events applied (0 when idle or not ours). */
   async step(p: AsyncProjection): Promise<number> {
     return (await this.stepOwned(p)).applied;
   }
@@ -153,31 +152,38 @@ export class ProjectionRunner {
     return res.rowCount !== 0;
   }
 
-  private async stepOwned(p: AsyncProjection): Promise<{ applied: number; owned: boolean }> {
-    const claim = await this.pool.query<{ tx_id: string; seq: string }>(
-      `UPDATE projection_checkpoints SET owner = $2, lease_until = now() + make_interval(secs => $3 / 1000.0), updated_at = now()
-        WHERE name = $1 AND status = 'active' AND (owner IS NULL OR owner = $2 OR lease_until < now())
-        RETURNING tx_id, seq`,
-      [p.name, this.opts.owner, this.leaseMs],
-    );
-    const cp = claim.rows[0];
-    if (!cp) return { applied: 0, owned: false };
-    const from = cp.tx_id === '0' && cp.seq === '0' ? undefined : encodePosition(cp.tx_id, cp.seq);
-    const page = await readAllWith(this.pool, { after: from, limit: this.batchSize, filter: { types: p.eventTypes } });
-    if (page.events.length === 0 || !page.last) return { applied: 0, owned: true };
-    const next = decodePosition(page.last);
+  /**
+   * One transaction, one commit: claim the lease (the row stays locked until the commit, so no
+   * other instance can take the projection over mid-page), find the next page, apply it set-based
+   * and move the checkpoint. An idle claim still commits, to keep the lease.
+   */
+  private async stepOwned(p: AsyncProjection): Promise<{ applied: number; advanced: boolean; owned: boolean }> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      await p.applyBatch(client, decodeAll(page.events));
-      const cas = await client.query(
-        `UPDATE projection_checkpoints SET tx_id = $3::xid8, seq = $4, lease_until = now() + make_interval(secs => $7 / 1000.0), updated_at = now()
-          WHERE name = $1 AND owner = $2 AND status = 'active' AND tx_id = $5::xid8 AND seq = $6`,
-        [p.name, this.opts.owner, next.txId, next.seq, cp.tx_id, cp.seq, this.leaseMs],
+      const claim = await client.query<{ tx_id: string; seq: string }>(
+        `UPDATE projection_checkpoints SET owner = $2, lease_until = now() + make_interval(secs => $3 / 1000.0), updated_at = now()
+          WHERE name = $1 AND status = 'active' AND (owner IS NULL OR owner = $2 OR lease_until < now())
+          RETURNING tx_id, seq`,
+        [p.name, this.opts.owner, this.leaseMs],
       );
-      if (cas.rowCount !== 1) throw new LeaseLostError(`lost the lease on ${p.name}`);
+      const cp = claim.rows[0];
+      if (!cp) {
+        await client.query('ROLLBACK');
+        return { applied: 0, advanced: false, owned: false };
+      }
+      const from = cp.tx_id === '0' && cp.seq === '0' ? undefined : encodePosition(cp.tx_id, cp.seq);
+      const page = await nextPage(client, p.eventTypes, from, { limit: this.batchSize, gapSafe: true });
+      if (page) {
+        if (page.matched > 0) await p.applyPage(client, page);
+        const next = decodePosition(page.last);
+        await client.query(
+          'UPDATE projection_checkpoints SET tx_id = $2::xid8, seq = $3, updated_at = now() WHERE name = $1',
+          [p.name, next.txId, next.seq],
+        );
+      }
       await client.query('COMMIT');
-      return { applied: page.events.length, owned: true };
+      return { applied: page?.matched ?? 0, advanced: page !== undefined, owned: true };
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
@@ -197,7 +203,7 @@ export class ProjectionRunner {
     const deadline = Date.now() + timeoutMs;
     for (const p of this.projections) {
       for (;;) {
-        if ((await this.step(p)) > 0) continue;
+        if ((await this.stepOwned(p)).advanced) continue;
         if (!(await this.behind(p, last))) break;
         if (Date.now() > deadline) throw new Error(`projection ${p.name} did not catch up within ${timeoutMs} ms`);
         await sleep(20);

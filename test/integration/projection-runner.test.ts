@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresEventStore } from '../../infra/eventstore/postgres-event-store.js';
 import { createLogger } from '../../infra/telemetry/logger.js';
 import { bucketStatsProjection } from '../../projections/async/bucket-stats/bucket-stats.js';
+import type { PageRange } from '../../projections/async/projection.js';
 import { projectionStatuses, ProjectionRunner } from '../../projections/async/runner.js';
 import { usageMonthlyProjection } from '../../projections/async/usage-monthly/usage-monthly.js';
 import { findProjections } from '../../projections/registry.js';
@@ -71,25 +72,29 @@ describe('async projection runner', () => {
     await two.stop();
   });
 
-  it('a runner that loses its lease mid-page cannot commit the page (checkpoint CAS)', async () => {
+  it('a runner whose lease runs out mid-page keeps the projection until its page commits: the next owner starts after it', async () => {
     await objects.write('d', 'k', 7, ['b1']);
-    // While `one` applies its page, another owner takes the lease over.
-    const stolen = {
+    const two = new ProjectionRunner(db.pool, projections, { owner: 'two', logger });
+    let takeover: Promise<number> | undefined;
+    // `one`'s lease ends as it is taken (0 ms); while its page is applied, `two` claims the projection.
+    const contested = {
       ...bucketStatsProjection,
-      async applyBatch(tx: Parameters<typeof bucketStatsProjection.applyBatch>[0], events: Parameters<typeof bucketStatsProjection.applyBatch>[1]) {
-        await bucketStatsProjection.applyBatch(tx, events);
-        await db.pool.query("UPDATE projection_checkpoints SET owner = 'thief' WHERE name = 'bucket_stats'");
+      async applyPage(tx: pg.ClientBase, page: PageRange) {
+        await bucketStatsProjection.applyPage(tx, page);
+        takeover = two.step(bucketStatsProjection);
+        await expect.poll(async () => (await db.pool.query(
+          "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE projection_checkpoints SET owner%'",
+        )).rowCount, { timeout: 30_000 }).toBe(1);
       },
     };
-    const one = new ProjectionRunner(db.pool, [stolen], { owner: 'one', logger });
+    const one = new ProjectionRunner(db.pool, [contested], { owner: 'one', logger, leaseMs: 0 });
     await untilReadable(db.pool);
-    await expect(one.step(stolen)).rejects.toThrow(/lost the lease/);
-    expect((await stats()).find((r: { bucket: string }) => r.bucket === 'd')).toBeUndefined();
-    await db.pool.query("UPDATE projection_checkpoints SET owner = NULL, lease_until = NULL WHERE name = 'bucket_stats'");
-    const honest = new ProjectionRunner(db.pool, projections, { owner: 'one', logger });
-    await honest.catchUp();
+    expect(await one.step(contested)).toBe(1);
+    // `two` got the projection once the page was committed, and found nothing left to apply.
+    expect(await takeover).toBe(0);
+    expect((await projectionStatuses(db.pool, projections))[0]?.owner).toBe('two');
     expect((await stats()).find((r: { bucket: string }) => r.bucket === 'd')).toEqual({ bucket: 'd', n: 1, bytes: 7 });
-    await honest.stop();
+    await two.stop();
   });
 
   it('runs in the background and rebuild/verify agree with it', async () => {

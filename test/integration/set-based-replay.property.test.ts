@@ -2,24 +2,43 @@ import fc from 'fast-check';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isDomainError } from '../../domain/errors.js';
+import type pg from 'pg';
 import type { DomainEvent } from '../../domain/events/catalog.js';
+import { decodeEvent } from '../../domain/events/codec.js';
+import type { NewEvent } from '../../domain/eventstore/port.js';
 import { decideObject } from '../../domain/objects/object-decider.js';
 import { evolveObject, initialObjectState, objectStreamId, type ObjectState } from '../../domain/objects/object-state.js';
 import { PostgresEventStore } from '../../infra/eventstore/postgres-event-store.js';
-import { findProjections } from '../../projections/registry.js';
+import { createLogger } from '../../infra/telemetry/logger.js';
+import { ProjectionRunner } from '../../projections/async/runner.js';
+import { asyncProjections, findProjections } from '../../projections/registry.js';
 import { verifyProjections } from '../../projections/rebuild.js';
 import { backends, commandFor, step, type Step } from '../support/object-histories.js';
 import { newEvent, registerBackend } from '../support/object-events.js';
-import { createMigratedDatabase, type MigratedDatabase } from '../support/store.js';
+import { createMigratedDatabase, type MigratedDatabase, untilReadable } from '../support/store.js';
 
-/** What happens next in the log: a step of one of a few objects, a cleanup outcome, or an orphan. */
+const logger = createLogger('silent');
+
+/**
+ * What happens next in the log: a step of one of a few objects (its ObjectWritten stored at
+ * version 1 when `v1`, as builds before SHA-256s were recorded stored it), a cleanup outcome, an
+ * orphan, or a usage flush.
+ */
 type Action =
-  | { kind: 'object'; object: number; step: Step }
+  | { kind: 'object'; object: number; step: Step; v1: boolean }
+  | { kind: 'usage'; backend: string; period: string; apiRequests: number; egressBytes: number; ingressBytes: number }
   | { kind: 'cleanup'; nth: number; outcome: 'succeeded' | 'failed' | 'retried' | 'exhausted' | 'dismissed' }
   | { kind: 'orphan'; backend: string; size: number };
 
 const action: fc.Arbitrary<Action> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('object' as const), object: fc.nat(3), step }) },
+  { weight: 6, arbitrary: fc.record({ kind: fc.constant('object' as const), object: fc.nat(3), step, v1: fc.boolean() }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('usage' as const), backend: fc.constantFrom(...backends), period: fc.constantFrom('2026-10', '2026-11', '2026-12'),
+      apiRequests: fc.nat(1_000), egressBytes: fc.nat(1_000_000_000), ingressBytes: fc.nat(1_000_000_000),
+    }),
+  },
   {
     weight: 3,
     arbitrary: fc.record({
@@ -32,6 +51,59 @@ const action: fc.Arbitrary<Action> = fc.oneof(
 );
 
 interface Pending { id: string; backend: string; size: number }
+
+/** An ObjectWritten as a build before SHA-256s and encryption were recorded stored it (version 1); other events as they are. */
+function storedAtV1(e: DomainEvent): NewEvent {
+  const event = newEvent(e.type, e.data);
+  if (e.type !== 'ObjectWritten') return event;
+  const { contentSha256: _sha, encryption: _enc, ...v1 } = event.data as Record<string, unknown>;
+  return { ...event, schemaVersion: 1, data: v1 };
+}
+
+/**
+ * The async projections' rows computed event by event in TypeScript, each stored event decoded
+ * (upcast) by the TypeScript codec: what their set-based SQL must produce.
+ */
+async function asyncRowsEventByEvent(pool: pg.Pool): Promise<{ bucket_stats: string[]; usage_monthly: string[] }> {
+  const log = (await pool.query<{ type: string; schema_version: number; data: unknown }>(
+    "SELECT type, schema_version, data FROM events WHERE type IN ('ObjectWritten', 'ObjectDeleted', 'UsageFlushed') ORDER BY tx_id, seq",
+  )).rows;
+  const buckets = new Map<string, { count: number; bytes: number }>();
+  const usage = new Map<string, { api: number; egress: number; ingress: number }>();
+  for (const stored of log) {
+    const e = decodeEvent(stored.type, stored.schema_version, stored.data);
+    if (e?.type === 'ObjectWritten' || e?.type === 'ObjectDeleted') {
+      const b = buckets.get(e.data.bucket) ?? { count: 0, bytes: 0 };
+      if (e.type === 'ObjectWritten') {
+        b.count += e.data.previousSize === null ? 1 : 0;
+        b.bytes += e.data.size - (e.data.previousSize ?? 0);
+      } else {
+        b.count -= 1;
+        b.bytes -= e.data.size;
+      }
+      buckets.set(e.data.bucket, b);
+    } else if (e?.type === 'UsageFlushed') {
+      const k = `${e.data.backend}|${e.data.period}`;
+      const u = usage.get(k) ?? { api: 0, egress: 0, ingress: 0 };
+      u.api += e.data.apiRequests;
+      u.egress += e.data.egressBytes;
+      u.ingress += e.data.ingressBytes;
+      usage.set(k, u);
+    }
+  }
+  return {
+    bucket_stats: [...buckets].map(([bucket, b]) => `${bucket}|${b.count}|${b.bytes}`).sort(),
+    usage_monthly: [...usage].map(([k, u]) => `${k}|${u.api}|${u.egress}|${u.ingress}`).sort(),
+  };
+}
+
+async function asyncRows(pool: pg.Pool): Promise<{ bucket_stats: string[]; usage_monthly: string[] }> {
+  const q = async (sql: string) => (await pool.query<{ r: string }>(sql)).rows.map((x) => x.r).sort();
+  return {
+    bucket_stats: await q("SELECT concat_ws('|', bucket, object_count, total_bytes) AS r FROM bucket_stats"),
+    usage_monthly: await q("SELECT concat_ws('|', backend, period, api_requests, egress_bytes, ingress_bytes) AS r FROM usage_monthly"),
+  };
+}
 
 /** The cleanup items an object event leaves behind (copies no live record points to any more). */
 function leftBehind(e: DomainEvent): Pending[] {
@@ -55,7 +127,7 @@ describe('set-based replay', () => {
   });
   afterAll(async () => db.close());
 
-  it('rebuilds, from random logs and at any page size, the tables the append path wrote event by event', async () => {
+  it('rebuilds, from random logs and at any page size, the tables the append path wrote event by event, and applies the async ones as TypeScript would event by event', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(action, { minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 25 }), async (actions, pageSize) => {
         const bucket = `run${++run}`;
@@ -75,9 +147,12 @@ describe('set-based replay', () => {
               throw err;
             }
             if (events.length === 0) continue;
-            await store.appendToStream(objectStreamId(bucket, state.key), events.map((e) => newEvent(e.type, e.data)), { expected: state.revision });
+            await store.appendToStream(objectStreamId(bucket, state.key), events.map((e) => (a.v1 ? storedAtV1(e) : newEvent(e.type, e.data))), { expected: state.revision });
             objects[a.object] = events.reduce(evolveObject, state);
             pending.push(...events.flatMap(leftBehind));
+          } else if (a.kind === 'usage') {
+            const { kind: _kind, ...flush } = a;
+            await store.appendToStream(`usage-${a.backend}`, [newEvent('UsageFlushed', flush)], { expected: 'any' });
           } else if (a.kind === 'orphan') {
             const id = ulid();
             await store.appendToStream(`cleanup-${id}`, [newEvent('OrphanRecorded', {
@@ -100,6 +175,16 @@ describe('set-based replay', () => {
         }
         const reports = await verifyProjections(db.pool, findProjections(undefined).filter((p) => p.kind === 'inline'), undefined, { pageSize });
         expect(reports.flatMap((r) => r.diffs).filter((d) => d.onlyInLive + d.onlyInRebuilt > 0)).toEqual([]);
+        // The async projections, applied set-based by the runner in pages of `pageSize` of their
+        // events, hold what the event-by-event TypeScript computation gives; a verify (one
+        // set-based replay) agrees with them.
+        await untilReadable(db.pool);
+        const runner = new ProjectionRunner(db.pool, asyncProjections, { owner: 'property', logger, batchSize: pageSize });
+        await runner.catchUp();
+        await runner.stop();
+        expect(await asyncRows(db.pool)).toEqual(await asyncRowsEventByEvent(db.pool));
+        const verified = await verifyProjections(db.pool, asyncProjections);
+        expect(verified.flatMap((r) => r.diffs).filter((d) => d.onlyInLive + d.onlyInRebuilt > 0)).toEqual([]);
       }),
       { numRuns: 25 },
     );
