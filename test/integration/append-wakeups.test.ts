@@ -15,29 +15,45 @@ const noPolling = { pollMinMs: 600_000, pollMaxMs: 600_000 };
 /** The runner has applied everything it could read: its last read found nothing. */
 const caughtUp = (rows: readonly number[]) => rows.length > 0 && rows[rows.length - 1] === 0;
 
+/** `target` with its `query` replaced. */
+function withQuery<T extends object>(target: T, query: (...args: unknown[]) => Promise<unknown>): T {
+  return new Proxy(target, {
+    get(t, key) {
+      if (key === 'query') return query;
+      const v = Reflect.get(t, key) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+    },
+  });
+}
+
 /**
- * A runner's pool, watched: it counts the runner's gap-safe reads of the log as their results
- * arrive (with their row counts), and can hold those results back until the test releases them.
+ * A runner's pool, watched: it counts the runner's gap-safe reads of the log (on the pool or on
+ * a client taken from it) as their results arrive, with their row counts (a page read answers one
+ * row, or none when there is nothing to apply), and can hold those results back until the test
+ * releases them.
  */
 function watchedPool(pool: pg.Pool) {
   const rows: number[] = [];
   const waiters: { done: (rows: readonly number[]) => boolean; resolve: () => void }[] = [];
   let held: Promise<void> | undefined;
-  const query = async (...args: unknown[]) => {
-    const res = await (pool.query as (...a: unknown[]) => Promise<pg.QueryResult>)(...args);
+  const watching = (run: (...a: unknown[]) => Promise<pg.QueryResult>) => async (...args: unknown[]) => {
+    const res = await run(...args);
     const text = typeof args[0] === 'string' ? args[0] : '';
-    if (/FROM events/.test(text) && /pg_snapshot_xmin/.test(text)) {
+    if (/FROM (public\.)?events/.test(text) && /pg_snapshot_xmin/.test(text)) {
       rows.push(res.rowCount ?? 0);
       for (const w of waiters.filter((x) => x.done(rows))) w.resolve();
       if (held) await held;
     }
     return res;
   };
-  const watched = new Proxy(pool, {
+  const connect = async () => {
+    const client = await pool.connect();
+    return withQuery(client, watching(client.query.bind(client) as (...a: unknown[]) => Promise<pg.QueryResult>));
+  };
+  const watched = new Proxy(withQuery(pool, watching(pool.query.bind(pool) as (...a: unknown[]) => Promise<pg.QueryResult>)), {
     get(target, key) {
-      if (key === 'query') return query;
-      const v = Reflect.get(target, key) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      if (key === 'connect') return connect;
+      return Reflect.get(target, key) as unknown;
     },
   });
   return {

@@ -188,5 +188,5 @@ describe('set-based replay', () => {
       }),
       { numRuns: 25 },
     );
-  });
+  }, 240_000);
 });
