@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -147,8 +149,9 @@ describe('configuration procedures of the operations manual (real process, SIGHU
     expect(copy).toEqual([{ backend: 'b3' }]);
   });
 
-  it('shuts down gracefully on SIGTERM', async () => {
+  it('shuts down gracefully on SIGTERM, and the test leaves no s3o-proc-* directory behind', async () => {
     expect(await proc.stop()).toBe(0);
     expect(proc.output()).toMatch(/s3-orchestrator stopped/);
+    expect(existsSync(dirname(proc.configPath))).toBe(false);
   });
 });

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { PostgresEventStore } from '../../infra/eventstore/postgres-event-store.js';
 import { cleanupStreamId } from '../../services/cleanup/reclaimer.js';
 import { createEventFactory } from '../../services/event-factory.js';
+import { putOnBackend } from '../support/backend-objects.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { startGatedProxy, type GatedProxy } from '../support/gated-proxy.js';
 import { startOrchestratorProcess, type OrchestratorProcess } from '../support/orchestrator-process.js';
@@ -195,5 +196,31 @@ describe('the dashboard in headless Chromium, against an orchestrator process', 
     expect(messages).toContain('dashboard login');
     expect(messages).toContain('s3-orchestrator ready');
     await shot(page, '09-logs');
+  });
+
+  test('the backends page\'s figures follow a write without a reload, and sync imports what a backend holds', async () => {
+    await page.goto(`${proc.url}/ui/backends`);
+    const usedTexts = () => page.$$eval('[data-backend-text="quota"]', (els) => els.map((e) => e.textContent));
+    const before = await usedTexts();
+    await page.evaluate(() => {
+      (globalThis as unknown as Browserish).sameDocument = true;
+    });
+    const s3 = new S3Client({ endpoint: proc.url, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'UIKEY', secretAccessKey: 'ui-secret' } });
+    await s3.send(new PutObjectCommand({ Bucket: 'alpha', Key: 'live/figures.bin', Body: randomBytes(5 * 1024 * 1024) }));
+    s3.destroy();
+    await page.waitForFunction((was) => JSON.stringify([...(globalThis as unknown as { document: { querySelectorAll(s: string): { textContent: string }[] } })
+      .document.querySelectorAll('[data-backend-text="quota"]')].map((e) => e.textContent)) !== was, { timeout: 60_000 }, JSON.stringify(before));
+    expect(await page.evaluate(() => (globalThis as unknown as Browserish).sameDocument)).toBe(true);
+    await shot(page, '10-live-figures');
+
+    await putOnBackend(s3rvers[0] as S3rverInstance, 'found/on-b1.txt', 'put straight onto b1');
+    await page.select('form.sync select[name=backend]', 'b1');
+    await page.select('form.sync select[name=bucket]', 'alpha');
+    await page.type('form.sync input[name=prefix]', 'found/');
+    await Promise.all([page.waitForNavigation(), page.click('form.sync button[type=submit]')]);
+    expect(await page.$eval('.flash-ok', (el) => el.textContent)).toMatch(/^Sync of b1 into alpha: scanned 1; imported 1 \(20 bytes\)/);
+    await shot(page, '11-synced');
+    await page.goto(`${proc.url}/ui/objects?bucket=alpha&prefix=found%2F`);
+    expect(await page.$$eval('tr.file a[download]', (as) => as.length)).toBe(1);
   });
 });
