@@ -3,7 +3,7 @@ import type { OrphanedCopy } from '../../domain/events/common.js';
 import type { AppendResult, EventStore } from '../../domain/eventstore/port.js';
 import type { DomainEvent } from '../../domain/events/catalog.js';
 import { decideObject, type IdSource, type ObjectCommand, type WriteObjectCommand, type WritePrecondition } from '../../domain/objects/object-decider.js';
-import { evolveObject, objectStreamId, type ObjectState } from '../../domain/objects/object-state.js';
+import { evolveObject, initialObjectState, objectStreamId, type ObjectState } from '../../domain/objects/object-state.js';
 import type { Queryable } from '../../infra/eventstore/postgres-event-store.js';
 import { loadObject } from '../../projections/read/object-reads.js';
 import { handleCommand, type Appender, type Handled, type OtherStreamAppend } from '../commands/handle-command.js';
@@ -55,6 +55,18 @@ export class ObjectCommands {
   /** The key's committed state (current version and stream revision). */
   load(bucket: string, key: string): Promise<ObjectState> {
     return this.cache ? this.cache.load(bucket, key, () => loadObject(this.db, bucket, key)) : loadObject(this.db, bucket, key);
+  }
+
+  /**
+   * The state a write decides on first. With a single writer, a key the cache does not hold is
+   * presumed absent instead of asked of the database (a PUT of a new key then makes no lookup):
+   * the append expects no stream, so if the key does exist (evicted from the cache, deleted, or
+   * imported by another process) the append is refused and the retry decides on the database's
+   * state. Never for a read, nor for a write whose precondition must see the real state.
+   */
+  loadForWrite(bucket: string, key: string): Promise<ObjectState> {
+    if (!this.cache) return this.load(bucket, key);
+    return Promise.resolve(this.cache.peek(bucket, key) ?? initialObjectState(bucket, key));
   }
 
   /** The key's state from the database itself, bypassing and refreshing any cached state. */

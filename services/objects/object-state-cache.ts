@@ -53,6 +53,11 @@ export class ObjectStateCache {
     }
   }
 
+  /** The cached state of a key, or undefined: never asks the database. */
+  peek(bucket: string, key: string): ObjectState | undefined {
+    return this.entries.get(objectStreamId(bucket, key));
+  }
+
   /** After a committed append: folds its object-stream events into the cached states. */
   appended(results: readonly AppendResult[], appends: readonly StreamAppend[]): void {
     appends.forEach((a, i) => {

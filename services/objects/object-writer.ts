@@ -92,8 +92,8 @@ export class ObjectWriter {
     }
     const writeId = newUlid(this.events.now().getTime());
     const storageKey = versionStorageKey(input.bucket, input.key, writeId);
-    // Loaded while the body uploads; the commit expects this revision.
-    const state = this.objects.load(input.bucket, input.key);
+    // Loaded while the body uploads; the commit expects this revision. A precondition is checked on the database's state.
+    const state = input.precondition ? this.objects.load(input.bucket, input.key) : this.objects.loadForWrite(input.bucket, input.key);
     state.catch(() => undefined);
     if (input.precondition) {
       try {

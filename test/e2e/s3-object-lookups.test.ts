@@ -40,6 +40,44 @@ describe('object lookups by a declared single writer', () => {
     expect(await body(s3, 'k')).toBe('three');
   });
 
+  it('a PUT of a key it has not seen asks the database nothing: the key is presumed new', async () => {
+    const s3 = stack.client();
+    const before = lookups();
+    await put(s3, 'fresh', 'new');
+    expect(lookups()).toBe(before);
+    expect(await body(s3, 'fresh')).toBe('new');
+  });
+
+  it('a PUT over a version it never saw (written by another process) is refused as new by the log, then decided on the database\'s state', async () => {
+    const other = await startOrchestrator(parseOrThrow(stack.yaml()), { logger: createLogger('silent'), database: { pool: stack.db.pool } });
+    try {
+      await put(stack.client('alpha', { endpoint: other.url }), 'theirs', 'old');
+    } finally {
+      await other.stop();
+    }
+    const before = lookups();
+    await put(stack.client(), 'theirs', 'mine');
+    expect(lookups()).toBeGreaterThan(before);
+    expect(await body(stack.client(), 'theirs')).toBe('mine');
+    const written = (await stack.db.pool.query<{ data: { writeId: string; displaced: { storageKey: string }[] } }>(
+      "SELECT data FROM events WHERE stream_id = 'object-alpha/theirs' AND type = 'ObjectWritten' ORDER BY revision",
+    )).rows.map((r) => r.data);
+    expect(written).toHaveLength(2);
+    expect(written[1]?.displaced.map((d) => d.storageKey)).toEqual([expect.stringContaining(written[0]?.writeId ?? '?')]);
+  });
+
+  it('concurrent PUTs of one new key all presume it new: one commits as the first version, each other is refused and decided again until it displaces its predecessor', async () => {
+    const texts = Array.from({ length: 8 }, (_, i) => `racer-${i}`);
+    await Promise.all(texts.map((t) => put(stack.client(), 'race', t)));
+    const written = (await stack.db.pool.query<{ data: { writeId: string; displaced: { storageKey: string }[] } }>(
+      "SELECT data FROM events WHERE stream_id = 'object-alpha/race' AND type = 'ObjectWritten' ORDER BY revision",
+    )).rows.map((r) => r.data);
+    expect(written).toHaveLength(texts.length);
+    expect(written[0]?.displaced).toEqual([]);
+    written.slice(1).forEach((w, i) => expect(w.displaced.map((d) => d.storageKey)).toEqual([expect.stringContaining(written[i]?.writeId ?? '?')]));
+    expect(texts).toContain(await body(stack.client(), 'race'));
+  });
+
   it('a key it has not seen is looked up in the database (and found)', async () => {
     const before = lookups();
     await expect(stack.client().send(new GetObjectCommand({ Bucket: 'alpha', Key: 'never-written' }))).rejects.toMatchObject({ name: 'NoSuchKey' });
