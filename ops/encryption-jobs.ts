@@ -1,14 +1,14 @@
 import type pg from 'pg';
 import type { EventStore } from '../domain/eventstore/port.js';
+import { rewriteJobKinds } from '../domain/jobs/job-state.js';
 import type { Logger } from '../infra/telemetry/logger.js';
 import type { Metrics } from '../infra/telemetry/metrics.js';
-import { RewrapDriver, StoredBytesRewriteDriver, type EncryptionJobSettings, type RewriteObserver } from '../processes/jobs/encryption-drivers.js';
+import { EncryptionRewriteDriver, type EncryptionJobSettings, type RewriteObserver } from '../processes/jobs/encryption-drivers.js';
 import { EncryptionJobStarter } from '../processes/jobs/encryption-job-starter.js';
 import type { Leases } from '../processes/leases.js';
 import type { BackendDirectory } from '../services/backends/backend-directory.js';
 import type { OrphanRecorder } from '../services/cleanup/orphans.js';
 import type { Reclaimer } from '../services/cleanup/reclaimer.js';
-import { DataKeyRewrapper } from '../services/rewrites/data-key-rewrapper.js';
 import type { ObjectEncryption } from '../services/encryption/object-encryption.js';
 import { StoredBytesRewriter } from '../services/rewrites/stored-bytes-rewriter.js';
 import type { EventFactory } from '../services/event-factory.js';
@@ -44,15 +44,12 @@ export function encryptionJobs(deps: EncryptionJobDeps, settings: () => Encrypti
   const rewriter = encryption
     ? new StoredBytesRewriter(deps.objects, deps.backends, deps.plain, encryption, deps.orphans, deps.reclaimer, logger)
     : undefined;
-  const rewrapper = encryption ? new DataKeyRewrapper(deps.objects, encryption, logger) : undefined;
   const counters = { 'encrypt-existing': metrics.encryption.encryptExisting, 'decrypt-existing': metrics.encryption.decryptExisting, 'rotate-encryption-key': metrics.encryption.keyRotation };
   const observe: RewriteObserver = (kind, outcome) => counters[kind].inc({ status: statusOf[outcome] });
   return {
     rewriter,
     drivers: [
-      new StoredBytesRewriteDriver('encrypt-existing', pool, encryption, rewriter, settings, observe, logger),
-      new StoredBytesRewriteDriver('decrypt-existing', pool, encryption, rewriter, settings, observe, logger),
-      new RewrapDriver(pool, encryption, rewrapper, settings, observe, logger),
+      ...rewriteJobKinds.map((kind) => new EncryptionRewriteDriver(kind, pool, encryption, rewriter, settings, observe, logger)),
     ],
     starter: new EncryptionJobStarter(pool, deps.store, deps.events, deps.leases, encryption, deps.kickJobs, logger),
   };

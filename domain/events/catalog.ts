@@ -44,6 +44,8 @@ export const upcasters: Record<string, (data: Record<string, unknown>) => Record
   'PartUploaded@2': (d) => ({ ...d, storedSize: d['size'], salt: null }),
   /** Version 2 says why a copy is bad; version 1 knew a hash mismatch, or bytes it could not read (null actual hash). */
   'CopyCorrupted@1': (d) => ({ ...d, reason: d['actualSha256'] === null ? 'missing' : 'checksum-mismatch' }),
+  /** Version 2 adds the rotation's header rewrite (`rewrap`, with the previous key); a version 1 rewrite was an encrypt or a decrypt. */
+  'StoredBytesRewritten@1': (d) => ({ ...d, previousKey: null }),
 };
 
 export function isKnownEventType(type: string): type is EventType {

@@ -74,25 +74,31 @@ export const ObjectDeleted = z.object({
 
 /**
  * An encryption job rewrote the stored bytes of the current version: every copy was replaced by
- * one holding the same client bytes encrypted (`encryption` set) or in plaintext (null), on the
- * same backends under new storage keys. Size, ETag and checksums stay the client's; the old
- * copies become orphans for cleanup.
+ * one holding the same client bytes encrypted (`encrypt`), in plaintext (`decrypt`), or the same
+ * ciphertext chunks under segment headers holding the data key re-wrapped by the primary key
+ * (`rewrap`, a key rotation: the data key and chunks stay, so the backend's bytes alone and the
+ * new key recover the object), on the same backends under new storage keys. Size, ETag and
+ * checksums stay the client's; the old copies become orphans for cleanup.
+ * Version 2 adds `rewrap` and `previousKey` (a version 1 event was an encrypt or a decrypt).
  */
 export const StoredBytesRewritten = z.object({
   bucket: z.string(),
   key: z.string(),
   writeId: z.string(),
-  change: z.enum(['encrypt', 'decrypt']),
+  change: z.enum(['encrypt', 'decrypt', 'rewrap']),
   copies: z.array(StoredCopy).min(1),
   displaced: z.array(OrphanedCopy).min(1),
   encryption: EncryptionEnvelope.nullable(),
+  /** The key that wrapped the data key before a `rewrap`; null for encrypt and decrypt. */
+  previousKey: z.object({ keyId: KeyId, keyAlias: z.string().min(1) }).nullable(),
   jobId: z.string(),
 });
 
 /**
- * A key rotation re-wrapped the version's data key with the primary master key: only the key
- * facts of its envelope change, no stored byte does (the segment headers keep the wrap of the
- * time they were written, see the README's key rotation).
+ * A key rotation (of an earlier build) re-wrapped the version's data key with the primary master
+ * key: only the key facts of its envelope changed, no stored byte did — the segment headers keep
+ * the wrap of the time they were written. Rotation now records StoredBytesRewritten `rewrap`
+ * (headers rewritten too); this event is only read back from older logs.
  */
 export const DataKeyRewrapped = z.object({
   bucket: z.string(),
@@ -111,6 +117,6 @@ export const objectEvents = {
   ReplicaDropped: { version: 1, schema: ReplicaDropped },
   CopyMoved: { version: 1, schema: CopyMoved },
   ObjectDeleted: { version: 1, schema: ObjectDeleted },
-  StoredBytesRewritten: { version: 1, schema: StoredBytesRewritten },
+  StoredBytesRewritten: { version: 2, schema: StoredBytesRewritten },
   DataKeyRewrapped: { version: 1, schema: DataKeyRewrapped },
 } as const;

@@ -43,17 +43,20 @@ export type ObjectCommand =
   | { type: 'BackfillChecksum'; writeId: string; contentSha256: string; parts: EventData<'ChecksumBackfilled'>['parts'] }
   /**
    * An encryption job replaces every copy of the version (`from`, as it read them) with new bytes
-   * on the same backends: encrypted under `encryption`, or (decrypt) plaintext.
+   * on the same backends: encrypted under `encryption`, plaintext (decrypt), or (rewrap) the same
+   * chunks under headers holding the data key wrapped as `encryption.key`, replacing the wrap
+   * `fromKey` the job read.
    */
-  | { type: 'RewriteStoredBytes'; writeId: string; change: 'encrypt' | 'decrypt'; from: readonly StoredCopy[]; copies: readonly StoredCopy[]; encryption: EncryptionEnvelope | null; jobId: string; ids: IdSource }
-  /** A key rotation replaces the data key's wrap `from` (as the job read it) with `wrap`. */
-  | { type: 'RewrapDataKey'; writeId: string; from: EncryptionKeyFacts; wrap: EncryptionKeyFacts; jobId: string };
+  | {
+    type: 'RewriteStoredBytes'; writeId: string; change: 'encrypt' | 'decrypt' | 'rewrap'; from: readonly StoredCopy[]; copies: readonly StoredCopy[];
+    encryption: EncryptionEnvelope | null; fromKey?: EncryptionKeyFacts; jobId: string; ids: IdSource;
+  };
 
 export type CorruptFinding = Pick<EventData<'CopyCorrupted'>, 'reason' | 'expectedSha256' | 'actualSha256' | 'partNumber'>;
 
 type Event<T extends DomainEvent['type']> = Extract<DomainEvent, { type: T }>;
 export type ObjectEvent = Event<'ObjectWritten' | 'ObjectDeleted' | 'ReplicaAdded' | 'ReplicaDropped' | 'CopyMoved' |
-  'CopyVerified' | 'CopyCorrupted' | 'CopyRepaired' | 'ChecksumBackfilled' | 'StoredBytesRewritten' | 'DataKeyRewrapped'>;
+  'CopyVerified' | 'CopyCorrupted' | 'CopyRepaired' | 'ChecksumBackfilled' | 'StoredBytesRewritten'>;
 
 const orphan = (c: StoredCopy, ids: IdSource): OrphanedCopy => ({ backend: c.backend, storageKey: c.storageKey, size: c.size, cleanupId: ids.cleanupId() });
 
@@ -121,7 +124,7 @@ function decideDelete(state: ObjectState, command: Extract<ObjectCommand, { type
  * it names is (or, for a new one, is not yet) where it says; otherwise nothing is decided and
  * the caller's work (copied bytes) is superseded.
  */
-function decideCopyChange(state: ObjectState, command: Exclude<ObjectCommand, { type: 'Write' | 'Delete' | 'RewriteStoredBytes' | 'RewrapDataKey' }>): ObjectEvent[] {
+function decideCopyChange(state: ObjectState, command: Exclude<ObjectCommand, { type: 'Write' | 'Delete' | 'RewriteStoredBytes' }>): ObjectEvent[] {
   const version = currentVersion(state, command.writeId);
   if (!version) return [];
   const { bucket, key } = state;
@@ -192,39 +195,39 @@ function decideCopyChange(state: ObjectState, command: Exclude<ObjectCommand, { 
 const sameCopies = (a: readonly StoredCopy[], b: readonly StoredCopy[]): boolean =>
   a.length === b.length && a.every((c) => b.some((o) => o.backend === c.backend && o.storageKey === c.storageKey));
 
+const sameWrap = (a: EncryptionKeyFacts | undefined, b: EncryptionKeyFacts | undefined): boolean =>
+  a !== undefined && b !== undefined && a.keyId === b.keyId && a.wrappedKey === b.wrappedKey;
+
 /**
  * A rewrite applies only to the bytes the job read: the version still current, its copies still
  * those it rewrote, and still in the state the change starts from (plaintext to encrypt,
- * encrypted to decrypt). Otherwise a client or another job changed it meanwhile and wins.
+ * encrypted to decrypt, its data key still wrapped as read to rewrap). Otherwise a client or
+ * another job changed it meanwhile and wins.
  */
 function decideRewrite(state: ObjectState, command: Extract<ObjectCommand, { type: 'RewriteStoredBytes' }>): ObjectEvent[] {
-  if ((command.change === 'encrypt') !== (command.encryption !== null)) {
-    throw new DomainError('InternalError', `an ${command.change} rewrite ${command.change === 'encrypt' ? 'needs' : 'cannot have'} an encryption envelope`);
+  if ((command.change === 'decrypt') !== (command.encryption === null)) {
+    throw new DomainError('InternalError', `a ${command.change} rewrite ${command.change === 'decrypt' ? 'cannot have' : 'needs'} an encryption envelope`);
+  }
+  if ((command.change === 'rewrap') !== (command.fromKey !== undefined)) {
+    throw new DomainError('InternalError', 'a rewrap rewrite, and only one, names the wrap it replaces');
   }
   const version = currentVersion(state, command.writeId);
-  if (!version || !sameCopies(version.copies, command.from) || (version.encryption === null) !== (command.change === 'encrypt')) return [];
+  if (!version || !sameCopies(version.copies, command.from)) return [];
+  const startsFrom = command.change === 'encrypt' ? version.encryption === null
+    : command.change === 'decrypt' ? version.encryption !== null
+      : sameWrap(version.encryption?.key, command.fromKey);
+  if (!startsFrom) return [];
   const backends = (copies: readonly StoredCopy[]) => copies.map((c) => c.backend).sort().join(',');
   if (backends(command.copies) !== backends(version.copies)) {
     throw new DomainError('InternalError', 'a rewrite replaces every copy of the version on the same backends');
   }
+  const previous = command.change === 'rewrap' ? version.encryption?.key : undefined;
   return [{
     type: 'StoredBytesRewritten',
     data: {
       bucket: state.bucket, key: state.key, writeId: command.writeId, change: command.change, copies: [...command.copies],
-      displaced: version.copies.map((c) => orphan(c, command.ids)), encryption: command.encryption, jobId: command.jobId,
-    },
-  }];
-}
-
-/** A re-wrap applies only while the version's data key is still wrapped as the job read it. */
-function decideRewrap(state: ObjectState, command: Extract<ObjectCommand, { type: 'RewrapDataKey' }>): ObjectEvent[] {
-  const key = currentVersion(state, command.writeId)?.encryption?.key;
-  if (!key || key.keyId !== command.from.keyId || key.wrappedKey !== command.from.wrappedKey) return [];
-  return [{
-    type: 'DataKeyRewrapped',
-    data: {
-      bucket: state.bucket, key: state.key, writeId: command.writeId, previousKeyId: key.keyId, previousKeyAlias: key.keyAlias,
-      wrap: command.wrap, jobId: command.jobId,
+      displaced: version.copies.map((c) => orphan(c, command.ids)), encryption: command.encryption,
+      previousKey: previous ? { keyId: previous.keyId, keyAlias: previous.keyAlias } : null, jobId: command.jobId,
     },
   }];
 }
@@ -238,8 +241,6 @@ export function decideObject(command: ObjectCommand, state: ObjectState): Object
       return decideDelete(state, command);
     case 'RewriteStoredBytes':
       return decideRewrite(state, command);
-    case 'RewrapDataKey':
-      return decideRewrap(state, command);
     default:
       return decideCopyChange(state, command);
   }

@@ -67,12 +67,15 @@ export function describeObjectEvent(event: DomainEvent): string {
       return `corrupt copy on ${event.data.from.backend} repaired from ${event.data.source}: now ${event.data.to.backend} (${bytes(event.data.to.size)}); the corrupt bytes queued for cleanup`;
     case 'StoredBytesRewritten': {
       const d = event.data;
-      const how = d.encryption ? `encrypted with key ${d.encryption.key.keyAlias} (${d.encryption.key.keyId})` : 'decrypted to plaintext';
+      const key = (k: { keyAlias: string; keyId: string }) => `${k.keyAlias} (${k.keyId})`;
+      const how = d.change === 'rewrap' && d.encryption && d.previousKey
+        ? `data key re-wrapped, key ${key(d.previousKey)} → ${key(d.encryption.key)}, and the stored headers rewritten (same ciphertext)`
+        : d.encryption ? `encrypted with key ${key(d.encryption.key)}` : 'decrypted to plaintext';
       return `${how} by job ${d.jobId}: now ${bytes(d.copies.reduce((n, c) => n + c.size, 0))} stored on ${backendsOf(d.copies)}${queued(d.displaced, 'the old bytes')}`;
     }
     case 'DataKeyRewrapped': {
       const d = event.data;
-      return `data key re-wrapped by job ${d.jobId}: key ${d.previousKeyAlias} (${d.previousKeyId}) → ${d.wrap.keyAlias} (${d.wrap.keyId}); no stored byte changed`;
+      return `data key re-wrapped by job ${d.jobId}: key ${d.previousKeyAlias} (${d.previousKeyId}) → ${d.wrap.keyAlias} (${d.wrap.keyId}); no stored byte changed (its headers keep the old wrap)`;
     }
     case 'ChecksumBackfilled':
       return `SHA-256 recorded by the checksum backfill: ${event.data.contentSha256}`;

@@ -80,7 +80,7 @@ export function adminContext(s: AdminServices): AdminContext {
     logger: s.logger,
     audit,
     status: { config: s.config, usage: s.usage, reads, backends: s.backends },
-    jobs: { reads, backendAdmin: s.backendAdmin, audit },
+    jobs: { reads, backendAdmin: s.backendAdmin, encryptionJobs: s.encryptionJobs, audit },
     backends: { config: s.config, backends: s.backends, reads, backendAdmin: s.backendAdmin, audit },
     objects: { reads, log: s.store },
     cleanup: { reads, cleanup: new CleanupAdmin(s.store, s.db, s.events, s.kickCleanup), audit },

@@ -44,6 +44,8 @@ export interface IntegrityControl {
 export interface EncryptionJobControl {
   /** Starts the job, or joins the one of that kind running; refused when the configuration cannot run it. */
   start(kind: RewriteJobKind, options: { oldKeyId?: string }, cause: Cause): Promise<EncryptionJobStart>;
+  /** Cancels the running job `jobId` (one of these kinds): it stops between objects. */
+  cancel(jobId: string, cause: Cause): Promise<RewriteJobKind>;
 }
 
 /** `sync` on demand (the dashboard): what `s3o sync` does, run by this instance under the reconcile lease. */

@@ -4,7 +4,9 @@ import { DomainError } from '../../domain/errors.js';
 import { listJobs, loadJobRow, type JobRow } from '../../projections/read/job-reads.js';
 import type { Queryable } from '../../infra/eventstore/postgres-event-store.js';
 import type { BackendAdmin } from '../../services/backends/backend-admin.js';
+import { rewriteJobKinds } from '../../domain/jobs/job-state.js';
 import type { AdminAudit } from './admin-audit.js';
+import type { EncryptionJobControl } from './controls.js';
 import { parseInput } from './admin-input.js';
 import { jobJson } from './presenters.js';
 
@@ -20,6 +22,7 @@ export interface JobRouteDeps {
   reads: Queryable;
   /** A drain job is cancelled through its backend. */
   backendAdmin: Pick<BackendAdmin, 'cancelDrain'>;
+  encryptionJobs: Pick<EncryptionJobControl, 'cancel'>;
   audit: AdminAudit;
 }
 
@@ -40,14 +43,20 @@ export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): voi
   app.get('/jobs/:id', async (req) => jobJson(await requireJob(deps.reads, parseInput(JobParams, req.params, 'path').id)));
 
   /**
-   * Drain jobs are cancelled through the backend (it becomes writable again). A remove or purge
-   * job is not cancellable: the backend already left the write path and half its records are
-   * gone; letting it finish is the only consistent end.
+   * Drain jobs are cancelled through the backend (it becomes writable again); encryption jobs
+   * (encrypt-existing, decrypt-existing, rotate-encryption-key) stop between objects, what they
+   * rewrote staying rewritten. A remove or purge job is not cancellable: the backend already left
+   * the write path and half its records are gone; letting it finish is the only consistent end.
    */
   app.post('/jobs/:id/cancel', async (req) => {
     const { id } = parseInput(JobParams, req.params, 'path');
     const job = await requireJob(deps.reads, id);
     if (job.state !== 'running') throw new DomainError('Conflict', `job ${id} is ${job.state}, not running`);
+    if ((rewriteJobKinds as readonly string[]).includes(job.kind)) {
+      const cause = await deps.audit.issue(req, 'job-cancel', { jobId: id });
+      await deps.encryptionJobs.cancel(id, cause);
+      return { status: 'job cancelled', job_id: id, kind: job.kind, backend: null };
+    }
     if (job.kind !== 'drain' || !job.backend) {
       throw new DomainError('Conflict', `a ${job.kind} job cannot be cancelled; it finishes what it started`);
     }

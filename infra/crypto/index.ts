@@ -16,3 +16,4 @@ export { DEFAULT_UNWRAP_CACHE, Keyring, type KeyDescription, type UnwrapCacheOpt
 export { decodeMasterKey, localKeyFingerprint } from './keys/local-master-key.js';
 export { createKeyring, type EncryptionKeySettings, type KeyringOptions } from './keys/create-keyring.js';
 export { vaultKeyFingerprint, type VaultKeyOptions, type VaultSettings } from './keys/vault-transit-key.js';
+export { HeaderRewriteStream, headerLengthOfWrap } from './header-rewriter.js';

@@ -1,10 +1,11 @@
 import type pg from 'pg';
 import { rotationScopeOf } from '../../domain/encryption/rotation-scope.js';
+import type { InFlightRewrite, RewriteJobKind } from '../../domain/jobs/job-state.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
 import { selectedVersions, type EncryptionSelection, type VersionRef } from '../../projections/read/encryption-reads.js';
-import type { DataKeyRewrapper } from '../../services/rewrites/data-key-rewrapper.js';
 import type { ObjectEncryption } from '../../services/encryption/object-encryption.js';
-import type { RewriteOutcome, StoredBytesRewriter } from '../../services/rewrites/stored-bytes-rewriter.js';
+import type { RewriteOutcome, RewritePlan, StoredBytesRewriter } from '../../services/rewrites/stored-bytes-rewriter.js';
+import { JobOwnershipLostError } from '../../services/moves/job-recorder.js';
 import { forEachConcurrently, type JobDriver } from './job-driver.js';
 import type { JobStreamWriter } from './job-stream-writer.js';
 
@@ -14,7 +15,7 @@ export interface EncryptionJobSettings {
 }
 
 /** Told of each object an encryption job settles (for the metrics). */
-export type RewriteObserver = (kind: 'encrypt-existing' | 'decrypt-existing' | 'rotate-encryption-key', outcome: RewriteOutcome) => void;
+export type RewriteObserver = (kind: RewriteJobKind, outcome: RewriteOutcome) => void;
 
 /**
  * Pages through the selected versions in key order, handing each to `each`, until a pass from
@@ -46,14 +47,17 @@ async function runSelection(
 }
 
 /**
- * encrypt-existing and decrypt-existing as process managers: rewrites a crashed owner left in
- * flight are finished (or their bytes cleaned up) first, then every version still plaintext
- * (encrypt) or encrypted (decrypt) is rewritten once. Running the job again handles only what is
- * left: versions rewritten since no longer match, and those that failed are tried again.
+ * encrypt-existing, decrypt-existing and rotate-encryption-key as process managers: rewrites a
+ * crashed owner left in flight are finished (or their bytes cleaned up) first, then every version
+ * still plaintext (encrypt), encrypted (decrypt) or with its data key wrapped by the old key
+ * (rotate: the alias or key id the operator named, resolved when the job started; see
+ * rotation-scope.ts) is rewritten once. Running the job again handles only what is left: versions
+ * rewritten since no longer match, and those that failed are tried again. A cancel stops it
+ * between objects; what was rewritten stays rewritten.
  */
-export class StoredBytesRewriteDriver implements JobDriver {
+export class EncryptionRewriteDriver implements JobDriver {
   constructor(
-    readonly kind: 'encrypt-existing' | 'decrypt-existing',
+    readonly kind: RewriteJobKind,
     private readonly pool: pg.Pool,
     private readonly encryption: ObjectEncryption | undefined,
     private readonly rewriter: StoredBytesRewriter | undefined,
@@ -63,61 +67,44 @@ export class StoredBytesRewriteDriver implements JobDriver {
   ) {}
 
   async run(job: JobStreamWriter, signal: AbortSignal): Promise<void> {
-    const change = this.kind === 'encrypt-existing' ? 'encrypt' : 'decrypt';
     const rewriter = this.rewriter;
-    if (!rewriter || (change === 'encrypt' && !this.encryption?.encryptsWrites)) {
-      await job.record({ type: 'Fail', error: change === 'encrypt' ? 'encryption is not enabled any more' : 'no encryption key is configured any more' });
+    const work = this.plan(job);
+    if (typeof work === 'string' || !rewriter) {
+      await job.record({ type: 'Fail', error: typeof work === 'string' ? work : 'no encryption key is configured any more' });
       return;
     }
-    const each = async (v: VersionRef, inFlight?: Parameters<StoredBytesRewriter['rewrite']>[4]) => {
-      this.observe(this.kind, await rewriter.rewrite(job, change, v, job.cause, inFlight));
+    const each = async (v: VersionRef, inFlight?: InFlightRewrite) => {
+      this.observe(this.kind, await rewriter.rewrite(job, work.plan, v, job.cause, inFlight));
     };
-    for (const r of job.state.rewritesInFlight.values()) {
-      if (signal.aborted) return;
-      await each(r, r);
+    try {
+      for (const r of job.state.rewritesInFlight.values()) {
+        if (signal.aborted) return;
+        await each(r, r);
+      }
+      if (!(await runSelection(this.pool, job, work.selection, this.settings, signal, each))) return;
+      await job.record({ type: 'Complete' });
+    } catch (err) {
+      if (!(err instanceof JobOwnershipLostError) || (await job.catchUp()).status === 'running') throw err;
+      this.logger.info({ jobId: job.jobId, rewritten: job.state.rewritten }, `${this.kind} ${job.state.status}; the objects done so far stay done`);
+      return;
     }
-    if (!(await runSelection(this.pool, job, { kind: change === 'encrypt' ? 'plaintext' : 'encrypted' }, this.settings, signal, each))) return;
-    await job.record({ type: 'Complete' });
-    this.logger.info({ jobId: job.jobId, rewritten: job.state.rewritten, failed: job.state.rewritesFailed.size }, `${this.kind} finished`);
+    this.logger.info({ jobId: job.jobId, ...job.state.params, rewritten: job.state.rewritten, failed: job.state.rewritesFailed.size }, `${this.kind} finished`);
   }
-}
 
-/**
- * rotate-encryption-key as a process manager: re-wraps the data keys its start selected (by the
- * alias or key id the operator named, resolved then; see rotation-scope.ts) with the primary
- * key. Metadata only, so nothing is in flight across a crash: a resumed run selects what is left.
- */
-export class RewrapDriver implements JobDriver {
-  readonly kind = 'rotate-encryption-key' as const;
-
-  constructor(
-    private readonly pool: pg.Pool,
-    private readonly encryption: ObjectEncryption | undefined,
-    private readonly rewrapper: DataKeyRewrapper | undefined,
-    private readonly settings: () => EncryptionJobSettings,
-    private readonly observe: RewriteObserver,
-    private readonly logger: Logger,
-  ) {}
-
-  async run(job: JobStreamWriter, signal: AbortSignal): Promise<void> {
+  /** What the job selects and does to each version, or why this configuration cannot run it. */
+  private plan(job: JobStreamWriter): { selection: EncryptionSelection; plan: RewritePlan } | string {
+    if (this.kind === 'encrypt-existing') {
+      return this.encryption?.encryptsWrites ? { selection: { kind: 'plaintext' }, plan: { change: 'encrypt' } } : 'encryption is not enabled any more';
+    }
+    if (!this.encryption) return 'no encryption key is configured any more';
+    if (this.kind === 'decrypt-existing') return { selection: { kind: 'encrypted' }, plan: { change: 'decrypt' } };
     const { oldKeyId, resolvedKeyId } = job.state.params as { oldKeyId?: unknown; resolvedKeyId?: unknown };
-    const rewrapper = this.rewrapper;
-    if (typeof oldKeyId !== 'string' || (typeof resolvedKeyId !== 'string' && resolvedKeyId !== null)) {
-      await job.record({ type: 'Fail', error: 'the job names no old key id' });
-      return;
-    }
-    if (!rewrapper || !this.encryption) {
-      await job.record({ type: 'Fail', error: 'no encryption key is configured any more' });
-      return;
-    }
+    if (typeof oldKeyId !== 'string' || (typeof resolvedKeyId !== 'string' && resolvedKeyId !== null)) return 'the job names no old key id';
     const primaryKeyId = this.encryption.requireKeyring().primaryKeyId;
     const scope = rotationScopeOf(oldKeyId, resolvedKeyId ?? undefined, primaryKeyId);
-    const selection: EncryptionSelection = { kind: 'wrapped', primaryKeyId, alias: oldKeyId, keyId: resolvedKeyId };
-    const done = await runSelection(this.pool, job, selection, this.settings, signal, async (v) => {
-      this.observe(this.kind, await rewrapper.rewrap(job, v, scope.selects, job.cause));
-    });
-    if (!done) return;
-    await job.record({ type: 'Complete' });
-    this.logger.info({ jobId: job.jobId, oldKeyId, rewrapped: job.state.rewritten, failed: job.state.rewritesFailed.size }, 'key rotation finished');
+    return {
+      selection: { kind: 'wrapped', primaryKeyId, alias: oldKeyId, keyId: resolvedKeyId },
+      plan: { change: 'rewrap', selects: scope.selects },
+    };
   }
 }

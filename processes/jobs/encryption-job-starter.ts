@@ -2,11 +2,12 @@ import type pg from 'pg';
 import { DomainError } from '../../domain/errors.js';
 import type { EventStore } from '../../domain/eventstore/port.js';
 import { decideJob } from '../../domain/jobs/job-decider.js';
-import { initialJobState, jobStreamId, rewriteJobKinds, type RewriteJobKind } from '../../domain/jobs/job-state.js';
+import { initialJobState, isRewriteJob, jobStreamId, rewriteJobKinds, type RewriteJobKind } from '../../domain/jobs/job-state.js';
 import { newUlid } from '../../infra/ids.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
 import { aliasRecorded, countSelected, type EncryptionSelection } from '../../projections/read/encryption-reads.js';
 import { handleCommand } from '../../services/commands/handle-command.js';
+import { loadJob } from '../../services/jobs/job-stream.js';
 import type { ObjectEncryption } from '../../services/encryption/object-encryption.js';
 import type { Cause, EventFactory } from '../../services/event-factory.js';
 import type { Leases } from '../leases.js';
@@ -72,6 +73,26 @@ export class EncryptionJobStarter {
     });
     if (!result) throw new DomainError('Conflict', 'another instance is starting an encryption job right now; try again');
     return result;
+  }
+
+  /**
+   * Cancels a running encryption job, as an operator cancels a drain: its owner stops between
+   * objects (a rewrite in flight is not committed and its new bytes are cleaned up), what was
+   * rewritten stays rewritten, and starting the job again does only what is left. Appended
+   * without expecting the job's revision: its owner keeps appending steps, which do not change
+   * whether it runs, and its next append then fails and stops it.
+   */
+  async cancel(jobId: string, cause: Cause): Promise<RewriteJobKind> {
+    const job = await loadJob(this.store, jobId);
+    if (!isRewriteJob(job.kind)) throw new DomainError('InternalError', `job ${jobId} is not an encryption job`);
+    const kind = job.kind;
+    await this.store.appendToStreams([{
+      streamId: jobStreamId(jobId),
+      events: decideJob({ type: 'Cancel' }, job).map((e) => this.events.record(e, { correlationId: jobId, ...cause })),
+      expected: 'stream_exists',
+    }]);
+    this.logger.info({ jobId, kind }, `${kind} cancelled`);
+    return kind;
   }
 
   /** What the job selects, or a clear refusal when this configuration cannot run it. */

@@ -28,10 +28,24 @@ export function jobBackend(job: JobStreamWriter): string {
   return backend;
 }
 
-/** Runs `work` over `items` with at most `concurrency` at a time. */
+/**
+ * Runs `work` over `items` with at most `concurrency` at a time. After a failure no new item is
+ * started, and the first error is thrown once the items in hand have settled (so a job that
+ * stops has no work left running behind it).
+ */
 export async function forEachConcurrently<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
   const queue = [...items];
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, queue.length)) }, async () => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
+  let failed = false;
+  const results = await Promise.allSettled(Array.from({ length: Math.max(1, Math.min(concurrency, queue.length)) }, async () => {
+    for (let item = queue.shift(); item !== undefined && !failed; item = queue.shift()) {
+      try {
+        await work(item);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
   }));
+  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (rejected) throw rejected.reason;
 }

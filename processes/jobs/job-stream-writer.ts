@@ -6,14 +6,7 @@ import { evolveJob, jobStreamId, type JobState } from '../../domain/jobs/job-sta
 import type { Appender } from '../../services/commands/handle-command.js';
 import type { Cause, EventFactory } from '../../services/event-factory.js';
 import { catchUpJob } from '../../services/jobs/job-stream.js';
-import type { JobRecorder } from '../../services/moves/job-recorder.js';
-
-export class JobOwnershipLostError extends Error {
-  constructor(jobId: string) {
-    super(`job ${jobId} was written by another owner; stopping here`);
-    this.name = 'JobOwnershipLostError';
-  }
-}
+import { JobOwnershipLostError, type JobRecorder } from '../../services/moves/job-recorder.js';
 
 interface Pending {
   command: JobCommand;
@@ -166,6 +159,8 @@ export class JobStreamWriter implements JobRecorder {
 
   /** The events `command` decides on `state` (with a checkpoint when one is due) and the state after them; undefined when none. */
   private decide(state: JobState, command: JobCommand): { events: NewEvent[]; next: JobState } | undefined {
+    // Ended by someone else (an operator's cancel) since the owner looked: its steps stop here.
+    if (state.status !== 'running') throw new JobOwnershipLostError(this.jobId);
     const decided = decideJob(command, state);
     if (decided.length === 0) return undefined;
     const now = this.events.now().toISOString();

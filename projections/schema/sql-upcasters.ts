@@ -12,4 +12,5 @@ export const sqlUpcasters: Readonly<Record<string, string>> = {
   'MultipartUploadCreated@1': `d || '{"encryption": null}'::jsonb`,
   'PartUploaded@2': `d || jsonb_build_object('storedSize', d->'size', 'salt', null)`,
   'CopyCorrupted@1': `d || jsonb_build_object('reason', CASE WHEN d->'actualSha256' = 'null'::jsonb THEN 'missing' ELSE 'checksum-mismatch' END)`,
+  'StoredBytesRewritten@1': `d || '{"previousKey": null}'::jsonb`,
 };

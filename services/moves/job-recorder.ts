@@ -14,3 +14,11 @@ export interface JobRecorder {
   /** Appends `command`'s step with whatever a command on another stream (the object's) appends through this. */
   appenderFor(command: JobCommand): Appender;
 }
+
+/** The job's stream moved on without its owner (an operator cancelled it, or another owner took it): the step was not appended. */
+export class JobOwnershipLostError extends Error {
+  constructor(jobId: string) {
+    super(`job ${jobId} has ended or was written by another owner; stopping here`);
+    this.name = 'JobOwnershipLostError';
+  }
+}

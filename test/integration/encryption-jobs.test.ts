@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StoredCopy } from '../../domain/events/common.js';
 import type { AppendResult, StreamAppend } from '../../domain/eventstore/port.js';
@@ -11,6 +13,7 @@ import type { S3rverInstance } from '../support/s3rver.js';
 
 const token = 'enc-jobs-token';
 const marker = 'PLAINTEXT-MARKER-7f3a';
+const objectCount = 200;
 const keyA = randomBytes(32).toString('base64');
 const keyB = randomBytes(32).toString('base64');
 const base = ['replication:', '  factor: 2', '  write_copies: 2', 'ui:', `  admin_token: ${token}`].join('\n');
@@ -46,6 +49,44 @@ async function readAll(stack: TestStack, bodies: Map<string, Buffer>): Promise<v
   }
 }
 
+async function multipartPut(stack: TestStack, key: string, parts: Buffer[]): Promise<void> {
+  const s3 = stack.client();
+  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'alpha', Key: key }));
+  const done = [];
+  for (const [i, body] of parts.entries()) {
+    const { ETag } = await s3.send(new UploadPartCommand({ Bucket: 'alpha', Key: key, UploadId, PartNumber: i + 1, Body: body }));
+    done.push({ PartNumber: i + 1, ETag });
+  }
+  await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'alpha', Key: key, UploadId, MultipartUpload: { Parts: done } }));
+}
+
+async function readParts(stack: TestStack, key: string, parts: Buffer[]): Promise<void> {
+  const s3 = stack.client();
+  for (const [i, part] of parts.entries()) {
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'alpha', Key: key, PartNumber: i + 1 }));
+    expect(got.ContentLength, `part ${i + 1}`).toBe(part.length);
+    expect(Buffer.from(await (got.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray()).equals(part), `part ${i + 1}`).toBe(true);
+  }
+}
+
+/**
+ * After cleanup: the storage invariants hold (used = live copies, nothing untracked), how many
+ * markers the backends' files hold, and whether each backend's used bytes are the sum of the
+ * sizes of the files it holds.
+ */
+async function backendState(stack: TestStack): Promise<{ withMarker: number; usedIsStored: boolean }> {
+  await expectStorageInvariants(stack);
+  let withMarker = 0;
+  let usedIsStored = true;
+  for (const [i, s] of stack.s3rvers.entries()) {
+    const stored = await backendBodies(s);
+    for (const b of stored.values()) for (let at = b.indexOf(marker); at >= 0; at = b.indexOf(marker, at + 1)) withMarker += 1;
+    const used = await stack.db.pool.query<{ used: string }>('SELECT bytes_used AS used FROM backend_usage WHERE backend = $1', [stack.config.backends[i]?.name]);
+    if (Number(used.rows[0]?.used) !== [...stored.values()].reduce((n, b) => n + b.length, 0)) usedIsStored = false;
+  }
+  return { withMarker, usedIsStored };
+}
+
 async function rewritesPerObject(stack: TestStack, type: string): Promise<number[]> {
   const res = await stack.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events WHERE type = $1 GROUP BY stream_id', [type]);
   return res.rows.map((r) => r.n);
@@ -58,15 +99,22 @@ describe('encryption jobs', () => {
     stack = undefined;
   });
 
-  it('encrypt-existing, rotate-encryption-key and decrypt-existing follow the manual: no plaintext left, every object reads, usage is the stored bytes', async () => {
+  it('encrypt-existing, rotate-encryption-key and decrypt-existing follow the manual on a few hundred objects with restarts: no plaintext left, every object reads, usage is the stored bytes', async () => {
     stack = await startStack({ backends: [{ quota: 0 }, { quota: 0 }], extraYaml: base });
     const s3 = stack.client();
     const bodies = new Map<string, Buffer>();
-    for (let i = 0; i < 24; i += 1) {
-      const body = Buffer.concat([Buffer.from(marker), randomBytes(i * 700)]);
-      bodies.set(`k${i}`, body);
-      await s3.send(new PutObjectCommand({ Bucket: 'alpha', Key: `k${i}`, Body: body }));
+    for (let i = 0; i < objectCount; i += 20) {
+      await Promise.all(Array.from({ length: 20 }, async (_, j) => {
+        const body = Buffer.concat([Buffer.from(marker), randomBytes(((i + j) * 53) % 9000)]);
+        bodies.set(`k${i + j}`, body);
+        await s3.send(new PutObjectCommand({ Bucket: 'alpha', Key: `k${i + j}`, Body: body }));
+      }));
     }
+    // A multipart object (each part holds the marker): encrypt-existing stores it as one segment, ?partNumber= still answers each part.
+    const parts = [Buffer.concat([Buffer.from(marker), randomBytes(5 * 1024 * 1024)]), Buffer.concat([Buffer.from(marker), randomBytes(3000)])];
+    await multipartPut(stack, 'multi', parts);
+    bodies.set('multi', Buffer.concat(parts));
+    const total = objectCount + 1;
     const refused = await admin(stack, 'encrypt-existing');
     expect(refused.code).toBe(1);
     expect(refused.err).toMatch(/encryption is not enabled/);
@@ -75,41 +123,101 @@ describe('encryption jobs', () => {
     await stack.restart(`${base}\n${encryption(keyA)}`);
     const encrypted = await admin(stack, 'encrypt-existing');
     expect(encrypted.err).toBe('');
-    expect(JSON.parse(encrypted.out)).toEqual({ status: 'complete', encrypted: 24, failed: 0, total: 24 });
-    for (const s of stack.s3rvers) for (const [k, b] of await backendBodies(s)) expect(b.includes(marker), `${k} holds plaintext`).toBe(false);
+    expect(JSON.parse(encrypted.out)).toEqual({ status: 'complete', encrypted: total, failed: 0, total });
+    expect(await backendState(stack)).toEqual({ withMarker: 0, usedIsStored: true });
     await readAll(stack, bodies);
-    await expectStorageInvariants(stack);
-    expect(await rewritesPerObject(stack, 'StoredBytesRewritten')).toEqual(Array(24).fill(1));
+    await readParts(stack, 'multi', parts);
+    expect(await rewritesPerObject(stack, 'StoredBytesRewritten')).toEqual(Array(total).fill(1));
     const again = await admin(stack, 'encrypt-existing');
     expect(JSON.parse(again.out)).toEqual({ status: 'complete', encrypted: 0, failed: 0, total: 0 });
     const history = await admin(stack, 'history', 'alpha/k3');
     expect(history.out).toMatch(/encrypted with key config-0 \([0-9a-f]{16}\) by job/);
 
-    // Rotate: the new key first, the old one among the previous keys, restart, re-wrap.
+    // Rotate: the new key first, the old one among the previous keys, restart, rewrite the headers.
     await stack.restart(`${base}\n${encryption(keyB, [keyA])}`);
     const unknown = await admin(stack, 'rotate-encryption-key', '--old-key-id', 'config-7');
     expect(unknown.code).toBe(1);
     expect(unknown.err).toMatch(/unknown old_key_id "config-7".*config-0/);
     const rotated = await admin(stack, 'rotate-encryption-key', '--old-key-id', 'config-0');
-    expect(JSON.parse(rotated.out)).toEqual({ status: 'complete', rotated: 24, failed: 0, total: 24 });
-    expect(await rewritesPerObject(stack, 'DataKeyRewrapped')).toEqual(Array(24).fill(1));
+    expect(JSON.parse(rotated.out)).toEqual({ status: 'complete', rotated: total, failed: 0, total });
+    expect(await rewritesPerObject(stack, 'StoredBytesRewritten')).toEqual(Array(total).fill(2));
+    expect(await backendState(stack)).toEqual({ withMarker: 0, usedIsStored: true });
+    expect((await admin(stack, 'history', 'alpha/k3')).out).toMatch(/data key re-wrapped, key config-0 \([0-9a-f]{16}\) → config-0 \([0-9a-f]{16}\), and the stored headers rewritten/);
     // The old key can go: every object still reads with the new one alone.
     await stack.restart(`${base}\n${encryption(keyB)}`);
     await readAll(stack, bodies);
+    await readParts(stack, 'multi', parts);
 
     // Decrypt, then encryption may be disabled.
     const decrypted = await admin(stack, 'decrypt-existing');
-    expect(JSON.parse(decrypted.out)).toEqual({ status: 'complete', decrypted: 24, failed: 0, total: 24 });
-    await expectStorageInvariants(stack);
-    for (const s of stack.s3rvers) {
-      const stored = await backendBodies(s);
-      expect([...stored.values()].filter((b) => b.includes(marker)).length).toBe(24);
-    }
+    expect(JSON.parse(decrypted.out)).toEqual({ status: 'complete', decrypted: total, failed: 0, total });
+    // Plaintext again: every stored object holds its marker (the multipart one twice), usage is back to the plaintext sizes.
+    expect(await backendState(stack)).toEqual({ withMarker: 2 * (total + 1), usedIsStored: true });
     const used = await stack.db.pool.query<{ used: string }>('SELECT sum(bytes_used)::bigint AS used FROM backend_usage');
     expect(Number(used.rows[0]?.used)).toBe(2 * [...bodies.values()].reduce((n, b) => n + b.length, 0));
     await stack.restart(`${base}\n${encryption(keyB, [], false)}`);
     await readAll(stack, bodies);
-  }, 180_000);
+    await readParts(stack, 'multi', parts);
+  }, 400_000);
+
+  it('job-cancel stops encrypt-existing between objects: what was encrypted stays, a rewrite in flight is dropped and cleaned up, running it again does the rest', async () => {
+    const single = base.replace('factor: 2', 'factor: 1').replace('write_copies: 2', 'write_copies: 1');
+    stack = await startStack({ backends: [{ quota: 0 }], extraYaml: single });
+    const s3 = stack.client();
+    const bodies = new Map<string, Buffer>();
+    for (let i = 0; i < 30; i += 1) {
+      const body = Buffer.concat([Buffer.from(marker), randomBytes(i * 300)]);
+      bodies.set(`c${i}`, body);
+      await s3.send(new PutObjectCommand({ Bucket: 'alpha', Key: `c${i}`, Body: body }));
+    }
+    await stack.restart(`${single}\n${encryption(keyA)}`);
+    const rewriter = stack.orchestrator.services.rewriter;
+    if (!rewriter) throw new Error('no rewriter with encryption configured');
+    // The job's commits after the fifth wait until the operator has cancelled it: those rewrites
+    // have written their new bytes and are in flight when the cancel lands.
+    const committed = 5;
+    let commits = 0;
+    let held!: () => void;
+    const reachedGate = new Promise<void>((resolve) => (held = resolve));
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const rewrite = rewriter.rewrite.bind(rewriter);
+    rewriter.rewrite = (job, ...rest) => rewrite({
+      jobId: job.jobId,
+      record: (command, others) => job.record(command, others),
+      appenderFor: (command) => {
+        const appender = job.appenderFor(command);
+        if (command.type !== 'CompleteRewrite' || (commits += 1) <= committed) return appender;
+        held();
+        return { appendToStreams: async (appends) => { await gate; return appender.appendToStreams(appends); } };
+      },
+    }, ...rest);
+
+    const started = JSON.parse((await admin(stack, 'encrypt-existing', '--detach', '--json')).out) as { job_id: string };
+    await reachedGate;
+    const cancelled = await admin(stack, 'job-cancel', started.job_id);
+    expect(cancelled.code).toBe(0);
+    expect(cancelled.out).toMatch(/encrypt-existing stops after the objects in hand; what it rewrote stays rewritten/);
+    open();
+    const { pool } = stack.db;
+    await expect.poll(async () => stack?.orchestrator.jobs.localJobs(), { timeout: 30_000 }).toEqual([]);
+    const row = (await pool.query<{ state: string; moved: number }>('SELECT state, moved::int FROM jobs WHERE job_id = $1', [started.job_id])).rows[0];
+    expect(row).toEqual({ state: 'cancelled', moved: committed });
+    const again = await admin(stack, 'job-cancel', started.job_id);
+    expect(again.err).toMatch(/is cancelled, not running/);
+    // Every object reads (encrypted or not); the dropped rewrites' bytes are cleaned up.
+    await readAll(stack, bodies);
+    await expectStorageInvariants(stack);
+    expect((await pool.query("SELECT 1 FROM events WHERE type = 'OrphanRecorded' AND data->>'reason' = 'rewrite_abandoned'")).rowCount).toBeGreaterThan(0);
+
+    // Running the command again encrypts what is left, each object once in all.
+    rewriter.rewrite = rewrite;
+    const rest = await admin(stack, 'encrypt-existing');
+    expect(JSON.parse(rest.out)).toEqual({ status: 'complete', encrypted: bodies.size - committed, failed: 0, total: bodies.size - committed });
+    expect(await rewritesPerObject(stack, 'StoredBytesRewritten')).toEqual(Array(bodies.size).fill(1));
+    expect(await backendState(stack)).toEqual({ withMarker: 0, usedIsStored: true });
+    await readAll(stack, bodies);
+  }, 120_000);
 
   it('a client write during a rewrite wins: the rewrite is skipped and its new bytes cleaned up', async () => {
     stack = await startStack({ backends: [{ quota: 0 }], extraYaml: base.replace('factor: 2', 'factor: 1').replace('write_copies: 2', 'write_copies: 1') });
@@ -137,7 +245,7 @@ describe('encryption jobs', () => {
         return { appendToStreams: (appends: readonly StreamAppend[]) => job.record(command, appends) };
       },
     };
-    const outcome = await rewriter?.rewrite(job, 'encrypt', { bucket: 'alpha', key: 'raced', writeId }, { actor: 'test' });
+    const outcome = await rewriter?.rewrite(job, { change: 'encrypt' }, { bucket: 'alpha', key: 'raced', writeId }, { actor: 'test' });
     expect(outcome).toBe('skipped');
     expect(steps).toEqual(['StartRewrite', 'SkipRewrite']);
     const got = await client.send(new GetObjectCommand({ Bucket: 'alpha', Key: 'raced' }));

@@ -171,6 +171,14 @@ describe('event versions', () => {
     expect(reasons).toEqual(['missing', 'checksum-mismatch']);
   });
 
+  it('StoredBytesRewritten@1 upcasts alike in SQL and TypeScript: an encrypt or decrypt with no previous key, read as version 2', async () => {
+    const copy = { backend: 'b1', storageKey: 'data/r~w-R', size: 10 };
+    const data = { bucket: 'data', key: 'r', writeId: 'w', change: 'decrypt', copies: [copy], displaced: [{ ...copy, cleanupId: 'c' }], encryption: null, jobId: 'J' };
+    const sql = (await current.pool.query<{ upcast: unknown }>("SELECT s3o_upcast('StoredBytesRewritten', 1, $1::jsonb) AS upcast", [JSON.stringify(data)])).rows[0]?.upcast;
+    expect(sql).toEqual(upcasters['StoredBytesRewritten@1']?.(data));
+    expect(decodeEvent('StoredBytesRewritten', 1, data)).toEqual({ type: 'StoredBytesRewritten', data: { ...data, previousKey: null } });
+  });
+
   const pendingOf = async (backend: string): Promise<number> =>
     Number((await current.pool.query<{ pending: string }>('SELECT pending_bytes AS pending FROM backend_usage WHERE backend = $1', [backend])).rows[0]?.pending ?? 0);
 

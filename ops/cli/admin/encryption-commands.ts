@@ -75,7 +75,7 @@ export const encryptionCommands: AdminCommandSpec[] = [
   },
   {
     name: 'rotate-encryption-key', args: [], options: ['old-key-id', 'watch', 'detach'],
-    summary: 're-wrap the data keys wrapped by the old key with the primary key (no object bytes move); prints {"status","rotated","failed","total"}',
+    summary: 're-wrap the data keys wrapped by the old key with the primary key and rewrite the stored headers (same ciphertext); prints {"status","rotated","failed","total"}',
     run: (c) => runEncryptionJob('rotate-encryption-key', c),
   },
 ];

@@ -61,11 +61,14 @@ export const jobCommands: AdminCommandSpec[] = [
     run: async (c) => output(c, await c.client.get<JobJson>(`jobs/${encodeURIComponent(c.args[0] ?? '')}`), renderJob),
   },
   {
-    name: 'job-cancel', args: ['<id>'], options: [], summary: 'cancel a running drain job (moved copies stay moved)',
+    name: 'job-cancel', args: ['<id>'], options: [],
+    summary: 'cancel a running drain (moved copies stay moved) or encrypt-existing / decrypt-existing / rotate-encryption-key job (rewritten objects stay rewritten)',
     run: async (c) => {
-      const r = await c.client.post<{ job_id: string; kind: string; backend: string }>(`jobs/${encodeURIComponent(c.args[0] ?? '')}/cancel`);
+      const r = await c.client.post<{ job_id: string; kind: string; backend: string | null }>(`jobs/${encodeURIComponent(c.args[0] ?? '')}/cancel`);
       if (c.json) return output(c, r, () => '');
-      print(c, `job ${r.job_id} cancelled: ${r.kind} of ${r.backend} stopped; ${r.backend} takes writes again`);
+      print(c, r.backend === null
+        ? `job ${r.job_id} cancelled: ${r.kind} stops after the objects in hand; what it rewrote stays rewritten, and running it again does what is left`
+        : `job ${r.job_id} cancelled: ${r.kind} of ${r.backend} stopped; ${r.backend} takes writes again`);
       return 0;
     },
   },

@@ -16,6 +16,6 @@ export const usageMonthlyProjection = defineAsyncProjection({
     'MoveCompleted@1', 'MoveSkipped@1', 'MoveFailed@1', 'JobCompleted@1', 'JobCancelled@1',
     'JobFailed@1', 'JobCheckpointed@1', 'AdminCommandIssued@1',
     'CopyVerified@1', 'CopyCorrupted@2', 'CopyRepaired@1', 'ChecksumBackfilled@1', 'ScrubPassCompleted@1',
-    'StoredBytesRewritten@1', 'DataKeyRewrapped@1', 'RewriteStarted@1', 'RewriteCompleted@1', 'RewriteSkipped@1', 'RewriteFailed@1',
+    'StoredBytesRewritten@2', 'DataKeyRewrapped@1', 'RewriteStarted@1', 'RewriteCompleted@1', 'RewriteSkipped@1', 'RewriteFailed@1',
   ],
 });

@@ -10,7 +10,7 @@ export const cleanupProjection = defineInlineProjection({
     'CleanupSucceeded@1', 'CleanupDismissed@1',
   ],
   handles: [
-    'StoredBytesRewritten@1',
+    'StoredBytesRewritten@2',
     'ObjectWritten@3', 'ReplicaDropped@1', 'CopyMoved@1', 'ObjectDeleted@1', 'OrphanRecorded@1',
     'CleanupFailed@1', 'CleanupSucceeded@1', 'CleanupExhausted@1', 'CleanupRetried@1',
     'CleanupDismissed@1',

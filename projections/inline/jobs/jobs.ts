@@ -15,7 +15,7 @@ export const jobsProjection = defineInlineProjection({
   ],
   ignores: [
     'DataKeyRewrapped@1',
-    'StoredBytesRewritten@1',
+    'StoredBytesRewritten@2',
     'JobCheckpointed@1',
     'ObjectWritten@3', 'ReplicaAdded@1', 'ReplicaDropped@1', 'CopyMoved@1', 'ObjectDeleted@1',
     'BackendRegistered@1', 'BackendLimitsChanged@1', 'BackendDrainStarted@1', 'BackendDrained@1',

@@ -8,7 +8,7 @@ export const locationsProjection = defineInlineProjection({
   bulk: ['ObjectWritten@3', 'ObjectDeleted@1'],
   handles: [
     'DataKeyRewrapped@1',
-    'StoredBytesRewritten@1',
+    'StoredBytesRewritten@2',
     'ObjectWritten@3', 'ReplicaAdded@1', 'ReplicaDropped@1', 'CopyMoved@1', 'ObjectDeleted@1',
     'CopyVerified@1', 'CopyCorrupted@2', 'CopyRepaired@1', 'ChecksumBackfilled@1',
   ],

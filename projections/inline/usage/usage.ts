@@ -13,7 +13,7 @@ export const usageProjection = defineInlineProjection({
     'OrphanRecorded@1', 'CleanupSucceeded@1', 'CleanupDismissed@1',
   ],
   handles: [
-    'StoredBytesRewritten@1',
+    'StoredBytesRewritten@2',
     'ObjectWritten@3', 'ReplicaAdded@1', 'ReplicaDropped@1', 'CopyMoved@1', 'ObjectDeleted@1',
     'BackendRegistered@1', 'BackendLimitsChanged@1', 'OrphanRecorded@1', 'CleanupSucceeded@1',
     'CleanupDismissed@1', 'PartUploaded@3', 'MultipartUploadCompleted@1', 'MultipartUploadAborted@1', 'MultipartUploadMoved@1',

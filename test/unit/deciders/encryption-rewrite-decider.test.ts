@@ -38,6 +38,10 @@ const decrypt = (from: StoredCopy[], copies: StoredCopy[]) => ({
   type: 'RewriteStoredBytes' as const, writeId: 'W1', change: 'decrypt' as const, from, copies, encryption: null, jobId: 'J1', ids: ids(),
 });
 
+const rewrap = (from: StoredCopy[], copies: StoredCopy[], encryption: EncryptionEnvelope) => ({
+  type: 'RewriteStoredBytes' as const, writeId: 'W1', change: 'rewrap' as const, from, copies, encryption, fromKey: oldKey, jobId: 'J1', ids: ids(),
+});
+
 const object = deciderSpec(decideObject, evolveObject, () => initialObjectState('alpha', 'k'));
 const plainTwice = written(['b1', 'b2']);
 const sealedTwice = written(['b1', 'b2'], envelope(oldKey));
@@ -48,7 +52,7 @@ describe('object decider: encryption rewrites', () => {
       type: 'StoredBytesRewritten',
       data: {
         bucket: 'alpha', key: 'k', writeId: 'W1', change: 'encrypt', copies: [sealedCopy('b1'), sealedCopy('b2')],
-        displaced: [{ ...plainCopy('b1'), cleanupId: 'C1' }, { ...plainCopy('b2'), cleanupId: 'C2' }], encryption: envelope(oldKey), jobId: 'J1',
+        displaced: [{ ...plainCopy('b1'), cleanupId: 'C1' }, { ...plainCopy('b2'), cleanupId: 'C2' }], encryption: envelope(oldKey), previousKey: null, jobId: 'J1',
       },
     };
     object.given(plainTwice).when(encrypt([plainCopy('b1'), plainCopy('b2')], [sealedCopy('b1'), sealedCopy('b2')])).then(encrypted);
@@ -70,7 +74,7 @@ describe('object decider: encryption rewrites', () => {
       type: 'StoredBytesRewritten',
       data: {
         bucket: 'alpha', key: 'k', writeId: 'W1', change: 'decrypt', copies: [plainCopy('b1'), plainCopy('b2')],
-        displaced: [{ ...sealedCopy('b1'), cleanupId: 'C1' }, { ...sealedCopy('b2'), cleanupId: 'C2' }], encryption: null, jobId: 'J1',
+        displaced: [{ ...sealedCopy('b1'), cleanupId: 'C1' }, { ...sealedCopy('b2'), cleanupId: 'C2' }], encryption: null, previousKey: null, jobId: 'J1',
       },
     });
     object.given(plainTwice).when(decrypt([plainCopy('b1'), plainCopy('b2')], [plainCopy('b1'), plainCopy('b2')])).thenNothing();
@@ -82,23 +86,43 @@ describe('object decider: encryption rewrites', () => {
     object.given(plainTwice).when({ ...encrypt([plainCopy('b1')], [sealedCopy('b1')]), encryption: null }).thenRefused('InternalError', /needs an encryption envelope/);
   });
 
-  it('given an encrypted version, when its data key is re-wrapped from the wrap the job read, then only the key facts change', () => {
+  it('given an encrypted version, when its headers are rewritten with the data key re-wrapped from the wrap the job read, then new copies carry the new wrap and header length, the old ones become orphans', () => {
+    const rewrapped = { ...envelope(newKey), headerLength: 64 };
+    const headered = (backend: string): StoredCopy => ({ backend, storageKey: `alpha/k~W1-R2@${backend}`, size: 165 });
+    const event: DomainEvent = {
+      type: 'StoredBytesRewritten',
+      data: {
+        bucket: 'alpha', key: 'k', writeId: 'W1', change: 'rewrap', copies: [headered('b1'), headered('b2')],
+        displaced: [{ ...sealedCopy('b1'), cleanupId: 'C1' }, { ...sealedCopy('b2'), cleanupId: 'C2' }], encryption: rewrapped,
+        previousKey: { keyId: oldKey.keyId, keyAlias: 'config-0' }, jobId: 'J1',
+      },
+    };
+    object.given(sealedTwice).when(rewrap([sealedCopy('b1'), sealedCopy('b2')], [headered('b1'), headered('b2')], rewrapped)).then(event);
+    const after = [sealedTwice, event].reduce(evolveObject, initialObjectState('alpha', 'k'));
+    expect(after.current).toMatchObject({ size: 100, etag: 'e', copies: [headered('b1'), headered('b2')], encryption: rewrapped });
+    expect(describeObjectEvent(event)).toMatch(
+      /data key re-wrapped, key config-0 \(00000000000000aa\) → config-0 \(00000000000000bb\), and the stored headers rewritten \(same ciphertext\) by job J1: now 330 bytes stored on b1, b2; the old bytes \(322 bytes on b1, b2\) queued for cleanup/,
+    );
+  });
+
+  it('given the wrap changed meanwhile, or the version is plaintext or replaced, when its headers are rewritten, then nothing; a rewrap without the wrap it replaces is refused', () => {
+    const copies = [sealedCopy('b1'), sealedCopy('b2')];
+    object.given(written(['b1', 'b2'], envelope(newKey))).when(rewrap(copies, copies, envelope(newKey))).thenNothing();
+    object.given(plainTwice).when(rewrap([plainCopy('b1'), plainCopy('b2')], copies, envelope(newKey))).thenNothing();
+    object.given(sealedTwice, written(['b1', 'b2'], envelope(oldKey), 'W2')).when(rewrap(copies, copies, envelope(newKey))).thenNothing();
+    const { fromKey: _omitted, ...unnamed } = rewrap(copies, copies, envelope(newKey));
+    object.given(sealedTwice).when(unnamed).thenRefused('InternalError', /names the wrap it replaces/);
+  });
+
+  it('given a DataKeyRewrapped of an older build, when folded and described, then only the key facts changed', () => {
     const rewrapped: DomainEvent = {
       type: 'DataKeyRewrapped',
       data: { bucket: 'alpha', key: 'k', writeId: 'W1', previousKeyId: oldKey.keyId, previousKeyAlias: 'config-0', wrap: newKey, jobId: 'J1' },
     };
-    object.given(sealedTwice).when({ type: 'RewrapDataKey', writeId: 'W1', from: oldKey, wrap: newKey, jobId: 'J1' }).then(rewrapped);
     const after = [sealedTwice, rewrapped].reduce(evolveObject, initialObjectState('alpha', 'k'));
     expect(after.current?.encryption).toEqual({ ...envelope(oldKey), key: newKey });
     expect(after.current?.copies).toEqual([sealedCopy('b1'), sealedCopy('b2')]);
     expect(describeObjectEvent(rewrapped)).toMatch(/config-0 \(00000000000000aa\) → config-0 \(00000000000000bb\); no stored byte changed/);
-  });
-
-  it('given the wrap changed meanwhile, or the version is plaintext or replaced, when re-wrapped, then nothing', () => {
-    const rewrap = { type: 'RewrapDataKey' as const, writeId: 'W1', from: oldKey, wrap: newKey, jobId: 'J1' };
-    object.given(written(['b1'], envelope(newKey))).when(rewrap).thenNothing();
-    object.given(plainTwice).when(rewrap).thenNothing();
-    object.given(sealedTwice, written(['b1'], envelope(oldKey), 'W2')).when(rewrap).thenNothing();
   });
 });
 
