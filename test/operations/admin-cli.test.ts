@@ -197,8 +197,10 @@ describe('s3o admin', () => {
     });
 
     it('lists the cleanup queue, retries one item and dismisses another', async () => {
+      // A move the cancelled drains had in flight leaves its target's bytes to the cleanup worker: let both settle.
+      await expect.poll(() => stack.orchestrator.jobs.localJobs(), { timeout: 30_000 }).toEqual([]);
+      await expect.poll(async () => (await admin('cleanup-queue')).out, { timeout: 30_000, interval: 250 }).toMatch(/^0 pending \(0 B\), 1 exhausted \(2\.0 KiB, still reserved\)$/m);
       const queue = await admin('cleanup-queue');
-      expect(queue.out).toMatch(/^0 pending \(0 B\), 1 exhausted \(2\.0 KiB, still reserved\)$/m);
       const [item] = JSON.parse((await admin('cleanup-queue', '--state', 'exhausted', '--json')).out).items as { id: string }[];
       expect(queue.out).toMatch(new RegExp(`^${item?.id ?? 'x'}\\s+b3\\s+exhausted\\s+2\\.0 KiB\\s+test_fixture\\s+10\\s+-\\s+ghost/`, 'm'));
       const retried = await admin('cleanup-retry', item?.id ?? '');
