@@ -77,6 +77,14 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** `gateway-encrypted`: encryption at rest on, a master key made for this run, the default chunk size. */
+function encryptionYaml(): string {
+  return `encryption:
+  enabled: true
+  master_key: "${randomBytes(32).toString('base64')}"
+`;
+}
+
 function configYaml(port: number, db: DatabaseServer, database: string, upstream: string): string {
   return `server:
   listen_addr: "127.0.0.1:${port}"
@@ -128,7 +136,7 @@ export interface KeptDatabase {
 }
 
 /** Starts the gateway; throws with a one-line reason if it cannot be started or never gets ready. */
-export async function startGateway(upstream: string, kept?: KeptDatabase, name = 'gateway'): Promise<GatewayInstance> {
+export async function startGateway(upstream: string, kept?: KeptDatabase, name = 'gateway', options: { encrypted?: boolean } = {}): Promise<GatewayInstance> {
   try {
     await access(CLI);
   } catch {
@@ -156,7 +164,7 @@ export async function startGateway(upstream: string, kept?: KeptDatabase, name =
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const port = await freePort();
     const configFile = join(dir, 'config.yaml');
-    await writeFile(configFile, configYaml(port, db, database, upstream), { mode: 0o600 });
+    await writeFile(configFile, `${configYaml(port, db, database, upstream)}${options.encrypted ? encryptionYaml() : ''}`, { mode: 0o600 });
 
     // S3O_BENCH_GATEWAY_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the gateway alone.
     const nodeArgs = (process.env.S3O_BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');

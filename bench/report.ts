@@ -34,6 +34,8 @@ export interface WorkloadReport {
   verdictNote: string | null;
   /** gateway-1m against the empty-database gateway (≥ 0.9×); null when gateway-1m did not run it. */
   millionVerdict: Verdict | null;
+  /** gateway-encrypted against the unencrypted gateway in the same run; absent when it did not run this workload. */
+  encrypted?: EncryptedComparison;
 }
 
 export interface TargetStatus {
@@ -140,6 +142,20 @@ export function judge(goal: Goal, gateway: Outcome | undefined, proxy: Outcome |
   }
 }
 
+/** gateway-encrypted's figure over the gateway's, and the least it should be (the issue's target for the workload). */
+export interface EncryptedComparison {
+  min: number;
+  ratioToGateway: number | null;
+  verdict: Verdict;
+}
+
+export function judgeEncrypted(min: number | undefined, encrypted: Outcome | undefined, gateway: Outcome | undefined): EncryptedComparison | undefined {
+  if (min === undefined || encrypted === undefined) return undefined;
+  if (!encrypted.ok || !gateway?.ok || gateway.headline.errors > 0 || gateway.headline.value <= 0) return { min, ratioToGateway: null, verdict: 'n/a' };
+  const ratio = encrypted.headline.value / gateway.headline.value;
+  return { min, ratioToGateway: ratio, verdict: encrypted.headline.errors === 0 && ratio >= min ? 'PASS' : 'MISS' };
+}
+
 /** The 1M-object gateway must keep at least 90 % of the empty-database gateway's figure. */
 export const MILLION_MIN_RATIO = 0.9;
 
@@ -202,7 +218,9 @@ export function formatReport(report: BenchReport): string {
       const lead = first ? w.title : '';
       first = false;
       const goalCells = name === 'gateway' ? [w.goal, w.verdictNote ? `${w.verdict} (${w.verdictNote})` : w.verdict]
-        : name === 'gateway-1m' ? [`≥ ${MILLION_MIN_RATIO}× gateway`, w.millionVerdict ?? 'n/a'] : ['', ''];
+        : name === 'gateway-1m' ? [`≥ ${MILLION_MIN_RATIO}× gateway`, w.millionVerdict ?? 'n/a']
+          : name === 'gateway-encrypted' && w.encrypted
+            ? [`≥ ${w.encrypted.min}× gateway`, `${w.encrypted.verdict} (${fmt(w.encrypted.ratioToGateway, 2)}× gateway)`] : ['', ''];
       if (!outcome.ok) {
         const cell = outcome.error.startsWith('not available') ? 'not available (see above)' : outcome.error.slice(0, 70);
         rows.push([lead, name, cell, '', '', '', '', '', ...goalCells]);

@@ -5,7 +5,7 @@ import { startGateway } from './gateway.js';
 import { startMillionGateway } from './million.js';
 import { startPassthroughProxy } from './passthrough-proxy.js';
 import {
-  describeGoal, DRAIN_GOAL, formatDrain, formatReport, headline, judge, judgeMillion, machineInfo, progressLine, withRatios, writeReport,
+  describeGoal, DRAIN_GOAL, formatDrain, formatReport, headline, judge, judgeEncrypted, judgeMillion, machineInfo, progressLine, withRatios, writeReport,
   type BenchReport, type DrainReport, type Outcome, type TargetStatus, type WorkloadReport,
 } from './report.js';
 import { runDrainBench } from './drain.js';
@@ -18,7 +18,9 @@ import { TARGET_NAMES, WORKLOADS, type BenchSettings, type Session, type Target,
  */
 
 const USAGE = `Usage: npm run bench -- [options]
-  --targets <list>        direct,proxy,gateway,gateway-1m (default: all four; --only is an alias).
+  --targets <list>        direct,proxy,gateway,gateway-encrypted,gateway-1m (default: all;
+                          --only is an alias). gateway-encrypted is the gateway with
+                          encryption at rest on, judged as a ratio to gateway
                           gateway-1m runs the small GET and PUT on a database with 1,000,000
                           objects, prepared on the first run and kept (see bench/README.md)
   --duration <seconds>    timed window per target of each small-object run (default 10)
@@ -109,6 +111,8 @@ function parseOptions(): Options | undefined {
   };
 }
 
+const optional = <K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> => (value === undefined ? {} : { [key]: value } as Record<K, V>);
+
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ');
 
 /** Prepares every available target, runs the rounds interleaved, and judges the gateway's figure. */
@@ -119,7 +123,7 @@ async function runWorkload(
   console.log(`${title}: preparing, then ${settings.rounds} round(s) per target…`);
   const failed = new Map<TargetName, string>();
   const sessions = new Map<TargetName, Session>();
-  const names = selected.filter((n) => n !== 'gateway-1m' || workload.million);
+  const names = selected.filter((n) => (n !== 'gateway-1m' || workload.million) && (n !== 'gateway-encrypted' || workload.encrypted !== undefined));
   for (const name of names) {
     const target = targets.get(name);
     if (!target) {
@@ -162,6 +166,7 @@ async function runWorkload(
   return {
     id: workload.id, title, goal: describeGoal(workload.goal), results: withRatio, verdict, verdictNote: note,
     millionVerdict: judgeMillion(withRatio['gateway-1m'], withRatio.gateway),
+    ...optional('encrypted', judgeEncrypted(workload.encrypted, withRatio['gateway-encrypted'], withRatio.gateway)),
   };
 }
 
@@ -209,6 +214,7 @@ async function main(): Promise<number> {
       if (name === 'direct') await start(name, () => Promise.resolve(upstream));
       if (name === 'proxy') await start(name, () => startPassthroughProxy(upstream.origin));
       if (name === 'gateway') await start(name, () => startGateway(upstream.origin));
+      if (name === 'gateway-encrypted') await start(name, () => startGateway(upstream.origin, undefined, name, { encrypted: true }));
       if (name === 'gateway-1m') await start(name, () => startMillionGateway(upstream.origin, (line) => console.log(line)));
     }
     for (const s of statuses) console.log(s.available ? `${s.name}: ${s.origin} (pid ${s.pid})` : `${s.name} not available: ${s.reason}`);
