@@ -65,25 +65,34 @@ export interface TableDiff {
   samples: { side: 'live' | 'rebuilt'; row: Record<string, unknown> }[];
 }
 
-/** Compares live and shadow tables row by row (as multisets). */
+/**
+ * Compares live and shadow tables row by row (as multisets), each table in one pass: the rows of
+ * both, counted +1 (live) and -1 (rebuilt), grouped by every column; what does not sum to zero
+ * differs. Samples are looked for only when something differs.
+ */
 export async function diffTables(db: pg.ClientBase, schema: string, tables: readonly string[]): Promise<TableDiff[]> {
   const out: TableDiff[] = [];
   for (const t of tables) {
-    const live = `public.${ident(t)}`;
-    const shadow = `${ident(schema)}.${ident(t)}`;
+    const columns = await db.query<{ name: string }>(
+      `SELECT a.attname AS name FROM pg_attribute a WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
+      [`public.${ident(t)}`],
+    );
+    const cols = columns.rows.map((c) => ident(c.name)).join(', ');
+    const differing = `SELECT ${cols}, sum(s3o_side) AS s3o_count
+                         FROM (SELECT ${cols}, 1 AS s3o_side FROM public.${ident(t)}
+                               UNION ALL SELECT ${cols}, -1 FROM ${ident(schema)}.${ident(t)}) u
+                        GROUP BY ${cols} HAVING sum(s3o_side) <> 0`;
     const counts = await db.query<{ only_live: string; only_rebuilt: string }>(
-      `SELECT (SELECT count(*) FROM (SELECT * FROM ${live} EXCEPT ALL SELECT * FROM ${shadow}) a) AS only_live,
-              (SELECT count(*) FROM (SELECT * FROM ${shadow} EXCEPT ALL SELECT * FROM ${live}) b) AS only_rebuilt`,
+      `SELECT coalesce(sum(s3o_count) FILTER (WHERE s3o_count > 0), 0) AS only_live,
+              coalesce(-sum(s3o_count) FILTER (WHERE s3o_count < 0), 0) AS only_rebuilt FROM (${differing}) d`,
     );
     const row = counts.rows[0];
     const diff: TableDiff = { table: t, onlyInLive: Number(row?.only_live ?? 0), onlyInRebuilt: Number(row?.only_rebuilt ?? 0), samples: [] };
-    if (diff.onlyInLive > 0) {
-      const s = await db.query(`SELECT * FROM ${live} EXCEPT ALL SELECT * FROM ${shadow} LIMIT 3`);
-      diff.samples.push(...s.rows.map((r: Record<string, unknown>) => ({ side: 'live' as const, row: r })));
-    }
-    if (diff.onlyInRebuilt > 0) {
-      const s = await db.query(`SELECT * FROM ${shadow} EXCEPT ALL SELECT * FROM ${live} LIMIT 3`);
-      diff.samples.push(...s.rows.map((r: Record<string, unknown>) => ({ side: 'rebuilt' as const, row: r })));
+    if (diff.onlyInLive + diff.onlyInRebuilt > 0) {
+      const s = await db.query<Record<string, unknown>>(
+        `(SELECT * FROM (${differing}) d WHERE s3o_count > 0 LIMIT 3) UNION ALL (SELECT * FROM (${differing}) d WHERE s3o_count < 0 LIMIT 3)`,
+      );
+      for (const { s3o_count: n, ...r } of s.rows) diff.samples.push({ side: Number(n) > 0 ? 'live' : 'rebuilt', row: r });
     }
     out.push(diff);
   }
