@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startOrchestrator, type Orchestrator } from '../../ops/app.js';
+import { adminCommand } from '../../ops/cli/admin-command.js';
 import { syncCommand } from '../../ops/cli/sync-command.js';
 import { createLogger } from '../../infra/telemetry/logger.js';
 import { describeOnEachBackend } from '../support/each-backend.js';
@@ -17,7 +18,12 @@ import { createMigratedDatabase, type MigratedDatabase } from '../support/store.
 
 const MiB = 1024 * 1024;
 const hour = 60 * 60 * 1000;
-const encryptionYaml = (key: string) => ['encryption:', '  enabled: true', `  master_key: "${key}"`, '  chunk_size: 4096'].join('\n');
+const token = 'recovery-admin-token';
+const encryptionYaml = (key: string, previous: string[] = []) => [
+  'encryption:', '  enabled: true', `  master_key: "${key}"`, '  chunk_size: 4096',
+  ...(previous.length > 0 ? ['  previous_keys:', ...previous.map((k) => `    - "${k}"`)] : []),
+  'ui:', `  admin_token: ${token}`,
+].join('\n');
 
 function databaseYaml(url: string): string {
   const u = new URL(url);
@@ -29,21 +35,25 @@ function databaseYaml(url: string): string {
 
 /**
  * Recovery from the backend's bytes alone: encrypted objects (single PUT and multipart) written
- * through one log are imported by `s3o sync` into a fresh database and read back byte for byte
- * with the master key, with the ETags, sizes and key facts their writes had.
+ * through one log, then rotated to a new master key (the manual's procedure: new key first, the
+ * old among the previous keys, rotate-encryption-key, then the old key removed), are imported by
+ * `s3o sync` into a fresh database with the new key alone and read back byte for byte, with the
+ * ETags, sizes and key facts their writes had.
  */
 describeOnEachBackend('s3o sync recovers encrypted objects from backend bytes and the master key', (on) => {
   let stack: TestStack;
   let fresh: MigratedDatabase;
   let recovered: Orchestrator | undefined;
   let dir: string;
+  const oldKey = randomBytes(32).toString('base64');
   const key = randomBytes(32).toString('base64');
+  let writtenKeyIds: string[] = [];
   const singles = new Map<string, Buffer>([['small.txt', Buffer.from('small encrypted body')], ['empty', Buffer.alloc(0)], ['chunks.bin', patternBytes(5 * 4096 + 99, 3)]]);
   const parts = [patternBytes(5 * MiB, 4), patternBytes(70_000, 5)];
   const etags = new Map<string, string>();
 
   beforeAll(async () => {
-    stack = await startStack({ backends: [{ quota: 0 }], on, extraYaml: encryptionYaml(key) });
+    stack = await startStack({ backends: [{ quota: 0 }], on, extraYaml: encryptionYaml(oldKey) });
     const s3 = stack.client('alpha');
     for (const [name, body] of singles) etags.set(name, (await s3.send(new PutObjectCommand({ Bucket: 'alpha', Key: name, Body: body }))).ETag as string);
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'alpha', Key: 'multi.bin' }));
@@ -54,6 +64,14 @@ describeOnEachBackend('s3o sync recovers encrypted objects from backend bytes an
     }
     const completed = await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'alpha', Key: 'multi.bin', UploadId, MultipartUpload: { Parts: done } }));
     etags.set('multi.bin', completed.ETag as string);
+    writtenKeyIds = (await stack.db.pool.query<{ id: string }>("SELECT DISTINCT encryption->'key'->>'keyId' AS id FROM objects")).rows.map((r) => r.id);
+    // Rotate to the new key, then remove the old one: the backend's headers must name the new key.
+    await stack.restart(encryptionYaml(key, [oldKey]));
+    let out = '';
+    const io = { out: { write: (t: string) => (out += t) }, err: { write: (t: string) => (out += t) } };
+    const code = await adminCommand(['rotate-encryption-key', '--old-key-id', 'config-0', '--addr', stack.url, '--token', token], io, { pollIntervalMs: 50 });
+    expect({ code, out }).toEqual({ code: 0, out: `${JSON.stringify({ status: 'complete', rotated: 4, failed: 0, total: 4 })}\n` });
+    await stack.restart(encryptionYaml(key));
     // The log is lost: a fresh database, an orchestrator on it that knows the backend and nothing else.
     fresh = await createMigratedDatabase(10);
     recovered = await startOrchestrator(stack.config, { logger: createLogger('silent'), database: { pool: fresh.pool } });
@@ -66,7 +84,7 @@ describeOnEachBackend('s3o sync recovers encrypted objects from backend bytes an
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('imports every object readable: byte-identical GETs with the original ETags, sizes and key facts', async () => {
+  it('imports every rotated object readable with the new key alone: byte-identical GETs with the original ETags, sizes and key facts', async () => {
     const configFile = join(dir, 'config.yaml');
     await writeFile(configFile, stack.yaml(`${encryptionYaml(key)}\n${databaseYaml(fresh.url)}`));
     const out: string[] = [];
@@ -106,6 +124,11 @@ describeOnEachBackend('s3o sync recovers encrypted objects from backend bytes an
       ['chunks.bin', 'config-0', 1], ['empty', 'config-0', 1], ['multi.bin', 'config-0', 2], ['small.txt', 'config-0', 1],
     ]);
     for (const r of imported) expect(r.copy, r.key).toBeGreaterThan(r.size);
+    // Imported under the new key: the headers were rewritten by the rotation.
+    const importedKeyIds = (await fresh.pool.query<{ id: string }>("SELECT DISTINCT encryption->'key'->>'keyId' AS id FROM objects")).rows.map((r) => r.id);
+    expect(importedKeyIds).toHaveLength(1);
+    expect(writtenKeyIds).toHaveLength(1);
+    expect(importedKeyIds).not.toEqual(writtenKeyIds);
     const used = await fresh.pool.query<{ used: string }>("SELECT bytes_used AS used FROM backend_usage WHERE backend = 'b1'");
     expect(Number(used.rows[0]?.used)).toBe(imported.reduce((n, r) => n + r.copy, 0));
   });
