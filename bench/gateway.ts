@@ -135,8 +135,13 @@ export interface KeptDatabase {
   name: string;
 }
 
-/** Starts the gateway; throws with a one-line reason if it cannot be started or never gets ready. */
-export async function startGateway(upstream: string, kept?: KeptDatabase, name = 'gateway', options: { encrypted?: boolean } = {}): Promise<GatewayInstance> {
+/**
+ * Starts the gateway; throws with a one-line reason if it cannot be started or never gets ready.
+ * `extraYaml`: top-level config sections appended to the bench's own (e.g. `cache:` for gateway-cache).
+ */
+export async function startGateway(
+  upstream: string, kept?: KeptDatabase, name = 'gateway', options: { encrypted?: boolean; extraYaml?: string } = {},
+): Promise<GatewayInstance> {
   try {
     await access(CLI);
   } catch {
@@ -164,7 +169,7 @@ export async function startGateway(upstream: string, kept?: KeptDatabase, name =
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const port = await freePort();
     const configFile = join(dir, 'config.yaml');
-    await writeFile(configFile, `${configYaml(port, db, database, upstream)}${options.encrypted ? encryptionYaml() : ''}`, { mode: 0o600 });
+    await writeFile(configFile, `${configYaml(port, db, database, upstream)}${options.encrypted ? encryptionYaml() : ''}${options.extraYaml ?? ''}`, { mode: 0o600 });
 
     // S3O_BENCH_GATEWAY_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the gateway alone.
     const nodeArgs = (process.env.S3O_BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');

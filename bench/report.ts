@@ -36,6 +36,8 @@ export interface WorkloadReport {
   millionVerdict: Verdict | null;
   /** gateway-encrypted against the unencrypted gateway in the same run; absent when it did not run this workload. */
   encrypted?: EncryptedComparison;
+  /** gateway-cache against the proxy (≥ 0.9×); null when gateway-cache did not run it. */
+  cacheVerdict?: Verdict | null;
 }
 
 export interface TargetStatus {
@@ -166,6 +168,14 @@ export function judgeMillion(million: Outcome | undefined, gateway: Outcome | un
   return million.headline.value >= MILLION_MIN_RATIO * gateway.headline.value ? 'PASS' : 'MISS';
 }
 
+/** The gateway answering from its object cache must reach at least 90 % of the pass-through proxy's figure. */
+export const CACHE_MIN_RATIO = 0.9;
+
+export function judgeCache(cached: Outcome | undefined, proxy: Outcome | undefined): Verdict | null {
+  if (cached === undefined) return null;
+  return judge({ kind: 'ratio-to-proxy', min: CACHE_MIN_RATIO }, cached, proxy).verdict;
+}
+
 /** Adds each target's ratio to the proxy (throughput workloads only). */
 export function withRatios(results: Partial<Record<TargetName, Outcome>>): Partial<Record<TargetName, Outcome>> {
   const proxy = results.proxy;
@@ -220,7 +230,8 @@ export function formatReport(report: BenchReport): string {
       const goalCells = name === 'gateway' ? [w.goal, w.verdictNote ? `${w.verdict} (${w.verdictNote})` : w.verdict]
         : name === 'gateway-1m' ? [`≥ ${MILLION_MIN_RATIO}× gateway`, w.millionVerdict ?? 'n/a']
           : name === 'gateway-encrypted' && w.encrypted
-            ? [`≥ ${w.encrypted.min}× gateway`, `${w.encrypted.verdict} (${fmt(w.encrypted.ratioToGateway, 2)}× gateway)`] : ['', ''];
+            ? [`≥ ${w.encrypted.min}× gateway`, `${w.encrypted.verdict} (${fmt(w.encrypted.ratioToGateway, 2)}× gateway)`]
+          : name === 'gateway-cache' ? [`≥ ${CACHE_MIN_RATIO}× proxy`, w.cacheVerdict ?? 'n/a'] : ['', ''];
       if (!outcome.ok) {
         const cell = outcome.error.startsWith('not available') ? 'not available (see above)' : outcome.error.slice(0, 70);
         rows.push([lead, name, cell, '', '', '', '', '', ...goalCells]);

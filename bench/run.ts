@@ -5,7 +5,7 @@ import { startGateway } from './gateway.js';
 import { startMillionGateway } from './million.js';
 import { startPassthroughProxy } from './passthrough-proxy.js';
 import {
-  describeGoal, DRAIN_GOAL, formatDrain, formatReport, headline, judge, judgeEncrypted, judgeMillion, machineInfo, progressLine, withRatios, writeReport,
+  describeGoal, DRAIN_GOAL, formatDrain, formatReport, headline, judge, judgeCache, judgeEncrypted, judgeMillion, machineInfo, progressLine, withRatios, writeReport,
   type BenchReport, type DrainReport, type Outcome, type TargetStatus, type WorkloadReport,
 } from './report.js';
 import { runDrainBench } from './drain.js';
@@ -18,9 +18,10 @@ import { TARGET_NAMES, WORKLOADS, type BenchSettings, type Session, type Target,
  */
 
 const USAGE = `Usage: npm run bench -- [options]
-  --targets <list>        direct,proxy,gateway,gateway-encrypted,gateway-1m (default: all;
-                          --only is an alias). gateway-encrypted is the gateway with
-                          encryption at rest on, judged as a ratio to gateway
+  --targets <list>        direct,proxy,gateway,gateway-encrypted,gateway-cache,gateway-1m
+                          (default: all; --only is an alias). gateway-encrypted is the
+                          gateway with encryption at rest on, judged as a ratio to gateway;
+                          gateway-cache runs the small GET with the object cache on
                           gateway-1m runs the small GET and PUT on a database with 1,000,000
                           objects, prepared on the first run and kept (see bench/README.md)
   --duration <seconds>    timed window per target of each small-object run (default 10)
@@ -39,6 +40,9 @@ const USAGE = `Usage: npm run bench -- [options]
   --skip-drain            skip the drain-throughput run`;
 
 const MIB = 2 ** 20;
+
+/** gateway-cache: every GET object fits (256 × 4 KiB), and the entries outlive the run. */
+const CACHE_YAML = 'cache:\n  enabled: true\n  max_size: 64MiB\n  max_object_size: 1MiB\n  ttl: 1h\n';
 
 function positive(name: string, text: string, integer: boolean): number {
   const n = Number(text);
@@ -123,7 +127,8 @@ async function runWorkload(
   console.log(`${title}: preparing, then ${settings.rounds} round(s) per target…`);
   const failed = new Map<TargetName, string>();
   const sessions = new Map<TargetName, Session>();
-  const names = selected.filter((n) => (n !== 'gateway-1m' || workload.million) && (n !== 'gateway-encrypted' || workload.encrypted !== undefined));
+  const names = selected.filter((n) => (n !== 'gateway-1m' || workload.million) && (n !== 'gateway-encrypted' || workload.encrypted !== undefined)
+    && (n !== 'gateway-cache' || workload.cached === true));
   for (const name of names) {
     const target = targets.get(name);
     if (!target) {
@@ -167,6 +172,7 @@ async function runWorkload(
     id: workload.id, title, goal: describeGoal(workload.goal), results: withRatio, verdict, verdictNote: note,
     millionVerdict: judgeMillion(withRatio['gateway-1m'], withRatio.gateway),
     ...optional('encrypted', judgeEncrypted(workload.encrypted, withRatio['gateway-encrypted'], withRatio.gateway)),
+    cacheVerdict: judgeCache(withRatio['gateway-cache'], withRatio.proxy),
   };
 }
 
@@ -215,6 +221,7 @@ async function main(): Promise<number> {
       if (name === 'proxy') await start(name, () => startPassthroughProxy(upstream.origin));
       if (name === 'gateway') await start(name, () => startGateway(upstream.origin));
       if (name === 'gateway-encrypted') await start(name, () => startGateway(upstream.origin, undefined, name, { encrypted: true }));
+      if (name === 'gateway-cache') await start(name, () => startGateway(upstream.origin, undefined, name, { extraYaml: CACHE_YAML }));
       if (name === 'gateway-1m') await start(name, () => startMillionGateway(upstream.origin, (line) => console.log(line)));
     }
     for (const s of statuses) console.log(s.available ? `${s.name}: ${s.origin} (pid ${s.pid})` : `${s.name} not available: ${s.reason}`);

@@ -7,6 +7,13 @@ import { RateLimiter } from './rate-limiter.js';
 
 export type Refusal = DomainError | undefined;
 
+/** Refusals by load shedding: the same 503 SlowDown to the client, told apart in the audit log (`s3.LoadShed`). */
+const shedRefusals = new WeakSet<DomainError>();
+
+export function wasShed(refusal: DomainError): boolean {
+  return shedRefusals.has(refusal);
+}
+
 /** A signal that aborts when the response closes: the client is gone, its wait is over. */
 function closedSignal(res: ServerResponse): AbortSignal {
   const controller = new AbortController();
@@ -55,7 +62,9 @@ export class RequestProtection {
   private admitted(admission: Admission, req: IncomingMessage, res: ServerResponse): Refusal {
     if (!admission.admitted) {
       (admission.reason === 'shed' ? this.metrics.loadShed : this.metrics.admissionRejections).inc();
-      return new DomainError('SlowDown', 'Server at capacity');
+      const refusal = new DomainError('SlowDown', 'Server at capacity');
+      if (admission.reason === 'shed') shedRefusals.add(refusal);
+      return refusal;
     }
     // A slot granted after a wait may arrive once the client has gone.
     if (res.closed) admission.release();

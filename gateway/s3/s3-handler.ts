@@ -5,7 +5,7 @@ import { parsePathStyle, rejectNul } from '../../domain/s3/keys.js';
 import { authenticate, type SigningScope } from '../auth/index.js';
 import type { ServerConfig } from '../../domain/config/config.js';
 import type { S3Context } from './s3-context.js';
-import type { RequestProtection } from '../protection/request-protection.js';
+import { wasShed, type RequestProtection } from '../protection/request-protection.js';
 import { createBucket, deleteBucket, getBucketLocation, getBucketVersioning, headBucket, listBuckets } from './handlers/bucket-handlers.js';
 import { copyObject } from './handlers/copy-object.js';
 import { deleteObjects } from './handlers/delete-objects.js';
@@ -103,12 +103,12 @@ export function authorize(ctx: Pick<S3Context, 'config' | 'credentials' | 'signi
   return auth;
 }
 
-type AuditStage = 'protection' | 'routing' | 'authentication' | 'operation';
+export type AuditStage = 'protection' | 'routing' | 'authentication' | 'operation';
 
 /** `s3.<Operation>`, or what refused the request before its operation ran. */
-function auditEvent(stage: AuditStage, failure: DomainError | undefined, operation: string): string {
+export function auditEvent(stage: AuditStage, failure: DomainError | undefined, operation: string): string {
   if (!failure || stage === 'operation') return `s3.${operation}`;
-  if (stage === 'protection') return failure.code === 'RateLimitExceeded' ? 's3.RateLimitRejected' : 's3.AdmissionRejected';
+  if (stage === 'protection') return failure.code === 'RateLimitExceeded' ? 's3.RateLimitRejected' : wasShed(failure) ? 's3.LoadShed' : 's3.AdmissionRejected';
   if (stage === 'authentication') return 's3.AuthFailure';
   return failure.code === 'MethodNotAllowed' ? 's3.MethodNotAllowed' : 's3.InvalidRequest';
 }

@@ -1,8 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { CopyObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { flipBitOnDisk } from '../support/corrupt-on-disk.js';
 import { startStack, type TestStack } from '../support/orchestrator.js';
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -22,13 +21,7 @@ describe('CopyObject with integrity on: the source is checked against its SHA-25
 
   async function corruptOnDisk(key: string, backend: 'b1' | 'b2'): Promise<void> {
     const copy = (await copies(key)).find((c) => c.backend === backend)!;
-    const name = copy.storage_key.split('/').pop() as string;
-    const entries = await readdir(stack.s3rvers[backend === 'b1' ? 0 : 1]!.directory, { withFileTypes: true, recursive: true });
-    const file = entries.filter((e) => e.isFile() && e.name.endsWith('._S3rver_object') && join(e.parentPath, e.name).includes(name)).map((e) => join(e.parentPath, e.name));
-    expect(file).toHaveLength(1);
-    const bytes = await readFile(file[0] as string);
-    bytes[100] = (bytes[100] as number) ^ 0x01;
-    await writeFile(file[0] as string, bytes);
+    await flipBitOnDisk(stack.s3rvers[backend === 'b1' ? 0 : 1]!, copy.storage_key);
   }
   async function put(key: string, size: number): Promise<Buffer> {
     const body = randomBytes(size);

@@ -2,6 +2,7 @@ import http from 'node:http';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../infra/telemetry/logger.js';
 import { parseOrThrow, startStack, type TestStack } from '../support/orchestrator.js';
 import { failure, parseErrorXml, patternBytes, rawRequest, type RawResponse } from '../support/s3-e2e.js';
 
@@ -92,9 +93,14 @@ function expectContinue(url: string, size: number): Promise<{ continued: true; r
 describe('request protection: rate limit and admission control', () => {
   let stack: TestStack;
   let s3: S3Client;
+  const lines: string[] = [];
+  /** The audit log's lines for refused S3 requests of this kind. */
+  const audited = (event: string) => lines.map((l) => JSON.parse(l) as { audit?: boolean; event?: string; status?: number })
+    .filter((l) => l.audit === true && l.event === event);
 
   beforeAll(async () => {
-    stack = await startStack({ serverYaml: '  max_concurrent_requests: 2', extraYaml: sections(limited) });
+    const logger = createLogger('info', {}, { write: (line: string) => void lines.push(line) });
+    stack = await startStack({ serverYaml: '  max_concurrent_requests: 2', extraYaml: sections(limited), start: { logger } });
     s3 = stack.client();
   });
   afterAll(async () => stack?.stop());
@@ -129,7 +135,11 @@ describe('request protection: rate limit and admission control', () => {
       const answers = await statuses(30, () => rawRequest(`${stack.url}${path}`));
       expect(answers.map((r) => r.status)).toEqual(Array(30).fill(200));
     }
-    expect(await metric(stack, 's3o_rate_limit_rejections_total')).toBeGreaterThanOrEqual(12);
+    const rejected = await metric(stack, 's3o_rate_limit_rejections_total');
+    expect(rejected).toBeGreaterThanOrEqual(12);
+    // One audit line per refused S3 request (the admin API's refusals are not S3 requests).
+    await expect.poll(() => audited('s3.RateLimitRejected').length).toBeGreaterThanOrEqual(10);
+    expect(audited('s3.RateLimitRejected').every((l) => l.status === 429)).toBe(true);
   });
 
   it('applies reloaded rate-limit settings without a restart, keeping the clients\' buckets', async () => {
@@ -187,6 +197,7 @@ describe('request protection: rate limit and admission control', () => {
     expect((await rawRequest(`${stack.url}/health`)).status).toBe(200);
     expect((await fetch(`${stack.url}/admin/api/status`, { headers: { 'x-admin-token': token } })).status).toBe(200);
     expect(await metric(stack, 's3o_admission_rejections_total')).toBe(3);
+    await expect.poll(() => audited('s3.AdmissionRejected').map((l) => l.status)).toEqual([503, 503, 503]);
 
     // Both slots come back once their responses are over.
     slowPut.req.end(upload.subarray(MiB / 2));

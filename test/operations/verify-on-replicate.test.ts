@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { flipBitOnDisk, s3rverObjectFile } from '../support/corrupt-on-disk.js';
 import { startStack, type TestStack } from '../support/orchestrator.js';
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -21,20 +21,10 @@ describe('integrity.verify_on_replicate: a replica is recorded only when its byt
     'SELECT type, data FROM events WHERE stream_id = $1 ORDER BY revision', [`object-alpha/${key}`]);
   const metric = async (line: RegExp): Promise<number> => Number((await (await fetch(`${stack.url}/metrics`)).text()).match(line)?.[1] ?? 0);
 
-  /** The file s3rver keeps a backend object's bytes in. */
-  async function backendFile(backend: number, storageKey: string): Promise<string> {
-    const name = storageKey.split('/').pop() as string;
-    const entries = await readdir(stack.s3rvers[backend]!.directory, { withFileTypes: true, recursive: true });
-    const files = entries.filter((e) => e.isFile() && e.name.endsWith('._S3rver_object') && join(e.parentPath, e.name).includes(name)).map((e) => join(e.parentPath, e.name));
-    expect(files, storageKey).toHaveLength(1);
-    return files[0] as string;
-  }
+  const backendFile = (backend: number, storageKey: string) => s3rverObjectFile(stack.s3rvers[backend]!, storageKey);
   async function corruptOnDisk(key: string, backend: 'b1' | 'b2'): Promise<void> {
     const copy = (await copies(key)).find((c) => c.backend === backend)!;
-    const file = await backendFile(backend === 'b1' ? 0 : 1, copy.storage_key);
-    const bytes = await readFile(file);
-    bytes[100] = (bytes[100] as number) ^ 0x01;
-    await writeFile(file, bytes);
+    await flipBitOnDisk(stack.s3rvers[backend === 'b1' ? 0 : 1]!, copy.storage_key);
   }
   async function put(key: string): Promise<Buffer> {
     const body = randomBytes(200_000);

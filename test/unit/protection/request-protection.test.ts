@@ -3,7 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { AdmissionControl, type AdmissionSettings } from '../../../gateway/protection/admission.js';
 import { RateLimiter } from '../../../gateway/protection/rate-limiter.js';
-import { RequestProtection, type Refusal } from '../../../gateway/protection/request-protection.js';
+import { RequestProtection, wasShed, type Refusal } from '../../../gateway/protection/request-protection.js';
+import type { DomainError } from '../../../domain/errors.js';
 import { createMetrics } from '../../../infra/telemetry/metrics.js';
 import type { RateLimitConfig } from '../../../domain/config/config.js';
 
@@ -63,6 +64,7 @@ describe('request protection', () => {
     sync(protection.s3(request('GET'), response()));
     const refusal = sync(protection.s3(request('GET', '203.0.113.2'), response()));
     expect(refusal).toMatchObject({ code: 'SlowDown', s3Code: 'SlowDown', status: 503, message: 'Server at capacity' });
+    expect(wasShed(refusal as DomainError)).toBe(false);
     expect(await count(metrics.admissionRejections)).toBe(1);
     expect(await count(metrics.loadShed)).toBe(0);
   });
@@ -71,7 +73,10 @@ describe('request protection', () => {
     const { protection, metrics } = setup({ maxConcurrent: 4, shedThreshold: 0.25 }, {}, () => 0);
     sync(protection.s3(request('GET'), response()));
     sync(protection.s3(request('GET', '203.0.113.2'), response()));
-    expect(sync(protection.s3(request('GET', '203.0.113.3'), response()))).toMatchObject({ code: 'SlowDown', status: 503 });
+    const refusal = sync(protection.s3(request('GET', '203.0.113.3'), response()));
+    expect(refusal).toMatchObject({ code: 'SlowDown', status: 503 });
+    // Audited as s3.LoadShed rather than s3.AdmissionRejected.
+    expect(wasShed(refusal as DomainError)).toBe(true);
     expect(await count(metrics.loadShed)).toBe(1);
     expect(await count(metrics.admissionRejections)).toBe(0);
   });
