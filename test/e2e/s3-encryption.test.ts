@@ -97,6 +97,7 @@ describeOnEachBackend('S3 with encryption at rest', (on) => {
         expect(stored.includes(MARKER), `${name} on ${copy.backend}`).toBe(false);
       }
     }
+    expect(await metricLines('s3o_encryption_operations_total')).toMatch(/^s3o_encryption_operations_total\{operation="decrypt"\} [1-9]\d*$/m);
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'alpha' }));
     expect(Object.fromEntries((listed.Contents ?? []).map((o) => [o.Key, o.Size]))).toEqual(Object.fromEntries([...objects].map(([k, v]) => [k, v.length])));
     // Usage counts what is stored: the ciphertext.

@@ -16,7 +16,12 @@ const marker = 'PLAINTEXT-MARKER-7f3a';
 const objectCount = 200;
 const keyA = randomBytes(32).toString('base64');
 const keyB = randomBytes(32).toString('base64');
-const base = ['replication:', '  factor: 2', '  write_copies: 2', 'ui:', `  admin_token: ${token}`].join('\n');
+const base = ['replication:', '  factor: 2', '  write_copies: 2', 'ui:', `  admin_token: ${token}`, 'telemetry:', '  metrics:', '    enabled: true'].join('\n');
+/** A counter's value on the running instance (counters start at 0 with each restart). */
+const counted = async (stack: TestStack, series: string): Promise<number> => {
+  const line = (await (await fetch(stack.orchestrator.metricsUrl as string)).text()).split('\n').find((l) => l.startsWith(`${series} `));
+  return Number(line?.slice(series.length + 1) ?? 0);
+};
 const encryption = (primary: string, previous: string[] = [], enabled = true) => [
   'encryption:', `  enabled: ${enabled}`, `  master_key: "${primary}"`, '  chunk_size: 4096',
   ...(previous.length > 0 ? ['  previous_keys:', ...previous.map((k) => `    - "${k}"`)] : []),
@@ -124,6 +129,7 @@ describe('encryption jobs', () => {
     const encrypted = await admin(stack, 'encrypt-existing');
     expect(encrypted.err).toBe('');
     expect(JSON.parse(encrypted.out)).toEqual({ status: 'complete', encrypted: total, failed: 0, total });
+    expect(await counted(stack, 's3o_encrypt_existing_objects_total{status="success"}')).toBe(total);
     expect(await backendState(stack)).toEqual({ withMarker: 0, usedIsStored: true });
     await readAll(stack, bodies);
     await readParts(stack, 'multi', parts);
@@ -140,6 +146,7 @@ describe('encryption jobs', () => {
     expect(unknown.err).toMatch(/unknown old_key_id "config-7".*config-0/);
     const rotated = await admin(stack, 'rotate-encryption-key', '--old-key-id', 'config-0');
     expect(JSON.parse(rotated.out)).toEqual({ status: 'complete', rotated: total, failed: 0, total });
+    expect(await counted(stack, 's3o_key_rotation_objects_total{status="success"}')).toBe(total);
     expect(await rewritesPerObject(stack, 'StoredBytesRewritten')).toEqual(Array(total).fill(2));
     expect(await backendState(stack)).toEqual({ withMarker: 0, usedIsStored: true });
     expect((await admin(stack, 'history', 'alpha/k3')).out).toMatch(/data key re-wrapped, key config-0 \([0-9a-f]{16}\) → config-0 \([0-9a-f]{16}\), and the stored headers rewritten/);
@@ -151,6 +158,7 @@ describe('encryption jobs', () => {
     // Decrypt, then encryption may be disabled.
     const decrypted = await admin(stack, 'decrypt-existing');
     expect(JSON.parse(decrypted.out)).toEqual({ status: 'complete', decrypted: total, failed: 0, total });
+    expect(await counted(stack, 's3o_decrypt_existing_objects_total{status="success"}')).toBe(total);
     // Plaintext again: every stored object holds its marker (the multipart one twice), usage is back to the plaintext sizes.
     expect(await backendState(stack)).toEqual({ withMarker: 2 * (total + 1), usedIsStored: true });
     const used = await stack.db.pool.query<{ used: string }>('SELECT sum(bytes_used)::bigint AS used FROM backend_usage');

@@ -40,7 +40,9 @@ describe('audit log', () => {
     await expect.poll(() => audit().find((l) => l.event === 's3.AuthFailure')?.status).toBe(403);
 
     await stack.orchestrator.services.backendAdmin.startDrain('b1', { actor: 'operator:test', correlationId: 'drain-req-1' });
-    expect(audit().filter((l) => l.request_id === 'drain-req-1').map((l) => l.event)).toContain('drain.BackendDrainStarted');
+    const started = audit().find((l) => l.request_id === 'drain-req-1' && l.event === 'drain.BackendDrainStarted');
+    const recorded = await stack.db.pool.query<{ event_id: string }>("SELECT event_id::text FROM events WHERE stream_id = 'backend-b1' AND type = 'BackendDrainStarted'");
+    expect(started?.event_id).toBe(recorded.rows[0]?.event_id);
 
     const text = raw.join('');
     for (const secret of ['alpha-secret', 'beta-secret', 'not-the-secret', ...stack.stores.map((s) => s.secretAccessKey)]) expect(text).not.toContain(secret);

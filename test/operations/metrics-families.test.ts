@@ -1,3 +1,6 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawRequest } from '../support/s3-e2e.js';
@@ -9,9 +12,10 @@ import { startStack, type TestStack } from '../support/orchestrator.js';
  * a drain across a restart, a rebalance, replication and over-replication passes, a lifecycle
  * pass), the main ones with the values those operations produce;
  * `declared` ones are exported and fed by conditions other tests create (named); `absent` ones
- * are not exported, with the reason.
+ * are not exported, with the reason. A `declared` family names the test that checks its value
+ * after feeding it, and that test must mention it.
  */
-const reference: Record<string, { status: 'fed' | 'declared' | 'absent'; why?: string }> = {
+const reference: Record<string, { status: 'fed' | 'declared' | 'absent'; why?: string; test?: string }> = {
   s3o_requests_total: { status: 'fed' },
   s3o_request_duration_seconds: { status: 'fed' },
   s3o_request_size_bytes: { status: 'fed' },
@@ -22,7 +26,7 @@ const reference: Record<string, { status: 'fed' | 'declared' | 'absent'; why?: s
   s3o_backend_duration_seconds: { status: 'fed' },
   s3o_manager_requests_total: { status: 'fed' },
   s3o_manager_duration_seconds: { status: 'fed' },
-  s3o_write_failover_total: { status: 'declared', why: 'a failing backend during a client write (s3-write-failover.test.ts)' },
+  s3o_write_failover_total: { status: 'declared', why: 'a write failing over from a dead backend', test: 'test/operations/metrics-fed-by-failures.test.ts' },
   s3o_quota_bytes_used: { status: 'fed' },
   s3o_quota_bytes_limit: { status: 'fed' },
   s3o_quota_bytes_available: { status: 'fed' },
@@ -32,12 +36,12 @@ const reference: Record<string, { status: 'fed' | 'declared' | 'absent'; why?: s
   s3o_usage_api_requests: { status: 'fed' },
   s3o_usage_egress_bytes: { status: 'fed' },
   s3o_usage_ingress_bytes: { status: 'fed' },
-  s3o_usage_limit_rejections_total: { status: 'declared', why: 'a read with every copy over a monthly limit' },
-  s3o_rate_limit_rejections_total: { status: 'declared', why: 'requests over the rate or admission limits (protection.test.ts)' },
-  s3o_admission_rejections_total: { status: 'declared', why: 'requests over the rate or admission limits (protection.test.ts)' },
+  s3o_usage_limit_rejections_total: { status: 'declared', why: 'a read with every copy over a monthly limit', test: 'test/operations/metrics-fed-by-failures.test.ts' },
+  s3o_rate_limit_rejections_total: { status: 'declared', why: 'requests over the rate or admission limits', test: 'test/operations/protection.test.ts' },
+  s3o_admission_rejections_total: { status: 'declared', why: 'requests over the rate or admission limits', test: 'test/operations/protection.test.ts' },
   s3o_worker_admission_rejections_total: { status: 'absent', why: 'workers here take no admission slots: their concurrency is set per worker (rebalance.concurrency, replication.concurrency)' },
-  s3o_load_shed_total: { status: 'declared', why: 'requests over the rate or admission limits (protection.test.ts)' },
-  s3o_early_rejections_total: { status: 'declared', why: 'an Expect: 100-continue upload refused before its body (protection.test.ts)' },
+  s3o_load_shed_total: { status: 'declared', why: 'requests shed above server.load_shed_threshold', test: 'test/unit/protection/request-protection.test.ts' },
+  s3o_early_rejections_total: { status: 'declared', why: 'an Expect: 100-continue upload refused before its body', test: 'test/operations/metrics-fed-by-failures.test.ts' },
   s3o_rebalance_objects_moved_total: { status: 'fed' },
   s3o_rebalance_bytes_moved_total: { status: 'fed' },
   s3o_rebalance_runs_total: { status: 'fed' },
@@ -57,13 +61,13 @@ const reference: Record<string, { status: 'fed' | 'declared' | 'absent'; why?: s
   s3o_over_replication_errors_total: { status: 'fed' },
   s3o_over_replication_runs_total: { status: 'fed' },
   s3o_over_replication_duration_seconds: { status: 'fed' },
-  s3o_circuit_breaker_state: { status: 'declared', why: 'a backend breaker changing state (database-outage.test.ts, write failover)' },
-  s3o_circuit_breaker_transitions_total: { status: 'declared', why: 'a backend breaker changing state' },
-  s3o_degraded_reads_total: { status: 'declared', why: 'reads while the database is unreachable (database-outage.test.ts)' },
-  s3o_degraded_cache_hits_total: { status: 'declared', why: 'reads while the database is unreachable (database-outage.test.ts)' },
-  s3o_degraded_write_rejections_total: { status: 'declared', why: 'a write while the database is unreachable (database-outage.test.ts)' },
-  s3o_cleanup_queue_enqueued_total: { status: 'declared', why: 'bytes left behind by a failed upload or delete (cleanup-queue.test.ts)' },
-  s3o_cleanup_queue_processed_total: { status: 'declared', why: 'a cleanup pass with something to do (cleanup-queue.test.ts)' },
+  s3o_circuit_breaker_state: { status: 'declared', why: 'a dead backend opening its breaker', test: 'test/operations/metrics-fed-by-failures.test.ts' },
+  s3o_circuit_breaker_transitions_total: { status: 'declared', why: 'a dead backend opening its breaker', test: 'test/operations/metrics-fed-by-failures.test.ts' },
+  s3o_degraded_reads_total: { status: 'declared', why: 'reads while the database is unreachable', test: 'test/operations/database-outage.test.ts' },
+  s3o_degraded_cache_hits_total: { status: 'declared', why: 'reads while the database is unreachable', test: 'test/operations/database-outage.test.ts' },
+  s3o_degraded_write_rejections_total: { status: 'declared', why: 'a write while the database is unreachable', test: 'test/operations/database-outage.test.ts' },
+  s3o_cleanup_queue_enqueued_total: { status: 'declared', why: 'bytes left behind by a failed upload', test: 'test/operations/metrics-fed-by-failures.test.ts' },
+  s3o_cleanup_queue_processed_total: { status: 'declared', why: 'a cleanup pass over them', test: 'test/operations/metrics-fed-by-failures.test.ts' },
   s3o_cleanup_queue_depth: { status: 'fed' },
   s3o_lifecycle_deleted_total: { status: 'fed' },
   s3o_lifecycle_failed_total: { status: 'fed' },
@@ -71,22 +75,22 @@ const reference: Record<string, { status: 'fed' | 'declared' | 'absent'; why?: s
   s3o_drain_objects_moved_total: { status: 'fed' },
   s3o_drain_bytes_moved_total: { status: 'fed' },
   s3o_drain_active: { status: 'fed' },
-  s3o_encryption_operations_total: { status: 'declared', why: 'encrypted writes and reads (s3-encryption.test.ts)' },
-  s3o_encryption_errors_total: { status: 'declared', why: 'a read of tampered ciphertext (s3-encryption.test.ts)' },
-  s3o_encryption_unknown_key_id_total: { status: 'declared', why: 'a read after a restart with another master key (s3-encryption.test.ts)' },
-  s3o_key_rotation_objects_total: { status: 'declared', why: 'data keys re-wrapped by rotate-encryption-key (encryption-jobs.test.ts)' },
-  s3o_encrypt_existing_objects_total: { status: 'declared', why: 'objects rewritten by encrypt-existing (encryption-jobs.test.ts)' },
-  s3o_decrypt_existing_objects_total: { status: 'declared', why: 'objects rewritten by decrypt-existing (encryption-jobs.test.ts)' },
-  s3o_integrity_checks_total: { status: 'declared', why: 'scrub passes and verified reads (integrity.test.ts)' },
-  s3o_integrity_errors_total: { status: 'declared', why: 'a corrupt copy found by a scrub or a read (integrity.test.ts)' },
-  s3o_cache_hits_total: { status: 'declared', why: 'a second GET of a cached object (object-cache.test.ts)' },
-  s3o_cache_misses_total: { status: 'declared', why: 'a GET the cache cannot serve (object-cache.test.ts)' },
-  s3o_cache_evictions_total: { status: 'declared', why: 'objects filling the cache past cache.max_size (object-cache.test.ts)' },
-  s3o_cache_size_bytes: { status: 'declared', why: 'objects cached by GETs (object-cache.test.ts)' },
-  s3o_cache_entries: { status: 'declared', why: 'objects cached by GETs (object-cache.test.ts)' },
+  s3o_encryption_operations_total: { status: 'declared', why: 'encrypted writes and reads', test: 'test/e2e/s3-encryption.test.ts' },
+  s3o_encryption_errors_total: { status: 'declared', why: 'a read of tampered ciphertext', test: 'test/e2e/s3-encryption.test.ts' },
+  s3o_encryption_unknown_key_id_total: { status: 'declared', why: 'a read after a restart with another master key', test: 'test/e2e/s3-encryption.test.ts' },
+  s3o_key_rotation_objects_total: { status: 'declared', why: 'data keys re-wrapped by rotate-encryption-key', test: 'test/integration/encryption-jobs.test.ts' },
+  s3o_encrypt_existing_objects_total: { status: 'declared', why: 'objects rewritten by encrypt-existing', test: 'test/integration/encryption-jobs.test.ts' },
+  s3o_decrypt_existing_objects_total: { status: 'declared', why: 'objects rewritten by decrypt-existing', test: 'test/integration/encryption-jobs.test.ts' },
+  s3o_integrity_checks_total: { status: 'declared', why: 'scrub passes and verified reads', test: 'test/operations/integrity.test.ts' },
+  s3o_integrity_errors_total: { status: 'declared', why: 'a corrupt copy found by a scrub or a read', test: 'test/operations/integrity.test.ts' },
+  s3o_cache_hits_total: { status: 'declared', why: 'a second GET of a cached object', test: 'test/operations/object-cache.test.ts' },
+  s3o_cache_misses_total: { status: 'declared', why: 'a GET the cache cannot serve', test: 'test/operations/object-cache.test.ts' },
+  s3o_cache_evictions_total: { status: 'declared', why: 'objects filling the cache past cache.max_size', test: 'test/operations/object-cache.test.ts' },
+  s3o_cache_size_bytes: { status: 'declared', why: 'objects cached by GETs', test: 'test/operations/object-cache.test.ts' },
+  s3o_cache_entries: { status: 'declared', why: 'objects cached by GETs', test: 'test/operations/object-cache.test.ts' },
   s3o_redis_operations_total: { status: 'absent', why: 'Redis usage counters are not implemented (the config refuses a redis section)' },
   s3o_redis_fallback_active: { status: 'absent', why: 'Redis usage counters are not implemented' },
-  s3o_audit_events_total: { status: 'declared', why: 'audit lines, written at log level info (audit-log.test.ts)' },
+  s3o_audit_events_total: { status: 'declared', why: 'audit lines, written at log level info', test: 'test/operations/metrics-fed-by-failures.test.ts' },
   s3o_notification_sent_total: { status: 'absent', why: 'webhook notifications are not implemented (the config refuses endpoints)' },
   s3o_notification_failed_total: { status: 'absent', why: 'webhook notifications are not implemented' },
   s3o_notification_dropped_total: { status: 'absent', why: 'webhook notifications are not implemented' },
@@ -235,6 +239,15 @@ describe('metric families', () => {
     expect(value(families, 's3o_worker_consecutive_failures', { worker: 'lifecycle' })).toBe(0);
     for (const worker of ['cleanup', 'replication', 'rebalance', 'job-supervisor', 'job:drain']) {
       expect(families.get('s3o_worker_consecutive_failures')?.some((s) => s.labels.worker === worker), worker).toBe(true);
+    }
+  });
+
+  it('names, for every family marked declared, a test that checks it', async () => {
+    const root = fileURLToPath(new URL('../../', import.meta.url));
+    for (const [name, { status, test }] of Object.entries(reference)) {
+      if (status !== 'declared') continue;
+      expect(test, `${name} names no test`).toBeTruthy();
+      expect(await readFile(join(root, test as string), 'utf8'), `${test} does not check ${name}`).toContain(name);
     }
   });
 

@@ -77,6 +77,7 @@ describe('request protection', () => {
     expect(refusal).toMatchObject({ code: 'SlowDown', status: 503 });
     // Audited as s3.LoadShed rather than s3.AdmissionRejected.
     expect(wasShed(refusal as DomainError)).toBe(true);
+    expect((await metrics.loadShed.get()).name).toBe('s3o_load_shed_total');
     expect(await count(metrics.loadShed)).toBe(1);
     expect(await count(metrics.admissionRejections)).toBe(0);
   });
