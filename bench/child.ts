@@ -118,3 +118,21 @@ export async function serveAsChild(start: () => Promise<{ port: number; close():
   process.on('disconnect', shutdown);
   process.send?.({ type: 'listening', port: server.port } satisfies ListeningMessage);
 }
+
+/**
+ * The servers one benchmark run starts, stopped in reverse order by stopAll (also on Ctrl-C, so
+ * an interrupted run leaves no process behind).
+ */
+export function serverSet(): { servers: ChildServer[]; stopAll(): Promise<void> } {
+  const servers: ChildServer[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const s of servers.splice(0).reverse()) {
+      await s.stop().catch((err: unknown) => console.error(`stopping ${s.name}: ${err instanceof Error ? err.message : String(err)}`));
+    }
+  };
+  process.once('SIGINT', () => {
+    console.error('\ninterrupted: stopping the benchmark processes');
+    void stopAll().finally(() => process.exit(130));
+  });
+  return { servers, stopAll };
+}

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { ChildServer } from './child.js';
+import { serverSet, type ChildServer } from './child.js';
 import { startGateway } from './gateway.js';
 import { startMillionGateway } from './million.js';
 import { startPassthroughProxy } from './passthrough-proxy.js';
@@ -192,14 +192,7 @@ async function main(): Promise<number> {
   if (!options) return 0;
   const { settings, skipLarge } = options;
   const startedAt = new Date().toISOString();
-  const servers: ChildServer[] = [];
-  const stopAll = async (): Promise<void> => {
-    for (const s of servers.splice(0).reverse()) await s.stop().catch((err: unknown) => console.error(`stopping ${s.name}: ${message(err)}`));
-  };
-  process.once('SIGINT', () => {
-    console.error('\ninterrupted: stopping the benchmark processes');
-    void stopAll().finally(() => process.exit(130));
-  });
+  const { servers, stopAll } = serverSet();
 
   try {
     const upstream = await startUpstream();

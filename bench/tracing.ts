@@ -3,7 +3,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { ChildServer } from './child.js';
+import { serverSet, type ChildServer } from './child.js';
 import { startGateway } from './gateway.js';
 import { startPassthroughProxy } from './passthrough-proxy.js';
 import { headline, machineInfo, type Headline } from './report.js';
@@ -96,14 +96,7 @@ async function main(): Promise<number> {
   if (!workload) throw new Error('the get-small workload is missing');
   const startedAt = new Date().toISOString();
   const loadAtStart = loadavg()[0] ?? 0;
-  const servers: ChildServer[] = [];
-  const stopAll = async (): Promise<void> => {
-    for (const s of servers.splice(0).reverse()) await s.stop().catch((err: unknown) => console.error(`stopping ${s.name}: ${String(err)}`));
-  };
-  process.once('SIGINT', () => {
-    console.error('\ninterrupted: stopping the benchmark processes');
-    void stopAll().finally(() => process.exit(130));
-  });
+  const { servers, stopAll } = serverSet();
   try {
     const upstream = await startUpstream();
     servers.push(upstream);
