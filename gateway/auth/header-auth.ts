@@ -106,7 +106,7 @@ export function authenticateHeaderSignature(
     ? {
       kind: 'streaming-signed',
       trailer: declared.trailer,
-      seedSignature: verified.signatureHex,
+      seedSignature: verified.signature.toString('hex'),
       signingKey: verified.signingKey,
       scope: credential.scope,
       amzDate,

@@ -1,4 +1,5 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { sha256Hex } from '../../infra/hash.js';
 import { DomainError, type ErrorCode } from '../../domain/errors.js';
 import { canonicalHeaderValue } from './canonical.js';
 import type { SigningKeyCache } from './signing-key-cache.js';
@@ -106,8 +107,8 @@ export interface SignedParts {
 export interface VerifiedSignature {
   credential: SigV4Credential;
   signingKey: Buffer;
-  /** The verified signature, lower-case hex: the seed for signed aws-chunked bodies. */
-  signatureHex: string;
+  /** The verified signature (its lower-case hex seeds signed aws-chunked bodies; only they format it). */
+  signature: Buffer;
 }
 
 function canonicalRequest(p: SignedParts): string {
@@ -129,14 +130,14 @@ export function verifySignature(p: SignedParts, creds: CredentialLookup, cache: 
     : cache.get(UNKNOWN_KEY_ID, UNKNOWN_KEY_SECRET, date, region, service);
   // Node decodes header values (and the request target) as latin-1, one char per wire byte: hashing
   // as latin-1 gives back the bytes the client signed (the SDKs sign and send UTF-8 metadata).
-  const requestHash = createHash('sha256').update(canonicalRequest(p), 'latin1').digest('hex');
+  const requestHash = sha256Hex(canonicalRequest(p), 'latin1');
   const stringToSign = ALGORITHM + '\n' + p.amzDate + '\n' + scope + '\n' + requestHash;
   const expected = createHmac('sha256', signingKey).update(stringToSign).digest();
   const provided = Buffer.from(p.signature, 'hex');
   const matches = p.signature.length === 64 && provided.length === 32 && timingSafeEqual(provided, expected);
   if (credential === undefined) throw new DomainError('InvalidAccessKeyId');
   if (!matches) throw new DomainError('SignatureDoesNotMatch');
-  return { credential, signingKey, signatureHex: expected.toString('hex') };
+  return { credential, signingKey, signature: expected };
 }
 
 /**

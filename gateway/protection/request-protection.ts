@@ -14,6 +14,14 @@ export function wasShed(refusal: DomainError): boolean {
   return shedRefusals.has(refusal);
 }
 
+/**
+ * Marks a request already let through: an `Expect: 100-continue` upload is checked before its
+ * body, not again after. A property on the request, not a WeakSet entry per request (a WeakSet
+ * costs the garbage collector an ephemeron each).
+ */
+const passed = Symbol('s3o.protection.passed');
+type MarkedRequest = IncomingMessage & { [passed]?: true };
+
 /** A signal that aborts when the response closes: the client is gone, its wait is over. */
 function closedSignal(res: ServerResponse): AbortSignal {
   const controller = new AbortController();
@@ -27,8 +35,6 @@ function closedSignal(res: ServerResponse): AbortSignal {
  * returned as the error to answer (429 or 503 SlowDown, both with Retry-After: 1).
  */
 export class RequestProtection {
-  /** Requests already let through: an `Expect: 100-continue` upload is checked before its body, not again after. */
-  private readonly passed = new WeakSet<IncomingMessage>();
 
   constructor(
     private readonly admission: AdmissionControl,
@@ -41,8 +47,9 @@ export class RequestProtection {
    * sent, streamed bodies included, or the connection is gone). Synchronous unless it must wait.
    */
   s3(req: IncomingMessage, res: ServerResponse): Refusal | Promise<Refusal> {
-    if (this.passed.has(req)) return undefined;
-    this.passed.add(req);
+    const marked = req as MarkedRequest;
+    if (marked[passed] === true) return undefined;
+    marked[passed] = true;
     const admission = this.admission.admit(req.method ?? 'GET', bucketOf(req.url ?? '/'), () => closedSignal(res));
     return admission instanceof Promise ? admission.then((a) => this.admitted(a, req, res)) : this.admitted(admission, req, res);
   }
@@ -68,7 +75,8 @@ export class RequestProtection {
     }
     // A slot granted after a wait may arrive once the client has gone.
     if (res.closed) admission.release();
-    else res.once('close', admission.release);
+    // 'close' is emitted once: `on` spares the wrapper `once` makes.
+    else res.on('close', admission.release);
     return this.rateLimit(req);
   }
 

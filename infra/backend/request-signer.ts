@@ -1,10 +1,11 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { sha256Hex } from '../hash.js';
 import { encodeRfc3986 } from './s3-encoding.js';
 
 export const EMPTY_BODY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 export const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
 
-export const sha256Hex = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
+export { sha256Hex };
 
 export interface RequestToSign {
   method: string;
@@ -26,8 +27,17 @@ const isSignable = (name: string): boolean => !unsignable.has(name) && !name.sta
 /** A header value as SigV4 canonicalises it: line breaks and runs of blanks to one space, trimmed. */
 const canonicalValue = (value: string): string => value.replace(/[\r\n]/g, ' ').replace(/[ \t]+/g, ' ').replace(/^ | $/g, '');
 
-/** `20261202T211905Z` */
-const amzDateOf = (ms: number): string => new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+let amzSecond = Number.NaN;
+let amzSecondText = '';
+/** `20261202T211905Z`, formatted once per second: every backend request asks, and the formatting showed in the profile. */
+function amzDateOf(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== amzSecond) {
+    amzSecondText = new Date(second * 1000).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+    amzSecond = second;
+  }
+  return amzSecondText;
+}
 
 /**
  * SigV4 for S3 requests to one backend, synchronously and with the signing key derived once per

@@ -58,6 +58,14 @@ export class ObjectCommands {
   }
 
   /**
+   * The state `load` would answer from memory right now (single writer), else undefined: never
+   * asks the database. Lets a read skip the promises of a load when the state is at hand.
+   */
+  peek(bucket: string, key: string): ObjectState | undefined {
+    return this.cache?.peek(bucket, key);
+  }
+
+  /**
    * The state a write decides on first. With a single writer, a key the cache does not hold is
    * presumed absent instead of asked of the database (a PUT of a new key then makes no lookup):
    * the append expects no stream, so if the key does exist (evicted from the cache, deleted, or

@@ -14,9 +14,22 @@ export interface UsageLimits {
 
 const zero = (): UsageCounts => ({ apiRequests: 0, egressBytes: 0, ingressBytes: 0 });
 
+/** The last period formatted and the instants it spans, [start, end): every backend request asks for the period. */
+let periodStartMs = Number.NaN;
+let periodEndMs = Number.NaN;
+let periodText = '';
+
 /** `YYYY-MM` in UTC: the period monthly limits apply to. */
 export function usagePeriod(at: Date): string {
-  return at.toISOString().slice(0, 7);
+  const ms = at.getTime();
+  if (ms >= periodStartMs && ms < periodEndMs) return periodText;
+  const text = at.toISOString().slice(0, 7);
+  const year = at.getUTCFullYear();
+  const month = at.getUTCMonth();
+  periodStartMs = Date.UTC(year, month, 1);
+  periodEndMs = Date.UTC(year, month + 1, 1);
+  periodText = text;
+  return text;
 }
 
 /**

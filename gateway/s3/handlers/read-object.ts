@@ -35,6 +35,12 @@ export type VersionLookup = Pick<S3Context, 'objects' | 'locations' | 'degraded'
 
 /** `fresh`: ask the database even when this process keeps the key's committed state in memory. */
 export async function requireCurrentVersion(ctx: VersionLookup, bucket: string, key: string, fresh = false): Promise<ObjectVersion> {
+  // A state held in memory is what `load` would answer; taken directly, a hit skips the load's promises.
+  const held = fresh ? undefined : ctx.objects.peek(bucket, key)?.current;
+  if (held) {
+    ctx.locations.remember(bucket, key, held);
+    return held;
+  }
   let current: ObjectVersion | undefined;
   try {
     current = (await (fresh ? ctx.objects.reload(bucket, key) : ctx.objects.load(bucket, key))).current;
@@ -97,12 +103,27 @@ function partRange(v: ObjectVersion, partNumber: number): { range: RangeResoluti
   return { range: { kind: 'partial', start, end: start + size - 1 }, count: parts.length };
 }
 
+/**
+ * A version's Last-Modified as epoch ms and as the header, parsed and formatted once per version
+ * object (a version is immutable; the state cache hands the same object to every read of it), not
+ * on every GET, where the two showed in the profile.
+ */
+const modifiedOf = new WeakMap<ObjectVersion, { ms: number; header: string }>();
+function lastModified(v: ObjectVersion): { ms: number; header: string } {
+  let m = modifiedOf.get(v);
+  if (m === undefined) {
+    const ms = Date.parse(v.lastModified);
+    modifiedOf.set(v, (m = { ms, header: formatHttpDate(ms) }));
+  }
+  return m;
+}
+
 /** The headers S3 returns for an object on GET/HEAD, stored metadata bytes re-emitted as received. */
 export function objectHeaders(v: ObjectVersion, req: S3Request): Record<string, string> {
   const h: Record<string, string> = {
     'content-type': v.contentType,
     etag: quoteEtag(v.etag),
-    'last-modified': formatHttpDate(Date.parse(v.lastModified)),
+    'last-modified': lastModified(v).header,
     'accept-ranges': 'bytes',
   };
   if (v.headers.cacheControl) h['cache-control'] = v.headers.cacheControl;
@@ -122,7 +143,7 @@ export async function readObject(ctx: S3Context, req: S3Request, reply: FastifyR
 
 async function serveVersion(ctx: S3Context, req: S3Request, reply: FastifyReply, head: boolean, v: ObjectVersion): Promise<FastifyReply> {
   const headers = objectHeaders(v, req);
-  const verdict = evaluateConditions({ etag: v.etag, lastModifiedMs: Date.parse(v.lastModified) }, conditionsFrom(req));
+  const verdict = evaluateConditions({ etag: v.etag, lastModifiedMs: lastModified(v).ms }, conditionsFrom(req));
   if (verdict.outcome === 'not-modified') {
     return reply.code(304).headers({ etag: headers.etag, 'last-modified': headers['last-modified'] }).send();
   }
