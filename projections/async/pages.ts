@@ -9,6 +9,8 @@ export const pageWindow = 50_000;
 export interface AsyncPage extends PageRange {
   /** How many events of the wanted types the page holds (0 for a stretch of the log without any). */
   matched: number;
+  /** Whether the page was cut short (by its limit or its window), so more may be readable right after it. */
+  more: boolean;
 }
 
 /**
@@ -27,16 +29,20 @@ export async function nextPage(
 ): Promise<AsyncPage | undefined> {
   const from = decodePosition(after);
   const until = opts.until ? decodePosition(opts.until) : undefined;
-  const res = await db.query<{ tx_id: string; seq: string; matched: string }>(
-    `SELECT tx_id, seq, matched FROM (
-       SELECT tx_id, seq, count(*) FILTER (WHERE type = ANY($3::text[])) OVER (ORDER BY tx_id, seq ROWS UNBOUNDED PRECEDING) AS matched
+  const window = Math.max(opts.limit, pageWindow);
+  const res = await db.query<{ tx_id: string; seq: string; matched: string; seen: string }>(
+    `SELECT tx_id, seq, matched, seen FROM (
+       SELECT tx_id, seq, count(*) FILTER (WHERE type = ANY($3::text[])) OVER (ORDER BY tx_id, seq ROWS UNBOUNDED PRECEDING) AS matched,
+              count(*) OVER () AS seen
          FROM (SELECT tx_id, seq, type FROM public.events
                 WHERE (tx_id, seq) > ($1::xid8, $2::bigint)${opts.gapSafe ? ' AND tx_id < pg_snapshot_xmin(pg_current_snapshot())' : ''}
                   AND ($5::xid8 IS NULL OR (tx_id, seq) <= ($5::xid8, $6::bigint))
                 ORDER BY tx_id, seq LIMIT $4) w) x
       WHERE matched <= $7 ORDER BY tx_id DESC, seq DESC LIMIT 1`,
-    [from.txId, from.seq, types, Math.max(opts.limit, pageWindow), until?.txId ?? null, until?.seq ?? null, opts.limit],
+    [from.txId, from.seq, types, window, until?.txId ?? null, until?.seq ?? null, opts.limit],
   );
   const row = res.rows[0];
-  return row ? { after, last: encodePosition(row.tx_id, row.seq), matched: Number(row.matched) } : undefined;
+  if (!row) return undefined;
+  const matched = Number(row.matched);
+  return { after, last: encodePosition(row.tx_id, row.seq), matched, more: matched >= opts.limit || Number(row.seen) >= window };
 }

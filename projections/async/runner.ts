@@ -14,6 +14,11 @@ export interface ProjectionRunnerOptions {
   batchSize?: number;
   pollMinMs?: number;
   pollMaxMs?: number;
+  /**
+   * A woken projection steps at most once per this many ms (default 100): every append wakes
+   * it, and a burst of writes is then applied in one page, not one transaction per write.
+   */
+  coalesceMs?: number;
 }
 
 export interface ProjectionStatus {
@@ -36,15 +41,16 @@ const HORIZON_RETRY_MS = 20;
  */
 export class ProjectionRunner {
   private running = false;
+  /** Aborted by stop(): cuts short a pause between coalesced steps. */
+  private stopping = new AbortController();
   private loops: Promise<void>[] = [];
-  private wakers = new Set<() => void>();
-  /** Counts wake() calls, so a wake that arrives during a step is not lost. */
-  private wakes = 0;
+  /** Per projection: its wakes (counted, so a wake that arrives during a step is not lost) and who waits for one. */
+  private readonly alarms: Map<string, Alarm>;
   private readonly leaseMs: number;
   private readonly batchSize: number;
   private readonly pollMinMs: number;
   private readonly pollMaxMs: number;
-  private readonly handled: ReadonlySet<string>;
+  private readonly coalesceMs: number;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -55,17 +61,20 @@ export class ProjectionRunner {
     this.batchSize = opts.batchSize ?? 1000;
     this.pollMinMs = opts.pollMinMs ?? 50;
     this.pollMaxMs = opts.pollMaxMs ?? 1000;
-    this.handled = new Set(projections.flatMap((p) => p.eventTypes));
+    this.coalesceMs = opts.coalesceMs ?? 100;
+    this.alarms = new Map(projections.map((p) => [p.name, new Alarm(new Set(p.eventTypes))]));
   }
 
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.stopping = new AbortController();
     this.loops = this.projections.map((p) => this.loop(p));
   }
 
   async stop(): Promise<void> {
     this.running = false;
+    this.stopping.abort();
     this.wake();
     await Promise.all(this.loops);
     this.loops = [];
@@ -74,66 +83,79 @@ export class ProjectionRunner {
       .catch(() => undefined);
   }
 
+  /** Wakes every projection (another instance appended). */
   wake(): void {
-    this.wakes++;
-    for (const w of this.wakers) w();
-    this.wakers.clear();
+    for (const a of this.alarms.values()) a.ring();
   }
 
   /**
-   * Wakes the runner for events this instance appended, when one of them is of a type some
-   * projection handles: the others change nothing a projection shows (a drain's job and move
-   * events), and each wake costs every projection a claim and a read. True when it woke.
+   * Wakes the projections that handle one of the types of events this instance appended: the
+   * others changed nothing those projections show (a drain's job and move events; a PUT for
+   * usage_monthly), and each wake costs the projection a claim and a read. True when one woke.
    */
-  appended(types: Iterable<string>): boolean {
-    for (const t of types) {
-      if (this.handled.has(t)) {
-        this.wake();
-        return true;
+  appended(types: readonly string[]): boolean {
+    let woke = false;
+    for (const a of this.alarms.values()) {
+      if (types.some((t) => a.types.has(t))) {
+        a.ring();
+        woke = true;
       }
     }
-    return false;
-  }
-
-  /** Sleeps `ms`, or not at all when woken since `seenWakes`. */
-  private async idle(ms: number, seenWakes: number): Promise<void> {
-    if (this.wakes !== seenWakes || !this.running) return;
-    const ac = new AbortController();
-    const waker = () => ac.abort();
-    this.wakers.add(waker);
-    await sleep(ms, undefined, { signal: ac.signal }).catch(() => undefined);
-    this.wakers.delete(waker);
+    return woke;
   }
 
   /**
    * A wake means events were committed. The gap-safe read may not see them yet while an older
    * transaction anywhere on the server is open, so a woken runner keeps looking at short
-   * intervals until it has applied them, instead of backing off past them.
+   * intervals until it has applied them, instead of backing off past them. Its steps are
+   * `coalesceMs` apart (unless a page was cut short by its size): the appends committed during one
+   * step are all taken by the next, however many woke it.
    */
   private async loop(p: AsyncProjection): Promise<void> {
+    const alarm = this.alarms.get(p.name) as Alarm;
     let backoff = this.pollMinMs;
-    let seenWakes = this.wakes;
+    let seenWakes = alarm.wakes;
     let expecting = false;
+    let lastStep = 0;
     while (this.running) {
-      if (this.wakes !== seenWakes) {
-        seenWakes = this.wakes;
+      if (alarm.wakes !== seenWakes) {
+        seenWakes = alarm.wakes;
         expecting = true;
+        await this.pause(lastStep + this.coalesceMs - Date.now());
       }
       let wait = backoff;
       try {
-        const { advanced, owned } = await this.stepOwned(p);
-        if (advanced) {
+        lastStep = Date.now();
+        const { applied, advanced, more, owned } = await this.stepOwned(p);
+        if (more) {
           backoff = this.pollMinMs;
           continue;
         }
-        if (expecting && owned && (await this.behind(p))) wait = Math.min(HORIZON_RETRY_MS, backoff);
+        // A page of other projections' events only moved the checkpoint: polling keeps backing off.
+        if (applied > 0) backoff = this.pollMinMs;
+        wait = backoff;
+        if (advanced) {
+          // The page may have stopped short of the awaited events (the horizon): look again soon.
+          if (expecting) wait = Math.min(this.coalesceMs, backoff);
+        } else if (expecting && owned && (await this.behind(p))) wait = Math.min(HORIZON_RETRY_MS, backoff);
         else expecting = false;
       } catch (err) {
         this.opts.logger.warn({ err, projection: p.name }, 'projection step failed');
       }
-      await this.idle(wait, seenWakes);
+      await this.idle(alarm, wait, seenWakes);
       if (wait === backoff) backoff = Math.min(this.pollMaxMs, backoff * 2);
     }
+  }
+
+  /** Sleeps `ms`, or not at all when woken since `seenWakes` (or stopping). */
+  private async idle(alarm: Alarm, ms: number, seenWakes: number): Promise<void> {
+    if (alarm.wakes !== seenWakes || !this.running) return;
+    await alarm.sleep(ms);
+  }
+
+  /** Sleeps `ms` whatever wakes arrive (the step after it takes their events); only stopping cuts it short. */
+  private async pause(ms: number): Promise<void> {
+    if (ms > 0 && this.running) await sleep(ms, undefined, { signal: this.stopping.signal }).catch(() => undefined);
   }
 
   /** Processes at most one page; returns the number of its events applied (0 when idle or not ours). */
@@ -157,7 +179,7 @@ export class ProjectionRunner {
    * other instance can take the projection over mid-page), find the next page, apply it set-based
    * and move the checkpoint. An idle claim still commits, to keep the lease.
    */
-  private async stepOwned(p: AsyncProjection): Promise<{ applied: number; advanced: boolean; owned: boolean }> {
+  private async stepOwned(p: AsyncProjection): Promise<{ applied: number; advanced: boolean; more: boolean; owned: boolean }> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
@@ -170,7 +192,7 @@ export class ProjectionRunner {
       const cp = claim.rows[0];
       if (!cp) {
         await client.query('ROLLBACK');
-        return { applied: 0, advanced: false, owned: false };
+        return { applied: 0, advanced: false, more: false, owned: false };
       }
       const from = cp.tx_id === '0' && cp.seq === '0' ? undefined : encodePosition(cp.tx_id, cp.seq);
       const page = await nextPage(client, p.eventTypes, from, { limit: this.batchSize, gapSafe: true });
@@ -183,7 +205,7 @@ export class ProjectionRunner {
         );
       }
       await client.query('COMMIT');
-      return { applied: page?.matched ?? 0, advanced: page !== undefined, owned: true };
+      return { applied: page?.matched ?? 0, advanced: page !== undefined, more: page?.more ?? false, owned: true };
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
@@ -235,4 +257,27 @@ export async function projectionStatuses(db: Queryable, projections: readonly As
     });
   }
   return out;
+}
+
+/** One projection's wake-ups: counted, and a sleep that a wake (or stopping) cuts short. */
+class Alarm {
+  wakes = 0;
+  private readonly wakers = new Set<() => void>();
+
+  constructor(readonly types: ReadonlySet<string>) {}
+
+  ring(): void {
+    this.wakes++;
+    for (const w of this.wakers) w();
+    this.wakers.clear();
+  }
+
+  async sleep(ms: number): Promise<void> {
+    if (ms <= 0) return;
+    const ac = new AbortController();
+    const waker = () => ac.abort();
+    this.wakers.add(waker);
+    await sleep(ms, undefined, { signal: ac.signal }).catch(() => undefined);
+    this.wakers.delete(waker);
+  }
 }

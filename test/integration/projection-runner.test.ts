@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPool } from '../../infra/db/pool.js';
 import { PostgresEventStore } from '../../infra/eventstore/postgres-event-store.js';
 import { createLogger } from '../../infra/telemetry/logger.js';
 import { bucketStatsProjection } from '../../projections/async/bucket-stats/bucket-stats.js';
@@ -139,6 +140,39 @@ describe('async projection runner wake-ups', () => {
         .toBe(1);
     } finally {
       await runner.stop();
+    }
+  });
+
+  it('a burst of appends is caught up in a few coalesced steps, not one step per append', async () => {
+    const store = new PostgresEventStore(db.pool);
+    const objects = new ObjectWriter(store);
+    await registerBackend(store, 'b2', 0);
+    // The runner's own pool counts its steps (each claims the lease once).
+    const runnerPool = createPool({ connectionString: db.url, max: 2 });
+    let claims = 0;
+    runnerPool.on('connect', (client) => {
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+        if (typeof args[0] === 'string' && args[0].startsWith('UPDATE projection_checkpoints SET owner')) claims++;
+        return query(...args);
+      };
+    });
+    const runner = new ProjectionRunner(runnerPool, [bucketStatsProjection], { owner: 'burst', logger, pollMinMs: 600_000, pollMaxMs: 600_000, coalesceMs: 2_000 });
+    store.onAppended = (_results, appends) => runner.appended(appends.flatMap((a) => a.events.map((e) => e.type)));
+    const count = async () => (await db.pool.query('SELECT object_count::int AS n FROM bucket_stats WHERE bucket = $1', ['burst'])).rows[0]?.n;
+    runner.start();
+    try {
+      await objects.write('burst', 'first', 1, ['b2']);
+      await expect.poll(count, { timeout: 45_000 }).toBe(1);
+      const before = claims;
+      for (let i = 0; i < 20; i++) await objects.write('burst', `k${i}`, 1, ['b2']);
+      await expect.poll(count, { timeout: 45_000 }).toBe(21);
+      // One step per 2 s for the whole burst; a few more only while another transaction on the
+      // server holds the gap-safe horizon back.
+      expect(claims - before).toBeLessThanOrEqual(6);
+    } finally {
+      await runner.stop();
+      await runnerPool.end();
     }
   });
 });
