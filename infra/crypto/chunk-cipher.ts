@@ -11,19 +11,29 @@
  * final chunk else 0): a chunk moved to another index, duplicated, or presented as final when it
  * was not (truncation at a chunk boundary) fails authentication.
  */
-import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
 import { CHUNK_TAG_BYTES, FORMAT_VERSION } from '../../domain/encryption/layout.js';
 
 const KEY_LABEL = Buffer.from('s3o/segment-key/v2', 'latin1');
 const NONCE_BYTES = 12;
+const EXPAND_COUNTER = Buffer.from([1]);
 
-export function deriveSegmentKey(dataKey: Buffer, chunkSize: number, partNumber: number, salt: Buffer): KeyObject {
+/**
+ * A derived segment key: 32 bytes handed straight to the cipher. A KeyObject per segment cost
+ * more than the derivation itself on a 4 KiB PUT, and these keys never leave the process.
+ */
+export type SegmentKey = Buffer;
+
+export function deriveSegmentKey(dataKey: Buffer, chunkSize: number, partNumber: number, salt: Buffer): SegmentKey {
   const info = Buffer.alloc(KEY_LABEL.length + 9);
   KEY_LABEL.copy(info, 0);
   info[KEY_LABEL.length] = FORMAT_VERSION;
   info.writeUInt32BE(chunkSize, KEY_LABEL.length + 1);
   info.writeUInt32BE(partNumber, KEY_LABEL.length + 5);
-  return createSecretKey(Buffer.from(hkdfSync('sha256', dataKey, salt, info, 32)));
+  // HKDF-SHA256 (RFC 5869) for one 32-byte block, as two HMACs: the same bytes as hkdfSync, at
+  // about half its cost (hkdfSync makes KeyObjects of its inputs on every call).
+  const prk = createHmac('sha256', salt).update(dataKey).digest();
+  return createHmac('sha256', prk).update(info).update(EXPAND_COUNTER).digest();
 }
 
 /** 3 zero bytes ‖ index (u64 BE) ‖ final flag; the last 9 bytes are also the additional data. */
@@ -36,17 +46,26 @@ function nonceFor(index: number, final: boolean): Buffer {
 }
 
 /** Ciphertext ‖ tag of one chunk. */
-export function sealChunk(key: KeyObject, index: number, final: boolean, plain: Buffer): Buffer {
+export function sealChunk(key: SegmentKey, index: number, final: boolean, plain: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(plain.length + CHUNK_TAG_BYTES);
+  sealChunkInto(key, index, final, plain, out, 0);
+  return out;
+}
+
+/** Writes ciphertext ‖ tag of one chunk into `out` at `at`; returns where it ends. */
+export function sealChunkInto(key: SegmentKey, index: number, final: boolean, plain: Buffer, out: Buffer, at: number): number {
   const nonce = nonceFor(index, final);
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
   cipher.setAAD(nonce.subarray(3));
   const body = cipher.update(plain);
   cipher.final();
-  return Buffer.concat([body, cipher.getAuthTag()], plain.length + CHUNK_TAG_BYTES);
+  body.copy(out, at);
+  cipher.getAuthTag().copy(out, at + body.length);
+  return at + body.length + CHUNK_TAG_BYTES;
 }
 
 /** The plaintext of a sealed chunk, or undefined when it does not authenticate as chunk `index` (final or not). */
-export function openChunk(key: KeyObject, index: number, final: boolean, sealed: Buffer): Buffer | undefined {
+export function openChunk(key: SegmentKey, index: number, final: boolean, sealed: Buffer): Buffer | undefined {
   if (sealed.length < CHUNK_TAG_BYTES) return undefined;
   const nonce = nonceFor(index, final);
   const decipher = createDecipheriv('aes-256-gcm', key, nonce);

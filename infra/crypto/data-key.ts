@@ -4,15 +4,19 @@
  * its own derived key. The plaintext key stays inside this object: it is never enumerable,
  * serialised or logged, and callers only ever get segment keys derived from it.
  */
-import { randomBytes, type KeyObject } from 'node:crypto';
 import type { EncryptionEnvelope, EncryptionKeyFacts } from '../../domain/encryption/envelope.js';
 import { headerLengthFor, isFormatChunkSize, segmentStoredSize } from '../../domain/encryption/layout.js';
-import { deriveSegmentKey } from './chunk-cipher.js';
+import { deriveSegmentKey, type SegmentKey } from './chunk-cipher.js';
 import type { Keyring } from './keys/keyring.js';
+import { pooledRandomBytes } from './random-pool.js';
 import { KEY_BYTES } from './keys/master-key.js';
+
+/** Derived segment keys a data key keeps: a read of a cached data key skips the HKDF; a multipart object of many parts cycles through. */
+const SEGMENT_KEYS_KEPT = 64;
 
 export class DataKey {
   readonly #secret: Buffer;
+  readonly #segmentKeys = new Map<string, SegmentKey>();
 
   /**
    * `headerLength` is the header length of the stored segments. A key made for writing has the
@@ -25,8 +29,14 @@ export class DataKey {
     this.#secret = Buffer.from(secret);
   }
 
-  segmentKey(partNumber: number, salt: Buffer): KeyObject {
-    return deriveSegmentKey(this.#secret, this.chunkSize, partNumber, salt);
+  segmentKey(partNumber: number, salt: Buffer): SegmentKey {
+    const id = `${partNumber}:${salt.toString('base64')}`;
+    const kept = this.#segmentKeys.get(id);
+    if (kept) return kept;
+    const key = deriveSegmentKey(this.#secret, this.chunkSize, partNumber, salt);
+    if (this.#segmentKeys.size >= SEGMENT_KEYS_KEPT) this.#segmentKeys.delete(this.#segmentKeys.keys().next().value as string);
+    this.#segmentKeys.set(id, key);
+    return key;
   }
 
   /** The stored size of a segment of `plainSize` bytes under this key. */
@@ -46,7 +56,7 @@ export class DataKey {
 
 /** A new data key for a new object version (or a new multipart upload), wrapped by the primary key. */
 export async function createDataKey(keyring: Keyring, chunkSize: number): Promise<DataKey> {
-  const secret = randomBytes(KEY_BYTES);
+  const secret = pooledRandomBytes(KEY_BYTES);
   const key = await keyring.wrap(secret);
   return new DataKey(secret, chunkSize, headerLengthFor(Buffer.from(key.wrappedKey, 'base64').length), key);
 }

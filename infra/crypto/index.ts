@@ -5,7 +5,7 @@
  */
 export { createDataKey, DataKey, openDataKey } from './data-key.js';
 export { SegmentEncryptStream, SegmentSealer } from './segment-encryptor.js';
-export { createRangeDecryptStream, RangeDecryptStream } from './range-decryptor.js';
+export { createRangeDecryptStream, decryptPlanned, RangeDecryptor, RangeDecryptStream } from './range-decryptor.js';
 export { createStoredObjectDecryptStream, StoredObjectDecryptStream, type PlaintextObserver } from './stored-object-decryptor.js';
 export { parseSegmentHeader, headerLengthOf, startsLikeSegment, HEADER_PREFIX_BYTES, type SegmentHeader } from './segment-header.js';
 export {

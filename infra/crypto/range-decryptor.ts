@@ -6,13 +6,12 @@
  * key fields in them are not (a re-wrap changes the envelope, not the stored headers).
  * Plaintext is released only after its chunk has authenticated.
  */
-import type { KeyObject } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { EncryptedSegment, EncryptionEnvelope } from '../../domain/encryption/envelope.js';
 import { CHUNK_TAG_BYTES, chunkCount, chunkPlainLength } from '../../domain/encryption/layout.js';
 import type { ReadPlan } from '../../domain/encryption/read-plan.js';
 import { ByteQueue } from './byte-queue.js';
-import { openChunk } from './chunk-cipher.js';
+import { openChunk, type SegmentKey } from './chunk-cipher.js';
 import type { DataKey } from './data-key.js';
 import { CiphertextIntegrityError, NotEncryptedError } from './errors.js';
 import { parseSegmentHeader } from './segment-header.js';
@@ -32,7 +31,11 @@ function checkHeader(bytes: Buffer, segment: EncryptedSegment, index: number, en
   }
 }
 
-export class RangeDecryptStream extends Transform {
+/**
+ * The decryption itself, without a stream: `update` takes the next fetched bytes and returns the
+ * plaintext they complete. A read small enough to fetch whole is decrypted in one call.
+ */
+export class RangeDecryptor {
   readonly #plan: ReadPlan;
   readonly #envelope: EncryptionEnvelope;
   readonly #dataKey: DataKey;
@@ -40,12 +43,11 @@ export class RangeDecryptStream extends Transform {
   #piece = 0;
   #chunk: number;
   #headerPending: boolean;
-  #key: KeyObject | undefined;
+  #key: SegmentKey | undefined;
   #skip: number;
   #remaining: number;
 
   constructor(plan: ReadPlan, envelope: EncryptionEnvelope, dataKey: DataKey) {
-    super();
     if (dataKey.chunkSize !== envelope.chunkSize || dataKey.headerLength !== envelope.headerLength) {
       throw new RangeError('the data key was opened for another envelope');
     }
@@ -58,26 +60,23 @@ export class RangeDecryptStream extends Transform {
     this.#remaining = plan.length;
   }
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.#queue.push(chunk);
-    try {
-      this.#drain();
-      callback();
-    } catch (error) {
-      callback(error as Error);
-    }
+  /** The authenticated plaintext these bytes complete, in order. */
+  update(bytes: Buffer): Buffer[] {
+    this.#queue.push(bytes);
+    const out: Buffer[] = [];
+    this.#drain(out);
+    return out;
   }
 
-  override _flush(callback: TransformCallback): void {
+  /** Throws when the bytes ended before the plan did. */
+  end(): void {
     if (this.#piece < this.#plan.pieces.length) {
       const segment = this.#plan.pieces[this.#piece]?.segment;
-      callback(new CiphertextIntegrityError('truncated', `the stored bytes end before chunk ${this.#chunk} of segment ${String(segment)}`, { segment, chunk: this.#chunk }));
-      return;
+      throw new CiphertextIntegrityError('truncated', `the stored bytes end before chunk ${this.#chunk} of segment ${String(segment)}`, { segment, chunk: this.#chunk });
     }
-    callback();
   }
 
-  #drain(): void {
+  #drain(out: Buffer[]): void {
     const { pieces } = this.#plan;
     const chunkSize = this.#envelope.chunkSize;
     while (this.#piece < pieces.length) {
@@ -97,7 +96,7 @@ export class RangeDecryptStream extends Transform {
       if (!plain) {
         throw new CiphertextIntegrityError('authentication', `chunk ${this.#chunk} of segment ${piece.segment} (part ${segment.partNumber}) failed authentication`, { segment: piece.segment, chunk: this.#chunk });
       }
-      this.#deliver(plain);
+      this.#deliver(plain, out);
       if (this.#chunk < piece.lastChunk) {
         this.#chunk += 1;
         continue;
@@ -111,13 +110,52 @@ export class RangeDecryptStream extends Transform {
     if (this.#queue.length > 0) throw new CiphertextIntegrityError('trailing-data', 'the backend sent more bytes than the planned range');
   }
 
-  #deliver(plain: Buffer): void {
+  #deliver(plain: Buffer, out: Buffer[]): void {
     const start = Math.min(this.#skip, plain.length);
     this.#skip -= start;
     const count = Math.min(plain.length - start, this.#remaining);
     this.#remaining -= count;
-    if (count > 0) this.push(plain.subarray(start, start + count));
+    if (count > 0) out.push(plain.subarray(start, start + count));
   }
+}
+
+export class RangeDecryptStream extends Transform {
+  readonly #decryptor: RangeDecryptor;
+
+  constructor(plan: ReadPlan, envelope: EncryptionEnvelope, dataKey: DataKey) {
+    super();
+    this.#decryptor = new RangeDecryptor(plan, envelope, dataKey);
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    let plain;
+    try {
+      plain = this.#decryptor.update(chunk);
+    } catch (error) {
+      callback(error as Error);
+      return;
+    }
+    for (const piece of plain) this.push(piece);
+    callback();
+  }
+
+  override _flush(callback: TransformCallback): void {
+    try {
+      this.#decryptor.end();
+      callback();
+    } catch (error) {
+      callback(error as Error);
+    }
+  }
+}
+
+/** The planned plaintext of a whole fetched backend range, decrypted at once (all of it authenticated before any is returned). */
+export function decryptPlanned(plan: ReadPlan, envelope: EncryptionEnvelope, dataKey: DataKey, fetched: readonly Buffer[]): Buffer[] {
+  const decryptor = new RangeDecryptor(plan, envelope, dataKey);
+  const plain: Buffer[] = [];
+  for (const bytes of fetched) plain.push(...decryptor.update(bytes));
+  decryptor.end();
+  return plain;
 }
 
 /** A Transform from the bytes of `plan.backendRange` to the planned plaintext. */

@@ -4,12 +4,12 @@
  * chunk is held until more plaintext arrives (then it is not the final chunk) or the input ends
  * (then it is). When it is known, `DataKey.storedSize(length)` gives the Content-Length to send.
  */
-import { randomBytes, type KeyObject } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { SEGMENT_SALT_BYTES, type EncryptedSegment } from '../../domain/encryption/envelope.js';
-import { headerLengthFor } from '../../domain/encryption/layout.js';
-import { sealChunk } from './chunk-cipher.js';
+import { CHUNK_TAG_BYTES, chunkCount, headerLengthFor } from '../../domain/encryption/layout.js';
+import { sealChunk, sealChunkInto, type SegmentKey } from './chunk-cipher.js';
 import type { DataKey } from './data-key.js';
+import { pooledRandomBytes } from './random-pool.js';
 import { encodeSegmentHeader } from './segment-header.js';
 
 export class SegmentSealer {
@@ -17,7 +17,7 @@ export class SegmentSealer {
   /** The segment header: the first bytes to store. */
   readonly header: Buffer;
   readonly #partNumber: number;
-  readonly #key: KeyObject;
+  readonly #key: SegmentKey;
   readonly #pending: Buffer;
   #filled = 0;
   #index = 0;
@@ -26,7 +26,7 @@ export class SegmentSealer {
   #finished = false;
 
   /** `salt` is random unless a known-answer test fixes it. */
-  constructor(dataKey: DataKey, partNumber: number, salt: Buffer = randomBytes(SEGMENT_SALT_BYTES)) {
+  constructor(dataKey: DataKey, partNumber: number, salt: Buffer = pooledRandomBytes(SEGMENT_SALT_BYTES)) {
     const wrappedKey = Buffer.from(dataKey.key.wrappedKey, 'base64');
     if (headerLengthFor(wrappedKey.length) !== dataKey.headerLength) {
       // Every segment of a version must have the same header length; encrypt all parts of an upload with its original wrap.
@@ -81,6 +81,26 @@ export class SegmentSealer {
     if (this.#finished) throw new Error('the segment is already finished');
     this.#finished = true;
     return this.#seal(this.#pending.subarray(0, this.#filled), true);
+  }
+
+  /**
+   * The whole stored segment, header included, for plaintext held whole (a buffered PUT): one
+   * buffer written in place, no chunk buffers to join. Only on a sealer that has not started.
+   */
+  sealWhole(plain: Buffer): Buffer {
+    if (this.#finished || this.#plainSize > 0 || this.#filled > 0) throw new Error('the segment has already started');
+    this.#finished = true;
+    this.#plainSize = plain.length;
+    const chunkSize = this.#pending.length;
+    const chunks = chunkCount(plain.length, chunkSize);
+    const out = Buffer.allocUnsafe(this.header.length + plain.length + chunks * CHUNK_TAG_BYTES);
+    let at = this.header.copy(out, 0);
+    for (let index = 0; index < chunks; index += 1) {
+      at = sealChunkInto(this.#key, index, index === chunks - 1, plain.subarray(index * chunkSize, (index + 1) * chunkSize), out, at);
+    }
+    this.#index = chunks;
+    this.#sealedBytes = at - this.header.length;
+    return out;
   }
 
   /** The segment's facts for the envelope; only once it is finished. */

@@ -10,12 +10,11 @@
  * failed attempt, never wrong plaintext. What the bytes alone cannot show is a whole part
  * missing from a multipart object (parts may be numbered with gaps); the recorded envelope can.
  */
-import type { KeyObject } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { EncryptedSegment, EncryptionEnvelope } from '../../domain/encryption/envelope.js';
 import { CHUNK_TAG_BYTES, FORMAT_VERSION } from '../../domain/encryption/layout.js';
 import { ByteQueue } from './byte-queue.js';
-import { openChunk } from './chunk-cipher.js';
+import { openChunk, type SegmentKey } from './chunk-cipher.js';
 import { DataKey } from './data-key.js';
 import { CiphertextIntegrityError } from './errors.js';
 import type { Keyring } from './keys/keyring.js';
@@ -26,7 +25,7 @@ const LOOKAHEAD = 5;
 
 interface OpenSegment {
   readonly header: SegmentHeader;
-  readonly key: KeyObject;
+  readonly key: SegmentKey;
   index: number;
   plainSize: number;
 }

@@ -39,7 +39,7 @@ export class Keyring implements KeyringView {
   readonly #unwrapped: LRUCache<string, Buffer> | undefined;
 
   /** Refuses two sources holding the same key: the later one would be a second name that rotation could not tell apart. */
-  constructor(primary: MasterKey, previous: readonly MasterKey[], unwrapCache: UnwrapCacheOptions = DEFAULT_UNWRAP_CACHE) {
+  constructor(primary: MasterKey, previous: readonly MasterKey[], readonly unwrapCache: UnwrapCacheOptions = DEFAULT_UNWRAP_CACHE) {
     this.#unwrapped = unwrapCache.max > 0 ? new LRUCache({ max: unwrapCache.max, ttl: unwrapCache.ttlMs }) : undefined;
     this.#primary = primary;
     this.#keys = [primary, ...previous];
