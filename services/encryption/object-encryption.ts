@@ -5,6 +5,7 @@
  * `encryption.enabled` is true (a disabled section with keys still reads encrypted objects, as
  * decrypt-existing needs).
  */
+import { LRUCache } from 'lru-cache';
 import { DomainError } from '../../domain/errors.js';
 import type { EncryptedSegment, EncryptionEnvelope, EncryptionKeyLayout } from '../../domain/encryption/envelope.js';
 import { FORMAT_VERSION } from '../../domain/encryption/layout.js';
@@ -19,12 +20,21 @@ export interface ObjectEncryptionOptions {
 }
 
 export class ObjectEncryption {
+  /**
+   * Opened data keys of recently read versions, with the segment keys derived from them, so a
+   * hot object's GET pays neither the unwrap nor the HKDF. Bounded in count and age exactly as
+   * the keyring's unwrap cache (off when it is off); a DataKey never serialises its secret.
+   */
+  readonly #opened: LRUCache<string, DataKey> | undefined;
+
   constructor(
     private readonly keyring: Keyring | undefined,
     private readonly options: ObjectEncryptionOptions,
     readonly metrics: EncryptionMetrics | undefined,
   ) {
     if (options.encryptWrites && !keyring) throw new Error('encrypting writes needs a keyring');
+    const bounds = keyring?.unwrapCache;
+    this.#opened = bounds && bounds.max > 0 ? new LRUCache({ max: bounds.max, ttl: bounds.ttlMs }) : undefined;
   }
 
   /** Whether new object versions are encrypted. */
@@ -53,8 +63,14 @@ export class ObjectEncryption {
 
   /** The data key of a recorded envelope. */
   async dataKeyFor(envelope: Pick<EncryptionEnvelope, 'chunkSize' | 'headerLength' | 'key'>): Promise<DataKey> {
+    const { key } = envelope;
+    const id = `${key.keyId}:${key.wrapScheme}:${key.wrappedKey}:${key.keyAlias}:${envelope.chunkSize}:${envelope.headerLength}`;
+    const cached = this.#opened?.get(id);
+    if (cached) return cached;
     try {
-      return await openDataKey(this.requireKeyring(), envelope);
+      const dataKey = await openDataKey(this.requireKeyring(), envelope);
+      this.#opened?.set(id, dataKey);
+      return dataKey;
     } catch (err) {
       throw keyFailure(err, this.metrics);
     }
@@ -71,6 +87,7 @@ export class ObjectEncryption {
   }
 
   async close(): Promise<void> {
+    this.#opened?.clear();
     await this.keyring?.close();
   }
 

@@ -5,7 +5,7 @@
  * backend's assembled object is the segments back to back and Complete re-encrypts nothing:
  * the version's envelope is the upload's key layout plus one segment per part in order.
  */
-import { pipeline, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { EncryptedSegment, EncryptionEnvelope, EncryptionKeyLayout } from '../../domain/encryption/envelope.js';
 import { segmentStoredSize } from '../../domain/encryption/layout.js';
 import type { CompletedUpload } from '../../domain/s3/multipart.js';
@@ -15,6 +15,7 @@ import type { EventStore } from '../../domain/eventstore/port.js';
 import { SegmentEncryptStream, type DataKey } from '../../infra/crypto/index.js';
 import type { ObjectEncryption } from '../encryption/object-encryption.js';
 import { loadUploadEncryption } from './upload-stream.js';
+import { relay } from '../../infra/stream-relay.js';
 
 /** Bytes a part of `size` client bytes takes on the backend. */
 export function partStoredSize(layout: EncryptionKeyLayout | null, size: number): number {
@@ -59,7 +60,7 @@ export interface SealedPart {
 export function sealPart(body: Readable, dataKey: DataKey, partNumber: number): SealedPart {
   const seal = new SegmentEncryptStream(dataKey, partNumber);
   // An error of the client's body (its verification) ends the stored body with that error.
-  pipeline(body, seal, () => undefined);
+  relay(body, seal);
   return { body: seal, salt: () => seal.facts().salt };
 }
 

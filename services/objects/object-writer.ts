@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import { newUlid } from '../../infra/ids.js';
 import { DomainError } from '../../domain/errors.js';
 import type { Checksum, StoredCopy } from '../../domain/events/common.js';
@@ -11,7 +10,8 @@ import type { OrphanRecorder } from '../cleanup/orphans.js';
 import type { Reclaimer } from '../cleanup/reclaimer.js';
 import type { Cause, EventFactory } from '../event-factory.js';
 import type { ObjectEncryption } from '../encryption/object-encryption.js';
-import { sealPut } from './sealed-write.js';
+import { collectBody } from './collect-body.js';
+import { sealBufferedPut, sealPut } from './sealed-write.js';
 import type { WritePlacement } from '../placement/write-placement.js';
 import { recordFailedUpload, streamToBackend, type UploadContext } from './backend-upload.js';
 import type { ObjectCommands, WriteOutcome } from './object-commands.js';
@@ -25,17 +25,6 @@ export interface WriterSettings {
   bufferLimit: () => number;
   /** Copies a PUT writes before it answers (`replication.write_copies`); 1 when absent. */
   writeCopies?: () => number;
-}
-
-async function collect(body: Readable, size: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of body) {
-    const b = chunk as Buffer;
-    total += b.length;
-    chunks.push(b);
-  }
-  return chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks, total === size ? size : total);
 }
 
 /**
@@ -74,9 +63,8 @@ export class ObjectWriter {
       input.body.resume();
       throw err;
     }
-    const buffered = dataKey.storedSize(input.size) <= this.settings.bufferLimit();
-    const hashStored = buffered || (this.settings.writeCopies?.() ?? 1) > 1;
-    return this.store(sealPut(input, dataKey, this.encryption, hashStored));
+    if (dataKey.storedSize(input.size) <= this.settings.bufferLimit()) return this.store(sealBufferedPut(input, dataKey, this.encryption));
+    return this.store(sealPut(input, dataKey, this.encryption, (this.settings.writeCopies?.() ?? 1) > 1));
   }
 
   private async store(input: PutObjectInput): Promise<PutObjectResult> {
@@ -109,9 +97,8 @@ export class ObjectWriter {
       throw new DomainError('InsufficientStorage', `This object must be written to ${want} backends; only ${ranked.length} can take it now.`);
     }
 
-    if (input.size <= this.settings.bufferLimit()) {
-      const data = await collect(input.body, input.size);
-      const digests = await input.digests();
+    if (input.collected || input.size <= this.settings.bufferLimit()) {
+      const { data, digests } = input.collected ? await input.collected() : { data: await collectBody(input.body, input.size), digests: await input.digests() };
       if (want > 1) return putBufferedCopies(this.fanOut(input, write, writeId, state), input, data, digests, storageKey, want);
       return this.putBuffered(input, write, ranked, writeId, storageKey, data, digests, state);
     }

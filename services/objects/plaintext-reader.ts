@@ -5,13 +5,14 @@
  * and the next copy is tried, so no byte of a bad copy is ever sent; damage found later in the
  * stream ends the response with an error instead of sending unauthenticated bytes.
  */
-import { Readable, pipeline } from 'node:stream';
+import { Readable } from 'node:stream';
 import { DomainError } from '../../domain/errors.js';
 import type { EncryptionEnvelope } from '../../domain/encryption/envelope.js';
-import { planFullRead, planRange, type ReadPlan } from '../../domain/encryption/read-plan.js';
+import { planFullRead, plannedStoredBytes, planRange, type ReadPlan } from '../../domain/encryption/read-plan.js';
 import type { StoredCopy } from '../../domain/events/common.js';
 import type { ObjectVersion } from '../../domain/objects/object-state.js';
-import { createRangeDecryptStream, type DataKey } from '../../infra/crypto/index.js';
+import { createRangeDecryptStream, decryptPlanned, type DataKey } from '../../infra/crypto/index.js';
+import { relay } from '../../infra/stream-relay.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
 import type { ObjectReader } from './object-reader.js';
 import { isBadCopy } from '../encryption/crypto-failures.js';
@@ -21,10 +22,42 @@ export interface PlainRead {
   copy: StoredCopy;
   /** The client's bytes of the range (all of them without one). */
   body: Readable;
+  /** The same bytes held whole, when a small encrypted read was decrypted at once: cheaper to send than `body`. */
+  bytes?: Buffer;
 }
 
 /** Told of each copy found damaged: the version, the copy and what was wrong. */
 export type BadCopyReporter = (version: ObjectVersion, copy: StoredCopy, err: Error) => void;
+
+/**
+ * Reads fetching at most this many stored bytes are fetched whole and decrypted in one call
+ * (no stream per chunk); memory per read stays bounded by it as by a chunk on the streamed path.
+ */
+const WHOLE_READ_BYTES = 256 * 1024;
+
+/** Plaintext already decrypted, as a stream. */
+function streamOf(bytes: Buffer): Readable {
+  let sent = false;
+  return new Readable({
+    read() {
+      this.push(sent ? null : bytes);
+      sent = true;
+    },
+  });
+}
+
+/** Every byte of a (small) backend response; listeners rather than an async iterator, which costs more per read. */
+function fetchAll(stored: Readable): Promise<Buffer[]> {
+  return new Promise((resolve, reject) => {
+    const fetched: Buffer[] = [];
+    stored.on('data', (bytes: Buffer) => fetched.push(bytes));
+    stored.once('end', () => resolve(fetched));
+    stored.once('error', reject);
+    stored.once('close', () => {
+      if (!stored.readableEnded) reject(stored.errored ?? new Error('the backend response closed before it ended'));
+    });
+  });
+}
 
 /** The first decrypted piece (undefined at the end), then a stream of the rest. */
 async function primed(stream: Readable, onError: (err: unknown) => void): Promise<Readable> {
@@ -75,7 +108,7 @@ export class PlaintextReader {
         throw err;
       }
       try {
-        return { copy: opened.copy, body: await this.decrypting(version, opened.copy, opened.result.body, plan, envelope, dataKey) };
+        return { copy: opened.copy, ...await this.decrypting(version, opened.copy, opened.result.body, plan, envelope, dataKey) };
       } catch (err) {
         if (!isBadCopy(err)) throw err;
         bad.add(opened.copy.backend);
@@ -84,16 +117,29 @@ export class PlaintextReader {
     }
   }
 
-  private async decrypting(version: ObjectVersion, copy: StoredCopy, stored: Readable, plan: ReadPlan, envelope: EncryptionEnvelope, dataKey: DataKey): Promise<Readable> {
-    const decrypt = createRangeDecryptStream(plan, envelope, dataKey);
-    pipeline(stored, decrypt, () => undefined);
+  private async decrypting(
+    version: ObjectVersion, copy: StoredCopy, stored: Readable, plan: ReadPlan, envelope: EncryptionEnvelope, dataKey: DataKey,
+  ): Promise<{ body: Readable; bytes?: Buffer }> {
     const onError = (err: unknown) => {
       if (isBadCopy(err)) this.badCopy(version, copy, err);
     };
+    if (plannedStoredBytes(plan) <= WHOLE_READ_BYTES) {
+      try {
+        const pieces = decryptPlanned(plan, envelope, dataKey, await fetchAll(stored));
+        const bytes = pieces.length === 1 ? pieces[0] as Buffer : Buffer.concat(pieces, plan.length);
+        this.encryption?.counted('decrypt');
+        return { body: streamOf(bytes), bytes };
+      } catch (err) {
+        stored.destroy();
+        onError(err);
+        throw err;
+      }
+    }
+    const decrypt = relay(stored, createRangeDecryptStream(plan, envelope, dataKey));
     try {
       const body = await primed(decrypt, onError);
       this.encryption?.counted('decrypt');
-      return body;
+      return { body };
     } catch (err) {
       stored.destroy();
       onError(err);

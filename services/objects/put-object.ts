@@ -35,6 +35,12 @@ export interface PutObjectInput {
    * `size` and `digests` then describe the stored bytes, these the client's.
    */
   sealed?: SealedWrite;
+  /**
+   * The stored bytes whole with their digests, once the body has ended and verified. Set for a
+   * buffered encrypted PUT, which seals the client's bytes in one go: `body` is then the client's
+   * stream (what a refused write drains) and never stored as it is.
+   */
+  collected?: () => Promise<{ data: Buffer; digests: VerifiedDigests }>;
 }
 
 /** The client's side of an encrypted PUT. */

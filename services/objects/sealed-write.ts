@@ -5,9 +5,11 @@
  * while the version it commits keeps the client's size, ETag and checksum (`sealed`).
  */
 import { createHash, type Hash } from 'node:crypto';
-import { Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { SegmentEncryptStream, type DataKey } from '../../infra/crypto/index.js';
+import { SegmentEncryptStream, SegmentSealer, type DataKey } from '../../infra/crypto/index.js';
+import { relay } from '../../infra/stream-relay.js';
+import { collectBody } from './collect-body.js';
 import type { PutObjectInput, VerifiedDigests } from './put-object.js';
 import type { ObjectEncryption } from '../encryption/object-encryption.js';
 
@@ -32,8 +34,8 @@ export function sealPut(input: PutObjectInput, dataKey: DataKey, encryption: Obj
   const tap = hashStored ? new HashTap(createHash('md5')) : undefined;
   const body: Readable = tap ?? seal;
   // An error of the client's body (its verification) ends the stored body with that same error.
-  if (tap) pipeline(input.body, seal, tap, () => undefined);
-  else pipeline(input.body, seal, () => undefined);
+  relay(input.body, seal);
+  if (tap) relay(seal, tap);
   const client = input.digests();
   client.catch(() => undefined);
   let counted = false;
@@ -53,6 +55,42 @@ export function sealPut(input: PutObjectInput, dataKey: DataKey, encryption: Obj
         if (!counted) encryption.counted('encrypt');
         counted = true;
         return encryption.envelope(dataKey, [seal.facts()]);
+      },
+    },
+  };
+}
+
+/**
+ * The same for a body the writer buffers anyway (its stored size within the buffer limit): the
+ * client's bytes are collected, sealed in one go into one buffer and hashed, with no stream per
+ * step. The writer takes the stored bytes from `collected`.
+ */
+export function sealBufferedPut(input: PutObjectInput, dataKey: DataKey, encryption: ObjectEncryption): PutObjectInput {
+  const sealer = new SegmentSealer(dataKey, 0);
+  const client = input.digests();
+  client.catch(() => undefined);
+  let stored: Promise<{ data: Buffer; digests: VerifiedDigests }> | undefined;
+  const collected = () => {
+    stored ??= (async () => {
+      const plain = await collectBody(input.body, input.size);
+      await client;
+      const data = sealer.sealWhole(plain);
+      return { data, digests: { md5Hex: createHash('md5').update(data).digest('hex'), size: data.length } };
+    })();
+    return stored;
+  };
+  let counted = false;
+  return {
+    ...input,
+    size: dataKey.storedSize(input.size),
+    digests: async () => (await collected()).digests,
+    collected,
+    sealed: {
+      client: () => client,
+      envelope: () => {
+        if (!counted) encryption.counted('encrypt');
+        counted = true;
+        return encryption.envelope(dataKey, [sealer.facts()]);
       },
     },
   };

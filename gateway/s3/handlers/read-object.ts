@@ -184,7 +184,7 @@ async function serveVersion(ctx: S3Context, req: S3Request, reply: FastifyReply,
   if (cached) return reply.code(status).headers(headers).send(range.kind === 'partial' ? cached.subarray(range.start, range.end + 1) : cached);
   // A ranged read is never checked: a part of the bytes cannot condemn a copy (nor fill the cache).
   const opened = await ctx.plain.open(v, range.kind === 'partial' ? { start: range.start, end: range.end } : undefined, req.signal);
-  return reply.code(status).headers(headers).send(opened.body);
+  return reply.code(status).headers(headers).send(opened.bytes ?? opened.body);
 }
 
 /**
@@ -206,8 +206,8 @@ export async function openWholeObject(
     // The cache is filled only from the verified bytes: a copy that fails the check is never cached.
     return ctx.cache.fill(bucket, key, v, await openVerifiedRead(deps, bucket, key, v, cause, signal));
   }
-  const { body } = await ctx.plain.open(v, undefined, signal);
-  return ctx.cache.fill(bucket, key, v, v.size <= smallReadBytes ? await readWhole(body, v.size) : body);
+  const { body, bytes } = await ctx.plain.open(v, undefined, signal);
+  return ctx.cache.fill(bucket, key, v, bytes ?? (v.size <= smallReadBytes ? await readWhole(body, v.size) : body));
 }
 
 /**
