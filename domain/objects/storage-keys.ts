@@ -70,9 +70,13 @@ function atomOf(ch: string): Atom {
   return { text, bytes: utf8ByteLength(text) };
 }
 
+const PLAIN_ASCII = /^[\x20-\x24\x26-\x7e]*$/;
+
 /** The components one segment of the key becomes; the last one may hold at most `lastCap` bytes. */
 function encodeSegment(segment: string, lastCap: number): string[] {
   if (segment === '') return [EMPTY_SEGMENT];
+  // The common case, short printable ASCII without `%`, is its own encoding (one byte a character).
+  if (segment.length <= lastCap && PLAIN_ASCII.test(segment) && segment !== '.' && segment !== '..') return [segment];
   const atoms = Array.from(segment, atomOf);
   let remaining = atoms.reduce((n, a) => n + a.bytes, 0);
   const components: string[] = [];
