@@ -37,8 +37,17 @@ const VARIANTS: readonly Variant[] = [
   { label: 'sample_rate 0.01', sampleRate: 0.01 },
 ];
 
-const tracingYaml = (endpoint: string, sampleRate: number): string =>
-  `telemetry:\n  tracing:\n    enabled: true\n    endpoint: "${endpoint}"\n    insecure: true\n    sample_rate: ${sampleRate}\n`;
+/** Every gateway serves /metrics (collected either way), so the traced ones can tell what their exporter dropped. */
+const telemetryYaml = (endpoint: string | null, sampleRate: number | null): string => `telemetry:\n  metrics:\n    enabled: true\n${
+  endpoint === null || sampleRate === null ? '' : `  tracing:\n    enabled: true\n    endpoint: "${endpoint}"\n    insecure: true\n    sample_rate: ${sampleRate}\n`}`;
+
+/** The gateway's `s3o_tracing_spans_total` by outcome (exported, dropped, failed). */
+async function exporterCounts(origin: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${origin}/metrics`)).text();
+  const counts: Record<string, number> = { exported: 0, dropped: 0, failed: 0 };
+  for (const m of text.matchAll(/^s3o_tracing_spans_total\{outcome="(\w+)"\} (\S+)$/gm)) counts[m[1] as string] = Number(m[2]);
+  return counts;
+}
 
 function positive(name: string, text: string, integer: boolean): number {
   const n = Number(text);
@@ -53,17 +62,19 @@ interface Row {
   ratioToProxy: number | null;
   /** What the target's stand-in receiver got (null: not traced). */
   receiver: ReceiverStats | null;
+  /** Spans the gateway's exporter dropped (queue full) or failed to send, before it was stopped (null: not traced). */
+  lost: { dropped: number; failed: number } | null;
 }
 
 const fmt = (n: number | null, digits = 0): string =>
   n === null || !Number.isFinite(n) ? '-' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 function formatRows(rows: readonly Row[]): string {
-  const table = [['Target', 'Figure', 'p50 ms', 'p99 ms', '×tracing off', '×proxy', 'Server CPU', 'Spans received', 'Errors']];
+  const table = [['Target', 'Figure', 'p50 ms', 'p99 ms', '×tracing off', '×proxy', 'Server CPU', 'Spans received', 'Dropped', 'Failed', 'Errors']];
   for (const r of rows) {
     const h = r.headline;
     table.push([r.target, `${fmt(h.value)} req/s`, fmt(h.p50Ms, 2), fmt(h.p99Ms, 2), fmt(r.ratioToTracingOff, 2), fmt(r.ratioToProxy, 2),
-      h.serverCpu ?? '-', fmt(r.receiver?.spans ?? null), String(h.errors)]);
+      h.serverCpu ?? '-', fmt(r.receiver?.spans ?? null), fmt(r.lost?.dropped ?? null), fmt(r.lost?.failed ?? null), String(h.errors)]);
   }
   const widths = table[0]?.map((_, col) => Math.max(...table.map((row) => (row[col] ?? '').length))) ?? [];
   return table.map((row) => row.map((cell, col) => cell.padEnd(widths[col] ?? 0)).join('  ').trimEnd()).join('\n');
@@ -109,7 +120,7 @@ async function main(): Promise<number> {
         receiver = await startStandInOtlpReceiver();
         servers.push(receiver);
       }
-      const yaml = receiver && v.sampleRate !== null ? tracingYaml(receiver.origin, v.sampleRate) : '';
+      const yaml = telemetryYaml(receiver?.origin ?? null, v.sampleRate);
       const gateway = await startGateway(upstream.origin, undefined, `gateway (${v.label})`, { extraYaml: yaml });
       servers.push(gateway);
       targets.push({ label: `gateway, ${v.label}`, server: gateway, receiver });
@@ -121,6 +132,12 @@ async function main(): Promise<number> {
       for (const s of sessions) await s.round(round);
     }
     const headlines = sessions.map((s) => headline(s.result()));
+    const lost = new Map<ChildServer, { dropped: number; failed: number }>();
+    for (const t of targets) {
+      if (!t.receiver) continue;
+      const counts = await exporterCounts(t.server.origin);
+      lost.set(t.server, { dropped: counts.dropped ?? 0, failed: counts.failed ?? 0 });
+    }
     // Stopping a gateway flushes its span exporter: the receivers' counts are complete after it.
     for (const t of targets) if (t.receiver) await t.server.stop();
     const off = headlines[1]?.value ?? null;
@@ -129,7 +146,7 @@ async function main(): Promise<number> {
     for (const [i, t] of targets.entries()) {
       const h = headlines[i] as Headline;
       rows.push({
-        target: t.label, headline: h, receiver: t.receiver ? await receiverStats(t.receiver.origin) : null,
+        target: t.label, headline: h, receiver: t.receiver ? await receiverStats(t.receiver.origin) : null, lost: lost.get(t.server) ?? null,
         ratioToTracingOff: off && t.label !== 'proxy' ? h.value / off : null,
         ratioToProxy: base ? h.value / base : null,
       });
@@ -137,6 +154,7 @@ async function main(): Promise<number> {
     const loadAtEnd = loadavg()[0] ?? 0;
     console.log(`\n${formatRows(rows)}\n`);
     console.log('Spans received: by the target\'s stand-in receiver, from every request it was sent (preload PUTs and warm-ups included).');
+    console.log('Dropped / Failed: spans the gateway\'s exporter dropped (its queue full) or could not send, by its s3o_tracing_spans_total.');
     console.log(`Load average (1 min): ${loadAtStart.toFixed(1)} at the start, ${loadAtEnd.toFixed(1)} at the end. Compare ratios within one run.`);
     const dir = values['results-dir'] ?? fileURLToPath(new URL('../../bench/results/', import.meta.url));
     await mkdir(dir, { recursive: true });

@@ -136,7 +136,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
     throw err;
   }
   const metrics: Metrics = createMetrics(VERSION);
-  const tracing = startTracing(config, pool, instanceId, logger, opts.spanExporter);
+  const tracing = startTracing(config, pool, instanceId, logger, opts.spanExporter, metrics.registry);
   const recentRequests = new RecentRequests();
   const snapshots = new TraceSnapshots({ requests: recentRequests, spans: tracing?.spans, sampleRate: config.telemetry.tracing.sample_rate, instanceId, version: VERSION });
   let encryption;

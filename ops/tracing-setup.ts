@@ -1,5 +1,6 @@
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import type pg from 'pg';
+import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../infra/telemetry/logger.js';
 import type { Config } from '../domain/config/config.js';
 import { tracePool } from '../infra/db/traced-pool.js';
@@ -15,7 +16,7 @@ const spanRingCapacity = 4096;
  * ever made). On, the pool's queries get spans and the gateway serves requests in spans.
  */
 export function startTracing(
-  config: Config, pool: pg.Pool, instanceId: string, logger: Logger, exporter: SpanExporter | undefined,
+  config: Config, pool: pg.Pool, instanceId: string, logger: Logger, exporter: SpanExporter | undefined, registry: Registry,
 ): (TracerHandle & { spans: SpanRing }) | undefined {
   const tracing = config.telemetry.tracing;
   if (!tracing.enabled) return undefined;
@@ -28,5 +29,15 @@ export function startTracing(
   tracePool(pool);
   // The latest spans stay in memory too, for a trace snapshot (`s3o admin trace-snapshot`).
   const spans = new SpanRing(spanRingCapacity);
-  return { ...startTracer({ url, sampleRate: tracing.sample_rate, serviceVersion: VERSION, instanceId, exporter, processors: [spans] }), spans };
+  const exported = new Counter({
+    name: 's3o_tracing_spans_total', labelNames: ['outcome'], registers: [registry],
+    help: 'Sampled spans by what the OTLP exporter did with them: exported, dropped (its queue was full) or failed (the receiver refused or did not answer)',
+  });
+  return {
+    ...startTracer({
+      url, sampleRate: tracing.sample_rate, serviceVersion: VERSION, instanceId, exporter, processors: [spans],
+      countSpans: (outcome, n) => exported.inc({ outcome }, n),
+    }),
+    spans,
+  };
 }

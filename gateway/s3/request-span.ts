@@ -8,16 +8,19 @@ type S3Route = (request: FastifyRequest, reply: FastifyReply, requestId: string)
 /**
  * Runs an S3 request in its server span `HTTP <method>`, ended when the response is done (its
  * body streamed) or the connection closed. Attributes name the path, never the query (a
- * presigned URL's signature is there) nor any header.
+ * presigned URL's signature is there) nor any header. A request the sampler leaves out, that
+ * brings no caller's trace to pass on, runs outside any trace context, as with tracing off.
  */
 export function traceS3Requests(tracer: Tracer, route: S3Route): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply> {
   return (request, reply) => {
     const raw = request.raw;
     const requestId = requestIdFor(raw);
     const method = raw.method ?? 'GET';
-    const { span, context: requestContext } = startRequestSpan(tracer, `HTTP ${method}`, raw.headers, requestId, {
+    const traced = startRequestSpan(tracer, `HTTP ${method}`, raw.headers, requestId, () => ({
       'http.request.method': method, 'url.path': resourceOf(raw.url ?? '/'), 'network.peer.address': raw.socket.remoteAddress ?? '',
-    });
+    }));
+    if (traced === undefined) return route(request, reply, requestId);
+    const { span, done } = traced;
     reply.raw.once('close', () => {
       const status = reply.raw.statusCode;
       const attributes = { 'http.response.status_code': status };
@@ -27,7 +30,8 @@ export function traceS3Requests(tracer: Tracer, route: S3Route): (request: Fasti
         span.setAttributes(attributes);
         span.end();
       }
+      done();
     });
-    return context.with(requestContext, () => route(request, reply, requestId));
+    return context.with(traced.context, () => route(request, reply, requestId));
   };
 }

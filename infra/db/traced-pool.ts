@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { inChildSpan, SpanKind } from '../telemetry/spans.js';
+import { inChildSpan, inTracedRequest, SpanKind } from '../telemetry/spans.js';
 
 /** The append statements' names (a single append, a group commit): their span is `PostgreSQL append`. */
 const isAppend = (name: string | undefined): boolean => name !== undefined && name.startsWith('s3o-append');
@@ -13,6 +13,7 @@ export function tracePool(pool: pg.Pool): pg.Pool {
   const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
   Object.assign(pool, {
     query: (...args: unknown[]) => {
+      if (!inTracedRequest()) return query(...args);
       const statement = args[0] as string | { name?: string; text?: string } | undefined;
       const name = typeof statement === 'object' ? statement.name : undefined;
       const text = typeof statement === 'string' ? statement : statement?.text ?? '';

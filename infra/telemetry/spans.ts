@@ -9,6 +9,7 @@ import {
   type Attributes, type Context, type Span, type Tracer,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { requestContexts } from './request-context.js';
 
 export { SpanKind, type Span, type Tracer };
 
@@ -25,16 +26,45 @@ export function requestIdIn(parent: Context): string | undefined {
   return typeof id === 'string' ? id : undefined;
 }
 
+/** A traced request's server span and the context to run it in; `done` once the response is over. */
+export interface RequestSpan {
+  span: Span;
+  context: Context;
+  done(): void;
+}
+
 /**
  * Starts a request's server span, continuing the caller's W3C `traceparent` when it sent a valid
- * one, and gives the context to run the request in.
+ * one, and gives the context to run the request in. The sampling decision comes first: a request
+ * that is not sampled and brings no caller's trace to pass on gets undefined and runs as with
+ * tracing off (no context, no attributes, no child spans). `attributes` is only called for a
+ * recorded span.
  */
 export function startRequestSpan(
-  tracer: Tracer, name: string, headers: Readonly<Record<string, unknown>>, requestId: string, attributes: Attributes,
-): { span: Span; context: Context } {
-  const remote = propagator.extract(ROOT_CONTEXT, headers, defaultTextMapGetter);
-  const span = tracer.startSpan(name, { kind: SpanKind.SERVER, attributes: { ...attributes, [REQUEST_ID_ATTRIBUTE]: requestId } }, remote);
-  return { span, context: trace.setSpan(remote, span).setValue(tracerKey, tracer).setValue(requestIdKey, requestId) };
+  tracer: Tracer, name: string, headers: Readonly<Record<string, unknown>>, requestId: string, attributes: () => Attributes,
+): RequestSpan | undefined {
+  const remote = headers.traceparent === undefined ? ROOT_CONTEXT : propagator.extract(ROOT_CONTEXT, headers, defaultTextMapGetter);
+  const span = tracer.startSpan(name, { kind: SpanKind.SERVER }, remote);
+  const recording = span.isRecording();
+  if (!recording && trace.getSpanContext(remote) === undefined) return undefined;
+  if (recording) span.setAttributes({ ...attributes(), [REQUEST_ID_ATTRIBUTE]: requestId });
+  const contexts = requestContexts();
+  contexts.hold();
+  let held = true;
+  return {
+    span,
+    context: trace.setSpan(remote, span).setValue(tracerKey, tracer).setValue(requestIdKey, requestId),
+    done: () => {
+      if (!held) return;
+      held = false;
+      contexts.release();
+    },
+  };
+}
+
+/** Whether code runs for a traced request (one in a context with a tracer). */
+export function inTracedRequest(): boolean {
+  return context.active().getValue(tracerKey) !== undefined;
 }
 
 /** A child of the active request span, or undefined outside a traced request. End it. */

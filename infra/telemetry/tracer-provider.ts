@@ -3,14 +3,14 @@
  * decision in `traceparent` is followed), every span stamped with its request id, exported in
  * batches over OTLP/HTTP, or to the exporter a caller passes instead (tests).
  */
-import { context, type Context, type Tracer } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { context, createNoopMeter, type Attributes, type Context, type Meter, type MeterProvider, type Tracer } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, SimpleSpanProcessor, TraceIdRatioBasedSampler,
   type ReadableSpan, type Span, type SpanExporter, type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
+import { requestContexts } from './request-context.js';
 import { REQUEST_ID_ATTRIBUTE, requestIdIn } from './spans.js';
 
 export type { SpanExporter, SpanProcessor, ReadableSpan };
@@ -25,7 +25,11 @@ export interface TracerSettings {
   exporter?: SpanExporter;
   /** Processors that see every recorded span as well (the trace snapshot's ring). */
   processors?: readonly SpanProcessor[];
+  /** Told how the batch exporter's spans ended: sent, dropped (its queue was full) or failed to send. */
+  countSpans?: (outcome: SpanOutcome, spans: number) => void;
 }
+
+export type SpanOutcome = 'exported' | 'dropped' | 'failed';
 
 export interface TracerHandle {
   tracer: Tracer;
@@ -47,13 +51,31 @@ class RequestIdStamp implements SpanProcessor {
   async shutdown(): Promise<void> {}
 }
 
+/**
+ * The SDK reports what its batch processor did with each span through a meter
+ * (`otel.sdk.processor.span.processed`, with `error.type` "queue_full" for a span dropped because
+ * the queue was full): this one hands those counts to `count` and ignores its other instruments.
+ */
+function processedSpansMeter(count: (outcome: SpanOutcome, spans: number) => void): MeterProvider {
+  const noop = createNoopMeter();
+  const meter: Meter = Object.assign(Object.create(noop) as Meter, {
+    createCounter: (name: string, options?: object) => name !== 'otel.sdk.processor.span.processed' ? noop.createCounter(name, options) : {
+      add: (spans: number, attributes?: Attributes) => {
+        const error = attributes?.['error.type'];
+        count(error === undefined ? 'exported' : error === 'queue_full' ? 'dropped' : 'failed', spans);
+      },
+    },
+  });
+  return { getMeter: () => meter };
+}
+
 let contextManagerInstalled = false;
 
 export function startTracer(settings: TracerSettings): TracerHandle {
   // The context travels through awaits by AsyncLocalStorage. Installed once per process and only
   // when tracing is on: without it every context lookup is a constant.
   if (!contextManagerInstalled) {
-    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    context.setGlobalContextManager(requestContexts());
     contextManagerInstalled = true;
   }
   const exporter = settings.exporter ?? new OTLPTraceExporter({ url: settings.url.href, timeoutMillis: 10_000 });
@@ -65,7 +87,12 @@ export function startTracer(settings: TracerSettings): TracerHandle {
     spanProcessors: [
       new RequestIdStamp(),
       ...(settings.processors ?? []),
-      settings.exporter ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter, { maxQueueSize: 4096, scheduledDelayMillis: 1000 }),
+      settings.exporter ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter, {
+        // One export is in flight at a time: batches big enough that a busy gateway's spans fit
+        // through one receiver round trip per batch; the queue bounds what a slow receiver costs.
+        maxQueueSize: 16_384, maxExportBatchSize: 2048, scheduledDelayMillis: 1000,
+        ...(settings.countSpans ? { selfObsMeterProvider: processedSpansMeter(settings.countSpans) } : {}),
+      }),
     ],
   });
   return {

@@ -14,7 +14,7 @@ describe('tracing exported over OTLP/HTTP by a real orchestrator process (stand-
 
   beforeAll(async () => {
     [db, s3rver, receiver] = await Promise.all([createTestDatabase(), startS3rver(), startOtlpReceiver()]);
-    const extra = `telemetry:\n  tracing:\n    enabled: true\n    endpoint: "${receiver.endpoint}"\n    insecure: true\n    sample_rate: 1.0`;
+    const extra = `telemetry:\n  metrics:\n    enabled: true\n  tracing:\n    enabled: true\n    endpoint: "${receiver.endpoint}"\n    insecure: true\n    sample_rate: 1.0`;
     proc = await startOrchestratorProcess((port) => processYaml({ port, db, s3rvers: [s3rver], extra }));
   });
   afterAll(async () => {
@@ -30,7 +30,16 @@ describe('tracing exported over OTLP/HTTP by a real orchestrator process (stand-
     const put = await s3.send(new PutObjectCommand({ Bucket: 'alpha', Key: 'exported', Body: 'over otlp' }));
     await s3.send(new GetObjectCommand({ Bucket: 'alpha', Key: 'exported' })).then((r) => r.Body?.transformToString());
     s3.destroy();
-    // The batch goes out within a second; SIGTERM flushes whatever is left.
+    // The batch goes out within a second: the gateway counts every span the receiver got as exported, none dropped.
+    const outcome = async (name: string): Promise<number> => {
+      const text = await (await fetch(`${proc.url}/metrics`)).text();
+      return Number(new RegExp(`^s3o_tracing_spans_total\\{outcome="${name}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+    };
+    await expect.poll(() => receiver.spans.some((s) => s.name === 'Backend GetObject')).toBe(true);
+    await expect.poll(() => outcome('exported')).toBe(receiver.spans.length);
+    expect(await outcome('dropped')).toBe(0);
+    expect(await outcome('failed')).toBe(0);
+    // SIGTERM flushes whatever is left.
     expect(await proc.stop()).toBe(0);
 
     const server = receiver.spans.find((s) => s.name === 'HTTP PUT' && s.attributes['s3o.request_id'] === put.$metadata.requestId);
