@@ -2,7 +2,7 @@ import type { Config } from '../domain/config/config.js';
 import type { LogRing } from '../infra/telemetry/log-ring.js';
 import type { Logger } from '../infra/telemetry/logger.js';
 import type { Metrics } from '../infra/telemetry/metrics.js';
-import type { Tracer } from '../infra/telemetry/spans.js';
+import type { RequestTracer } from '../infra/telemetry/spans.js';
 import type { AdminContext } from './admin/admin-context.js';
 import type { S3Context } from './s3/s3-context.js';
 
@@ -20,7 +20,7 @@ export interface GatewayContext {
   metrics: Metrics;
   health: HealthState;
   /** Set while `telemetry.tracing.enabled`: S3 requests then run in spans. */
-  tracer: Tracer | undefined;
+  tracer: RequestTracer | undefined;
   s3: S3Context;
   admin: AdminContext;
   /** This process's recent log lines (the dashboard's log view). */

@@ -247,7 +247,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
   const integrity = integrityWorkers({ pool, store, events, backends, reader, plain, placement, orphans, reclaimer, leases, metrics, logger }, () => config);
   const durability = durabilityWorkers({ pool, store, events, objects, reclaimer, orphans, multipart, backends, leases, metrics, logger, encryption }, () => config);
   const ctx: GatewayContext = {
-    config: () => config, logger, metrics, health, recentLogs, tracer: tracing?.tracer,
+    config: () => config, logger, metrics, health, recentLogs, tracer: tracing?.requests,
     s3: {
       config: () => config, logger, metrics, audit, reads: pool, credentials, signingKeys, objects, writer, placement, reader, plain, encryption, reclaimer, multipart,
       backends, locations: new LocationCache(config.circuit_breaker.cache_ttl), degraded: new DegradedLookup(backends, logger), startedAtMs: Date.now(),

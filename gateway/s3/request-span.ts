@@ -1,6 +1,6 @@
 import { context } from '@opentelemetry/api';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { endFailed, startRequestSpan, type Tracer } from '../../infra/telemetry/spans.js';
+import { endFailed, startRequestSpan, type RequestTracer } from '../../infra/telemetry/spans.js';
 import { requestIdFor, resourceOf } from './s3-request.js';
 
 type S3Route = (request: FastifyRequest, reply: FastifyReply, requestId: string) => Promise<FastifyReply>;
@@ -11,7 +11,7 @@ type S3Route = (request: FastifyRequest, reply: FastifyReply, requestId: string)
  * presigned URL's signature is there) nor any header. A request the sampler leaves out, that
  * brings no caller's trace to pass on, runs outside any trace context, as with tracing off.
  */
-export function traceS3Requests(tracer: Tracer, route: S3Route): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply> {
+export function traceS3Requests(tracer: RequestTracer, route: S3Route): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply> {
   return (request, reply) => {
     const raw = request.raw;
     const requestId = requestIdFor(raw);

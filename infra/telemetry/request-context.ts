@@ -12,6 +12,11 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 export class RequestScopedContextManager extends AsyncLocalStorageContextManager {
   #held = 0;
 
+  /** Whether any request runs in a context now (when none does, no context is active). */
+  get inFlight(): boolean {
+    return this.#held > 0;
+  }
+
   /** A request starts running in a context. */
   hold(): void {
     this.#held++;

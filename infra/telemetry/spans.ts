@@ -1,8 +1,8 @@
 /**
  * Spans inside a traced request. The request's tracer and id travel in the OpenTelemetry context
  * (set by the gateway when tracing is on), so a backend call or a query makes a child span only
- * while it runs for a traced request: with tracing off there is no tracer in any context, and each
- * helper costs one context lookup.
+ * while it runs for a traced request. While no traced request is in flight (always, with tracing
+ * off) each helper costs one counter check.
  */
 import {
   context, createContextKey, defaultTextMapGetter, defaultTextMapSetter, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace,
@@ -26,6 +26,12 @@ export function requestIdIn(parent: Context): string | undefined {
   return typeof id === 'string' ? id : undefined;
 }
 
+/** What a gateway starts request spans with: the tracer, and the share of requests without a caller's trace it samples. */
+export interface RequestTracer {
+  tracer: Tracer;
+  sampleRate: number;
+}
+
 /** A traced request's server span and the context to run it in; `done` once the response is over. */
 export interface RequestSpan {
   span: Span;
@@ -41,19 +47,21 @@ export interface RequestSpan {
  * recorded span.
  */
 export function startRequestSpan(
-  tracer: Tracer, name: string, headers: Readonly<Record<string, unknown>>, requestId: string, attributes: () => Attributes,
+  requests: RequestTracer, name: string, headers: Readonly<Record<string, unknown>>, requestId: string, attributes: () => Attributes,
 ): RequestSpan | undefined {
   const remote = headers.traceparent === undefined ? ROOT_CONTEXT : propagator.extract(ROOT_CONTEXT, headers, defaultTextMapGetter);
-  const span = tracer.startSpan(name, { kind: SpanKind.SERVER }, remote);
-  const recording = span.isRecording();
-  if (!recording && trace.getSpanContext(remote) === undefined) return undefined;
-  if (recording) span.setAttributes({ ...attributes(), [REQUEST_ID_ATTRIBUTE]: requestId });
+  // A new trace is decided here, before any span or id is made (the provider's root sampler
+  // records every root it is given); a caller's trace is decided by the caller's sampled flag.
+  const callerTrace = trace.getSpanContext(remote) !== undefined;
+  if (!callerTrace && !(Math.random() < requests.sampleRate)) return undefined;
+  const span = requests.tracer.startSpan(name, { kind: SpanKind.SERVER }, remote);
+  if (span.isRecording()) span.setAttributes({ ...attributes(), [REQUEST_ID_ATTRIBUTE]: requestId });
   const contexts = requestContexts();
   contexts.hold();
   let held = true;
   return {
     span,
-    context: trace.setSpan(remote, span).setValue(tracerKey, tracer).setValue(requestIdKey, requestId),
+    context: trace.setSpan(remote, span).setValue(tracerKey, requests.tracer).setValue(requestIdKey, requestId),
     done: () => {
       if (!held) return;
       held = false;
@@ -62,14 +70,23 @@ export function startRequestSpan(
   };
 }
 
+/**
+ * The active context, or undefined while no request runs in a traced context (then none can be
+ * active: this spares the context manager's lookup on every untraced request's path).
+ */
+function activeContext(): Context | undefined {
+  return requestContexts().inFlight ? context.active() : undefined;
+}
+
 /** Whether code runs for a traced request (one in a context with a tracer). */
 export function inTracedRequest(): boolean {
-  return context.active().getValue(tracerKey) !== undefined;
+  return activeContext()?.getValue(tracerKey) !== undefined;
 }
 
 /** A child of the active request span, or undefined outside a traced request. End it. */
 export function startChildSpan(name: string, kind: SpanKind, attributes?: Attributes): Span | undefined {
-  const active = context.active();
+  const active = activeContext();
+  if (active === undefined) return undefined;
   const tracer = active.getValue(tracerKey) as Tracer | undefined;
   return tracer?.startSpan(name, { kind, attributes }, active);
 }
@@ -106,13 +123,15 @@ export function endFailed(span: Span, err: unknown, attributes?: Attributes): vo
 
 /** The trace id of the active span when it is recorded (a traced, sampled request). */
 export function activeTraceId(): string | undefined {
-  const span = trace.getSpan(context.active());
+  const active = activeContext();
+  const span = active && trace.getSpan(active);
   return span?.isRecording() ? span.spanContext().traceId : undefined;
 }
 
 /** Sets an attribute on the active span (the request's, in the gateway) when it is recorded. */
 export function setActiveSpanAttribute(name: string, value: string): void {
-  const span = trace.getSpan(context.active());
+  const active = activeContext();
+  const span = active && trace.getSpan(active);
   if (span?.isRecording()) span.setAttribute(name, value);
 }
 
@@ -123,7 +142,8 @@ export function injectTraceContext(span: Span, headers: Record<string, string>):
 
 /** For a log line (pino's mixin, which merges into what it returns): the active recorded span's trace and span id. */
 export function traceFieldsOfActiveSpan(): Record<string, string> {
-  const span = trace.getSpan(context.active());
+  const active = activeContext();
+  const span = active && trace.getSpan(active);
   if (span === undefined || !span.isRecording()) return {};
   const { traceId, spanId } = span.spanContext();
   return { trace_id: traceId, span_id: spanId };

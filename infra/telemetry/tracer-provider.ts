@@ -7,11 +7,11 @@ import { context, createNoopMeter, type Attributes, type Context, type Meter, ty
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
-  BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, SimpleSpanProcessor, TraceIdRatioBasedSampler,
+  AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, SimpleSpanProcessor,
   type ReadableSpan, type Span, type SpanExporter, type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { requestContexts } from './request-context.js';
-import { REQUEST_ID_ATTRIBUTE, requestIdIn } from './spans.js';
+import { REQUEST_ID_ATTRIBUTE, requestIdIn, type RequestTracer } from './spans.js';
 
 export type { SpanExporter, SpanProcessor, ReadableSpan };
 
@@ -32,7 +32,8 @@ export interface TracerSettings {
 export type SpanOutcome = 'exported' | 'dropped' | 'failed';
 
 export interface TracerHandle {
-  tracer: Tracer;
+  /** Request spans start here; requests without a caller's trace are sampled at `sampleRate` by `startRequestSpan`. */
+  requests: RequestTracer;
   /** Exports what is buffered and stops. */
   shutdown(): Promise<void>;
 }
@@ -83,7 +84,8 @@ export function startTracer(settings: TracerSettings): TracerHandle {
     resource: resourceFromAttributes({
       'service.name': 's3-orchestrator', 'service.version': settings.serviceVersion, 'service.instance.id': settings.instanceId,
     }),
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(settings.sampleRate) }),
+    // A span without a parent is a request's that startRequestSpan already sampled at sample_rate.
+    sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
     spanProcessors: [
       new RequestIdStamp(),
       ...(settings.processors ?? []),
@@ -96,7 +98,7 @@ export function startTracer(settings: TracerSettings): TracerHandle {
     ],
   });
   return {
-    tracer: provider.getTracer('s3-orchestrator', settings.serviceVersion),
+    requests: { tracer: provider.getTracer('s3-orchestrator', settings.serviceVersion), sampleRate: settings.sampleRate },
     shutdown: () => provider.shutdown(),
   };
 }
