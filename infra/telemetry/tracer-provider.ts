@@ -3,7 +3,7 @@
  * decision in `traceparent` is followed), every span stamped with its request id, exported in
  * batches over OTLP/HTTP, or to the exporter a caller passes instead (tests).
  */
-import { context, createNoopMeter, type Attributes, type Context, type Meter, type MeterProvider, type Tracer } from '@opentelemetry/api';
+import { context, createNoopMeter, type Attributes, type Context, type Meter, type MeterProvider } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
