@@ -149,8 +149,12 @@ export async function handleS3(
   reply.raw.on('close', () => {
     ctx.metrics.inflight.dec();
     const ms = performance.now() - started;
+    // From fastify's own header map, not the socket's: a Buffer answer is written with
+    // writeHead(status, headers), which leaves nothing for res.getHeader (cache hits and small GETs
+    // counted 0 bytes). A HEAD's Content-Length is the GET's: it sends no body.
+    const responseBytes = method === 'HEAD' ? 0 : declaredBytes(reply.getHeader('content-length'));
     ctx.metrics.requests.request(method, operation, reply.raw.statusCode, ms / 1000,
-      declaredBytes(raw.headers['x-amz-decoded-content-length'] ?? raw.headers['content-length']), declaredBytes(reply.raw.getHeader('content-length')));
+      declaredBytes(raw.headers['x-amz-decoded-content-length'] ?? raw.headers['content-length']), responseBytes);
     const record: RequestRecord = {
       requestId, event: auditEvent(stage, failure, operation), method, bucket: routed?.bucket, key: routed?.key, status: reply.raw.statusCode,
       accessKeyId, remoteAddress: raw.socket.remoteAddress, durationMs: ms, startedAtMs: performance.timeOrigin + started,
