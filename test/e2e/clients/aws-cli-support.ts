@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { HeadObjectCommand, ListObjectsV2Command, type HeadObjectCommandOutput } from '@aws-sdk/client-s3';
 import { startStack, type TestBackend, type TestStack } from '../../support/orchestrator.js';
 import { findTool, makeTempDir, privateEnv, run, runOk, type RunResult } from './client-tools.js';
 
@@ -16,6 +17,11 @@ export interface AwsCliHarness {
   ok(args: string[], stdinFile?: string): Promise<RunResult>;
   /** `aws s3api …` with JSON output, parsed. */
   api(args: string[]): Promise<Record<string, unknown>>;
+  /**
+   * What the gateway holds, read with the JS SDK: checking what a CLI command did costs no
+   * extra CLI run (each is about a second of Python start-up).
+   */
+  head(key: string): Promise<HeadObjectCommandOutput>;
   keysUnder(prefix: string): Promise<string[]>;
   stop(): Promise<void>;
 }
@@ -44,6 +50,7 @@ export async function startAwsCli(backends: TestBackend[] = [{ quota: 0 }]): Pro
     AWS_RETRY_MODE: 'standard',
     AWS_MAX_ATTEMPTS: '1',
   });
+  const sdk = stack.client('alpha');
   const h: AwsCliHarness = {
     stack,
     dir: tmp.dir,
@@ -54,9 +61,16 @@ export async function startAwsCli(backends: TestBackend[] = [{ quota: 0 }]): Pro
       const r = await h.ok(['s3api', ...args, '--output', 'json']);
       return r.stdout.trim() === '' ? {} : (JSON.parse(r.stdout) as Record<string, unknown>);
     },
+    head: (key) => sdk.send(new HeadObjectCommand({ Bucket: 'alpha', Key: key })),
     async keysUnder(prefix) {
-      const out = await h.api(['list-objects-v2', '--bucket', 'alpha', '--prefix', prefix]);
-      return ((out.Contents as { Key: string }[] | undefined) ?? []).map((c) => c.Key).sort();
+      const keys: string[] = [];
+      let token: string | undefined;
+      do {
+        const page = await sdk.send(new ListObjectsV2Command({ Bucket: 'alpha', Prefix: prefix, ContinuationToken: token }));
+        keys.push(...(page.Contents ?? []).map((c) => c.Key as string));
+        token = page.NextContinuationToken;
+      } while (token);
+      return keys.sort();
     },
     async stop() {
       await stack.stop();
