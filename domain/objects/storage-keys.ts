@@ -71,6 +71,8 @@ function atomOf(ch: string): Atom {
 }
 
 const PLAIN_ASCII = /^[\x20-\x24\x26-\x7e]*$/;
+/** An empty, `.` or `..` segment (`/` is in PLAIN_ASCII). */
+const SPECIAL_SEGMENT = /(?:^|\/)\.{0,2}(?:\/|$)/;
 
 /** The components one segment of the key becomes; the last one may hold at most `lastCap` bytes. */
 function encodeSegment(segment: string, lastCap: number): string[] {
@@ -100,6 +102,9 @@ function encodeSegment(segment: string, lastCap: number): string[] {
 
 /** The client key as the path part of its storage keys (see the module comment). */
 export function encodeKeyPath(key: string): string {
+  // A short plain-ASCII key without an empty, `.` or `..` segment is its own encoding: every
+  // segment of it is plain and fits a component.
+  if (key.length <= MAX_COMPONENT_BYTES - SUFFIX_BYTES && PLAIN_ASCII.test(key) && !SPECIAL_SEGMENT.test(key)) return key;
   const segments = key.split('/');
   return segments
     .flatMap((s, i) => encodeSegment(s, i === segments.length - 1 ? MAX_COMPONENT_BYTES - SUFFIX_BYTES : MAX_COMPONENT_BYTES))
