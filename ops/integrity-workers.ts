@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Config } from '../domain/config/config.js';
 import type { EventStore } from '../domain/eventstore/port.js';
+import type { IntegrityComponent } from '../domain/events/integrity-events.js';
 import type { Logger } from '../infra/telemetry/logger.js';
 import { integrityMetrics } from '../infra/telemetry/integrity-metrics.js';
 import type { Metrics } from '../infra/telemetry/metrics.js';
@@ -46,12 +47,13 @@ export function integrityWorkers(deps: IntegrityDeps, config: () => Config) {
   const { pool, logger } = deps;
   const metrics = integrityMetrics(deps.metrics.registry);
   const ledger = new IntegrityLedger(deps.store, pool, deps.events);
-  const repairer = new CopyRepairer(ledger, deps.backends, deps.reader, deps.placement, deps.orphans, deps.reclaimer, logger);
-  const service = new IntegrityService(ledger, repairer, deps.backends, deps.plain, {
-    checked: (component) => metrics.integrityChecks.inc({ component }),
-    corrupt: (component) => metrics.integrityErrors.inc({ component }),
+  const observer = {
+    checked: (component: IntegrityComponent) => metrics.integrityChecks.inc({ component }),
+    corrupt: (component: IntegrityComponent) => metrics.integrityErrors.inc({ component }),
     repaired: () => metrics.integrityRepairs.inc(),
-  }, logger);
+  };
+  const repairer = new CopyRepairer(ledger, deps.backends, deps.reader, deps.placement, deps.orphans, deps.reclaimer, observer, logger);
+  const service = new IntegrityService(ledger, repairer, deps.backends, deps.plain, observer, logger);
   const refreshStats = async () => {
     const s = await integrityStats(pool);
     metrics.integrityNeverVerified.set(s.neverVerified);

@@ -75,7 +75,7 @@ export class IntegrityWorker {
     const startedAt = this.events.now().toISOString();
     const r = { checked: 0, corrupt: 0, repaired: 0, unrepairable: 0, skipped: 0 };
     const repair = async (bucket: string, key: string, backend: string) => {
-      const outcome = await this.integrity.repair(bucket, key, backend, cause);
+      const outcome = await this.integrity.repair(bucket, key, backend, 'scrub', cause);
       if (outcome.kind === 'repaired') r.repaired++;
       else if (outcome.kind === 'unrepairable') r.unrepairable++;
       else if (outcome.kind === 'failed') this.logger.warn({ bucket, key, backend, error: outcome.error }, 'repair failed; the next pass retries');

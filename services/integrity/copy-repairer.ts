@@ -13,7 +13,14 @@ import type { WritePlacement } from '../placement/write-placement.js';
 import { PassThrough, type Transform } from 'node:stream';
 import type { HashMismatch } from './content-hash.js';
 import { VerifyingStream } from './copy-check.js';
+import type { IntegrityComponent } from '../../domain/events/integrity-events.js';
 import type { IntegrityLedger } from './integrity-ledger.js';
+
+/** Counts the sources a repair verified while copying (the s3o_integrity_* metrics). */
+export interface SourceCheckObserver {
+  checked(component: IntegrityComponent): void;
+  corrupt(component: IntegrityComponent): void;
+}
 
 export type RepairOutcome =
   | { kind: 'repaired'; to: StoredCopy; source: string }
@@ -30,7 +37,8 @@ export type RepairOutcome =
  * hashed against the recorded SHA-256, and the object decider's RepairCopy (CopyRepaired) swaps the
  * copies (compare-and-swap on the object's revision); the corrupt bytes then go to cleanup. A corrupt copy is never just
  * deleted: without a healthy source it stays, reported as unrepairable. A source that turns out
- * corrupt while being copied is recorded as such and the next one is tried.
+ * corrupt while being copied is recorded (and counted) as such, under the component that asked
+ * for the repair, and the next one is tried.
  */
 export class CopyRepairer {
   constructor(
@@ -40,10 +48,12 @@ export class CopyRepairer {
     private readonly placement: WritePlacement,
     private readonly orphans: OrphanRecorder,
     private readonly reclaimer: Reclaimer,
+    private readonly observer: SourceCheckObserver,
     private readonly logger: Logger,
   ) {}
 
-  async repair(bucket: string, key: string, backend: string, cause: Cause): Promise<RepairOutcome> {
+  /** Repairs the corrupt copy on `backend`; `component` (the scrubber, a read…) asked for it. */
+  async repair(bucket: string, key: string, backend: string, component: IntegrityComponent, cause: Cause): Promise<RepairOutcome> {
     const state = await this.ledger.load(bucket, key);
     const v = state.current;
     const corrupt = v?.copies.find((c) => c.backend === backend);
@@ -58,7 +68,7 @@ export class CopyRepairer {
     for (const source of sources) {
       const target = this.targetFor(bucket, key, v, corrupt);
       if (!target) return { kind: 'failed', error: 'no backend can take the repaired copy' };
-      const copied = await this.copyVerified(state, v, source, target, cause);
+      const copied = await this.copyVerified(state, v, source, target, component, cause);
       if (copied === 'source-corrupt') continue;
       healthySeen = true;
       if (copied !== 'ok') {
@@ -94,7 +104,9 @@ export class CopyRepairer {
     return { backend, storageKey: placementStorageKey(bucket, key, v.writeId, `r${newUlid()}`), size: corrupt.size };
   }
 
-  private async copyVerified(state: ObjectState, v: ObjectVersion, source: StoredCopy, target: StoredCopy, cause: Cause): Promise<'ok' | 'source-corrupt' | { error: string }> {
+  private async copyVerified(
+    state: ObjectState, v: ObjectVersion, source: StoredCopy, target: StoredCopy, component: IntegrityComponent, cause: Cause,
+  ): Promise<'ok' | 'source-corrupt' | { error: string }> {
     const client = this.backends.get(source.backend)?.client;
     const targetClient = this.backends.get(target.backend)?.client;
     if (!client || !targetClient) return { error: 'backend not configured' };
@@ -108,11 +120,15 @@ export class CopyRepairer {
     } catch (err) {
       await this.orphans.record(target.backend, target.storageKey, 0, 'repair_failed', cause);
       if (verifying.mismatch) {
-        await this.ledger.record(state, source, 'scrub', { kind: 'corrupt', reason: 'checksum-mismatch', mismatch: verifying.mismatch }, cause);
+        this.observer.checked(component);
+        this.observer.corrupt(component);
+        this.logger.error({ bucket: state.bucket, key: state.key, backend: source.backend, component, ...verifying.mismatch }, 'corrupt copy found (the source of a repair)');
+        await this.ledger.record(state, source, component, { kind: 'corrupt', reason: 'checksum-mismatch', mismatch: verifying.mismatch }, cause);
         return 'source-corrupt';
       }
       return { error: (err as Error).message };
     }
+    if (!v.encryption) this.observer.checked(component);
     return 'ok';
   }
 }

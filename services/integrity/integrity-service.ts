@@ -64,7 +64,7 @@ export class IntegrityService {
     void (async () => {
       const state = await this.ledger.load(bucket, key);
       if (state.current?.writeId !== writeId) return;
-      if (await this.ledger.record(state, copy, component, check, cause)) await this.repair(bucket, key, copy.backend, cause);
+      if (await this.ledger.record(state, copy, component, check, cause)) await this.repair(bucket, key, copy.backend, component, cause);
     })().catch((err: unknown) => this.logger.warn({ err, bucket, key, backend: copy.backend }, 'recording or repairing a corrupt copy failed; the scrubber will retry'));
   }
 
@@ -91,11 +91,12 @@ export class IntegrityService {
     this.observer.checked(component);
   }
 
-  repair(bucket: string, key: string, backend: string, cause: Cause): Promise<RepairOutcome> {
+  /** Repairs the corrupt copy on `backend`, for `component` (what found it or asks now). */
+  repair(bucket: string, key: string, backend: string, component: IntegrityComponent, cause: Cause): Promise<RepairOutcome> {
     const id = `${bucket}\u0000${key}\u0000${backend}`;
     const running = this.#repairs.get(id);
     if (running) return running;
-    const run = this.repairer.repair(bucket, key, backend, cause)
+    const run = this.repairer.repair(bucket, key, backend, component, cause)
       .then((outcome) => {
         if (outcome.kind === 'repaired') this.observer.repaired();
         return outcome;

@@ -127,6 +127,7 @@ describe('integrity: hashes, verify_on_read, scrubbing, repair, backfill', () =>
     const history = await admin('history', 'alpha/scrub-me');
     expect(history.out).toMatch(/copy on b1 found corrupt \(scrub\)/);
     expect(history.out).toMatch(/corrupt copy on b1 repaired from b2/);
+    expect(history.out).toMatch(/copy on b2 verified \(scrub\): its SHA-256 matches/);
     // b2's copy was verified in the same pass, before or after b1's repair.
     const types = (await eventsOf('scrub-me')).map((e) => e.type);
     expect(types.filter((t) => t !== 'CopyVerified')).toEqual(['ObjectWritten', 'CopyCorrupted', 'CopyRepaired']);
@@ -152,6 +153,10 @@ describe('integrity: hashes, verify_on_read, scrubbing, repair, backfill', () =>
     await vi.waitFor(async () => expect((await eventsOf('ranged')).map((e) => e.type)).toEqual(['ObjectWritten', 'CopyCorrupted', 'CopyRepaired']), { timeout: 10_000, interval: 50 });
     const corrupted = (await eventsOf('ranged'))[1]?.data;
     expect(corrupted).toMatchObject({ backend: 'b1', component: 'read', expectedSha256: sha256(body) });
+    const history = await admin('history', 'alpha/ranged');
+    expect(history.code).toBe(0);
+    expect(history.out).toMatch(/copy on b1 found corrupt \(read\): SHA-256 [0-9a-f]{12}…, expected [0-9a-f]{12}…; queued for repair/);
+    expect(history.out).toMatch(/corrupt copy on b1 repaired from b2: now b1/);
     const repaired = (await copies('ranged')).find((c) => c.backend === 'b1')!;
     expect(sha256(await readFile(await backendFile(0, repaired.storage_key)))).toBe(sha256(body));
   });
@@ -197,5 +202,26 @@ describe('integrity: hashes, verify_on_read, scrubbing, repair, backfill', () =>
     expect(await rows("SELECT content_sha256 FROM objects WHERE key = 'old'")).toEqual([{ content_sha256: sha256(body) }]);
     expect((await copies('old')).every((c) => c.checked_at !== null)).toBe(true);
     expect(sha256(await get('old'))).toBe(sha256(body));
+  });
+
+  it('a repair whose source turns out corrupt records it and counts it (s3o_integrity_errors_total, the scrubber\'s component)', async () => {
+    // Every other copy checked first, so the next copies to scrub are this object's, b1's first.
+    expect((await admin('scrub', '--batch-size', '1000')).code).toBe(0);
+    const body = randomBytes(6000);
+    await s3.send(new PutObjectCommand({ Bucket: 'alpha', Key: 'two-bad', Body: body }));
+    await corruptOnDisk('two-bad', 'b1');
+    await corruptOnDisk('two-bad', 'b2');
+    const errorsBefore = await metric(/s3o_integrity_errors_total\{component="scrub"\} (\d+)/);
+
+    // The pass checks b1 alone and finds it corrupt; its repair reads b2 as the source and finds that corrupt too.
+    const scrub = await admin('scrub', '--batch-size', '1', '--json');
+    expect(scrub.code).toBe(0);
+    expect(JSON.parse(scrub.out)).toMatchObject({ checked: 1, failed: 1, repaired: 0 });
+    const found = (await eventsOf('two-bad')).filter((e) => e.type === 'CopyCorrupted').map((e) => [e.data['backend'], e.data['component']]);
+    expect(found).toEqual([['b1', 'scrub'], ['b2', 'scrub']]);
+    expect(await metric(/s3o_integrity_errors_total\{component="scrub"\} (\d+)/)).toBe(errorsBefore + 2);
+    expect((await copies('two-bad')).every((c) => c.corrupt_since !== null)).toBe(true);
+    const history = await admin('history', 'alpha/two-bad');
+    expect(history.out).toMatch(/copy on b2 found corrupt \(scrub\)/);
   });
 });
