@@ -1,46 +1,15 @@
 import {
   DeleteObjectCommand, GetObjectCommand, ListObjectsCommand, ListObjectsV2Command, PutObjectCommand, type ListObjectsV2CommandOutput, type S3Client,
 } from '@aws-sdk/client-s3';
-import type pg from 'pg';
-import { ulid } from 'ulid';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { StreamAppend } from '../../domain/eventstore/port.js';
-import { objectStreamId } from '../../domain/objects/object-state.js';
-import { PostgresEventStore } from '../../infra/eventstore/postgres-event-store.js';
 import { describeOnEachBackend } from '../support/each-backend.js';
-import { newEvent } from '../support/object-events.js';
 import { startStack, type TestBucket, type TestStack } from '../support/orchestrator.js';
 import { failure, md5Hex, signedRequest } from '../support/s3-e2e.js';
+import { seedListedKeys } from '../support/seed-listing.js';
 
 const MANY = 2500;
 const manyKey = (i: number): string => `many/k${String(i).padStart(4, '0')}`;
 const tree = ['photos/2024/a.jpg', 'photos/2024/b.jpg', 'photos/2025/c.jpg', 'photos/readme', 'docs/x', 'top.txt', 'a b+c/ü.txt'];
-
-/**
- * The MANY keys, appended as client writes (ObjectWritten, body = key) through the real append
- * path and its inline projections, 500 to a transaction: a listing reads the objects projection
- * only, and 2,500 PUTs through the gateway took minutes on a busy machine without testing more of it.
- */
-async function seedMany(pool: pg.Pool): Promise<void> {
-  const store = new PostgresEventStore(pool);
-  for (let start = 0; start < MANY; start += 500) {
-    const appends: StreamAppend[] = [];
-    for (let i = start; i < Math.min(MANY, start + 500); i++) {
-      const key = manyKey(i);
-      const writeId = ulid();
-      appends.push({
-        streamId: objectStreamId('alpha', key),
-        expected: 'no_stream',
-        events: [newEvent('ObjectWritten', {
-          bucket: 'alpha', key, writeId, size: key.length, previousSize: null, etag: md5Hex(key), contentType: 'application/octet-stream',
-          metadata: {}, headers: {}, checksum: null, contentSha256: null, encryption: null, parts: null, lastModified: new Date().toISOString(),
-          copies: [{ backend: 'b1', storageKey: `alpha/${key}~${writeId}`, size: key.length }], displaced: [], origin: 'put',
-        })],
-      });
-    }
-    await store.appendToStreams(appends);
-  }
-}
 
 /** ListObjects v1 and v2 from the objects projection: paging, prefixes, delimiters, markers, encoding. */
 describeOnEachBackend('S3 listing', (on) => {
@@ -50,7 +19,7 @@ describeOnEachBackend('S3 listing', (on) => {
   beforeAll(async () => {
     stack = await startStack({ backends: [{ quota: 0 }], on });
     s3 = stack.client('alpha');
-    await seedMany(stack.db.pool);
+    await seedListedKeys(stack.db.pool, Array.from({ length: MANY }, (_, i) => manyKey(i)));
     await Promise.all(tree.map((key) => s3.send(new PutObjectCommand({ Bucket: 'alpha', Key: key, Body: key }))));
     await stack.client('beta').send(new PutObjectCommand({ Bucket: 'beta', Key: 'many/k0000-beta', Body: 'b' }));
   });

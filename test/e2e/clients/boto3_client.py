@@ -138,13 +138,15 @@ def transfer():
 def paginate():
     s3 = client()
     count = int(os.environ.get("S3O_KEY_COUNT", "1200"))
+    # Keys below S3O_PUT_FROM were seeded by the test: boto3 puts the rest, concurrently.
+    put_from = int(os.environ.get("S3O_PUT_FROM", "0"))
     keys = ["many/%05d" % i for i in range(count)]
 
     def put(key):
         s3.put_object(Bucket=BUCKET, Key=key, Body=key.encode())
 
     with ThreadPoolExecutor(max_workers=16) as pool:
-        list(pool.map(put, keys))
+        list(pool.map(put, keys[put_from:]))
     paginator = s3.get_paginator("list_objects_v2")
     default_pages = [[c["Key"] for c in page.get("Contents", [])] for page in paginator.paginate(Bucket=BUCKET, Prefix="many/")]
     small_pages = [[c["Key"] for c in page.get("Contents", [])] for page in paginator.paginate(Bucket=BUCKET, Prefix="many/", PaginationConfig={"PageSize": 250})]
