@@ -52,7 +52,7 @@ export function integrityWorkers(deps: IntegrityDeps, config: () => Config) {
     corrupt: (component: IntegrityComponent) => metrics.integrityErrors.inc({ component }),
     repaired: () => metrics.integrityRepairs.inc(),
   };
-  const repairer = new CopyRepairer(ledger, deps.backends, deps.reader, deps.placement, deps.orphans, deps.reclaimer, observer, logger);
+  const repairer = new CopyRepairer(ledger, deps.backends, deps.reader, deps.plain, deps.placement, deps.orphans, deps.reclaimer, observer, logger);
   const service = new IntegrityService(ledger, repairer, deps.backends, deps.plain, observer, logger);
   const refreshStats = async () => {
     const s = await integrityStats(pool);

@@ -9,10 +9,11 @@ import type { Reclaimer } from '../cleanup/reclaimer.js';
 import type { Cause } from '../event-factory.js';
 import { cleanupIds } from '../objects/object-commands.js';
 import type { ObjectReader } from '../objects/object-reader.js';
+import type { PlaintextReader } from '../objects/plaintext-reader.js';
 import type { WritePlacement } from '../placement/write-placement.js';
 import { PassThrough, type Transform } from 'node:stream';
 import type { HashMismatch } from './content-hash.js';
-import { VerifyingStream } from './copy-check.js';
+import { checkCopy, VerifyingStream, type CopyCheck } from './copy-check.js';
 import type { IntegrityComponent } from '../../domain/events/integrity-events.js';
 import type { IntegrityLedger } from './integrity-ledger.js';
 
@@ -45,6 +46,7 @@ export class CopyRepairer {
     private readonly ledger: IntegrityLedger,
     private readonly backends: BackendDirectory,
     private readonly reader: ObjectReader,
+    private readonly plain: Pick<PlaintextReader, 'open'>,
     private readonly placement: WritePlacement,
     private readonly orphans: OrphanRecorder,
     private readonly reclaimer: Reclaimer,
@@ -110,8 +112,8 @@ export class CopyRepairer {
     const client = this.backends.get(source.backend)?.client;
     const targetClient = this.backends.get(target.backend)?.client;
     if (!client || !targetClient) return { error: 'backend not configured' };
-    // Ciphertext is copied as it is; the check of the client's bytes needs them decrypted, so an
-    // encrypted copy is left to the next scrub to verify.
+    // Ciphertext is copied as it is and read back decrypted: a source whose chunks do not
+    // authenticate (or whose plaintext misses the recorded hash) must not replace the corrupt copy.
     const verifying: Transform & { mismatch?: HashMismatch | undefined } = v.encryption ? new PassThrough() : new VerifyingStream(v);
     try {
       if (v.size === 0) verifying.end();
@@ -119,16 +121,26 @@ export class CopyRepairer {
       await targetClient.putObject(target.storageKey, verifying, { contentLength: source.size, contentType: v.contentType });
     } catch (err) {
       await this.orphans.record(target.backend, target.storageKey, 0, 'repair_failed', cause);
-      if (verifying.mismatch) {
-        this.observer.checked(component);
-        this.observer.corrupt(component);
-        this.logger.error({ bucket: state.bucket, key: state.key, backend: source.backend, component, ...verifying.mismatch }, 'corrupt copy found (the source of a repair)');
-        await this.ledger.record(state, source, component, { kind: 'corrupt', reason: 'checksum-mismatch', mismatch: verifying.mismatch }, cause);
-        return 'source-corrupt';
-      }
+      if (verifying.mismatch) return this.sourceCorrupt(state, source, component, { kind: 'corrupt', reason: 'checksum-mismatch', mismatch: verifying.mismatch }, cause);
       return { error: (err as Error).message };
     }
-    if (!v.encryption) this.observer.checked(component);
+    if (v.encryption) {
+      const check = await checkCopy(this.backends, this.plain, { ...v, copies: [target] }, target);
+      if (check.kind !== 'intact') await this.orphans.record(target.backend, target.storageKey, 0, 'repair_failed', cause);
+      if (check.kind === 'unreadable') return { error: `the repaired copy on ${target.backend} could not be read back to verify it: ${check.error}` };
+      if (check.kind === 'corrupt') return this.sourceCorrupt(state, source, component, check, cause);
+    }
+    this.observer.checked(component);
     return 'ok';
+  }
+
+  private async sourceCorrupt(
+    state: ObjectState, source: StoredCopy, component: IntegrityComponent, check: Extract<CopyCheck, { kind: 'corrupt' }>, cause: Cause,
+  ): Promise<'source-corrupt'> {
+    this.observer.checked(component);
+    this.observer.corrupt(component);
+    this.logger.error({ bucket: state.bucket, key: state.key, backend: source.backend, component, reason: check.reason, ...check.mismatch }, 'corrupt copy found (the source of a repair)');
+    await this.ledger.record(state, source, component, check, cause);
+    return 'source-corrupt';
   }
 }
