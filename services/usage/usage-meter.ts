@@ -94,11 +94,25 @@ export class UsageMeter {
     };
   }
 
-  /** Reloads the flushed totals of the current period from the usage_monthly projection. */
+  /**
+   * Reloads the flushed totals of the current period: the usage_monthly projection's rows plus the
+   * flushes it has not applied yet (one statement, one snapshot: the rows and the projection's
+   * checkpoint agree). Without the latter, a process starting right after another one's last flush
+   * would count from totals missing it until the projection caught up and the next refresh.
+   */
   async refreshBaseline(db: pg.Pool): Promise<void> {
     const period = usagePeriod(this.clock());
     const res = await db.query<{ backend: string; api_requests: string; egress_bytes: string; ingress_bytes: string }>(
-      'SELECT backend, api_requests, egress_bytes, ingress_bytes FROM usage_monthly WHERE period = $1',
+      `SELECT backend, sum(api_requests) AS api_requests, sum(egress_bytes) AS egress_bytes, sum(ingress_bytes) AS ingress_bytes FROM (
+         SELECT backend, api_requests, egress_bytes, ingress_bytes FROM usage_monthly WHERE period = $1
+         UNION ALL
+         SELECT u.d->>'backend', (u.d->>'apiRequests')::bigint, (u.d->>'egressBytes')::bigint, (u.d->>'ingressBytes')::bigint
+           FROM (SELECT CASE WHEN e.schema_version = s3o_event_current_version(e.type) THEN e.data
+                             ELSE s3o_upcast(e.type, e.schema_version, e.data) END AS d
+                   FROM events e, projection_checkpoints c
+                  WHERE c.name = 'usage_monthly' AND e.type = 'UsageFlushed' AND (e.tx_id, e.seq) > (c.tx_id, c.seq)) u
+          WHERE u.d->>'period' = $1
+       ) t GROUP BY backend`,
       [period],
     );
     this.baseline = new Map(

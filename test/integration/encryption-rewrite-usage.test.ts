@@ -45,6 +45,8 @@ describe('monthly usage of encrypt-existing rewrites', () => {
     await stack.restart(`${base}\n${encryption}`);
     const backend = stack.config.backends[0]?.name as string;
     const before = await usageOf(stack, backend);
+    // The first process flushed its PUTs' usage as it stopped; this one counts it from the start.
+    expect(before.ingress_bytes).toBe(sizes.reduce((a, b) => a + b, 0));
 
     let out = '';
     const code = await adminCommand(['encrypt-existing', '--addr', stack.url, '--token', token], { out: { write: (s: string) => (out += s) }, err: { write: () => undefined } }, { pollIntervalMs: 50 });
@@ -60,12 +62,19 @@ describe('monthly usage of encrypt-existing rewrites', () => {
     const plain = sizes.reduce((a, b) => a + b, 0);
     expect(after.egress_bytes - before.egress_bytes).toBe(plain);
     expect(after.ingress_bytes - before.ingress_bytes).toBe(stored.reduce((a, b) => a + b, 0));
-    expect(after.api_requests - before.api_requests).toBe(3 * sizes.length);
+    // At least the three requests per object: a background worker may add a bodiless request of
+    // its own meanwhile (seen once in CI: 22 for 21), so the bytes are the exact check.
+    expect(after.api_requests - before.api_requests).toBeGreaterThanOrEqual(3 * sizes.length);
+    expect(after.api_requests - before.api_requests).toBeLessThanOrEqual(3 * sizes.length + 2);
 
-    // Flushed, the monthly row holds the same totals.
+    // Flushed, the monthly row holds the same totals (and any request made since). The status
+    // after the restart counts what the first process flushed on its way out, applied or not.
     await api(stack, 'POST', 'usage-flush');
-    await expect.poll(async () => (await pool.query<Usage>(
-      'SELECT api_requests::int, egress_bytes::int, ingress_bytes::int FROM usage_monthly WHERE backend = $1', [backend],
-    )).rows[0], { timeout: 30_000, interval: 100 }).toEqual(after);
+    await expect.poll(async () => {
+      const row = (await pool.query<Usage>(
+        'SELECT api_requests::int, egress_bytes::int, ingress_bytes::int FROM usage_monthly WHERE backend = $1', [backend],
+      )).rows[0];
+      return row && { ...row, api_requests: row.api_requests >= after.api_requests };
+    }, { timeout: 30_000, interval: 100 }).toEqual({ ...after, api_requests: true });
   }, 120_000);
 });
