@@ -40,6 +40,8 @@ describe('exclusive leases (advisory lock on a dedicated connection)', () => {
     await admin.query('SELECT pg_terminate_backend($1)', [pid]);
     await lease?.lost;
     await lease?.release();
+    // The client hears of the loss before the server's backend has exited and let go of the lock.
+    await expect.poll(async () => (await admin.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = $1', [pid])).rows[0]?.n, { timeout: 30_000, interval: 20 }).toBe(0);
     // The lock went with the session: another owner takes it at once.
     const next = await acquireExclusive(db.pool, new Leases(db.pool, 'next'), 'job:held');
     expect(next?.token).toBe((lease?.token ?? 0) + 1);
