@@ -31,6 +31,9 @@ export function createDecoder<E>(catalog: Readonly<Record<string, CatalogEntry>>
     if (schemaVersion > entry.version) {
       throw new DomainError('InternalError', `event ${type} has schema version ${schemaVersion}, newer than this build knows (${entry.version})`);
     }
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+      throw new DomainError('InternalError', `event ${type}@${schemaVersion} holds no object to upcast`);
+    }
     let current = data as Record<string, unknown>;
     for (let v = schemaVersion; v < entry.version; v++) {
       const up = ups[`${type}@${v}`];

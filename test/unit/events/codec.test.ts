@@ -28,6 +28,8 @@ describe('event codec', () => {
     expect(decode('SomethingElse', 1, {})).toBeUndefined();
     const noPath = createDecoder(catalog, {});
     expect(errorOf(() => noPath('Renamed', 1, {})).message).toMatch(/no upcaster for Renamed@1/);
+    // An older row whose data is not an object is refused before an upcaster reads its fields.
+    for (const data of [null, [], 'text', 7]) expect(errorOf(() => decodeEvent('PartUploaded', 2, data)).code).toBe('InternalError');
   });
 
   it('validates event data against the current schema before it is appended', () => {
