@@ -1,13 +1,11 @@
 import type pg from 'pg';
 import { inChildSpan, inTracedRequest, SpanKind } from '../telemetry/spans.js';
 
-/** The append statements' names (a single append, a group commit): their span is `PostgreSQL append`. */
-const isAppend = (name: string | undefined): boolean => name !== undefined && name.startsWith('s3o-append');
-
 /**
- * Gives each query a traced request makes a client span: `PostgreSQL append` for the event
- * append, `PostgreSQL query` for the rest, named by its first keyword. Never the statement's
- * values. Installed only while tracing is on; outside a traced request a query runs as before.
+ * Gives each query a traced request makes a client span, `PostgreSQL query`, named by its first
+ * keyword. Never the statement's values. Installed only while tracing is on; outside a traced
+ * request a query runs as before. Appends run outside any request (group commit) and get their
+ * `PostgreSQL append` spans there.
  */
 export function tracePool(pool: pg.Pool): pg.Pool {
   const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
@@ -18,7 +16,7 @@ export function tracePool(pool: pg.Pool): pg.Pool {
       const name = typeof statement === 'object' ? statement.name : undefined;
       const text = typeof statement === 'string' ? statement : statement?.text ?? '';
       const operation = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? 'QUERY';
-      return inChildSpan(isAppend(name) ? 'PostgreSQL append' : 'PostgreSQL query', SpanKind.CLIENT,
+      return inChildSpan('PostgreSQL query', SpanKind.CLIENT,
         { 'db.system.name': 'postgresql', 'db.operation.name': operation, ...(name ? { 'db.query.name': name } : {}) }, () => query(...args));
     },
   });

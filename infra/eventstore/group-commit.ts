@@ -1,4 +1,5 @@
 import type { AppendResult, StreamAppend } from '../../domain/eventstore/port.js';
+import { endFailed, outsideRequests, SpanKind, startChildSpan, type Span } from '../telemetry/spans.js';
 import { appendParams, mapAppendError, type Queryable } from './append-statement.js';
 import { encodePosition } from './positions.js';
 
@@ -15,6 +16,10 @@ import { encodePosition } from './positions.js';
  * appends are idempotent by event id, so a group that did commit answers that retry as
  * `alreadyAppended`. A lone append goes straight to `s3o_append`: no latency is added when
  * nothing else is waiting.
+ *
+ * Tracing: each append has its own `PostgreSQL append` span in its own request's trace, from
+ * queueing to outcome; the statements run outside any request's context, since whichever request
+ * happens to start a commit runs it for others too.
  */
 
 /** Appends per group statement; more wait for the next one. */
@@ -27,6 +32,8 @@ interface Waiting {
   resolve(results: AppendResult[]): void;
   reject(err: unknown): void;
 }
+
+const appendSpanAttributes = { 'db.system.name': 'postgresql', 'db.operation.name': 'SELECT' };
 
 interface GroupRow {
   grp: number;
@@ -55,10 +62,12 @@ export class GroupCommit {
   ) {}
 
   append(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
-    return new Promise((resolve, reject) => {
+    const span = startChildSpan('PostgreSQL append', SpanKind.CLIENT, appendSpanAttributes);
+    const outcome = new Promise<AppendResult[]>((resolve, reject) => {
       this.waiting.push({ appends, resolve, reject });
-      if (!this.committing) this.commitNext();
+      if (!this.committing) outsideRequests(() => this.commitNext());
     });
+    return span === undefined ? outcome : traced(outcome, span);
   }
 
   private commitNext(): void {
@@ -109,6 +118,16 @@ export class GroupCommit {
     });
     await Promise.all(alone.map((w) => this.commitAlone(w)));
   }
+}
+
+function traced(outcome: Promise<AppendResult[]>, span: Span): Promise<AppendResult[]> {
+  return outcome.then((results) => {
+    span.end();
+    return results;
+  }, (err: unknown) => {
+    endFailed(span, err);
+    throw err;
+  });
 }
 
 function groupParams(group: readonly Waiting[]): unknown[] {

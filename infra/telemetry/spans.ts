@@ -83,6 +83,14 @@ export function inTracedRequest(): boolean {
   return activeContext()?.getValue(tracerKey) !== undefined;
 }
 
+/**
+ * Runs `fn` outside any request's context: for work one request starts on behalf of several
+ * (a group commit), whose queries must not be counted as that one request's.
+ */
+export function outsideRequests<T>(fn: () => T): T {
+  return requestContexts().inFlight ? context.with(ROOT_CONTEXT, fn) : fn();
+}
+
 /** A child of the active request span, or undefined outside a traced request. End it. */
 export function startChildSpan(name: string, kind: SpanKind, attributes?: Attributes): Span | undefined {
   const active = activeContext();
