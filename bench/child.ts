@@ -65,9 +65,11 @@ export function keepTail(stream: NodeJS.ReadableStream | null, maxChars = 8192):
   return () => tail;
 }
 
-/** Forks `modulePath` and waits for it to report the port it listens on. */
-export async function forkServer(name: string, modulePath: string, args: string[] = [], timeoutMs = 15_000): Promise<ChildServer> {
-  const child = fork(modulePath, args, { execArgv: [], stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+/** Forks `modulePath` and waits for it to report the port it listens on; `execArgv`: node options for it alone. */
+export async function forkServer(
+  name: string, modulePath: string, args: string[] = [], timeoutMs = 15_000, execArgv: string[] = [],
+): Promise<ChildServer> {
+  const child = fork(modulePath, args, { execArgv, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
   trackChild(child);
   const stderrTail = keepTail(child.stderr);
   const port = await new Promise<number>((done, fail) => {

@@ -55,9 +55,14 @@ export async function createPassthroughProxy(upstream: string): Promise<{ port: 
   };
 }
 
-/** Starts the proxy in its own process, forwarding to `upstream` (an origin). */
+/**
+ * Starts the proxy in its own process, forwarding to `upstream` (an origin).
+ * S3O_BENCH_PROXY_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof-proxy") profiles it alone,
+ * to set its profile beside the gateway's.
+ */
 export function startPassthroughProxy(upstream: string): Promise<ChildServer> {
-  return forkServer('proxy', fileURLToPath(import.meta.url), ['--upstream', upstream]);
+  const nodeArgs = (process.env.S3O_BENCH_PROXY_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  return forkServer('proxy', fileURLToPath(import.meta.url), ['--upstream', upstream], undefined, nodeArgs);
 }
 
 if (isMainModule(import.meta.url)) {

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { BoundCounter, BoundHistogram } from './bound-metrics.js';
 
 const durationBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const sizeBuckets = [0, 1024, 16 * 1024, 256 * 1024, 1024 * 1024, 8 * 1024 * 1024, 64 * 1024 * 1024, 512 * 1024 * 1024, 5 * 1024 ** 3];
@@ -7,23 +8,16 @@ const sizeBuckets = [0, 1024, 16 * 1024, 256 * 1024, 1024 * 1024, 8 * 1024 * 102
 export function requestMetrics(registry: Registry) {
   const registers = [registry];
   return {
-    requestsTotal: new Counter({ name: 's3o_requests_total', help: 'S3 requests', labelNames: ['method', 'status_code', 'operation'], registers }),
-    requestDuration: new Histogram({
-      name: 's3o_request_duration_seconds', help: 'S3 request duration', labelNames: ['method', 'operation'], registers, buckets: durationBuckets,
-    }),
-    requestSize: new Histogram({
-      name: 's3o_request_size_bytes', help: 'S3 request body size (declared length)', labelNames: ['method', 'operation'], registers, buckets: sizeBuckets,
-    }),
-    responseSize: new Histogram({
-      name: 's3o_response_size_bytes', help: 'S3 response body size (declared length)', labelNames: ['method', 'operation'], registers, buckets: sizeBuckets,
-    }),
+    // The per-request families: bound series, updated without prom-client's per-call label hashing.
+    requestsTotal: new BoundCounter('s3o_requests_total', 'S3 requests', ['method', 'status_code', 'operation'], registry),
+    requestDuration: new BoundHistogram('s3o_request_duration_seconds', 'S3 request duration', ['method', 'operation'], durationBuckets, registry),
+    requestSize: new BoundHistogram('s3o_request_size_bytes', 'S3 request body size (declared length)', ['method', 'operation'], sizeBuckets, registry),
+    responseSize: new BoundHistogram('s3o_response_size_bytes', 'S3 response body size (declared length)', ['method', 'operation'], sizeBuckets, registry),
     inflight: new Gauge({ name: 's3o_inflight_requests', help: 'S3 requests in flight', registers }),
-    managerRequests: new Counter({
-      name: 's3o_manager_requests_total', help: 'S3 operations run by the service layer (after authentication)', labelNames: ['operation', 'outcome'], registers,
-    }),
-    managerDuration: new Histogram({
-      name: 's3o_manager_duration_seconds', help: 'Service-layer duration of an S3 operation', labelNames: ['operation'], registers, buckets: durationBuckets,
-    }),
+    managerRequests: new BoundCounter(
+      's3o_manager_requests_total', 'S3 operations run by the service layer (after authentication)', ['operation', 'outcome'], registry,
+    ),
+    managerDuration: new BoundHistogram('s3o_manager_duration_seconds', 'Service-layer duration of an S3 operation', ['operation'], durationBuckets, registry),
     rateLimitRejections: new Counter({ name: 's3o_rate_limit_rejections_total', help: 'Requests rejected by per-IP rate limiting', registers }),
     admissionRejections: new Counter({ name: 's3o_admission_rejections_total', help: 'Requests rejected at the hard admission limit', registers }),
     loadShed: new Counter({ name: 's3o_load_shed_total', help: 'Requests shed by active load shedding before the hard admission limit', registers }),

@@ -1,27 +1,27 @@
-import type { Counter, Histogram } from 'prom-client';
+import type { BoundCounter, BoundHistogram, CounterSeries, HistogramSeries } from './bound-metrics.js';
 
 interface OperationSeries {
-  duration: ReturnType<Histogram<'method' | 'operation'>['labels']>;
-  requestSize: ReturnType<Histogram<'method' | 'operation'>['labels']>;
-  responseSize: ReturnType<Histogram<'method' | 'operation'>['labels']>;
-  managerDuration: ReturnType<Histogram<'operation'>['labels']>;
-  byStatus: Map<number, ReturnType<Counter<'method' | 'status_code' | 'operation'>['labels']>>;
-  managerOk: ReturnType<Counter<'operation' | 'outcome'>['labels']>;
-  managerError: ReturnType<Counter<'operation' | 'outcome'>['labels']>;
+  duration: HistogramSeries;
+  requestSize: HistogramSeries;
+  responseSize: HistogramSeries;
+  managerDuration: HistogramSeries;
+  byStatus: Map<number, CounterSeries>;
+  managerOk: CounterSeries;
+  managerError: CounterSeries;
 }
 
 export interface RequestFamilies {
-  requestsTotal: Counter<'method' | 'status_code' | 'operation'>;
-  requestDuration: Histogram<'method' | 'operation'>;
-  requestSize: Histogram<'method' | 'operation'>;
-  responseSize: Histogram<'method' | 'operation'>;
-  managerRequests: Counter<'operation' | 'outcome'>;
-  managerDuration: Histogram<'operation'>;
+  requestsTotal: BoundCounter;
+  requestDuration: BoundHistogram;
+  requestSize: BoundHistogram;
+  responseSize: BoundHistogram;
+  managerRequests: BoundCounter;
+  managerDuration: BoundHistogram;
 }
 
 /**
- * Records an S3 request's series through label children looked up once per (method, operation)
- * and status: the hot path does map lookups, not prom-client's per-call label hashing.
+ * Records an S3 request's series, looked up once per (method, operation) and status: the hot path
+ * does two map lookups, then updates the series in place.
  */
 export class RequestRecorder {
   private readonly series = new Map<string, Map<string, OperationSeries>>();
