@@ -11,7 +11,7 @@ import type { EncryptedSegment, EncryptionEnvelope } from '../../domain/encrypti
 import { CHUNK_TAG_BYTES, chunkCount, chunkPlainLength } from '../../domain/encryption/layout.js';
 import type { ReadPlan } from '../../domain/encryption/read-plan.js';
 import { ByteQueue } from './byte-queue.js';
-import { openChunk, type SegmentKey } from './chunk-cipher.js';
+import { ChunkOpening, type SegmentKey } from './chunk-cipher.js';
 import type { DataKey } from './data-key.js';
 import { CiphertextIntegrityError, NotEncryptedError } from './errors.js';
 import { parseSegmentHeader } from './segment-header.js';
@@ -44,6 +44,9 @@ export class RangeDecryptor {
   #chunk: number;
   #headerPending: boolean;
   #key: SegmentKey | undefined;
+  /** The chunk being received, and how many of its ciphertext bytes (tag excluded) are still to come. */
+  #opening: ChunkOpening | undefined;
+  #cipherLeft = 0;
   #skip: number;
   #remaining: number;
 
@@ -88,15 +91,24 @@ export class RangeDecryptor {
         checkHeader(this.#queue.take(piece.headerBytes), segment, piece.segment, this.#envelope);
         this.#headerPending = false;
       }
-      const sealedLength = chunkPlainLength(segment.plainSize, chunkSize, this.#chunk) + CHUNK_TAG_BYTES;
-      if (this.#queue.length < sealedLength) return;
-      this.#key ??= this.#dataKey.segmentKey(segment.partNumber, Buffer.from(segment.salt, 'base64'));
-      const final = this.#chunk === chunkCount(segment.plainSize, chunkSize) - 1;
-      const plain = openChunk(this.#key, this.#chunk, final, this.#queue.take(sealedLength));
+      if (!this.#opening) {
+        this.#key ??= this.#dataKey.segmentKey(segment.partNumber, Buffer.from(segment.salt, 'base64'));
+        this.#opening = new ChunkOpening(this.#key, this.#chunk, this.#chunk === chunkCount(segment.plainSize, chunkSize) - 1);
+        this.#cipherLeft = chunkPlainLength(segment.plainSize, chunkSize, this.#chunk);
+      }
+      // Ciphertext is fed as it arrives, each piece a view of the buffer it came in.
+      while (this.#cipherLeft > 0 && this.#queue.length > 0) {
+        const bytes = this.#queue.takeUpTo(this.#cipherLeft);
+        this.#opening.update(bytes);
+        this.#cipherLeft -= bytes.length;
+      }
+      if (this.#cipherLeft > 0 || this.#queue.length < CHUNK_TAG_BYTES) return;
+      const plain = this.#opening.finish(this.#queue.take(CHUNK_TAG_BYTES));
+      this.#opening = undefined;
       if (!plain) {
         throw new CiphertextIntegrityError('authentication', `chunk ${this.#chunk} of segment ${piece.segment} (part ${segment.partNumber}) failed authentication`, { segment: piece.segment, chunk: this.#chunk });
       }
-      this.#deliver(plain, out);
+      for (const bytes of plain) this.#deliver(bytes, out);
       if (this.#chunk < piece.lastChunk) {
         this.#chunk += 1;
         continue;
@@ -120,11 +132,22 @@ export class RangeDecryptor {
 }
 
 export class RangeDecryptStream extends Transform {
+  /**
+   * Settles once the first plaintext has authenticated (or the plan has ended): rejected with the
+   * error when the stream fails before that, so a caller can try another copy before it answers.
+   */
+  readonly started: Promise<void>;
   readonly #decryptor: RangeDecryptor;
+  #start: { resolve: () => void; reject: (err: Error) => void } | undefined;
 
   constructor(plan: ReadPlan, envelope: EncryptionEnvelope, dataKey: DataKey) {
     super();
     this.#decryptor = new RangeDecryptor(plan, envelope, dataKey);
+    this.started = new Promise((resolve, reject) => {
+      this.#start = { resolve, reject };
+    });
+    this.started.catch(() => undefined);
+    this.once('close', () => this.#settle(this.errored ?? new Error('the decryption closed before any plaintext')));
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -132,20 +155,32 @@ export class RangeDecryptStream extends Transform {
     try {
       plain = this.#decryptor.update(chunk);
     } catch (error) {
+      this.#settle(error as Error);
       callback(error as Error);
       return;
     }
     for (const piece of plain) this.push(piece);
+    if (plain.length > 0) this.#settle();
     callback();
   }
 
   override _flush(callback: TransformCallback): void {
     try {
       this.#decryptor.end();
+      this.#settle();
       callback();
     } catch (error) {
+      this.#settle(error as Error);
       callback(error as Error);
     }
+  }
+
+  #settle(error?: Error): void {
+    const start = this.#start;
+    if (!start) return;
+    this.#start = undefined;
+    if (error) start.reject(error);
+    else start.resolve();
   }
 }
 

@@ -18,7 +18,9 @@ export class SegmentSealer {
   readonly header: Buffer;
   readonly #partNumber: number;
   readonly #key: SegmentKey;
-  readonly #pending: Buffer;
+  readonly #chunkSize: number;
+  /** Plaintext of the chunk being filled; made on first use (a sealed whole body never needs it). */
+  #pending: Buffer | undefined;
   #filled = 0;
   #index = 0;
   #plainSize = 0;
@@ -35,7 +37,7 @@ export class SegmentSealer {
     this.salt = salt;
     this.#partNumber = partNumber;
     this.#key = dataKey.segmentKey(partNumber, salt);
-    this.#pending = Buffer.allocUnsafe(dataKey.chunkSize);
+    this.#chunkSize = dataKey.chunkSize;
     this.header = encodeSegmentHeader({
       wrapScheme: dataKey.key.wrapScheme, chunkSize: dataKey.chunkSize, partNumber, salt, keyId: dataKey.key.keyId, wrappedKey,
     });
@@ -54,12 +56,13 @@ export class SegmentSealer {
   update(data: Buffer): Buffer[] {
     if (this.#finished) throw new Error('the segment is already finished');
     const out: Buffer[] = [];
-    const chunkSize = this.#pending.length;
+    const chunkSize = this.#chunkSize;
+    const pending = this.#pending ??= Buffer.allocUnsafe(chunkSize);
     let at = 0;
     this.#plainSize += data.length;
     while (at < data.length) {
       if (this.#filled === chunkSize) {
-        out.push(this.#seal(this.#pending, false));
+        out.push(this.#seal(pending, false));
         this.#filled = 0;
       }
       if (this.#filled === 0 && data.length - at > chunkSize) {
@@ -69,7 +72,7 @@ export class SegmentSealer {
         continue;
       }
       const count = Math.min(chunkSize - this.#filled, data.length - at);
-      data.copy(this.#pending, this.#filled, at, at + count);
+      data.copy(pending, this.#filled, at, at + count);
       this.#filled += count;
       at += count;
     }
@@ -80,7 +83,7 @@ export class SegmentSealer {
   final(): Buffer {
     if (this.#finished) throw new Error('the segment is already finished');
     this.#finished = true;
-    return this.#seal(this.#pending.subarray(0, this.#filled), true);
+    return this.#seal(this.#pending?.subarray(0, this.#filled) ?? Buffer.alloc(0), true);
   }
 
   /**
@@ -91,7 +94,7 @@ export class SegmentSealer {
     if (this.#finished || this.#plainSize > 0 || this.#filled > 0) throw new Error('the segment has already started');
     this.#finished = true;
     this.#plainSize = plain.length;
-    const chunkSize = this.#pending.length;
+    const chunkSize = this.#chunkSize;
     const chunks = chunkCount(plain.length, chunkSize);
     const out = Buffer.allocUnsafe(this.header.length + plain.length + chunks * CHUNK_TAG_BYTES);
     let at = this.header.copy(out, 0);

@@ -59,22 +59,6 @@ function fetchAll(stored: Readable): Promise<Buffer[]> {
   });
 }
 
-/** The first decrypted piece (undefined at the end), then a stream of the rest. */
-async function primed(stream: Readable, onError: (err: unknown) => void): Promise<Readable> {
-  const chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  const first = await chunks.next();
-  return Readable.from((async function* rest() {
-    if (first.done) return;
-    yield first.value;
-    try {
-      for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
-    } catch (err) {
-      onError(err);
-      throw err;
-    }
-  })(), { objectMode: false });
-}
-
 export class PlaintextReader {
   constructor(
     private readonly reader: ObjectReader,
@@ -135,16 +119,18 @@ export class PlaintextReader {
         throw err;
       }
     }
+    // The stream itself is the body once its first chunk has authenticated; damage found later
+    // errors it, which ends the response instead of sending unauthenticated bytes.
     const decrypt = relay(stored, createRangeDecryptStream(plan, envelope, dataKey));
+    decrypt.once('error', onError);
     try {
-      const body = await primed(decrypt, onError);
-      this.encryption?.counted('decrypt');
-      return { body };
+      await decrypt.started;
     } catch (err) {
       stored.destroy();
-      onError(err);
       throw err;
     }
+    this.encryption?.counted('decrypt');
+    return { body: decrypt };
   }
 
   private badCopy(version: ObjectVersion, copy: StoredCopy, err: Error & { problem?: string }): void {

@@ -4,8 +4,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { planRange } from '../../../domain/encryption/read-plan.js';
-import { createDataKey, createRangeDecryptStream, openDataKey, type DataKey } from '../../../infra/crypto/index.js';
+import { planFullRead, planRange } from '../../../domain/encryption/read-plan.js';
+import { CiphertextIntegrityError, createDataKey, createRangeDecryptStream, openDataKey, RangeDecryptor, type DataKey } from '../../../infra/crypto/index.js';
 import { encryptParts, localKeyring, plaintextOf, randomKey, runThrough, splitInto, type EncryptedObject } from '../../support/encryption.js';
 
 const keyring = localKeyring(randomKey());
@@ -63,5 +63,38 @@ describe('range reads decrypt exactly the requested slice', () => {
         expect((await readRange(object, dataKey, start, end, [4112])).equals(object.plaintext.subarray(start, end + 1))).toBe(true);
       }
     }
+  });
+});
+
+describe('plaintext leaves only after its chunk has authenticated', () => {
+  test('fed a byte at a time, a chunk yields nothing before the last byte of its tag; a bad tag yields none of it', async () => {
+    const chunkSize = 32;
+    const dataKey = await createDataKey(keyring, chunkSize);
+    const object = encryptParts(dataKey, [plaintextOf(3 * chunkSize + 5, 4)], [0]);
+    const plan = planFullRead(object.envelope);
+    if (!plan) throw new Error('empty object');
+    const fetched = object.stored.subarray(plan.backendRange.start);
+    const header = plan.pieces[0]?.headerBytes ?? 0;
+    // Where each chunk's tag ends in the fetched bytes: only those bytes may release plaintext.
+    const tagEnds = [1, 2, 3].map((i) => header + i * (chunkSize + 16)).concat(fetched.length);
+    const decryptor = new RangeDecryptor(plan, object.envelope, dataKey);
+    const released: Buffer[] = [];
+    for (let at = 0; at < fetched.length; at += 1) {
+      const plain = decryptor.update(fetched.subarray(at, at + 1));
+      const count = Buffer.concat(plain).length;
+      if (tagEnds.includes(at + 1)) expect(count).toBe(at + 1 === fetched.length ? 5 : chunkSize);
+      else expect(count, `byte ${at}`).toBe(0);
+      released.push(...plain);
+    }
+    decryptor.end();
+    expect(Buffer.concat(released).equals(object.plaintext)).toBe(true);
+
+    const damaged = Buffer.from(fetched);
+    const lastTagByte = (tagEnds[1] as number) - 1;
+    damaged[lastTagByte] = (damaged[lastTagByte] as number) ^ 1;
+    const reader = new RangeDecryptor(plan, object.envelope, dataKey);
+    const before = reader.update(damaged.subarray(0, lastTagByte));
+    expect(Buffer.concat(before).equals(object.plaintext.subarray(0, chunkSize))).toBe(true);
+    expect(() => reader.update(damaged.subarray(lastTagByte))).toThrow(CiphertextIntegrityError);
   });
 });
