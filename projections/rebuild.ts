@@ -5,7 +5,7 @@ import type { AsyncProjection } from './async/projection.js';
 import type { InlineProjection } from './inline/inline-projection.js';
 import type { ProjectionInfo } from './registry.js';
 import { replayAsync, replayInline } from './replay.js';
-import { createShadowTables, diffTables, dropShadowSchema, swapInShadowTables, type TableDiff } from './shadow.js';
+import { completeShadowTables, createShadowTables, diffTables, dropShadowSchema, swapInShadowTables, type TableDiff } from './shadow.js';
 
 export interface RebuildProgress {
   projection: string;
@@ -39,6 +39,9 @@ async function countEvents(db: pg.ClientBase, types?: readonly string[]): Promis
     : await db.query<{ n: string }>('SELECT count(*) AS n FROM public.events');
   return Number(res.rows[0]?.n ?? 0);
 }
+
+/** Memory for a replay's own connection (discarded afterwards): a page of events and its sorts fit in it. */
+const replaySessionMemory = { tempBuffers: '128MB', workMem: '64MB' };
 
 /** What a rebuild or verify run works on: its shadow schema's name, the projection(s) as reported, their tables and events. */
 interface ShadowTarget {
@@ -84,6 +87,10 @@ async function inShadowSchema<T>(
     const total = await countEvents(client, target.eventTypes);
     await createShadowTables(client, schema, target.tables);
     await client.query(`SET search_path = ${schema}, public`);
+    // A page's events and the runs made of them live in temporary tables and are sorted: kept in
+    // memory, not spilled to disk (temp_buffers only counts before the session's first temporary table).
+    await client.query(`SET temp_buffers = '${replaySessionMemory.tempBuffers}'`);
+    await client.query(`SET work_mem = '${replaySessionMemory.workMem}'`);
     return await work({
       client, schema, tables: target.tables, total,
       progress: (phase, applied) => onProgress?.({ projection: target.projection, phase, applied, total: Math.max(total, applied) }),
@@ -142,6 +149,7 @@ export async function rebuildInline(pool: pg.Pool, infos: readonly InlineProject
   const names = infos.map((i) => i.name);
   return inShadowSchema(pool, inlineTarget('rebuild', infos), onProgress, async (run) => {
     const bulk = await replayInlineIntoShadow(run, names, opts.pageSize);
+    await completeShadowTables(run.client, run.schema, run.tables);
     await run.client.query('BEGIN');
     await run.client.query('LOCK TABLE public.streams IN EXCLUSIVE MODE');
     run.progress('catching-up', bulk.applied);
@@ -194,6 +202,7 @@ export async function rebuildAsync(pool: pg.Pool, info: AsyncProjection, onProgr
   try {
     return await inShadowSchema(pool, asyncTarget('rebuild', info), onProgress, async (run) => {
       const done = await replayAsync(run.client, info, undefined, { gapSafe: true, onBatch: (p) => run.progress('replaying', p.applied) });
+      await completeShadowTables(run.client, run.schema, run.tables);
       run.progress('swapping', done.applied);
       await run.client.query('BEGIN');
       await swapInShadowTables(run.client, run.schema, run.tables);

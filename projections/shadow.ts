@@ -3,12 +3,22 @@ import type pg from 'pg';
 /** Quotes an identifier we built ourselves (schema and table names from the registry). */
 const ident = (s: string): string => `"${s.replaceAll('"', '""')}"`;
 
-/** Creates empty copies of `tables` (columns, defaults, constraints, indexes) in `schema`. */
+/**
+ * Creates empty copies of `tables` (columns, defaults, constraints, indexes) in `schema`. The
+ * copies are unlogged: a replay fills them at WAL's cost otherwise, every row logged and most
+ * pages logged whole after each checkpoint. Indexes that back no constraint and are not unique
+ * are left out, to be built in one sorted pass once the bulk of the log is in
+ * (`completeShadowTables`): kept up row by row, they were the largest cost of a replay, whose
+ * statements look rows up by unique keys only.
+ */
 export async function createShadowTables(db: pg.ClientBase, schema: string, tables: readonly string[]): Promise<void> {
   await db.query(`DROP SCHEMA IF EXISTS ${ident(schema)} CASCADE`);
   await db.query(`CREATE SCHEMA ${ident(schema)}`);
   for (const t of tables) {
-    await db.query(`CREATE TABLE ${ident(schema)}.${ident(t)} (LIKE public.${ident(t)} INCLUDING ALL)`);
+    await db.query(`CREATE UNLOGGED TABLE ${ident(schema)}.${ident(t)} (LIKE public.${ident(t)} INCLUDING ALL)`);
+    for (const i of await indexesOf(db, schema, t)) {
+      if (i.deferrable) await db.query(`DROP INDEX ${ident(schema)}.${ident(i.name)}`);
+    }
     // LIKE does not copy storage parameters (fillfactor, autovacuum settings): a swap must keep them.
     const opts = await db.query<{ reloptions: string[] | null }>(
       `SELECT c.reloptions FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relname = $1`,
@@ -19,15 +29,37 @@ export async function createShadowTables(db: pg.ClientBase, schema: string, tabl
   }
 }
 
+/**
+ * Makes the shadow tables what the live ones are, once the bulk of a rebuild's replay is in:
+ * logged (written to WAL once, page by page) and with the indexes `createShadowTables` left
+ * out, each built in one pass.
+ */
+export async function completeShadowTables(db: pg.ClientBase, schema: string, tables: readonly string[]): Promise<void> {
+  for (const t of tables) {
+    await db.query(`ALTER TABLE ${ident(schema)}.${ident(t)} SET LOGGED`);
+    const have = new Set((await indexesOf(db, schema, t)).map((i) => i.body));
+    for (const live of await indexesOf(db, 'public', t)) {
+      if (!have.has(live.body)) await db.query(`CREATE INDEX ON ${ident(schema)}.${ident(t)}${live.body}`);
+    }
+  }
+}
+
 export async function dropShadowSchema(db: pg.ClientBase, schema: string): Promise<void> {
   await db.query(`DROP SCHEMA IF EXISTS ${ident(schema)} CASCADE`);
 }
 
-interface IndexRow { name: string; body: string }
+interface IndexRow {
+  name: string;
+  /** Neither unique nor backing a constraint: a replay does without it until the end. */
+  deferrable: boolean;
+  /** Its definition after `ON <table>`. */
+  body: string;
+}
 
 async function indexesOf(db: pg.ClientBase, schema: string, table: string): Promise<IndexRow[]> {
   const res = await db.query<IndexRow>(
     `SELECT i.relname AS name,
+            NOT x.indisunique AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.oid) AS deferrable,
             regexp_replace(pg_get_indexdef(i.oid), '^CREATE (UNIQUE )?INDEX \\S+ ON \\S+', '') AS body
        FROM pg_index x
        JOIN pg_class i ON i.oid = x.indexrelid

@@ -119,7 +119,8 @@ function replayProjectionSql(p: InlineProjection): string {
   const bulk = p.bulk.map(eventTypeOf);
   const single = handled.filter((t) => !bulk.includes(t));
   const call = `PERFORM s3o_proj_${p.name}(r.stream_id, r.revision, r.type, r.data, r.meta, false);`;
-  const lines = [`  IF ${literal(p.name)} = ANY (p_projections) THEN`];
+  // v_types: the types the page holds, so a projection with none of its types in it costs nothing.
+  const lines = [`  IF ${literal(p.name)} = ANY (p_projections) AND v_types && ARRAY[${literals(handled)}] THEN`];
   if (bulk.length === 0) {
     lines.push(
       `    FOR r IN SELECT e.* FROM pg_temp.s3o_replay_events e WHERE e.type IN (${literals(handled)}) ORDER BY e.ord LOOP`,
@@ -127,15 +128,15 @@ function replayProjectionSql(p: InlineProjection): string {
       '    END LOOP;',
     );
   } else if (single.length === 0) {
-    lines.push(
-      `    IF EXISTS (SELECT 1 FROM pg_temp.s3o_replay_events e WHERE e.type IN (${literals(bulk)})) THEN`,
-      `      PERFORM s3o_bulk_${p.name}(1, applied);`,
-      '    END IF;',
-    );
+    lines.push(`    PERFORM s3o_bulk_${p.name}(1, applied);`);
   } else {
-    // bulk_upto: how many of the page's bulk events come at or before each event, so a run is
-    // applied only when it holds any.
+    // A page without any of its one-by-one types is one run. Otherwise bulk_upto: how many of
+    // the page's bulk events come at or before each event, so a run is applied only when it
+    // holds any.
     lines.push(
+      `    IF NOT v_types && ARRAY[${literals(single)}] THEN`,
+      `      PERFORM s3o_bulk_${p.name}(1, applied);`,
+      '    ELSE',
       '    v_next := 1;',
       '    v_done := 0;',
       '    FOR r IN SELECT x.* FROM (',
@@ -151,6 +152,7 @@ function replayProjectionSql(p: InlineProjection): string {
       '    END LOOP;',
       `    IF EXISTS (SELECT 1 FROM pg_temp.s3o_replay_events e WHERE e.ord >= v_next AND e.type IN (${literals(bulk)})) THEN`,
       `      PERFORM s3o_bulk_${p.name}(v_next, applied);`,
+      '    END IF;',
       '    END IF;',
     );
   }
@@ -177,6 +179,7 @@ DECLARE
   r record;
   v_next int;
   v_done bigint;
+  v_types text[];
 BEGIN
   last_tx := p_after_tx;
   last_seq := p_after_seq;
@@ -211,6 +214,7 @@ BEGIN
     RETURN;
   END IF;
   SELECT e.tx_id, e.seq INTO last_tx, last_seq FROM pg_temp.s3o_replay_events e WHERE e.ord = applied;
+  SELECT array_agg(DISTINCT e.type) INTO v_types FROM pg_temp.s3o_replay_events e;
   PERFORM s3o_usage_replay_begin();
 ${inline.map(replayProjectionSql).join('\n')}
   PERFORM s3o_usage_replay_end();

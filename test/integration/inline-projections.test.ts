@@ -112,6 +112,16 @@ describe('inline projections', () => {
 
   it('rebuild reproduces the live tables exactly, and verify says so', async () => {
     const before = (await db.pool.query('SELECT * FROM backend_usage ORDER BY backend')).rows;
+    // What a table is besides its rows: logged, its storage parameters, its indexes (names included).
+    const tables = findProjections(undefined).flatMap((p) => p.tables);
+    const shape = async () => (await db.pool.query<{ name: string; persistence: string; options: string[] | null; indexes: string[] }>(
+      `SELECT c.relname AS name, c.relpersistence AS persistence, c.reloptions AS options,
+              (SELECT array_agg(i.indexdef ORDER BY i.indexname) FROM pg_indexes i WHERE i.schemaname = 'public' AND i.tablename = c.relname) AS indexes
+         FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relname = ANY($1::text[]) ORDER BY c.relname`,
+      [tables],
+    )).rows;
+    const shapeBefore = await shape();
+    expect(shapeBefore).toHaveLength(tables.length);
     const reports = await rebuildProjections(db.pool, findProjections(undefined));
     expect(reports.length).toBeGreaterThan(0);
     expect((await db.pool.query('SELECT * FROM backend_usage ORDER BY backend')).rows).toEqual(before);
@@ -120,6 +130,8 @@ describe('inline projections', () => {
     // The live index names survive the swap.
     const idx = (await db.pool.query("SELECT indexname FROM pg_indexes WHERE tablename = 'object_copies' ORDER BY 1")).rows.map((r: { indexname: string }) => r.indexname);
     expect(idx).toEqual(['object_copies_by_backend', 'object_copies_corrupt', 'object_copies_pkey', 'object_copies_scrub_order']);
+    // The replay filled unlogged copies without their secondary indexes; what was swapped in is logged and indexed as before.
+    expect(await shape()).toEqual(shapeBefore);
     await objects.write('photos', 'after-rebuild', 10, ['b2']);
   });
 

@@ -3,7 +3,9 @@
 -- remove them (CleanupSucceeded, CleanupDismissed), as s3o_proj_cleanup would one by one. An
 -- item's row then depends only on its last operation in the run: removed, or enqueued (after
 -- the removal of an earlier one). Retry bookkeeping (CleanupFailed, …) is applied one by one.
-CREATE OR REPLACE FUNCTION s3o_bulk_cleanup(p_from int, p_to int) RETURNS void LANGUAGE plpgsql AS $$
+-- Its join probes the queue by primary key for each removed item (see s3o_bulk_locations).
+CREATE OR REPLACE FUNCTION s3o_bulk_cleanup(p_from int, p_to int) RETURNS void LANGUAGE plpgsql
+SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 BEGIN
   -- Emptied at each commit too (temporary tables are never vacuumed), and after each run.
   IF to_regclass('pg_temp.s3o_replay_cleanup') IS NULL THEN

@@ -3,7 +3,10 @@
 -- one. Within such a run an object's rows depend only on its last event: a write replaces the
 -- objects row and the copies (revision 0 is a stream's first event: no copies to replace), a
 -- delete removes both. Copy-level events are not in runs: the replay applies them one by one.
-CREATE OR REPLACE FUNCTION s3o_bulk_locations(p_from int, p_to int) RETURNS void LANGUAGE plpgsql AS $$
+-- Its joins probe the tables by primary key for each object of the run: a hash join would read
+-- the whole table once per run, and the run's temporary table has no statistics to tell.
+CREATE OR REPLACE FUNCTION s3o_bulk_locations(p_from int, p_to int) RETURNS void LANGUAGE plpgsql
+SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 BEGIN
   -- Emptied at each commit too (temporary tables are never vacuumed), and after each run.
   IF to_regclass('pg_temp.s3o_replay_objects') IS NULL THEN
@@ -11,13 +14,15 @@ BEGIN
       bucket text COLLATE "C", key text COLLATE "C", type text, revision bigint, events bigint, data jsonb, at timestamptz
     ) ON COMMIT DELETE ROWS;
   END IF;
+  -- One sort: the run's events per object, latest first, and how many there are.
   INSERT INTO pg_temp.s3o_replay_objects
-  SELECT DISTINCT ON (x.bucket, x.key) x.bucket, x.key, x.type, x.revision, x.events, x.data, x.at
-    FROM (SELECT e.data->>'bucket' AS bucket, e.data->>'key' AS key, e.type, e.revision, e.data, e.at, e.ord,
-                 count(*) OVER (PARTITION BY e.data->>'bucket', e.data->>'key') AS events
+  SELECT x.bucket, x.key, x.type, x.revision, x.events, x.data, x.at
+    FROM (SELECT e.data->>'bucket' AS bucket, e.data->>'key' AS key, e.type, e.revision, e.data, e.at,
+                 row_number() OVER (w ORDER BY e.ord DESC) AS nth, count(*) OVER w AS events
             FROM pg_temp.s3o_replay_events e
-           WHERE e.ord BETWEEN p_from AND p_to AND e.type IN ('ObjectWritten', 'ObjectDeleted')) x
-   ORDER BY x.bucket, x.key, x.ord DESC;
+           WHERE e.ord BETWEEN p_from AND p_to AND e.type IN ('ObjectWritten', 'ObjectDeleted')
+          WINDOW w AS (PARTITION BY e.data->>'bucket', e.data->>'key')) x
+   WHERE x.nth = 1;
 
   DELETE FROM object_copies c USING pg_temp.s3o_replay_objects l
    WHERE c.bucket = l.bucket AND c.key = l.key AND (l.type = 'ObjectDeleted' OR l.revision > 0 OR l.events > 1);
