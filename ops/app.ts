@@ -238,7 +238,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
   const jobs = new JobSupervisor(pool, store, events, leases, [
     ...encryptionJobRunners.drivers,
     replication.rebalanceDriver,
-    new DrainDriver(pool, store, events, mover, multipart, () => ({ batchSize: 100, concurrency: config.rebalance.concurrency }), () => cleanupTick.kick(), logger),
+    new DrainDriver(pool, store, events, mover, multipart, () => ({ batchSize: 100, concurrency: config.rebalance.concurrency }), () => cleanupTick.kick(), reclaimer, logger),
     new RemoveDriver('remove', pool, store, events, multipart, () => cleanupTick.kick(), logger),
     new RemoveDriver('purge', pool, store, events, multipart, () => cleanupTick.kick(), logger),
   ], logger);

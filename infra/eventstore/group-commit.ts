@@ -78,7 +78,10 @@ export class GroupCommit {
     }
     this.committing = true;
     const done = group.length === 1 ? this.commitAlone(group[0] as Waiting) : this.commitGroup(group);
-    void done.finally(() => this.commitNext());
+    // The next group is taken one event-loop turn later: an appender that appends again as soon as
+    // its previous append is answered (a job's serialised steps) joins it instead of waiting a
+    // whole commit behind a group that left without it.
+    void done.finally(() => setImmediate(() => this.commitNext()));
   }
 
   private async commitAlone(w: Waiting): Promise<void> {

@@ -11,6 +11,7 @@ import { uploadsOnBackend } from '../../projections/read/upload-reads.js';
 import { loadBackend } from '../../services/backends/backend-lifecycle.js';
 import { handleCommand } from '../../services/commands/handle-command.js';
 import type { EventFactory } from '../../services/event-factory.js';
+import type { Reclaimer } from '../../services/cleanup/reclaimer.js';
 import type { MultipartService } from '../../services/multipart/multipart-service.js';
 import type { Mover } from '../../services/moves/mover.js';
 import { forEachConcurrently, jobBackend, type JobDriver } from './job-driver.js';
@@ -45,6 +46,8 @@ export class DrainDriver implements JobDriver {
     private readonly multipart: MultipartService,
     private readonly settings: () => DrainSettings,
     private readonly kickCleanup: () => void,
+    /** This process's deletes of the moved copies' sources, awaited instead of polled at the end. */
+    private readonly reclaims: Pick<Reclaimer, 'busy' | 'drain'>,
     private readonly logger: Logger,
     private readonly observer: DrainObserver = {},
   ) {}
@@ -66,6 +69,10 @@ export class DrainDriver implements JobDriver {
         if (held.objects === 0 && held.pendingCleanup === 0 && held.exhaustedCleanup === 0 && held.uploads === 0) {
           await this.complete(job, backend);
           return;
+        }
+        if (held.pendingCleanup > 0 && this.reclaims.busy) {
+          await this.reclaims.drain();
+          continue;
         }
         if (held.pendingCleanup > 0) this.kickCleanup();
         await sleep(1000, undefined, { signal }).catch(() => undefined);

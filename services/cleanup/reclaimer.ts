@@ -53,6 +53,11 @@ export class Reclaimer {
     await Promise.all(items.map((item) => this.limited(() => this.reclaimOne(item, cause))));
   }
 
+  /** Whether deletes started here are still running (their outcome not yet recorded). */
+  get busy(): boolean {
+    return this.inFlight.size > 0;
+  }
+
   async drain(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
