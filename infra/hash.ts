@@ -13,6 +13,11 @@ const oneShot: typeof crypto.hash | undefined = (crypto as { hash?: typeof crypt
  * SigV4 canonical request is hashed as latin-1, one byte per char as Node decoded it off the wire).
  */
 export function sha256Hex(data: string | Buffer, encoding: 'utf8' | 'latin1' = 'utf8'): string {
-  if (oneShot !== undefined) return oneShot('sha256', typeof data === 'string' && encoding === 'latin1' ? Buffer.from(data, 'latin1') : data, 'hex');
+  if (oneShot !== undefined) {
+    // crypto.hash takes a string as UTF-8, which is latin-1's bytes when every char is ASCII (its
+    // UTF-8 length is then its length): only a string with other chars needs a latin-1 Buffer.
+    const latin1 = typeof data === 'string' && encoding === 'latin1' && Buffer.byteLength(data, 'utf8') !== data.length;
+    return oneShot('sha256', latin1 ? Buffer.from(data, 'latin1') : data, 'hex');
+  }
   return crypto.createHash('sha256').update(typeof data === 'string' ? Buffer.from(data, encoding) : data).digest('hex');
 }

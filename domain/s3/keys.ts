@@ -50,12 +50,16 @@ export interface PathTarget {
 }
 
 function percentDecode(raw: string, onError: () => DomainError): string {
+  // Without a '%' there is nothing to decode (decodeURIComponent showed in the small GET's profile).
+  if (!raw.includes('%')) return raw;
   try {
     return decodeURIComponent(raw);
   } catch {
     throw onError();
   }
 }
+
+const invalidUri = (): DomainError => new DomainError('InvalidURI');
 
 /**
  * Splits a path-style request target `/bucket/key…` into bucket and key, each percent-decoded as
@@ -71,9 +75,9 @@ export function parsePathStyle(target: string): PathTarget {
   const slash = rest.indexOf('/');
   const rawBucket = slash === -1 ? rest : rest.slice(0, slash);
   const rawKey = slash === -1 ? '' : rest.slice(slash + 1);
-  const bucket = percentDecode(rawBucket, () => new DomainError('InvalidURI'));
-  if (bucket === '') throw new DomainError('InvalidURI');
-  const key = rawKey === '' ? undefined : percentDecode(rawKey, () => new DomainError('InvalidURI'));
+  const bucket = percentDecode(rawBucket, invalidUri);
+  if (bucket === '') throw invalidUri();
+  const key = rawKey === '' ? undefined : percentDecode(rawKey, invalidUri);
   return { bucket, key };
 }
 

@@ -21,8 +21,25 @@ export interface CredentialScope {
   scope: string;
 }
 
+/**
+ * Parsed credentials and SignedHeaders lists by their text. A client sends the same ones on every
+ * request of a day, and parsing them each time showed in the profile of the small GET. Only
+ * well-formed values are kept (their parse is frozen and shared); the maps are emptied when full.
+ */
+const maxMemoised = 1024;
+const parsedCredentials = new Map<string, CredentialScope>();
+const splitHeaderLists = new Map<string, readonly string[]>();
+
+function memoise<T>(map: Map<string, T>, key: string, value: T): T {
+  if (map.size >= maxMemoised) map.clear();
+  map.set(key, value);
+  return value;
+}
+
 /** Parses `AKID/20130524/us-east-1/s3/aws4_request`. */
 export function parseCredential(value: string, errorCode: ErrorCode): CredentialScope {
+  const known = parsedCredentials.get(value);
+  if (known !== undefined) return known;
   const parts = value.split('/');
   const [accessKeyId, date, region, service, terminator] = parts;
   if (
@@ -31,7 +48,9 @@ export function parseCredential(value: string, errorCode: ErrorCode): Credential
   ) {
     throw new DomainError(errorCode, 'The credential is malformed; expected "<access key>/<YYYYMMDD>/<region>/<service>/aws4_request".');
   }
-  return { accessKeyId, date, region, service, scope: date + '/' + region + '/' + service + '/aws4_request' };
+  return memoise(parsedCredentials, value, Object.freeze({
+    accessKeyId, date, region, service, scope: date + '/' + region + '/' + service + '/aws4_request',
+  }));
 }
 
 /** The credential scopes a signature may name: service `s3` in one of `regions` (`server.region` and `server.additional_regions`). */
@@ -157,10 +176,12 @@ export function assertAmzHeadersSigned(headers: HeaderMap, signedHeaderNames: re
 }
 
 /** Splits SignedHeaders; `host` must be among them. */
-export function splitSignedHeaders(value: string, errorCode: ErrorCode): string[] {
+export function splitSignedHeaders(value: string, errorCode: ErrorCode): readonly string[] {
+  const known = splitHeaderLists.get(value);
+  if (known !== undefined) return known;
   const names = value.split(';');
   if (!names.includes('host')) {
     throw new DomainError(errorCode, 'The host header must be signed (SignedHeaders must include host).');
   }
-  return names;
+  return memoise(splitHeaderLists, value, Object.freeze(names));
 }

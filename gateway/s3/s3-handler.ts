@@ -1,8 +1,9 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
 import { StoreUnavailableError } from '../../domain/eventstore/errors.js';
 import { parsePathStyle, rejectNul } from '../../domain/s3/keys.js';
-import { authenticate, type SigningScope } from '../auth/index.js';
+import { authenticate, type AuthResult, type PayloadMode, type Principal, type SigningScope } from '../auth/index.js';
 import type { ServerConfig } from '../../domain/config/config.js';
 import type { S3Context } from './s3-context.js';
 import { wasShed, type RequestProtection } from '../protection/request-protection.js';
@@ -18,10 +19,12 @@ import { deleteObject, putObject } from './handlers/write-object.js';
 import { requireOwnBucket } from './bucket-access.js';
 import { routeOperation, type S3Operation } from './operations.js';
 import { sendError, sendXml, toDomainError } from './respond.js';
-import { queryRecord, rawQueryOf, requestIdFor, resourceOf, type S3Request } from './s3-request.js';
+import { headersForSignature, queryRecord, rawQueryOf, requestIdFor, resourceOf, type S3Request } from './s3-request.js';
 import { S3_NAMESPACE, XML_DECLARATION } from './xml/common.js';
 import { activeTraceId, inChildSpan, setActiveSpanAttribute, SpanKind } from '../../infra/telemetry/spans.js';
 import type { RequestRecord } from '../../services/telemetry/recent-requests.js';
+import type { Cause } from '../../services/event-factory.js';
+import type { QueryParams } from '../../domain/s3/http-types.js';
 
 /** Up to this many unread request body bytes are drained after an early error answer. */
 const drainLimitBytes = 8 * 1024 * 1024;
@@ -124,6 +127,46 @@ function countRefusal(ctx: S3Context, operation: string, err: unknown): void {
   else if (err instanceof StoreUnavailableError) ctx.metrics.degradedWriteRejections.inc({ operation });
 }
 
+/** An S3 request as the handlers get it: a class, so a request makes no getter closure of its own. */
+class RoutedS3Request implements S3Request {
+  readonly bucket: string | undefined;
+  readonly key: string | undefined;
+  readonly query: URLSearchParams;
+  readonly params: QueryParams;
+  readonly operation: S3Operation;
+  readonly principal: Principal;
+  readonly payload: PayloadMode;
+  readonly cause: Cause;
+  #abort: AbortController | undefined;
+
+  constructor(
+    readonly id: string, readonly method: string, readonly raw: IncomingMessage, readonly rawUrl: string, routed: RoutedRequest,
+    auth: AuthResult, readonly nowMs: number, private readonly response: ServerResponse,
+  ) {
+    this.bucket = routed.bucket;
+    this.key = routed.key;
+    this.query = routed.query;
+    this.params = queryRecord(routed.query);
+    this.operation = routed.operation;
+    this.principal = auth.principal;
+    this.payload = auth.payload;
+    this.cause = { actor: auth.principal.accessKeyId, correlationId: id };
+  }
+
+  /** Made on first use, by operations that pass it to a backend call: most requests never need one. */
+  get signal(): AbortSignal {
+    if (!this.#abort) {
+      const controller = new AbortController();
+      const response = this.response;
+      response.once('close', () => {
+        if (!response.writableFinished) controller.abort();
+      });
+      this.#abort = controller;
+    }
+    return this.#abort.signal;
+  }
+}
+
 /** The S3 entry point: admission and rate limit, route, authenticate, run the operation, answer S3 XML errors. */
 export async function handleS3(
   ctx: S3Context, request: FastifyRequest, reply: FastifyReply, protection: RequestProtection, requestId = requestIdFor(request.raw),
@@ -181,26 +224,10 @@ export async function handleS3(
     setActiveSpanAttribute('s3o.operation', operation);
     const nowMs = Date.now();
     stage = 'authentication';
-    const auth = authorize(ctx, routed, raw.headersDistinct, nowMs);
+    const auth = authorize(ctx, routed, headersForSignature(raw), nowMs);
     stage = 'operation';
     accessKeyId = auth.principal.accessKeyId;
-    // Created only by operations that pass it to a backend call: most requests never need one.
-    let abort: AbortController | undefined;
-    const req: S3Request = {
-      id: requestId, method, raw, rawUrl, bucket: routed.bucket, key: routed.key, query: routed.query, params: queryRecord(routed.query),
-      operation: routed.operation, principal: auth.principal, payload: auth.payload,
-      cause: { actor: auth.principal.accessKeyId, correlationId: requestId }, nowMs,
-      get signal() {
-        if (!abort) {
-          const controller = new AbortController();
-          reply.raw.once('close', () => {
-            if (!reply.raw.writableFinished) controller.abort();
-          });
-          abort = controller;
-        }
-        return abort.signal;
-      },
-    };
+    const req = new RoutedS3Request(requestId, method, raw, rawUrl, routed, auth, nowMs, reply.raw);
     const operationStarted = performance.now();
     try {
       const handler = handlers[routed.operation];

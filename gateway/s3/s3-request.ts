@@ -51,6 +51,20 @@ export function resourceOf(rawUrl: string): string {
   return q === -1 ? rawUrl : rawUrl.slice(0, q);
 }
 
+/**
+ * The request's headers for its signature check: every value as sent, a repeated header's values
+ * apart (SigV4 joins them with ',' where Node's `headers` joins with ', ' or keeps only the first).
+ * That is `headers` itself when each header line gave a name of its own (nothing joined, dropped
+ * or removed by a hook), else `headersDistinct`, which a request builds on first use: building it
+ * on every request showed in the profile of the small GET.
+ */
+export function headersForSignature(raw: IncomingMessage): NodeJS.Dict<string | string[]> {
+  const headers = raw.headers;
+  let names = 0;
+  for (const name in headers) if (name !== '') names += 1;
+  return names * 2 === raw.rawHeaders.length ? headers : raw.headersDistinct;
+}
+
 export function header(raw: IncomingMessage, name: string): string | undefined {
   const v = raw.headers[name];
   return Array.isArray(v) ? v[0] : v;
