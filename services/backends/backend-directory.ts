@@ -1,5 +1,7 @@
 import type pg from 'pg';
+import type { AppendResult, Position } from '../../domain/eventstore/port.js';
 import type { BackendCandidate } from '../../domain/placement/placement.js';
+import { decodePosition } from '../../infra/eventstore/positions.js';
 import { BackendClient, type BackendCallInfo, type BackendConnection, type BackendOp } from '../../infra/backend/index.js';
 import type { UsageLimits, UsageMeter } from '../usage/usage-meter.js';
 import { CircuitBreaker, type BreakerSettings, type BreakerState } from '../../infra/resilience/circuit-breaker.js';
@@ -29,6 +31,39 @@ export interface ConfiguredBackend {
   breaker: CircuitBreaker;
 }
 
+export interface UsageDelta {
+  used?: number;
+  orphan?: number;
+  pending?: number;
+  count?: number;
+}
+
+/** A local adjustment and the local commit it follows (the latest one acknowledged when it was noted). */
+interface NotedDelta {
+  name: string;
+  delta: UsageDelta;
+  after: Position | undefined;
+}
+
+/** Adjustments kept for the next refresh at most; beyond that the oldest are left to the reads. */
+const maxNoted = 10_000;
+
+/** Whether transaction `tx` is visible in a `pg_snapshot` given as text (`xmin:xmax:xip,…`). */
+function visibleIn(snapshot: string, tx: bigint): boolean {
+  const [xmin, xmax, xip] = snapshot.split(':');
+  if (xmin === undefined || xmax === undefined) return true;
+  if (tx < BigInt(xmin)) return true;
+  if (tx >= BigInt(xmax)) return false;
+  return !(xip ?? '').split(',').some((x) => x !== '' && BigInt(x) === tx);
+}
+
+function applyDelta(s: BackendSnapshot, delta: UsageDelta): void {
+  s.usedBytes += delta.used ?? 0;
+  s.orphanBytes += delta.orphan ?? 0;
+  s.pendingBytes += delta.pending ?? 0;
+  s.objectCount += delta.count ?? 0;
+}
+
 /** Operations that cost one API request each on a backend; GET bytes are egress, PUT bytes ingress. */
 const meteredOps: ReadonlySet<BackendOp> = new Set([
   'PutObject', 'GetObject', 'HeadObject', 'DeleteObject', 'CreateMultipartUpload', 'UploadPart',
@@ -43,6 +78,10 @@ const meteredOps: ReadonlySet<BackendOp> = new Set([
 export class BackendDirectory {
   private readonly backends = new Map<string, ConfiguredBackend>();
   private snapshot = new Map<string, BackendSnapshot>();
+  private lastCommit: Position | undefined;
+  private noted: NotedDelta[] = [];
+  private readsIssued = 0;
+  private readApplied = 0;
 
   constructor(
     settings: readonly BackendSettings[],
@@ -92,14 +131,26 @@ export class BackendDirectory {
     return this.snapshot.get(name);
   }
 
+  /**
+   * Reads the projections' view. A read does not undo what this process noted since: the
+   * adjustments that follow a local commit the read's snapshot does not see yet are applied to it
+   * again (a read taken before a commit and answered after it would otherwise hide that commit
+   * for a refresh interval: a backend freed by a delete still refusing writes as full). A read
+   * answered after a later one is dropped.
+   */
   async refresh(db: pg.Pool): Promise<void> {
+    const issued = ++this.readsIssued;
     const res = await db.query<{
       backend: string; state: string | null; quota_bytes: string; bytes_used: string; object_count: string; orphan_bytes: string; pending_bytes: string;
+      snap?: string;
     }>(
-      `SELECT u.backend, s.state, u.quota_bytes, u.bytes_used, u.object_count, u.orphan_bytes, u.pending_bytes
+      `SELECT u.backend, s.state, u.quota_bytes, u.bytes_used, u.object_count, u.orphan_bytes, u.pending_bytes,
+              pg_current_snapshot()::text AS snap
          FROM backend_usage u LEFT JOIN backend_state s ON s.backend = u.backend`,
     );
-    this.snapshot = new Map(
+    if (issued < this.readApplied) return;
+    this.readApplied = issued;
+    const next = new Map(
       res.rows.map((r) => [
         r.backend,
         {
@@ -112,16 +163,28 @@ export class BackendDirectory {
         },
       ]),
     );
+    const snap = res.rows[0]?.snap;
+    this.noted = snap === undefined ? [] : this.noted.filter((n) => {
+      if (n.after === undefined || visibleIn(snap, BigInt(decodePosition(n.after).txId))) return false;
+      const s = next.get(n.name);
+      if (s) applyDelta(s, n.delta);
+      return true;
+    });
+    this.snapshot = next;
+  }
+
+  /** Told of every append this process committed, before its caller goes on (and notes usage). */
+  committed(results: readonly AppendResult[]): void {
+    const last = results[results.length - 1];
+    if (last) this.lastCommit = last.position;
   }
 
   /** Adjusts the local snapshot right after a local commit, before the next refresh. */
-  noteUsage(name: string, delta: { used?: number; orphan?: number; pending?: number; count?: number }): void {
+  noteUsage(name: string, delta: UsageDelta): void {
     const s = this.snapshot.get(name);
     if (!s) return;
-    s.usedBytes += delta.used ?? 0;
-    s.orphanBytes += delta.orphan ?? 0;
-    s.pendingBytes += delta.pending ?? 0;
-    s.objectCount += delta.count ?? 0;
+    applyDelta(s, delta);
+    if (this.noted.push({ name, delta, after: this.lastCommit }) > maxNoted) this.noted.shift();
   }
 
   /** Every configured backend as the router sees it for an operation of `size` bytes. */
