@@ -45,10 +45,16 @@ function nonceFor(index: number, final: boolean): Buffer {
   return nonce;
 }
 
-/** Ciphertext ‖ tag of one chunk. */
-export function sealChunk(key: SegmentKey, index: number, final: boolean, plain: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(plain.length + CHUNK_TAG_BYTES);
-  sealChunkInto(key, index, final, plain, out, 0);
+/** Ciphertext ‖ tag of one chunk whose plaintext is `pieces` back to back (`length` bytes in all): one buffer, the pieces not joined first. */
+export function sealChunk(key: SegmentKey, index: number, final: boolean, pieces: readonly Buffer[], length: number): Buffer {
+  const out = Buffer.allocUnsafe(length + CHUNK_TAG_BYTES);
+  const nonce = nonceFor(index, final);
+  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  cipher.setAAD(nonce.subarray(3));
+  let at = 0;
+  for (const piece of pieces) at += cipher.update(piece).copy(out, at);
+  cipher.final();
+  cipher.getAuthTag().copy(out, at);
   return out;
 }
 

@@ -19,9 +19,9 @@ export class SegmentSealer {
   readonly #partNumber: number;
   readonly #key: SegmentKey;
   readonly #chunkSize: number;
-  /** Plaintext of the chunk being filled; made on first use (a sealed whole body never needs it). */
-  #pending: Buffer | undefined;
-  #filled = 0;
+  /** Plaintext of the chunk being filled, as views of the buffers it came in (not copied). */
+  #held: Buffer[] = [];
+  #heldBytes = 0;
   #index = 0;
   #plainSize = 0;
   #sealedBytes = 0;
@@ -52,28 +52,21 @@ export class SegmentSealer {
     return this.header.length + this.#sealedBytes;
   }
 
-  /** The chunks this plaintext completes, in order (a full chunk waits until more plaintext follows it). */
+  /**
+   * The chunks this plaintext completes, in order (a full chunk waits until more plaintext follows
+   * it). `data` is kept by reference until its chunk is sealed: it must not change after this call.
+   */
   update(data: Buffer): Buffer[] {
     if (this.#finished) throw new Error('the segment is already finished');
     const out: Buffer[] = [];
     const chunkSize = this.#chunkSize;
-    const pending = this.#pending ??= Buffer.allocUnsafe(chunkSize);
     let at = 0;
     this.#plainSize += data.length;
     while (at < data.length) {
-      if (this.#filled === chunkSize) {
-        out.push(this.#seal(pending, false));
-        this.#filled = 0;
-      }
-      if (this.#filled === 0 && data.length - at > chunkSize) {
-        // More than a chunk left in this input: seal straight from it, no copy.
-        out.push(this.#seal(data.subarray(at, at + chunkSize), false));
-        at += chunkSize;
-        continue;
-      }
-      const count = Math.min(chunkSize - this.#filled, data.length - at);
-      data.copy(pending, this.#filled, at, at + count);
-      this.#filled += count;
+      if (this.#heldBytes === chunkSize) out.push(this.#seal(false));
+      const count = Math.min(chunkSize - this.#heldBytes, data.length - at);
+      this.#held.push(count === data.length ? data : data.subarray(at, at + count));
+      this.#heldBytes += count;
       at += count;
     }
     return out;
@@ -83,7 +76,7 @@ export class SegmentSealer {
   final(): Buffer {
     if (this.#finished) throw new Error('the segment is already finished');
     this.#finished = true;
-    return this.#seal(this.#pending?.subarray(0, this.#filled) ?? Buffer.alloc(0), true);
+    return this.#seal(true);
   }
 
   /**
@@ -91,7 +84,7 @@ export class SegmentSealer {
    * buffer written in place, no chunk buffers to join. Only on a sealer that has not started.
    */
   sealWhole(plain: Buffer): Buffer {
-    if (this.#finished || this.#plainSize > 0 || this.#filled > 0) throw new Error('the segment has already started');
+    if (this.#finished || this.#plainSize > 0) throw new Error('the segment has already started');
     this.#finished = true;
     this.#plainSize = plain.length;
     const chunkSize = this.#chunkSize;
@@ -112,8 +105,10 @@ export class SegmentSealer {
     return { partNumber: this.#partNumber, plainSize: this.#plainSize, salt: this.salt.toString('base64') };
   }
 
-  #seal(plain: Buffer, final: boolean): Buffer {
-    const sealed = sealChunk(this.#key, this.#index, final, plain);
+  #seal(final: boolean): Buffer {
+    const sealed = sealChunk(this.#key, this.#index, final, this.#held, this.#heldBytes);
+    this.#held = [];
+    this.#heldBytes = 0;
     this.#index += 1;
     this.#sealedBytes += sealed.length;
     return sealed;

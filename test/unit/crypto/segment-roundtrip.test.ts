@@ -98,6 +98,20 @@ describe('multipart layouts: one segment per part', () => {
     expect(a.salt.equals(b.salt)).toBe(false);
     expect(a.final().equals(b.final())).toBe(false);
   });
+
+  test('streamed in any pieces, a segment is byte for byte the one sealed whole', async () => {
+    const dataKey = await createDataKey(keyring, C);
+    const salt = Buffer.alloc(16, 7);
+    for (const size of [0, 1, C, C + 1, 3 * C, 3 * C + 17]) {
+      const plaintext = plaintextOf(size, size + 1);
+      const whole = new SegmentSealer(dataKey, 0, salt).sealWhole(plaintext);
+      for (const sizes of [[1], [C], [C - 1, 2], [5000, 3, C * 2], [size + 1]]) {
+        const sealer = new SegmentSealer(dataKey, 0, salt);
+        const streamed = Buffer.concat([sealer.header, ...splitInto(plaintext, sizes).flatMap((piece) => sealer.update(piece)), sealer.final()]);
+        expect(streamed.equals(whole), `${size} bytes in pieces of ${sizes.join(',')}`).toBe(true);
+      }
+    }
+  });
 });
 
 describe('the stored format is the documented one', () => {
