@@ -165,8 +165,8 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
       logger.warn({ backend, from, to }, 'backend circuit breaker changed state');
     },
     onCall: (backend, op, info) => {
-      metrics.backendRequests.inc({ backend, operation: op, outcome: info.outcome });
-      metrics.backendDuration.observe({ backend, operation: op }, info.durationMs / 1000);
+      metrics.backendRequests.labels(backend, op, info.outcome).inc();
+      metrics.backendDuration.labels(backend, op).observe(info.durationMs / 1000);
     },
   });
   await backends.refresh(pool);

@@ -6,8 +6,20 @@
 
 const reservedBySubDelims = /[!'()*]/g;
 
+/** Whether every char of `value` is `A-Z a-z 0-9 - . _ ~`, or also `/` when `slash`. */
+function isUnreserved(value: string, slash: boolean): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    const ok = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 45 || c === 46 || c === 95 || c === 126 || (slash && c === 47);
+    if (!ok) return false;
+  }
+  return true;
+}
+
 /** RFC 3986: everything but `A-Z a-z 0-9 - . _ ~` percent-encoded from UTF-8. */
 export function encodeRfc3986(value: string): string {
+  // Most keys and values need no escape: they are returned as they are (every backend request encodes its key).
+  if (isUnreserved(value, false)) return value;
   let encoded: string;
   try {
     encoded = encodeURIComponent(value);
@@ -19,6 +31,7 @@ export function encodeRfc3986(value: string): string {
 
 /** Each `/`-separated segment encoded, `/` kept; empty segments (`a//b`) preserved as S3 keeps them. */
 export function encodeKeyPath(key: string): string {
+  if (isUnreserved(key, true)) return key;
   return key.split('/').map(encodeRfc3986).join('/');
 }
 

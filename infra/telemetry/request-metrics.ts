@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { BoundCounter, BoundHistogram } from './bound-metrics.js';
 
 const durationBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -34,11 +34,11 @@ export function requestMetrics(registry: Registry) {
     degradedWriteRejections: new Counter({
       name: 's3o_degraded_write_rejections_total', help: 'Writes and listings refused with 503 while the database was unreachable', labelNames: ['operation'], registers,
     }),
-    backendRequests: new Counter({ name: 's3o_backend_requests_total', help: 'Backend calls', labelNames: ['backend', 'operation', 'outcome'], registers }),
-    backendDuration: new Histogram({
-      name: 's3o_backend_duration_seconds', help: 'Backend call duration', labelNames: ['backend', 'operation'], registers,
-      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    }),
+    // Updated on every backend call: bound series, as the per-request families.
+    backendRequests: new BoundCounter('s3o_backend_requests_total', 'Backend calls', ['backend', 'operation', 'outcome'], registry),
+    backendDuration: new BoundHistogram(
+      's3o_backend_duration_seconds', 'Backend call duration', ['backend', 'operation'], [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registry,
+    ),
     auditEvents: new Counter({
       name: 's3o_audit_events_total', help: 'Audit log lines written (request: one per S3 request; state_change: one per event appended)', labelNames: ['kind'], registers,
     }),
