@@ -22,7 +22,7 @@ export function drainStatusJson(s: DrainStatus) {
     skipped: s.skipped, failures: s.failures,
     pending_cleanup: s.pendingCleanup, exhausted_cleanup: s.exhaustedCleanup, uploads: s.uploads,
     started_at: s.startedAt, finished_at: s.finishedAt,
-    objects_per_second: s.objectsPerSecond, eta_seconds: s.etaSeconds, last_error: s.lastError,
+    objects_per_second: s.objectsPerSecond, eta_seconds: s.etaSeconds, waiting_for_room: s.waitingForRoom, last_error: s.lastError,
   };
 }
 export type DrainStatusJson = ReturnType<typeof drainStatusJson>;

@@ -76,6 +76,28 @@ export async function backendHoldings(db: Queryable, backend: string): Promise<B
   };
 }
 
+/**
+ * Whether no other active backend has room for the smallest copy on `backend` that has no copy
+ * elsewhere (so a drain can move nothing until room is made). Copies whose object has another
+ * copy may be dropped instead of moved, so they are not counted; nor are monthly limits or open
+ * breakers: this is what the drain's status says, not what the next move will do.
+ */
+export async function noRoomForCopies(db: Queryable, backend: string): Promise<boolean> {
+  const res = await db.query<{ blocked: boolean }>(
+    `SELECT NOT EXISTS (
+              SELECT 1 FROM backend_usage u JOIN backend_state s ON s.backend = u.backend
+               WHERE u.backend <> $1 AND s.state = 'active'
+                 AND (u.quota_bytes = 0 OR u.quota_bytes - u.bytes_used - u.orphan_bytes - u.pending_bytes >= h.size)) AS blocked
+       FROM (SELECT c.size FROM object_copies c
+              WHERE c.backend = $1
+                AND NOT EXISTS (SELECT 1 FROM object_copies o
+                                 WHERE o.bucket = c.bucket AND o.key = c.key AND o.write_id = c.write_id AND o.backend <> $1)
+              ORDER BY c.size LIMIT 1) AS h`,
+    [backend],
+  );
+  return res.rows[0]?.blocked ?? false;
+}
+
 export interface CopyRow {
   bucket: string;
   key: string;

@@ -8,7 +8,7 @@ import type { EventStore } from '../../domain/eventstore/port.js';
 import { decideJob } from '../../domain/jobs/job-decider.js';
 import { initialJobState, jobStreamId, type JobState } from '../../domain/jobs/job-state.js';
 import type { Queryable } from '../../infra/eventstore/postgres-event-store.js';
-import { backendHoldings, latestJobFor, loadJobRow, type BackendHoldings, type JobRow } from '../../projections/read/job-reads.js';
+import { backendHoldings, latestJobFor, loadJobRow, noRoomForCopies, type BackendHoldings, type JobRow } from '../../projections/read/job-reads.js';
 import { handleCommand, type Decision, type OtherStreamAppend } from '../commands/handle-command.js';
 import type { Cause, EventFactory } from '../event-factory.js';
 import { loadJob } from '../jobs/job-stream.js';
@@ -32,7 +32,10 @@ export interface DrainStatus {
   startedAt: string | null;
   finishedAt: string | null;
   objectsPerSecond: number;
+  /** Null while stalled: the drain runs but what is left fits on no other backend. */
   etaSeconds: number | null;
+  /** The drain runs, but the copies left fit on no other active backend: it waits for room. */
+  waitingForRoom: boolean;
   lastError: string | null;
 }
 
@@ -99,6 +102,7 @@ export class BackendAdmin {
     const elapsed = job ? ((job.finishedAt ? Date.parse(job.finishedAt) : this.events.now().getTime()) - Date.parse(job.startedAt)) / 1000 : 0;
     const rate = elapsed > 0 ? moved / elapsed : 0;
     const active = job?.state === 'running';
+    const waitingForRoom = active && held.objects > 0 && await noRoomForCopies(this.db, name);
     return {
       backend: name, state: b.lifecycle, active, jobId: job?.jobId ?? null,
       objectsRemaining: held.objects, bytesRemaining: held.bytes,
@@ -106,7 +110,8 @@ export class BackendAdmin {
       skipped: job?.skipped ?? 0, failures: job?.failed ?? 0,
       pendingCleanup: held.pendingCleanup, exhaustedCleanup: held.exhaustedCleanup, uploads: held.uploads,
       startedAt: job?.startedAt ?? null, finishedAt: job?.finishedAt ?? null,
-      objectsPerSecond: rate, etaSeconds: active && rate > 0 ? held.objects / rate : null, lastError: job?.lastError ?? null,
+      objectsPerSecond: rate, etaSeconds: active && !waitingForRoom && rate > 0 ? held.objects / rate : null,
+      waitingForRoom, lastError: job?.lastError ?? null,
     };
   }
 

@@ -1,7 +1,9 @@
 import { Writable } from 'node:stream';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { drainStatusJson } from '../../gateway/admin/presenters.js';
+import { renderDrainStatus } from '../../ops/cli/admin/backend-commands.js';
 import { startStack, type TestStack } from '../support/orchestrator.js';
 
 /**
@@ -94,5 +96,34 @@ describe('drain targets by free space', { timeout: 120_000 }, () => {
     expect(full.length).toBeLessThanOrEqual(2);
     expect(new Set(full.map((l) => l.backend)).size).toBe(full.length);
     expect(lines.filter((l) => l.level === 'warn' && /quota|PL\/pgSQL/.test(JSON.stringify(l)))).toEqual([]);
+  });
+
+  it('a drain whose copies left fit on no other backend says it waits for room, with no ETA, until room is made', async () => {
+    // b2 takes 5 of b1's 10 copies; the other 5 fit nowhere.
+    stack = await startStack({ backends: [{ quota: 10_000 }, { quota: 5 * SIZE }], extraYaml: 'rebalance:\n  concurrency: 2' });
+    await fill(stack, 10);
+    const admin = stack.orchestrator.services.backendAdmin;
+    await admin.startDrain('b1', { actor: 'operator:test' });
+    const stuck = async () => {
+      const s = await admin.drainStatus('b1');
+      return { moved: s.objectsMoved, remaining: s.objectsRemaining, waiting: s.waitingForRoom };
+    };
+    await expect.poll(stuck, { timeout: 60_000, interval: 200 }).toEqual({ moved: 5, remaining: 5, waiting: true });
+    const status = await admin.drainStatus('b1');
+    expect(status).toMatchObject({ state: 'draining', active: true, etaSeconds: null, waitingForRoom: true });
+    expect(status.objectsPerSecond).toBeGreaterThan(0);
+    const text = renderDrainStatus(drainStatusJson(status));
+    expect(text).toMatch(/^ETA: +none: waiting for room$/m);
+    expect(text).toContain('the drain of b1 is stuck: the copies left fit on no other active backend.');
+
+    // Room made on b2 (its copies deleted): the drain is no longer reported stuck.
+    const s3 = stack.client();
+    for (let i = 0; i < 10; i++) {
+      const where = await stack.orchestrator.services.pool.query<{ backend: string }>(
+        "SELECT backend FROM object_copies WHERE bucket = 'alpha' AND key = $1", [`d/${String(i).padStart(3, '0')}`]);
+      if (where.rows[0]?.backend === 'b2') await s3.send(new DeleteObjectCommand({ Bucket: 'alpha', Key: `d/${String(i).padStart(3, '0')}` }));
+    }
+    await expect.poll(async () => (await admin.drainStatus('b1')).waitingForRoom, { timeout: 60_000, interval: 200 }).toBe(false);
+    await admin.cancelDrain('b1', { actor: 'operator:test' });
   });
 });

@@ -12,6 +12,10 @@ function drainHint(s: DrainStatusJson): string | undefined {
       `Delete it from the configuration, or drop what is left of its records with "s3o admin remove-backend ${s.backend}".`;
   }
   if (!s.active && s.state === 'active') return `no drain is running on ${s.backend}; it takes writes.`;
+  if (s.waiting_for_room) {
+    return `the drain of ${s.backend} is stuck: the copies left fit on no other active backend. It retries once room is made ` +
+      `(raise a quota, add a backend, delete objects) or "s3o admin drain-cancel ${s.backend}" stops it.`;
+  }
   return undefined;
 }
 
@@ -22,7 +26,7 @@ export function renderDrainStatus(s: DrainStatusJson): string {
     ['moved', `${s.objects_moved} (${size(s.bytes_moved)})`], ['dropped replicas', String(s.objects_dropped)],
     ['skipped', `${s.skipped} (changed by clients meanwhile)`], ['failed attempts', String(s.failures)],
     ['cleanup', `${s.pending_cleanup} pending, ${s.exhausted_cleanup} exhausted`], ['multipart uploads', String(s.uploads)],
-    ['rate', `${s.objects_per_second.toFixed(1)} objects/s`], ['ETA', s.eta_seconds === null ? '-' : formatDuration(s.eta_seconds)],
+    ['rate', `${s.objects_per_second.toFixed(1)} objects/s`], ['ETA', s.waiting_for_room ? 'none: waiting for room' : s.eta_seconds === null ? '-' : formatDuration(s.eta_seconds)],
     ['started', formatTime(s.started_at)], ['finished', formatTime(s.finished_at)], ['last error', dash(s.last_error)],
   ]);
   const hint = drainHint(s);
@@ -33,7 +37,7 @@ function drainLine(s: DrainStatusJson): { done: number; total: number; detail: s
   const done = s.objects_moved + s.objects_dropped;
   return {
     done, total: done + s.objects_remaining,
-    detail: `${size(s.bytes_remaining)} left, moved ${s.objects_moved}, skipped ${s.skipped}, failed ${s.failures}`,
+    detail: `${size(s.bytes_remaining)} left, moved ${s.objects_moved}, skipped ${s.skipped}, failed ${s.failures}${s.waiting_for_room ? ', stuck: waiting for room' : ''}`,
   };
 }
 
