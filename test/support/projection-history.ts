@@ -30,7 +30,8 @@ export type HistoryOp =
   | { op: 'backend'; backend: number; change: 'limits' | 'drain' | 'drained' | 'cancel' | 'reactivate' | 'remove' | 'purge' }
   | { op: 'usage'; backend: number; month: number; requests: number }
   | { op: 'admin' }
-  | { op: 'integrity'; key: number; copy: number; check: 'verified' | 'corrupted' | 'repaired' | 'backfilled' | 'scrubbed' };
+  | { op: 'integrity'; key: number; copy: number; check: 'verified' | 'corrupted' | 'repaired' | 'backfilled' | 'scrubbed' }
+  | { op: 'rewrite'; key: number; change: 'encrypt' | 'decrypt' | 'rewrap' | 'legacyRewrap' };
 
 const small = (max: number) => fc.integer({ min: 0, max });
 export const historyOp: fc.Arbitrary<HistoryOp> = fc.oneof(
@@ -53,6 +54,15 @@ export const historyOp: fc.Arbitrary<HistoryOp> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ op: fc.constant('integrity' as const), key: small(6), copy: small(2), check: fc.constantFrom('verified' as const, 'corrupted' as const, 'repaired' as const, 'backfilled' as const, 'scrubbed' as const) }) },
 );
 
+/**
+ * Encryption jobs' events on existing objects: rewrites of every copy encrypted, decrypted or
+ * re-wrapped (StoredBytesRewritten), and an older build's DataKeyRewrapped. Not in `historyOp`,
+ * which tests of other schema versions share.
+ */
+export const rewriteOp: fc.Arbitrary<HistoryOp> = fc.record({
+  op: fc.constant('rewrite' as const), key: small(6), change: fc.constantFrom('encrypt' as const, 'decrypt' as const, 'rewrap' as const, 'legacyRewrap' as const),
+});
+
 /** Builds a stored event; tests swap it to store some type in another schema version. */
 export type EventEncoder = <T extends EventType>(type: T, data: EventData<T>, at: string) => NewEvent;
 
@@ -62,13 +72,17 @@ export const currentEncoder: EventEncoder = (type, data, at) => {
 };
 
 interface Copy { backend: string; storageKey: string; size: number }
-interface ObjectModel { revision: bigint; writeId: string; size: number; copies: Copy[] }
+interface ObjectModel { revision: bigint; writeId: string; size: number; copies: Copy[]; encrypted?: boolean }
 interface UploadModel { id: string; key: string; backend: string; revision: bigint; parts: Map<number, number> }
 interface JobModel { id: string; revision: bigint; backend: string }
 
 const backendNames = ['b1', 'b2', 'b3'];
 const hexOf = (text: string): string => createHash('sha256').update(text).digest('hex');
 const start = Date.parse('2026-11-01T00:00:00Z');
+const keyFacts = (n: number) => ({ keyId: `00000000000000${n.toString(16).padStart(2, '0')}`, keyAlias: 'config-0', wrapScheme: 'aes256-kw' as const, wrappedKey: Buffer.from(`key${n}`).toString('base64') });
+const envelopeOf = (size: number, n: number) => ({
+  format: 2 as const, chunkSize: 65536, headerLength: 60, key: keyFacts(n), segments: [{ partNumber: 0, plainSize: size, salt: 'AAAAAAAAAAAAAAAAAAAAAA==' }],
+});
 
 /** Turns operations into appends, keeping just enough state to make each one valid. */
 export class HistoryWriter {
@@ -374,6 +388,30 @@ export class HistoryWriter {
       case 'admin':
         await this.append([{ streamId: 'admin', expected: 'any', events: [this.event('AdminCommandIssued', { command: 'status', args: {} })] }]);
         return;
+      case 'rewrite': {
+        if (!obj || (o.change === 'encrypt') === Boolean(obj.encrypted)) return;
+        const stream = `object-data/${key}`;
+        if (o.change === 'legacyRewrap') {
+          const event = this.event('DataKeyRewrapped', {
+            bucket: 'data', key, writeId: obj.writeId, previousKeyId: keyFacts(0).keyId, previousKeyAlias: 'config-0', wrap: keyFacts(this.tick), jobId: 'rewrap-job',
+          });
+          if (await this.append([{ streamId: stream, expected: obj.revision, events: [event] }])) this.objects.set(key, { ...obj, revision: obj.revision + 1n });
+          return;
+        }
+        // Every copy rewritten on its backend under a new key; the old bytes are queued for cleanup.
+        const sealed = o.change !== 'decrypt';
+        const copies = obj.copies.map((c) => ({ backend: c.backend, storageKey: `${c.storageKey}-${o.change}${this.tick}`, size: obj.size + (sealed ? 61 : 0) }));
+        const displaced = obj.copies.map((c) => ({ ...c, cleanupId: this.next('c') }));
+        if (copies.length === 0) return;
+        const event = this.event('StoredBytesRewritten', {
+          bucket: 'data', key, writeId: obj.writeId, change: o.change, copies, displaced, encryption: sealed ? envelopeOf(obj.size, this.tick) : null,
+          previousKey: o.change === 'rewrap' ? { keyId: keyFacts(0).keyId, keyAlias: 'config-0' } : null, jobId: 'rewrite-job',
+        });
+        if (!(await this.append([{ streamId: stream, expected: obj.revision, events: [event] }]))) return;
+        this.objects.set(key, { ...obj, revision: obj.revision + 1n, copies, encrypted: sealed });
+        for (const d of displaced) this.cleanup.push({ id: d.cleanupId, backend: d.backend, size: d.size });
+        return;
+      }
     }
   }
 }
