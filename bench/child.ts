@@ -40,11 +40,16 @@ export function trackChild(child: ChildProcess): void {
 export function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
   return new Promise((done) => {
-    const timer = setTimeout(() => done(false), timeoutMs);
-    child.once('exit', () => {
+    const exited = (): void => {
       clearTimeout(timer);
       done(true);
-    });
+    };
+    // A wait that times out takes its listener back: the gateway's readiness loop waits 200 ms at a time.
+    const timer = setTimeout(() => {
+      child.off('exit', exited);
+      done(false);
+    }, timeoutMs);
+    child.once('exit', exited);
   });
 }
 
