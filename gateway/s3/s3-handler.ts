@@ -158,7 +158,8 @@ class RoutedS3Request implements S3Request {
     if (!this.#abort) {
       const controller = new AbortController();
       const response = this.response;
-      response.once('close', () => {
+      // 'close' is emitted once: `on` spares the wrapper `once` makes.
+      response.on('close', () => {
         if (!response.writableFinished) controller.abort();
       });
       this.#abort = controller;

@@ -23,7 +23,7 @@ interface ExposedValue {
 interface Exposed {
   name: string;
   help: string;
-  type: 'counter' | 'histogram';
+  type: 'counter' | 'gauge' | 'histogram';
   aggregator: 'sum';
   values: ExposedValue[];
 }
@@ -167,5 +167,32 @@ export class BoundHistogram extends BoundFamily<HistogramSeries> {
   reset(): void {
     for (const s of this.shown) s.clear();
     this.shown.length = 0;
+  }
+}
+
+/** A gauge without labels moved by `inc`/`dec` (prom-client's Gauge hashes its empty label set on each). */
+export class PlainGauge {
+  readonly type = 'gauge' as const;
+  readonly aggregator = 'sum' as const;
+  value = 0;
+
+  constructor(readonly name: string, readonly help: string, registry: Registry) {
+    registry.registerMetric(this as unknown as Metric);
+  }
+
+  inc(): void {
+    this.value += 1;
+  }
+
+  dec(): void {
+    this.value -= 1;
+  }
+
+  async get(): Promise<Exposed> {
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: [{ labels: {}, value: this.value }] };
+  }
+
+  reset(): void {
+    this.value = 0;
   }
 }

@@ -1,5 +1,5 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
-import { BoundCounter, BoundHistogram } from './bound-metrics.js';
+import { Counter, type Registry } from 'prom-client';
+import { BoundCounter, BoundHistogram, PlainGauge } from './bound-metrics.js';
 
 const durationBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const sizeBuckets = [0, 1024, 16 * 1024, 256 * 1024, 1024 * 1024, 8 * 1024 * 1024, 64 * 1024 * 1024, 512 * 1024 * 1024, 5 * 1024 ** 3];
@@ -13,7 +13,7 @@ export function requestMetrics(registry: Registry) {
     requestDuration: new BoundHistogram('s3o_request_duration_seconds', 'S3 request duration', ['method', 'operation'], durationBuckets, registry),
     requestSize: new BoundHistogram('s3o_request_size_bytes', 'S3 request body size (declared length)', ['method', 'operation'], sizeBuckets, registry),
     responseSize: new BoundHistogram('s3o_response_size_bytes', 'S3 response body size (declared length)', ['method', 'operation'], sizeBuckets, registry),
-    inflight: new Gauge({ name: 's3o_inflight_requests', help: 'S3 requests in flight', registers }),
+    inflight: new PlainGauge('s3o_inflight_requests', 'S3 requests in flight', registry),
     managerRequests: new BoundCounter(
       's3o_manager_requests_total', 'S3 operations run by the service layer (after authentication)', ['operation', 'outcome'], registry,
     ),

@@ -1,6 +1,6 @@
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { BoundCounter, BoundHistogram } from '../../../infra/telemetry/bound-metrics.js';
+import { BoundCounter, BoundHistogram, PlainGauge } from '../../../infra/telemetry/bound-metrics.js';
 
 const buckets = [0, 0.5, 1, 10];
 
@@ -15,6 +15,10 @@ function pair() {
       new Counter({ name: 'x_total', help: 'X', labelNames: ['method', 'status_code'], registers: [theirs] }),
       new BoundCounter('x_total', 'X', ['method', 'status_code'], ours),
     ] as const,
+    gauges: [
+      new Gauge({ name: 'x_in_flight', help: 'X', registers: [theirs] }),
+      new PlainGauge('x_in_flight', 'X', ours),
+    ] as const,
     histograms: [
       new Histogram({ name: 'x_seconds', help: 'X "time"', labelNames: ['operation'], buckets, registers: [theirs] }),
       new BoundHistogram('x_seconds', 'X "time"', ['operation'], buckets, ours),
@@ -24,8 +28,13 @@ function pair() {
 
 describe('bound metric families', () => {
   it('print what prom-client prints for the same updates, series in order of first update', async () => {
-    const { theirs, ours, counters, histograms } = pair();
+    const { theirs, ours, counters, gauges, histograms } = pair();
     expect(await ours.metrics()).toBe(await theirs.metrics());
+    for (const g of gauges) {
+      g.inc();
+      g.inc();
+      g.dec();
+    }
     const [counter, bound] = counters;
     const [histogram, boundHistogram] = histograms;
     // Bound but never updated: shown by neither.
@@ -46,6 +55,7 @@ describe('bound metric families', () => {
     expect(text).toContain('x_seconds_bucket{le="0.5",operation="GetObject"} 2');
     expect(text).toContain('x_total{method="GET",status_code="200"} 2');
     expect(text).not.toContain('status_code="500"');
+    expect(text).toContain('x_in_flight 1');
     // The JSON form too, but for prom-client's exemplar slots (none here: exemplars are off).
     const withoutExemplars = (families: Awaited<ReturnType<Registry['getMetricsAsJSON']>>) =>
       families.map((f) => ({ ...f, values: f.values.map(({ labels, value, ...rest }) => ({ labels, value, metricName: (rest as { metricName?: string }).metricName })) }));
