@@ -19,6 +19,8 @@ export type ProgressFn = (p: RebuildProgress) => void;
 export interface ReplayOptions {
   /** Events per inline replay page (default replayBatchSize); tests use small pages to cut runs often. */
   pageSize?: number;
+  /** Events of its types per async replay page (default asyncReplayPage); tests use small ones. */
+  asyncPageSize?: number;
 }
 
 export interface RebuildReport {
@@ -192,7 +194,7 @@ const asyncTarget = (mode: 'rebuild' | 'verify', info: AsyncProjection): ShadowT
  * Rebuilds an async projection: takes it away from the runner (status `rebuilding`), replays
  * into shadow tables, then swaps them in and moves the checkpoint in one transaction.
  */
-export async function rebuildAsync(pool: pg.Pool, info: AsyncProjection, onProgress?: ProgressFn): Promise<RebuildReport> {
+export async function rebuildAsync(pool: pg.Pool, info: AsyncProjection, onProgress?: ProgressFn, opts: ReplayOptions = {}): Promise<RebuildReport> {
   const claimed = await pool.query(
     `UPDATE projection_checkpoints SET status = 'rebuilding', owner = $2, lease_until = NULL, updated_at = now()
       WHERE name = $1 AND status <> 'rebuilding'`,
@@ -201,7 +203,7 @@ export async function rebuildAsync(pool: pg.Pool, info: AsyncProjection, onProgr
   if (claimed.rowCount !== 1) throw new Error(`projection ${info.name} is already being rebuilt`);
   try {
     return await inShadowSchema(pool, asyncTarget('rebuild', info), onProgress, async (run) => {
-      const done = await replayAsync(run.client, info, undefined, { gapSafe: true, onBatch: (p) => run.progress('replaying', p.applied) });
+      const done = await replayAsync(run.client, info, undefined, { gapSafe: true, pageSize: opts.asyncPageSize, onBatch: (p) => run.progress('replaying', p.applied) });
       await completeShadowTables(run.client, run.schema, run.tables);
       run.progress('swapping', done.applied);
       await run.client.query('BEGIN');
@@ -223,15 +225,15 @@ export async function rebuildAsync(pool: pg.Pool, info: AsyncProjection, onProgr
 }
 
 /** Verifies an async projection against a replay up to its own checkpoint (same snapshot). */
-export async function verifyAsync(pool: pg.Pool, info: AsyncProjection, onProgress?: ProgressFn): Promise<VerifyReport> {
+export async function verifyAsync(pool: pg.Pool, info: AsyncProjection, onProgress?: ProgressFn, opts: ReplayOptions = {}): Promise<VerifyReport> {
   return inShadowSchema(pool, asyncTarget('verify', info), onProgress, async (run) => {
     const start = await readCheckpoint(run.client, info.name);
     const bulk = start
-      ? await replayAsync(run.client, info, undefined, { until: start, gapSafe: true, onBatch: (p) => run.progress('replaying', p.applied) })
+      ? await replayAsync(run.client, info, undefined, { until: start, gapSafe: true, pageSize: opts.asyncPageSize, onBatch: (p) => run.progress('replaying', p.applied) })
       : { position: undefined, applied: 0 };
     return compareAtSnapshot(run, bulk.applied, async () => {
       const end = await readCheckpoint(run.client, info.name);
-      return end ? (await replayAsync(run.client, info, bulk.position, { until: end, gapSafe: false, inTransaction: true })).applied : 0;
+      return end ? (await replayAsync(run.client, info, bulk.position, { until: end, gapSafe: false, inTransaction: true, pageSize: opts.asyncPageSize })).applied : 0;
     });
   });
 }
@@ -241,7 +243,7 @@ export async function rebuildProjections(pool: pg.Pool, infos: readonly Projecti
   const reports: RebuildReport[] = [];
   const inline = infos.filter((i): i is InlineProjection => i.kind === 'inline');
   if (inline.length > 0) reports.push(await rebuildInline(pool, inline, onProgress, opts));
-  for (const a of infos.filter((i): i is AsyncProjection => i.kind === 'async')) reports.push(await rebuildAsync(pool, a, onProgress));
+  for (const a of infos.filter((i): i is AsyncProjection => i.kind === 'async')) reports.push(await rebuildAsync(pool, a, onProgress, opts));
   return reports;
 }
 
@@ -249,6 +251,6 @@ export async function verifyProjections(pool: pg.Pool, infos: readonly Projectio
   const reports: VerifyReport[] = [];
   const inline = infos.filter((i): i is InlineProjection => i.kind === 'inline');
   if (inline.length > 0) reports.push(await verifyInline(pool, inline, onProgress, opts));
-  for (const a of infos.filter((i): i is AsyncProjection => i.kind === 'async')) reports.push(await verifyAsync(pool, a, onProgress));
+  for (const a of infos.filter((i): i is AsyncProjection => i.kind === 'async')) reports.push(await verifyAsync(pool, a, onProgress, opts));
   return reports;
 }

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Position } from '../domain/eventstore/port.js';
 import { decodePosition, encodePosition } from '../infra/eventstore/positions.js';
-import { nextPage } from './async/pages.js';
+import { nextReplayPage } from './async/pages.js';
 import type { AsyncProjection } from './async/projection.js';
 
 export interface ReplayProgress {
@@ -63,25 +63,23 @@ export async function replayAsync(
   db: pg.ClientBase,
   projection: AsyncProjection,
   from: Position | undefined,
-  opts: { until?: Position; gapSafe: boolean; onBatch?: (p: ReplayProgress) => void; inTransaction?: boolean },
+  opts: { until?: Position; gapSafe: boolean; onBatch?: (p: ReplayProgress) => void; inTransaction?: boolean; pageSize?: number },
 ): Promise<{ position: Position | undefined; applied: number }> {
   let position = from;
   let total = 0;
   for (;;) {
-    const page = await nextPage(db, projection.eventTypes, position, { limit: asyncReplayPage, gapSafe: opts.gapSafe, until: opts.until });
+    const page = await nextReplayPage(db, projection.eventTypes, position, { limit: opts.pageSize ?? asyncReplayPage, gapSafe: opts.gapSafe, until: opts.until });
     if (!page) break;
-    if (page.matched > 0) {
-      if (opts.inTransaction) {
+    if (opts.inTransaction) {
+      await projection.applyPage(db, page);
+    } else {
+      await db.query('BEGIN');
+      try {
         await projection.applyPage(db, page);
-      } else {
-        await db.query('BEGIN');
-        try {
-          await projection.applyPage(db, page);
-          await db.query('COMMIT');
-        } catch (err) {
-          await db.query('ROLLBACK');
-          throw err;
-        }
+        await db.query('COMMIT');
+      } catch (err) {
+        await db.query('ROLLBACK');
+        throw err;
       }
     }
     total += page.matched;

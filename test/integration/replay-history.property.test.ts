@@ -42,9 +42,9 @@ describe('set-based replay of varied histories', () => {
           await runner.stop();
           const live = await projectionTables(db.pool);
 
-          const verified = await verifyProjections(db.pool, [...inlineProjections, ...asyncProjections], undefined, { pageSize });
+          const verified = await verifyProjections(db.pool, [...inlineProjections, ...asyncProjections], undefined, { pageSize, asyncPageSize: pageSize });
           expect(verified.flatMap((r) => r.diffs).filter((d) => d.onlyInLive + d.onlyInRebuilt > 0)).toEqual([]);
-          await rebuildProjections(db.pool, [...inlineProjections, ...asyncProjections], undefined, { pageSize });
+          await rebuildProjections(db.pool, [...inlineProjections, ...asyncProjections], undefined, { pageSize, asyncPageSize: pageSize });
           expect(await projectionTables(db.pool)).toEqual(live);
         },
       ),
