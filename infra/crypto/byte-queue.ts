@@ -64,16 +64,6 @@ export class ByteQueue {
     }
   }
 
-  /** At most `n` of the first bytes, as a view of the buffer they arrived in (never a copy); consumed. */
-  takeUpTo(n: number): Buffer {
-    const first = this.#buffers[0];
-    if (first === undefined || n <= 0) return Buffer.alloc(0);
-    const count = Math.min(n, first.length - this.#offset);
-    const bytes = first.subarray(this.#offset, this.#offset + count);
-    this.skip(count);
-    return bytes;
-  }
-
   take(n: number): Buffer {
     const bytes = this.peek(n);
     this.skip(n);

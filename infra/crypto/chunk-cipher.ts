@@ -11,7 +11,7 @@
  * final chunk else 0): a chunk moved to another index, duplicated, or presented as final when it
  * was not (truncation at a chunk boundary) fails authentication.
  */
-import { createCipheriv, createDecipheriv, createHmac, type DecipherGCM } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
 import { CHUNK_TAG_BYTES, FORMAT_VERSION } from '../../domain/encryption/layout.js';
 
 const KEY_LABEL = Buffer.from('s3o/segment-key/v2', 'latin1');
@@ -73,42 +73,15 @@ export function sealChunkInto(key: SegmentKey, index: number, final: boolean, pl
 /** The plaintext of a sealed chunk, or undefined when it does not authenticate as chunk `index` (final or not). */
 export function openChunk(key: SegmentKey, index: number, final: boolean, sealed: Buffer): Buffer | undefined {
   if (sealed.length < CHUNK_TAG_BYTES) return undefined;
-  const opening = new ChunkOpening(key, index, final);
-  opening.update(sealed.subarray(0, sealed.length - CHUNK_TAG_BYTES));
-  const plain = opening.finish(sealed.subarray(sealed.length - CHUNK_TAG_BYTES));
-  if (!plain) return undefined;
-  return plain.length === 1 ? plain[0] as Buffer : Buffer.concat(plain);
-}
-
-/**
- * One sealed chunk opened as its ciphertext arrives, in pieces as the network delivers them (no
- * copy to join them first). The plaintext is held until `finish` has checked the tag: nothing of
- * the chunk leaves before it has authenticated.
- */
-export class ChunkOpening {
-  readonly #decipher: DecipherGCM;
-  readonly #plain: Buffer[] = [];
-
-  constructor(key: SegmentKey, index: number, final: boolean) {
-    const nonce = nonceFor(index, final);
-    this.#decipher = createDecipheriv('aes-256-gcm', key, nonce);
-    this.#decipher.setAAD(nonce.subarray(3));
+  const nonce = nonceFor(index, final);
+  const decipher = createDecipheriv('aes-256-gcm', key, nonce);
+  decipher.setAAD(nonce.subarray(3));
+  decipher.setAuthTag(sealed.subarray(sealed.length - CHUNK_TAG_BYTES));
+  const plain = decipher.update(sealed.subarray(0, sealed.length - CHUNK_TAG_BYTES));
+  try {
+    decipher.final();
+  } catch {
+    return undefined;
   }
-
-  /** The next ciphertext bytes of the chunk (not its tag). */
-  update(ciphertext: Buffer): void {
-    if (ciphertext.length > 0) this.#plain.push(this.#decipher.update(ciphertext));
-  }
-
-  /** The chunk's plaintext, in pieces, or undefined when the chunk does not authenticate under `tag`. */
-  finish(tag: Buffer): Buffer[] | undefined {
-    this.#decipher.setAuthTag(tag);
-    try {
-      this.#decipher.final();
-    } catch {
-      this.#plain.length = 0;
-      return undefined;
-    }
-    return this.#plain;
-  }
+  return plain;
 }

@@ -11,7 +11,7 @@ import type { EncryptedSegment, EncryptionEnvelope } from '../../domain/encrypti
 import { CHUNK_TAG_BYTES, chunkCount, chunkPlainLength } from '../../domain/encryption/layout.js';
 import type { ReadPlan } from '../../domain/encryption/read-plan.js';
 import { ByteQueue } from './byte-queue.js';
-import { ChunkOpening, type SegmentKey } from './chunk-cipher.js';
+import { openChunk, type SegmentKey } from './chunk-cipher.js';
 import type { DataKey } from './data-key.js';
 import { CiphertextIntegrityError, NotEncryptedError } from './errors.js';
 import { parseSegmentHeader } from './segment-header.js';
@@ -44,9 +44,6 @@ export class RangeDecryptor {
   #chunk: number;
   #headerPending: boolean;
   #key: SegmentKey | undefined;
-  /** The chunk being received, and how many of its ciphertext bytes (tag excluded) are still to come. */
-  #opening: ChunkOpening | undefined;
-  #cipherLeft = 0;
   #skip: number;
   #remaining: number;
 
@@ -91,24 +88,17 @@ export class RangeDecryptor {
         checkHeader(this.#queue.take(piece.headerBytes), segment, piece.segment, this.#envelope);
         this.#headerPending = false;
       }
-      if (!this.#opening) {
-        this.#key ??= this.#dataKey.segmentKey(segment.partNumber, Buffer.from(segment.salt, 'base64'));
-        this.#opening = new ChunkOpening(this.#key, this.#chunk, this.#chunk === chunkCount(segment.plainSize, chunkSize) - 1);
-        this.#cipherLeft = chunkPlainLength(segment.plainSize, chunkSize, this.#chunk);
-      }
-      // Ciphertext is fed as it arrives, each piece a view of the buffer it came in.
-      while (this.#cipherLeft > 0 && this.#queue.length > 0) {
-        const bytes = this.#queue.takeUpTo(this.#cipherLeft);
-        this.#opening.update(bytes);
-        this.#cipherLeft -= bytes.length;
-      }
-      if (this.#cipherLeft > 0 || this.#queue.length < CHUNK_TAG_BYTES) return;
-      const plain = this.#opening.finish(this.#queue.take(CHUNK_TAG_BYTES));
-      this.#opening = undefined;
+      const sealedLength = chunkPlainLength(segment.plainSize, chunkSize, this.#chunk) + CHUNK_TAG_BYTES;
+      if (this.#queue.length < sealedLength) return;
+      this.#key ??= this.#dataKey.segmentKey(segment.partNumber, Buffer.from(segment.salt, 'base64'));
+      const final = this.#chunk === chunkCount(segment.plainSize, chunkSize) - 1;
+      // One sealed chunk in, one plaintext buffer out: the response then writes each chunk in
+      // one go (a chunk in several pieces made a socket write per piece once the socket pushed back).
+      const plain = openChunk(this.#key, this.#chunk, final, this.#queue.take(sealedLength));
       if (!plain) {
         throw new CiphertextIntegrityError('authentication', `chunk ${this.#chunk} of segment ${piece.segment} (part ${segment.partNumber}) failed authentication`, { segment: piece.segment, chunk: this.#chunk });
       }
-      for (const bytes of plain) this.#deliver(bytes, out);
+      this.#deliver(plain, out);
       if (this.#chunk < piece.lastChunk) {
         this.#chunk += 1;
         continue;
