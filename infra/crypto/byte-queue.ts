@@ -69,4 +69,26 @@ export class ByteQueue {
     this.skip(n);
     return bytes;
   }
+
+  /**
+   * The first `n` bytes, consumed: a view when they lie in one buffer, else copied into the buffer
+   * `scratch(n)` gives (at least n bytes) and returned as a view of it, valid until its next use.
+   * For bytes used at once (a chunk handed to the decipher), so a run across buffers costs a copy
+   * but no new buffer: at 64 KiB a chunk, new buffers are what made the garbage collector run.
+   */
+  takeVia(n: number, scratch: (n: number) => Buffer): Buffer {
+    if (n > this.#length) throw new RangeError(`cannot take ${n} of ${this.#length} bytes`);
+    const first = this.#buffers[0];
+    if (first !== undefined && first.length - this.#offset >= n) return this.take(n);
+    const into = scratch(n);
+    let filled = 0;
+    while (filled < n) {
+      const buffer = this.#buffers[0] as Buffer;
+      const count = Math.min(buffer.length - this.#offset, n - filled);
+      buffer.copy(into, filled, this.#offset, this.#offset + count);
+      filled += count;
+      this.skip(count);
+    }
+    return into.subarray(0, n);
+  }
 }

@@ -44,6 +44,8 @@ export class RangeDecryptor {
   #chunk: number;
   #headerPending: boolean;
   #key: SegmentKey | undefined;
+  /** Where a sealed chunk that arrived across network buffers is joined; made on first need, reused. */
+  #joined: Buffer | undefined;
   #skip: number;
   #remaining: number;
 
@@ -94,7 +96,7 @@ export class RangeDecryptor {
       const final = this.#chunk === chunkCount(segment.plainSize, chunkSize) - 1;
       // One sealed chunk in, one plaintext buffer out: the response then writes each chunk in
       // one go (a chunk in several pieces made a socket write per piece once the socket pushed back).
-      const plain = openChunk(this.#key, this.#chunk, final, this.#queue.take(sealedLength));
+      const plain = openChunk(this.#key, this.#chunk, final, this.#queue.takeVia(sealedLength, this.#joinedFor));
       if (!plain) {
         throw new CiphertextIntegrityError('authentication', `chunk ${this.#chunk} of segment ${piece.segment} (part ${segment.partNumber}) failed authentication`, { segment: piece.segment, chunk: this.#chunk });
       }
@@ -111,6 +113,12 @@ export class RangeDecryptor {
     }
     if (this.#queue.length > 0) throw new CiphertextIntegrityError('trailing-data', 'the backend sent more bytes than the planned range');
   }
+
+  /** The buffer a chunk arriving across network buffers is joined in (the decipher reads it at once, so one serves every chunk). */
+  readonly #joinedFor = (n: number): Buffer => {
+    if (!this.#joined || this.#joined.length < n) this.#joined = Buffer.allocUnsafe(n);
+    return this.#joined;
+  };
 
   #deliver(plain: Buffer, out: Buffer[]): void {
     const start = Math.min(this.#skip, plain.length);
