@@ -212,7 +212,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
   const countAppends = observeAppends(metrics);
   const audit = new AuditLog(logger, metrics);
   store.onAppended = (results, appends) => {
-    backends.committed(results);
+    backends.committed(results, appends);
     objectStates?.appended(results, appends);
     runner.appended(appends.flatMap((a) => a.events.map((e) => e.type)));
     const changed = objectChanges(appends);

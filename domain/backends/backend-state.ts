@@ -19,25 +19,41 @@ export function initialBackendState(name: string): BackendState {
   return { name, revision: 'no_stream', lifecycle: 'unregistered', limits: undefined, drainJobId: undefined };
 }
 
+/** The lifecycle an event of a backend's stream puts it in; undefined for one that leaves it as it was. */
+export function lifecycleAfter(eventType: string): BackendLifecycle | undefined {
+  switch (eventType) {
+    case 'BackendRegistered':
+    case 'BackendDrainCancelled':
+    case 'BackendReactivated':
+      return 'active';
+    case 'BackendDrainStarted':
+      return 'draining';
+    case 'BackendDrained':
+      return 'drained';
+    case 'BackendRemoved':
+      return 'removed';
+    case 'BackendPurged':
+      return 'purged';
+    default:
+      return undefined;
+  }
+}
+
 export function evolveBackend(state: BackendState, event: DomainEvent): BackendState {
   const revision = revisionAfter(state.revision);
+  const lifecycle = lifecycleAfter(event.type) ?? state.lifecycle;
   switch (event.type) {
     case 'BackendRegistered':
-      return { ...state, revision, lifecycle: 'active', limits: event.data.limits, drainJobId: undefined };
+      return { ...state, revision, lifecycle, limits: event.data.limits, drainJobId: undefined };
     case 'BackendLimitsChanged':
       return { ...state, revision, limits: event.data.limits };
     case 'BackendDrainStarted':
-      return { ...state, revision, lifecycle: 'draining', drainJobId: event.data.jobId };
-    case 'BackendDrained':
-      return { ...state, revision, lifecycle: 'drained' };
+      return { ...state, revision, lifecycle, drainJobId: event.data.jobId };
     case 'BackendDrainCancelled':
     case 'BackendReactivated':
-      return { ...state, revision, lifecycle: 'active', drainJobId: undefined };
     case 'BackendRemoved':
-      return { ...state, revision, lifecycle: 'removed', drainJobId: undefined };
-    case 'BackendPurged':
-      return { ...state, revision, lifecycle: 'purged' };
+      return { ...state, revision, lifecycle, drainJobId: undefined };
     default:
-      return { ...state, revision };
+      return { ...state, revision, lifecycle };
   }
 }

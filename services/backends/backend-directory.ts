@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import type { AppendResult, Position } from '../../domain/eventstore/port.js';
+import { lifecycleAfter } from '../../domain/backends/backend-state.js';
+import type { AppendResult, Position, StreamAppend } from '../../domain/eventstore/port.js';
 import type { BackendCandidate } from '../../domain/placement/placement.js';
 import { decodePosition } from '../../infra/eventstore/positions.js';
 import { BackendClient, type BackendCallInfo, type BackendConnection, type BackendOp } from '../../infra/backend/index.js';
@@ -38,11 +39,18 @@ export interface UsageDelta {
   count?: number;
 }
 
-/** A local adjustment and the local commit it follows (the latest one acknowledged when it was noted). */
+/** A local adjustment (usage, or a lifecycle state this process committed) and the local commit it follows (the latest one acknowledged when it was noted). */
 interface NotedDelta {
   name: string;
   delta: UsageDelta;
+  state?: string;
   after: Position | undefined;
+}
+
+/** Room taken by work in flight that no commit records yet (a part streaming to its backend). */
+interface Held {
+  name: string;
+  delta: UsageDelta;
 }
 
 /** Adjustments kept for the next refresh at most; beyond that the oldest are left to the reads. */
@@ -57,11 +65,16 @@ function visibleIn(snapshot: string, tx: bigint): boolean {
   return !(xip ?? '').split(',').some((x) => x !== '' && BigInt(x) === tx);
 }
 
-function applyDelta(s: BackendSnapshot, delta: UsageDelta): void {
-  s.usedBytes += delta.used ?? 0;
-  s.orphanBytes += delta.orphan ?? 0;
-  s.pendingBytes += delta.pending ?? 0;
-  s.objectCount += delta.count ?? 0;
+function applyDelta(s: BackendSnapshot, delta: UsageDelta, sign = 1): void {
+  s.usedBytes += sign * (delta.used ?? 0);
+  s.orphanBytes += sign * (delta.orphan ?? 0);
+  s.pendingBytes += sign * (delta.pending ?? 0);
+  s.objectCount += sign * (delta.count ?? 0);
+}
+
+function applyNoted(s: BackendSnapshot, n: NotedDelta): void {
+  applyDelta(s, n.delta);
+  if (n.state !== undefined) s.state = n.state;
 }
 
 /** Operations that cost one API request each on a backend; GET bytes are egress, PUT bytes ingress. */
@@ -80,6 +93,7 @@ export class BackendDirectory {
   private snapshot = new Map<string, BackendSnapshot>();
   private lastCommit: Position | undefined;
   private noted: NotedDelta[] = [];
+  private readonly held = new Set<Held>();
   private readsIssued = 0;
   private readApplied = 0;
 
@@ -167,24 +181,64 @@ export class BackendDirectory {
     this.noted = snap === undefined ? [] : this.noted.filter((n) => {
       if (n.after === undefined || visibleIn(snap, BigInt(decodePosition(n.after).txId))) return false;
       const s = next.get(n.name);
-      if (s) applyDelta(s, n.delta);
+      if (s) applyNoted(s, n);
       return true;
     });
+    for (const h of this.held) {
+      const s = next.get(h.name);
+      if (s) applyDelta(s, h.delta);
+    }
     this.snapshot = next;
   }
 
-  /** Told of every append this process committed, before its caller goes on (and notes usage). */
-  committed(results: readonly AppendResult[]): void {
+  /**
+   * Told of every append this process committed, before its caller goes on (and notes usage). A
+   * backend's lifecycle change is noted at once: until a read saw it, a backend this process just
+   * started draining (or drained, or removed) would still be chosen as a target by its own moves and writes.
+   */
+  committed(results: readonly AppendResult[], appends: readonly StreamAppend[]): void {
     const last = results[results.length - 1];
-    if (last) this.lastCommit = last.position;
+    if (!last) return;
+    this.lastCommit = last.position;
+    for (const a of appends) {
+      for (const e of a.events) {
+        const state = lifecycleAfter(e.type);
+        const name = (e.data as { backend?: unknown }).backend;
+        if (state === undefined || typeof name !== 'string') continue;
+        const s = this.snapshot.get(name);
+        if (s) s.state = state;
+        this.remember({ name, delta: {}, state, after: last.position });
+      }
+    }
   }
 
-  /** Adjusts the local snapshot right after a local commit, before the next refresh. */
+  /**
+   * Counts `delta` on `name` through every refresh until the returned function releases it: for
+   * room taken by work in flight that no commit records (yet), which no read of the projections
+   * can show. Noted usage follows a commit and is dropped once a read sees that commit.
+   */
+  hold(name: string, delta: UsageDelta): () => void {
+    const h: Held = { name, delta };
+    this.held.add(h);
+    const s = this.snapshot.get(name);
+    if (s) applyDelta(s, delta);
+    return () => {
+      if (!this.held.delete(h)) return;
+      const now = this.snapshot.get(name);
+      if (now) applyDelta(now, delta, -1);
+    };
+  }
+
+  /** Adjusts the local snapshot right after a local commit (never before: see `hold`), until a read sees that commit. */
   noteUsage(name: string, delta: UsageDelta): void {
     const s = this.snapshot.get(name);
     if (!s) return;
     applyDelta(s, delta);
-    if (this.noted.push({ name, delta, after: this.lastCommit }) > maxNoted) this.noted.shift();
+    this.remember({ name, delta, after: this.lastCommit });
+  }
+
+  private remember(n: NotedDelta): void {
+    if (this.noted.push(n) > maxNoted) this.noted.shift();
   }
 
   /** Every configured backend as the router sees it for an operation of `size` bytes. */

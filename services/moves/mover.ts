@@ -116,16 +116,18 @@ export class Mover {
         : !refused.has(forced) && this.canTake(forced, c.size, refused) ? forced : undefined;
       if (choice === undefined) return undefined;
       const target = { backend: choice, storageKey: placementStorageKey(c.bucket, c.key, c.writeId, ref.moveId), size: c.size };
-      // Counted at once, so the moves this instance starts concurrently see each other's reservations.
-      this.backends.noteUsage(choice, { pending: c.size });
+      // Held at once, so the moves this instance starts concurrently see each other's reservations; noted once committed.
+      const release = this.backends.hold(choice, { pending: c.size });
       try {
         await job.record({ type: 'StartMove', move: ref, from: c.from, to: target });
+        this.backends.noteUsage(choice, { pending: c.size });
         return target;
       } catch (err) {
-        this.backends.noteUsage(choice, { pending: -c.size });
         if (!(err instanceof InvariantViolationError && err.invariant === 'quota')) throw err;
         this.fullTargets.note(job.jobId, choice);
         refused.add(choice);
+      } finally {
+        release();
       }
     }
   }

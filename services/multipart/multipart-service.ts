@@ -153,12 +153,12 @@ export class MultipartService {
         // Read again: the upload may have moved while this part waited.
         const current = await this.requireUpload(upload.bucket, upload.key, upload.uploadId);
         if (!(await this.roomForPart(current, part.partNumber, sealing.storedSize))) return undefined;
-        // Counted while in flight, so the parts sent beside it see the room it takes.
-        this.backends.noteUsage(current.backend, { pending: sealing.storedSize });
+        // Held while in flight (through refreshes: no commit records it yet), so the parts sent beside it see the room it takes.
+        const release = this.backends.hold(current.backend, { pending: sealing.storedSize });
         try {
           return await this.attempts.run(current.uploadId, part.partNumber, () => this.storePart(current, part, sealing, cause));
         } finally {
-          this.backends.noteUsage(current.backend, { pending: -sealing.storedSize });
+          release();
         }
       });
       if (stored) return stored;

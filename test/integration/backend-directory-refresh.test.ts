@@ -3,14 +3,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresEventStore } from '../../infra/eventstore/postgres-event-store.js';
 import { BackendDirectory, type BackendSnapshot } from '../../services/backends/backend-directory.js';
 import { UsageMeter } from '../../services/usage/usage-meter.js';
-import { ObjectWriter, registerBackend } from '../support/object-events.js';
+import { newEvent, ObjectWriter, registerBackend } from '../support/object-events.js';
 import { createMigratedDatabase, type MigratedDatabase } from '../support/store.js';
 
 /**
  * The router's usage view is refreshed from the projections while this process commits and
  * notes its own changes. A refresh whose read was taken before a local commit and answered after
  * that commit was noted must not put the backend back as it was before the commit (a backend a
- * delete freed kept refusing writes as full until the next refresh).
+ * delete freed kept refusing writes as full until the next refresh). Room held by work in flight
+ * (a part streaming to its backend) is not in any read and survives them all until released; a
+ * lifecycle change this process committed is seen at once.
  */
 describe('backend directory refresh against local commits', () => {
   let db: MigratedDatabase;
@@ -62,7 +64,7 @@ describe('backend directory refresh against local commits', () => {
       new UsageMeter(),
     );
     // As the orchestrator wires it: the directory hears of every local commit before its caller goes on.
-    store.onAppended = (results) => directory.committed(results);
+    store.onAppended = (results, appends) => directory.committed(results, appends);
     await registerBackend(store, 'b1', 1000);
   });
   afterAll(async () => db.close());
@@ -124,5 +126,48 @@ describe('backend directory refresh against local commits', () => {
     await refreshing;
     expect(seen('b1')).toEqual(await projected('b1'));
     expect(seen('b1')?.usedBytes).toBe(50);
+  });
+
+  it('room held for a part in flight counts through every read until released', async () => {
+    await directory.refresh(db.pool);
+    const before = await projected('b1');
+    // Held before any commit of this process records it, as a part is held while it streams.
+    const release = directory.hold('b1', { pending: 60 });
+    expect(seen('b1')).toEqual({ ...before, pendingBytes: before.pendingBytes + 60 });
+    await directory.refresh(db.pool);
+    expect(seen('b1')).toEqual({ ...before, pendingBytes: before.pendingBytes + 60 });
+
+    // A read taken before the part's commit and answered after it: the commit's noted bytes count
+    // again, the released hold no more (before, a read dropped the hold and kept its release: the part's room vanished).
+    const held = heldReads();
+    const refreshing = directory.refresh(held.pool);
+    await held.read;
+    await write('part', 30);
+    release();
+    held.release();
+    await refreshing;
+    expect(seen('b1')).toEqual(await projected('b1'));
+    expect(seen('b1')).toMatchObject({ usedBytes: before.usedBytes + 30, pendingBytes: before.pendingBytes });
+    release();
+    expect(seen('b1')).toEqual(await projected('b1'));
+  });
+
+  it('a lifecycle change committed here is seen at once, and a read taken before it does not undo it', async () => {
+    await directory.refresh(db.pool);
+    expect(directory.state('b1')?.state).toBe('active');
+    const held = heldReads();
+    const refreshing = directory.refresh(held.pool);
+    await held.read;
+    await store.appendToStream('backend-b1', [newEvent('BackendDrainStarted', { backend: 'b1', jobId: 'j1' })], { expected: 'stream_exists' });
+    // A drain's moves and writes skip it from now on, not from the next refresh.
+    expect(directory.state('b1')?.state).toBe('draining');
+    expect(directory.candidates(1).find((c) => c.name === 'b1')?.state).toBe('draining');
+    held.release();
+    await refreshing;
+    expect(directory.state('b1')?.state).toBe('draining');
+    await directory.refresh(db.pool);
+    expect(directory.state('b1')?.state).toBe('draining');
+    await store.appendToStream('backend-b1', [newEvent('BackendDrainCancelled', { backend: 'b1', jobId: 'j1' })], { expected: 'stream_exists' });
+    expect(directory.state('b1')?.state).toBe('active');
   });
 });
