@@ -111,14 +111,20 @@ describeOnEachBackend('S3 placement: pack, quotas, 507, Expect: 100-continue, pe
   it('multipart part bytes count against the quota as they arrive (pending bytes)', async () => {
     // b1 has 100 bytes left, b2 none.
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'alpha', Key: 'p/mp' }));
+    const backends = stack.orchestrator.services.backends;
+    const client = backends.require('b1').client;
+    const original = client.uploadPart.bind(client);
+    // The router's view is refreshed while part 1 streams: no read shows its room yet, which must still count.
+    client.uploadPart = async (...args: Parameters<typeof original>) => {
+      await backends.refresh(stack.db.pool);
+      return original(...args);
+    };
     await s3.send(new UploadPartCommand({ Bucket: 'alpha', Key: 'p/mp', UploadId, PartNumber: 1, Body: patternBytes(60, 8) }));
     expect((await usage(stack)).b1).toEqual({ used: 900, pending: 60, orphan: 0 });
     // Now a 50-byte PUT does not fit anywhere…
     expect(await failure(s3.send(new PutObjectCommand({ Bucket: 'alpha', Key: 'p/after-part', Body: patternBytes(50, 9) })))).toMatchObject({ status: 507 });
     // …nor does a part that would overfill the upload's backend: refused before any byte goes there.
-    const client = stack.orchestrator.services.backends.require('b1').client;
     const sentParts: number[] = [];
-    const original = client.uploadPart.bind(client);
     client.uploadPart = (...args: Parameters<typeof original>) => {
       sentParts.push(args[2]);
       return original(...args);
