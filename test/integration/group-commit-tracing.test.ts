@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { context } from '@opentelemetry/api';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tracePool } from '../../infra/db/traced-pool.js';
 import { PostgresEventStore } from '../../infra/eventstore/postgres-event-store.js';
@@ -18,20 +17,18 @@ import { createMigratedDatabase, type MigratedDatabase } from '../support/store.
  */
 describe('group commit under tracing', () => {
   let db: MigratedDatabase;
-  let pool: pg.Pool;
   let store: PostgresEventStore;
   let tracer: TracerHandle;
   const exporter = new InMemorySpanExporter();
 
   beforeAll(async () => {
     db = await createMigratedDatabase();
-    pool = tracePool(new pg.Pool({ connectionString: db.url, max: 4 }));
-    store = new PostgresEventStore(pool);
+    // This file's own database: its pool traced as tracing would do it.
+    store = new PostgresEventStore(tracePool(db.pool));
     tracer = startTracer({ url: new URL('http://127.0.0.1:9/v1/traces'), sampleRate: 0, serviceVersion: 'test', instanceId: 'test', exporter });
   });
   afterAll(async () => {
     await tracer?.shutdown();
-    await pool?.end();
     await db?.close();
   });
 
