@@ -53,9 +53,12 @@ describe('integrity.verify_on_replicate: a drain never moves corrupt bytes', () 
     await corrupt('all-corrupt', 'b2');
     const jobId = await stack.orchestrator.services.backendAdmin.startDrain('b1', cause);
 
-    // The object with a healthy copy elsewhere is moved to b3 from b2's bytes.
-    await expect.poll(async () => (await eventsOf('b1-corrupt')).filter((e) => e.type === 'CopyMoved').map((e) => [e.data.from?.backend, e.data.to?.backend]),
-      { timeout: 60_000, interval: 200 }).toEqual([['b1', 'b3']]);
+    // The object with a healthy copy elsewhere gets b2's bytes on b3 in place of its b1 copy: by the
+    // drain's move, or by the read-repair the corrupt copy queued, which also writes off the
+    // draining backend (then the move finds the object changed and skips it). Either way, once.
+    const relocated = (events: Awaited<ReturnType<typeof eventsOf>>) => events
+      .filter((e) => e.type === 'CopyMoved' || e.type === 'CopyRepaired').map((e) => [e.data.from?.backend, e.data.to?.backend]);
+    await expect.poll(async () => relocated(await eventsOf('b1-corrupt')), { timeout: 60_000, interval: 200 }).toEqual([['b1', 'b3']]);
     expect((await eventsOf('b1-corrupt')).filter((e) => e.type === 'CopyCorrupted').map((e) => [e.data.backend, e.data.component])).toEqual([['b1', 'replicate']]);
     expect((await copies('b1-corrupt')).map((c) => c.backend)).toEqual(['b2', 'b3']);
     for (const c of await copies('b1-corrupt')) expect(sha256(await readFile(await s3rverObjectFile(s3rverOf(c.backend), c.storage_key))), c.backend).toBe(sha256(healthy));
