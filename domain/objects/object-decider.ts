@@ -70,6 +70,14 @@ const holds = (version: ObjectVersion, copy: Pick<StoredCopy, 'backend' | 'stora
 
 const holdsOn = (version: ObjectVersion, backend: string): boolean => version.copies.some((c) => c.backend === backend);
 
+/** Why a move decided nothing on this state: the reason its job records for skipping it. */
+export function moveSupersededReason(state: ObjectState, move: Extract<ObjectCommand, { type: 'MoveCopy' }>): string {
+  const version = currentVersion(state, move.writeId);
+  if (!version) return state.current ? 'a client overwrote the object during the move' : 'the object was deleted during the move';
+  if (!holds(version, move.from)) return `the copy on ${move.from.backend} was replaced during the move (a repair or another job)`;
+  return `${move.to.backend} already holds a copy`;
+}
+
 /** A new version replaces the current one; the old version's copies become orphans. */
 function decideWrite(state: ObjectState, command: Extract<ObjectCommand, { type: 'Write' }>): ObjectEvent[] {
   const cmd = command.version;

@@ -3,6 +3,7 @@ import type { StoredCopy } from '../../domain/events/common.js';
 import { ConcurrencyError, InvariantViolationError } from '../../domain/eventstore/errors.js';
 import type { InFlightMove } from '../../domain/jobs/job-state.js';
 import type { ObjectState } from '../../domain/objects/object-state.js';
+import { moveSupersededReason } from '../../domain/objects/object-decider.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
 import type { BackendDirectory } from '../backends/backend-directory.js';
 import type { OrphanRecorder } from '../cleanup/orphans.js';
@@ -169,10 +170,12 @@ export class Mover {
 
     // CopyMoved on the object (compare-and-swap on its revision) and MoveCompleted on the job in one
     // transaction; a concurrent change makes the object decide again, and a client's overwrite or
-    // delete, or the target holding a copy meanwhile, decides nothing: the move is skipped.
+    // delete, a repair replacing the source copy, or the target holding a copy meanwhile, decides
+    // nothing: the move is skipped, saying which.
     const source = { backend: c.from, storageKey: c.storageKey, size: c.size };
     try {
-      const handled = await this.objects.change(c.bucket, c.key, { type: 'MoveCopy', writeId: c.writeId, from: source, to: target, jobId, moveId, ids: cleanupIds }, cause, {
+      const command = { type: 'MoveCopy' as const, writeId: c.writeId, from: source, to: target, jobId, moveId, ids: cleanupIds };
+      const handled = await this.objects.change(c.bucket, c.key, command, cause, {
         initial: state,
         via: job.appenderFor({ type: 'CompleteMove', move: ref, from: c.from, to: target, bytes: c.size }),
         maxAttempts: maxCommitAttempts,
@@ -180,8 +183,9 @@ export class Mover {
       const moved = handled.events[0];
       if (moved?.type !== 'CopyMoved') {
         await this.abandon(target, cause);
-        await job.record({ type: 'SkipMove', move: ref, reason: 'a client changed the object during the move' });
-        return { kind: 'skipped', reason: 'a client changed the object during the move' };
+        const reason = moveSupersededReason(handled.state, command);
+        await job.record({ type: 'SkipMove', move: ref, reason });
+        return { kind: 'skipped', reason };
       }
       this.backends.noteUsage(target.backend, { used: target.size, count: 1, pending: -target.size });
       this.backends.noteUsage(c.from, { used: -c.size, orphan: c.size, count: -1 });

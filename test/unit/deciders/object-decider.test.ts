@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../../domain/errors.js';
 import type { DomainEvent } from '../../../domain/events/catalog.js';
 import type { StoredCopy } from '../../../domain/events/common.js';
-import { decideObject, type IdSource, type WriteObjectCommand } from '../../../domain/objects/object-decider.js';
+import { decideObject, moveSupersededReason, type IdSource, type WriteObjectCommand } from '../../../domain/objects/object-decider.js';
 import { evolveObject, initialObjectState } from '../../../domain/objects/object-state.js';
 import { deciderSpec } from '../../support/decider-spec.js';
 
@@ -105,6 +105,17 @@ describe('object decider', () => {
     object.given(w1Twice).when({ ...move, to: copy('b2') }).thenNothing();
     object.given(w1, written('W2', ['b1'])).when(move).thenNothing();
     object.given(w1).when({ ...move, from: copy('b2') }).thenNothing();
+  });
+
+  it('says why a move decided nothing: an overwrite, a delete, the source copy replaced, or the target holding a copy', () => {
+    const move = { type: 'MoveCopy' as const, writeId: 'W1', from: copy('b1'), to: copy('b3'), jobId: 'J1', moveId: 'M1', ids: ids() };
+    const stateOf = (...history: DomainEvent[]) => history.reduce(evolveObject, initialObjectState('alpha', 'k'));
+    const deleted: DomainEvent = { type: 'ObjectDeleted', data: { bucket: 'alpha', key: 'k', writeId: 'W1', size: 10, reason: 'client', displaced: [], reclaim: true } };
+    const repaired: DomainEvent = { type: 'CopyRepaired', data: { bucket: 'alpha', key: 'k', writeId: 'W1', from: orphaned(copy('b1'), 'C1'), to: copy('b3'), source: 'b2' } };
+    expect(moveSupersededReason(stateOf(w1, written('W2', ['b1'])), move)).toBe('a client overwrote the object during the move');
+    expect(moveSupersededReason(stateOf(w1, deleted), move)).toBe('the object was deleted during the move');
+    expect(moveSupersededReason(stateOf(w1Twice, repaired), move)).toBe('the copy on b1 was replaced during the move (a repair or another job)');
+    expect(moveSupersededReason(stateOf(written('W1', ['b1', 'b3'])), move)).toBe('b3 already holds a copy');
   });
 
   it('given a removed backend, when its copy is removed, then the copy is dropped, or the object deleted when it was the only copy', () => {
