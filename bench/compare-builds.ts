@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { serverSet, type ChildServer } from './child.js';
-import { startGateway } from './gateway.js';
+import { databaseCpuReader, startGateway } from './gateway.js';
 import { LoadRecorder, runClosedLoop, sendAll, type SmallRequest } from './load.js';
 import { startPassthroughProxy } from './passthrough-proxy.js';
 import { smallBody } from './pattern.js';
@@ -36,8 +36,8 @@ interface Compared {
   requests: SmallRequest[];
   all: LoadRecorder;
   warm: LoadRecorder;
-  /** req/s and CPU µs per request, round by round. */
-  rounds: { reqPerSec: number; cpuUs: number }[];
+  /** req/s, CPU µs per request and the database server's CPU µs per request, round by round. */
+  rounds: { reqPerSec: number; cpuUs: number; databaseCpuUs: number }[];
 }
 
 type GatewayStarter = typeof startGateway;
@@ -79,9 +79,10 @@ function summary(t: Compared, proxy: Compared): string {
   const p = proxy.all.result();
   const ratios = t.rounds.map((r, i) => r.reqPerSec / (proxy.rounds[i]?.reqPerSec ?? NaN));
   const cpu = (us: number | null): string => (us === null ? '?' : us.toFixed(0));
+  const database = warm.databaseCpuUsPerRequest === null ? '' : `, PostgreSQL ${cpu(all.databaseCpuUsPerRequest)} µs/req, warm ${cpu(warm.databaseCpuUsPerRequest)}`;
   return `${t.label.padEnd(10)} ${all.reqPerSec.toFixed(0).padStart(6)} req/s  ×proxy ${(all.reqPerSec / p.reqPerSec).toFixed(3)}` +
     ` (median round ${median(ratios).toFixed(3)})  p50 ${all.latency.p50Ms.toFixed(1)} ms  p99 ${all.latency.p99Ms.toFixed(1)} ms` +
-    ` (×${(all.latency.p99Ms / p.latency.p99Ms).toFixed(2)})  CPU ${cpu(all.serverCpuUsPerRequest)} µs/req, warm ${cpu(warm.serverCpuUsPerRequest)}` +
+    ` (×${(all.latency.p99Ms / p.latency.p99Ms).toFixed(2)})  CPU ${cpu(all.serverCpuUsPerRequest)} µs/req, warm ${cpu(warm.serverCpuUsPerRequest)}${database}` +
     `  errors ${all.errors}${all.errorSamples[0] ? ` (${all.errorSamples[0]})` : ''}`;
 }
 
@@ -130,26 +131,34 @@ async function main(): Promise<void> {
     for (const [label, server] of started) {
       targets.push({ label, server, requests: await requestsFor(server.origin, label, workload), all: new LoadRecorder(), warm: new LoadRecorder(), rounds: [] });
     }
-    console.log(`4 KiB ${workload.toUpperCase()}, ${connections} clients, ${rounds} rounds of ${durationMs / 1000} s per target`);
+    // Every round reads the whole server's CPU: use a PostgreSQL server of its own for the figure to mean this bench alone.
+    const databaseCpu = await databaseCpuReader();
+    console.log(`4 KiB ${workload.toUpperCase()}, ${connections} clients, ${rounds} rounds of ${durationMs / 1000} s per target` +
+      (databaseCpu === undefined ? '' : '; PostgreSQL CPU per request read from its processes'));
     for (let round = 0; round < rounds; round++) {
       for (const t of round % 2 === 0 ? targets : [...targets].reverse()) {
         const recorder = new LoadRecorder();
         await runClosedLoop({
           origin: t.server.origin, connections, warmupMs: round === 0 ? 2000 : 500, durationMs, serverPid: t.server.pid, requests: t.requests,
+          databaseCpu: t.label === 'proxy' ? undefined : databaseCpu,
         }, recorder);
         const r = recorder.result();
-        t.rounds.push({ reqPerSec: r.reqPerSec, cpuUs: r.serverCpuUsPerRequest ?? NaN });
+        t.rounds.push({ reqPerSec: r.reqPerSec, cpuUs: r.serverCpuUsPerRequest ?? NaN, databaseCpuUs: r.databaseCpuUsPerRequest ?? NaN });
         for (const into of round >= skipRounds ? [t.all, t.warm] : [t.all]) {
           into.requests += recorder.requests;
           into.bytes += recorder.bytes;
           into.seconds += recorder.seconds;
           into.serverCpuSeconds += recorder.serverCpuSeconds;
+          into.databaseCpuSeconds += recorder.databaseCpuSeconds;
           into.histogram.add(recorder.histogram);
           into.failures.count += recorder.failures.count;
           into.failures.samples.push(...recorder.failures.samples.slice(0, 5 - into.failures.samples.length));
         }
       }
-      const line = targets.map((t) => `${t.label} ${t.rounds[round]?.reqPerSec.toFixed(0)}/s ${t.rounds[round]?.cpuUs.toFixed(0)} µs`).join('  ');
+      const line = targets.map((t) => {
+        const r = t.rounds[round];
+        return `${t.label} ${r?.reqPerSec.toFixed(0)}/s ${r?.cpuUs.toFixed(0)} µs${Number.isNaN(r?.databaseCpuUs) ? '' : ` +pg ${r?.databaseCpuUs.toFixed(0)} µs`}`;
+      }).join('  ');
       console.log(`round ${round} (load ${loadavg()[0]?.toFixed(1)}): ${line}`);
     }
     const proxy = targets[0] as Compared;

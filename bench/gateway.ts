@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { request } from 'undici';
 import { keepTail, stopChild, trackChild, waitForExit, type ChildServer } from './child.js';
+import { postmasterOf, processTreeCpuSeconds } from './procfs.js';
 import { BENCH_BUCKET, BENCH_CREDENTIALS } from './signing.js';
 import { postgresAnswers } from '../infra/db/postgres-answers.js';
 
@@ -36,6 +37,24 @@ export async function adminQuery(adminUrl: string, sql: string): Promise<void> {
   await client.connect();
   try {
     await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Reads the CPU time of every process of the PostgreSQL server at `adminUrl` (backends, WAL
+ * writer, checkpointer, …) when it runs on this machine, else undefined. Only a server of its
+ * own (S3O_BENCH_PG_URL) gives the bench's share alone.
+ */
+export async function databaseCpuReader(adminUrl = LOCAL_ADMIN_URL): Promise<(() => Promise<number>) | undefined> {
+  if (!(await postgresAnswers(adminUrl))) return undefined;
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const backend = Number((await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid);
+    const postmaster = await postmasterOf(backend);
+    return postmaster === undefined ? undefined : () => processTreeCpuSeconds(postmaster);
   } finally {
     await client.end();
   }

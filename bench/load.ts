@@ -32,6 +32,8 @@ export interface LoadResult {
   latency: LatencySummary;
   /** CPU time of the process that answered, per request in the timed window (null if unreadable). */
   serverCpuUsPerRequest: number | null;
+  /** CPU time of the local PostgreSQL server's processes, per request (null when not measured). */
+  databaseCpuUsPerRequest: number | null;
 }
 
 export interface SmallRequest extends SignedRequest {
@@ -91,6 +93,8 @@ export class LoadRecorder {
   seconds = 0;
   /** NaN once a reading failed. */
   serverCpuSeconds = 0;
+  /** NaN when not measured. */
+  databaseCpuSeconds = 0;
 
   result(): LoadResult {
     return {
@@ -102,6 +106,7 @@ export class LoadRecorder {
       mbPerSec: this.bytes / this.seconds / 1e6,
       latency: summarize(this.histogram),
       serverCpuUsPerRequest: perUnit(this.serverCpuSeconds * 1e6, this.requests),
+      databaseCpuUsPerRequest: perUnit(this.databaseCpuSeconds * 1e6, this.requests),
     };
   }
 }
@@ -127,6 +132,8 @@ export interface ClosedLoopOptions {
   serverPid: number;
   /** Used round-robin, continuing where the previous run with the same list stopped. */
   requests: readonly SmallRequest[];
+  /** CPU seconds the database server has used so far, when it runs on this machine. */
+  databaseCpu?: () => Promise<number>;
 }
 
 const cursors = new WeakMap<readonly SmallRequest[], number>();
@@ -161,6 +168,7 @@ export async function runClosedLoop(options: ClosedLoopOptions, recorder: LoadRe
 
   const clients = Array.from({ length: options.connections }, client);
   await new Promise((done) => setTimeout(done, options.warmupMs));
+  const databaseBefore = await options.databaseCpu?.();
   const [seconds, cpu] = await serverCpu(options.serverPid, async () => {
     measuring = true;
     const start = process.hrtime.bigint();
@@ -168,8 +176,10 @@ export async function runClosedLoop(options: ClosedLoopOptions, recorder: LoadRe
     measuring = false;
     return Number(process.hrtime.bigint() - start) / 1e9;
   });
+  const databaseAfter = await options.databaseCpu?.();
   recorder.seconds += seconds;
   recorder.serverCpuSeconds += cpu;
+  recorder.databaseCpuSeconds += databaseBefore === undefined || databaseAfter === undefined ? NaN : databaseAfter - databaseBefore;
   stopped = true;
   await Promise.all(clients);
   cursors.set(requests, next % requests.length);

@@ -92,3 +92,11 @@ export async function parentPid(pid: number): Promise<number | undefined> {
   const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
   return text === undefined ? undefined : Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[1]);
 }
+
+/** The postmaster of a PostgreSQL backend running on this machine (its parent, a postgres process), else undefined. */
+export async function postmasterOf(backendPid: number): Promise<number | undefined> {
+  const parent = await parentPid(backendPid);
+  if (parent === undefined) return undefined;
+  const comm = await readFile(`/proc/${parent}/comm`, 'utf8').catch(() => '');
+  return comm.trim().startsWith('postgres') ? parent : undefined;
+}

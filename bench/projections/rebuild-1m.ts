@@ -14,7 +14,6 @@
  *
  *   node dist/bench/projections/rebuild-1m.js [--events 1000000] [--through-append] [--keep]
  */
-import { readFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -22,7 +21,7 @@ import { createPool } from '../../infra/db/pool.js';
 import { PostgresEventStore } from '../../infra/eventstore/postgres-event-store.js';
 import { createLogger } from '../../infra/telemetry/logger.js';
 import { formatCount, ProgressBar } from '../../ops/index.js';
-import { parentPid, processTreeCpuSeconds } from '../procfs.js';
+import { postmasterOf, processTreeCpuSeconds } from '../procfs.js';
 import { ProjectionRunner } from '../../projections/async/runner.js';
 import { rebuildProjections, verifyProjections, type ProgressFn, type RebuildReport } from '../../projections/rebuild.js';
 import { allProjections, asyncProjections, inlineProjections, type ProjectionInfo } from '../../projections/registry.js';
@@ -40,13 +39,9 @@ const dbName = `s3o_bench_rebuild_${Date.now()}`;
 const load = () => `load ${loadavg()[0]?.toFixed(1)}`;
 const rate = (events: number, seconds: number) => `${formatCount(events)} events in ${seconds.toFixed(1)} s = ${formatCount(events / seconds)} events/s`;
 
-/** The postmaster's pid when the server runs on this machine (a backend's parent is a postgres process), else undefined. */
+/** The postmaster's pid when the server runs on this machine, else undefined. */
 async function localPostmaster(pool: pg.Pool): Promise<number | undefined> {
-  const backend = Number((await pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid);
-  const parent = await parentPid(backend);
-  if (parent === undefined) return undefined;
-  const comm = await readFile(`/proc/${parent}/comm`, 'utf8').catch(() => '');
-  return comm.trim().startsWith('postgres') ? parent : undefined;
+  return postmasterOf(Number((await pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid));
 }
 let postmaster: number | undefined;
 const serverCpu = async () => (postmaster === undefined ? 0 : processTreeCpuSeconds(postmaster));
