@@ -34,6 +34,12 @@ export interface LoadResult {
   serverCpuUsPerRequest: number | null;
   /** CPU time of the local PostgreSQL server's processes, per request (null when not measured). */
   databaseCpuUsPerRequest: number | null;
+  /** Untimed warm-up before the rounds, in all. */
+  warmupSeconds: number;
+  /** With a settling warm-up: the server's CPU µs per request in each of its one-second windows. */
+  warmupWindowsCpuUs: number[];
+  /** Each round's req/s and server CPU µs per request. */
+  rounds: { reqPerSec: number; serverCpuUsPerRequest: number | null }[];
 }
 
 export interface SmallRequest extends SignedRequest {
@@ -95,6 +101,12 @@ export class LoadRecorder {
   serverCpuSeconds = 0;
   /** NaN when not measured. */
   databaseCpuSeconds = 0;
+  /** Untimed warm-up, all runs together. */
+  warmupSeconds = 0;
+  /** CPU µs per request of each window of a settling warm-up (the last run's). */
+  warmupWindowsCpuUs: number[] = [];
+  /** req/s and server CPU µs per request of each run (round). */
+  readonly rounds: { reqPerSec: number; serverCpuUsPerRequest: number | null }[] = [];
 
   result(): LoadResult {
     return {
@@ -107,6 +119,9 @@ export class LoadRecorder {
       latency: summarize(this.histogram),
       serverCpuUsPerRequest: perUnit(this.serverCpuSeconds * 1e6, this.requests),
       databaseCpuUsPerRequest: perUnit(this.databaseCpuSeconds * 1e6, this.requests),
+      warmupSeconds: this.warmupSeconds,
+      warmupWindowsCpuUs: this.warmupWindowsCpuUs,
+      rounds: this.rounds,
     };
   }
 }
@@ -134,7 +149,15 @@ export interface ClosedLoopOptions {
   requests: readonly SmallRequest[];
   /** CPU seconds the database server has used so far, when it runs on this machine. */
   databaseCpu?: () => Promise<number>;
+  /**
+   * Warm up past `warmupMs` until this many requests were answered (V8 optimises a fresh server's
+   * code by how often it ran), for at most `warmupCapMs` in all.
+   */
+  warmupRequests?: { count: number; capMs: number };
 }
+
+/** A warm-up past `warmupMs` notes the server's CPU per request in windows this long. */
+const WARMUP_WINDOW_MS = 1000;
 
 const cursors = new WeakMap<readonly SmallRequest[], number>();
 
@@ -145,6 +168,7 @@ export async function runClosedLoop(options: ClosedLoopOptions, recorder: LoadRe
   const pool = new Pool(options.origin, { connections: options.connections, pipelining: 1, keepAliveTimeout: 30_000 });
   let measuring = false;
   let stopped = false;
+  let answered = 0;
   let next = cursors.get(requests) ?? 0;
 
   const client = async (): Promise<void> => {
@@ -158,6 +182,7 @@ export async function runClosedLoop(options: ClosedLoopOptions, recorder: LoadRe
       } catch (err) {
         failure = describe(err);
       }
+      answered++;
       if (!measuring) continue;
       recorder.histogram.record(Number(process.hrtime.bigint() - t0));
       recorder.requests++;
@@ -167,7 +192,14 @@ export async function runClosedLoop(options: ClosedLoopOptions, recorder: LoadRe
   };
 
   const clients = Array.from({ length: options.connections }, client);
+  const warmupStart = performance.now();
   await new Promise((done) => setTimeout(done, options.warmupMs));
+  if (options.warmupRequests !== undefined) {
+    const { count, capMs } = options.warmupRequests;
+    recorder.warmupWindowsCpuUs = await warmUntil(options.serverPid, () => answered, count, warmupStart + capMs);
+  }
+  recorder.warmupSeconds += (performance.now() - warmupStart) / 1000;
+  const requestsBefore = recorder.requests;
   const databaseBefore = await options.databaseCpu?.();
   const [seconds, cpu] = await serverCpu(options.serverPid, async () => {
     measuring = true;
@@ -177,13 +209,27 @@ export async function runClosedLoop(options: ClosedLoopOptions, recorder: LoadRe
     return Number(process.hrtime.bigint() - start) / 1e9;
   });
   const databaseAfter = await options.databaseCpu?.();
+  const recordedInRun = recorder.requests - requestsBefore;
   recorder.seconds += seconds;
   recorder.serverCpuSeconds += cpu;
+  recorder.rounds.push({ reqPerSec: recordedInRun / seconds, serverCpuUsPerRequest: perUnit(cpu * 1e6, recordedInRun) });
   recorder.databaseCpuSeconds += databaseBefore === undefined || databaseAfter === undefined ? NaN : databaseAfter - databaseBefore;
   stopped = true;
   await Promise.all(clients);
   cursors.set(requests, next % requests.length);
   await pool.close();
+}
+
+/** Windows of WARMUP_WINDOW_MS until `count` requests were answered or the deadline; returns each window's CPU µs per request. */
+async function warmUntil(pid: number, answered: () => number, count: number, deadline: number): Promise<number[]> {
+  const windows: number[] = [];
+  while (answered() < count && performance.now() < deadline) {
+    const [cpuBefore, countBefore] = [await cpuSeconds(pid), answered()];
+    await new Promise((done) => setTimeout(done, Math.min(WARMUP_WINDOW_MS, Math.max(0, deadline - performance.now()))));
+    const [cpuAfter, inWindow] = [await cpuSeconds(pid), answered() - countBefore];
+    if (cpuBefore !== undefined && cpuAfter !== undefined && inWindow > 0) windows.push(((cpuAfter - cpuBefore) * 1e6) / inWindow);
+  }
+  return windows;
 }
 
 /** Sends every request once with `concurrency` clients (setup work such as preloading objects). */

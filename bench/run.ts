@@ -26,6 +26,9 @@ const USAGE = `Usage: npm run bench -- [options]
                           objects, prepared on the first run and kept (see bench/README.md)
   --duration <seconds>    timed window per target of each small-object run (default 10)
   --warmup <seconds>      untimed warm-up before each small-object run (default 2)
+  --warmup-requests <n>   the warm-up goes on until n requests were answered (default 10000;
+                          every target alike: V8 optimises a fresh server by how often its
+                          code ran), for at most --warmup-cap seconds in all (default 20)
   --rounds <n>            split the timed part into n rounds that alternate between the
                           targets, so background load hits all of them alike (default 3)
   --connections <n>       concurrent clients for the small GET (default 32)
@@ -50,6 +53,12 @@ function positive(name: string, text: string, integer: boolean): number {
   return n;
 }
 
+function nonNegative(name: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a non-negative number, got "${text}"`);
+  return n;
+}
+
 interface Options {
   settings: BenchSettings; targets: TargetName[]; skipLarge: boolean; workloads: readonly string[] | undefined; resultsDir: string;
   drain: { objects: number; concurrency: number } | undefined;
@@ -62,6 +71,8 @@ function parseOptions(): Options | undefined {
       only: { type: 'string' },
       duration: { type: 'string', default: '10' },
       warmup: { type: 'string', default: '2' },
+      'warmup-requests': { type: 'string', default: '10000' },
+      'warmup-cap': { type: 'string', default: '20' },
       rounds: { type: 'string', default: '3' },
       connections: { type: 'string', default: '32' },
       'put-connections': { type: 'string', default: '16' },
@@ -92,13 +103,15 @@ function parseOptions(): Options | undefined {
     workloads,
     settings: {
       warmupMs: positive('warmup', values.warmup, false) * 1000,
+      warmupRequests: nonNegative('warmup-requests', values['warmup-requests']),
+      warmupCapMs: nonNegative('warmup-cap', values['warmup-cap']) * 1000,
       durationMs: positive('duration', values.duration, false) * 1000,
       rounds: positive('rounds', values.rounds, true),
       getConnections: positive('connections', values.connections, true),
       putConnections: positive('put-connections', values['put-connections'], true),
       smallSize: 4096,
       getObjects: 256,
-      putKeys: 16_384,
+      putKeys: 40_960,
       largeSize: 64 * MIB,
       largeCount: positive('large-count', values['large-count'], true),
       rssSize: 1024 * MIB,

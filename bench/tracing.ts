@@ -98,6 +98,7 @@ async function main(): Promise<number> {
   }
   const settings: BenchSettings = {
     warmupMs: positive('warmup', values.warmup, false) * 1000,
+    warmupRequests: 0, warmupCapMs: 0,
     durationMs: positive('duration', values.duration, false) * 1000,
     rounds: positive('rounds', values.rounds, true),
     getConnections: positive('connections', values.connections, true),

@@ -31,6 +31,14 @@ export interface Target {
 export interface BenchSettings {
   /** Untimed warm-up before the first round of a small-object run (later rounds warm up for ≤ 0.5 s). */
   warmupMs: number;
+  /**
+   * The first round's warm-up goes on past `warmupMs` until this many requests were answered
+   * (every target alike: V8 optimises a fresh server's code by how often it ran, so a gateway
+   * answering a fifth of the proxy's requests per second needs five times as long), for at most
+   * `warmupCapMs` in all. 0: a fixed warm-up.
+   */
+  warmupRequests: number;
+  warmupCapMs: number;
   /** Timed window of a small-object run per target, split over the rounds. */
   durationMs: number;
   rounds: number;
@@ -99,6 +107,7 @@ function closedLoopSession(target: Target, s: BenchSettings, connections: number
       origin: target.origin,
       connections,
       warmupMs: index === 0 ? s.warmupMs : Math.min(s.warmupMs, LATER_ROUND_WARMUP_MS),
+      ...(index === 0 && s.warmupRequests > 0 ? { warmupRequests: { count: s.warmupRequests, capMs: s.warmupCapMs } } : {}),
       durationMs: s.durationMs / s.rounds,
       serverPid: target.pid,
       requests,
