@@ -28,6 +28,8 @@ const USAGE = `Usage: node dist/bench/compare-builds.js [options]
   --duration <seconds>    timed part of each target's round (default 3)
   --connections <n>       clients (default 16 for put, 32 for get)
   --skip-rounds <n>       rounds left out of the warm CPU figure (default 2)
+  --encrypted             every build's gateway with encryption at rest on, plus this build's
+                          plain gateway ("this-plain") as the yardstick of issue 9's 4 KiB ratios
   Set S3O_BENCH_PG_URL / S3O_BENCH_GATEWAY_NODE_ARGS as for npm run bench.`;
 
 interface Compared {
@@ -73,7 +75,8 @@ function median(xs: number[]): number {
   return s.length % 2 === 1 ? (s[Math.floor(mid)] ?? NaN) : ((s[mid - 1] ?? NaN) + (s[mid] ?? NaN)) / 2;
 }
 
-function summary(t: Compared, proxy: Compared): string {
+/** `plain`: with --encrypted, this build's plain gateway, to which the encrypted ones are compared (issue 9: ≥ 0.9× for 4 KiB). */
+function summary(t: Compared, proxy: Compared, plain: Compared | undefined): string {
   const all = t.all.result();
   const warm = t.warm.result();
   const p = proxy.all.result();
@@ -83,7 +86,16 @@ function summary(t: Compared, proxy: Compared): string {
   return `${t.label.padEnd(10)} ${all.reqPerSec.toFixed(0).padStart(6)} req/s  ×proxy ${(all.reqPerSec / p.reqPerSec).toFixed(3)}` +
     ` (median round ${median(ratios).toFixed(3)})  p50 ${all.latency.p50Ms.toFixed(1)} ms  p99 ${all.latency.p99Ms.toFixed(1)} ms` +
     ` (×${(all.latency.p99Ms / p.latency.p99Ms).toFixed(2)})  CPU ${cpu(all.serverCpuUsPerRequest)} µs/req, warm ${cpu(warm.serverCpuUsPerRequest)}${database}` +
-    `  errors ${all.errors}${all.errorSamples[0] ? ` (${all.errorSamples[0]})` : ''}`;
+    `  errors ${all.errors}${all.errorSamples[0] ? ` (${all.errorSamples[0]})` : ''}` +
+    (plain && plain !== t && t !== proxy ? versusPlain(t, plain) : '');
+}
+
+function versusPlain(t: Compared, plain: Compared): string {
+  const ratios = t.rounds.map((r, i) => r.reqPerSec / (plain.rounds[i]?.reqPerSec ?? NaN));
+  const warm = t.warm.result().serverCpuUsPerRequest;
+  const plainWarm = plain.warm.result().serverCpuUsPerRequest;
+  const extra = warm === null || plainWarm === null ? '?' : `${warm - plainWarm >= 0 ? '+' : ''}${(warm - plainWarm).toFixed(0)}`;
+  return `\n${''.padEnd(11)}×this-plain ${(t.all.result().reqPerSec / plain.all.result().reqPerSec).toFixed(3)} (median round ${median(ratios).toFixed(3)}), warm CPU ${extra} µs/req`;
 }
 
 async function main(): Promise<void> {
@@ -95,6 +107,7 @@ async function main(): Promise<void> {
       duration: { type: 'string', default: '3' },
       connections: { type: 'string' },
       'skip-rounds': { type: 'string', default: '2' },
+      encrypted: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -122,8 +135,13 @@ async function main(): Promise<void> {
     servers.push(upstream);
     const started: [string, ChildServer][] = [['proxy', await startPassthroughProxy(upstream.origin)]];
     servers.push(started[0]?.[1] as ChildServer);
+    if (values.encrypted) {
+      const plain = await startGateway(upstream.origin, undefined, 'gateway-this-plain');
+      servers.push(plain);
+      started.push(['this-plain', plain]);
+    }
     for (const [label, start] of builds) {
-      const gateway = await start(upstream.origin, undefined, `gateway-${label}`);
+      const gateway = await start(upstream.origin, undefined, `gateway-${label}`, { encrypted: values.encrypted });
       servers.push(gateway);
       started.push([label, gateway]);
     }
@@ -162,7 +180,8 @@ async function main(): Promise<void> {
       console.log(`round ${round} (load ${loadavg()[0]?.toFixed(1)}): ${line}`);
     }
     const proxy = targets[0] as Compared;
-    for (const t of targets) console.log(summary(t, proxy));
+    const plain = targets.find((t) => t.label === 'this-plain');
+    for (const t of targets) console.log(summary(t, proxy, plain));
   } finally {
     await stopAll();
   }
