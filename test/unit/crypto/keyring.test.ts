@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createCipheriv, createHmac, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import {
   createDataKey, createKeyring, createStoredObjectDecryptStream, KeySourceError, localKeyFingerprint, openDataKey, UnknownKeyAliasError,
   UnknownKeyIdError, type EncryptionKeySettings,
 } from '../../../infra/crypto/index.js';
+import { LocalMasterKey } from '../../../infra/crypto/keys/local-master-key.js';
 import { encryptParts, plaintextOf, runThrough } from '../../support/encryption.js';
 
 const keyA = randomBytes(32);
@@ -45,6 +46,31 @@ describe('fingerprints', () => {
     for (const keyring of [one, two]) {
       expect((await runThrough(createStoredObjectDecryptStream(keyring), [object.stored])).equals(object.plaintext)).toBe(true);
       await expect(openDataKey(keyring, object.envelope)).resolves.toBeDefined();
+    }
+  });
+});
+
+describe('local key wrap (AES-256 key wrap, RFC 3394)', () => {
+  const defaultIv = Buffer.from('a6a6a6a6a6a6a6a6', 'hex');
+
+  test('RFC 3394 §4.6 known answer, also as a key\'s second and later wraps', async () => {
+    const kek = Buffer.from('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', 'hex');
+    const keyData = Buffer.from('00112233445566778899aabbccddeeff000102030405060708090a0b0c0d0e0f', 'hex');
+    const expected = '28c9f404c4b810f4cbccb35cfb87f8263f5786e2d80ed326cbc7f0e71a99f43bfb988b9b7a02dd21';
+    const master = new LocalMasterKey(kek, ['config-0'], 'test');
+    expect((await master.wrap(keyData)).toString('hex')).toBe(expected);
+    await master.wrap(randomBytes(32));
+    expect((await master.wrap(keyData)).toString('hex')).toBe(expected);
+  });
+
+  test('every wrap by one key equals a wrap by a fresh cipher, and unwraps', async () => {
+    const master = new LocalMasterKey(keyA, ['config-0'], 'test');
+    for (let i = 0; i < 50; i += 1) {
+      const dataKey = randomBytes(32);
+      const fresh = createCipheriv('id-aes256-wrap', keyA, defaultIv);
+      const wrapped = await master.wrap(dataKey);
+      expect(wrapped.equals(Buffer.concat([fresh.update(dataKey), fresh.final()]))).toBe(true);
+      expect((await master.unwrap(wrapped)).equals(dataKey)).toBe(true);
     }
   });
 });
