@@ -129,7 +129,7 @@ describe('inline projections', () => {
     expect(verified.every((v) => v.identical)).toBe(true);
     // The live index names survive the swap.
     const idx = (await db.pool.query("SELECT indexname FROM pg_indexes WHERE tablename = 'object_copies' ORDER BY 1")).rows.map((r: { indexname: string }) => r.indexname);
-    expect(idx).toEqual(['object_copies_by_backend', 'object_copies_corrupt', 'object_copies_pkey', 'object_copies_scrub_order']);
+    expect(idx).toEqual(['object_copies_by_backend', 'object_copies_by_backend_size', 'object_copies_corrupt', 'object_copies_pkey', 'object_copies_scrub_order']);
     // The replay filled unlogged copies without their secondary indexes; what was swapped in is logged and indexed as before.
     expect(await shape()).toEqual(shapeBefore);
     await objects.write('photos', 'after-rebuild', 10, ['b2']);

@@ -2,7 +2,8 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StreamAppend } from '../../domain/eventstore/port.js';
 import { objectStreamId } from '../../domain/objects/object-state.js';
-import { PostgresEventStore } from '../../infra/eventstore/postgres-event-store.js';
+import { PostgresEventStore, type Queryable } from '../../infra/eventstore/postgres-event-store.js';
+import { copiesOnBackend } from '../../projections/read/job-reads.js';
 import { newEvent } from '../support/object-events.js';
 import { startStack, type TestStack } from '../support/orchestrator.js';
 
@@ -71,6 +72,22 @@ async function seed(pool: pg.Pool): Promise<void> {
   }
 }
 
+interface PlanNode { 'Node Type': string; 'Index Name'?: string; Plans?: PlanNode[] }
+const nodesOf = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(nodesOf)];
+
+/** The plan of the drain's batch query exactly as copiesOnBackend sends it. */
+async function batchPlan(pool: pg.Pool): Promise<PlanNode[]> {
+  let plan: PlanNode | undefined;
+  const explaining = {
+    query: async (text: string, values: unknown[]) => {
+      plan = ((await pool.query(`EXPLAIN (FORMAT JSON) ${text}`, values)).rows[0] as { 'QUERY PLAN': [{ Plan: PlanNode }] })['QUERY PLAN'][0].Plan;
+      return { rows: [] };
+    },
+  };
+  await copiesOnBackend(explaining as unknown as Queryable, 'b1', 100, ['alpha/k/00001~x']);
+  return plan ? nodesOf(plan) : [];
+}
+
 describe('a drain of 20,000 objects', () => {
   let stack: TestStack;
   beforeAll(async () => {
@@ -82,6 +99,12 @@ describe('a drain of 20,000 objects', () => {
     const t0 = Date.now();
     await seed(stack.db.pool);
     const seedMs = Date.now() - t0;
+    // Each batch reads its 100 copies off an index in order: sorting all of the backend's copies
+    // per batch would make a drain of N copies cost O(N²).
+    await stack.db.pool.query('ANALYZE object_copies');
+    const plan = await batchPlan(stack.db.pool);
+    expect(plan.map((n) => n['Node Type'])).not.toContain('Sort');
+    expect(plan.map((n) => n['Index Name'])).toContain('object_copies_by_backend_size');
     const batches = instrument(stack.db.pool);
     await stack.orchestrator.services.backendAdmin.startDrain('b1', { actor: 'operator:test' });
     const state = async () => (await stack.db.pool.query<{ state: string }>("SELECT state FROM backend_state WHERE backend = 'b1'")).rows[0]?.state;
