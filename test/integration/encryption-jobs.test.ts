@@ -39,6 +39,12 @@ async function backendBodies(s: S3rverInstance): Promise<Map<string, Buffer>> {
   return out;
 }
 
+/** Each object a job could not rewrite, with the job's reason (the failure message names them). */
+async function rewriteFailures(stack: TestStack): Promise<string[]> {
+  const res = await stack.db.pool.query<{ key: string; error: string }>("SELECT data->>'key' AS key, data->>'error' AS error FROM events WHERE type = 'RewriteFailed' ORDER BY tx_id, seq");
+  return res.rows.map((r) => `${r.key}: ${r.error}`);
+}
+
 async function admin(stack: TestStack, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
@@ -128,7 +134,7 @@ describe('encryption jobs', () => {
     await stack.restart(`${base}\n${encryption(keyA)}`);
     const encrypted = await admin(stack, 'encrypt-existing');
     expect(encrypted.err).toBe('');
-    expect(JSON.parse(encrypted.out)).toEqual({ status: 'complete', encrypted: total, failed: 0, total });
+    expect(JSON.parse(encrypted.out), (await rewriteFailures(stack)).join('; ')).toEqual({ status: 'complete', encrypted: total, failed: 0, total });
     expect(await counted(stack, 's3o_encrypt_existing_objects_total{status="success"}')).toBe(total);
     expect(await backendState(stack)).toEqual({ withMarker: 0, usedIsStored: true });
     await readAll(stack, bodies);
@@ -145,7 +151,7 @@ describe('encryption jobs', () => {
     expect(unknown.code).toBe(1);
     expect(unknown.err).toMatch(/unknown old_key_id "config-7".*config-0/);
     const rotated = await admin(stack, 'rotate-encryption-key', '--old-key-id', 'config-0');
-    expect(JSON.parse(rotated.out)).toEqual({ status: 'complete', rotated: total, failed: 0, total });
+    expect(JSON.parse(rotated.out), (await rewriteFailures(stack)).join('; ')).toEqual({ status: 'complete', rotated: total, failed: 0, total });
     expect(await counted(stack, 's3o_key_rotation_objects_total{status="success"}')).toBe(total);
     expect(await rewritesPerObject(stack, 'StoredBytesRewritten')).toEqual(Array(total).fill(2));
     expect(await backendState(stack)).toEqual({ withMarker: 0, usedIsStored: true });
@@ -157,7 +163,7 @@ describe('encryption jobs', () => {
 
     // Decrypt, then encryption may be disabled.
     const decrypted = await admin(stack, 'decrypt-existing');
-    expect(JSON.parse(decrypted.out)).toEqual({ status: 'complete', decrypted: total, failed: 0, total });
+    expect(JSON.parse(decrypted.out), (await rewriteFailures(stack)).join('; ')).toEqual({ status: 'complete', decrypted: total, failed: 0, total });
     expect(await counted(stack, 's3o_decrypt_existing_objects_total{status="success"}')).toBe(total);
     // Plaintext again: every stored object holds its marker (the multipart one twice), usage is back to the plaintext sizes.
     expect(await backendState(stack)).toEqual({ withMarker: 2 * (total + 1), usedIsStored: true });
