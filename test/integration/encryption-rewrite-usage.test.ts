@@ -89,7 +89,9 @@ describe('monthly usage of encrypt-existing rewrites', () => {
     expect(after.ingress_bytes - before.ingress_bytes).toBe(stored.reduce((a, b) => a + b, 0));
     // One GET, one PUT and one DELETE per object; any other metered call a background worker made
     // meanwhile (a listing, say) is counted too, so the total equals the calls made, exactly.
-    expect(['GetObject', 'PutObject', 'DeleteObject'].map((op) => delta(callsAfter, callsBefore, op))).toEqual([sizes.length, sizes.length, sizes.length]);
+    // A cleanup delete may be tried again (seen in CI: 9 DELETEs for 7 objects); every try is a request.
+    expect(['GetObject', 'PutObject'].map((op) => delta(callsAfter, callsBefore, op))).toEqual([sizes.length, sizes.length]);
+    expect(delta(callsAfter, callsBefore, 'DeleteObject')).toBeGreaterThanOrEqual(sizes.length);
     const metered = ['PutObject', 'GetObject', 'HeadObject', 'DeleteObject', 'CreateMultipartUpload', 'UploadPart',
       'CompleteMultipartUpload', 'AbortMultipartUpload', 'ListObjectsV2', 'CopyObject', 'ListMultipartUploads'];
     expect(after.api_requests - before.api_requests).toBe(metered.reduce((n, op) => n + delta(callsAfter, callsBefore, op), 0));
