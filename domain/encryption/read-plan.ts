@@ -6,7 +6,7 @@
  * decrypted (a tag covers the whole chunk); the plan says how much plaintext to drop from the
  * first and how much to deliver.
  */
-import { CHUNK_TAG_BYTES, chunkCount, chunkPlainLength, segmentStoredSize, type SegmentedLayout } from './layout.js';
+import { CHUNK_TAG_BYTES, chunkCount, chunkPlainLength, plainSize, segmentStoredSize, storedSize, type SegmentedLayout } from './layout.js';
 
 /** The part of one segment a read covers. */
 export interface PlannedSegment {
@@ -112,6 +112,24 @@ export function planRange(layout: SegmentedLayout, start: number, end: number): 
 export function planFullRead(layout: SegmentedLayout): ReadPlan | undefined {
   const total = offsetsOf(layout).totalPlain;
   return total === 0 ? undefined : planRange(layout, 0, total - 1);
+}
+
+/**
+ * The plan for a whole object fetched whole (no Range: the backend answers a plain GET, as for a
+ * plaintext object): every segment, its header and all its chunks — empty segments' too, so all
+ * the fetched bytes are checked — or undefined when there is no plaintext.
+ */
+export function planWholeObject(layout: SegmentedLayout): ReadPlan | undefined {
+  const total = plainSize(layout);
+  if (total === 0) return undefined;
+  return {
+    backendRange: { start: 0, end: storedSize(layout) - 1 },
+    pieces: layout.segments.map((segment, index) => ({
+      segment: index, headerBytes: layout.headerLength, firstChunk: 0, lastChunk: chunkCount(segment.plainSize, layout.chunkSize) - 1,
+    })),
+    skip: 0,
+    length: total,
+  };
 }
 
 /** Stored bytes the plan fetches: the length of its backend range. */

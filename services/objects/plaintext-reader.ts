@@ -1,14 +1,14 @@
 /**
  * Reads the client's bytes of a version: stored bytes as they are for plaintext, and for an
- * encrypted version only the chunks the range covers (backend range from the chunk layout),
- * decrypted as they stream. A copy whose first planned chunk fails authentication is reported
+ * encrypted version only the chunks a range covers (backend range from the chunk layout), or
+ * the whole stored object for a whole read, decrypted as they stream. A copy whose first planned chunk fails authentication is reported
  * and the next copy is tried, so no byte of a bad copy is ever sent; damage found later in the
  * stream ends the response with an error instead of sending unauthenticated bytes.
  */
 import { Readable } from 'node:stream';
 import { DomainError } from '../../domain/errors.js';
 import type { EncryptionEnvelope } from '../../domain/encryption/envelope.js';
-import { planFullRead, plannedStoredBytes, planRange, type ReadPlan } from '../../domain/encryption/read-plan.js';
+import { plannedStoredBytes, planRange, planWholeObject, type ReadPlan } from '../../domain/encryption/read-plan.js';
 import type { StoredCopy } from '../../domain/events/common.js';
 import type { ObjectVersion } from '../../domain/objects/object-state.js';
 import { createRangeDecryptStream, decryptPlanned, type DataKey } from '../../infra/crypto/index.js';
@@ -19,11 +19,11 @@ import { isBadCopy } from '../encryption/crypto-failures.js';
 import type { ObjectEncryption } from '../encryption/object-encryption.js';
 
 export interface PlainRead {
-  copy: StoredCopy;
+  readonly copy: StoredCopy;
   /** The client's bytes of the range (all of them without one). */
-  body: Readable;
+  readonly body: Readable;
   /** The same bytes held whole, when a small encrypted read was decrypted at once: cheaper to send than `body`. */
-  bytes?: Buffer;
+  readonly bytes?: Buffer;
 }
 
 /** Told of each copy found damaged: the version, the copy and what was wrong. */
@@ -44,6 +44,18 @@ function streamOf(bytes: Buffer): Readable {
       sent = true;
     },
   });
+}
+
+/** Plaintext already decrypted: its stream is made only for a caller that asks for one (most send `bytes`). */
+class DecryptedRead implements PlainRead {
+  #body: Readable | undefined;
+
+  constructor(readonly copy: StoredCopy, readonly bytes: Buffer) {}
+
+  get body(): Readable {
+    this.#body ??= streamOf(this.bytes);
+    return this.#body;
+  }
 }
 
 /** Every byte of a (small) backend response; listeners rather than an async iterator, which costs more per read. */
@@ -78,21 +90,23 @@ export class PlaintextReader {
       return { copy: opened.copy, body: opened.result.body };
     }
     if (!this.encryption) throw new DomainError('EncryptionNotConfigured');
-    const plan = range ? planRange(envelope, range.start, range.end) : planFullRead(envelope);
+    // A whole read fetches the whole stored object without a Range, header included, as a plaintext read does.
+    const plan = range ? planRange(envelope, range.start, range.end) : planWholeObject(envelope);
     if (!plan) throw new RangeError('an empty object has nothing to read');
+    const backendRange = range ? plan.backendRange : undefined;
     const dataKey = await this.encryption.dataKeyFor(envelope);
     const bad = new Set<string>(skip);
     const skipped = bad.size;
     for (;;) {
       let opened;
       try {
-        opened = await this.reader.open(version, plan.backendRange, signal, bad);
+        opened = await this.reader.open(version, backendRange, signal, bad);
       } catch (err) {
         if (bad.size > skipped) throw new DomainError('CiphertextDamaged', `No copy of the object passed decryption (${bad.size} damaged).`);
         throw err;
       }
       try {
-        return { copy: opened.copy, ...await this.decrypting(version, opened.copy, opened.result.body, plan, envelope, dataKey) };
+        return await this.decrypting(version, opened.copy, opened.result.body, plan, envelope, dataKey);
       } catch (err) {
         if (!isBadCopy(err)) throw err;
         bad.add(opened.copy.backend);
@@ -103,7 +117,7 @@ export class PlaintextReader {
 
   private async decrypting(
     version: ObjectVersion, copy: StoredCopy, stored: Readable, plan: ReadPlan, envelope: EncryptionEnvelope, dataKey: DataKey,
-  ): Promise<{ body: Readable; bytes?: Buffer }> {
+  ): Promise<PlainRead> {
     const onError = (err: unknown) => {
       if (isBadCopy(err)) this.badCopy(version, copy, err);
     };
@@ -112,7 +126,7 @@ export class PlaintextReader {
         const pieces = decryptPlanned(plan, envelope, dataKey, await fetchAll(stored));
         const bytes = pieces.length === 1 ? pieces[0] as Buffer : Buffer.concat(pieces, plan.length);
         this.encryption?.counted('decrypt');
-        return { body: streamOf(bytes), bytes };
+        return new DecryptedRead(copy, bytes);
       } catch (err) {
         stored.destroy();
         onError(err);
@@ -130,7 +144,7 @@ export class PlaintextReader {
       throw err;
     }
     this.encryption?.counted('decrypt');
-    return { body: decrypt };
+    return { copy, body: decrypt };
   }
 
   private badCopy(version: ObjectVersion, copy: StoredCopy, err: Error & { problem?: string }): void {

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { planFullRead, planRange } from '../../../domain/encryption/read-plan.js';
+import { planFullRead, planRange, planWholeObject } from '../../../domain/encryption/read-plan.js';
 import { CiphertextIntegrityError, createDataKey, createRangeDecryptStream, openDataKey, RangeDecryptor, type DataKey } from '../../../infra/crypto/index.js';
 import { encryptParts, localKeyring, plaintextOf, randomKey, runThrough, splitInto, type EncryptedObject } from '../../support/encryption.js';
 
@@ -37,6 +37,24 @@ describe('range reads decrypt exactly the requested slice', () => {
       const end = Math.max(ends[0] % total, ends[1] % total);
       const read = await readRange(object, dataKey, start, end, pieces);
       expect(read.equals(object.plaintext.subarray(start, end + 1))).toBe(true);
+    }), { numRuns: 300 });
+  });
+
+  test('a whole-object read (every stored byte, no Range) decrypts to the whole plaintext, empty parts anywhere included', async () => {
+    const layouts = fc.record({
+      chunkSize: fc.constantFrom(16, 32, 64),
+      parts: fc.array(fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 200 })), { minLength: 1, maxLength: 4 }),
+      singlePut: fc.boolean(),
+      pieces: fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 4 }),
+    }).filter((c) => c.parts.reduce((a, b) => a + b, 0) > 0);
+    await fc.assert(fc.asyncProperty(layouts, async ({ chunkSize, parts, singlePut, pieces }) => {
+      const dataKey = await createDataKey(keyring, chunkSize);
+      const buffers = singlePut ? [plaintextOf(parts.reduce((a, b) => a + b, 0), 1)] : parts.map((size, i) => plaintextOf(size, i));
+      const object = encryptParts(dataKey, buffers, singlePut ? [0] : undefined);
+      const plan = planWholeObject(object.envelope);
+      if (!plan) throw new Error('the object has plaintext');
+      const read = await runThrough(createRangeDecryptStream(plan, object.envelope, dataKey), splitInto(object.stored, pieces));
+      expect(read.equals(object.plaintext)).toBe(true);
     }), { numRuns: 300 });
   });
 

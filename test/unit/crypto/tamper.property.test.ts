@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { CHUNK_TAG_BYTES, chunkCount, chunkPlainLength } from '../../../domain/encryption/layout.js';
-import { planFullRead } from '../../../domain/encryption/read-plan.js';
+import { planFullRead, planWholeObject } from '../../../domain/encryption/read-plan.js';
 import {
   CiphertextIntegrityError, createDataKey, createRangeDecryptStream, createStoredObjectDecryptStream, KeyUnwrapError, NotEncryptedError,
   openDataKey, UnknownKeyIdError,
@@ -35,6 +35,14 @@ async function planned(object: EncryptedObject, stored: Buffer): Promise<Buffer 
   const dataKey = await openDataKey(keyring, object.envelope);
   const fetched = stored.subarray(plan.backendRange.start, plan.backendRange.end + 1);
   return runThrough(createRangeDecryptStream(plan, object.envelope, dataKey), splitInto(fetched, [61])).catch((error: unknown) => error as Error);
+}
+
+/** The same for a whole-object GET: every stored byte fetched (no Range), the first header checked too. */
+async function plannedWhole(object: EncryptedObject, stored: Buffer): Promise<Buffer | Error> {
+  const plan = planWholeObject(object.envelope);
+  if (!plan) throw new Error('test objects have plaintext');
+  const dataKey = await openDataKey(keyring, object.envelope);
+  return runThrough(createRangeDecryptStream(plan, object.envelope, dataKey), splitInto(stored, [61])).catch((error: unknown) => error as Error);
 }
 
 function fetchedRangeChanged(object: EncryptedObject, stored: Buffer): boolean {
@@ -100,6 +108,7 @@ describe('bit flips', () => {
         stored[at] = (stored[at] as number) ^ (1 << bit);
         expectDetected(await fromBytes(stored), `flip at ${at}`);
         expectDetectedOrHarmless(await planned(object, stored), object, `flip at ${at}`);
+        expectDetectedOrHarmless(await plannedWhole(object, stored), object, `flip at ${at}`);
       }
     }
   });
@@ -114,6 +123,7 @@ describe('bit flips', () => {
       const at = chunk.at + (offset % chunk.length);
       stored[at] = (stored[at] as number) ^ 0x10;
       expectDetected(await planned(object, stored), `flip at ${at}`);
+      expectDetected(await plannedWhole(object, stored), `flip at ${at}`);
     }), { numRuns: 300 });
   });
 });
@@ -143,6 +153,7 @@ describe('moved chunks', () => {
       if (stored.equals(object.stored)) return; // a swap of a chunk with itself, or of two equal ones
       expectDetected(await fromBytes(stored), operation);
       // A chunk repeated after the final one is outside the planned range: unseen, and harmless.
+      expectDetected(await plannedWhole(object, stored), operation);
       if (fetchedRangeChanged(object, stored)) expectDetected(await planned(object, stored), operation);
       else expectDetectedOrHarmless(await planned(object, stored), object, operation);
     }), { numRuns: 300 });
@@ -176,6 +187,7 @@ describe('truncation', () => {
     for (let length = 0; length < object.stored.length; length += 1) {
       const stored = object.stored.subarray(0, length);
       expectDetected(await planned(object, stored), `cut at ${length}`);
+      expectDetected(await plannedWhole(object, stored), `cut at ${length}`);
       // A multipart object cut exactly after a whole part looks like an object with fewer parts:
       // only the recorded layout (above) can tell. Every other cut is visible in the bytes alone.
       if (length !== partBoundary) expectDetected(await fromBytes(stored), `cut at ${length}`);
@@ -200,6 +212,8 @@ describe('truncation', () => {
     for (const extra of [Buffer.from([0]), plaintextOf(16), object.stored]) {
       expectDetected(await fromBytes(Buffer.concat([object.stored, extra])), 'appended bytes');
       expectDetectedOrHarmless(await planned(object, Buffer.concat([object.stored, extra])), object, 'appended bytes');
+      // A whole-object GET fetches everything the backend holds: the extra bytes are seen, and refused.
+      expectDetected(await plannedWhole(object, Buffer.concat([object.stored, extra])), 'appended bytes');
     }
   });
 });
@@ -217,6 +231,16 @@ describe('header tampering', () => {
       stored.fill(value, offset, offset + length);
       if (stored.equals(object.stored)) continue;
       expectDetected(await fromBytes(stored), `header ${offset}`);
+    }
+  });
+
+  test.each(fields.filter(([name]) => !['key id', 'wrapped key'].includes(name)))('%s changed: detected by the whole-object reader', async (_name, offset, length) => {
+    const object = encryptParts(await createDataKey(keyring, 16), [plaintextOf(33)], [0]);
+    for (const value of [0x00, 0x01, 0xff]) {
+      const stored = Buffer.from(object.stored);
+      stored.fill(value, offset, offset + length);
+      if (stored.equals(object.stored)) continue;
+      expectDetected(await plannedWhole(object, stored), `header ${offset}`);
     }
   });
 

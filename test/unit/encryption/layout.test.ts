@@ -4,7 +4,7 @@ import {
   CHUNK_TAG_BYTES, chunkCount, chunkPlainLength, isConfigChunkSize, isFormatChunkSize, plainSize, segmentPlainSizeFromStored,
   segmentStoredSize, storedSize, type SegmentedLayout,
 } from '../../../domain/encryption/layout.js';
-import { planFullRead, planRange, plannedStoredBytes } from '../../../domain/encryption/read-plan.js';
+import { planFullRead, planRange, plannedStoredBytes, planWholeObject } from '../../../domain/encryption/read-plan.js';
 
 const H = 82;
 const C = 4096;
@@ -121,5 +121,27 @@ describe('range planning', () => {
     expect(() => planRange(layout, -1, 3)).toThrow(RangeError);
     expect(planFullRead({ ...layout, segments: [{ plainSize: 0 }] })).toBeUndefined();
     expect(planFullRead(layout)).toEqual(planRange(layout, 0, 9));
+  });
+});
+
+describe('whole-object plan', () => {
+  test('fetches every stored byte and covers every segment whole, empty ones included', () => {
+    fc.assert(fc.property(
+      fc.constantFrom(16, 32, 4096), fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 1, maxLength: 4 }),
+      (chunkSize, sizes) => {
+        const layout: SegmentedLayout = { chunkSize, headerLength: H, segments: sizes.map((plainSize) => ({ plainSize })) };
+        const whole = planWholeObject(layout);
+        if (plainSize(layout) === 0) {
+          expect(whole).toBeUndefined();
+          return;
+        }
+        expect(whole?.backendRange).toEqual({ start: 0, end: storedSize(layout) - 1 });
+        expect(whole?.pieces).toEqual(sizes.map((size, segment) => ({ segment, headerBytes: H, firstChunk: 0, lastChunk: chunkCount(size, chunkSize) - 1 })));
+        const fetched = whole?.pieces.reduce((sum, p) => sum + p.headerBytes + chunkPlainLength(sizes[p.segment] as number, chunkSize, p.lastChunk) + CHUNK_TAG_BYTES
+          + p.lastChunk * (chunkSize + CHUNK_TAG_BYTES), 0);
+        expect(fetched).toBe(storedSize(layout));
+        expect([whole?.skip, whole?.length]).toEqual([0, plainSize(layout)]);
+      },
+    ), { numRuns: 300 });
   });
 });
