@@ -45,16 +45,20 @@ function nonceFor(index: number, final: boolean): Buffer {
   return nonce;
 }
 
-/** Ciphertext ‖ tag of one chunk whose plaintext is `pieces` back to back (`length` bytes in all): one buffer, the pieces not joined first. */
-export function sealChunk(key: SegmentKey, index: number, final: boolean, pieces: readonly Buffer[], length: number): Buffer {
-  const out = Buffer.allocUnsafe(length + CHUNK_TAG_BYTES);
+/**
+ * Ciphertext ‖ tag of one chunk whose plaintext is `pieces` back to back, as the buffers the
+ * cipher gives: each piece's ciphertext, then the tag. Not joined: a join allocates and copies
+ * another chunk-sized buffer per chunk, and on a 64 MiB PUT those buffers made V8 collect
+ * garbage 6 times instead of the plaintext's 2 (4 without the join).
+ */
+export function sealChunkPieces(key: SegmentKey, index: number, final: boolean, pieces: readonly Buffer[]): Buffer[] {
   const nonce = nonceFor(index, final);
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
   cipher.setAAD(nonce.subarray(3));
-  let at = 0;
-  for (const piece of pieces) at += cipher.update(piece).copy(out, at);
+  const out: Buffer[] = [];
+  for (const piece of pieces) out.push(cipher.update(piece));
   cipher.final();
-  cipher.getAuthTag().copy(out, at);
+  out.push(cipher.getAuthTag());
   return out;
 }
 

@@ -7,7 +7,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { SEGMENT_SALT_BYTES, type EncryptedSegment } from '../../domain/encryption/envelope.js';
 import { CHUNK_TAG_BYTES, chunkCount, headerLengthFor } from '../../domain/encryption/layout.js';
-import { sealChunk, sealChunkInto, type SegmentKey } from './chunk-cipher.js';
+import { sealChunkInto, sealChunkPieces, type SegmentKey } from './chunk-cipher.js';
 import type { DataKey } from './data-key.js';
 import { pooledRandomBytes } from './random-pool.js';
 import { encodeSegmentHeader } from './segment-header.js';
@@ -53,8 +53,10 @@ export class SegmentSealer {
   }
 
   /**
-   * The chunks this plaintext completes, in order (a full chunk waits until more plaintext follows
-   * it). `data` is kept by reference until its chunk is sealed: it must not change after this call.
+   * The stored bytes of the chunks this plaintext completes, in order, as the cipher's buffers
+   * (each chunk's ciphertext in one or more pieces, then its tag; a full chunk waits until more
+   * plaintext follows it). `data` is kept by reference until its chunk is sealed: it must not
+   * change after this call.
    */
   update(data: Buffer): Buffer[] {
     if (this.#finished) throw new Error('the segment is already finished');
@@ -63,7 +65,7 @@ export class SegmentSealer {
     let at = 0;
     this.#plainSize += data.length;
     while (at < data.length) {
-      if (this.#heldBytes === chunkSize) out.push(this.#seal(false));
+      if (this.#heldBytes === chunkSize) out.push(...this.#seal(false));
       const count = Math.min(chunkSize - this.#heldBytes, data.length - at);
       this.#held.push(count === data.length ? data : data.subarray(at, at + count));
       this.#heldBytes += count;
@@ -76,7 +78,8 @@ export class SegmentSealer {
   final(): Buffer {
     if (this.#finished) throw new Error('the segment is already finished');
     this.#finished = true;
-    return this.#seal(true);
+    const pieces = this.#seal(true);
+    return pieces.length === 1 ? pieces[0] as Buffer : Buffer.concat(pieces);
   }
 
   /**
@@ -105,12 +108,12 @@ export class SegmentSealer {
     return { partNumber: this.#partNumber, plainSize: this.#plainSize, salt: this.salt.toString('base64') };
   }
 
-  #seal(final: boolean): Buffer {
-    const sealed = sealChunk(this.#key, this.#index, final, this.#held, this.#heldBytes);
+  #seal(final: boolean): Buffer[] {
+    const sealed = sealChunkPieces(this.#key, this.#index, final, this.#held);
+    this.#sealedBytes += this.#heldBytes + CHUNK_TAG_BYTES;
     this.#held = [];
     this.#heldBytes = 0;
     this.#index += 1;
-    this.#sealedBytes += sealed.length;
     return sealed;
   }
 }
