@@ -14,7 +14,7 @@ import type { EventFactory } from '../../services/event-factory.js';
 import type { Reclaimer } from '../../services/cleanup/reclaimer.js';
 import type { MultipartService } from '../../services/multipart/multipart-service.js';
 import type { Mover } from '../../services/moves/mover.js';
-import { forEachConcurrently, jobBackend, type JobDriver } from './job-driver.js';
+import { jobBackend, pipelineConcurrently, type JobDriver } from './job-driver.js';
 import type { JobStreamWriter } from './job-stream-writer.js';
 
 export interface DrainSettings {
@@ -78,10 +78,16 @@ export class DrainDriver implements JobDriver {
         await sleep(1000, undefined, { signal }).catch(() => undefined);
         continue;
       }
-      await forEachConcurrently(batch, concurrency, async (c) => {
-        if (signal.aborted) return;
+      // Moves are started (object read, target reserved) up to `concurrency` ahead of the ones
+      // copying: their MoveStarted steps commit together while earlier copies run, so a copy
+      // never waits for its own reservation's commit. `concurrency` copies run at once.
+      await pipelineConcurrently(batch, concurrency, concurrency, async (c) => {
+        if (signal.aborted) return undefined;
         const failure = job.state.failures.get(copyKey(c.bucket, c.key, c.writeId, backend));
-        await this.mover.move(job, { ...c, from: backend }, job.cause, { attempt: failure?.attempts ?? 0 });
+        const started = await this.mover.start(job, { ...c, from: backend }, job.cause, { attempt: failure?.attempts ?? 0 });
+        return started.kind === 'started' ? started : undefined;
+      }, async (started) => {
+        await this.mover.finish(job, started);
       });
       this.observer.batchDone?.({ jobId: job.jobId, copies: batch.length });
     }

@@ -49,3 +49,47 @@ export async function forEachConcurrently<T>(items: readonly T[], concurrency: n
   const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (rejected) throw rejected.reason;
 }
+
+/**
+ * Runs `first` over `items` (at most `ahead` at a time) and `then` over each item's result, in
+ * the items' order, at most `concurrency` at a time: the first steps of later items run while
+ * earlier items are in their second step. `first` answering undefined means nothing follows.
+ * After a failure in either step no new step is started, and the first error is thrown once
+ * every step in hand has settled.
+ */
+export async function pipelineConcurrently<T, U>(
+  items: readonly T[], ahead: number, concurrency: number, first: (item: T) => Promise<U | undefined>, then: (result: U) => Promise<void>,
+): Promise<void> {
+  let failed = false;
+  const results = items.map(() => {
+    let settle: { resolve(u: U | undefined): void; reject(err: unknown): void } | undefined;
+    const promise = new Promise<U | undefined>((resolve, reject) => { settle = { resolve, reject }; });
+    // Observed here too: a later result nobody awaits after a failure must not go unhandled.
+    promise.catch(() => undefined);
+    return { promise, settle: settle as NonNullable<typeof settle> };
+  });
+  const stop = (err: unknown): never => {
+    failed = true;
+    throw err;
+  };
+  const firsts = forEachConcurrently(items.map((item, i) => ({ item, i })), ahead, async ({ item, i }) => {
+    const slot = results[i] as (typeof results)[number];
+    if (failed) return slot.settle.resolve(undefined);
+    try {
+      slot.settle.resolve(await first(item));
+    } catch (err) {
+      slot.settle.reject(err);
+      stop(err);
+    }
+  }).finally(() => {
+    // Items the first step never reached have nothing to follow.
+    for (const r of results) r.settle.resolve(undefined);
+  });
+  const thens = forEachConcurrently(results, concurrency, async (r) => {
+    const result = await r.promise;
+    if (result !== undefined && !failed) await then(result).catch(stop);
+  });
+  const settled = await Promise.allSettled([firsts, thens]);
+  const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (rejected) throw rejected.reason;
+}

@@ -35,6 +35,18 @@ export type MoveOutcome =
   | { kind: 'skipped'; reason: string }
   | { kind: 'failed'; error: string; retryAt: string };
 
+/** A move whose target is reserved (its MoveStarted committed) and whose bytes are still to copy. */
+export interface StartedMove {
+  kind: 'started';
+  copy: CopyToMove;
+  ref: MoveRef;
+  /** The object as the move read it: the copy's source, and the revision its CopyMoved expects. */
+  state: ObjectState;
+  target: StoredCopy;
+  attempt: number;
+  cause: Cause;
+}
+
 export interface MoverSettings {
   /** Copies an object should have: a copy on a draining backend is dropped when the others suffice. */
   replicationFactor: () => number;
@@ -139,6 +151,16 @@ export class Mover {
    * never dropped, and skipped when that backend holds a copy already or can no longer take it.
    */
   async move(job: JobRecorder, c: CopyToMove, cause: Cause, prior: { inFlight?: InFlightMove; attempt: number; target?: string }): Promise<MoveOutcome> {
+    const started = await this.start(job, c, cause, prior);
+    return started.kind === 'started' ? this.finish(job, started) : started;
+  }
+
+  /**
+   * The first half of `move`: reads the object and reserves the target (MoveStarted committed), or
+   * settles the move at once (dropped, skipped, failed). A driver can start moves ahead of the ones
+   * copying, so their reservations commit together while earlier copies run.
+   */
+  async start(job: JobRecorder, c: CopyToMove, cause: Cause, prior: { inFlight?: InFlightMove; attempt: number; target?: string }): Promise<MoveOutcome | StartedMove> {
     const jobId = job.jobId;
     const moveId = this.moveId(jobId, c);
     const ref = { jobId, moveId, bucket: c.bucket, key: c.key, writeId: c.writeId };
@@ -158,14 +180,24 @@ export class Mover {
       if (!target && forced !== undefined) return this.skip(job, ref, `${forced} can no longer take the copy`, undefined, cause);
       if (!target) return this.fail(job, c, ref, prior.attempt, noRoom);
     }
+    return { kind: 'started', copy: c, ref, state, target, attempt: prior.attempt, cause };
+  }
 
+  /**
+   * The second half of `move`: copies the bytes outside any transaction, then records CopyMoved
+   * and MoveCompleted together (compare-and-swap on the object's revision as `start` read it).
+   */
+  async finish(job: JobRecorder, started: StartedMove): Promise<MoveOutcome> {
+    const { copy: c, ref, state, target, cause } = started;
+    const jobId = job.jobId;
+    const moveId = ref.moveId;
     try {
       if (!state.current) throw new Error('object vanished');
       if (this.settings.copy) await this.settings.copy(c.bucket, c.key, state.current, target, cause);
       else await copyVersion(this.backends, this.reader, state.current, target);
     } catch (err) {
       await this.abandon(target, cause);
-      return this.fail(job, c, ref, prior.attempt, (err as Error).message);
+      return this.fail(job, c, ref, started.attempt, (err as Error).message);
     }
 
     // CopyMoved on the object (compare-and-swap on its revision) and MoveCompleted on the job in one
@@ -196,7 +228,7 @@ export class Mover {
       if (!(err instanceof InvariantViolationError) && !(err instanceof ConcurrencyError)) throw err;
       if (err instanceof InvariantViolationError) this.fullTargets.note(jobId, target.backend);
       const reason = err instanceof InvariantViolationError ? `target ${target.backend} is full` : 'the object kept changing';
-      return this.fail(job, c, ref, prior.attempt, reason);
+      return this.fail(job, c, ref, started.attempt, reason);
     }
   }
 
