@@ -30,6 +30,12 @@ export async function serveCommand(argv: string[]): Promise<number> {
   // full GCs in 6 s of 64 MiB transfers, 2-3x the CPU per GB. Swept at once, the bytes are gone
   // before the check.
   setFlagsFromString('--no-concurrent-array-buffer-sweeping');
+  // After a full GC V8 sets the next one's trigger at live size × a factor it derives from how
+  // much of the recent time went to GC. Once large transfers made GC busy, that factor fell to
+  // ~1.1-1.4 (a limit ~24 MB above ~58 MB live after the small requests), the next marking
+  // started right after each full GC, and each slowed the next: 2-5 full GCs per encrypted
+  // 64 MiB PUT, its CPU per GB doubled. A fixed factor of 2 leaves room for the garbage.
+  setFlagsFromString('--heap-growing-percent=100');
   const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' } } });
   let demo: Demo | undefined;
   let config: Config;
