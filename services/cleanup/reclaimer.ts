@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EventStore } from '../../domain/eventstore/port.js';
+import { AppendBatcher } from '../commands/append-batcher.js';
 import { BackendHttpError, isBackendError } from '../../infra/backend/index.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
 import type { BackendDirectory } from '../backends/backend-directory.js';
@@ -32,6 +33,8 @@ const retryable = (err: unknown): boolean => err instanceof BackendHttpError && 
  */
 export class Reclaimer {
   private inFlight = new Set<Promise<void>>();
+  /** The deletes' CleanupSucceeded events, those done while one append commits going together in the next. */
+  private readonly closings: AppendBatcher;
   private running = 0;
   private readonly waiting: (() => void)[] = [];
 
@@ -40,7 +43,9 @@ export class Reclaimer {
     private readonly events: EventFactory,
     private readonly backends: BackendDirectory,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.closings = new AppendBatcher(store);
+  }
 
   /** Starts reclaiming in the background; `drain()` waits for what is in flight. */
   reclaimSoon(items: readonly OrphanItem[], cause: Cause): void {
@@ -76,11 +81,11 @@ export class Reclaimer {
           await sleep(delay);
         }
       }
-      await this.store.appendToStream(
-        cleanupStreamId(item.cleanupId),
-        [this.events.event('CleanupSucceeded', { attempt: 1, backend: item.backend, size: item.size }, cause, { id: closingEventId(item.cleanupId) })],
-        { expected: 'any' },
-      );
+      await this.closings.record({
+        streamId: cleanupStreamId(item.cleanupId),
+        events: [this.events.event('CleanupSucceeded', { attempt: 1, backend: item.backend, size: item.size }, cause, { id: closingEventId(item.cleanupId) })],
+        expected: 'any',
+      });
       this.backends.noteUsage(item.backend, { orphan: -item.size });
     } catch (err) {
       const level = isBackendError(err) ? 'info' : 'warn';
