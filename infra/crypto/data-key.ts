@@ -16,7 +16,8 @@ const SEGMENT_KEYS_KEPT = 64;
 
 export class DataKey {
   readonly #secret: Buffer;
-  readonly #segmentKeys = new Map<string, SegmentKey>();
+  /** Made on first need: a key made for one PUT derives one segment key and never looks it up again. */
+  #segmentKeys: Map<string, SegmentKey> | undefined;
 
   /**
    * `headerLength` is the header length of the stored segments. A key made for writing has the
@@ -30,10 +31,16 @@ export class DataKey {
   }
 
   segmentKey(partNumber: number, salt: Buffer): SegmentKey {
-    const id = `${partNumber}:${salt.toString('base64')}`;
-    const kept = this.#segmentKeys.get(id);
+    return this.segmentKeyOf({ partNumber, salt: salt.toString('base64') }, salt);
+  }
+
+  /** The same for a segment as an envelope records it (its salt in base64, decoded only when the key is not kept). */
+  segmentKeyOf(segment: { readonly partNumber: number; readonly salt: string }, saltBytes?: Buffer): SegmentKey {
+    const id = `${segment.partNumber}:${segment.salt}`;
+    const kept = this.#segmentKeys?.get(id);
     if (kept) return kept;
-    const key = deriveSegmentKey(this.#secret, this.chunkSize, partNumber, salt);
+    const key = deriveSegmentKey(this.#secret, this.chunkSize, segment.partNumber, saltBytes ?? Buffer.from(segment.salt, 'base64'));
+    this.#segmentKeys ??= new Map();
     if (this.#segmentKeys.size >= SEGMENT_KEYS_KEPT) this.#segmentKeys.delete(this.#segmentKeys.keys().next().value as string);
     this.#segmentKeys.set(id, key);
     return key;
@@ -58,7 +65,7 @@ export class DataKey {
 export async function createDataKey(keyring: Keyring, chunkSize: number): Promise<DataKey> {
   const secret = pooledRandomBytes(KEY_BYTES);
   const key = await keyring.wrap(secret);
-  return new DataKey(secret, chunkSize, headerLengthFor(Buffer.from(key.wrappedKey, 'base64').length), key);
+  return new DataKey(secret, chunkSize, headerLengthFor(Buffer.byteLength(key.wrappedKey, 'base64')), key);
 }
 
 /** The data key of a recorded envelope (or of an upload's recorded key facts). */

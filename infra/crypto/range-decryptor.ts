@@ -14,19 +14,18 @@ import { ByteQueue } from './byte-queue.js';
 import { openChunk, type SegmentKey } from './chunk-cipher.js';
 import type { DataKey } from './data-key.js';
 import { CiphertextIntegrityError, NotEncryptedError } from './errors.js';
-import { parseSegmentHeader } from './segment-header.js';
+import { headerHasLayout } from './segment-header.js';
 
 function checkHeader(bytes: Buffer, segment: EncryptedSegment, index: number, envelope: EncryptionEnvelope): void {
-  let header;
+  let matches;
   try {
-    header = parseSegmentHeader(bytes);
+    matches = headerHasLayout(bytes, { headerLength: envelope.headerLength, chunkSize: envelope.chunkSize, partNumber: segment.partNumber, salt: segment.salt });
   } catch (error) {
     // Inside an encrypted object, a header that is not one is damage, not plaintext.
     if (error instanceof NotEncryptedError) throw new CiphertextIntegrityError('header', `segment ${index} has no valid header: ${error.message}`, { segment: index });
     throw error;
   }
-  if (header.headerLength !== envelope.headerLength || header.chunkSize !== envelope.chunkSize
-    || header.partNumber !== segment.partNumber || header.salt.toString('base64') !== segment.salt) {
+  if (!matches) {
     throw new CiphertextIntegrityError('header', `the stored header of segment ${index} (part ${segment.partNumber}) does not match the recorded envelope`, { segment: index });
   }
 }
@@ -92,7 +91,7 @@ export class RangeDecryptor {
       }
       const sealedLength = chunkPlainLength(segment.plainSize, chunkSize, this.#chunk) + CHUNK_TAG_BYTES;
       if (this.#queue.length < sealedLength) return;
-      this.#key ??= this.#dataKey.segmentKey(segment.partNumber, Buffer.from(segment.salt, 'base64'));
+      this.#key ??= this.#dataKey.segmentKeyOf(segment);
       const final = this.#chunk === chunkCount(segment.plainSize, chunkSize) - 1;
       // One sealed chunk in, one plaintext buffer out: the response then writes each chunk in
       // one go (a chunk in several pieces made a socket write per piece once the socket pushed back).
@@ -182,8 +181,37 @@ export class RangeDecryptStream extends Transform {
   }
 }
 
+/**
+ * The plaintext of a plan of one chunk fetched in one buffer (a small object's read), opened in
+ * place without the decryptor's queue; undefined when the plan or the bytes are not exactly that
+ * (the decryptor then reports what is wrong with them). The same checks, in the same order.
+ */
+function decryptSingleChunk(plan: ReadPlan, envelope: EncryptionEnvelope, dataKey: DataKey, bytes: Buffer): Buffer | undefined {
+  const piece = plan.pieces[0];
+  if (plan.pieces.length !== 1 || !piece || piece.firstChunk !== piece.lastChunk) return undefined;
+  const segment = envelope.segments[piece.segment];
+  if (!segment) return undefined;
+  const chunk = piece.firstChunk;
+  const sealedLength = chunkPlainLength(segment.plainSize, envelope.chunkSize, chunk) + CHUNK_TAG_BYTES;
+  if (bytes.length !== piece.headerBytes + sealedLength) return undefined;
+  if (piece.headerBytes > 0) checkHeader(bytes.subarray(0, piece.headerBytes), segment, piece.segment, envelope);
+  const final = chunk === chunkCount(segment.plainSize, envelope.chunkSize) - 1;
+  const plain = openChunk(dataKey.segmentKeyOf(segment), chunk, final, bytes.subarray(piece.headerBytes));
+  if (!plain) {
+    throw new CiphertextIntegrityError('authentication', `chunk ${chunk} of segment ${piece.segment} (part ${segment.partNumber}) failed authentication`, { segment: piece.segment, chunk });
+  }
+  const start = Math.min(plan.skip, plain.length);
+  const end = start + Math.min(plain.length - start, plan.length);
+  return start === 0 && end === plain.length ? plain : plain.subarray(start, end);
+}
+
 /** The planned plaintext of a whole fetched backend range, decrypted at once (all of it authenticated before any is returned). */
 export function decryptPlanned(plan: ReadPlan, envelope: EncryptionEnvelope, dataKey: DataKey, fetched: readonly Buffer[]): Buffer[] {
+  if (dataKey.chunkSize !== envelope.chunkSize || dataKey.headerLength !== envelope.headerLength) {
+    throw new RangeError('the data key was opened for another envelope');
+  }
+  const only = fetched.length === 1 ? decryptSingleChunk(plan, envelope, dataKey, fetched[0] as Buffer) : undefined;
+  if (only) return [only];
   const decryptor = new RangeDecryptor(plan, envelope, dataKey);
   const plain: Buffer[] = [];
   for (const bytes of fetched) plain.push(...decryptor.update(bytes));

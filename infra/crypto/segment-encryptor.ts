@@ -14,6 +14,8 @@ import { encodeSegmentHeader } from './segment-header.js';
 
 export class SegmentSealer {
   readonly salt: Buffer;
+  /** The salt as the envelope records it (base64). */
+  readonly #saltText: string;
   /** The segment header: the first bytes to store. */
   readonly header: Buffer;
   readonly #partNumber: number;
@@ -35,8 +37,9 @@ export class SegmentSealer {
       throw new RangeError('this data key was re-wrapped since its segments were written; encrypt new segments with the wrap recorded when the data key was made');
     }
     this.salt = salt;
+    this.#saltText = salt.toString('base64');
     this.#partNumber = partNumber;
-    this.#key = dataKey.segmentKey(partNumber, salt);
+    this.#key = dataKey.segmentKeyOf({ partNumber, salt: this.#saltText }, salt);
     this.#chunkSize = dataKey.chunkSize;
     this.header = encodeSegmentHeader({
       wrapScheme: dataKey.key.wrapScheme, chunkSize: dataKey.chunkSize, partNumber, salt, keyId: dataKey.key.keyId, wrappedKey,
@@ -105,7 +108,7 @@ export class SegmentSealer {
   /** The segment's facts for the envelope; only once it is finished. */
   facts(): EncryptedSegment {
     if (!this.#finished) throw new Error('the segment is not finished yet');
-    return { partNumber: this.#partNumber, plainSize: this.#plainSize, salt: this.salt.toString('base64') };
+    return { partNumber: this.#partNumber, plainSize: this.#plainSize, salt: this.#saltText };
   }
 
   #seal(final: boolean): Buffer[] {

@@ -80,8 +80,8 @@ export function headerLengthOf(prefix: Buffer): number {
   return length;
 }
 
-/** Parses a whole header (exactly its `headerLengthOf` bytes, or more). */
-export function parseSegmentHeader(bytes: Buffer): SegmentHeader {
+/** Checks a whole header's structure (exactly its `headerLengthOf` bytes, or more) without copying anything out of it. */
+function checkStructure(bytes: Buffer): { wrapScheme: WrapScheme; headerLength: number; chunkSize: number } {
   const headerLength = headerLengthOf(bytes);
   if (bytes.length < headerLength) throw new CiphertextIntegrityError('truncated', 'the object ends inside a segment header');
   const wrapScheme = schemesByCode.get(bytes[5] as number);
@@ -92,6 +92,12 @@ export function parseSegmentHeader(bytes: Buffer): SegmentHeader {
   if (headerLengthFor(wrappedLength) !== headerLength) {
     throw new CiphertextIntegrityError('header', 'the segment header length disagrees with its wrapped key length');
   }
+  return { wrapScheme, headerLength, chunkSize };
+}
+
+/** Parses a whole header (exactly its `headerLengthOf` bytes, or more). */
+export function parseSegmentHeader(bytes: Buffer): SegmentHeader {
+  const { wrapScheme, headerLength, chunkSize } = checkStructure(bytes);
   return {
     wrapScheme,
     headerLength,
@@ -101,4 +107,16 @@ export function parseSegmentHeader(bytes: Buffer): SegmentHeader {
     keyId: bytes.toString('hex', 32, 32 + FINGERPRINT_BYTES),
     wrappedKey: Buffer.from(bytes.subarray(HEADER_FIXED_BYTES, headerLength)),
   };
+}
+
+/**
+ * Whether a whole, well-formed header (else it throws as `parseSegmentHeader`) has these layout
+ * fields — the salt as base64, as an envelope records it. The key fields are not compared.
+ */
+export function headerHasLayout(
+  bytes: Buffer, layout: { readonly headerLength: number; readonly chunkSize: number; readonly partNumber: number; readonly salt: string },
+): boolean {
+  const { headerLength, chunkSize } = checkStructure(bytes);
+  return headerLength === layout.headerLength && chunkSize === layout.chunkSize && bytes.readUInt32BE(12) === layout.partNumber
+    && bytes.toString('base64', 16, 16 + SEGMENT_SALT_BYTES) === layout.salt;
 }

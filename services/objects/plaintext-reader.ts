@@ -95,20 +95,21 @@ export class PlaintextReader {
     if (!plan) throw new RangeError('an empty object has nothing to read');
     const backendRange = range ? plan.backendRange : undefined;
     const dataKey = await this.encryption.dataKeyFor(envelope);
-    const bad = new Set<string>(skip);
-    const skipped = bad.size;
+    // Made when a copy first fails decryption: most reads pass the caller's `skip` on as it is.
+    let bad: Set<string> | undefined;
     for (;;) {
       let opened;
       try {
-        opened = await this.reader.open(version, backendRange, signal, bad);
+        opened = await this.reader.open(version, backendRange, signal, bad ?? skip);
       } catch (err) {
-        if (bad.size > skipped) throw new DomainError('CiphertextDamaged', `No copy of the object passed decryption (${bad.size} damaged).`);
+        if (bad) throw new DomainError('CiphertextDamaged', `No copy of the object passed decryption (${bad.size} damaged).`);
         throw err;
       }
       try {
         return await this.decrypting(version, opened.copy, opened.result.body, plan, envelope, dataKey);
       } catch (err) {
         if (!isBadCopy(err)) throw err;
+        bad ??= new Set(skip);
         bad.add(opened.copy.backend);
         this.logger.warn({ backend: opened.copy.backend, storageKey: opened.copy.storageKey, err }, 'copy failed decryption; trying the next one');
       }

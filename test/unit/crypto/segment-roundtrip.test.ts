@@ -8,6 +8,7 @@ import {
   createDataKey, createRangeDecryptStream, createStoredObjectDecryptStream, KeyUnwrapError, NotEncryptedError, openDataKey,
   parseSegmentHeader, SegmentEncryptStream, SegmentSealer, UnknownKeyIdError,
 } from '../../../infra/crypto/index.js';
+import { headerHasLayout } from '../../../infra/crypto/segment-header.js';
 import { encryptParts, localKeyring, plaintextOf, randomKey, runThrough, splitInto } from '../../support/encryption.js';
 
 const C = 4096;
@@ -161,6 +162,52 @@ describe('the stored format is the documented one', () => {
       wrapScheme: 'aes256-kw', headerLength: 82, chunkSize: 65_536, partNumber: 12, salt: sealer.salt,
       keyId: keyring.primaryKeyId, wrappedKey: Buffer.from(dataKey.key.wrappedKey, 'base64'),
     });
+  });
+});
+
+describe('reading a header against a recorded segment', () => {
+  test('headerHasLayout agrees with parseSegmentHeader on every layout field, and throws on what it would throw on', async () => {
+    const dataKey = await createDataKey(localKeyring(randomKey()), 4096);
+    const sealer = new SegmentSealer(dataKey, 3);
+    const parsed = parseSegmentHeader(sealer.header);
+    const layout = { headerLength: parsed.headerLength, chunkSize: parsed.chunkSize, partNumber: parsed.partNumber, salt: parsed.salt.toString('base64') };
+    expect(headerHasLayout(sealer.header, layout)).toBe(true);
+    expect(headerHasLayout(Buffer.concat([sealer.header, Buffer.alloc(20)]), layout)).toBe(true);
+    expect(headerHasLayout(sealer.header, { ...layout, headerLength: layout.headerLength + 1 })).toBe(false);
+    expect(headerHasLayout(sealer.header, { ...layout, chunkSize: 8192 })).toBe(false);
+    expect(headerHasLayout(sealer.header, { ...layout, partNumber: 4 })).toBe(false);
+    expect(headerHasLayout(sealer.header, { ...layout, salt: Buffer.alloc(16).toString('base64') })).toBe(false);
+    const malformed: Buffer[] = [Buffer.from('plaintext, no header at all'), sealer.header.subarray(0, 50)];
+    for (const [offset, value] of [[5, 9], [8, 3], [40, 7]] as const) {
+      const bytes = Buffer.from(sealer.header);
+      if (offset === 5) bytes[offset] = value;
+      else if (offset === 8) bytes.writeUInt32BE(value, offset);
+      else bytes.writeUInt16BE(value, offset);
+      malformed.push(bytes);
+    }
+    for (const bytes of malformed) {
+      const thrown = (() => {
+        try {
+          parseSegmentHeader(bytes);
+        } catch (error) {
+          return error;
+        }
+        throw new Error('parseSegmentHeader accepted a malformed header');
+      })();
+      expect(() => headerHasLayout(bytes, layout)).toThrow(thrown as Error);
+    }
+  });
+
+  test('a segment key looked up by the envelope\'s base64 salt is the one derived from the salt\'s bytes', async () => {
+    const keyring = localKeyring(randomKey());
+    const dataKey = await createDataKey(keyring, 4096);
+    const sealer = new SegmentSealer(dataKey, 5);
+    const reader = await openDataKey(keyring, { chunkSize: 4096, headerLength: dataKey.headerLength, key: dataKey.key });
+    const byText = reader.segmentKeyOf({ partNumber: 5, salt: sealer.salt.toString('base64') });
+    expect(byText.equals(reader.segmentKey(5, sealer.salt))).toBe(true);
+    expect(byText.equals(dataKey.segmentKey(5, sealer.salt))).toBe(true);
+    const other = await openDataKey(keyring, { chunkSize: 4096, headerLength: dataKey.headerLength, key: dataKey.key });
+    expect(other.segmentKey(5, sealer.salt).equals(byText)).toBe(true);
   });
 });
 

@@ -7,10 +7,10 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { CHUNK_TAG_BYTES, chunkCount, chunkPlainLength } from '../../../domain/encryption/layout.js';
-import { planFullRead, planWholeObject } from '../../../domain/encryption/read-plan.js';
+import { planFullRead, planRange, planWholeObject, type ReadPlan } from '../../../domain/encryption/read-plan.js';
 import {
-  CiphertextIntegrityError, createDataKey, createRangeDecryptStream, createStoredObjectDecryptStream, KeyUnwrapError, NotEncryptedError,
-  openDataKey, UnknownKeyIdError,
+  CiphertextIntegrityError, createDataKey, createRangeDecryptStream, createStoredObjectDecryptStream, decryptPlanned, KeyUnwrapError,
+  NotEncryptedError, openDataKey, UnknownKeyIdError,
 } from '../../../infra/crypto/index.js';
 import { encryptParts, localKeyring, plaintextOf, randomKey, runThrough, splitInto, type EncryptedObject } from '../../support/encryption.js';
 
@@ -251,5 +251,41 @@ describe('header tampering', () => {
     const error = await fromBytes(stored);
     expect(error).toBeInstanceOf(CiphertextIntegrityError);
     expect((error as CiphertextIntegrityError).problem).toBe('authentication');
+  });
+});
+
+describe('a small read decrypted from one fetched buffer', () => {
+  /** The plaintext, or the error's class, problem and message. */
+  const outcome = async (read: () => Promise<Buffer>): Promise<string> => {
+    try {
+      return `bytes ${(await read()).toString('hex')}`;
+    } catch (error) {
+      const e = error as Error & { problem?: string };
+      return `${e.name} ${String(e.problem)} ${e.message}`;
+    }
+  };
+
+  test('gives exactly what the streamed decryptor gives, for every flipped bit, cut and appended byte', async () => {
+    for (const [chunkSize, size] of [[16, 13], [16, 16], [32, 20], [16, 40]] as const) {
+      const object = encryptParts(await createDataKey(keyring, chunkSize), [plaintextOf(size)], [0]);
+      const dataKey = await openDataKey(keyring, object.envelope);
+      const variants: Buffer[] = [object.stored, object.stored.subarray(0, object.stored.length - 1), Buffer.concat([object.stored, Buffer.from([0])])];
+      for (let at = 0; at < object.stored.length; at += 1) {
+        const flipped = Buffer.from(object.stored);
+        flipped[at] = (flipped[at] as number) ^ 0x01;
+        variants.push(flipped);
+      }
+      const plans: [ReadPlan | undefined, boolean][] = [[planWholeObject(object.envelope), true], [planFullRead(object.envelope), false], [planRange(object.envelope, 2, 5), false]];
+      for (const [plan, whole] of plans) {
+        if (!plan) throw new Error('test objects have plaintext');
+        for (const stored of variants) {
+          // A whole read fetches everything the backend holds; a ranged one the range (or less, when the object is shorter).
+          const fetched = whole ? stored : stored.subarray(plan.backendRange.start, plan.backendRange.end + 1);
+          const streamed = await outcome(() => runThrough(createRangeDecryptStream(plan, object.envelope, dataKey), [fetched]));
+          expect(await outcome(async () => Buffer.concat(decryptPlanned(plan, object.envelope, dataKey, [fetched])))).toBe(streamed);
+          expect(await outcome(async () => Buffer.concat(decryptPlanned(plan, object.envelope, dataKey, splitInto(fetched, [7]))))).toBe(streamed);
+        }
+      }
+    }
   });
 });
