@@ -13,7 +13,7 @@ import { handleCommand } from '../../services/commands/handle-command.js';
 import type { EventFactory } from '../../services/event-factory.js';
 import type { Reclaimer } from '../../services/cleanup/reclaimer.js';
 import type { MultipartService } from '../../services/multipart/multipart-service.js';
-import type { Mover } from '../../services/moves/mover.js';
+import type { CopyToMove, Mover } from '../../services/moves/mover.js';
 import { jobBackend, pipelineConcurrently, type JobDriver } from './job-driver.js';
 import type { JobStreamWriter } from './job-stream-writer.js';
 
@@ -78,19 +78,41 @@ export class DrainDriver implements JobDriver {
         await sleep(1000, undefined, { signal }).catch(() => undefined);
         continue;
       }
-      // Moves are started (object read, target reserved) up to `concurrency` ahead of the ones
-      // copying: their MoveStarted steps commit together while earlier copies run, so a copy
-      // never waits for its own reservation's commit. `concurrency` copies run at once.
-      await pipelineConcurrently(batch, concurrency, concurrency, async (c) => {
-        if (signal.aborted) return undefined;
-        const failure = job.state.failures.get(copyKey(c.bucket, c.key, c.writeId, backend));
-        const started = await this.mover.start(job, { ...c, from: backend }, job.cause, { attempt: failure?.attempts ?? 0 });
-        return started.kind === 'started' ? started : undefined;
-      }, async (started) => {
-        await this.mover.finish(job, started);
-      });
+      await this.moveBatch(job, batch.map((c) => ({ ...c, from: backend })), concurrency, signal);
       this.observer.batchDone?.({ jobId: job.jobId, copies: batch.length });
     }
+  }
+
+  /**
+   * Moves are started (object read, target reserved) up to `concurrency` ahead of the ones
+   * copying, and a copied move's commit goes on while the next copy runs (at most `concurrency`
+   * commits waiting): the job's steps commit together in fewer, larger appends, and neither a
+   * copy nor the next one waits for a commit of its own. `concurrency` copies run at once. Every
+   * commit has settled when this returns, so the next batch never reads a copy still moving.
+   */
+  private async moveBatch(job: JobStreamWriter, batch: readonly CopyToMove[], concurrency: number, signal: AbortSignal): Promise<void> {
+    const committing = new Set<Promise<void>>();
+    const failures: unknown[] = [];
+    try {
+      await pipelineConcurrently(batch, concurrency, concurrency, async (c) => {
+        if (signal.aborted || failures.length > 0) return undefined;
+        const failure = job.state.failures.get(copyKey(c.bucket, c.key, c.writeId, c.from));
+        const started = await this.mover.start(job, c, job.cause, { attempt: failure?.attempts ?? 0 });
+        return started.kind === 'started' ? started : undefined;
+      }, async (started) => {
+        if (failures.length > 0) throw failures[0];
+        const copied = await this.mover.copy(job, started);
+        if (copied.kind !== 'copied') return;
+        while (committing.size >= concurrency) await Promise.race(committing);
+        const commit: Promise<void> = this.mover.complete(job, copied).then(() => undefined, (err: unknown) => {
+          failures.push(err);
+        }).finally(() => committing.delete(commit));
+        committing.add(commit);
+      });
+    } finally {
+      await Promise.all(committing);
+    }
+    if (failures.length > 0) throw failures[0];
   }
 
   /** Moves a crashed owner started: finish them with the same target, or clean up what they left. */

@@ -47,6 +47,9 @@ export interface StartedMove {
   cause: Cause;
 }
 
+/** A started move whose bytes are on its target, still to be recorded. */
+export type CopiedMove = Omit<StartedMove, 'kind'> & { kind: 'copied' };
+
 export interface MoverSettings {
   /** Copies an object should have: a copy on a draining backend is dropped when the others suffice. */
   replicationFactor: () => number;
@@ -188,9 +191,13 @@ export class Mover {
    * and MoveCompleted together (compare-and-swap on the object's revision as `start` read it).
    */
   async finish(job: JobRecorder, started: StartedMove): Promise<MoveOutcome> {
+    const copied = await this.copy(job, started);
+    return copied.kind === 'copied' ? this.complete(job, copied) : copied;
+  }
+
+  /** Copies a started move's bytes to its target, outside any transaction; a failed copy records the move as failed. */
+  async copy(job: JobRecorder, started: StartedMove): Promise<MoveOutcome | CopiedMove> {
     const { copy: c, ref, state, target, cause } = started;
-    const jobId = job.jobId;
-    const moveId = ref.moveId;
     try {
       if (!state.current) throw new Error('object vanished');
       if (this.settings.copy) await this.settings.copy(c.bucket, c.key, state.current, target, cause);
@@ -199,7 +206,14 @@ export class Mover {
       await this.abandon(target, cause);
       return this.fail(job, c, ref, started.attempt, (err as Error).message);
     }
+    return { ...started, kind: 'copied' };
+  }
 
+  /** Records a copied move: CopyMoved on the object and MoveCompleted on the job together, or why it was skipped or failed. */
+  async complete(job: JobRecorder, copied: CopiedMove): Promise<MoveOutcome> {
+    const { copy: c, ref, state, target, cause } = copied;
+    const jobId = job.jobId;
+    const moveId = ref.moveId;
     // CopyMoved on the object (compare-and-swap on its revision) and MoveCompleted on the job in one
     // transaction; a concurrent change makes the object decide again, and a client's overwrite or
     // delete, a repair replacing the source copy, or the target holding a copy meanwhile, decides
@@ -228,7 +242,7 @@ export class Mover {
       if (!(err instanceof InvariantViolationError) && !(err instanceof ConcurrencyError)) throw err;
       if (err instanceof InvariantViolationError) this.fullTargets.note(jobId, target.backend);
       const reason = err instanceof InvariantViolationError ? `target ${target.backend} is full` : 'the object kept changing';
-      return this.fail(job, c, ref, started.attempt, reason);
+      return this.fail(job, c, ref, copied.attempt, reason);
     }
   }
 
