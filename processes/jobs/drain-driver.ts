@@ -22,6 +22,12 @@ export interface DrainSettings {
   concurrency: number;
 }
 
+/**
+ * Moves starting, and moves committing, per copy slot: their waits are commits, which go
+ * together the more steps wait, so deeper stages give the group commit larger, fewer appends.
+ */
+const stageDepth = 2;
+
 export interface DrainObserver {
   /** After each batch of copies the drain worked on. */
   batchDone?(batch: { jobId: string; copies: number }): void;
@@ -84,9 +90,9 @@ export class DrainDriver implements JobDriver {
   }
 
   /**
-   * Moves are started (object read, target reserved) up to `concurrency` ahead of the ones
-   * copying, and a copied move's commit goes on while the next copy runs (at most `concurrency`
-   * commits waiting): the job's steps commit together in fewer, larger appends, and neither a
+   * Moves are started (object read, target reserved) by up to `stageDepth` x `concurrency` at
+   * once ahead of the ones copying, and a copied move's commit goes on while the next copy runs
+   * (at most `stageDepth` x `concurrency` commits waiting): the job's steps commit together in fewer, larger appends, and neither a
    * copy nor the next one waits for a commit of its own. `concurrency` copies run at once. Every
    * commit has settled when this returns, so the next batch never reads a copy still moving.
    */
@@ -94,7 +100,7 @@ export class DrainDriver implements JobDriver {
     const committing = new Set<Promise<void>>();
     const failures: unknown[] = [];
     try {
-      await pipelineConcurrently(batch, concurrency, concurrency, async (c) => {
+      await pipelineConcurrently(batch, stageDepth * concurrency, concurrency, async (c) => {
         if (signal.aborted || failures.length > 0) return undefined;
         const failure = job.state.failures.get(copyKey(c.bucket, c.key, c.writeId, c.from));
         const started = await this.mover.start(job, c, job.cause, { attempt: failure?.attempts ?? 0 });
@@ -103,7 +109,7 @@ export class DrainDriver implements JobDriver {
         if (failures.length > 0) throw failures[0];
         const copied = await this.mover.copy(job, started);
         if (copied.kind !== 'copied') return;
-        while (committing.size >= concurrency) await Promise.race(committing);
+        while (committing.size >= stageDepth * concurrency) await Promise.race(committing);
         const commit: Promise<void> = this.mover.complete(job, copied).then(() => undefined, (err: unknown) => {
           failures.push(err);
         }).finally(() => committing.delete(commit));
