@@ -42,9 +42,21 @@ export interface OrchestratorProcess {
  * crashes (SIGKILL). `npm test` builds dist/ first.
  */
 export async function startOrchestratorProcess(yamlFor: (port: number) => string, opts: { port?: number } = {}): Promise<OrchestratorProcess> {
+  if (opts.port !== undefined) return launchOrchestratorProcess(yamlFor, opts.port);
+  // A free port found here can be taken by another process before the orchestrator binds it (a CI
+  // run saw EADDRINUSE): with a port of our own choosing, such a start is tried again on another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launchOrchestratorProcess(yamlFor, await freePort());
+    } catch (err) {
+      if (attempt === 5 || !/EADDRINUSE/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function launchOrchestratorProcess(yamlFor: (port: number) => string, port: number): Promise<OrchestratorProcess> {
   const dir = await mkdtemp(join(tmpdir(), 's3o-proc-'));
   const configPath = join(dir, 'config.yaml');
-  const port = opts.port ?? (await freePort());
   await writeFile(configPath, yamlFor(port));
   let out = '';
   const child = spawn(process.execPath, [cli, 'serve', '--config', configPath], {
