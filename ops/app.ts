@@ -224,6 +224,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
   store.onAppendFailed = (appends) => objectStates?.failed(appends);
   const cleanup = new CleanupWorker(pool, store, events, backends, leases, () => ({
     concurrency: config.cleanup_queue.concurrency, maxAttempts: config.cleanup_queue.max_attempts, batchSize: 50,
+    failedWriteGraceMs: config.cleanup_queue.failed_write_grace,
   }), logger, (outcome) => metrics.cleanupProcessed.inc({ outcome }));
   const cleanupTick = new Periodic('cleanup', () => 10_000, () => cleanup.runOnce(), logger);
   // Replicas and moved copies are checked against the recorded SHA-256 while integrity.verify_on_replicate is on.

@@ -1,7 +1,9 @@
 import type pg from 'pg';
 import type { EventStore } from '../domain/eventstore/port.js';
+import type { BackendClient } from '../infra/backend/index.js';
 import type { Logger } from '../infra/telemetry/logger.js';
 import type { BackendDirectory } from '../services/backends/backend-directory.js';
+import { decideCleanupAttempt, failedWriteReasons, isFailedWrite, type CleanupAttemptResult } from '../domain/cleanup/cleanup-attempt.js';
 import { cleanupStreamId, closingEventId } from '../services/cleanup/reclaimer.js';
 import { deterministicEventId, type EventFactory } from '../services/event-factory.js';
 import type { Leases } from './leases.js';
@@ -10,6 +12,8 @@ export interface CleanupSettings {
   concurrency: number;
   maxAttempts: number;
   batchSize: number;
+  /** How long an orphan of a failed write waits before its first delete (cleanup_queue.failed_write_grace). */
+  failedWriteGraceMs: number;
 }
 
 interface DueItem {
@@ -20,15 +24,10 @@ interface DueItem {
   kind: string;
   backend_upload_id: string | null;
   attempts: number;
+  reason: string;
 }
 
-const minute = 60_000;
-const day = 24 * 60 * minute;
-
-/** Delay before the retry after the `attempt`-th failure: 1 min, 2, 4, … capped at 24 h. */
-export function retryDelayMs(attempt: number): number {
-  return Math.min(day, minute * 2 ** Math.max(0, attempt - 1));
-}
+export { retryDelayMs } from '../domain/cleanup/cleanup-attempt.js';
 
 export interface CleanupRunReport {
   succeeded: number;
@@ -42,6 +41,9 @@ export interface CleanupRunReport {
  * aborts orphaned multipart uploads whose retry time has come. A failure is retried with
  * exponential back-off; after `maxAttempts` the item is exhausted and its bytes stay reserved
  * until an operator retries or dismisses it. An item whose key is a live copy is never deleted.
+ * An orphan of a failed write (the backend may still store it after we gave up on it) is deleted
+ * only once `failedWriteGraceMs` has passed since it was recorded, and looked up after its delete:
+ * a key still there is a failed attempt, retried with the same back-off.
  */
 export class CleanupWorker {
   constructor(
@@ -60,9 +62,11 @@ export class CleanupWorker {
       const s = this.settings();
       const report: CleanupRunReport = { succeeded: 0, failed: 0, exhausted: 0, skipped: 0 };
       const due = await this.pool.query<DueItem>(
-        `SELECT id, backend, storage_key, size, kind, backend_upload_id, attempts FROM cleanup_queue
-          WHERE state = 'pending' AND next_retry_at <= now() ORDER BY next_retry_at LIMIT $1`,
-        [s.batchSize],
+        `SELECT id, backend, storage_key, size, kind, backend_upload_id, attempts, reason FROM cleanup_queue
+          WHERE state = 'pending' AND next_retry_at <= now()
+            AND (attempts > 0 OR reason <> ALL($2::text[]) OR created_at <= now() - $3 * interval '1 millisecond')
+          ORDER BY next_retry_at LIMIT $1`,
+        [s.batchSize, failedWriteReasons, s.failedWriteGraceMs],
       );
       const queue = [...due.rows];
       await Promise.all(Array.from({ length: Math.min(s.concurrency, queue.length) }, async () => {
@@ -88,38 +92,39 @@ export class CleanupWorker {
       report.skipped++;
       return;
     }
-    const attempt = item.attempts + 1;
-    let error: string | undefined;
-    try {
-      if (item.kind === 'multipart' && item.backend_upload_id) {
-        const r = await backend.client.abortMultipartUpload(item.storage_key, item.backend_upload_id);
-        if (!r.confirmed && r.status !== 404) error = `backend did not confirm the abort (HTTP ${r.status})`;
-      } else {
-        await backend.client.deleteObject(item.storage_key);
-      }
-    } catch (err) {
-      error = (err as Error).message;
-    }
-    if (error === undefined) {
-      await this.store.appendToStream(cleanupStreamId(item.id), [
-        this.events.event('CleanupSucceeded', { attempt, backend: item.backend, size }, cause, { id: closingEventId(item.id) }),
-      ], { expected: 'any' });
+    const result = await this.attempt(backend.client, item);
+    const decided = decideCleanupAttempt({ backend: item.backend, size, attempts: item.attempts }, result, {
+      maxAttempts: s.maxAttempts, timeIn: (ms) => new Date(this.events.now().getTime() + ms).toISOString(),
+    });
+    const id = decided.type === 'CleanupSucceeded' ? closingEventId(item.id) : deterministicEventId(`cleanup:${item.id}:attempt:${decided.data.attempt}`);
+    await this.store.appendToStream(cleanupStreamId(item.id), [this.events.record(decided, cause, { id })], { expected: 'any' });
+    if (decided.type === 'CleanupSucceeded') {
       this.backends.noteUsage(item.backend, { orphan: -size });
       report.succeeded++;
       this.onProcessed?.('succeeded');
-      return;
-    }
-    const id = deterministicEventId(`cleanup:${item.id}:attempt:${attempt}`);
-    if (attempt >= s.maxAttempts) {
-      await this.store.appendToStream(cleanupStreamId(item.id), [this.events.event('CleanupExhausted', { attempt, error }, cause, { id })], { expected: 'any' });
-      this.logger.warn({ cleanupId: item.id, backend: item.backend, attempt }, 'cleanup item exhausted; its bytes stay reserved');
+    } else if (decided.type === 'CleanupExhausted') {
+      this.logger.warn({ cleanupId: item.id, backend: item.backend, attempt: decided.data.attempt }, 'cleanup item exhausted; its bytes stay reserved');
       report.exhausted++;
       this.onProcessed?.('exhausted');
     } else {
-      const nextRetryAt = new Date(this.events.now().getTime() + retryDelayMs(attempt)).toISOString();
-      await this.store.appendToStream(cleanupStreamId(item.id), [this.events.event('CleanupFailed', { attempt, nextRetryAt, error }, cause, { id })], { expected: 'any' });
+      if (result.kind === 'still-there') this.logger.warn({ cleanupId: item.id, backend: item.backend, attempt: decided.data.attempt }, 'a failed write\'s key was still there after its delete; retried');
       report.failed++;
       this.onProcessed?.('failed');
+    }
+  }
+
+  private async attempt(client: BackendClient, item: DueItem): Promise<CleanupAttemptResult> {
+    try {
+      if (item.kind === 'multipart' && item.backend_upload_id) {
+        const r = await client.abortMultipartUpload(item.storage_key, item.backend_upload_id);
+        if (!r.confirmed && r.status !== 404) return { kind: 'failed', error: `backend did not confirm the abort (HTTP ${r.status})` };
+        return { kind: 'removed' };
+      }
+      await client.deleteObject(item.storage_key);
+      if (isFailedWrite(item.reason) && await client.headObject(item.storage_key) !== undefined) return { kind: 'still-there' };
+      return { kind: 'removed' };
+    } catch (err) {
+      return { kind: 'failed', error: (err as Error).message };
     }
   }
 }

@@ -203,6 +203,8 @@ export interface CleanupQueueConfig {
   readonly concurrency: number;
   readonly max_attempts: number;
   readonly multipart_stale_timeout: Millis;
+  /** How long an orphan of a failed or aborted write waits before its delete (the backend may still store it). */
+  readonly failed_write_grace: Millis;
 }
 
 export interface LifecycleRule {

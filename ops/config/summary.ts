@@ -57,7 +57,7 @@ export function summarizeConfig(config: Config): string {
     ...lifecycle.rules.map((rule) =>
       `  ${rule.bucket ?? 'every bucket'}: keys under "${rule.prefix}" expire after ${plural(rule.expiration_days, 'day')}`),
     'workers:',
-    `  cleanup queue: concurrency ${cleanup.concurrency}, up to ${cleanup.max_attempts} attempts; stale multipart uploads aborted after ${formatDuration(cleanup.multipart_stale_timeout)}`,
+    `  cleanup queue: concurrency ${cleanup.concurrency}, up to ${cleanup.max_attempts} attempts; stale multipart uploads aborted after ${formatDuration(cleanup.multipart_stale_timeout)}; failed writes' bytes deleted ${formatDuration(cleanup.failed_write_grace)} after they failed`,
     `  usage flush: every ${formatDuration(config.usage_flush.interval)}${config.usage_flush.adaptive_enabled ? `, every ${formatDuration(config.usage_flush.fast_interval)} once a backend reaches ${Math.round(config.usage_flush.adaptive_threshold * 100)}% of a limit` : ''}`,
     `  reconcile: ${config.reconcile.enabled ? `every ${formatDuration(config.reconcile.interval)}` : 'off'}`,
     `rate limit:  ${config.rate_limit.enabled ? `${config.rate_limit.requests_per_sec}/s per client IP, burst ${config.rate_limit.burst}, ${plural(config.rate_limit.trusted_proxies.length, 'trusted proxy range')}` : 'off'}`,

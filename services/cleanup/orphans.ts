@@ -1,3 +1,4 @@
+import { isFailedWrite } from '../../domain/cleanup/cleanup-attempt.js';
 import { newUlid } from '../../infra/ids.js';
 import type { EventStore } from '../../domain/eventstore/port.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
@@ -9,6 +10,9 @@ import { cleanupStreamId, type OrphanItem, type Reclaimer } from './reclaimer.js
  * a failed or abandoned upload), so they are reserved against the quota and cleaned up.
  * If even that append fails (database down), the bytes stay untracked until reconcile finds
  * them by their versioned storage key; the error is logged with the key.
+ * The bytes of a write given up on (a failed or aborted PUT) are not deleted at once: the backend
+ * may still store them after that delete, so the cleanup worker deletes them after
+ * `cleanup_queue.failed_write_grace` (domain/cleanup/cleanup-attempt.ts).
  */
 export class OrphanRecorder {
   constructor(
@@ -31,7 +35,7 @@ export class OrphanRecorder {
       return undefined;
     }
     const item = { cleanupId, backend, storageKey, size };
-    if (opts.reclaimNow ?? true) this.reclaimer.reclaimSoon([item], cause);
+    if (opts.reclaimNow ?? !isFailedWrite(reason)) this.reclaimer.reclaimSoon([item], cause);
     return item;
   }
 

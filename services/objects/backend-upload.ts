@@ -28,11 +28,11 @@ export function abandonBody(body: Readable): DomainError | undefined {
 
 /**
  * An upload that failed may still complete on the backend (it can have received every byte
- * before the connection broke), after a delete sent right away. So its key is left to the
- * cleanup worker's next pass instead of being deleted at once.
+ * before the connection broke), after a delete sent right away. So its key is a failed write's
+ * orphan, which the cleanup worker deletes after `cleanup_queue.failed_write_grace`.
  */
 export async function recordFailedUpload(orphans: OrphanRecorder, backend: string, storageKey: string, cause: Cause): Promise<void> {
-  await orphans.record(backend, storageKey, 0, 'failed_upload', cause, { reclaimNow: false });
+  await orphans.record(backend, storageKey, 0, 'failed_upload', cause);
 }
 
 /**

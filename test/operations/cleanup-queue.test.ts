@@ -1,7 +1,9 @@
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { retryDelayMs } from '../../processes/cleanup-worker.js';
+import { stillThereError } from '../../domain/cleanup/cleanup-attempt.js';
 import { expectStorageInvariants, listBackend, putOnBackend } from '../support/backend-objects.js';
+import { startHeaderRecordingProxy, type HeaderRecordingProxy } from '../support/header-recording-proxy.js';
 import { startStack, type TestStack } from '../support/orchestrator.js';
 import type { S3rverInstance } from '../support/s3rver.js';
 
@@ -35,8 +37,8 @@ describe('cleanup queue', () => {
     (await stack.db.pool.query<{ state: string; attempts: number; next_retry_at: Date }>('SELECT state, attempts, next_retry_at FROM cleanup_queue WHERE id = $1', [id])).rows[0];
   const streamTypes = async (id: string) =>
     (await stack.db.pool.query<{ type: string }>('SELECT type FROM events WHERE stream_id = $1 ORDER BY revision', [`cleanup-${id}`])).rows.map((r) => r.type);
-  async function orphan(backend: string, key: string, size: number): Promise<string> {
-    const recorded = await stack.orchestrator.services.orphans.record(backend, key, size, 'test', cause, { reclaimNow: false });
+  async function orphan(backend: string, key: string, size: number, reason = 'test'): Promise<string> {
+    const recorded = await stack.orchestrator.services.orphans.record(backend, key, size, reason, cause, { reclaimNow: false });
     if (!recorded) throw new Error('orphan not recorded');
     return recorded.cleanupId;
   }
@@ -107,5 +109,62 @@ describe('cleanup queue', () => {
     }
     // The bytes are still there and still reserved until an operator retries or dismisses the item.
     await expectStorageInvariants(stack, { untracked: { b2: [key] } });
+  });
+
+  it('deletes a failed write\'s bytes only once cleanup_queue.failed_write_grace has passed since it was recorded', async () => {
+    await stack.restart('cleanup_queue:\n  max_attempts: 4\n  failed_write_grace: 1h');
+    try {
+      const key = 'alpha/aborted~01ARZ3NDEKTSV4RRFFQ69G5FAV';
+      await putOnBackend(b1, key, 'a PUT we gave up on');
+      const recorded = await stack.orchestrator.services.orphans.record('b1', key, 0, 'failed_upload', cause);
+      // Not deleted at once, as other orphans are, nor by a pass within the grace.
+      await stack.orchestrator.services.reclaimer.drain();
+      expect(await stack.orchestrator.cleanup.runOnce()).toMatchObject({ succeeded: 0, failed: 0, exhausted: 0 });
+      expect(await listBackend(b1)).toContain(key);
+      expect(await item(recorded!.cleanupId)).toMatchObject({ state: 'pending', attempts: 0 });
+      // The grace has passed: the next pass deletes it.
+      await stack.db.pool.query("UPDATE cleanup_queue SET created_at = now() - interval '1 hour' WHERE id = $1", [recorded!.cleanupId]);
+      expect(await stack.orchestrator.cleanup.runOnce()).toMatchObject({ succeeded: 1, failed: 0, exhausted: 0 });
+      expect(await listBackend(b1)).not.toContain(key);
+      expect(await streamTypes(recorded!.cleanupId)).toEqual(['OrphanRecorded', 'CleanupSucceeded']);
+    } finally {
+      await stack.restart();
+    }
+  });
+});
+
+describe('cleanup queue: a failed write\'s key still there after its delete', () => {
+  let stack: TestStack;
+  let proxy: HeaderRecordingProxy | undefined;
+  const cause = { actor: 'test' };
+
+  beforeAll(async () => {
+    stack = await startStack({
+      backends: [{ quota: 1_000_000, endpoint: async (s) => (proxy = await startHeaderRecordingProxy(s.endpoint, { swallowDeletes: true })).endpoint }],
+      extraYaml: 'cleanup_queue:\n  max_attempts: 2\n  failed_write_grace: 0s',
+    });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    await proxy?.close();
+  });
+
+  it('is a failed attempt, retried with back-off, and exhausted after max_attempts rather than deleted forever', async () => {
+    const b1 = stack.s3rvers[0] as S3rverInstance;
+    const key = 'alpha/completed-late~01ARZ3NDEKTSV4RRFFQ69G5FAV';
+    await putOnBackend(b1, key, 'stored after all');
+    const recorded = await stack.orchestrator.services.orphans.record('b1', key, 16, 'repair_failed', cause);
+    const id = recorded!.cleanupId;
+    const row = async () => (await stack.db.pool.query<{ state: string; attempts: number; last_error: string }>(
+      'SELECT state, attempts, last_error FROM cleanup_queue WHERE id = $1', [id])).rows[0];
+    expect(await stack.orchestrator.cleanup.runOnce()).toEqual({ succeeded: 0, failed: 1, exhausted: 0, skipped: 0 });
+    expect(await row()).toEqual({ state: 'pending', attempts: 1, last_error: stillThereError });
+    await stack.db.pool.query('UPDATE cleanup_queue SET next_retry_at = now() WHERE id = $1', [id]);
+    expect(await stack.orchestrator.cleanup.runOnce()).toEqual({ succeeded: 0, failed: 0, exhausted: 1, skipped: 0 });
+    expect(await row()).toEqual({ state: 'exhausted', attempts: 2, last_error: stillThereError });
+    expect((await stack.db.pool.query('SELECT type FROM events WHERE stream_id = $1 ORDER BY revision', [`cleanup-${id}`])).rows.map((r) => r.type))
+      .toEqual(['OrphanRecorded', 'CleanupFailed', 'CleanupExhausted']);
+    expect(await listBackend(b1)).toEqual([key]);
+    expect(proxy?.received.filter((r) => r.method === 'DELETE' || r.method === 'HEAD').map((r) => r.method)).toEqual(['DELETE', 'HEAD', 'DELETE', 'HEAD']);
   });
 });

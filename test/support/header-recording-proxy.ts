@@ -8,12 +8,21 @@ export interface HeaderRecordingProxy {
   close(): Promise<void>;
 }
 
-/** An HTTP pass-through in front of a real backend that notes the headers the backend receives. */
-export async function startHeaderRecordingProxy(target: string): Promise<HeaderRecordingProxy> {
+/**
+ * An HTTP pass-through in front of a real backend that notes the headers the backend receives.
+ * With `swallowDeletes`, it answers every DELETE itself (204) without passing it on: a backend
+ * that acknowledges a delete yet still shows the key.
+ */
+export async function startHeaderRecordingProxy(target: string, opts: { swallowDeletes?: boolean } = {}): Promise<HeaderRecordingProxy> {
   const upstream = new URL(target);
   const received: HeaderRecordingProxy['received'] = [];
   const server = createServer((req, res) => {
     received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+    if (opts.swallowDeletes && req.method === 'DELETE') {
+      req.resume();
+      res.writeHead(204).end();
+      return;
+    }
     const forwarded = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);

@@ -88,6 +88,17 @@ export function parseOrThrow(yaml: string): Config {
 }
 
 /**
+ * A stack's config: unless its YAML sets cleanup_queue.failed_write_grace, failed writes' orphans
+ * wait one second (not the product's five minutes) before the cleanup worker deletes them, so a
+ * test that settles the cleanup queue need not wait long; an aborted PUT s3rver still stores does
+ * so within milliseconds.
+ */
+function stackConfig(yaml: string): Config {
+  const config = parseOrThrow(yaml);
+  return /^\s+failed_write_grace:/m.test(yaml) ? config : { ...config, cleanup_queue: { ...config.cleanup_queue, failed_write_grace: 1_000 } };
+}
+
+/**
  * A whole orchestrator in-process on a fresh database, with real backends — s3rver processes,
  * or buckets on the run's Ceph RGW when `on` says so (see each-backend.ts) — and S3 clients with default SDK settings (trailing checksums on).
  * `serverYaml` adds lines to the `server:` section (indented by two spaces, e.g.
@@ -103,7 +114,7 @@ export async function startStack(opts: {
   const { stores, s3rvers, release } = await on.provision(backends.length);
   const endpoints = await Promise.all(backends.map((be, i) => be.endpoint?.(stores[i] as BackendStore) ?? (stores[i] as BackendStore).endpoint));
   const yaml = (extra = opts.extraYaml ?? '') => renderYaml(stores, endpoints, backends, buckets, extra, opts.serverYaml ?? '');
-  let config = parseOrThrow(yaml());
+  let config = stackConfig(yaml());
   const logger = createLogger((process.env.S3O_TEST_LOG as 'debug' | undefined) ?? 'silent');
   let orchestrator = await startOrchestrator(config, { logger, database: { pool: db.pool }, ...opts.start });
   const clients: S3Client[] = [];
@@ -138,7 +149,7 @@ export async function startStack(opts: {
     },
     async restart(extraYaml) {
       await orchestrator.stop();
-      config = parseOrThrow(yaml(extraYaml ?? opts.extraYaml ?? ''));
+      config = stackConfig(yaml(extraYaml ?? opts.extraYaml ?? ''));
       orchestrator = await startOrchestrator(config, { logger, database: { pool: db.pool }, ...opts.start });
       for (const c of clients) c.destroy();
       clients.length = 0;

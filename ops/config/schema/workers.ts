@@ -32,6 +32,7 @@ export const cleanupQueueSchema: z.ZodType<CleanupQueueConfig> = z.strictObject(
   concurrency: integer(10, { min: 1 }),
   max_attempts: integer(10, { min: 1 }),
   multipart_stale_timeout: duration('24h', { positive: true }),
+  failed_write_grace: duration('5m'),
 });
 
 const lifecycleRuleSchema: z.ZodType<LifecycleRule> = z.strictObject({

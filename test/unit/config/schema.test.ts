@@ -120,7 +120,7 @@ describe('accepted configs', () => {
     expect(config.routing_strategy).toBe('pack');
     expect(config.replication).toEqual({ factor: 1, write_copies: 1, worker_interval: 300_000, batch_size: 50, concurrency: 5, unhealthy_threshold: 600_000 });
     expect(config.rebalance).toEqual({ enabled: false, strategy: 'pack', interval: 21_600_000, batch_size: 100, threshold: 0.1, concurrency: 5 });
-    expect(config.cleanup_queue).toEqual({ concurrency: 10, max_attempts: 10, multipart_stale_timeout: 86_400_000 });
+    expect(config.cleanup_queue).toEqual({ concurrency: 10, max_attempts: 10, multipart_stale_timeout: 86_400_000, failed_write_grace: 300_000 });
     expect(config.lifecycle).toEqual({ interval: 3_600_000, batch_size: 100, rules: [] });
     expect(config.reconcile).toEqual({ enabled: false, interval: 86_400_000 });
     expect(config.rate_limit).toEqual({ enabled: false, requests_per_sec: 100, burst: 200, cleanup_interval: 60_000, cleanup_max_age: 300_000, trusted_proxies: [] });
