@@ -13,12 +13,22 @@ import type { EventVersion, ProjectionDefinition } from '../projection.js';
  * reads the run from `pg_temp.s3o_replay_events` (ords from..to, nothing of another type in
  * between) and must leave the tables as the handler would, event by event. The other handled
  * events end a run and go through the handler.
+ *
+ * A group commit whose appends are each one event of one type, to distinct streams, applies
+ * them set-based when every projection handling that type lists its current version in `group`
+ * (an entry for another version is left unused):
+ * `s3o_group_<name>(type, revisions, data, meta)` (also in its home) gets the group's events and
+ * must leave the tables as the handler would, event by event, or raise (the group is then
+ * appended one append at a time, each with its own verdict).
  */
 export interface InlineProjection extends ProjectionDefinition {
   kind: 'inline';
   bulk: readonly EventVersion[];
+  group: readonly EventVersion[];
 }
 
-export function defineInlineProjection(def: ProjectionDefinition & { bulk?: readonly EventVersion[] }): InlineProjection {
-  return { ...def, bulk: def.bulk ?? [], kind: 'inline' };
+export function defineInlineProjection(
+  def: ProjectionDefinition & { bulk?: readonly EventVersion[]; group?: readonly EventVersion[] },
+): InlineProjection {
+  return { ...def, bulk: def.bulk ?? [], group: def.group ?? [], kind: 'inline' };
 }

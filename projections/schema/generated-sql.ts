@@ -1,5 +1,5 @@
 import type { InlineProjection } from '../inline/inline-projection.js';
-import { eventTypeOf } from '../projection.js';
+import { eventTypeOf, type EventVersion } from '../projection.js';
 import { knownVersions, type CatalogueView } from './event-versions.js';
 
 const literal = (s: string) => `'${s.replaceAll("'", "''")}'`;
@@ -21,6 +21,7 @@ function groupTypes(types: readonly string[], keyOf: (type: string) => string): 
 }
 
 const handlerArgs = 'p_stream, p_revision, p_type, p_data, p_meta, p_enforce';
+const groupArgs = 'p_type, p_revisions, p_data, p_meta';
 
 /**
  * `s3o_event_current_version(type)` (NULL outside the catalogue) and `s3o_upcast(type,
@@ -108,6 +109,41 @@ BEGIN
 ${cases}
     ELSE NULL; -- not a catalogue event: no projection reads it
   END CASE;
+END
+$$;
+`;
+}
+
+/**
+ * `s3o_group_types()`: the event types a group commit may apply set-based (every inline projection
+ * handling the type's current version lists it in `group`), and `s3o_project_inline_group(type,
+ * revisions, data, meta)`, which applies such a group's events (each the only event of its
+ * stream) through each handler's `s3o_group_<name>`, in registry order.
+ */
+export function groupDispatchSql(catalogue: CatalogueView, inline: readonly InlineProjection[]): string {
+  const groupable = Object.keys(catalogue.versions).flatMap((t) => {
+    const current = `${t}@${catalogue.versions[t]?.version ?? 0}`;
+    const handlers = inline.filter((p) => p.handles.some((h) => eventTypeOf(h) === t));
+    return handlers.length > 0 && handlers.every((p) => p.group.includes(current as EventVersion))
+      ? [{ type: t, handlers: handlers.map((p) => p.name) }]
+      : [];
+  });
+  const cases = groupable
+    .map((g) => [`    WHEN ${literal(g.type)} THEN`, ...g.handlers.map((h) => `      PERFORM s3o_group_${h}(${groupArgs});`)].join('\n'))
+    .join('\n');
+  return `-- Generated from projections/registry.ts (projections/schema/generated-sql.ts): do not edit.
+CREATE OR REPLACE FUNCTION s3o_group_types() RETURNS text[] LANGUAGE sql IMMUTABLE AS $$
+  SELECT ARRAY[${literals(groupable.map((g) => g.type))}]::text[]
+$$;
+
+CREATE OR REPLACE FUNCTION s3o_project_inline_group(
+  p_type text, p_revisions bigint[], p_data jsonb[], p_meta jsonb[]
+) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+${cases === '' ? '  RAISE EXCEPTION \'no set-based append for %\', p_type;' : `  CASE p_type
+${cases}
+    ELSE RAISE EXCEPTION 'no set-based append for %', p_type;
+  END CASE;`}
 END
 $$;
 `;

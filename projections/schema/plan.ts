@@ -12,7 +12,7 @@ import type { AsyncProjection } from '../async/projection.js';
 import type { InlineProjection } from '../inline/inline-projection.js';
 import { asyncProjections, inlineProjections } from '../registry.js';
 import { declarationProblems, type CatalogueView } from './event-versions.js';
-import { dispatchSql, eventVersionsSql, replaySql } from './generated-sql.js';
+import { dispatchSql, eventVersionsSql, groupDispatchSql, replaySql } from './generated-sql.js';
 import { sqlUpcasters } from './sql-upcasters.js';
 
 /** What the database schema is made from. Tests build variants (another catalogue version). */
@@ -33,7 +33,7 @@ const sharedSql = new URL('./', import.meta.url);
 /**
  * The whole schema: the event store's migrations, then the shared projection SQL, then each
  * projection's home in registry order, then the SQL generated from the registry (version checks,
- * the append's dispatch, replay). Refuses declarations that do not cover the catalogue.
+ * the append's dispatch one by one and set-based, replay). Refuses declarations that do not cover the catalogue.
  */
 export async function schemaPlan(sources: SchemaSources = defaultSchemaSources): Promise<MigrationPlan> {
   const projections = [...sources.inline, ...sources.async];
@@ -53,6 +53,7 @@ export async function schemaPlan(sources: SchemaSources = defaultSchemaSources):
       repeatable: [
         { name: 'generated/event-versions.sql', sql: eventVersionsSql(sources.catalogue) },
         { name: 'generated/dispatch.sql', sql: dispatchSql(sources.catalogue, sources.inline) },
+        { name: 'generated/group-dispatch.sql', sql: groupDispatchSql(sources.catalogue, sources.inline) },
         { name: 'generated/replay.sql', sql: replaySql(sources.inline) },
       ],
     },

@@ -4,6 +4,8 @@ import { ConcurrencyError, IdempotencyConflictError, InvariantViolationError } f
 import type { AppendResult, StreamAppend } from '../../domain/eventstore/port.js';
 import { decodePosition } from '../../infra/eventstore/positions.js';
 import { PostgresEventStore } from '../../infra/eventstore/postgres-event-store.js';
+import { verifyProjections } from '../../projections/rebuild.js';
+import { findProjections } from '../../projections/registry.js';
 import { newEvent, ObjectWriter, registerBackend } from '../support/object-events.js';
 import { createMigratedDatabase, type MigratedDatabase } from '../support/store.js';
 
@@ -112,6 +114,28 @@ describe('group commit of concurrent appends', () => {
     const usage = (await db.pool.query('SELECT bytes_used::int AS used, object_count::int AS count FROM backend_usage WHERE backend = $1', ['grouped'])).rows[0];
     expect(usage).toEqual({ used: 500, count: 5 });
     expect((await db.pool.query("SELECT count(*)::int AS n FROM objects WHERE bucket = 'group'")).rows[0]).toEqual({ n: 5 });
+  });
+
+  it('a group of object writes, new keys and overwrites over two backends, leaves the tables as one by one would', async () => {
+    await registerBackend(store, 'set-a', 0);
+    await registerBackend(store, 'set-b', 0);
+    const writer = new ObjectWriter(store);
+    const keys = Array.from({ length: 8 }, (_, i) => `w${i}`);
+    const burst = (size: number) => Promise.all(keys.map((k, i) => writer.write('set', k, size + i, i % 2 === 0 ? ['set-a'] : ['set-a', 'set-b'])));
+    await burst(100);
+    await burst(300);
+    const usage = (await db.pool.query("SELECT backend, bytes_used::int AS used, object_count::int AS count, orphan_bytes::int AS orphan FROM backend_usage WHERE backend LIKE 'set-%' ORDER BY backend")).rows;
+    const written = keys.reduce((n, _, i) => n + 300 + i, 0);
+    const displaced = keys.reduce((n, _, i) => n + 100 + i, 0);
+    const onB = keys.reduce((n, _, i) => (i % 2 === 1 ? n + 300 + i : n), 0);
+    const displacedOnB = keys.reduce((n, _, i) => (i % 2 === 1 ? n + 100 + i : n), 0);
+    expect(usage).toEqual([
+      { backend: 'set-a', used: written, count: 8, orphan: displaced },
+      { backend: 'set-b', used: onB, count: 4, orphan: displacedOnB },
+    ]);
+    expect((await db.pool.query("SELECT count(*)::int AS n FROM cleanup_queue WHERE reason = 'overwrite_displaced' AND backend LIKE 'set-%'")).rows[0]).toEqual({ n: 12 });
+    const verified = await verifyProjections(db.pool, findProjections(undefined));
+    expect(verified.filter((v) => !v.identical).map((v) => v.projection)).toEqual([]);
   });
 
   it('onAppended is told about each append of a group once, after its commit', async () => {
