@@ -3,8 +3,9 @@ import type { EventStore } from '../domain/eventstore/port.js';
 import type { BackendClient } from '../infra/backend/index.js';
 import type { Logger } from '../infra/telemetry/logger.js';
 import type { BackendDirectory } from '../services/backends/backend-directory.js';
-import { decideCleanupAttempt, failedWriteReasons, isFailedWrite, type CleanupAttemptResult } from '../domain/cleanup/cleanup-attempt.js';
+import { decideCleanupAttempt, isFailedWrite, type CleanupAttemptResult } from '../domain/cleanup/cleanup-attempt.js';
 import { cleanupStreamId, closingEventId } from '../services/cleanup/reclaimer.js';
+import { cleanupDueAtSql } from '../projections/read/cleanup-reads.js';
 import { deterministicEventId, type EventFactory } from '../services/event-factory.js';
 import type { Leases } from './leases.js';
 
@@ -63,10 +64,9 @@ export class CleanupWorker {
       const report: CleanupRunReport = { succeeded: 0, failed: 0, exhausted: 0, skipped: 0 };
       const due = await this.pool.query<DueItem>(
         `SELECT id, backend, storage_key, size, kind, backend_upload_id, attempts, reason FROM cleanup_queue
-          WHERE state = 'pending' AND next_retry_at <= now()
-            AND (attempts > 0 OR reason <> ALL($2::text[]) OR created_at <= now() - $3 * interval '1 millisecond')
+          WHERE state = 'pending' AND next_retry_at <= now() AND ${cleanupDueAtSql('$2::bigint')} <= now()
           ORDER BY next_retry_at LIMIT $1`,
-        [s.batchSize, failedWriteReasons, s.failedWriteGraceMs],
+        [s.batchSize, s.failedWriteGraceMs],
       );
       const queue = [...due.rows];
       await Promise.all(Array.from({ length: Math.min(s.concurrency, queue.length) }, async () => {

@@ -83,7 +83,10 @@ export function adminContext(s: AdminServices): AdminContext {
     jobs: { reads, backendAdmin: s.backendAdmin, encryptionJobs: s.encryptionJobs, audit },
     backends: { config: s.config, backends: s.backends, reads, backendAdmin: s.backendAdmin, audit },
     objects: { reads, log: s.store },
-    cleanup: { reads, cleanup: new CleanupAdmin(s.store, s.db, s.events, s.kickCleanup), audit },
+    cleanup: {
+      reads, cleanup: new CleanupAdmin(s.store, s.db, s.events, s.kickCleanup), audit,
+      failedWriteGraceMs: () => s.config().cleanup_queue.failed_write_grace,
+    },
     runtime: { logger: s.logger, usage: s.usage, reads, audit, workers: s.workers, instanceId: s.instanceId },
     replication: { replication: s.replication, audit },
     integrity: { config: s.config, integrity: s.integrity, reads, audit },

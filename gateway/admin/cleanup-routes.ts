@@ -18,6 +18,8 @@ export interface CleanupRouteDeps {
   reads: Queryable;
   cleanup: CleanupAdmin;
   audit: AdminAudit;
+  /** cleanup_queue.failed_write_grace now, so the listing shows when a failed write's orphan falls due. */
+  failedWriteGraceMs(): number;
 }
 
 /** `GET cleanup-queue[?state=]`, `POST cleanup-queue/:id/retry`, `POST cleanup-queue/:id/dismiss`. */
@@ -27,7 +29,7 @@ export function registerCleanupRoutes(app: FastifyInstance, deps: CleanupRouteDe
     const q = parseInput(CleanupQuery, req.query, 'query');
     const [counts, items] = await Promise.all([
       cleanupCounts(deps.reads),
-      listCleanupItems(deps.reads, { ...(q.state ? { state: q.state } : {}), limit: q.limit }),
+      listCleanupItems(deps.reads, { ...(q.state ? { state: q.state } : {}), limit: q.limit, failedWriteGraceMs: deps.failedWriteGraceMs() }),
     ]);
     return {
       depth: counts.pending, exhausted: counts.exhausted, pending_bytes: counts.pendingBytes, exhausted_bytes: counts.exhaustedBytes,

@@ -1,3 +1,4 @@
+import { failedWriteReasons } from '../../domain/cleanup/cleanup-attempt.js';
 import type { Queryable } from '../../infra/eventstore/postgres-event-store.js';
 
 export type CleanupState = 'pending' | 'exhausted';
@@ -26,18 +27,30 @@ const toItem = (r: Raw): CleanupItemRow => ({
   attempts: r.attempts, nextRetryAt: r.next_retry_at.toISOString(), lastError: r.last_error, createdAt: r.created_at.toISOString(),
 });
 
-const columns = 'id, backend, storage_key, size, kind, reason, state, attempts, next_retry_at, last_error, created_at';
+/**
+ * When a pending item is next due, in SQL: a failed write's orphan not yet attempted also waits until
+ * `cleanup_queue.failed_write_grace` (milliseconds, parameter `graceParam`) after it was recorded.
+ * The worker and the admin listing share it, so the listing's NEXT RETRY is when the worker acts.
+ */
+export const cleanupDueAtSql = (graceParam: string): string =>
+  `CASE WHEN attempts = 0 AND reason IN (${failedWriteReasons.map((r) => `'${r}'`).join(', ')})
+        THEN greatest(next_retry_at, created_at + ${graceParam} * interval '1 millisecond') ELSE next_retry_at END`;
+
+const columns = 'id, backend, storage_key, size, kind, reason, state, attempts, last_error, created_at';
 
 export async function loadCleanupItem(db: Queryable, id: string): Promise<CleanupItemRow | undefined> {
-  const res = await db.query<Raw>(`SELECT ${columns} FROM cleanup_queue WHERE id = $1`, [id]);
+  const res = await db.query<Raw>(`SELECT ${columns}, next_retry_at FROM cleanup_queue WHERE id = $1`, [id]);
   return res.rows[0] ? toItem(res.rows[0]) : undefined;
 }
 
-/** Items in retry order (oldest due first), optionally of one state. */
-export async function listCleanupItems(db: Queryable, opts: { state?: CleanupState; limit: number }): Promise<CleanupItemRow[]> {
+/** Items in the order they fall due (see cleanupDueAtSql), optionally of one state. */
+export async function listCleanupItems(
+  db: Queryable, opts: { state?: CleanupState; limit: number; failedWriteGraceMs: number },
+): Promise<CleanupItemRow[]> {
   const res = await db.query<Raw>(
-    `SELECT ${columns} FROM cleanup_queue WHERE ($1::text IS NULL OR state = $1) ORDER BY next_retry_at, id LIMIT $2`,
-    [opts.state ?? null, opts.limit],
+    `SELECT ${columns}, ${cleanupDueAtSql('$3::bigint')} AS next_retry_at FROM cleanup_queue
+      WHERE ($1::text IS NULL OR state = $1) ORDER BY next_retry_at, id LIMIT $2`,
+    [opts.state ?? null, opts.limit, opts.failedWriteGraceMs],
   );
   return res.rows.map(toItem);
 }

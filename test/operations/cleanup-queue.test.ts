@@ -2,6 +2,7 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { retryDelayMs } from '../../processes/cleanup-worker.js';
 import { stillThereError } from '../../domain/cleanup/cleanup-attempt.js';
+import { listCleanupItems } from '../../projections/read/cleanup-reads.js';
 import { expectStorageInvariants, listBackend, putOnBackend } from '../support/backend-objects.js';
 import { startHeaderRecordingProxy, type HeaderRecordingProxy } from '../support/header-recording-proxy.js';
 import { startStack, type TestStack } from '../support/orchestrator.js';
@@ -122,8 +123,14 @@ describe('cleanup queue', () => {
       expect(await stack.orchestrator.cleanup.runOnce()).toMatchObject({ succeeded: 0, failed: 0, exhausted: 0 });
       expect(await listBackend(b1)).toContain(key);
       expect(await item(recorded!.cleanupId)).toMatchObject({ state: 'pending', attempts: 0 });
-      // The grace has passed: the next pass deletes it.
+      // The admin listing says when the worker will act: at the end of the grace.
+      const listed = async () => (await listCleanupItems(stack.db.pool, { limit: 1000, failedWriteGraceMs: 60 * minute }))
+        .find((i) => i.id === recorded!.cleanupId);
+      const inGrace = await listed();
+      expect(Date.parse(inGrace!.nextRetryAt)).toBe(Date.parse(inGrace!.createdAt) + 60 * minute);
+      // The grace has passed: the listing shows it due, and the next pass deletes it.
       await stack.db.pool.query("UPDATE cleanup_queue SET created_at = now() - interval '1 hour' WHERE id = $1", [recorded!.cleanupId]);
+      expect(Date.parse((await listed())!.nextRetryAt)).toBeLessThanOrEqual(Date.now());
       expect(await stack.orchestrator.cleanup.runOnce()).toMatchObject({ succeeded: 1, failed: 0, exhausted: 0 });
       expect(await listBackend(b1)).not.toContain(key);
       expect(await streamTypes(recorded!.cleanupId)).toEqual(['OrphanRecorded', 'CleanupSucceeded']);
