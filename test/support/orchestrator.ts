@@ -81,20 +81,17 @@ function renderYaml(stores: BackendStore[], endpoints: string[], backends: TestB
   ].join('\n');
 }
 
+/**
+ * A test's config: unless its YAML sets cleanup_queue.failed_write_grace, failed writes' orphans
+ * wait one second (not the product's five minutes) before the cleanup worker deletes them, so a
+ * test that settles the cleanup queue need not wait long; an aborted PUT s3rver still stores does
+ * so within milliseconds. Every config a test builds gets it, so a reload from `stack.yaml()`
+ * changes only what the test changed.
+ */
 export function parseOrThrow(yaml: string): Config {
   const parsed = parseConfigText(yaml, {});
   if (!parsed.ok) throw new Error(`test config invalid:\n${parsed.errors.join('\n')}`);
-  return parsed.config;
-}
-
-/**
- * A stack's config: unless its YAML sets cleanup_queue.failed_write_grace, failed writes' orphans
- * wait one second (not the product's five minutes) before the cleanup worker deletes them, so a
- * test that settles the cleanup queue need not wait long; an aborted PUT s3rver still stores does
- * so within milliseconds.
- */
-function stackConfig(yaml: string): Config {
-  const config = parseOrThrow(yaml);
+  const config = parsed.config;
   return /^\s+failed_write_grace:/m.test(yaml) ? config : { ...config, cleanup_queue: { ...config.cleanup_queue, failed_write_grace: 1_000 } };
 }
 
@@ -114,7 +111,7 @@ export async function startStack(opts: {
   const { stores, s3rvers, release } = await on.provision(backends.length);
   const endpoints = await Promise.all(backends.map((be, i) => be.endpoint?.(stores[i] as BackendStore) ?? (stores[i] as BackendStore).endpoint));
   const yaml = (extra = opts.extraYaml ?? '') => renderYaml(stores, endpoints, backends, buckets, extra, opts.serverYaml ?? '');
-  let config = stackConfig(yaml());
+  let config = parseOrThrow(yaml());
   const logger = createLogger((process.env.S3O_TEST_LOG as 'debug' | undefined) ?? 'silent');
   let orchestrator = await startOrchestrator(config, { logger, database: { pool: db.pool }, ...opts.start });
   const clients: S3Client[] = [];
@@ -149,7 +146,7 @@ export async function startStack(opts: {
     },
     async restart(extraYaml) {
       await orchestrator.stop();
-      config = stackConfig(yaml(extraYaml ?? opts.extraYaml ?? ''));
+      config = parseOrThrow(yaml(extraYaml ?? opts.extraYaml ?? ''));
       orchestrator = await startOrchestrator(config, { logger, database: { pool: db.pool }, ...opts.start });
       for (const c of clients) c.destroy();
       clients.length = 0;
