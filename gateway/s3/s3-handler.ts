@@ -21,6 +21,8 @@ import { routeOperation, type S3Operation } from './operations.js';
 import { sendError, sendXml, toDomainError } from './respond.js';
 import { headersForSignature, queryRecord, rawQueryOf, requestIdFor, resourceOf, type S3Request } from './s3-request.js';
 import { S3_NAMESPACE, XML_DECLARATION } from './xml/common.js';
+import { ResponseCloseSignal } from './response-close-signal.js';
+import type { ReadSignal } from '../../infra/backend/index.js';
 import { activeTraceId, inChildSpan, setActiveSpanAttribute, SpanKind } from '../../infra/telemetry/spans.js';
 import type { RequestRecord } from '../../services/telemetry/recent-requests.js';
 import type { Cause } from '../../services/event-factory.js';
@@ -137,7 +139,7 @@ class RoutedS3Request implements S3Request {
   readonly principal: Principal;
   readonly payload: PayloadMode;
   readonly cause: Cause;
-  #abort: AbortController | undefined;
+  #signal: ResponseCloseSignal | undefined;
 
   constructor(
     readonly id: string, readonly method: string, readonly raw: IncomingMessage, readonly rawUrl: string, routed: RoutedRequest,
@@ -154,17 +156,9 @@ class RoutedS3Request implements S3Request {
   }
 
   /** Made on first use, by operations that pass it to a backend call: most requests never need one. */
-  get signal(): AbortSignal {
-    if (!this.#abort) {
-      const controller = new AbortController();
-      const response = this.response;
-      // 'close' is emitted once: `on` spares the wrapper `once` makes.
-      response.on('close', () => {
-        if (!response.writableFinished) controller.abort();
-      });
-      this.#abort = controller;
-    }
-    return this.#abort.signal;
+  get signal(): ReadSignal {
+    this.#signal ??= new ResponseCloseSignal(this.response);
+    return this.#signal;
   }
 }
 

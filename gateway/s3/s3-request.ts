@@ -4,6 +4,7 @@ import type { QueryParams } from '../../domain/s3/http-types.js';
 import type { PayloadMode, Principal } from '../auth/index.js';
 import type { Cause } from '../../services/event-factory.js';
 import type { S3Operation } from './operations.js';
+import type { ReadSignal } from '../../infra/backend/index.js';
 
 export interface S3Request {
   id: string;
@@ -20,8 +21,8 @@ export interface S3Request {
   payload: PayloadMode;
   cause: Cause;
   nowMs: number;
-  /** Aborted when the client goes away, so backend calls stop too. */
-  signal: AbortSignal;
+  /** Aborted when the client goes away, so backend reads stop too. */
+  signal: ReadSignal;
 }
 
 /** A request id from X-Request-Id when it is 1–64 hex characters (as the original), else a new one. */

@@ -8,7 +8,7 @@ import { buildQueryString, encodeKeyPath, encodeRfc3986 } from './s3-encoding.js
 import { fitToRange } from './range-window.js';
 import { parseS3Error } from './s3-xml.js';
 import { StreamedResponseHandler, type StreamEnd, type StreamedErrorResponse } from './streamed-response.js';
-import type { BackendCallHook, BackendCallOutcome, BackendConnection, BackendOp, ByteRange, GetObjectResult } from './types.js';
+import type { BackendCallHook, BackendCallOutcome, BackendConnection, BackendOp, ByteRange, GetObjectResult, ReadSignal } from './types.js';
 import { endFailed, injectTraceContext, SpanKind, startChildSpan, type Span } from '../telemetry/spans.js';
 
 export interface TransportRequest {
@@ -24,6 +24,9 @@ export interface TransportRequest {
   payloadHash: string;
   signal?: AbortSignal;
 }
+
+/** A streamed GET: its signal need only behave like an AbortSignal (undici never sees it). */
+export type OpenRequest = Omit<TransportRequest, 'signal'> & { signal?: ReadSignal };
 
 export interface BufferedResponse {
   status: number;
@@ -113,7 +116,7 @@ export class HttpTransport {
    * GET with the body streamed to the caller. With `range`, the answer must cover it (a wider one
    * is cut to it); anything but 2xx throws typed.
    */
-  async open(req: TransportRequest, range: ByteRange | undefined): Promise<GetObjectResult> {
+  async open(req: OpenRequest, range: ByteRange | undefined): Promise<GetObjectResult> {
     const started = performance.now();
     const span = this.#startSpan(req);
     const { path, headers } = this.#prepare(req, 0, span);
@@ -170,14 +173,14 @@ export class HttpTransport {
   }
 
   /** `Backend <op>`, a client span, when the call is made for a traced request. */
-  #startSpan(req: TransportRequest): Span | undefined {
+  #startSpan(req: OpenRequest): Span | undefined {
     const span = startChildSpan(`Backend ${req.op}`, SpanKind.CLIENT);
     span?.setAttributes({ 's3o.backend': this.#name, 'http.request.method': req.method, 'server.address': this.#url.host });
     return span;
   }
 
   /** Signed headers, and the trace context for a traced call (outside the signature: backends ignore it). */
-  #prepare(req: TransportRequest, contentLength: number, span: Span | undefined): { path: string; headers: Record<string, string> } {
+  #prepare(req: OpenRequest, contentLength: number, span: Span | undefined): { path: string; headers: Record<string, string> } {
     const path = this.objectPath(req.key);
     const query = req.query ?? {};
     const signed = this.#signer.sign({ method: req.method, path, query, headers: { host: this.#url.host, ...req.headers } }, req.payloadHash);
@@ -193,7 +196,7 @@ export class HttpTransport {
     return error;
   }
 
-  #classify(req: TransportRequest, e: unknown): Error {
+  #classify(req: OpenRequest, e: unknown): Error {
     if (req.signal?.aborted) return asError(req.signal.reason, e);
     const code = (e as { code?: unknown } | null)?.code;
     if (typeof code === 'string' && callerSideCodes.has(code)) return asError(e, e);

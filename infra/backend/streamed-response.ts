@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { RangedResponse } from './range-window.js';
-import type { GetObjectResult } from './types.js';
+import type { GetObjectResult, ReadSignal } from './types.js';
 
 /** How a streamed exchange ended, reported once. */
 export type StreamEnd =
@@ -17,7 +17,7 @@ export interface StreamedErrorResponse {
 }
 
 export interface StreamedResponseCallbacks {
-  signal: AbortSignal | undefined;
+  signal: ReadSignal | undefined;
   /** Vets a 2xx head: what to hand the caller, or the error to fail with. */
   shape: (status: number, headers: IncomingHttpHeaders) => RangedResponse | Error;
   onHead: (result: GetObjectResult) => void;

@@ -86,9 +86,21 @@ export interface ByteRange {
   end: number;
 }
 
+/**
+ * What a streamed read stops on when its caller goes away: an AbortSignal, or anything that
+ * behaves as one in these four members (the gateway's requests pass a cheaper one than an
+ * AbortController's, see `ResponseCloseSignal`). `reason` is read only once `aborted` is true.
+ */
+export interface ReadSignal {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
 export interface GetObjectOptions {
   range?: ByteRange;
-  signal?: AbortSignal;
+  signal?: ReadSignal;
 }
 
 export interface GetObjectResult {

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { StoredCopy } from '../../domain/events/common.js';
 import type { ObjectVersion } from '../../domain/objects/object-state.js';
+import type { ReadSignal } from '../../infra/backend/index.js';
 import type { PlaintextReader } from '../objects/plaintext-reader.js';
 import type { HashMismatch } from './content-hash.js';
 import { VerifyingStream } from './copy-check.js';
@@ -19,7 +20,7 @@ export interface CheckedSource {
  * the `skip` backends, hashed as they stream: a server-side copy writing them never receives a
  * complete wrong body, so nothing corrupt can be committed as a new object.
  */
-export async function openCheckedSource(reader: Pick<PlaintextReader, 'open'>, v: ObjectVersion, signal: AbortSignal | undefined, skip: ReadonlySet<string>): Promise<CheckedSource> {
+export async function openCheckedSource(reader: Pick<PlaintextReader, 'open'>, v: ObjectVersion, signal: ReadSignal | undefined, skip: ReadonlySet<string>): Promise<CheckedSource> {
   const opened = await reader.open(v, undefined, signal, skip);
   const verifying = new VerifyingStream(v);
   opened.body.on('error', (err) => verifying.destroy(err));

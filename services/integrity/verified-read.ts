@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { DomainError } from '../../domain/errors.js';
 import type { ObjectVersion } from '../../domain/objects/object-state.js';
+import type { ReadSignal } from '../../infra/backend/index.js';
 import type { Cause } from '../event-factory.js';
 import type { PlaintextReader } from '../objects/plaintext-reader.js';
 import { ContentVerifier } from './content-hash.js';
@@ -22,7 +23,7 @@ export interface VerifiedReadDeps {
  * last chunk is held back until the hash is known, so a corrupt copy ends the response early (the
  * client sees a short body, never a complete wrong one) and is reported the same way.
  */
-export async function openVerifiedRead(deps: VerifiedReadDeps, bucket: string, key: string, v: ObjectVersion, cause: Cause, signal?: AbortSignal): Promise<Readable | Buffer> {
+export async function openVerifiedRead(deps: VerifiedReadDeps, bucket: string, key: string, v: ObjectVersion, cause: Cause, signal?: ReadSignal): Promise<Readable | Buffer> {
   const found = new Set<string>();
   for (;;) {
     let opened;

@@ -1,7 +1,7 @@
 import { DomainError, isDomainError } from '../../domain/errors.js';
 import type { StoredCopy } from '../../domain/events/common.js';
 import { storedSizeOf, type ObjectVersion } from '../../domain/objects/object-state.js';
-import { BackendNotFoundError, type ByteRange, type GetObjectResult } from '../../infra/backend/index.js';
+import { BackendNotFoundError, type ByteRange, type GetObjectResult, type ReadSignal } from '../../infra/backend/index.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
 import type { BackendDirectory } from '../backends/backend-directory.js';
 
@@ -38,7 +38,7 @@ export class ObjectReader {
    * `range` is of the stored bytes. `skip`: backends whose copy must not be read (found bad by the
    * caller); when every other copy fails too, the error is the caller's to give.
    */
-  async open(version: ObjectVersion, range: ByteRange | undefined, signal?: AbortSignal, skip?: ReadonlySet<string>): Promise<OpenedCopy> {
+  async open(version: ObjectVersion, range: ByteRange | undefined, signal?: ReadSignal, skip?: ReadonlySet<string>): Promise<OpenedCopy> {
     const bytes = range ? range.end - range.start + 1 : storedSizeOf(version);
     let overLimit = 0;
     let missing = 0;

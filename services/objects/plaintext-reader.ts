@@ -11,6 +11,7 @@ import type { EncryptionEnvelope } from '../../domain/encryption/envelope.js';
 import { plannedStoredBytes, planRange, planWholeObject, type ReadPlan } from '../../domain/encryption/read-plan.js';
 import type { StoredCopy } from '../../domain/events/common.js';
 import type { ObjectVersion } from '../../domain/objects/object-state.js';
+import type { ReadSignal } from '../../infra/backend/index.js';
 import { createRangeDecryptStream, decryptPlanned, type DataKey } from '../../infra/crypto/index.js';
 import { relay } from '../../infra/stream-relay.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
@@ -83,7 +84,7 @@ export class PlaintextReader {
    * `range` is of the client's bytes, inclusive; the version must not be empty. `skip`: backends
    * whose copy must not be read (found corrupt by the caller, or all but the one to check).
    */
-  async open(version: ObjectVersion, range: { start: number; end: number } | undefined, signal?: AbortSignal, skip?: ReadonlySet<string>): Promise<PlainRead> {
+  async open(version: ObjectVersion, range: { start: number; end: number } | undefined, signal?: ReadSignal, skip?: ReadonlySet<string>): Promise<PlainRead> {
     const envelope = version.encryption;
     if (!envelope) {
       const opened = await this.reader.open(version, range, signal, skip);

@@ -12,6 +12,7 @@ import { hasRecordedHash } from '../../../services/integrity/content-hash.js';
 import { openVerifiedRead } from '../../../services/integrity/verified-read.js';
 import { copiesMissing } from '../../../services/objects/object-reader.js';
 import type { Cause } from '../../../services/event-factory.js';
+import type { ReadSignal } from '../../../infra/backend/index.js';
 import type { S3Context } from '../s3-context.js';
 import { header, type S3Request } from '../s3-request.js';
 import { formatHttpDate, parseHttpDate } from '../xml/dates.js';
@@ -220,7 +221,7 @@ function serveVersion(ctx: S3Context, req: S3Request, reply: FastifyReply, head:
  */
 export async function openWholeObject(
   ctx: Pick<S3Context, 'config' | 'plain' | 'integrity' | 'cache'>, bucket: string, key: string, v: ObjectVersion, cause: Cause,
-  lazySignal?: AbortSignal | (() => AbortSignal),
+  lazySignal?: ReadSignal | (() => ReadSignal),
 ): Promise<Readable | Buffer> {
   return ctx.cache.read(bucket, key, v) ?? readUncached(ctx, bucket, key, v, cause, lazySignal);
 }
@@ -228,7 +229,7 @@ export async function openWholeObject(
 /** A whole version's bytes read from its copies (the cache asked already, and missed), filling the cache. */
 async function readUncached(
   ctx: Pick<S3Context, 'config' | 'plain' | 'integrity' | 'cache'>, bucket: string, key: string, v: ObjectVersion, cause: Cause,
-  lazySignal?: AbortSignal | (() => AbortSignal),
+  lazySignal?: ReadSignal | (() => ReadSignal),
 ): Promise<Readable | Buffer> {
   const signal = typeof lazySignal === 'function' ? lazySignal() : lazySignal;
   const integrity = ctx.config().integrity;
