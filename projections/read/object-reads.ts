@@ -43,7 +43,33 @@ export async function loadObject(db: Queryable, bucket: string, key: string): Pr
            FROM object_copies c WHERE c.bucket = $2 AND c.key = $3) cc ON true`,
     values: [objectStreamId(bucket, key), bucket, key],
   });
-  const r = res.rows[0];
+  return objectStateOf(bucket, key, res.rows[0]);
+}
+
+/**
+ * `loadObject` for many keys in one statement (one snapshot): each key's state as its own
+ * `loadObject` would read it, in the order asked.
+ */
+export async function loadObjects(db: Queryable, keys: readonly { bucket: string; key: string }[]): Promise<ObjectState[]> {
+  const res = await db.query<ObjectRow & { n: string }>({
+    name: 's3o-load-objects',
+    text: `SELECT k.n, s.revision, o.write_id, o.size, o.etag, o.content_type, o.metadata, o.headers, o.checksum, o.parts,
+            o.last_modified, o.content_sha256, o.encryption, cc.copies, cc.corrupt
+       FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS k(stream_id, bucket, key, n)
+       LEFT JOIN streams s ON s.stream_id = k.stream_id
+       LEFT JOIN objects o ON o.bucket = k.bucket AND o.key = k.key
+       LEFT JOIN LATERAL (
+         SELECT json_agg(json_build_object('backend', c.backend, 'storageKey', c.storage_key, 'size', c.size)
+                         ORDER BY c.backend COLLATE "C") AS copies,
+                array_agg(c.backend ORDER BY c.backend COLLATE "C") FILTER (WHERE c.corrupt_since IS NOT NULL) AS corrupt
+           FROM object_copies c WHERE c.bucket = k.bucket AND c.key = k.key) cc ON true`,
+    values: [keys.map((k) => objectStreamId(k.bucket, k.key)), keys.map((k) => k.bucket), keys.map((k) => k.key)],
+  });
+  const rows = new Map(res.rows.map((r) => [Number(r.n), r]));
+  return keys.map((k, i) => objectStateOf(k.bucket, k.key, rows.get(i + 1)));
+}
+
+function objectStateOf(bucket: string, key: string, r: ObjectRow | undefined): ObjectState {
   const revision = r?.revision == null ? 'no_stream' : BigInt(r.revision);
   if (!r || r.write_id === null) return { bucket, key, revision, current: undefined };
   return {

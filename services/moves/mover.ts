@@ -168,7 +168,7 @@ export class Mover {
     const moveId = this.moveId(jobId, c);
     const ref = { jobId, moveId, bucket: c.bucket, key: c.key, writeId: c.writeId };
     const forced = prior.target;
-    const state = await this.objects.load(c.bucket, c.key);
+    const state = await this.objects.loadBatched(c.bucket, c.key);
     if (!this.stillThere(state, c)) return this.skip(job, ref, 'the object changed meanwhile', prior.inFlight, cause);
     if (forced === undefined && this.healthyElsewhere(state, c.from) >= this.settings.replicationFactor()) return this.drop(job, c, ref, state, cause, prior.inFlight);
 

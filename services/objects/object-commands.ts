@@ -8,6 +8,7 @@ import type { Queryable } from '../../infra/eventstore/postgres-event-store.js';
 import { loadObject } from '../../projections/read/object-reads.js';
 import { handleCommand, type Appender, type Handled, type OtherStreamAppend } from '../commands/handle-command.js';
 import type { Cause, EventFactory } from '../event-factory.js';
+import { ObjectLoadBatcher } from './object-load-batcher.js';
 import type { ObjectStateCache } from './object-state-cache.js';
 
 export type { WritePrecondition } from '../../domain/objects/object-decider.js';
@@ -44,17 +45,27 @@ const displacedBy = (events: readonly DomainEvent[]): OrphanedCopy[] =>
  * two round trips.
  */
 export class ObjectCommands {
+  private readonly batchedLoads: ObjectLoadBatcher;
+
   constructor(
     private readonly store: EventStore,
     private readonly db: Queryable,
     private readonly events: EventFactory,
     /** Set when this process is the only writer to its database: loads are answered from memory. */
     private readonly cache?: ObjectStateCache,
-  ) {}
+  ) {
+    this.batchedLoads = new ObjectLoadBatcher(db);
+  }
 
   /** The key's committed state (current version and stream revision). */
   load(bucket: string, key: string): Promise<ObjectState> {
     return this.cache ? this.cache.load(bucket, key, () => loadObject(this.db, bucket, key)) : loadObject(this.db, bucket, key);
+  }
+
+  /** `load`, read from the database together with the other keys asked for in this event-loop turn (a job's burst of moves). */
+  loadBatched(bucket: string, key: string): Promise<ObjectState> {
+    const fromDatabase = (): Promise<ObjectState> => this.batchedLoads.load(bucket, key);
+    return this.cache ? this.cache.load(bucket, key, fromDatabase) : fromDatabase();
   }
 
   /**
