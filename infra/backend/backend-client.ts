@@ -60,7 +60,7 @@ export class BackendClient {
     if (options.range) headers.range = rangeHeader(options.range.start, options.range.end);
     return this.#http.open({
       op: 'GetObject', method: 'GET', key, headers, payloadHash: EMPTY_BODY_SHA256, signal: options.signal,
-    }, options.range);
+    }, options.range, options.wholeUpTo);
   }
 
   /** Undefined when the object does not exist. */

@@ -116,7 +116,7 @@ export class HttpTransport {
    * GET with the body streamed to the caller. With `range`, the answer must cover it (a wider one
    * is cut to it); anything but 2xx throws typed.
    */
-  async open(req: OpenRequest, range: ByteRange | undefined): Promise<GetObjectResult> {
+  async open(req: OpenRequest, range: ByteRange | undefined, wholeUpTo?: number): Promise<GetObjectResult> {
     const started = performance.now();
     const span = this.#startSpan(req);
     const { path, headers } = this.#prepare(req, 0, span);
@@ -125,6 +125,7 @@ export class HttpTransport {
       let outcome: BackendCallOutcome = 'ok';
       const handler = new StreamedResponseHandler({
         signal: req.signal,
+        wholeUpTo,
         shape: (responseStatus, responseHeaders) => {
           status = responseStatus;
           if (range === undefined) {

@@ -18,6 +18,12 @@ export interface StreamedErrorResponse {
 
 export interface StreamedResponseCallbacks {
   signal: ReadSignal | undefined;
+  /**
+   * A 2xx answer without a range window that declares at most this many bytes is received whole
+   * before `onHead`, which then gets it as `bytes`; a failure after its head still comes as a
+   * body that fails when read, as a streamed body's would.
+   */
+  wholeUpTo: number | undefined;
   /** Vets a 2xx head: what to hand the caller, or the error to fail with. */
   shape: (status: number, headers: IncomingHttpHeaders) => RangedResponse | Error;
   onHead: (result: GetObjectResult) => void;
@@ -52,6 +58,44 @@ class ResponseBodyStream extends Readable {
   }
 }
 
+/** A body received whole: its stream is made only for a caller that asks for one. */
+class HeldResponse implements GetObjectResult {
+  #body: Readable | undefined;
+
+  constructor(readonly status: number, readonly headers: IncomingHttpHeaders, readonly contentLength: number, readonly bytes: Buffer) {}
+
+  get body(): Readable {
+    this.#body ??= readableOf(this.bytes);
+    return this.#body;
+  }
+}
+
+function readableOf(bytes: Buffer): Readable {
+  let sent = false;
+  return new Readable({
+    read() {
+      this.push(sent ? null : bytes);
+      sent = true;
+    },
+  });
+}
+
+/** The body of an answer that failed after its head: reading it gives the failure. */
+function failedBody(error: Error): Readable {
+  return new Readable({
+    read() {
+      this.destroy(error);
+    },
+  });
+}
+
+interface HeldHead {
+  status: number;
+  headers: IncomingHttpHeaders;
+  contentLength: number;
+  chunks: Buffer[];
+}
+
 /**
  * An undici dispatch handler for GET: resolves on a 2xx with the body as a stream, reads an error
  * status's body whole, counts the bytes actually received and reports the end once. Used instead
@@ -63,6 +107,7 @@ export class StreamedResponseHandler implements Dispatcher.DispatchHandler {
   #controller: Dispatcher.DispatchController | undefined;
   #body: ResponseBodyStream | undefined;
   #errorResponse: { status: number; headers: IncomingHttpHeaders; chunks: Buffer[] } | undefined;
+  #held: HeldHead | undefined;
   #skip = 0;
   #take: number | undefined;
   #bytesIn = 0;
@@ -90,6 +135,11 @@ export class StreamedResponseHandler implements Dispatcher.DispatchHandler {
       controller.abort(shaped);
       return;
     }
+    const whole = this.#cb.wholeUpTo;
+    if (whole !== undefined && shaped.window === undefined && headers['content-length'] !== undefined && shaped.contentLength <= whole) {
+      this.#held = { status: shaped.status, headers: shaped.headers, contentLength: shaped.contentLength, chunks: [] };
+      return;
+    }
     this.#skip = shaped.window?.skip ?? 0;
     this.#take = shaped.window?.take;
     const body = new ResponseBodyStream(controller, (err) => {
@@ -102,6 +152,10 @@ export class StreamedResponseHandler implements Dispatcher.DispatchHandler {
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     this.#bytesIn += chunk.length;
+    if (this.#held) {
+      this.#held.chunks.push(chunk);
+      return;
+    }
     const body = this.#body;
     if (!body) {
       this.#errorResponse?.chunks.push(chunk);
@@ -127,7 +181,11 @@ export class StreamedResponseHandler implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     this.#detachSignal();
-    if (this.#body) {
+    const held = this.#held;
+    if (held) {
+      const { chunks } = held;
+      this.#cb.onHead(new HeldResponse(held.status, held.headers, held.contentLength, chunks.length === 1 ? chunks[0] as Buffer : Buffer.concat(chunks)));
+    } else if (this.#body) {
       this.#body.ended = true;
       this.#body.push(null);
     } else if (this.#errorResponse) {
@@ -145,6 +203,9 @@ export class StreamedResponseHandler implements Dispatcher.DispatchHandler {
     if (this.#body) {
       this.#body.ended = true;
       this.#body.destroy(reason);
+    } else if (this.#held) {
+      const { status, headers, contentLength } = this.#held;
+      this.#cb.onHead({ status, headers, contentLength, body: failedBody(reason) });
     } else {
       this.#cb.onFailure(reason);
     }

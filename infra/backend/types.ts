@@ -101,14 +101,22 @@ export interface ReadSignal {
 export interface GetObjectOptions {
   range?: ByteRange;
   signal?: ReadSignal;
+  /**
+   * A whole read (no range) whose answer declares at most this many bytes is received whole
+   * before the result is given, as `bytes`: no stream between undici and the caller.
+   */
+  wholeUpTo?: number;
 }
 
 export interface GetObjectResult {
   /** 200, or 206 when a range was honoured. */
   status: number;
   headers: IncomingHttpHeaders;
+  /** With `bytes`, made from them only for a caller that asks for it. */
   body: Readable;
   contentLength: number;
+  /** The whole body, when the read asked for it (`wholeUpTo`) and it fitted. */
+  bytes?: Buffer;
 }
 
 export interface HeadObjectResult {

@@ -36,9 +36,10 @@ export class ObjectReader {
 
   /**
    * `range` is of the stored bytes. `skip`: backends whose copy must not be read (found bad by the
-   * caller); when every other copy fails too, the error is the caller's to give.
+   * caller); when every other copy fails too, the error is the caller's to give. `wholeUpTo`: a
+   * whole read of at most this many bytes comes received whole (`result.bytes`).
    */
-  async open(version: ObjectVersion, range: ByteRange | undefined, signal?: ReadSignal, skip?: ReadonlySet<string>): Promise<OpenedCopy> {
+  async open(version: ObjectVersion, range: ByteRange | undefined, signal?: ReadSignal, skip?: ReadonlySet<string>, wholeUpTo?: number): Promise<OpenedCopy> {
     const bytes = range ? range.end - range.start + 1 : storedSizeOf(version);
     let overLimit = 0;
     let missing = 0;
@@ -52,7 +53,7 @@ export class ObjectReader {
         continue;
       }
       try {
-        const result = await backend.client.getObject(copy.storageKey, range ? { range, signal } : { signal });
+        const result = await backend.client.getObject(copy.storageKey, range ? { range, signal } : { signal, wholeUpTo });
         return { copy, result };
       } catch (err) {
         lastError = err;

@@ -23,7 +23,7 @@ export interface PlainRead {
   readonly copy: StoredCopy;
   /** The client's bytes of the range (all of them without one). */
   readonly body: Readable;
-  /** The same bytes held whole, when a small encrypted read was decrypted at once: cheaper to send than `body`. */
+  /** The same bytes held whole (a small encrypted read decrypted at once, a small plaintext one received whole): cheaper to send than `body`. */
   readonly bytes?: Buffer;
 }
 
@@ -47,8 +47,8 @@ function streamOf(bytes: Buffer): Readable {
   });
 }
 
-/** Plaintext already decrypted: its stream is made only for a caller that asks for one (most send `bytes`). */
-class DecryptedRead implements PlainRead {
+/** Plaintext held whole: its stream is made only for a caller that asks for one (most send `bytes`). */
+class HeldRead implements PlainRead {
   #body: Readable | undefined;
 
   constructor(readonly copy: StoredCopy, readonly bytes: Buffer) {}
@@ -83,12 +83,15 @@ export class PlaintextReader {
   /**
    * `range` is of the client's bytes, inclusive; the version must not be empty. `skip`: backends
    * whose copy must not be read (found corrupt by the caller, or all but the one to check).
+   * `wholeUpTo`: a whole plaintext read of at most this many bytes comes held whole (`bytes`).
    */
-  async open(version: ObjectVersion, range: { start: number; end: number } | undefined, signal?: ReadSignal, skip?: ReadonlySet<string>): Promise<PlainRead> {
+  async open(
+    version: ObjectVersion, range: { start: number; end: number } | undefined, signal?: ReadSignal, skip?: ReadonlySet<string>, wholeUpTo?: number,
+  ): Promise<PlainRead> {
     const envelope = version.encryption;
     if (!envelope) {
-      const opened = await this.reader.open(version, range, signal, skip);
-      return { copy: opened.copy, body: opened.result.body };
+      const { copy, result } = await this.reader.open(version, range, signal, skip, wholeUpTo);
+      return result.bytes === undefined ? { copy, body: result.body } : new HeldRead(copy, result.bytes);
     }
     if (!this.encryption) throw new DomainError('EncryptionNotConfigured');
     // A whole read fetches the whole stored object without a Range, header included, as a plaintext read does.
@@ -128,7 +131,7 @@ export class PlaintextReader {
         const pieces = decryptPlanned(plan, envelope, dataKey, await fetchAll(stored));
         const bytes = pieces.length === 1 ? pieces[0] as Buffer : Buffer.concat(pieces, plan.length);
         this.encryption?.counted('decrypt');
-        return new DecryptedRead(copy, bytes);
+        return new HeldRead(copy, bytes);
       } catch (err) {
         stored.destroy();
         onError(err);

@@ -551,6 +551,38 @@ describe('BackendClient on the wire', () => {
     await client.close();
   });
 
+  it('gives a small whole read received whole (wholeUpTo), a larger one streamed, the same bytes either way', async () => {
+    const client = new BackendClient(connection);
+    reply = () => ({ status: 200, body: 'hello', headers: { 'content-length': '5' } });
+    const held = await client.getObject('k', { wholeUpTo: 5 });
+    expect(held.bytes?.toString()).toBe('hello');
+    expect((await readAll(held.body)).toString()).toBe('hello');
+    const streamed = await client.getObject('k', { wholeUpTo: 4 });
+    expect(streamed.bytes).toBeUndefined();
+    expect((await readAll(streamed.body)).toString()).toBe('hello');
+    await client.close();
+  });
+
+  it('gives a whole read that fails after its head as a body that fails when read, held or streamed', async () => {
+    // Declares ten bytes, sends three, and hangs up.
+    const cut = createNetServer((socket) => socket.once('data', () => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc')));
+    await new Promise<void>((resolve) => cut.listen(0, '127.0.0.1', resolve));
+    const client = new BackendClient({ ...connection, endpoint: `http://127.0.0.1:${(cut.address() as AddressInfo).port}` });
+    try {
+      const failures: unknown[] = [];
+      for (const wholeUpTo of [undefined, 64]) {
+        const result = await client.getObject('k', { wholeUpTo });
+        expect(result.bytes).toBeUndefined();
+        failures.push(await readAll(result.body).then(() => 'read', (err: unknown) => err));
+      }
+      expect(failures[0]).toBeInstanceOf(BackendUnavailableError);
+      expect(failures[1]).toBeInstanceOf(BackendUnavailableError);
+    } finally {
+      await client.close();
+      await new Promise<void>((resolve) => cut.close(() => resolve()));
+    }
+  });
+
   it('refuses a 206 that does not cover the asked range', async () => {
     const client = new BackendClient(connection);
     reply = () => ({ status: 206, body: 'xy', headers: { 'content-range': 'bytes 4-5/9' } });

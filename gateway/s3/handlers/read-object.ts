@@ -238,9 +238,15 @@ async function readUncached(
     // The cache is filled only from the verified bytes: a copy that fails the check is never cached.
     return ctx.cache.fill(bucket, key, v, await openVerifiedRead(deps, bucket, key, v, cause, signal));
   }
-  const { body, bytes } = await ctx.plain.open(v, undefined, signal);
-  return ctx.cache.fill(bucket, key, v, bytes ?? (v.size <= smallReadBytes ? await readWhole(body, v.size) : body));
+  // A small plaintext body comes received whole; `body` is asked for only when it did not.
+  const small = v.size <= smallReadBytes;
+  const opened = await ctx.plain.open(v, undefined, signal, undefined, small ? smallReadBytes : undefined);
+  const bytes = opened.bytes;
+  if (bytes !== undefined && bytes.length !== v.size) throw wrongSize(bytes.length, v.size);
+  return ctx.cache.fill(bucket, key, v, bytes ?? (small ? await readWhole(opened.body, v.size) : opened.body));
 }
+
+const wrongSize = (length: number, size: number): Error => new Error(`a copy gave ${length} bytes for a version of ${size}`);
 
 /**
  * Whole reads up to this size are taken in before the answer starts and sent as one Buffer: the
@@ -262,7 +268,7 @@ function readWhole(body: Readable, size: number): Promise<Buffer> {
     });
     body.once('end', () => {
       ended = true;
-      if (length !== size) reject(new Error(`a copy gave ${length} bytes for a version of ${size}`));
+      if (length !== size) reject(wrongSize(length, size));
       else resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, length));
     });
     body.once('error', reject);
