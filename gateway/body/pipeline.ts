@@ -19,7 +19,7 @@ interface ExpectedChecksum {
   headerValue?: Buffer;
 }
 
-interface Plan {
+export interface Plan {
   exp: BodyExpectations;
   chunked: boolean;
   contentMd5?: Buffer;
@@ -33,7 +33,7 @@ function decodeContentMd5(value: string): Buffer {
 }
 
 /** Checks everything that can be checked before the body arrives; throws DomainError. */
-function plan(exp: BodyExpectations): Plan {
+export function plan(exp: BodyExpectations): Plan {
   const chunked = exp.payload.kind === 'streaming-signed' || exp.payload.kind === 'streaming-unsigned-trailer';
   const withTrailer = exp.payload.kind === 'streaming-unsigned-trailer' ||
     (exp.payload.kind === 'streaming-signed' && exp.payload.trailer);
@@ -60,12 +60,71 @@ function plan(exp: BodyExpectations): Plan {
   return p;
 }
 
-class BodyTransform extends Transform {
+/**
+ * The hashes a body is verified by, fed slice by slice (decoded object bytes): MD5 (the ETag),
+ * the SHA-256 when the payload hash, a SHA256 checksum or integrity asks for it, and the
+ * x-amz-checksum-* algorithm's. `verify` checks them against the plan once the body has ended.
+ */
+export class BodyHashes {
   private readonly md5 = createHash('md5');
   private readonly sha256: Hash | undefined;
   private readonly checksum: ChecksumHasher | undefined;
+  size = 0;
+
+  constructor(private readonly p: Plan) {
+    const { payload } = p.exp;
+    const algorithm = p.checksum?.algorithm;
+    if (payload.kind === 'sha256' || algorithm === 'SHA256' || p.exp.sha256 === true) this.sha256 = createHash('sha256');
+    if (algorithm !== undefined) {
+      this.checksum = algorithm === 'SHA256' && this.sha256 !== undefined ? undefined : createChecksumHasher(algorithm);
+    }
+  }
+
+  update(slice: Buffer): void {
+    this.md5.update(slice);
+    this.sha256?.update(slice);
+    this.checksum?.update(slice);
+    this.size += slice.length;
+  }
+
+  /** The digests, once every byte went through `update`; throws DomainError on any mismatch. `trailer` reads an aws-chunked trailer. */
+  async verify(trailer: (name: string) => string | undefined = () => undefined): Promise<BodyDigests> {
+    const { exp, contentMd5, checksum } = this.p;
+    const md5 = this.md5.digest();
+    if (contentMd5 !== undefined && !md5.equals(contentMd5)) throw new DomainError('BadDigest');
+    const digests: BodyDigests = { md5Hex: md5.toString('hex'), size: this.size };
+
+    const sha256 = this.sha256?.digest();
+    if (sha256 !== undefined) digests.sha256Hex = sha256.toString('hex');
+    if (exp.payload.kind === 'sha256' && digests.sha256Hex !== exp.payload.expectedHex) {
+      throw new DomainError('XAmzContentSHA256Mismatch');
+    }
+
+    if (checksum !== undefined) {
+      const computed = sha256 !== undefined && checksum.algorithm === 'SHA256'
+        ? sha256
+        : await (this.checksum as ChecksumHasher).digest();
+      const expected = checksum.headerValue ?? trailerChecksum(checksum, trailer);
+      if (!computed.equals(expected)) {
+        throw new DomainError('BadDigest', `The ${checksum.algorithm} you specified did not match the calculated checksum.`);
+      }
+      digests.checksum = { algorithm: checksum.algorithm, base64: computed.toString('base64') };
+    }
+    return digests;
+  }
+}
+
+function trailerChecksum(checksum: ExpectedChecksum, trailer: (name: string) => string | undefined): Buffer {
+  const value = trailer(checksum.name);
+  if (value === undefined) {
+    throw new DomainError('IncompleteBody', `The trailing header ${checksum.name} named in x-amz-trailer was not sent.`);
+  }
+  return decodeChecksumValue(checksum.algorithm, checksum.name, value, 'trailing header');
+}
+
+class BodyTransform extends Transform {
+  private readonly hashes: BodyHashes;
   private readonly decoder: AwsChunkedDecoder | undefined;
-  private size = 0;
   private settled = false;
   private resolveDigests!: (d: BodyDigests) => void;
   private rejectDigests!: (e: Error) => void;
@@ -78,12 +137,8 @@ class BodyTransform extends Transform {
       this.rejectDigests = reject;
     });
     this.result.catch(() => undefined); // the stream's own 'error' reports it; nobody has to await this
+    this.hashes = new BodyHashes(p);
     const { payload } = p.exp;
-    const algorithm = p.checksum?.algorithm;
-    if (payload.kind === 'sha256' || algorithm === 'SHA256' || p.exp.sha256 === true) this.sha256 = createHash('sha256');
-    if (algorithm !== undefined) {
-      this.checksum = algorithm === 'SHA256' && this.sha256 !== undefined ? undefined : createChecksumHasher(algorithm);
-    }
     if (p.chunked) {
       this.decoder = new AwsChunkedDecoder({
         signing: payload.kind === 'streaming-signed'
@@ -97,12 +152,9 @@ class BodyTransform extends Transform {
   }
 
   private emitData(slice: Buffer): void {
-    this.md5.update(slice);
-    this.sha256?.update(slice);
-    this.checksum?.update(slice);
-    this.size += slice.length;
+    this.hashes.update(slice);
     const declared = this.p.exp.decodedContentLength;
-    if (this.p.chunked && declared !== undefined && this.size > declared) {
+    if (this.p.chunked && declared !== undefined && this.hashes.size > declared) {
       throw new DomainError('InvalidRequest', 'The body is longer than x-amz-decoded-content-length.');
     }
     this.push(slice);
@@ -138,48 +190,21 @@ class BodyTransform extends Transform {
   }
 
   private async finish(): Promise<BodyDigests> {
-    const { exp, contentMd5, checksum } = this.p;
-    if (this.decoder !== undefined) {
-      this.decoder.end();
+    const { exp } = this.p;
+    const decoder = this.decoder;
+    if (decoder !== undefined) {
+      decoder.end();
       const declared = exp.trailerNames ?? [];
-      for (const name of this.decoder.trailers.keys()) {
+      for (const name of decoder.trailers.keys()) {
         if (!declared.includes(name)) {
           throw new DomainError('InvalidRequest', `The trailing header ${name} was not named in x-amz-trailer.`);
         }
       }
-      if (exp.decodedContentLength !== undefined && this.size !== exp.decodedContentLength) {
+      if (exp.decodedContentLength !== undefined && this.hashes.size !== exp.decodedContentLength) {
         throw new DomainError('IncompleteBody', 'The body is shorter than x-amz-decoded-content-length.');
       }
     }
-    const md5 = this.md5.digest();
-    if (contentMd5 !== undefined && !md5.equals(contentMd5)) throw new DomainError('BadDigest');
-    const digests: BodyDigests = { md5Hex: md5.toString('hex'), size: this.size };
-
-    const sha256 = this.sha256?.digest();
-    if (sha256 !== undefined) digests.sha256Hex = sha256.toString('hex');
-    if (exp.payload.kind === 'sha256' && digests.sha256Hex !== exp.payload.expectedHex) {
-      throw new DomainError('XAmzContentSHA256Mismatch');
-    }
-
-    if (checksum !== undefined) {
-      const computed = sha256 !== undefined && checksum.algorithm === 'SHA256'
-        ? sha256
-        : await (this.checksum as ChecksumHasher).digest();
-      const expected = checksum.headerValue ?? this.trailerChecksum(checksum);
-      if (!computed.equals(expected)) {
-        throw new DomainError('BadDigest', `The ${checksum.algorithm} you specified did not match the calculated checksum.`);
-      }
-      digests.checksum = { algorithm: checksum.algorithm, base64: computed.toString('base64') };
-    }
-    return digests;
-  }
-
-  private trailerChecksum(checksum: ExpectedChecksum): Buffer {
-    const value = this.decoder?.trailers.get(checksum.name);
-    if (value === undefined) {
-      throw new DomainError('IncompleteBody', `The trailing header ${checksum.name} named in x-amz-trailer was not sent.`);
-    }
-    return decodeChecksumValue(checksum.algorithm, checksum.name, value, 'trailing header');
+    return this.hashes.verify((name) => decoder?.trailers.get(name));
   }
 }
 

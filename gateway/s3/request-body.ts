@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
-import { finished, type Readable, type Transform } from 'node:stream';
+import { finished, Readable, type Transform } from 'node:stream';
 import { DomainError } from '../../domain/errors.js';
-import { bodyExpectationsFromHeaders, createBodyPipeline, type BodyDigests } from '../body/index.js';
+import { bodyExpectationsFromHeaders, createBodyPipeline, readWholeBody, type BodyDigests, type WholeBody } from '../body/index.js';
 import { header, type S3Request } from './s3-request.js';
 import { spoolBody } from './spooled-body.js';
 
@@ -12,6 +12,8 @@ export interface VerifiedBody {
   digests(): Promise<BodyDigests>;
   /** Frees what holds the body (a spool file) once the request is done with it, read or not. */
   release(): void;
+  /** The bytes whole, once verified: set when the body was read whole (see `verifiedBody`'s `whole`). */
+  whole?: () => Promise<Buffer>;
 }
 
 const isChunked = (req: S3Request): boolean =>
@@ -53,24 +55,48 @@ function feed(raw: IncomingMessage, body: Transform): void {
 /**
  * The request body as verified object bytes (decoded, hashes and signatures checked while it
  * flows); `sha256` (integrity.enabled) computes the SHA-256 of the bytes and hands it on. A body of
- * unknown length (plain HTTP chunking) is spooled and verified first.
+ * unknown length (plain HTTP chunking) is spooled and verified first. A body of a declared length
+ * up to `whole` bytes without aws-chunked framing is read whole without a stream in between (the
+ * writer buffers such a body anyway): `whole()` answers its bytes, and `stream` is there for
+ * whoever wants them as a stream.
  */
-export async function verifiedBody(req: S3Request, maxObjectSize: number, opts: { sha256?: boolean } = {}): Promise<VerifiedBody> {
+export async function verifiedBody(req: S3Request, maxObjectSize: number, opts: { sha256?: boolean; whole?: number } = {}): Promise<VerifiedBody> {
   const size = declaredSize(req);
   if (size !== undefined && size > maxObjectSize) throw new DomainError('EntityTooLarge', undefined, { ProposedSize: size, MaxSizeAllowed: maxObjectSize });
-  const body = createBodyPipeline({ ...bodyExpectationsFromHeaders(req.raw.headersDistinct, req.payload), sha256: opts.sha256 === true });
-  feed(req.raw, body.stream);
+  const expectations = { ...bodyExpectationsFromHeaders(req.raw.headersDistinct, req.payload), sha256: opts.sha256 === true };
   // The SHA-256 a client's x-amz-content-sha256 made us compute is recorded only while integrity is on.
   const recorded = (d: BodyDigests): BodyDigests => {
     if (opts.sha256 === true) return d;
     const { sha256Hex: _unrecorded, ...rest } = d;
     return rest;
   };
+  if (size !== undefined && !isChunked(req) && size <= (opts.whole ?? -1)) {
+    const whole = readWholeBody(req.raw, expectations);
+    whole.catch(() => undefined); // answered to whoever asks for the bytes, the digests or the stream
+    return {
+      size, stream: streamOf(whole), digests: () => whole.then((w) => recorded(w.digests)), release: () => undefined,
+      whole: () => whole.then((w) => w.data),
+    };
+  }
+  const body = createBodyPipeline(expectations);
+  feed(req.raw, body.stream);
   if (size === undefined) {
     const spooled = await spoolBody(body, maxObjectSize);
     return { size: spooled.digests.size, stream: spooled.stream, digests: () => Promise.resolve(recorded(spooled.digests)), release: () => spooled.stream.destroy() };
   }
   return { size, stream: body.stream, digests: () => body.digests().then(recorded), release: () => undefined };
+}
+
+/** A body read whole as a stream: its bytes once verified, else its verification's error. */
+function streamOf(whole: Promise<WholeBody>): Readable {
+  const stream = new Readable({ read: () => undefined });
+  whole.then((w) => {
+    stream.push(w.data);
+    stream.push(null);
+  }, (err: unknown) => stream.destroy(err as Error));
+  // Nobody may read it (the writer takes `whole`): its error is the request's, answered from `whole`.
+  stream.on('error', () => undefined);
+  return stream;
 }
 
 /** Reads a small XML request body (≤ 1 MiB) after verifying it like any other body. */

@@ -98,7 +98,7 @@ export class ObjectWriter {
     }
 
     if (input.collected || input.size <= this.settings.bufferLimit()) {
-      const { data, digests } = input.collected ? await input.collected() : { data: await collectBody(input.body, input.size), digests: await input.digests() };
+      const { data, digests } = input.collected ? await input.collected() : { data: await (input.whole?.() ?? collectBody(input.body, input.size)), digests: await input.digests() };
       if (want > 1) return putBufferedCopies(this.fanOut(input, write, writeId, state), input, data, digests, storageKey, want);
       return this.putBuffered(input, write, ranked, writeId, storageKey, data, digests, state);
     }

@@ -23,6 +23,11 @@ export interface PutObjectInput {
   body: Readable;
   /** Resolves after `body` ended and every check passed. */
   digests: () => Promise<VerifiedDigests>;
+  /**
+   * The object bytes whole, once verified: set when the gateway read a small body whole. Whoever
+   * buffers the body takes it from here; `body` then streams the same bytes (and drains nothing).
+   */
+  whole?: () => Promise<Buffer>;
   contentType: string;
   metadata: Record<string, string>;
   headers: ObjectHeaders;

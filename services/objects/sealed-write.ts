@@ -39,8 +39,10 @@ export function sealPut(input: PutObjectInput, dataKey: DataKey, encryption: Obj
   const client = input.digests();
   client.catch(() => undefined);
   let counted = false;
+  // The client's bytes whole are not the stored ones.
+  const { whole: _clientBytes, ...stored } = input;
   return {
-    ...input,
+    ...stored,
     body,
     size: dataKey.storedSize(input.size),
     digests: async (): Promise<VerifiedDigests> => {
@@ -72,7 +74,7 @@ export function sealBufferedPut(input: PutObjectInput, dataKey: DataKey, encrypt
   let stored: Promise<{ data: Buffer; digests: VerifiedDigests }> | undefined;
   const collected = () => {
     stored ??= (async () => {
-      const plain = await collectBody(input.body, input.size);
+      const plain = await (input.whole?.() ?? collectBody(input.body, input.size));
       await client;
       const data = sealer.sealWhole(plain);
       return { data, digests: { md5Hex: createHash('md5').update(data).digest('hex'), size: data.length } };

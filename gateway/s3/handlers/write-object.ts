@@ -51,10 +51,12 @@ export async function putObject(ctx: S3Context, req: S3Request, reply: FastifyRe
   validateNewKey(bucket, key);
   const meta = extractObjectMetadata(req.raw.headersDistinct);
   const precondition = writePreconditionFrom(req, key);
-  const body = await verifiedBody(req, ctx.config().server.max_object_size, { sha256: ctx.config().integrity.enabled });
+  const config = ctx.config();
+  // A body the writer buffers anyway is read whole.
+  const body = await verifiedBody(req, config.server.max_object_size, { sha256: config.integrity.enabled, whole: config.server.small_body_buffer });
   const { contentType, ...headers } = meta.headers;
   const result = await ctx.writer.put({
-    bucket, key, size: body.size, body: body.stream, digests: () => body.digests(),
+    bucket, key, size: body.size, body: body.stream, digests: () => body.digests(), ...(body.whole ? { whole: body.whole } : {}),
     contentType, metadata: meta.user, headers, origin: 'put', cause: req.cause, ...(precondition ? { precondition } : {}),
   }).finally(() => body.release());
   reply.header('etag', quoteEtag(result.etag));
