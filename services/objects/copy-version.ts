@@ -48,21 +48,37 @@ export async function copyVersion(backends: BackendDirectory, reader: ObjectRead
   await putVerified({ client, storageKey: target.storageKey }, opened.result.body, opened.copy.size, version.contentType, expected);
 }
 
+/**
+ * Copies up to this size are read whole before the PUT: a buffer goes out in one write, while
+ * piping a small body costs more than its bytes (a stream shield, per-chunk writes).
+ */
+const wholeCopyMaxBytes = 256 * 1024;
+
 async function putVerified(
   target: { client: BackendClient; storageKey: string },
-  body: Readable,
+  source: Readable,
   size: number,
   contentType: string,
   expectedMd5Hex: string | undefined,
 ): Promise<void> {
   let etag: string;
+  const body = size <= wholeCopyMaxBytes ? await readWhole(source) : source;
   try {
     etag = (await target.client.putObject(target.storageKey, body, { contentLength: size, contentType })).etag;
   } catch (err) {
-    body.destroy();
+    source.destroy();
     throw err;
   }
   if (expectedMd5Hex !== undefined && etag.toLowerCase() !== expectedMd5Hex.toLowerCase()) {
     throw new Error(`copied bytes do not match: ${target.client.name} stored ETag ${etag}, expected ${expectedMd5Hex}`);
   }
+}
+
+function readWhole(body: Readable): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    body.on('data', (chunk: Buffer) => chunks.push(chunk));
+    body.once('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
+    body.once('error', reject);
+  });
 }
