@@ -7,7 +7,7 @@
  * key fields in them are not (a re-wrap changes the envelope, not the stored headers).
  * Plaintext is released only after its chunk has authenticated.
  */
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, type TransformCallback, type Writable } from 'node:stream';
 import type { EncryptedSegment, EncryptionEnvelope } from '../../domain/encryption/envelope.js';
 import { CHUNK_TAG_BYTES, chunkCount, chunkPlainLength } from '../../domain/encryption/layout.js';
 import type { ReadPlan } from '../../domain/encryption/read-plan.js';
@@ -141,8 +141,8 @@ export class RangeDecryptor {
 
 /**
  * Stored bytes the stream gathers before decrypting once its first chunk has authenticated: the
- * chunks they complete are pushed together, so the response writes them in one system call
- * (the client's socket is corked for the tick) instead of one write per chunk.
+ * chunks they complete are pushed together, and a destination piped to is corked for the tick
+ * in which plaintext flows, so they leave in one writev instead of one write per chunk.
  */
 const BATCH_BYTES = 256 * 1024;
 const NO_BYTES = Buffer.alloc(0);
@@ -156,6 +156,9 @@ export class RangeDecryptStream extends Transform {
   readonly #decryptor: RangeDecryptor;
   #start: { resolve: () => void; reject: (err: Error) => void } | undefined;
   #started = false;
+  /** The destination written to directly (see `pipe`). */
+  #sink: Writable | undefined;
+  #endSink = true;
 
   constructor(plan: ReadPlan, envelope: EncryptionEnvelope, dataKey: DataKey) {
     super();
@@ -175,32 +178,81 @@ export class RangeDecryptStream extends Transform {
       callback();
       return;
     }
+    let plain;
     try {
-      this.#release(this.#decryptor.update(chunk));
-      callback();
+      plain = this.#decryptor.update(chunk);
     } catch (error) {
       this.#settle(error as Error);
       callback(error as Error);
+      return;
     }
+    this.#release(plain, () => callback());
   }
 
   override _flush(callback: TransformCallback): void {
+    let plain;
     try {
-      this.#release(this.#decryptor.update(NO_BYTES));
+      plain = this.#decryptor.update(NO_BYTES);
       this.#decryptor.end();
-      this.#settle();
-      callback();
     } catch (error) {
       this.#settle(error as Error);
       callback(error as Error);
+      return;
     }
+    this.#release(plain, () => {
+      this.#settle();
+      if (this.#sink && this.#endSink) this.#sink.end();
+      callback();
+    });
   }
 
-  #release(plain: Buffer[]): void {
-    for (const piece of plain) this.push(piece);
+  /**
+   * Piped to one destination (a response), the stream writes its plaintext there itself: each
+   * batch corked, so its chunks leave in one writev (a pipe writes a chunk, finds the corked
+   * socket over its high-water mark and pauses, one chunk per write), and input waits while the
+   * destination pushes back. Ends the destination with the plaintext; an error does not end it
+   * (as with pipe, the consumer decides what a failed body means for it).
+   */
+  override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
+    if (this.#sink || this.listenerCount('data') > 0 || this.listenerCount('readable') > 0) return super.pipe(destination, options);
+    const sink = destination as unknown as Writable;
+    this.#sink = sink;
+    this.#endSink = options?.end !== false;
+    sink.once('close', () => {
+      if (!this.writableFinished) this.destroy();
+    });
+    // Plaintext pushed before the pipe (the first chunk, awaited by `started`) goes first; the
+    // readable side then carries no data, and flowing it ends when the input has.
+    for (let held = this.read() as Buffer | null; held !== null; held = this.read() as Buffer | null) sink.write(held);
+    this.resume();
+    return destination;
+  }
+
+  /** Sends plaintext on; `next` runs once the destination can take more. */
+  #release(plain: Buffer[], next: () => void): void {
     if (plain.length > 0) {
       this.#started = true;
       this.#settle();
+    }
+    const sink = this.#sink;
+    if (!sink) {
+      for (const piece of plain) this.push(piece);
+      next();
+      return;
+    }
+    if (plain.length === 0) {
+      next();
+      return;
+    }
+    sink.cork();
+    let ready = true;
+    for (const piece of plain) ready = sink.write(piece);
+    sink.uncork();
+    if (ready) next();
+    else {
+      sink.once('drain', () => {
+        if (!this.destroyed) next();
+      });
     }
   }
 
