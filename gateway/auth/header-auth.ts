@@ -88,7 +88,7 @@ export function authenticateHeaderSignature(
     {
       method: req.method,
       path: url.path,
-      canonicalQuery: canonicalQueryString(parseRawQuery(url.query)),
+      canonicalQuery: url.query === '' ? '' : canonicalQueryString(parseRawQuery(url.query)),
       headers: req.headers,
       signedHeaders: fields.signedHeaders,
       signedHeaderNames,

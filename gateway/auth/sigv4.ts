@@ -88,8 +88,22 @@ function isDigits(value: string, length: number): boolean {
   return true;
 }
 
+/** The last timestamp parsed and its value: a client's requests of one second all carry the same one. */
+let lastAmzDate = '';
+let lastAmzDateMs = 0;
+
 /** Parses an ISO 8601 basic timestamp (`20130524T000000Z`) to epoch ms, or undefined. */
 export function parseAmzDate(value: string): number | undefined {
+  if (value === lastAmzDate) return lastAmzDateMs;
+  const ms = parseAmzDateText(value);
+  if (ms !== undefined) {
+    lastAmzDate = value;
+    lastAmzDateMs = ms;
+  }
+  return ms;
+}
+
+function parseAmzDateText(value: string): number | undefined {
   if (value.length !== 16 || value.charCodeAt(8) !== 84 /* T */ || value.charCodeAt(15) !== 90 /* Z */) return undefined;
   if (!isDigits(value.slice(0, 8), 8) || !isDigits(value.slice(9, 15), 6)) return undefined;
   const y = Number(value.slice(0, 4));

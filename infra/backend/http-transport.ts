@@ -34,6 +34,8 @@ export interface BufferedResponse {
   text: string;
 }
 
+const noQuery: Record<string, string> = Object.freeze({});
+
 /** Error codes that mean the caller (not the backend) broke the exchange. */
 const callerSideCodes = new Set([
   'UND_ERR_ABORTED', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH', 'UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED', 'ABORT_ERR',
@@ -183,7 +185,7 @@ export class HttpTransport {
   /** Signed headers, and the trace context for a traced call (outside the signature: backends ignore it). */
   #prepare(req: OpenRequest, contentLength: number, span: Span | undefined): { path: string; headers: Record<string, string> } {
     const path = this.objectPath(req.key);
-    const query = req.query ?? {};
+    const query = req.query ?? noQuery;
     const signed = this.#signer.sign({ method: req.method, path, query, headers: { host: this.#url.host, ...req.headers } }, req.payloadHash);
     if (req.body !== undefined) signed['content-length'] = String(contentLength);
     if (span) injectTraceContext(span, signed);

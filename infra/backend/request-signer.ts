@@ -79,7 +79,9 @@ export class RequestSigner {
     const amzDate = amzDateOf(nowMs);
     const date = amzDate.slice(0, 8);
     const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(request.headers)) {
+    const given = request.headers;
+    for (const name in given) {
+      const value = given[name];
       // Like the SDK's signer: the headers it generates replace any given, and an unset one is left out.
       if (value !== undefined && name !== 'authorization' && name !== 'x-amz-date' && name !== 'date') headers[name] = value;
     }
@@ -111,6 +113,12 @@ export class RequestSigner {
 
 /** Names and values RFC 3986-encoded, sorted by encoded name; a bare name signs as `name=`. */
 function canonicalQuery(query: Record<string, string>): string {
+  let empty = true;
+  for (const _ in query) {
+    empty = false;
+    break;
+  }
+  if (empty) return '';
   const pairs: [string, string][] = [];
   for (const [name, value] of Object.entries(query)) {
     if (name.toLowerCase() !== 'x-amz-signature') pairs.push([encodeRfc3986(name), encodeRfc3986(value)]);

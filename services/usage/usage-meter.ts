@@ -61,6 +61,8 @@ export class UsageMeter {
 
   /** Whether one more operation of this shape would exceed a limit (0 = unlimited). */
   wouldExceed(backend: string, limits: UsageLimits, op: Partial<UsageCounts>): boolean {
+    // No limit set (the default): nothing to add up.
+    if (limits.apiRequestLimit <= 0 && limits.egressByteLimit <= 0 && limits.ingressByteLimit <= 0) return false;
     const e = this.effective(backend);
     return (
       (limits.apiRequestLimit > 0 && e.apiRequests + (op.apiRequests ?? 0) > limits.apiRequestLimit) ||
