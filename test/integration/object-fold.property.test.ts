@@ -1,13 +1,11 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isDomainError } from '../../domain/errors.js';
-import { decideObject } from '../../domain/objects/object-decider.js';
 import { evolveObject, initialObjectState, objectStreamId } from '../../domain/objects/object-state.js';
 import { PostgresEventStore } from '../../infra/eventstore/postgres-event-store.js';
 import { loadObject } from '../../projections/read/object-reads.js';
 import { foldStream } from '../../services/commands/fold-stream.js';
-import { backends, commandFor, step, text } from '../support/object-histories.js';
-import { newEvent, registerBackend } from '../support/object-events.js';
+import { backends, step, text } from '../support/object-histories.js';
+import { appendHistory, registerBackend } from '../support/object-events.js';
 import { createMigratedDatabase, type MigratedDatabase } from '../support/store.js';
 
 describe('the objects row is the fold of the object stream', () => {
@@ -26,24 +24,11 @@ describe('the objects row is the fold of the object stream', () => {
     await fc.assert(
       fc.asyncProperty(text, fc.array(step, { minLength: 1, maxLength: 10 }), async (name, steps) => {
         const key = `${++run}/${name}`;
-        let folded = initialObjectState('prop', key);
-        for (const s of steps) {
-          const command = commandFor(s, folded);
-          if (!command) continue;
-          let events;
-          try {
-            events = decideObject(command, folded);
-          } catch (err) {
-            if (isDomainError(err) && err.code === 'Conflict') continue;
-            throw err;
-          }
-          if (events.length === 0) continue;
-          await store.appendToStream(objectStreamId('prop', key), events.map((e) => newEvent(e.type, e.data)), { expected: folded.revision });
-          folded = events.reduce(evolveObject, folded);
+        await appendHistory(store, 'prop', key, steps, async (folded) => {
           const row = await loadObject(db.pool, 'prop', key);
           expect(row).toEqual(folded);
           expect(await foldStream(store, objectStreamId('prop', key), initialObjectState('prop', key), evolveObject)).toEqual(row);
-        }
+        });
       }),
       { numRuns: 60 },
     );

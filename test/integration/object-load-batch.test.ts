@@ -1,13 +1,10 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isDomainError } from '../../domain/errors.js';
-import { decideObject } from '../../domain/objects/object-decider.js';
-import { evolveObject, initialObjectState, objectStreamId, type ObjectState } from '../../domain/objects/object-state.js';
 import { PostgresEventStore } from '../../infra/eventstore/postgres-event-store.js';
 import { loadObject, loadObjects } from '../../projections/read/object-reads.js';
 import { ObjectLoadBatcher } from '../../services/objects/object-load-batcher.js';
-import { backends, commandFor, step, text, type Step } from '../support/object-histories.js';
-import { newEvent, registerBackend } from '../support/object-events.js';
+import { backends, step, text, type Step } from '../support/object-histories.js';
+import { appendHistory, registerBackend } from '../support/object-events.js';
 import { createMigratedDatabase, type MigratedDatabase } from '../support/store.js';
 
 describe('objects loaded together', () => {
@@ -25,21 +22,7 @@ describe('objects loaded together', () => {
   /** Appends a random history to a fresh key and answers the key. */
   async function objectWith(name: string, steps: readonly Step[]): Promise<string> {
     const key = `${++run}/${name}`;
-    let folded: ObjectState = initialObjectState('batch', key);
-    for (const s of steps) {
-      const command = commandFor(s, folded);
-      if (!command) continue;
-      let events;
-      try {
-        events = decideObject(command, folded);
-      } catch (err) {
-        if (isDomainError(err) && err.code === 'Conflict') continue;
-        throw err;
-      }
-      if (events.length === 0) continue;
-      await store.appendToStream(objectStreamId('batch', key), events.map((e) => newEvent(e.type, e.data)), { expected: folded.revision });
-      folded = events.reduce(evolveObject, folded);
-    }
+    await appendHistory(store, 'batch', key, steps);
     return key;
   }
 

@@ -1,20 +1,18 @@
 import fc from 'fast-check';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isDomainError } from '../../domain/errors.js';
 import type pg from 'pg';
 import type { DomainEvent } from '../../domain/events/catalog.js';
 import { decodeEvent } from '../../domain/events/codec.js';
 import type { NewEvent } from '../../domain/eventstore/port.js';
-import { decideObject } from '../../domain/objects/object-decider.js';
 import { evolveObject, initialObjectState, objectStreamId, type ObjectState } from '../../domain/objects/object-state.js';
 import { PostgresEventStore } from '../../infra/eventstore/postgres-event-store.js';
 import { createLogger } from '../../infra/telemetry/logger.js';
 import { ProjectionRunner } from '../../projections/async/runner.js';
 import { asyncProjections, findProjections } from '../../projections/registry.js';
 import { verifyProjections } from '../../projections/rebuild.js';
-import { backends, commandFor, step, type Step } from '../support/object-histories.js';
-import { newEvent, registerBackend } from '../support/object-events.js';
+import { backends, step, type Step } from '../support/object-histories.js';
+import { eventsForStep, newEvent, registerBackend } from '../support/object-events.js';
 import { createMigratedDatabase, type MigratedDatabase, untilReadable } from '../support/store.js';
 
 const logger = createLogger('silent');
@@ -137,15 +135,7 @@ describe('set-based replay', () => {
         for (const a of actions) {
           if (a.kind === 'object') {
             const state = objects[a.object] as ObjectState;
-            const command = commandFor(a.step, state);
-            if (!command) continue;
-            let events;
-            try {
-              events = decideObject(command, state);
-            } catch (err) {
-              if (isDomainError(err) && err.code === 'Conflict') continue;
-              throw err;
-            }
+            const events = eventsForStep(a.step, state);
             if (events.length === 0) continue;
             await store.appendToStream(objectStreamId(bucket, state.key), events.map((e) => (a.v1 ? storedAtV1(e) : newEvent(e.type, e.data))), { expected: state.revision });
             objects[a.object] = events.reduce(evolveObject, state);

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { ulid } from 'ulid';
+import { isDomainError } from '../../domain/errors.js';
 import { encodeEvent } from '../../domain/events/codec.js';
 import type { EventData, EventType } from '../../domain/events/catalog.js';
 import type { EventStore, NewEvent } from '../../domain/eventstore/port.js';
 import { decideObject } from '../../domain/objects/object-decider.js';
 import { evolveObject, initialObjectState, objectStreamId, type ObjectState } from '../../domain/objects/object-state.js';
+import { commandFor, type Step } from './object-histories.js';
 
 export const ids = { cleanupId: () => ulid() };
 
@@ -22,6 +24,37 @@ export async function registerBackend(store: EventStore, backend: string, quotaB
     })],
     { expected: 'no_stream' },
   );
+}
+
+/**
+ * The events a random history's step (`object-histories.ts`) decides against `state`, as the
+ * gateway would decide them; none for a step with no command, one the decider refuses as a
+ * conflict, or one that decides nothing.
+ */
+export function eventsForStep(s: Step, state: ObjectState): ReturnType<typeof decideObject> {
+  const command = commandFor(s, state);
+  if (!command) return [];
+  try {
+    return decideObject(command, state);
+  } catch (err) {
+    if (isDomainError(err) && err.code === 'Conflict') return [];
+    throw err;
+  }
+}
+
+/** Appends a random history to one object's stream step by step; `afterAppend` sees the state after each append. */
+export async function appendHistory(
+  store: EventStore, bucket: string, key: string, steps: readonly Step[], afterAppend?: (state: ObjectState) => Promise<void>,
+): Promise<ObjectState> {
+  let folded = initialObjectState(bucket, key);
+  for (const s of steps) {
+    const events = eventsForStep(s, folded);
+    if (events.length === 0) continue;
+    await store.appendToStream(objectStreamId(bucket, key), events.map((e) => newEvent(e.type, e.data)), { expected: folded.revision });
+    folded = events.reduce(evolveObject, folded);
+    await afterAppend?.(folded);
+  }
+  return folded;
 }
 
 /** Tracks object states in memory so tests can write, overwrite and delete like the gateway. */
