@@ -11,7 +11,7 @@ import type { EncryptionEnvelope } from '../../domain/encryption/envelope.js';
 import { plannedStoredBytes, planRange, planWholeObject, type ReadPlan } from '../../domain/encryption/read-plan.js';
 import type { StoredCopy } from '../../domain/events/common.js';
 import type { ObjectVersion } from '../../domain/objects/object-state.js';
-import type { ReadSignal } from '../../infra/backend/index.js';
+import type { GetObjectResult, ReadSignal } from '../../infra/backend/index.js';
 import { createRangeDecryptStream, decryptPlanned, type DataKey } from '../../infra/crypto/index.js';
 import { relay } from '../../infra/stream-relay.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
@@ -98,19 +98,21 @@ export class PlaintextReader {
     const plan = range ? planRange(envelope, range.start, range.end) : planWholeObject(envelope);
     if (!plan) throw new RangeError('an empty object has nothing to read');
     const backendRange = range ? plan.backendRange : undefined;
+    // A small whole read comes received whole from the backend, as a small plaintext one: no stream in between.
+    const fetchWhole = !range && plannedStoredBytes(plan) <= WHOLE_READ_BYTES ? WHOLE_READ_BYTES : undefined;
     const dataKey = await this.encryption.dataKeyFor(envelope);
     // Made when a copy first fails decryption: most reads pass the caller's `skip` on as it is.
     let bad: Set<string> | undefined;
     for (;;) {
       let opened;
       try {
-        opened = await this.reader.open(version, backendRange, signal, bad ?? skip);
+        opened = await this.reader.open(version, backendRange, signal, bad ?? skip, fetchWhole);
       } catch (err) {
         if (bad) throw new DomainError('CiphertextDamaged', `No copy of the object passed decryption (${bad.size} damaged).`);
         throw err;
       }
       try {
-        return await this.decrypting(version, opened.copy, opened.result.body, plan, envelope, dataKey);
+        return await this.decrypting(version, opened.copy, opened.result, plan, envelope, dataKey);
       } catch (err) {
         if (!isBadCopy(err)) throw err;
         bad ??= new Set(skip);
@@ -121,23 +123,25 @@ export class PlaintextReader {
   }
 
   private async decrypting(
-    version: ObjectVersion, copy: StoredCopy, stored: Readable, plan: ReadPlan, envelope: EncryptionEnvelope, dataKey: DataKey,
+    version: ObjectVersion, copy: StoredCopy, fetched: GetObjectResult, plan: ReadPlan, envelope: EncryptionEnvelope, dataKey: DataKey,
   ): Promise<PlainRead> {
     const onError = (err: unknown) => {
       if (isBadCopy(err)) this.badCopy(version, copy, err);
     };
+    const held = fetched.bytes;
     if (plannedStoredBytes(plan) <= WHOLE_READ_BYTES) {
       try {
-        const pieces = decryptPlanned(plan, envelope, dataKey, await fetchAll(stored));
+        const pieces = decryptPlanned(plan, envelope, dataKey, held ? [held] : await fetchAll(fetched.body));
         const bytes = pieces.length === 1 ? pieces[0] as Buffer : Buffer.concat(pieces, plan.length);
         this.encryption?.counted('decrypt');
         return new HeldRead(copy, bytes);
       } catch (err) {
-        stored.destroy();
+        if (!held) fetched.body.destroy();
         onError(err);
         throw err;
       }
     }
+    const stored = fetched.body;
     // The stream itself is the body once its first chunk has authenticated; damage found later
     // errors it, which ends the response instead of sending unauthenticated bytes.
     const decrypt = relay(stored, createRangeDecryptStream(plan, envelope, dataKey));
