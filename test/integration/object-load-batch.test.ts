@@ -1,28 +1,19 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PostgresEventStore } from '../../infra/eventstore/postgres-event-store.js';
+import { describe, expect, it } from 'vitest';
 import { loadObject, loadObjects } from '../../projections/read/object-reads.js';
 import { ObjectLoadBatcher } from '../../services/objects/object-load-batcher.js';
-import { backends, step, text, type Step } from '../support/object-histories.js';
-import { appendHistory, registerBackend } from '../support/object-events.js';
-import { createMigratedDatabase, type MigratedDatabase } from '../support/store.js';
+import { historyDatabase } from '../support/history-database.js';
+import { appendHistory } from '../support/object-events.js';
+import { step, text, type Step } from '../support/object-histories.js';
 
 describe('objects loaded together', () => {
-  let db: MigratedDatabase;
-  let store: PostgresEventStore;
+  const history = historyDatabase();
   let run = 0;
-
-  beforeAll(async () => {
-    db = await createMigratedDatabase();
-    store = new PostgresEventStore(db.pool);
-    for (const b of backends) await registerBackend(store, b, Number.MAX_SAFE_INTEGER);
-  });
-  afterAll(async () => db.close());
 
   /** Appends a random history to a fresh key and answers the key. */
   async function objectWith(name: string, steps: readonly Step[]): Promise<string> {
     const key = `${++run}/${name}`;
-    await appendHistory(store, 'batch', key, steps);
+    await appendHistory(history.store, 'batch', key, steps);
     return key;
   }
 
@@ -32,8 +23,8 @@ describe('objects loaded together', () => {
         const keys: string[] = [];
         for (const [name, steps] of histories) keys.push(await objectWith(name, steps));
         const asked = [...keys, `${++run}/never-written`, ...keys.slice(0, 1)].map((key) => ({ bucket: 'batch', key }));
-        const one = await Promise.all(asked.map((k) => loadObject(db.pool, k.bucket, k.key)));
-        expect(await loadObjects(db.pool, asked)).toEqual(one);
+        const one = await Promise.all(asked.map((k) => loadObject(history.db.pool, k.bucket, k.key)));
+        expect(await loadObjects(history.db.pool, asked)).toEqual(one);
       }),
       { numRuns: 30 },
     );
@@ -43,7 +34,7 @@ describe('objects loaded together', () => {
     const keys: string[] = [];
     for (let i = 0; i < 5; i++) keys.push(await objectWith(`k${i}`, [{ op: 'write', on: ['b1'], size: i, contentType: '', metadata: {}, headers: {}, checksum: false, sha: null, parts: null, lastModified: new Date(0) }]));
     let statements = 0;
-    const pool = db.pool;
+    const pool = history.db.pool;
     // The pool with its query counted.
     const counting = new Proxy(pool, {
       get(t, key) {
@@ -55,7 +46,7 @@ describe('objects loaded together', () => {
     const batcher = new ObjectLoadBatcher(counting);
     const loaded = await Promise.all(keys.map((key) => batcher.load('batch', key)));
     expect(statements).toBe(1);
-    expect(loaded).toEqual(await Promise.all(keys.map((key) => loadObject(db.pool, 'batch', key))));
+    expect(loaded).toEqual(await Promise.all(keys.map((key) => loadObject(history.db.pool, 'batch', key))));
     expect(loaded.map((s) => s.current?.size)).toEqual([0, 1, 2, 3, 4]);
   });
 });

@@ -1,19 +1,19 @@
 import fc from 'fast-check';
 import { ulid } from 'ulid';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import type { DomainEvent } from '../../domain/events/catalog.js';
 import { decodeEvent } from '../../domain/events/codec.js';
 import type { NewEvent } from '../../domain/eventstore/port.js';
 import { evolveObject, initialObjectState, objectStreamId, type ObjectState } from '../../domain/objects/object-state.js';
-import { PostgresEventStore } from '../../infra/eventstore/postgres-event-store.js';
 import { createLogger } from '../../infra/telemetry/logger.js';
 import { ProjectionRunner } from '../../projections/async/runner.js';
 import { asyncProjections, findProjections } from '../../projections/registry.js';
 import { verifyProjections } from '../../projections/rebuild.js';
 import { backends, step, type Step } from '../support/object-histories.js';
-import { eventsForStep, newEvent, registerBackend } from '../support/object-events.js';
-import { createMigratedDatabase, type MigratedDatabase, untilReadable } from '../support/store.js';
+import { historyDatabase } from '../support/history-database.js';
+import { eventsForStep, newEvent } from '../support/object-events.js';
+import { untilReadable } from '../support/store.js';
 
 const logger = createLogger('silent');
 
@@ -114,16 +114,8 @@ function leftBehind(e: DomainEvent): Pending[] {
 }
 
 describe('set-based replay', () => {
-  let db: MigratedDatabase;
-  let store: PostgresEventStore;
+  const history = historyDatabase();
   let run = 0;
-
-  beforeAll(async () => {
-    db = await createMigratedDatabase();
-    store = new PostgresEventStore(db.pool);
-    for (const b of backends) await registerBackend(store, b, Number.MAX_SAFE_INTEGER);
-  });
-  afterAll(async () => db.close());
 
   it('rebuilds, from random logs and at any page size, the tables the append path wrote event by event, and applies the async ones as TypeScript would event by event', async () => {
     await fc.assert(
@@ -137,15 +129,15 @@ describe('set-based replay', () => {
             const state = objects[a.object] as ObjectState;
             const events = eventsForStep(a.step, state);
             if (events.length === 0) continue;
-            await store.appendToStream(objectStreamId(bucket, state.key), events.map((e) => (a.v1 ? storedAtV1(e) : newEvent(e.type, e.data))), { expected: state.revision });
+            await history.store.appendToStream(objectStreamId(bucket, state.key), events.map((e) => (a.v1 ? storedAtV1(e) : newEvent(e.type, e.data))), { expected: state.revision });
             objects[a.object] = events.reduce(evolveObject, state);
             pending.push(...events.flatMap(leftBehind));
           } else if (a.kind === 'usage') {
             const { kind: _kind, ...flush } = a;
-            await store.appendToStream(`usage-${a.backend}`, [newEvent('UsageFlushed', flush)], { expected: 'any' });
+            await history.store.appendToStream(`usage-${a.backend}`, [newEvent('UsageFlushed', flush)], { expected: 'any' });
           } else if (a.kind === 'orphan') {
             const id = ulid();
-            await store.appendToStream(`cleanup-${id}`, [newEvent('OrphanRecorded', {
+            await history.store.appendToStream(`cleanup-${id}`, [newEvent('OrphanRecorded', {
               backend: a.backend, storageKey: `${bucket}/orphan-${id}`, size: a.size, reason: 'upload_aborted', kind: 'object',
             })], { expected: 'no_stream' });
             pending.push({ id, backend: a.backend, size: a.size });
@@ -159,21 +151,21 @@ describe('set-based replay', () => {
               exhausted: () => newEvent('CleanupExhausted', { attempt: 5, error: 'gave up' }),
               dismissed: () => newEvent('CleanupDismissed', { reason: 'operator', backend: item.backend, size: item.size }),
             }[a.outcome]();
-            await store.appendToStream(`cleanup-${item.id}`, [event], { expected: 'any' });
+            await history.store.appendToStream(`cleanup-${item.id}`, [event], { expected: 'any' });
             if (a.outcome === 'succeeded' || a.outcome === 'dismissed') pending.splice(i, 1);
           }
         }
-        const reports = await verifyProjections(db.pool, findProjections(undefined).filter((p) => p.kind === 'inline'), undefined, { pageSize });
+        const reports = await verifyProjections(history.db.pool, findProjections(undefined).filter((p) => p.kind === 'inline'), undefined, { pageSize });
         expect(reports.flatMap((r) => r.diffs).filter((d) => d.onlyInLive + d.onlyInRebuilt > 0)).toEqual([]);
         // The async projections, applied set-based by the runner in pages of `pageSize` of their
         // events, hold what the event-by-event TypeScript computation gives; a verify (one
         // set-based replay) agrees with them.
-        await untilReadable(db.pool);
-        const runner = new ProjectionRunner(db.pool, asyncProjections, { owner: 'property', logger, batchSize: pageSize });
+        await untilReadable(history.db.pool);
+        const runner = new ProjectionRunner(history.db.pool, asyncProjections, { owner: 'property', logger, batchSize: pageSize });
         await runner.catchUp();
         await runner.stop();
-        expect(await asyncRows(db.pool)).toEqual(await asyncRowsEventByEvent(db.pool));
-        const verified = await verifyProjections(db.pool, asyncProjections);
+        expect(await asyncRows(history.db.pool)).toEqual(await asyncRowsEventByEvent(history.db.pool));
+        const verified = await verifyProjections(history.db.pool, asyncProjections);
         expect(verified.flatMap((r) => r.diffs).filter((d) => d.onlyInLive + d.onlyInRebuilt > 0)).toEqual([]);
       }),
       { numRuns: 25 },
