@@ -94,9 +94,12 @@ export class BackendAdmin {
   }
 
   async drainStatus(name: string): Promise<DrainStatus> {
-    const b = await loadBackend(this.store, name);
+    let b = await loadBackend(this.store, name);
     requireKnown(b);
     const job: JobRow | undefined = b.drainJobId ? await loadJobRow(this.db, b.drainJobId) : await latestJobFor(this.db, name, ['drain']);
+    // A drain that ended between the two reads shows its job ended and the backend still draining; the
+    // job's last append drained the backend in the same transaction, so the backend read again agrees.
+    if (b.lifecycle === 'draining' && job && job.state !== 'running') b = await loadBackend(this.store, name);
     const held: BackendHoldings = await backendHoldings(this.db, name);
     const moved = (job?.moved ?? 0) + (job?.dropped ?? 0);
     const elapsed = job ? ((job.finishedAt ? Date.parse(job.finishedAt) : this.events.now().getTime()) - Date.parse(job.startedAt)) / 1000 : 0;
