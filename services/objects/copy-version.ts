@@ -4,6 +4,7 @@ import type { ObjectVersion } from '../../domain/objects/object-state.js';
 import { isMd5Hex } from '../../domain/s3/etag.js';
 import type { BackendClient } from '../../infra/backend/index.js';
 import type { BackendDirectory } from '../backends/backend-directory.js';
+import { collectBody } from './collect-body.js';
 import type { ObjectReader } from './object-reader.js';
 import type { Cause } from '../event-factory.js';
 
@@ -62,7 +63,7 @@ async function putVerified(
   expectedMd5Hex: string | undefined,
 ): Promise<void> {
   let etag: string;
-  const body = size <= wholeCopyMaxBytes ? await readWhole(source) : source;
+  const body = size <= wholeCopyMaxBytes ? await collectBody(source, size) : source;
   try {
     etag = (await target.client.putObject(target.storageKey, body, { contentLength: size, contentType })).etag;
   } catch (err) {
@@ -72,13 +73,4 @@ async function putVerified(
   if (expectedMd5Hex !== undefined && etag.toLowerCase() !== expectedMd5Hex.toLowerCase()) {
     throw new Error(`copied bytes do not match: ${target.client.name} stored ETag ${etag}, expected ${expectedMd5Hex}`);
   }
-}
-
-function readWhole(body: Readable): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    body.on('data', (chunk: Buffer) => chunks.push(chunk));
-    body.once('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
-    body.once('error', reject);
-  });
 }
