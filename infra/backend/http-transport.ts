@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { IncomingHttpHeaders } from 'node:http';
 import { finished, PassThrough, Readable } from 'node:stream';
 import { Pool } from 'undici';
+import { BufferedResponseHandler, type WholeResponse } from './buffered-response.js';
 import { BackendHttpError, BackendNotFoundError, BackendUnavailableError, unavailableFrom } from './errors.js';
 import { RequestSigner } from './request-signer.js';
 import { buildQueryString, encodeKeyPath, encodeRfc3986 } from './s3-encoding.js';
@@ -82,7 +83,8 @@ export class HttpTransport {
 
   /**
    * Sends a request whose response body is small (empty, or an XML document) and reads it whole.
-   * A stream body reaches undici through a shield (see `shieldStream`).
+   * A stream body reaches undici through a shield (see `shieldStream`); any other exchange is
+   * dispatched with a handler that only collects the answer.
    */
   async send(req: TransportRequest, isOk: (status: number) => boolean): Promise<BufferedResponse> {
     const started = performance.now();
@@ -91,14 +93,15 @@ export class HttpTransport {
     const { path, headers } = this.#prepare(req, bytesOut, span);
     const shielded = req.body instanceof Readable ? shieldStream(req.body) : undefined;
     try {
-      const res = await this.#pool.request({
-        method: req.method, path, headers, body: shielded?.stream ?? req.body, signal: req.signal,
-      });
-      const raw = Buffer.from(await res.body.arrayBuffer());
-      const ok = isOk(res.statusCode);
-      this.#report(req.op, started, outcomeOf(ok, res.statusCode), res.statusCode, raw.length, bytesOut);
-      if (span) endSpan(span, outcomeOf(ok, res.statusCode), res.statusCode);
-      return { status: res.statusCode, headers: res.headers, text: raw.toString('utf8') };
+      const res = shielded
+        ? await this.#streamedUpload(req, path, headers, shielded.stream)
+        : await new Promise<WholeResponse>((resolve, reject) => {
+          this.#pool.dispatch({ method: req.method, path, headers, body: req.body as Buffer | undefined }, new BufferedResponseHandler(resolve, reject, req.signal));
+        });
+      const ok = isOk(res.status);
+      this.#report(req.op, started, outcomeOf(ok, res.status), res.status, res.body.length, bytesOut);
+      if (span) endSpan(span, outcomeOf(ok, res.status), res.status);
+      return { status: res.status, headers: res.headers, text: res.body.length === 0 ? '' : res.body.toString('utf8') };
     } catch (e) {
       const callerError = shielded?.callerError();
       if (callerError !== undefined) {
@@ -112,6 +115,12 @@ export class HttpTransport {
     } finally {
       shielded?.release();
     }
+  }
+
+  /** A stream body's exchange: undici's request, which takes a stream body with backpressure. */
+  async #streamedUpload(req: TransportRequest, path: string, headers: Record<string, string>, body: PassThrough): Promise<WholeResponse> {
+    const res = await this.#pool.request({ method: req.method, path, headers, body, signal: req.signal });
+    return { status: res.statusCode, headers: res.headers, body: Buffer.from(await res.body.arrayBuffer()) };
   }
 
   /**

@@ -299,6 +299,17 @@ export function runBackendClientContract(setup: () => Promise<ContractTarget>): 
     await metered.close();
   });
 
+  it('ends a buffered PUT whose signal aborted with the signal\'s reason, stores nothing and stays usable', async () => {
+    const key = `${p}aborted-buffered-put`;
+    const controller = new AbortController();
+    controller.abort();
+    const body = randomBytes(4 * KiB);
+    await expect(client.putObject(key, body, { contentLength: body.length, signal: controller.signal })).rejects.toMatchObject({ name: 'AbortError' });
+    expect(await client.headObject(key)).toBeUndefined();
+    await client.putObject(key, body, { contentLength: body.length });
+    expect((await client.headObject(key))?.contentLength).toBe(body.length);
+  });
+
   it('rethrows a failing or short upload stream as is, stores nothing and stays usable', async () => {
     const key = `${p}broken-upload`;
     const boom = new Error('the client went away');
