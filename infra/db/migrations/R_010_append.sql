@@ -6,12 +6,11 @@
 -- assigned only once all locks are held. Within a stream, transaction-id order then equals
 -- revision order, which is what lets global readers (ordered by tx_id, seq) replay each stream
 -- in revision order.
--- Generic plans, as for s3o_append_group (R_011_append_group.sql): its statements are by key.
 CREATE OR REPLACE FUNCTION s3o_append(
   p_streams text[], p_expected text[], p_counts int[],
   p_ids uuid[], p_types text[], p_versions int[], p_data jsonb[], p_meta jsonb[]
 ) RETURNS TABLE (stream_id text, next_revision bigint, tx_id xid8, last_seq bigint, already_appended boolean)
-LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
   i int;
