@@ -18,6 +18,8 @@ export class DataKey {
   readonly #secret: Buffer;
   /** Made on first need: a key made for one PUT derives one segment key and never looks it up again. */
   #segmentKeys: Map<string, SegmentKey> | undefined;
+  /** Kept segment keys by recorded segment object; an entry goes with its segment or with this key. */
+  #bySegment: WeakMap<object, SegmentKey> | undefined;
 
   /**
    * `headerLength` is the header length of the stored segments. A key made for writing has the
@@ -34,15 +36,24 @@ export class DataKey {
     return this.segmentKeyOf({ partNumber, salt: salt.toString('base64') }, salt);
   }
 
-  /** The same for a segment as an envelope records it (its salt in base64, decoded only when the key is not kept). */
+  /**
+   * The same for a segment as an envelope records it (its salt in base64, decoded only when the key is not kept).
+   * A recorded segment (no `saltBytes`) is immutable and read again and again through the same object: its key
+   * is also found by that object, without building the id.
+   */
   segmentKeyOf(segment: { readonly partNumber: number; readonly salt: string }, saltBytes?: Buffer): SegmentKey {
+    const recorded = saltBytes === undefined;
+    const held = recorded ? this.#bySegment?.get(segment) : undefined;
+    if (held) return held;
     const id = `${segment.partNumber}:${segment.salt}`;
-    const kept = this.#segmentKeys?.get(id);
-    if (kept) return kept;
-    const key = deriveSegmentKey(this.#secret, this.chunkSize, segment.partNumber, saltBytes ?? Buffer.from(segment.salt, 'base64'));
-    this.#segmentKeys ??= new Map();
-    if (this.#segmentKeys.size >= SEGMENT_KEYS_KEPT) this.#segmentKeys.delete(this.#segmentKeys.keys().next().value as string);
-    this.#segmentKeys.set(id, key);
+    let key = this.#segmentKeys?.get(id);
+    if (!key) {
+      key = deriveSegmentKey(this.#secret, this.chunkSize, segment.partNumber, saltBytes ?? Buffer.from(segment.salt, 'base64'));
+      this.#segmentKeys ??= new Map();
+      if (this.#segmentKeys.size >= SEGMENT_KEYS_KEPT) this.#segmentKeys.delete(this.#segmentKeys.keys().next().value as string);
+      this.#segmentKeys.set(id, key);
+    }
+    if (recorded) (this.#bySegment ??= new WeakMap()).set(segment, key);
     return key;
   }
 

@@ -19,6 +19,24 @@ export interface ObjectEncryptionOptions {
   readonly chunkSize: number;
 }
 
+type KeyedEnvelope = Pick<EncryptionEnvelope, 'chunkSize' | 'headerLength' | 'key'>;
+
+/**
+ * The opened-key cache's id of an envelope, made once per envelope object: a version's envelope
+ * is immutable and the state cache hands the same object to every read of it, and building the
+ * long id (it holds the wrapped key) on every GET showed in the encrypted GET's profile.
+ */
+const keyIds = new WeakMap<KeyedEnvelope, string>();
+function openedKeyId(envelope: KeyedEnvelope): string {
+  let id = keyIds.get(envelope);
+  if (id === undefined) {
+    const { key } = envelope;
+    id = `${key.keyId}:${key.wrapScheme}:${key.wrappedKey}:${key.keyAlias}:${envelope.chunkSize}:${envelope.headerLength}`;
+    keyIds.set(envelope, id);
+  }
+  return id;
+}
+
 export class ObjectEncryption {
   /**
    * Opened data keys of recently read versions, with the segment keys derived from them, so a
@@ -62,18 +80,21 @@ export class ObjectEncryption {
   }
 
   /** The data key of a recorded envelope. */
-  async dataKeyFor(envelope: Pick<EncryptionEnvelope, 'chunkSize' | 'headerLength' | 'key'>): Promise<DataKey> {
-    const { key } = envelope;
-    const id = `${key.keyId}:${key.wrapScheme}:${key.wrappedKey}:${key.keyAlias}:${envelope.chunkSize}:${envelope.headerLength}`;
-    const cached = this.#opened?.get(id);
+  async dataKeyFor(envelope: KeyedEnvelope): Promise<DataKey> {
+    const cached = this.openedKeyFor(envelope);
     if (cached) return cached;
     try {
       const dataKey = await openDataKey(this.requireKeyring(), envelope);
-      this.#opened?.set(id, dataKey);
+      this.#opened?.set(openedKeyId(envelope), dataKey);
       return dataKey;
     } catch (err) {
       throw keyFailure(err, this.metrics);
     }
+  }
+
+  /** The data key of a recorded envelope when it was opened lately (no await: a hot object's GET decrypts in the turn its bytes arrive). */
+  openedKeyFor(envelope: KeyedEnvelope): DataKey | undefined {
+    return this.#opened?.get(openedKeyId(envelope));
   }
 
   /** What all segments under `dataKey` share: an encrypted multipart upload records it when it is created. */
@@ -92,6 +113,6 @@ export class ObjectEncryption {
   }
 
   counted(operation: 'encrypt' | 'decrypt' | 'rewrap'): void {
-    this.metrics?.operations.inc({ operation });
+    this.metrics?.countOperation(operation);
   }
 }

@@ -11,7 +11,7 @@ import type { EncryptionEnvelope } from '../../domain/encryption/envelope.js';
 import { plannedStoredBytes, planRange, planWholeObject, type ReadPlan } from '../../domain/encryption/read-plan.js';
 import type { StoredCopy } from '../../domain/events/common.js';
 import type { ObjectVersion } from '../../domain/objects/object-state.js';
-import type { GetObjectResult, ReadSignal } from '../../infra/backend/index.js';
+import type { ReadSignal } from '../../infra/backend/index.js';
 import { createRangeDecryptStream, decryptPlanned, type DataKey } from '../../infra/crypto/index.js';
 import { relay } from '../../infra/stream-relay.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
@@ -35,6 +35,15 @@ export type BadCopyReporter = (version: ObjectVersion, copy: StoredCopy, err: Er
  * (no stream per chunk); memory per read stays bounded by it as by a chunk on the streamed path.
  */
 const WHOLE_READ_BYTES = 256 * 1024;
+
+/** A version's envelope is immutable and the state cache hands the same object to every read of it: its whole-read plan is made once. */
+const wholePlans = new WeakMap<EncryptionEnvelope, ReadPlan | undefined>();
+function wholePlanOf(envelope: EncryptionEnvelope): ReadPlan | undefined {
+  if (wholePlans.has(envelope)) return wholePlans.get(envelope);
+  const plan = planWholeObject(envelope);
+  wholePlans.set(envelope, plan);
+  return plan;
+}
 
 /** Plaintext already decrypted, as a stream. */
 function streamOf(bytes: Buffer): Readable {
@@ -95,12 +104,13 @@ export class PlaintextReader {
     }
     if (!this.encryption) throw new DomainError('EncryptionNotConfigured');
     // A whole read fetches the whole stored object without a Range, header included, as a plaintext read does.
-    const plan = range ? planRange(envelope, range.start, range.end) : planWholeObject(envelope);
+    const plan = range ? planRange(envelope, range.start, range.end) : wholePlanOf(envelope);
     if (!plan) throw new RangeError('an empty object has nothing to read');
     const backendRange = range ? plan.backendRange : undefined;
+    const small = plannedStoredBytes(plan) <= WHOLE_READ_BYTES;
     // A small whole read comes received whole from the backend, as a small plaintext one: no stream in between.
-    const fetchWhole = !range && plannedStoredBytes(plan) <= WHOLE_READ_BYTES ? WHOLE_READ_BYTES : undefined;
-    const dataKey = await this.encryption.dataKeyFor(envelope);
+    const fetchWhole = !range && small ? WHOLE_READ_BYTES : undefined;
+    const dataKey = this.encryption.openedKeyFor(envelope) ?? await this.encryption.dataKeyFor(envelope);
     // Made when a copy first fails decryption: most reads pass the caller's `skip` on as it is.
     let bad: Set<string> | undefined;
     for (;;) {
@@ -112,7 +122,10 @@ export class PlaintextReader {
         throw err;
       }
       try {
-        return await this.decrypting(version, opened.copy, opened.result, plan, envelope, dataKey);
+        const { copy, result } = opened;
+        if (!small) return await this.decrypting(version, copy, result.body, plan, envelope, dataKey);
+        // Held bytes are decrypted in this turn; only a body that did not come whole is awaited.
+        return this.decryptWhole(version, copy, result.bytes ? [result.bytes] : await fetchAll(result.body), plan, envelope, dataKey);
       } catch (err) {
         if (!isBadCopy(err)) throw err;
         bad ??= new Set(skip);
@@ -122,30 +135,30 @@ export class PlaintextReader {
     }
   }
 
-  private async decrypting(
-    version: ObjectVersion, copy: StoredCopy, fetched: GetObjectResult, plan: ReadPlan, envelope: EncryptionEnvelope, dataKey: DataKey,
-  ): Promise<PlainRead> {
-    const onError = (err: unknown) => {
+  /** A small read's stored bytes, all fetched, decrypted at once (all of them authenticated before any is returned). */
+  private decryptWhole(
+    version: ObjectVersion, copy: StoredCopy, fetched: readonly Buffer[], plan: ReadPlan, envelope: EncryptionEnvelope, dataKey: DataKey,
+  ): PlainRead {
+    try {
+      const pieces = decryptPlanned(plan, envelope, dataKey, fetched);
+      const bytes = pieces.length === 1 ? pieces[0] as Buffer : Buffer.concat(pieces, plan.length);
+      this.encryption?.counted('decrypt');
+      return new HeldRead(copy, bytes);
+    } catch (err) {
       if (isBadCopy(err)) this.badCopy(version, copy, err);
-    };
-    const held = fetched.bytes;
-    if (plannedStoredBytes(plan) <= WHOLE_READ_BYTES) {
-      try {
-        const pieces = decryptPlanned(plan, envelope, dataKey, held ? [held] : await fetchAll(fetched.body));
-        const bytes = pieces.length === 1 ? pieces[0] as Buffer : Buffer.concat(pieces, plan.length);
-        this.encryption?.counted('decrypt');
-        return new HeldRead(copy, bytes);
-      } catch (err) {
-        if (!held) fetched.body.destroy();
-        onError(err);
-        throw err;
-      }
+      throw err;
     }
-    const stored = fetched.body;
+  }
+
+  private async decrypting(
+    version: ObjectVersion, copy: StoredCopy, stored: Readable, plan: ReadPlan, envelope: EncryptionEnvelope, dataKey: DataKey,
+  ): Promise<PlainRead> {
     // The stream itself is the body once its first chunk has authenticated; damage found later
     // errors it, which ends the response instead of sending unauthenticated bytes.
     const decrypt = relay(stored, createRangeDecryptStream(plan, envelope, dataKey));
-    decrypt.once('error', onError);
+    decrypt.once('error', (err: unknown) => {
+      if (isBadCopy(err)) this.badCopy(version, copy, err);
+    });
     try {
       await decrypt.started;
     } catch (err) {
