@@ -15,12 +15,23 @@ import { ByteQueue } from './byte-queue.js';
 import { openChunk, type SegmentKey } from './chunk-cipher.js';
 import type { DataKey } from './data-key.js';
 import { CiphertextIntegrityError, NotEncryptedError } from './errors.js';
-import { headerHasLayout } from './segment-header.js';
+import { headerHasLayout, saltBytesOf } from './segment-header.js';
+
+/** Recorded segments are immutable and read again and again through the same objects: each salt is decoded once. */
+const saltsDecoded = new WeakMap<EncryptedSegment, Buffer | undefined>();
+function saltBytesOfSegment(segment: EncryptedSegment): Buffer | undefined {
+  if (saltsDecoded.has(segment)) return saltsDecoded.get(segment);
+  const bytes = saltBytesOf(segment.salt);
+  saltsDecoded.set(segment, bytes);
+  return bytes;
+}
 
 function checkHeader(bytes: Buffer, segment: EncryptedSegment, index: number, envelope: EncryptionEnvelope): void {
   let matches;
   try {
-    matches = headerHasLayout(bytes, { headerLength: envelope.headerLength, chunkSize: envelope.chunkSize, partNumber: segment.partNumber, salt: segment.salt });
+    matches = headerHasLayout(bytes, {
+      headerLength: envelope.headerLength, chunkSize: envelope.chunkSize, partNumber: segment.partNumber, salt: segment.salt, saltBytes: saltBytesOfSegment(segment),
+    });
   } catch (error) {
     // Inside an encrypted object, a header that is not one is damage, not plaintext.
     if (error instanceof NotEncryptedError) throw new CiphertextIntegrityError('header', `segment ${index} has no valid header: ${error.message}`, { segment: index });

@@ -109,14 +109,24 @@ export function parseSegmentHeader(bytes: Buffer): SegmentHeader {
   };
 }
 
+/** A recorded salt (base64) as bytes, when it is the canonical base64 of a salt: then the header's salt is compared as bytes. */
+export function saltBytesOf(salt: string): Buffer | undefined {
+  const bytes = Buffer.from(salt, 'base64');
+  return bytes.length === SEGMENT_SALT_BYTES && bytes.toString('base64') === salt ? bytes : undefined;
+}
+
 /**
  * Whether a whole, well-formed header (else it throws as `parseSegmentHeader`) has these layout
- * fields — the salt as base64, as an envelope records it. The key fields are not compared.
+ * fields — the salt as base64, as an envelope records it, or as its bytes (`saltBytesOf`) when the
+ * caller has them, which spares encoding the header's salt on every read. The key fields are not compared.
  */
 export function headerHasLayout(
-  bytes: Buffer, layout: { readonly headerLength: number; readonly chunkSize: number; readonly partNumber: number; readonly salt: string },
+  bytes: Buffer,
+  layout: { readonly headerLength: number; readonly chunkSize: number; readonly partNumber: number; readonly salt: string; readonly saltBytes?: Buffer },
 ): boolean {
   const { headerLength, chunkSize } = checkStructure(bytes);
-  return headerLength === layout.headerLength && chunkSize === layout.chunkSize && bytes.readUInt32BE(12) === layout.partNumber
-    && bytes.toString('base64', 16, 16 + SEGMENT_SALT_BYTES) === layout.salt;
+  if (headerLength !== layout.headerLength || chunkSize !== layout.chunkSize || bytes.readUInt32BE(12) !== layout.partNumber) return false;
+  return layout.saltBytes
+    ? bytes.compare(layout.saltBytes, 0, SEGMENT_SALT_BYTES, 16, 16 + SEGMENT_SALT_BYTES) === 0
+    : bytes.toString('base64', 16, 16 + SEGMENT_SALT_BYTES) === layout.salt;
 }

@@ -8,7 +8,7 @@ import {
   createDataKey, createRangeDecryptStream, createStoredObjectDecryptStream, KeyUnwrapError, NotEncryptedError, openDataKey,
   parseSegmentHeader, SegmentEncryptStream, SegmentSealer, UnknownKeyIdError,
 } from '../../../infra/crypto/index.js';
-import { headerHasLayout } from '../../../infra/crypto/segment-header.js';
+import { headerHasLayout, saltBytesOf } from '../../../infra/crypto/segment-header.js';
 import { encryptParts, localKeyring, plaintextOf, randomKey, runThrough, splitInto } from '../../support/encryption.js';
 
 const C = 4096;
@@ -198,6 +198,22 @@ describe('reading a header against a recorded segment', () => {
     }
   });
 
+  test('the salt compared as decoded bytes gives the same answers as compared as base64', async () => {
+    const dataKey = await createDataKey(localKeyring(randomKey()), 4096);
+    const sealer = new SegmentSealer(dataKey, 3);
+    const parsed = parseSegmentHeader(sealer.header);
+    const salt = parsed.salt.toString('base64');
+    const layout = { headerLength: parsed.headerLength, chunkSize: parsed.chunkSize, partNumber: parsed.partNumber, salt, saltBytes: saltBytesOf(salt) };
+    expect(layout.saltBytes).toEqual(parsed.salt);
+    expect(headerHasLayout(sealer.header, layout)).toBe(true);
+    const otherSalt = Buffer.alloc(16, 7).toString('base64');
+    expect(headerHasLayout(sealer.header, { ...layout, salt: otherSalt, saltBytes: saltBytesOf(otherSalt) })).toBe(false);
+    expect(headerHasLayout(sealer.header, { ...layout, partNumber: 4 })).toBe(false);
+    // Only the canonical base64 of a 16-byte salt is compared as bytes; anything else stays a string comparison.
+    expect(saltBytesOf(salt.replace(/=+$/, ''))).toBeUndefined();
+    expect(saltBytesOf(Buffer.alloc(15).toString('base64'))).toBeUndefined();
+  });
+
   test('a segment key looked up by the envelope\'s base64 salt is the one derived from the salt\'s bytes', async () => {
     const keyring = localKeyring(randomKey());
     const dataKey = await createDataKey(keyring, 4096);
@@ -208,6 +224,13 @@ describe('reading a header against a recorded segment', () => {
     expect(byText.equals(dataKey.segmentKey(5, sealer.salt))).toBe(true);
     const other = await openDataKey(keyring, { chunkSize: 4096, headerLength: dataKey.headerLength, key: dataKey.key });
     expect(other.segmentKey(5, sealer.salt).equals(byText)).toBe(true);
+    // A recorded segment read again through the same object, and one with another salt or part, get their own keys.
+    const recorded = { partNumber: 5, salt: sealer.salt.toString('base64') };
+    expect(other.segmentKeyOf(recorded).equals(byText)).toBe(true);
+    expect(other.segmentKeyOf(recorded).equals(byText)).toBe(true);
+    const otherSalt = Buffer.alloc(16, 9);
+    expect(other.segmentKeyOf({ partNumber: 5, salt: otherSalt.toString('base64') }).equals(other.segmentKey(5, otherSalt))).toBe(true);
+    expect(other.segmentKeyOf({ partNumber: 6, salt: recorded.salt }).equals(byText)).toBe(false);
   });
 });
 
