@@ -121,25 +121,41 @@ export class SegmentSealer {
   }
 }
 
+/**
+ * Stored bytes the stream gathers before it pushes them, joined into one buffer. Pushed as the
+ * cipher gives them, a 64 KiB chunk fed 64 KiB socket reads is 3 buffers (its ciphertext in the
+ * two reads it spans, then its tag), and each became a socket write to the backend, the 16-byte
+ * tag a TCP segment of its own. The join copies each byte once; the batch bounds the memory.
+ */
+const BATCH_BYTES = 256 * 1024;
+
 /** A Transform from a segment's plaintext to its stored bytes (header first); `facts()` once it has ended. */
 export class SegmentEncryptStream extends Transform {
   readonly #sealer: SegmentSealer;
-  #headerSent = false;
+  #batch: Buffer[];
+  #batchBytes: number;
 
   constructor(dataKey: DataKey, partNumber: number) {
     super();
     this.#sealer = new SegmentSealer(dataKey, partNumber);
+    this.#batch = [this.#sealer.header];
+    this.#batchBytes = this.#sealer.header.length;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.#sendHeader();
-    for (const sealed of this.#sealer.update(chunk)) this.push(sealed);
+    for (const sealed of this.#sealer.update(chunk)) {
+      this.#batch.push(sealed);
+      this.#batchBytes += sealed.length;
+    }
+    if (this.#batchBytes >= BATCH_BYTES) this.#pushBatch();
     callback();
   }
 
   override _flush(callback: TransformCallback): void {
-    this.#sendHeader();
-    this.push(this.#sealer.final());
+    const final = this.#sealer.final();
+    this.#batch.push(final);
+    this.#batchBytes += final.length;
+    this.#pushBatch();
     callback();
   }
 
@@ -151,9 +167,10 @@ export class SegmentEncryptStream extends Transform {
     return this.#sealer.storedSize;
   }
 
-  #sendHeader(): void {
-    if (this.#headerSent) return;
-    this.#headerSent = true;
-    this.push(this.#sealer.header);
+  #pushBatch(): void {
+    const batch = this.#batch;
+    this.push(batch.length === 1 ? batch[0] as Buffer : Buffer.concat(batch, this.#batchBytes));
+    this.#batch = [];
+    this.#batchBytes = 0;
   }
 }
