@@ -115,6 +115,8 @@ export interface StartOptions {
   database?: { pool: pg.Pool };
   /** With tracing on, spans go to this exporter instead of the configured OTLP endpoint (tests). */
   spanExporter?: SpanExporter;
+  /** False: the cleanup worker runs only when called or kicked, not every 10 s (tests that count its passes). */
+  scheduledCleanup?: boolean;
 }
 
 /** Wires every part of the orchestrator from a configuration and starts serving. */
@@ -309,7 +311,7 @@ export async function startOrchestrator(initial: Config, opts: StartOptions = {}
 
   runner.start();
   await wakeups.start();
-  for (const w of workers) w.start();
+  for (const w of workers) if (w !== cleanupTick || opts.scheduledCleanup !== false) w.start();
   jobs.start();
   health.ready = true;
   logger.info({ url, instanceId, version: VERSION }, 's3-orchestrator ready');

@@ -10,6 +10,8 @@ import type { S3rverInstance } from '../support/s3rver.js';
 
 const minute = 60_000;
 const day = 24 * 60 * minute;
+/** These tests run the cleanup worker's passes and count what each did: its own 10 s schedule would race them. */
+const manualCleanup = { scheduledCleanup: false };
 
 describe('cleanup retry delay', () => {
   it('doubles from one minute per failed attempt and stops at 24 hours', () => {
@@ -27,7 +29,7 @@ describe('cleanup queue', () => {
   const cause = { actor: 'test' };
 
   beforeAll(async () => {
-    stack = await startStack({ backends: [{ quota: 1_000_000 }, { quota: 1_000_000 }], extraYaml: 'cleanup_queue:\n  max_attempts: 4' });
+    stack = await startStack({ backends: [{ quota: 1_000_000 }, { quota: 1_000_000 }], extraYaml: 'cleanup_queue:\n  max_attempts: 4', start: manualCleanup });
     [b1, b2] = stack.s3rvers as [S3rverInstance, S3rverInstance];
   });
   afterAll(async () => stack?.stop());
@@ -149,6 +151,7 @@ describe('cleanup queue: a failed write\'s key still there after its delete', ()
     stack = await startStack({
       backends: [{ quota: 1_000_000, endpoint: async (s) => (proxy = await startHeaderRecordingProxy(s.endpoint, { swallowDeletes: true })).endpoint }],
       extraYaml: 'cleanup_queue:\n  max_attempts: 2\n  failed_write_grace: 0s',
+      start: manualCleanup,
     });
   });
   afterAll(async () => {
