@@ -36,13 +36,21 @@ export function deriveSegmentKey(dataKey: Buffer, chunkSize: number, partNumber:
   return createHmac('sha256', prk).update(info).update(EXPAND_COUNTER).digest();
 }
 
-/** 3 zero bytes ‖ index (u64 BE) ‖ final flag; the last 9 bytes are also the additional data. */
+/**
+ * One nonce buffer for every chunk: the cipher copies the nonce when it is made and setAAD takes
+ * the additional data in the call, and every seal and open is synchronous, so nothing reads it
+ * later. A fresh buffer per chunk was an allocation on every small GET and PUT.
+ */
+const scratchNonce = Buffer.alloc(NONCE_BYTES);
+/** The nonce's last 9 bytes, which are also the additional data. */
+const scratchAad = scratchNonce.subarray(3);
+
+/** 3 zero bytes ‖ index (u64 BE) ‖ final flag, in the scratch nonce (valid until the next call). */
 function nonceFor(index: number, final: boolean): Buffer {
-  const nonce = Buffer.alloc(NONCE_BYTES);
-  nonce.writeUInt32BE(Math.floor(index / 2 ** 32), 3);
-  nonce.writeUInt32BE(index >>> 0, 7);
-  nonce[11] = final ? 1 : 0;
-  return nonce;
+  scratchNonce.writeUInt32BE(Math.floor(index / 2 ** 32), 3);
+  scratchNonce.writeUInt32BE(index >>> 0, 7);
+  scratchNonce[11] = final ? 1 : 0;
+  return scratchNonce;
 }
 
 /**
@@ -52,9 +60,8 @@ function nonceFor(index: number, final: boolean): Buffer {
  * garbage 6 times instead of the plaintext's 2 (4 without the join).
  */
 export function sealChunkPieces(key: SegmentKey, index: number, final: boolean, pieces: readonly Buffer[]): Buffer[] {
-  const nonce = nonceFor(index, final);
-  const cipher = createCipheriv('aes-256-gcm', key, nonce);
-  cipher.setAAD(nonce.subarray(3));
+  const cipher = createCipheriv('aes-256-gcm', key, nonceFor(index, final));
+  cipher.setAAD(scratchAad);
   const out: Buffer[] = [];
   for (const piece of pieces) out.push(cipher.update(piece));
   cipher.final();
@@ -64,9 +71,8 @@ export function sealChunkPieces(key: SegmentKey, index: number, final: boolean, 
 
 /** Writes ciphertext ‖ tag of one chunk into `out` at `at`; returns where it ends. */
 export function sealChunkInto(key: SegmentKey, index: number, final: boolean, plain: Buffer, out: Buffer, at: number): number {
-  const nonce = nonceFor(index, final);
-  const cipher = createCipheriv('aes-256-gcm', key, nonce);
-  cipher.setAAD(nonce.subarray(3));
+  const cipher = createCipheriv('aes-256-gcm', key, nonceFor(index, final));
+  cipher.setAAD(scratchAad);
   const body = cipher.update(plain);
   cipher.final();
   body.copy(out, at);
@@ -74,14 +80,17 @@ export function sealChunkInto(key: SegmentKey, index: number, final: boolean, pl
   return at + body.length + CHUNK_TAG_BYTES;
 }
 
-/** The plaintext of a sealed chunk, or undefined when it does not authenticate as chunk `index` (final or not). */
-export function openChunk(key: SegmentKey, index: number, final: boolean, sealed: Buffer): Buffer | undefined {
-  if (sealed.length < CHUNK_TAG_BYTES) return undefined;
-  const nonce = nonceFor(index, final);
-  const decipher = createDecipheriv('aes-256-gcm', key, nonce);
-  decipher.setAAD(nonce.subarray(3));
-  decipher.setAuthTag(sealed.subarray(sealed.length - CHUNK_TAG_BYTES));
-  const plain = decipher.update(sealed.subarray(0, sealed.length - CHUNK_TAG_BYTES));
+/**
+ * The plaintext of a sealed chunk (`bytes` from `from` on, so a caller holding it after a header
+ * needs no view of it), or undefined when it does not authenticate as chunk `index` (final or not).
+ */
+export function openChunk(key: SegmentKey, index: number, final: boolean, bytes: Buffer, from = 0): Buffer | undefined {
+  const tagAt = bytes.length - CHUNK_TAG_BYTES;
+  if (tagAt < from) return undefined;
+  const decipher = createDecipheriv('aes-256-gcm', key, nonceFor(index, final));
+  decipher.setAAD(scratchAad);
+  decipher.setAuthTag(bytes.subarray(tagAt));
+  const plain = decipher.update(bytes.subarray(from, tagAt));
   try {
     decipher.final();
   } catch {

@@ -26,12 +26,13 @@ function saltBytesOfSegment(segment: EncryptedSegment): Buffer | undefined {
   return bytes;
 }
 
-function checkHeader(bytes: Buffer, segment: EncryptedSegment, index: number, envelope: EncryptionEnvelope): void {
+/** `available`: the header is the first `available` of the bytes (all of them unless told). */
+function checkHeader(bytes: Buffer, segment: EncryptedSegment, index: number, envelope: EncryptionEnvelope, available = bytes.length): void {
   let matches;
   try {
     matches = headerHasLayout(bytes, {
       headerLength: envelope.headerLength, chunkSize: envelope.chunkSize, partNumber: segment.partNumber, salt: segment.salt, saltBytes: saltBytesOfSegment(segment),
-    });
+    }, available);
   } catch (error) {
     // Inside an encrypted object, a header that is not one is damage, not plaintext.
     if (error instanceof NotEncryptedError) throw new CiphertextIntegrityError('header', `segment ${index} has no valid header: ${error.message}`, { segment: index });
@@ -289,9 +290,10 @@ function decryptSingleChunk(plan: ReadPlan, envelope: EncryptionEnvelope, dataKe
   const chunk = piece.firstChunk;
   const sealedLength = chunkPlainLength(segment.plainSize, envelope.chunkSize, chunk) + CHUNK_TAG_BYTES;
   if (bytes.length !== piece.headerBytes + sealedLength) return undefined;
-  if (piece.headerBytes > 0) checkHeader(bytes.subarray(0, piece.headerBytes), segment, piece.segment, envelope);
+  // The header is checked and the chunk opened where they lie in the fetched bytes, without a view of each.
+  if (piece.headerBytes > 0) checkHeader(bytes, segment, piece.segment, envelope, piece.headerBytes);
   const final = chunk === chunkCount(segment.plainSize, envelope.chunkSize) - 1;
-  const plain = openChunk(dataKey.segmentKeyOf(segment), chunk, final, bytes.subarray(piece.headerBytes));
+  const plain = openChunk(dataKey.segmentKeyOf(segment), chunk, final, bytes, piece.headerBytes);
   if (!plain) {
     throw new CiphertextIntegrityError('authentication', `chunk ${chunk} of segment ${piece.segment} (part ${segment.partNumber}) failed authentication`, { segment: piece.segment, chunk });
   }

@@ -80,10 +80,13 @@ export function headerLengthOf(prefix: Buffer): number {
   return length;
 }
 
-/** Checks a whole header's structure (exactly its `headerLengthOf` bytes, or more) without copying anything out of it. */
-function checkStructure(bytes: Buffer): { wrapScheme: WrapScheme; headerLength: number; chunkSize: number } {
+/**
+ * Checks a whole header's structure (exactly its `headerLengthOf` bytes, or more) without copying
+ * anything out of it; `available`: how many of the bytes are the header's to take (all of them unless told).
+ */
+function checkStructure(bytes: Buffer, available = bytes.length): { wrapScheme: WrapScheme; headerLength: number; chunkSize: number } {
   const headerLength = headerLengthOf(bytes);
-  if (bytes.length < headerLength) throw new CiphertextIntegrityError('truncated', 'the object ends inside a segment header');
+  if (available < headerLength) throw new CiphertextIntegrityError('truncated', 'the object ends inside a segment header');
   const wrapScheme = schemesByCode.get(bytes[5] as number);
   if (!wrapScheme) throw new CiphertextIntegrityError('header', `unknown key wrap scheme ${String(bytes[5])}`);
   const chunkSize = bytes.readUInt32BE(8);
@@ -119,12 +122,14 @@ export function saltBytesOf(salt: string): Buffer | undefined {
  * Whether a whole, well-formed header (else it throws as `parseSegmentHeader`) has these layout
  * fields — the salt as base64, as an envelope records it, or as its bytes (`saltBytesOf`) when the
  * caller has them, which spares encoding the header's salt on every read. The key fields are not compared.
+ * `available`: the header is the first `available` bytes (a header followed by chunks, checked without a view of it).
  */
 export function headerHasLayout(
   bytes: Buffer,
   layout: { readonly headerLength: number; readonly chunkSize: number; readonly partNumber: number; readonly salt: string; readonly saltBytes?: Buffer },
+  available = bytes.length,
 ): boolean {
-  const { headerLength, chunkSize } = checkStructure(bytes);
+  const { headerLength, chunkSize } = checkStructure(bytes, available);
   if (headerLength !== layout.headerLength || chunkSize !== layout.chunkSize || bytes.readUInt32BE(12) !== layout.partNumber) return false;
   return layout.saltBytes
     ? bytes.compare(layout.saltBytes, 0, SEGMENT_SALT_BYTES, 16, 16 + SEGMENT_SALT_BYTES) === 0

@@ -198,6 +198,30 @@ describe('reading a header against a recorded segment', () => {
     }
   });
 
+  test('a header checked where it lies before the chunks (`available`) answers exactly as a view of its bytes', async () => {
+    const dataKey = await createDataKey(localKeyring(randomKey()), 4096);
+    const sealer = new SegmentSealer(dataKey, 3);
+    const parsed = parseSegmentHeader(sealer.header);
+    const layout = { headerLength: parsed.headerLength, chunkSize: parsed.chunkSize, partNumber: parsed.partNumber, salt: parsed.salt.toString('base64') };
+    const answer = (check: () => boolean): string => {
+      try {
+        return String(check());
+      } catch (error) {
+        const e = error as Error & { problem?: string };
+        return `${e.name} ${String(e.problem)} ${e.message}`;
+      }
+    };
+    const longer = Buffer.from(sealer.header);
+    longer.writeUInt16BE(parsed.headerLength + 4, 6);
+    for (const header of [sealer.header, longer]) {
+      const stored = Buffer.concat([header, Buffer.alloc(64, 1)]);
+      for (const available of [parsed.headerLength, parsed.headerLength - 1, 50]) {
+        expect(answer(() => headerHasLayout(stored, layout, available))).toBe(answer(() => headerHasLayout(stored.subarray(0, available), layout)));
+      }
+    }
+    expect(headerHasLayout(Buffer.concat([sealer.header, Buffer.alloc(64, 1)]), layout, parsed.headerLength)).toBe(true);
+  });
+
   test('the salt compared as decoded bytes gives the same answers as compared as base64', async () => {
     const dataKey = await createDataKey(localKeyring(randomKey()), 4096);
     const sealer = new SegmentSealer(dataKey, 3);
