@@ -233,6 +233,11 @@ describe('reading a header against a recorded segment', () => {
     const otherSalt = Buffer.alloc(16, 7).toString('base64');
     expect(headerHasLayout(sealer.header, { ...layout, salt: otherSalt, saltBytes: saltBytesOf(otherSalt) })).toBe(false);
     expect(headerHasLayout(sealer.header, { ...layout, partNumber: 4 })).toBe(false);
+    for (let at = 0; at < 16; at += 1) {
+      const other = Buffer.from(parsed.salt);
+      other[at] = (other[at] as number) ^ 0x80;
+      expect(headerHasLayout(sealer.header, { ...layout, salt: other.toString('base64'), saltBytes: other })).toBe(false);
+    }
     // Only the canonical base64 of a 16-byte salt is compared as bytes; anything else stays a string comparison.
     expect(saltBytesOf(salt.replace(/=+$/, ''))).toBeUndefined();
     expect(saltBytesOf(Buffer.alloc(15).toString('base64'))).toBeUndefined();
