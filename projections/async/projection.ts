@@ -10,9 +10,10 @@ export interface PageRange {
 }
 
 /**
- * A projection kept up to date by the projection runner, page by page. `applyPage` runs inside
- * the runner's transaction together with the checkpoint update, as one statement over the page's
- * events of its types in the log: `s3o_async_<name>(after, last)`, defined in its home's SQL. That
+ * A projection kept up to date by the projection runner, page by page, with one statement over
+ * the page's events of its types in the log: `s3o_async_<name>(after, last)`, defined in its home's
+ * SQL, which the runner's step (`s3o_projection_step`) calls in the transaction that moves the
+ * checkpoint, and a replay through `applyPage`. That
  * function upcasts older versions through the SQL upcasters, references its tables unqualified
  * (rebuilds point search_path at shadow tables) and writes only functions of the events (no now(),
  * no sequences), so a rebuild reproduces the live tables exactly.

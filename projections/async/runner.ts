@@ -2,9 +2,8 @@ import type pg from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Position } from '../../domain/eventstore/port.js';
 import type { Queryable } from '../../infra/eventstore/postgres-event-store.js';
-import { decodePosition, encodePosition } from '../../infra/eventstore/positions.js';
+import { encodePosition } from '../../infra/eventstore/positions.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
-import { nextPage } from './pages.js';
 import type { AsyncProjection } from './projection.js';
 
 export interface ProjectionRunnerOptions {
@@ -165,53 +164,31 @@ export class ProjectionRunner {
 
   /** Whether events of `p` exist after its checkpoint (up to `head` when given), visible to gap-safe reads or not. */
   private async behind(p: AsyncProjection, head?: { tx_id: string; seq: string }): Promise<boolean> {
-    const res = await this.pool.query(
-      `SELECT 1 FROM events e, projection_checkpoints c
-        WHERE c.name = $1 AND (e.tx_id, e.seq) > (c.tx_id, c.seq) AND ($3::xid8 IS NULL OR (e.tx_id, e.seq) <= ($3::xid8, $4::bigint))
-          AND e.type = ANY($2::text[]) LIMIT 1`,
-      [p.name, p.eventTypes, head?.tx_id ?? null, head?.seq ?? null],
-    );
+    // A type at a time, each an index range (events_type_order) that stops at its first event.
+    const res = await this.pool.query({
+      name: 's3o_projection_behind',
+      text: `SELECT 1 FROM projection_checkpoints c, unnest($2::text[]) AS t(type)
+              WHERE c.name = $1 AND EXISTS (SELECT 1 FROM public.events e WHERE e.type = t.type AND (e.tx_id, e.seq) > (c.tx_id, c.seq)
+                AND ($3::xid8 IS NULL OR (e.tx_id, e.seq) <= ($3::xid8, $4::bigint))) LIMIT 1`,
+      values: [p.name, p.eventTypes, head?.tx_id ?? null, head?.seq ?? null],
+    });
     return res.rowCount !== 0;
   }
 
   /**
-   * One transaction, one commit: claim the lease (the row stays locked until the commit, so no
-   * other instance can take the projection over mid-page), find the next page, apply it set-based
-   * and move the checkpoint. An idle claim still commits, to keep the lease.
+   * One statement, so one round trip and one transaction (s3o_projection_step, projections/schema/runner.sql):
+   * claim the lease (the row stays locked until the commit, so no other instance can take the
+   * projection over mid-page), find the next gap-safe page, apply it set-based and move the
+   * checkpoint. An idle claim still commits, to keep the lease. Named, so each connection parses it once.
    */
   private async stepOwned(p: AsyncProjection): Promise<{ applied: number; advanced: boolean; more: boolean; owned: boolean }> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const claim = await client.query<{ tx_id: string; seq: string }>(
-        `UPDATE projection_checkpoints SET owner = $2, lease_until = now() + make_interval(secs => $3 / 1000.0), updated_at = now()
-          WHERE name = $1 AND status = 'active' AND (owner IS NULL OR owner = $2 OR lease_until < now())
-          RETURNING tx_id, seq`,
-        [p.name, this.opts.owner, this.leaseMs],
-      );
-      const cp = claim.rows[0];
-      if (!cp) {
-        await client.query('ROLLBACK');
-        return { applied: 0, advanced: false, more: false, owned: false };
-      }
-      const from = cp.tx_id === '0' && cp.seq === '0' ? undefined : encodePosition(cp.tx_id, cp.seq);
-      const page = await nextPage(client, p.eventTypes, from, { limit: this.batchSize, gapSafe: true });
-      if (page) {
-        if (page.matched > 0) await p.applyPage(client, page);
-        const next = decodePosition(page.last);
-        await client.query(
-          'UPDATE projection_checkpoints SET tx_id = $2::xid8, seq = $3, updated_at = now() WHERE name = $1',
-          [p.name, next.txId, next.seq],
-        );
-      }
-      await client.query('COMMIT');
-      return { applied: page?.matched ?? 0, advanced: page !== undefined, more: page?.more ?? false, owned: true };
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    const res = await this.pool.query<{ owned: boolean; advanced: boolean; applied: number; more: boolean }>({
+      name: 's3o_projection_step',
+      text: 'SELECT owned, advanced, applied, more FROM s3o_projection_step($1, $2, $3, $4::text[], $5)',
+      values: [p.name, this.opts.owner, this.leaseMs, p.eventTypes, this.batchSize],
+    });
+    const r = res.rows[0];
+    return r ?? { applied: 0, advanced: false, more: false, owned: false };
   }
 
   /**

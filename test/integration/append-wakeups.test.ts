@@ -27,10 +27,10 @@ function withQuery<T extends object>(target: T, query: (...args: unknown[]) => P
 }
 
 /**
- * A runner's pool, watched: it counts the runner's gap-safe reads of the log (on the pool or on
- * a client taken from it) as their results arrive, with their row counts (a page read answers one
- * row, or none when there is nothing to apply), and can hold those results back until the test
- * releases them.
+ * A runner's pool, watched: it counts the runner's steps, each a gap-safe read of the log and the
+ * apply of what it read in one statement (on the pool or on a client taken from it), as their
+ * results arrive, each as 1 when it read a page or 0 when there was nothing to read, and can hold
+ * those results back until the test releases them.
  */
 function watchedPool(pool: pg.Pool) {
   const rows: number[] = [];
@@ -38,9 +38,9 @@ function watchedPool(pool: pg.Pool) {
   let held: Promise<void> | undefined;
   const watching = (run: (...a: unknown[]) => Promise<pg.QueryResult>) => async (...args: unknown[]) => {
     const res = await run(...args);
-    const text = typeof args[0] === 'string' ? args[0] : '';
-    if (/FROM (public\.)?events/.test(text) && /pg_snapshot_xmin/.test(text)) {
-      rows.push(res.rowCount ?? 0);
+    const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text ?? '';
+    if (text.includes('s3o_projection_step(')) {
+      rows.push((res.rows[0] as { advanced?: boolean } | undefined)?.advanced ? 1 : 0);
       for (const w of waiters.filter((x) => x.done(rows))) w.resolve();
       if (held) await held;
     }
@@ -58,7 +58,7 @@ function watchedPool(pool: pg.Pool) {
   });
   return {
     pool: watched,
-    /** Row counts of the reads so far. */
+    /** What the steps so far read (1 a page, 0 nothing), in order. */
     rows,
     /** Resolves once the reads returned from the server so far satisfy `done`. */
     until: (done: (rows: readonly number[]) => boolean) => new Promise<void>((resolve) => {

@@ -4,7 +4,6 @@ import { createPool } from '../../infra/db/pool.js';
 import { PostgresEventStore } from '../../infra/eventstore/postgres-event-store.js';
 import { createLogger } from '../../infra/telemetry/logger.js';
 import { bucketStatsProjection } from '../../projections/async/bucket-stats/bucket-stats.js';
-import type { PageRange } from '../../projections/async/projection.js';
 import { projectionStatuses, ProjectionRunner } from '../../projections/async/runner.js';
 import { usageMonthlyProjection } from '../../projections/async/usage-monthly/usage-monthly.js';
 import { findProjections } from '../../projections/registry.js';
@@ -75,22 +74,31 @@ describe('async projection runner', () => {
 
   it('a runner whose lease runs out mid-page keeps the projection until its page commits: the next owner starts after it', async () => {
     await objects.write('d', 'k', 7, ['b1']);
-    const two = new ProjectionRunner(db.pool, projections, { owner: 'two', logger });
-    let takeover: Promise<number> | undefined;
-    // `one`'s lease ends as it is taken (0 ms); while its page is applied, `two` claims the projection.
-    const contested = {
-      ...bucketStatsProjection,
-      async applyPage(tx: pg.ClientBase, page: PageRange) {
-        await bucketStatsProjection.applyPage(tx, page);
-        takeover = two.step(bucketStatsProjection);
-        await expect.poll(async () => (await db.pool.query(
-          "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE projection_checkpoints SET owner%'",
-        )).rowCount, { timeout: 30_000 }).toBe(1);
-      },
-    };
-    const one = new ProjectionRunner(db.pool, [contested], { owner: 'one', logger, leaseMs: 0 });
     await untilReadable(db.pool);
-    expect(await one.step(contested)).toBe(1);
+    // The step is one statement: holding bucket_stats locked stops `one` in the middle of its page,
+    // after its claim (a lease of 0 ms, over at once), while `two` claims the projection.
+    const blocker = await db.pool.connect();
+    await blocker.query('BEGIN');
+    await blocker.query('LOCK TABLE bucket_stats IN SHARE MODE');
+    const one = new ProjectionRunner(db.pool, projections, { owner: 'one', logger, leaseMs: 0 });
+    const two = new ProjectionRunner(db.pool, projections, { owner: 'two', logger });
+    let stepped: Promise<number> | undefined;
+    let takeover: Promise<number> | undefined;
+    try {
+      const waiting = async () => (await db.pool.query<{ query: string; locktype: string }>(
+        `SELECT a.query, l.locktype FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid AND NOT l.granted
+          WHERE a.query LIKE '%s3o_projection_step%' ORDER BY l.locktype`,
+      )).rows.map((r) => r.locktype);
+      stepped = one.step(bucketStatsProjection);
+      await expect.poll(waiting, { timeout: 30_000 }).toEqual(['relation']);
+      takeover = two.step(bucketStatsProjection);
+      // `two` waits for `one`'s checkpoint row, locked by its claim until its page commits.
+      await expect.poll(waiting, { timeout: 30_000 }).toEqual(['relation', 'transactionid']);
+    } finally {
+      await blocker.query('COMMIT');
+      blocker.release();
+    }
+    expect(await stepped).toBe(1);
     // `two` got the projection once the page was committed, and found nothing left to apply.
     expect(await takeover).toBe(0);
     expect((await projectionStatuses(db.pool, projections))[0]?.owner).toBe('two');
@@ -147,13 +155,14 @@ describe('async projection runner wake-ups', () => {
     const store = new PostgresEventStore(db.pool);
     const objects = new ObjectWriter(store);
     await registerBackend(store, 'b2', 0);
-    // The runner's own pool counts its steps (each claims the lease once).
+    // The runner's own pool counts its steps (each claims the lease once, in s3o_projection_step).
     const runnerPool = createPool({ connectionString: db.url, max: 2 });
     let claims = 0;
     runnerPool.on('connect', (client) => {
       const query = client.query.bind(client) as (...args: unknown[]) => unknown;
       (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-        if (typeof args[0] === 'string' && args[0].startsWith('UPDATE projection_checkpoints SET owner')) claims++;
+        const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text;
+        if (text?.includes('s3o_projection_step(')) claims++;
         return query(...args);
       };
     });
