@@ -52,7 +52,10 @@ export class ObjectEncryption {
   ) {
     if (options.encryptWrites && !keyring) throw new Error('encrypting writes needs a keyring');
     const bounds = keyring?.unwrapCache;
-    this.#opened = bounds && bounds.max > 0 ? new LRUCache({ max: bounds.max, ttl: bounds.ttlMs }) : undefined;
+    // ttlResolution 0: each lookup reads the clock, instead of lru-cache arming a 1 ms timer to
+    // forget a cached time (up to 1,000 timers a second on a busy GET path, a second set beside
+    // the location cache's; processTimers went from 0.14 to 0.43 % of the encrypted gateway's profile).
+    this.#opened = bounds && bounds.max > 0 ? new LRUCache({ max: bounds.max, ttl: bounds.ttlMs, ttlResolution: 0 }) : undefined;
   }
 
   /** Whether new object versions are encrypted. */
