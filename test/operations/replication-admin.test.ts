@@ -67,6 +67,8 @@ describe('replication and rebalance on demand (admin API and s3o admin)', () => 
     expect(run.out).toMatch(/^rebalance job \w+ completed: [1-9]\d* moved, 0 skipped, 0 failed\n$/m);
     const job = await stack.db.pool.query("SELECT state, actor FROM jobs WHERE kind = 'rebalance'");
     expect(job.rows).toEqual([{ state: 'completed', actor: 'admin' }]);
+    // The moved copies' sources count as occupied until the reclaimer has deleted them.
+    await stack.orchestrator.services.reclaimer.drain();
     const again = await api(stack, 'POST', 'rebalance');
     expect(again).toMatchObject({ status: 200, body: { status: 'skipped' } });
     await expectStorageInvariants(stack);
