@@ -66,6 +66,7 @@ export interface RunResult {
 export interface RunOptions {
   env: Record<string, string>;
   cwd?: string;
+  /** Default 120 s: at load 10 on two cores, AWS CLI multipart runs among ten concurrent cases passed 45 s. */
   timeoutMs?: number;
   /** A file piped to the client's standard input (else stdin is empty). */
   stdinFile?: string;
@@ -75,7 +76,7 @@ export interface RunOptions {
 export async function run(file: string, args: string[], opts: RunOptions): Promise<RunResult> {
   try {
     const child = execFileAsync(file, args, {
-      env: opts.env, cwd: opts.cwd, timeout: opts.timeoutMs ?? 45_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8',
+      env: opts.env, cwd: opts.cwd, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8',
     });
     const stdin = child.child.stdin;
     if (stdin) {
