@@ -66,26 +66,45 @@ function objectHeaders(obj: StoredObject): Record<string, string | number> {
 }
 
 /**
- * A body that is not the pattern (an encrypted one) in blocks of the pattern's slice size, so it
- * is served as the pattern is: kept as the socket reads it came in, a 64 MiB GET was ~1,000
- * writes of up to 64 KiB against the pattern's 64 of 1 MiB, and this stand-in, not the target,
- * set the pace of the encrypted 64 MiB GET rows (the gateway waited on its reads).
+ * A body that is not the pattern (an encrypted one), copied into blocks of the pattern's slice
+ * size as it arrives, so it is served as the pattern is: kept as the socket reads it came in, a
+ * 64 MiB GET was ~1,000 writes of up to 64 KiB against the pattern's 64 of 1 MiB, and this
+ * stand-in, not the target, set the pace of the encrypted 64 MiB GET rows. Copied as it arrives
+ * (not joined at the end, which held up the PUT's answer), each block no larger than what is left
+ * of the declared length.
  */
-function inBlocks(tail: Buffer[]): Buffer[] {
-  const blocks: Buffer[] = [];
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  for (const chunk of tail) {
-    pending.push(chunk);
-    pendingBytes += chunk.length;
-    if (pendingBytes >= PATTERN_BYTES) {
-      blocks.push(pending.length === 1 ? chunk : Buffer.concat(pending, pendingBytes));
-      pending = [];
-      pendingBytes = 0;
+class BlockStore {
+  readonly blocks: Buffer[] = [];
+  #block: Buffer | undefined;
+  #filled = 0;
+
+  constructor(private left: number) {}
+
+  add(bytes: Buffer): void {
+    let at = 0;
+    while (at < bytes.length) {
+      if (!this.#block) {
+        this.#block = Buffer.allocUnsafe(Math.max(1, Math.min(PATTERN_BYTES, this.left)));
+        this.#filled = 0;
+      }
+      const n = bytes.copy(this.#block, this.#filled, at);
+      at += n;
+      this.#filled += n;
+      this.left -= n;
+      if (this.#filled === this.#block.length) this.#close();
     }
   }
-  if (pendingBytes > 0) blocks.push(pending.length === 1 ? pending[0] as Buffer : Buffer.concat(pending, pendingBytes));
-  return blocks;
+
+  finish(): Buffer[] {
+    if (this.#block) this.#close();
+    return this.blocks;
+  }
+
+  #close(): void {
+    const block = this.#block as Buffer;
+    this.blocks.push(this.#filled === block.length ? block : block.subarray(0, this.#filled));
+    this.#block = undefined;
+  }
 }
 
 function* objectSlices(obj: StoredObject, start: number, end: number): Generator<Buffer> {
@@ -142,13 +161,19 @@ async function putObject(req: IncomingMessage, res: ServerResponse, key: string)
   const declared = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
   const md5 = declared !== undefined && declared <= HASHED_BODY_LIMIT ? createHash('md5') : undefined;
   const matcher = new PatternMatcher();
+  // Without a declared length, the reads are kept as they came.
+  const store = declared === undefined ? undefined : new BlockStore(declared);
   const tail: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
     md5?.update(chunk);
     const at = matcher.update(chunk);
-    if (at >= 0) tail.push(at === 0 ? chunk : chunk.subarray(at));
+    if (at >= 0) {
+      const rest = at === 0 ? chunk : chunk.subarray(at);
+      if (store) store.add(rest);
+      else tail.push(rest);
+    }
   }
   const digest = md5?.digest();
   const contentMd5 = req.headers['content-md5'];
@@ -164,7 +189,7 @@ async function putObject(req: IncomingMessage, res: ServerResponse, key: string)
     size,
     patternPrefix: matcher.matchedPrefix,
     // Small bodies are copied so they do not pin the socket's larger read buffers.
-    tail: size <= HASHED_BODY_LIMIT && tail.length > 0 ? [Buffer.concat(tail)] : inBlocks(tail),
+    tail: store ? store.finish() : size <= HASHED_BODY_LIMIT && tail.length > 0 ? [Buffer.concat(tail)] : tail,
     etag,
     contentType: req.headers['content-type'] ?? 'binary/octet-stream',
     metadata,
