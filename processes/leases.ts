@@ -19,6 +19,9 @@ export interface HeldLease {
  * every owner write that checks the token (`holds`) fails for the old one.
  */
 export class Leases {
+  /** The last pass of each lease name this instance started, settled or not. */
+  private readonly running = new Map<string, Promise<void>>();
+
   constructor(
     private readonly pool: pg.Pool,
     readonly owner: string,
@@ -61,8 +64,20 @@ export class Leases {
    * live while `fn` runs (`held.lost` turns true if another owner took it over meanwhile), and
    * released afterwards (released, not left to expire, so an instance started after this one
    * stopped takes over at once). Undefined, without running `fn`, while another instance holds it.
+   * Within this instance a second call waits for the running one: the lease lets its owner in
+   * again, so without the wait a scheduled pass and an operator's request ran side by side.
    */
-  async runExclusive<T>(name: string, fn: (held: HeldLease) => Promise<T>): Promise<T | undefined> {
+  runExclusive<T>(name: string, fn: (held: HeldLease) => Promise<T>): Promise<T | undefined> {
+    const run = (this.running.get(name) ?? Promise.resolve()).then(() => this.runHeld(name, fn));
+    const settled = run.then(() => undefined, () => undefined);
+    this.running.set(name, settled);
+    void settled.then(() => {
+      if (this.running.get(name) === settled) this.running.delete(name);
+    });
+    return run;
+  }
+
+  private async runHeld<T>(name: string, fn: (held: HeldLease) => Promise<T>): Promise<T | undefined> {
     const lease = await this.tryAcquire(name);
     if (!lease) return undefined;
     const held = { lost: false };

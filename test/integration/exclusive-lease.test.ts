@@ -61,3 +61,60 @@ describe('exclusive leases (advisory lock on a dedicated connection)', () => {
     expect(lost).toBe(false);
   });
 });
+
+describe('Leases.runExclusive within one instance', () => {
+  let db: MigratedDatabase;
+  beforeAll(async () => {
+    db = await createMigratedDatabase(4);
+  });
+  afterAll(async () => db?.close());
+
+  it('runs a second pass of the same lease after the first, not beside it (a tick and an operator\'s request)', async () => {
+    const leases = new Leases(db.pool, 'one-instance');
+    const steps: string[] = [];
+    let releaseFirst!: () => void;
+    const firstHolds = new Promise<void>((resolve) => { releaseFirst = resolve; });
+    let firstStarted!: () => void;
+    const started = new Promise<void>((resolve) => { firstStarted = resolve; });
+    const first = leases.runExclusive('worker:test', async () => {
+      steps.push('first start');
+      firstStarted();
+      await firstHolds;
+      steps.push('first end');
+      return 1;
+    });
+    await started;
+    const second = leases.runExclusive('worker:test', async () => {
+      steps.push('second');
+      return 2;
+    });
+    // Another lease name is not held up by it.
+    expect(await leases.runExclusive('worker:other', async () => 'other')).toBe('other');
+    releaseFirst();
+    expect([await first, await second]).toEqual([1, 2]);
+    expect(steps).toEqual(['first start', 'first end', 'second']);
+  });
+
+  it('runs the next pass after one that failed', async () => {
+    const leases = new Leases(db.pool, 'one-instance-failing');
+    await expect(leases.runExclusive('worker:test', () => Promise.reject(new Error('pass failed')))).rejects.toThrow('pass failed');
+    expect(await leases.runExclusive('worker:test', async () => 'next')).toBe('next');
+  });
+
+  it('still refuses while another instance holds the lease', async () => {
+    const holder = new Leases(db.pool, 'holder');
+    const other = new Leases(db.pool, 'other');
+    let release!: () => void;
+    const holding = new Promise<void>((resolve) => { release = resolve; });
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => { entered = resolve; });
+    const held = holder.runExclusive('worker:shared', async () => {
+      entered();
+      await holding;
+    });
+    await inside;
+    expect(await other.runExclusive('worker:shared', async () => 'ran')).toBeUndefined();
+    release();
+    await held;
+  });
+});
