@@ -16,7 +16,20 @@ describe('envelope facts', () => {
     expect(EncryptionEnvelope.parse(envelope)).toEqual(envelope);
   });
 
+  test('a well-formed envelope is taken as it is; unknown fields are stripped as zod strips them', () => {
+    expect(EncryptionEnvelope.parse(envelope)).toBe(envelope);
+    const withExtra = { ...envelope, note: 'x', key: { ...envelope.key, extra: 1 } };
+    expect(EncryptionEnvelope.parse(withExtra)).toEqual(envelope);
+  });
+
   test.each([
+    ['a wrapped key that is not base64', { key: { ...envelope.key, wrappedKey: 'not base64!' } }, 'key.wrappedKey'],
+    ['a salt of the wrong length', { segments: [{ partNumber: 1, plainSize: 1, salt: 'AAAA' }] }, 'segments.0.salt'],
+    ['a fractional plain size', { segments: [{ partNumber: 1, plainSize: 1.5, salt }] }, 'segments.0.plainSize'],
+    ['a part number above 10,000', { segments: [{ partNumber: 10_001, plainSize: 1, salt }] }, 'segments.0.partNumber'],
+    ['an unknown wrap scheme', { key: { ...envelope.key, wrapScheme: 'rot13' } }, 'key.wrapScheme'],
+    ['a header length too short for a wrapped key', { headerLength: 42 }, 'headerLength'],
+    ['another format', { format: 1 }, 'format'],
     ['part numbers that do not ascend', { segments: [{ partNumber: 2, plainSize: 1, salt }, { partNumber: 2, plainSize: 1, salt }] }, 'segments.1.partNumber'],
     ['a single-PUT segment among parts', { segments: [{ partNumber: 0, plainSize: 1, salt }, { partNumber: 1, plainSize: 1, salt }] }, 'segments'],
     ['a chunk size that is not a power of two', { chunkSize: 5000 }, 'chunkSize'],
