@@ -18,7 +18,7 @@ import type { ObjectCommands, WriteOutcome } from './object-commands.js';
 import { versionStorageKey } from '../../domain/objects/storage-keys.js';
 import { droppedConnection, DroppedWrites, writeIdentity } from './dropped-writes.js';
 import type { PutObjectInput, PutObjectResult, VerifiedDigests } from './put-object.js';
-import { putBufferedCopies, putStreamedCopies, type FanOutContext } from './write-fan-out.js';
+import { bodyCheck, putBufferedCopies, putStreamedCopies, type FanOutContext } from './write-fan-out.js';
 
 export interface WriterSettings {
   /** Bodies up to this size are buffered so a failed backend can be retried on another. */
@@ -148,7 +148,7 @@ export class ObjectWriter {
         await client.putObject(storageKey, data, {
           contentLength: data.length,
           contentType: input.contentType,
-          contentMd5Base64: Buffer.from(digests.md5Hex, 'hex').toString('base64'),
+          ...bodyCheck(digests),
         });
       } catch (err) {
         lastError = err;

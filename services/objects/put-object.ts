@@ -7,6 +7,7 @@ import type { WritePrecondition } from './object-commands.js';
 /** The write path's contract: what a PUT (or a copy) hands the writer, and what it gets back. */
 
 export interface VerifiedDigests {
+  /** '' when it was not computed (stored bytes that the backend checks by `sha256Hex`, or a single streamed copy). */
   md5Hex: string;
   size: number;
   /** SHA-256 of the bytes, when it was computed (integrity.enabled, or the client sent it). */

@@ -8,6 +8,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { SegmentEncryptStream, SegmentSealer, type DataKey } from '../../infra/crypto/index.js';
+import { sha256Hex } from '../../infra/hash.js';
 import { relay } from '../../infra/stream-relay.js';
 import { collectBody } from './collect-body.js';
 import type { PutObjectInput, VerifiedDigests } from './put-object.js';
@@ -65,7 +66,9 @@ export function sealPut(input: PutObjectInput, dataKey: DataKey, encryption: Obj
 /**
  * The same for a body the writer buffers anyway (its stored size within the buffer limit): the
  * client's bytes are collected, sealed in one go into one buffer and hashed, with no stream per
- * step. The writer takes the stored bytes from `collected`.
+ * step. The writer takes the stored bytes from `collected`. The backend checks them by their
+ * SHA-256 (the signed payload hash) rather than by Content-MD5: on a 4 KiB PUT the MD5 of the
+ * stored bytes cost 6 µs, the SHA-256 2.5 (SHA extensions), and the MD5 here has no other use.
  */
 export function sealBufferedPut(input: PutObjectInput, dataKey: DataKey, encryption: ObjectEncryption): PutObjectInput {
   const sealer = new SegmentSealer(dataKey, 0);
@@ -77,7 +80,7 @@ export function sealBufferedPut(input: PutObjectInput, dataKey: DataKey, encrypt
       const plain = await (input.whole?.() ?? collectBody(input.body, input.size));
       await client;
       const data = sealer.sealWhole(plain);
-      return { data, digests: { md5Hex: createHash('md5').update(data).digest('hex'), size: data.length } };
+      return { data, digests: { md5Hex: '', sha256Hex: sha256Hex(data), size: data.length } };
     })();
     return stored;
   };

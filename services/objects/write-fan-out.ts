@@ -15,15 +15,21 @@ export interface FanOutContext extends UploadContext {
   commit(copies: StoredCopy[], digests: VerifiedDigests): Promise<PutObjectResult>;
 }
 
+/** How a backend checks a buffered body it receives: Content-MD5, or the signed SHA-256 of the payload when the MD5 was not computed. */
+export function bodyCheck(digests: VerifiedDigests): { contentMd5Base64: string } | { payloadSha256Hex: string } {
+  if (digests.md5Hex === '' && digests.sha256Hex !== undefined) return { payloadSha256Hex: digests.sha256Hex };
+  return { contentMd5Base64: Buffer.from(digests.md5Hex, 'hex').toString('base64') };
+}
+
 /**
  * `replication.write_copies` > 1 for a buffered body: the same buffer is uploaded to the best
  * `want` backends in parallel (a failed backend is replaced by the next one in the ranking),
  * then one ObjectWritten commits them all, so the PUT answers only with `want` copies recorded.
  */
 export async function putBufferedCopies(ctx: FanOutContext, input: PutObjectInput, data: Buffer, digests: VerifiedDigests, storageKey: string, want: number): Promise<PutObjectResult> {
-  const contentMd5Base64 = Buffer.from(digests.md5Hex, 'hex').toString('base64');
+  const check = bodyCheck(digests);
   return fillAndCommit(ctx, input, storageKey, digests, want, [], async (backend) => {
-    await ctx.backends.require(backend).client.putObject(storageKey, data, { contentLength: data.length, contentType: input.contentType, contentMd5Base64 });
+    await ctx.backends.require(backend).client.putObject(storageKey, data, { contentLength: data.length, contentType: input.contentType, ...check });
   });
 }
 
