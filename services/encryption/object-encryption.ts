@@ -107,7 +107,8 @@ export class ObjectEncryption {
 
   /** The envelope facts of a version whose segments `dataKey` encrypted. */
   envelope(dataKey: DataKey, segments: EncryptedSegment[]): EncryptionEnvelope {
-    return { ...this.keyLayout(dataKey), segments };
+    // Written out rather than spread from keyLayout: a field added after a spread costs a runtime call in Node 20.
+    return { format: FORMAT_VERSION, chunkSize: dataKey.chunkSize, headerLength: dataKey.headerLength, key: dataKey.key, segments };
   }
 
   async close(): Promise<void> {
