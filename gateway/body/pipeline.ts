@@ -2,6 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { DomainError } from '../../domain/errors.js';
 import { AwsChunkedDecoder } from './aws-chunked.js';
+import { DigestPool, OffloadedDigests } from './digest-pool.js';
 import { checksumAlgorithmOf, createChecksumHasher, decodeChecksumValue, type ChecksumHasher } from './checksums.js';
 import type { BodyDigests, BodyExpectations, BodyPipeline, ChecksumAlgorithm } from './types.js';
 
@@ -64,37 +65,55 @@ export function plan(exp: BodyExpectations): Plan {
  * The hashes a body is verified by, fed slice by slice (decoded object bytes): MD5 (the ETag),
  * the SHA-256 when the payload hash, a SHA256 checksum or integrity asks for it, and the
  * x-amz-checksum-* algorithm's. `verify` checks them against the plan once the body has ended.
+ * Given a pool, the MD5 and SHA-256 of a body past one batch are computed by its worker threads.
  */
 export class BodyHashes {
-  private readonly md5 = createHash('md5');
-  private readonly sha256: Hash | undefined;
+  private readonly direct: { md5: Hash; sha256: Hash | undefined } | undefined;
+  private readonly offloaded: OffloadedDigests | undefined;
   private readonly checksum: ChecksumHasher | undefined;
   size = 0;
 
-  constructor(private readonly p: Plan) {
+  constructor(private readonly p: Plan, pool?: DigestPool) {
     const { payload } = p.exp;
     const algorithm = p.checksum?.algorithm;
-    if (payload.kind === 'sha256' || algorithm === 'SHA256' || p.exp.sha256 === true) this.sha256 = createHash('sha256');
+    const sha256 = payload.kind === 'sha256' || algorithm === 'SHA256' || p.exp.sha256 === true;
+    if (pool !== undefined) this.offloaded = new OffloadedDigests(pool, sha256 ? ['md5', 'sha256'] : ['md5']);
+    else this.direct = { md5: createHash('md5'), sha256: sha256 ? createHash('sha256') : undefined };
     if (algorithm !== undefined) {
-      this.checksum = algorithm === 'SHA256' && this.sha256 !== undefined ? undefined : createChecksumHasher(algorithm);
+      this.checksum = algorithm === 'SHA256' && sha256 ? undefined : createChecksumHasher(algorithm);
     }
   }
 
   update(slice: Buffer): void {
-    this.md5.update(slice);
-    this.sha256?.update(slice);
+    if (this.direct !== undefined) {
+      this.direct.md5.update(slice);
+      this.direct.sha256?.update(slice);
+    } else {
+      this.offloaded?.update(slice);
+    }
     this.checksum?.update(slice);
     this.size += slice.length;
+  }
+
+  /** Drops the digests of a body that will not be verified (it failed or was cut off). */
+  dispose(): void {
+    this.offloaded?.abort();
   }
 
   /** The digests, once every byte went through `update`; throws DomainError on any mismatch. `trailer` reads an aws-chunked trailer. */
   async verify(trailer: (name: string) => string | undefined = () => undefined): Promise<BodyDigests> {
     const { exp, contentMd5, checksum } = this.p;
-    const md5 = this.md5.digest();
+    let md5: Buffer;
+    let sha256: Buffer | undefined;
+    if (this.direct !== undefined) {
+      md5 = this.direct.md5.digest();
+      sha256 = this.direct.sha256?.digest();
+    } else {
+      [md5, sha256] = await (this.offloaded as OffloadedDigests).digest() as [Buffer, Buffer | undefined];
+    }
     if (contentMd5 !== undefined && !md5.equals(contentMd5)) throw new DomainError('BadDigest');
     const digests: BodyDigests = { md5Hex: md5.toString('hex'), size: this.size };
 
-    const sha256 = this.sha256?.digest();
     if (sha256 !== undefined) digests.sha256Hex = sha256.toString('hex');
     if (exp.payload.kind === 'sha256' && digests.sha256Hex !== exp.payload.expectedHex) {
       throw new DomainError('XAmzContentSHA256Mismatch');
@@ -122,6 +141,9 @@ function trailerChecksum(checksum: ExpectedChecksum, trailer: (name: string) => 
   return decodeChecksumValue(checksum.algorithm, checksum.name, value, 'trailing header');
 }
 
+/** Streamed bodies' digests are computed off the main thread, which bounds a single-stream PUT. */
+const digestPool = new DigestPool();
+
 class BodyTransform extends Transform {
   private readonly hashes: BodyHashes;
   private readonly decoder: AwsChunkedDecoder | undefined;
@@ -137,7 +159,7 @@ class BodyTransform extends Transform {
       this.rejectDigests = reject;
     });
     this.result.catch(() => undefined); // the stream's own 'error' reports it; nobody has to await this
-    this.hashes = new BodyHashes(p);
+    this.hashes = new BodyHashes(p, digestPool);
     const { payload } = p.exp;
     if (p.chunked) {
       this.decoder = new AwsChunkedDecoder({
@@ -184,6 +206,7 @@ class BodyTransform extends Transform {
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     if (!this.settled) {
       this.settled = true;
+      this.hashes.dispose();
       this.rejectDigests(error ?? new DomainError('IncompleteBody', 'The request body was not read to its end.'));
     }
     callback(error);
