@@ -55,8 +55,11 @@ export const EncryptionKeyLayout = z.object({
 });
 export type EncryptionKeyLayout = z.infer<typeof EncryptionKeyLayout>;
 
-/** The envelope's rules as a zod schema: it says what is wrong with an envelope `isWellFormedEnvelope` refuses. */
-const CheckedEnvelope = EncryptionKeyLayout.extend({
+/**
+ * The envelope's rules as a zod schema: it says what is wrong with an envelope `isWellFormedEnvelope`
+ * refuses, and it is the shape tests generate envelopes from (`EncryptionEnvelope` is a transform).
+ */
+export const EncryptionEnvelopeRules = EncryptionKeyLayout.extend({
   segments: z.array(EncryptedSegment).min(1),
 }).superRefine((envelope, ctx) => {
   const parts = envelope.segments.map((s) => s.partNumber);
@@ -69,7 +72,7 @@ const CheckedEnvelope = EncryptionKeyLayout.extend({
     }
   }
 });
-export type EncryptionEnvelope = z.infer<typeof CheckedEnvelope>;
+export type EncryptionEnvelope = z.infer<typeof EncryptionEnvelopeRules>;
 
 const keyIdText = /^[0-9a-f]{16}$/;
 const wrapSchemes: ReadonlySet<unknown> = new Set(WrapScheme.options);
@@ -107,7 +110,7 @@ function areSegments(segments: unknown): boolean {
 
 /**
  * Whether `value` is an envelope exactly as the schema's output would be (every rule of
- * `CheckedEnvelope`, and no other fields). Checked by hand: validating the envelope with zod was
+ * `EncryptionEnvelopeRules`, and no other fields). Checked by hand: validating the envelope with zod was
  * a visible share of an encrypted 4 KiB PUT's commit, and nearly every envelope validated is one
  * this process just built.
  */
@@ -126,7 +129,7 @@ function isWellFormedEnvelope(value: unknown): value is EncryptionEnvelope {
  */
 export const EncryptionEnvelope = z.unknown().transform((value, ctx): EncryptionEnvelope => {
   if (isWellFormedEnvelope(value)) return value;
-  const checked = CheckedEnvelope.safeParse(value);
+  const checked = EncryptionEnvelopeRules.safeParse(value);
   if (checked.success) return checked.data;
   for (const issue of checked.error.issues) ctx.addIssue({ ...issue });
   return z.NEVER;

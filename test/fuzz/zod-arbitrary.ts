@@ -5,6 +5,8 @@ import fc from 'fast-check';
  * numbers, booleans, enums, literals, arrays, records, unions, nullable/optional and unknown,
  * honouring length, range, integer and regex checks. Whatever it generates is filtered through
  * the schema, so a check it does not know narrows the values instead of producing wrong ones.
+ * A transform (zod type `pipe`) has no shape to generate from: `standIns` maps it to a schema
+ * that describes what it accepts.
  */
 
 interface CheckDef {
@@ -64,15 +66,16 @@ function numberArbitrary(def: SchemaDef): fc.Arbitrary<number> {
     : fc.oneof(fc.double({ min, max, noNaN: true, noDefaultInfinity: true }), edges);
 }
 
-export function arbitraryOf(schema: unknown): fc.Arbitrary<unknown> {
+export function arbitraryOf(schema: unknown, standIns: ReadonlyMap<unknown, unknown> = new Map()): fc.Arbitrary<unknown> {
   const zod = schema as ZodLike;
   const def = zod._zod.def;
+  const of = (inner: unknown): fc.Arbitrary<unknown> => arbitraryOf(inner, standIns);
   let arb: fc.Arbitrary<unknown>;
   switch (def.type) {
     case 'object': {
       const shape = def.shape ?? {};
       const required = Object.keys(shape).filter((k) => (shape[k] as ZodLike)._zod.def.type !== 'optional');
-      arb = fc.record(Object.fromEntries(Object.entries(shape).map(([k, v]) => [k, arbitraryOf(v)])), { requiredKeys: required });
+      arb = fc.record(Object.fromEntries(Object.entries(shape).map(([k, v]) => [k, of(v)])), { requiredKeys: required });
       break;
     }
     case 'string': arb = stringArbitrary(def); break;
@@ -81,17 +84,22 @@ export function arbitraryOf(schema: unknown): fc.Arbitrary<unknown> {
     case 'unknown': arb = fc.jsonValue({ maxDepth: 2 }); break;
     case 'enum': arb = fc.constantFrom(...Object.values(def.entries ?? {})); break;
     case 'literal': arb = fc.constantFrom(...(def.values ?? [])); break;
-    case 'nullable': arb = fc.option(arbitraryOf(def.innerType), { nil: null }); break;
-    case 'optional': arb = fc.option(arbitraryOf(def.innerType), { nil: undefined }); break;
-    case 'union': arb = fc.oneof(...(def.options ?? []).map(arbitraryOf)); break;
+    case 'nullable': arb = fc.option(of(def.innerType), { nil: null }); break;
+    case 'optional': arb = fc.option(of(def.innerType), { nil: undefined }); break;
+    case 'union': arb = fc.oneof(...(def.options ?? []).map(of)); break;
     case 'array': {
       const checks = checksOf(def);
       const minLength = checks.find((c) => c.check === 'min_length')?.minimum ?? 0;
       const maxLength = checks.find((c) => c.check === 'max_length')?.maximum ?? minLength + 4;
-      arb = fc.array(arbitraryOf(def.element), { minLength, maxLength });
+      arb = fc.array(of(def.element), { minLength, maxLength });
       break;
     }
-    case 'record': arb = fc.dictionary(arbitraryOf(def.keyType) as fc.Arbitrary<string>, arbitraryOf(def.valueType), { maxKeys: 4 }); break;
+    case 'record': arb = fc.dictionary(of(def.keyType) as fc.Arbitrary<string>, of(def.valueType), { maxKeys: 4 }); break;
+    case 'pipe': {
+      if (!standIns.has(schema)) throw new Error('no arbitrary for a zod transform (pipe) without a stand-in schema');
+      arb = of(standIns.get(schema));
+      break;
+    }
     default: throw new Error(`no arbitrary for zod type ${def.type}`);
   }
   return arb.filter((v) => zod.safeParse(v).success);
