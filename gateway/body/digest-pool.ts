@@ -6,7 +6,7 @@ import { DomainError } from '../../domain/errors.js';
 /**
  * The worker's code, run as a script (eval) so it needs no file of its own next to the compiled
  * module nor a loader for TypeScript under test. Jobs: s(tart) with algorithms, u(pdate) with a
- * batch (its first n bytes; a shared slot's flag f is cleared once hashed), e(nd) answers the
+ * batch (its first n bytes of a shared slot whose flag f is cleared once hashed), e(nd) answers the
  * digests in algorithm order, a(bort) forgets the job.
  */
 export const DIGEST_WORKER_SOURCE = `
@@ -18,7 +18,7 @@ parentPort.on('message', (m) => {
   else if (m.t === 'u') {
     const hs = jobs.get(m.id);
     if (hs) { const b = new Uint8Array(m.b, 0, m.n); for (const h of hs) h.update(b); }
-    if (m.f) Atomics.store(m.f, 0, 0);
+    if (m.f) { Atomics.store(m.f, 0, 0); Atomics.notify(m.f, 0); }
   }
   else if (m.t === 'e') { const hs = jobs.get(m.id); jobs.delete(m.id); parentPort.postMessage({ id: m.id, d: hs.map((h) => h.digest()) }); }
   else if (m.t === 'a') jobs.delete(m.id);
@@ -29,17 +29,26 @@ parentPort.on('message', (m) => {
 export const DIGEST_BATCH = 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
 /**
- * Shared batch buffers kept for reuse: a worker trails a stream by a batch or two, by eight on a
- * loaded machine. A slot whose worker died busy stays busy (a fresh buffer is used instead).
+ * Shared batch buffers, kept for reuse: their pages stay mapped (copying 1 MiB into a fresh buffer
+ * cost 237 µs, mostly page faults; into a reused one 28–76). They bound what waits for the workers:
+ * with all of them busy a body waits (see `OffloadedDigests.backlog`).
  */
-const MAX_SLOTS = 8;
+const MAX_SLOTS = 4;
+/** Rechecks a slot's flag this often while waiting, should a wake-up be missed. */
+const SLOT_WAIT_MS = 1000;
 
-/** Bytes for a worker: a shared slot and its busy flag, or a buffer of its own to transfer. */
-interface Batch {
-  buffer: ArrayBufferLike;
-  size: number;
-  flag?: Int32Array;
+interface Slot {
+  buffer: SharedArrayBuffer;
+  data: Buffer;
+  /** 1 while a worker holds the slot; the worker clears it and notifies. */
+  flag: Int32Array;
+  owner: DigestWorker | undefined;
 }
+
+/** Atomics.waitAsync (Node ≥ 16), which the ES2023 lib does not declare. */
+const waitAsync = (Atomics as unknown as {
+  waitAsync(a: Int32Array, index: number, value: number, timeoutMs: number): { async: boolean; value: Promise<string> | string };
+}).waitAsync;
 
 interface Pending {
   resolve: (digests: Buffer[]) => void;
@@ -75,9 +84,8 @@ class DigestWorker {
     this.post({ t: 's', id, algs });
   }
 
-  update(id: number, batch: Batch): void {
-    if (batch.flag !== undefined) this.post({ t: 'u', id, b: batch.buffer, n: batch.size, f: batch.flag });
-    else this.post({ t: 'u', id, b: batch.buffer, n: batch.size }, [batch.buffer as ArrayBuffer]);
+  update(id: number, slot: Slot, size: number): void {
+    this.post({ t: 'u', id, b: slot.buffer, n: size, f: slot.flag });
   }
 
   end(id: number): Promise<Buffer[]> {
@@ -97,10 +105,10 @@ class DigestWorker {
     if (--this.jobs === 0 && !this.dead) this.worker.unref();
   }
 
-  private post(message: object, transfer: ArrayBuffer[] = []): void {
+  private post(message: object): void {
     if (this.dead) return;
     try {
-      this.worker.postMessage(message, transfer);
+      this.worker.postMessage(message);
     } catch {
       this.die();
     }
@@ -118,8 +126,11 @@ class DigestWorker {
 
 /** A job's handle: batches in, the digests (in `algs` order) out; `abort` when the body fails. */
 export interface DigestJob {
-  /** Copies the slices (`size` bytes, at most DIGEST_BATCH) for the worker: they flow on downstream. */
-  update(slices: Buffer[], size: number): void;
+  /**
+   * Copies the slices (`size` bytes, at most DIGEST_BATCH; they flow on downstream) into a free
+   * slot for the worker; false, sending nothing, when every slot is busy.
+   */
+  update(slices: Buffer[], size: number): boolean;
   end(): Promise<Buffer[]>;
   abort(): void;
 }
@@ -132,7 +143,7 @@ export interface DigestJob {
  */
 export class DigestPool {
   private readonly workers: DigestWorker[] = [];
-  private readonly slots: { buffer: SharedArrayBuffer; data: Buffer; flag: Int32Array }[] = [];
+  private readonly slots: Slot[] = [];
   private nextId = 0;
 
   constructor(private readonly size = Math.max(1, Math.min(2, availableParallelism() - 1)), private readonly source = DIGEST_WORKER_SOURCE) {}
@@ -144,7 +155,15 @@ export class DigestPool {
     let done = false;
     return {
       update: (slices, size) => {
-        if (!done) worker.update(id, this.batchOf(slices, size));
+        if (done) return true;
+        const slot = this.freeSlot();
+        if (slot === undefined) return false;
+        let at = 0;
+        for (const s of slices) at += s.copy(slot.data, at);
+        Atomics.store(slot.flag, 0, 1);
+        slot.owner = worker;
+        worker.update(id, slot, size);
+        return true;
       },
       end: () => {
         done = true;
@@ -158,24 +177,21 @@ export class DigestPool {
     };
   }
 
-  /**
-   * A batch in a shared slot the worker frees by clearing its flag: reused, its pages stay mapped
-   * (copying 1 MiB into a fresh buffer cost 237 µs, mostly page faults; into a reused one 28). With
-   * every slot busy, a fresh buffer is transferred instead.
-   */
-  private batchOf(slices: Buffer[], size: number): Batch {
-    let slot = this.slots.find((s) => Atomics.load(s.flag, 0) === 0);
-    if (slot === undefined && this.slots.length < MAX_SLOTS) {
-      const buffer = new SharedArrayBuffer(DIGEST_BATCH);
-      slot = { buffer, data: Buffer.from(buffer), flag: new Int32Array(new SharedArrayBuffer(4)) };
-      this.slots.push(slot);
-    }
-    const data = slot?.data ?? Buffer.allocUnsafeSlow(size);
-    let at = 0;
-    for (const s of slices) at += s.copy(data, at);
-    if (slot === undefined) return { buffer: data.buffer, size };
-    Atomics.store(slot.flag, 0, 1);
-    return { buffer: slot.buffer, size, flag: slot.flag };
+  private freeSlot(): Slot | undefined {
+    const free = this.slots.find((s) => Atomics.load(s.flag, 0) === 0);
+    if (free !== undefined || this.slots.length >= MAX_SLOTS) return free;
+    const buffer = new SharedArrayBuffer(DIGEST_BATCH);
+    const slot: Slot = { buffer, data: Buffer.from(buffer), flag: new Int32Array(new SharedArrayBuffer(4)), owner: undefined };
+    this.slots.push(slot);
+    return slot;
+  }
+
+  /** Resolves once some slot may be free again (its worker hashed it or died). */
+  slotFreed(): Promise<void> {
+    const busy = this.slots.find((s) => Atomics.load(s.flag, 0) === 1);
+    if (busy === undefined) return Promise.resolve();
+    const { value } = waitAsync(busy.flag, 0, 1, SLOT_WAIT_MS);
+    return typeof value === 'string' ? Promise.resolve() : value.then(() => undefined);
   }
 
   private pick(): DigestWorker {
@@ -185,6 +201,11 @@ export class DigestPool {
     const worker = new DigestWorker(this.source, (dead) => {
       const i = this.workers.indexOf(dead);
       if (i >= 0) this.workers.splice(i, 1);
+      for (const slot of this.slots) {
+        if (slot.owner !== dead) continue;
+        Atomics.store(slot.flag, 0, 0);
+        Atomics.notify(slot.flag, 0);
+      }
     });
     this.workers.push(worker);
     return worker;
@@ -197,50 +218,80 @@ export class DigestPool {
  * batch is full is hashed here at the end, so small bodies never wait on a worker.
  */
 export class OffloadedDigests {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  private current: Buffer[] = [];
+  private currentBytes = 0;
+  /** Full batches no slot was free for yet. */
+  private waiting: { slices: Buffer[]; size: number }[] = [];
   private job: DigestJob | undefined;
+  private aborted = false;
 
   constructor(private readonly pool: DigestPool, private readonly algs: string[]) {}
 
   update(slice: Buffer): void {
     let rest = slice;
     while (rest.length > 0) {
-      const room = DIGEST_BATCH - this.pendingBytes;
+      const room = DIGEST_BATCH - this.currentBytes;
       const part = rest.length <= room ? rest : rest.subarray(0, room);
-      this.pending.push(part);
-      this.pendingBytes += part.length;
+      this.current.push(part);
+      this.currentBytes += part.length;
       rest = part === rest ? EMPTY : rest.subarray(part.length);
-      if (this.pendingBytes === DIGEST_BATCH) this.flush();
+      if (this.currentBytes === DIGEST_BATCH) this.close();
     }
+    this.send();
+  }
+
+  /**
+   * Resolves once every full batch is with a worker; undefined when none waits. The stream waits
+   * on it, so a worker that falls behind slows the body down instead of its batches piling up.
+   */
+  backlog(): Promise<void> | undefined {
+    return this.waiting.length === 0 ? undefined : this.drain();
   }
 
   /** The digests in `algs` order, once every slice went through `update`. */
-  digest(): Promise<Buffer[]> {
-    if (this.job === undefined) {
+  async digest(): Promise<Buffer[]> {
+    if (this.job === undefined && this.waiting.length === 0) {
       const digests = this.algs.map((alg) => {
         const hash = createHash(alg);
-        for (const slice of this.pending) hash.update(slice);
+        for (const slice of this.current) hash.update(slice);
         return hash.digest();
       });
-      this.pending = [];
-      return Promise.resolve(digests);
+      this.current = [];
+      return digests;
     }
-    if (this.pendingBytes > 0) this.flush();
-    return this.job.end();
+    if (this.currentBytes > 0) this.close();
+    await this.drain();
+    return (this.job as DigestJob).end();
   }
 
   /** Forgets the body (it failed or was cut off); its job's worker drops what it had. */
   abort(): void {
-    this.pending = [];
-    this.pendingBytes = 0;
+    this.aborted = true;
+    this.current = [];
+    this.waiting = [];
     this.job?.abort();
   }
 
-  private flush(): void {
-    this.job ??= this.pool.start(this.algs);
-    this.job.update(this.pending, this.pendingBytes);
-    this.pending = [];
-    this.pendingBytes = 0;
+  private close(): void {
+    this.waiting.push({ slices: this.current, size: this.currentBytes });
+    this.current = [];
+    this.currentBytes = 0;
+  }
+
+  private send(): void {
+    while (!this.aborted && this.waiting[0] !== undefined) {
+      const { slices, size } = this.waiting[0];
+      this.job ??= this.pool.start(this.algs);
+      if (!this.job.update(slices, size)) return;
+      this.waiting.shift();
+    }
+  }
+
+  private async drain(): Promise<void> {
+    this.send();
+    while (!this.aborted && this.waiting.length > 0) {
+      await this.pool.slotFreed();
+      this.send();
+    }
   }
 }

@@ -95,6 +95,11 @@ export class BodyHashes {
     this.size += slice.length;
   }
 
+  /** Resolves once the hashing caught up enough to take more of the body; undefined when it has. */
+  backlog(): Promise<void> | undefined {
+    return this.offloaded?.backlog();
+  }
+
   /** Drops the digests of a body that will not be verified (it failed or was cut off). */
   dispose(): void {
     this.offloaded?.abort();
@@ -186,10 +191,13 @@ class BodyTransform extends Transform {
     try {
       if (this.decoder !== undefined) this.decoder.write(chunk);
       else this.emitData(chunk);
-      callback();
     } catch (e) {
       callback(e as Error);
+      return;
     }
+    const backlog = this.hashes.backlog();
+    if (backlog === undefined) callback();
+    else backlog.then(() => callback(), (e: unknown) => callback(e as Error));
   }
 
   override _flush(callback: TransformCallback): void {

@@ -66,6 +66,21 @@ describe('digests computed by worker threads', () => {
   });
 });
 
+describe('a worker that falls behind', () => {
+  it('holds the body back once every slot is busy, and lets go of an aborted body', async () => {
+    // Never hashes: every slot it is given stays busy.
+    const stuck = new DigestPool(1, `require('node:worker_threads').parentPort.on('message', () => undefined);`);
+    const d = new OffloadedDigests(stuck, ['md5']);
+    d.update(randomBytes(3 * DIGEST_BATCH));
+    expect(d.backlog()).toBeUndefined();
+    d.update(randomBytes(2 * DIGEST_BATCH));
+    const backlog = d.backlog();
+    expect(backlog).toBeInstanceOf(Promise);
+    d.abort();
+    await backlog;
+  });
+});
+
 describe('a streamed body past one batch', () => {
   const data = randomBytes(2 * DIGEST_BATCH + 333);
   const md5 = createHash('md5').update(data).digest();
