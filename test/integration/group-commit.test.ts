@@ -6,6 +6,7 @@ import { decodePosition } from '../../infra/eventstore/positions.js';
 import { PostgresEventStore } from '../../infra/eventstore/postgres-event-store.js';
 import { verifyProjections } from '../../projections/rebuild.js';
 import { findProjections } from '../../projections/registry.js';
+import { objectStreamId } from '../../domain/objects/object-state.js';
 import { newEvent, ObjectWriter, registerBackend } from '../support/object-events.js';
 import { createMigratedDatabase, type MigratedDatabase } from '../support/store.js';
 
@@ -134,6 +135,36 @@ describe('group commit of concurrent appends', () => {
       { backend: 'set-b', used: onB, count: 4, orphan: displacedOnB },
     ]);
     expect((await db.pool.query("SELECT count(*)::int AS n FROM cleanup_queue WHERE reason = 'overwrite_displaced' AND backend LIKE 'set-%'")).rows[0]).toEqual({ n: 12 });
+    const verified = await verifyProjections(db.pool, findProjections(undefined));
+    expect(verified.filter((v) => !v.identical).map((v) => v.projection)).toEqual([]);
+  });
+
+  it('in a mixed group the object writes go at once, before the other appends; each append keeps its outcome, one stream its order', async () => {
+    await registerBackend(store, 'mixed', 0);
+    const writer = new ObjectWriter(store);
+    const blocker = `cleanup-${randomUUID()}`;
+    const stream = `cleanup-${randomUUID()}`;
+    const taken = `cleanup-${randomUUID()}`;
+    await store.appendToStreams([marker(taken)]);
+    const settled = await Promise.allSettled([
+      store.appendToStreams([marker(blocker)]),
+      writer.write('mixed', 'm0', 10, ['mixed']),
+      store.appendToStreams([marker(stream)]),
+      writer.write('mixed', 'm1', 20, ['mixed']),
+      store.appendToStreams([marker(taken, 'no_stream')]),
+      store.appendToStreams([marker(stream, 0n)]),
+      writer.write('mixed', 'm2', 30, ['mixed']),
+    ]);
+    expect(settled.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect((settled[4] as PromiseRejectedResult).reason).toBeInstanceOf(ConcurrencyError);
+    const objects = ['m0', 'm1', 'm2'].map((k) => objectStreamId('mixed', k));
+    const rows = (await db.pool.query<{ stream_id: string; tx: string }>(
+      'SELECT stream_id, tx_id::text AS tx FROM events WHERE stream_id = ANY($1::text[]) ORDER BY seq', [[...objects, stream]],
+    )).rows;
+    expect(new Set(rows.map((r) => r.tx)).size).toBe(1);
+    expect(rows.map((r) => r.stream_id)).toEqual([...objects, stream, stream]);
+    const usage = (await db.pool.query('SELECT bytes_used::int AS used, object_count::int AS count FROM backend_usage WHERE backend = $1', ['mixed'])).rows[0];
+    expect(usage).toEqual({ used: 60, count: 3 });
     const verified = await verifyProjections(db.pool, findProjections(undefined));
     expect(verified.filter((v) => !v.identical).map((v) => v.projection)).toEqual([]);
   });
