@@ -155,8 +155,10 @@ export class RangeDecryptor {
  * Stored bytes the stream gathers before decrypting once its first chunk has authenticated: the
  * chunks they complete are pushed together, and a destination piped to is corked for the tick
  * in which plaintext flows, so they leave in one writev instead of one write per chunk.
+ * 1 MiB rather than 256 KiB: a quarter of the writevs and waits for the response to drain, and
+ * the gateway's main thread on the 64 MiB GET bench went from ~1,500 to ~1,250 ms/GB.
  */
-const BATCH_BYTES = 256 * 1024;
+const BATCH_BYTES = 1024 * 1024;
 const NO_BYTES = Buffer.alloc(0);
 
 export class RangeDecryptStream extends Transform {
