@@ -38,6 +38,37 @@ export function mapAppendError(err: unknown): unknown {
 /** Anything that runs queries: the pool, or a client inside a transaction. */
 export type Queryable = pg.Pool | pg.PoolClient | pg.ClientBase;
 
+const jsonbOid = 3802;
+
+/**
+ * Event data and metadata as one `jsonb[]` parameter in PostgreSQL's binary array format (a
+ * Buffer is sent as a binary parameter): each element is its JSON text behind jsonb's version
+ * byte. As a text array literal every element had its quotes and backslashes escaped by the
+ * driver and unescaped again by array_in, about 3 µs per event on each side.
+ */
+function jsonbArray(texts: readonly string[]): Buffer {
+  const lengths = texts.map((t) => Buffer.byteLength(t));
+  const out = Buffer.allocUnsafe(20 + lengths.reduce((n, l) => n + 5 + l, 0));
+  out.writeInt32BE(1, 0); // dimensions
+  out.writeInt32BE(0, 4); // no nulls
+  out.writeInt32BE(jsonbOid, 8);
+  out.writeInt32BE(texts.length, 12);
+  out.writeInt32BE(1, 16); // lower bound
+  let at = 20;
+  texts.forEach((t, i) => {
+    out.writeInt32BE((lengths[i] as number) + 1, at);
+    out[at + 4] = 1; // jsonb version
+    at += 5 + out.write(t, at + 5, 'utf8');
+  });
+  return out;
+}
+
+function jsonText(value: unknown): string {
+  const text = JSON.stringify(value) as string | undefined;
+  if (text === undefined) throw new Error('event data and metadata must be JSON values');
+  return text;
+}
+
 /** Builds the parameters of one `s3o_append` call. */
 export function appendParams(appends: readonly StreamAppend[]): unknown[] {
   const streams: string[] = [];
@@ -57,11 +88,11 @@ export function appendParams(appends: readonly StreamAppend[]): unknown[] {
       ids.push(ev.id);
       types.push(ev.type);
       versions.push(ev.schemaVersion);
-      data.push(JSON.stringify(ev.data));
-      meta.push(JSON.stringify(ev.metadata));
+      data.push(jsonText(ev.data));
+      meta.push(jsonText(ev.metadata));
     }
   }
-  return [streams, expected, counts, ids, types, versions, data, meta];
+  return [streams, expected, counts, ids, types, versions, jsonbArray(data), jsonbArray(meta)];
 }
 
 export const appendSql =

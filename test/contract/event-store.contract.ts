@@ -160,7 +160,7 @@ export function runEventStoreContract(name: string, makeFixture: () => Promise<E
 
       it('returns events in revision order with data and metadata intact', async () => {
         const s = stream();
-        const data = { text: 'ünïcödé ✓ "quoted" \\ back', n: 12345678901, nested: { list: [1, null, 'x'] } };
+        const data = { text: 'ünïcödé ✓ 😀 "quoted" \\ back', n: 12345678901, nested: { list: [1, null, 'x'] } };
         const ev = testEvent('TestEvent', data);
         await store.appendToStream(s, [ev, testEvent('OtherEvent')], { expected: 'no_stream' });
         const read = await store.readStream(s);
