@@ -63,7 +63,9 @@ function feed(raw: IncomingMessage, body: Transform): void {
 export async function verifiedBody(req: S3Request, maxObjectSize: number, opts: { sha256?: boolean; whole?: number } = {}): Promise<VerifiedBody> {
   const size = declaredSize(req);
   if (size !== undefined && size > maxObjectSize) throw new DomainError('EntityTooLarge', undefined, { ProposedSize: size, MaxSizeAllowed: maxObjectSize });
-  const expectations = { ...bodyExpectationsFromHeaders(req.raw.headersDistinct, req.payload), sha256: opts.sha256 === true };
+  // Set on the fresh object, not spread into a new one: a field added after a spread is a runtime call in Node 20.
+  const expectations = bodyExpectationsFromHeaders(req.raw.headersDistinct, req.payload);
+  expectations.sha256 = opts.sha256 === true;
   // The SHA-256 a client's x-amz-content-sha256 made us compute is recorded only while integrity is on.
   const recorded = (d: BodyDigests): BodyDigests => {
     if (opts.sha256 === true) return d;
@@ -73,9 +75,13 @@ export async function verifiedBody(req: S3Request, maxObjectSize: number, opts: 
   if (size !== undefined && !isChunked(req) && size <= (opts.whole ?? -1)) {
     const whole = readWholeBody(req.raw, expectations);
     whole.catch(() => undefined); // answered to whoever asks for the bytes, the digests or the stream
+    // The stream is made on first use: the writer takes `whole`, so most such bodies never need one.
+    let stream: Readable | undefined;
     return {
-      size, stream: streamOf(whole), digests: () => whole.then((w) => recorded(w.digests)), release: () => undefined,
-      whole: () => whole.then((w) => w.data),
+      size, get stream() {
+        return (stream ??= streamOf(whole));
+      },
+      digests: () => whole.then((w) => recorded(w.digests)), release: () => undefined, whole: () => whole.then((w) => w.data),
     };
   }
   const body = createBodyPipeline(expectations);

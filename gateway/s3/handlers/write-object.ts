@@ -6,6 +6,7 @@ import { quoteEtag } from '../../../domain/s3/etag.js';
 import { rejectNul, validateObjectKey } from '../../../domain/s3/keys.js';
 import { extractObjectMetadata } from '../../../domain/s3/metadata.js';
 import type { WritePrecondition } from '../../../services/objects/object-commands.js';
+import type { PutObjectInput } from '../../../services/objects/put-object.js';
 import { assertKeyFitsBackends } from '../../../domain/objects/storage-keys.js';
 import type { Cause } from '../../../services/event-factory.js';
 import type { S3Context } from '../s3-context.js';
@@ -55,10 +56,17 @@ export async function putObject(ctx: S3Context, req: S3Request, reply: FastifyRe
   // A body the writer buffers anyway is read whole.
   const body = await verifiedBody(req, config.server.max_object_size, { sha256: config.integrity.enabled, whole: config.server.small_body_buffer });
   const { contentType, ...headers } = meta.headers;
-  const result = await ctx.writer.put({
-    bucket, key, size: body.size, body: body.stream, digests: () => body.digests(), ...(body.whole ? { whole: body.whole } : {}),
-    contentType, metadata: meta.user, headers, origin: 'put', cause: req.cause, ...(precondition ? { precondition } : {}),
-  }).finally(() => body.release());
+  const input: PutObjectInput = {
+    bucket, key, size: body.size,
+    // Read only when the writer streams the body or drains a refused one: a body read whole makes its stream on first use.
+    get body() {
+      return body.stream;
+    },
+    digests: () => body.digests(), contentType, metadata: meta.user, headers, origin: 'put', cause: req.cause,
+  };
+  if (body.whole) input.whole = body.whole;
+  if (precondition) input.precondition = precondition;
+  const result = await ctx.writer.put(input).finally(() => body.release());
   reply.header('etag', quoteEtag(result.etag));
   if (result.checksum) reply.header(`x-amz-checksum-${result.checksum.algorithm.toLowerCase()}`, result.checksum.value);
   return reply.code(200).send();
