@@ -52,7 +52,9 @@ function wireByteLength(s: string): number {
 export function extractUserMetadata(headers: RequestHeaders): Record<string, string> {
   const user: Record<string, string> = {};
   let total = 0;
-  for (const [rawName, rawValue] of Object.entries(headers)) {
+  // for…in, not Object.entries: no pair array per header, and most requests carry no metadata.
+  for (const rawName in headers) {
+    const rawValue = headers[rawName];
     const name = rawName.toLowerCase();
     if (!name.startsWith(USER_METADATA_PREFIX) || rawValue === undefined) continue;
     const key = name.slice(USER_METADATA_PREFIX.length);
@@ -61,7 +63,7 @@ export function extractUserMetadata(headers: RequestHeaders): Record<string, str
     const previous = user[key];
     user[key] = previous === undefined ? value : `${previous},${value}`;
   }
-  for (const [key, value] of Object.entries(user)) total += wireByteLength(key) + wireByteLength(value);
+  for (const key in user) total += wireByteLength(key) + wireByteLength(user[key] as string);
   if (total > MAX_USER_METADATA_BYTES) {
     throw new DomainError('MetadataTooLarge', undefined, { Size: total, MaxSizeAllowed: MAX_USER_METADATA_BYTES });
   }
