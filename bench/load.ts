@@ -40,6 +40,8 @@ export interface LoadResult {
   warmupWindowsCpuUs: number[];
   /** Each round's req/s and server CPU µs per request. */
   rounds: { reqPerSec: number; serverCpuUsPerRequest: number | null }[];
+  /** Every request sent from the list, warm-ups included: past its length, requests repeat. */
+  requestsSent: number;
 }
 
 export interface SmallRequest extends SignedRequest {
@@ -107,6 +109,7 @@ export class LoadRecorder {
   warmupWindowsCpuUs: number[] = [];
   /** req/s and server CPU µs per request of each run (round). */
   readonly rounds: { reqPerSec: number; serverCpuUsPerRequest: number | null }[] = [];
+  requestsSent = 0;
 
   result(): LoadResult {
     return {
@@ -122,6 +125,7 @@ export class LoadRecorder {
       warmupSeconds: this.warmupSeconds,
       warmupWindowsCpuUs: this.warmupWindowsCpuUs,
       rounds: this.rounds,
+      requestsSent: this.requestsSent,
     };
   }
 }
@@ -145,7 +149,7 @@ export interface ClosedLoopOptions {
   durationMs: number;
   /** The process that answers (its CPU time is measured). */
   serverPid: number;
-  /** Used round-robin, continuing where the previous run with the same list stopped. */
+  /** Used round-robin, continuing where the previous run with the same list stopped (`requestsSent` counts on). */
   requests: readonly SmallRequest[];
   /** CPU seconds the database server has used so far, when it runs on this machine. */
   databaseCpu?: () => Promise<number>;
@@ -216,7 +220,8 @@ export async function runClosedLoop(options: ClosedLoopOptions, recorder: LoadRe
   recorder.databaseCpuSeconds += databaseBefore === undefined || databaseAfter === undefined ? NaN : databaseAfter - databaseBefore;
   stopped = true;
   await Promise.all(clients);
-  cursors.set(requests, next % requests.length);
+  cursors.set(requests, next);
+  recorder.requestsSent = next;
   await pool.close();
 }
 

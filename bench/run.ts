@@ -111,7 +111,7 @@ function parseOptions(): Options | undefined {
       putConnections: positive('put-connections', values['put-connections'], true),
       smallSize: 4096,
       getObjects: 256,
-      putKeys: 40_960,
+      putKeys: 81_920,
       largeSize: 64 * MIB,
       largeCount: positive('large-count', values['large-count'], true),
       rssSize: 1024 * MIB,

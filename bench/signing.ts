@@ -72,7 +72,9 @@ export class BenchSigner {
       headers['content-type'] = 'application/octet-stream';
     }
     const out = await this.#signer.sign({ method, protocol: 'http:', hostname: this.#hostname, port: this.#port, path, query: {}, headers });
-    return { method, path, headers: out.headers };
+    // The signer's header values are strings concatenated from many pieces, which V8 keeps as a
+    // tree of those pieces: ~2 KB per request. Copied flat, 81,920 signed PUTs hold ~40 MB, not ~160.
+    return { method, path, headers: JSON.parse(JSON.stringify(out.headers)) as Record<string, string> };
   }
 
   async signAll(method: BenchMethod, keys: readonly string[], contentLength?: number): Promise<SignedRequest[]> {
