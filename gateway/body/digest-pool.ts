@@ -6,8 +6,9 @@ import { DomainError } from '../../domain/errors.js';
 /**
  * The worker's code, run as a script (eval) so it needs no file of its own next to the compiled
  * module nor a loader for TypeScript under test. Jobs: s(tart) with algorithms, u(pdate) with a
- * batch (its first n bytes of a shared slot whose flag f is cleared once hashed), e(nd) answers the
- * digests in algorithm order, a(bort) forgets the job.
+ * batch (its first n bytes of a shared slot whose flag f is cleared once hashed, then the pool's
+ * counter of freed slots c is bumped and notified), e(nd) answers the digests in algorithm order,
+ * a(bort) forgets the job.
  */
 export const DIGEST_WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
@@ -18,7 +19,7 @@ parentPort.on('message', (m) => {
   else if (m.t === 'u') {
     const hs = jobs.get(m.id);
     if (hs) { const b = new Uint8Array(m.b, 0, m.n); for (const h of hs) h.update(b); }
-    if (m.f) { Atomics.store(m.f, 0, 0); Atomics.notify(m.f, 0); }
+    if (m.f) { Atomics.store(m.f, 0, 0); Atomics.add(m.c, 0, 1); Atomics.notify(m.c, 0); }
   }
   else if (m.t === 'e') { const hs = jobs.get(m.id); jobs.delete(m.id); parentPort.postMessage({ id: m.id, d: hs.map((h) => h.digest()) }); }
   else if (m.t === 'a') jobs.delete(m.id);
@@ -34,13 +35,13 @@ const EMPTY = Buffer.alloc(0);
  * with all of them busy a body waits (see `OffloadedDigests.backlog`).
  */
 const MAX_SLOTS = 4;
-/** Rechecks a slot's flag this often while waiting, should a wake-up be missed. */
+/** Rechecks the slots this often while waiting, should a wake-up be missed. */
 const SLOT_WAIT_MS = 1000;
 
 interface Slot {
   buffer: SharedArrayBuffer;
   data: Buffer;
-  /** 1 while a worker holds the slot; the worker clears it and notifies. */
+  /** 1 while a worker holds the slot; the worker clears it, then bumps the pool's freed counter. */
   flag: Int32Array;
   owner: DigestWorker | undefined;
 }
@@ -84,8 +85,8 @@ class DigestWorker {
     this.post({ t: 's', id, algs });
   }
 
-  update(id: number, slot: Slot, size: number): void {
-    this.post({ t: 'u', id, b: slot.buffer, n: size, f: slot.flag });
+  update(id: number, slot: Slot, size: number, freed: Int32Array): void {
+    this.post({ t: 'u', id, b: slot.buffer, n: size, f: slot.flag, c: freed });
   }
 
   end(id: number): Promise<Buffer[]> {
@@ -145,8 +146,14 @@ export class DigestPool {
   private readonly workers: DigestWorker[] = [];
   private readonly slots: Slot[] = [];
   private nextId = 0;
+  /** Counts slots freed (by a worker or a worker's death): a waiting body wakes on any of them. */
+  private readonly freed = new Int32Array(new SharedArrayBuffer(4));
 
-  constructor(private readonly size = Math.max(1, Math.min(2, availableParallelism() - 1)), private readonly source = DIGEST_WORKER_SOURCE) {}
+  constructor(
+    private readonly size = Math.max(1, Math.min(2, availableParallelism() - 1)),
+    private readonly source = DIGEST_WORKER_SOURCE,
+    private readonly recheckMs = SLOT_WAIT_MS,
+  ) {}
 
   start(algs: string[]): DigestJob {
     const worker = this.pick();
@@ -162,7 +169,7 @@ export class DigestPool {
         for (const s of slices) at += s.copy(slot.data, at);
         Atomics.store(slot.flag, 0, 1);
         slot.owner = worker;
-        worker.update(id, slot, size);
+        worker.update(id, slot, size, this.freed);
         return true;
       },
       end: () => {
@@ -186,11 +193,12 @@ export class DigestPool {
     return slot;
   }
 
-  /** Resolves once some slot may be free again (its worker hashed it or died). */
+  /** Resolves once some slot may be free again (its worker hashed it or died), whichever slot it is. */
   slotFreed(): Promise<void> {
-    const busy = this.slots.find((s) => Atomics.load(s.flag, 0) === 1);
-    if (busy === undefined) return Promise.resolve();
-    const { value } = waitAsync(busy.flag, 0, 1, SLOT_WAIT_MS);
+    // Read before looking at the slots: a slot freed after the look changes it, and the wait returns at once.
+    const seen = Atomics.load(this.freed, 0);
+    if (this.slots.length < MAX_SLOTS || this.slots.some((s) => Atomics.load(s.flag, 0) === 0)) return Promise.resolve();
+    const { value } = waitAsync(this.freed, 0, seen, this.recheckMs);
     return typeof value === 'string' ? Promise.resolve() : value.then(() => undefined);
   }
 
@@ -204,8 +212,9 @@ export class DigestPool {
       for (const slot of this.slots) {
         if (slot.owner !== dead) continue;
         Atomics.store(slot.flag, 0, 0);
-        Atomics.notify(slot.flag, 0);
+        Atomics.add(this.freed, 0, 1);
       }
+      Atomics.notify(this.freed, 0);
     });
     this.workers.push(worker);
     return worker;

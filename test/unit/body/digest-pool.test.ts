@@ -81,6 +81,25 @@ describe('a worker that falls behind', () => {
   });
 });
 
+describe('a body waiting for a slot', () => {
+  it('goes on when any slot frees, not only the one it looked at first', async () => {
+    // Holds every slot it is given; a body's end kills it, which frees that worker's slots. No
+    // recheck while waiting: the waiting body must be woken by the slots its own worker does not hold.
+    const pool = new DigestPool(2, `require('node:worker_threads').parentPort.on('message', (m) => { if (m.t === 'e') process.exit(3); });`, 600_000);
+    const first = new OffloadedDigests(pool, ['md5']);
+    first.update(randomBytes(DIGEST_BATCH));
+    const second = new OffloadedDigests(pool, ['md5']);
+    second.update(randomBytes(3 * DIGEST_BATCH));
+    first.update(randomBytes(DIGEST_BATCH));
+    const waiting = first.backlog();
+    expect(waiting).toBeInstanceOf(Promise);
+    await expect(second.digest()).rejects.toMatchObject({ code: 'InternalError' });
+    await waiting;
+    expect(first.backlog()).toBeUndefined();
+    first.abort();
+  });
+});
+
 describe('a streamed body past one batch', () => {
   const data = randomBytes(2 * DIGEST_BATCH + 333);
   const md5 = createHash('md5').update(data).digest();
