@@ -9,7 +9,7 @@ import {
   type BenchReport, type DrainReport, type Outcome, type TargetStatus, type WorkloadReport,
 } from './report.js';
 import { runDrainBench } from './drain.js';
-import { startUpstream } from './upstream.js';
+import { forgetStoredObjects, startUpstream } from './upstream.js';
 import { TARGET_NAMES, WORKLOADS, type BenchSettings, type Session, type Target, type TargetName, type Workload } from './workloads.js';
 
 /**
@@ -234,6 +234,7 @@ async function main(): Promise<number> {
 
     const workloads: WorkloadReport[] = [];
     for (const workload of WORKLOADS.filter((w) => !(skipLarge && w.large) && (options.workloads?.includes(w.id) ?? true))) {
+      if (workload.readsEarlierObjects !== true) await forgetStoredObjects(upstream.origin);
       workloads.push(await runWorkload(workload, options.targets, targets, statuses, settings));
     }
 

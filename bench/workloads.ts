@@ -87,6 +87,8 @@ export interface Workload {
   goal: Goal;
   /** Also measured on `gateway-encrypted`, whose figure must be at least this × the gateway's. */
   encrypted?: number;
+  /** Reads what the workload before it stored; any other workload starts on an upstream holding nothing. */
+  readsEarlierObjects?: true;
   prepare(target: Target, settings: BenchSettings): Promise<Session>;
 }
 
@@ -196,6 +198,7 @@ const largeGet: Workload = {
   million: false,
   goal: { kind: 'ratio-to-proxy', min: 0.8 },
   encrypted: 0.8,
+  readsEarlierObjects: true,
   prepare: (target, s) => transferSession(target, s, 'GET'),
 };
 
@@ -225,7 +228,7 @@ const rssPut: Workload = {
   id: 'rss-put', title: (s) => `${size(s.rssSize)} PUT, RSS growth`, large: true, million: false, goal: RSS_GOAL, prepare: (target, s) => rssSession(target, s, 'PUT'),
 };
 const rssGet: Workload = {
-  id: 'rss-get', title: (s) => `${size(s.rssSize)} GET, RSS growth`, large: true, million: false, goal: RSS_GOAL, prepare: (target, s) => rssSession(target, s, 'GET'),
+  id: 'rss-get', title: (s) => `${size(s.rssSize)} GET, RSS growth`, large: true, million: false, goal: RSS_GOAL, readsEarlierObjects: true, prepare: (target, s) => rssSession(target, s, 'GET'),
 };
 
 /** In run order: each GET reads what the PUT before it wrote through the same target. */
