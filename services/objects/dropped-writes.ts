@@ -19,14 +19,15 @@ export function writeIdentity(bucket: string, key: string, size: number): string
   return `${size}/${bucket}/${key}`;
 }
 
+/** What a write no backend dropped gets: one shared empty set, not a new one per PUT. */
+const none: ReadonlySet<string> = new Set();
+
 /**
  * The backends that dropped the connection on a write, remembered for a while, so that write —
  * the client retrying it — is never handed to them again: a request that makes a backend die
  * (s3rver exits on some inputs) must not take it down again on every retry, nor meanwhile take
  * down every other backend through failover.
  */
-const none: ReadonlySet<string> = new Set();
-
 export class DroppedWrites {
   readonly #writes = new Map<string, { backends: Set<string>; until: number }>();
 
@@ -41,7 +42,6 @@ export class DroppedWrites {
 
   /** The backends `write` must not be handed to. */
   backendsFor(write: string): ReadonlySet<string> {
-    if (this.#writes.size === 0) return none;
     return this.#live(write)?.backends ?? none;
   }
 
