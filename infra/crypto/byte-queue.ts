@@ -71,6 +71,29 @@ export class ByteQueue {
   }
 
   /**
+   * The first `n` bytes (n > 0), consumed, as views of the buffers they lie in, when those are
+   * at most `most` buffers and the last holds at least `lastAtLeast` of them; otherwise undefined
+   * and nothing is consumed. No copy: for a caller that can use the bytes in pieces.
+   */
+  takePieces(n: number, most: number, lastAtLeast: number): Buffer[] | undefined {
+    if (n > this.#length) throw new RangeError(`cannot take ${n} of ${this.#length} bytes`);
+    const pieces: Buffer[] = [];
+    let offset = this.#offset;
+    let left = n;
+    for (const buffer of this.#buffers) {
+      if (pieces.length === most) return undefined;
+      const count = Math.min(buffer.length - offset, left);
+      pieces.push(offset === 0 && count === buffer.length ? buffer : buffer.subarray(offset, offset + count));
+      left -= count;
+      offset = 0;
+      if (left === 0) break;
+    }
+    if ((pieces[pieces.length - 1] as Buffer).length < lastAtLeast) return undefined;
+    this.skip(n);
+    return pieces;
+  }
+
+  /**
    * The first `n` bytes, consumed: a view when they lie in one buffer, else copied into the buffer
    * `scratch(n)` gives (at least n bytes) and returned as a view of it, valid until its next use.
    * For bytes used at once (a chunk handed to the decipher), so a run across buffers costs a copy

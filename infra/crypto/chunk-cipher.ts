@@ -98,3 +98,27 @@ export function openChunk(key: SegmentKey, index: number, final: boolean, bytes:
   }
   return plain;
 }
+
+/**
+ * The plaintext of a sealed chunk held in pieces (`sealed`: the ciphertext pieces, then the tag,
+ * at least CHUNK_TAG_BYTES long, ending the last piece), one plaintext piece per ciphertext
+ * piece; undefined when it does not authenticate. A chunk that arrived across two network reads
+ * is opened where it lies instead of being joined into one buffer first (a copy of every chunk).
+ */
+export function openChunkPieces(key: SegmentKey, index: number, final: boolean, sealed: readonly Buffer[]): Buffer[] | undefined {
+  const last = sealed[sealed.length - 1];
+  if (last === undefined || last.length < CHUNK_TAG_BYTES) return undefined;
+  const tagAt = last.length - CHUNK_TAG_BYTES;
+  const decipher = createDecipheriv('aes-256-gcm', key, nonceFor(index, final));
+  decipher.setAAD(scratchAad);
+  decipher.setAuthTag(last.subarray(tagAt));
+  const plain: Buffer[] = [];
+  for (let i = 0; i < sealed.length - 1; i += 1) plain.push(decipher.update(sealed[i] as Buffer));
+  if (tagAt > 0) plain.push(decipher.update(last.subarray(0, tagAt)));
+  try {
+    decipher.final();
+  } catch {
+    return undefined;
+  }
+  return plain;
+}

@@ -12,7 +12,7 @@ import type { EncryptedSegment, EncryptionEnvelope } from '../../domain/encrypti
 import { CHUNK_TAG_BYTES, chunkCount, chunkPlainLength } from '../../domain/encryption/layout.js';
 import type { ReadPlan } from '../../domain/encryption/read-plan.js';
 import { ByteQueue } from './byte-queue.js';
-import { openChunk, type SegmentKey } from './chunk-cipher.js';
+import { openChunk, openChunkPieces, type SegmentKey } from './chunk-cipher.js';
 import type { DataKey } from './data-key.js';
 import { CiphertextIntegrityError, NotEncryptedError } from './errors.js';
 import { headerHasLayout, saltBytesOf } from './segment-header.js';
@@ -25,6 +25,11 @@ function saltBytesOfSegment(segment: EncryptedSegment): Buffer | undefined {
   saltsDecoded.set(segment, bytes);
   return bytes;
 }
+
+/** The most network buffers a sealed chunk is opened in without joining them. */
+const PIECES_OPENED_IN_PLACE = 4;
+
+const wrapped = (plain: Buffer | undefined): Buffer[] | undefined => (plain ? [plain] : undefined);
 
 /** `available`: the header is the first `available` of the bytes (all of them unless told). */
 function checkHeader(bytes: Buffer, segment: EncryptedSegment, index: number, envelope: EncryptionEnvelope, available = bytes.length): void {
@@ -56,7 +61,7 @@ export class RangeDecryptor {
   #chunk: number;
   #headerPending: boolean;
   #key: SegmentKey | undefined;
-  /** Where a sealed chunk that arrived across network buffers is joined; made on first need, reused. */
+  /** Where a sealed chunk that arrived in many small network buffers is joined; made on first need, reused. */
   #joined: Buffer | undefined;
   #skip: number;
   #remaining: number;
@@ -116,13 +121,11 @@ export class RangeDecryptor {
       if (this.#queue.length < sealedLength) return;
       this.#key ??= this.#dataKey.segmentKeyOf(segment);
       const final = this.#chunk === chunkCount(segment.plainSize, chunkSize) - 1;
-      // One sealed chunk in, one plaintext buffer out: the response then writes each chunk in
-      // one go (a chunk in several pieces made a socket write per piece once the socket pushed back).
-      const plain = openChunk(this.#key, this.#chunk, final, this.#queue.takeVia(sealedLength, this.#joinedFor));
+      const plain = this.#open(this.#key, final, sealedLength);
       if (!plain) {
         throw new CiphertextIntegrityError('authentication', `chunk ${this.#chunk} of segment ${piece.segment} (part ${segment.partNumber}) failed authentication`, { segment: piece.segment, chunk: this.#chunk });
       }
-      this.#deliver(plain, out);
+      for (const part of plain) this.#deliver(part, out);
       if (this.#chunk < piece.lastChunk) {
         this.#chunk += 1;
         continue;
@@ -134,6 +137,19 @@ export class RangeDecryptor {
       this.#key = undefined;
     }
     if (this.#queue.length > 0) throw new CiphertextIntegrityError('trailing-data', 'the backend sent more bytes than the planned range');
+  }
+
+  /**
+   * The plaintext of the next sealed chunk, consumed from the queue. A chunk in a few network
+   * buffers (a 64 KiB chunk with its tag spans two or three 64 KiB reads) is opened where it lies,
+   * a plaintext piece per buffer: the stream writes a batch's pieces in one writev, so more
+   * pieces cost no more writes. Only a chunk in many small buffers, or whose tag is split, is
+   * joined first (one cipher update per byte fed singly would cost more than the copy).
+   */
+  #open(key: SegmentKey, final: boolean, sealedLength: number): Buffer[] | undefined {
+    const pieces = this.#queue.takePieces(sealedLength, PIECES_OPENED_IN_PLACE, CHUNK_TAG_BYTES);
+    if (pieces) return pieces.length === 1 ? wrapped(openChunk(key, this.#chunk, final, pieces[0] as Buffer)) : openChunkPieces(key, this.#chunk, final, pieces);
+    return wrapped(openChunk(key, this.#chunk, final, this.#queue.takeVia(sealedLength, this.#joinedFor)));
   }
 
   /** The buffer a chunk arriving across network buffers is joined in (the decipher reads it at once, so one serves every chunk). */

@@ -115,4 +115,29 @@ describe('plaintext leaves only after its chunk has authenticated', () => {
     expect(Buffer.concat(before).equals(object.plaintext.subarray(0, chunkSize))).toBe(true);
     expect(() => reader.update(damaged.subarray(lastTagByte))).toThrow(CiphertextIntegrityError);
   });
+
+  test('a chunk opened in the buffers it arrived in yields none of its plaintext when any bit of it is flipped', async () => {
+    const chunkSize = 32;
+    const dataKey = await createDataKey(keyring, chunkSize);
+    const object = encryptParts(dataKey, [plaintextOf(2 * chunkSize + 5, 6)], [0]);
+    const plan = planFullRead(object.envelope);
+    if (!plan) throw new Error('empty object');
+    const fetched = object.stored.subarray(plan.backendRange.start);
+    const header = plan.pieces[0]?.headerBytes ?? 0;
+    const second = header + chunkSize + 16;
+    // The second chunk arrives in two buffers split inside its ciphertext, its tag whole in the second.
+    const split = second + 10;
+    for (let bit = second * 8; bit < (second + chunkSize + 16) * 8; bit += 1) {
+      const damaged = Buffer.from(fetched);
+      damaged[bit >> 3] = (damaged[bit >> 3] as number) ^ (1 << (bit & 7));
+      const reader = new RangeDecryptor(plan, object.envelope, dataKey);
+      const first = Buffer.concat(reader.update(damaged.subarray(0, split)));
+      expect(first.equals(object.plaintext.subarray(0, chunkSize))).toBe(true);
+      expect(() => reader.update(damaged.subarray(split)), `bit ${bit}`).toThrow(CiphertextIntegrityError);
+    }
+    const reader = new RangeDecryptor(plan, object.envelope, dataKey);
+    const whole = [...reader.update(fetched.subarray(0, split)), ...reader.update(fetched.subarray(split))];
+    reader.end();
+    expect(Buffer.concat(whole).equals(object.plaintext)).toBe(true);
+  });
 });
