@@ -7,8 +7,9 @@ import { DomainError } from '../../domain/errors.js';
  * The worker's code, run as a script (eval) so it needs no file of its own next to the compiled
  * module nor a loader for TypeScript under test. Jobs: s(tart) with algorithms, u(pdate) with a
  * batch (its first n bytes of a shared slot whose flag f is cleared once hashed, then the pool's
- * counter of freed slots c is bumped and notified), e(nd) answers the digests in algorithm order,
- * a(bort) forgets the job.
+ * counter of freed slots c is bumped and notified), (e)x(change) with buffers b transferred to it
+ * (the first n[i] bytes of each hashed) that it transfers back, e(nd) answers the digests in
+ * algorithm order, a(bort) forgets the job.
  */
 export const DIGEST_WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
@@ -20,6 +21,11 @@ parentPort.on('message', (m) => {
     const hs = jobs.get(m.id);
     if (hs) { const b = new Uint8Array(m.b, 0, m.n); for (const h of hs) h.update(b); }
     if (m.f) { Atomics.store(m.f, 0, 0); Atomics.add(m.c, 0, 1); Atomics.notify(m.c, 0); }
+  }
+  else if (m.t === 'x') {
+    const hs = jobs.get(m.id);
+    if (hs) m.b.forEach((b, i) => { const u = new Uint8Array(b, 0, m.n[i]); for (const h of hs) h.update(u); });
+    parentPort.postMessage({ id: m.id, b: m.b }, m.b);
   }
   else if (m.t === 'e') { const hs = jobs.get(m.id); jobs.delete(m.id); parentPort.postMessage({ id: m.id, d: hs.map((h) => h.digest()) }); }
   else if (m.t === 'a') jobs.delete(m.id);
@@ -51,8 +57,8 @@ const waitAsync = (Atomics as unknown as {
   waitAsync(a: Int32Array, index: number, value: number, timeoutMs: number): { async: boolean; value: Promise<string> | string };
 }).waitAsync;
 
-interface Pending {
-  resolve: (digests: Buffer[]) => void;
+interface Pending<T> {
+  resolve: (value: T) => void;
   reject: (e: Error) => void;
 }
 
@@ -63,13 +69,19 @@ class DigestWorker {
   private readonly worker: Worker;
   /** Jobs started and not yet answered or aborted; the ended ones wait in `pending`. */
   jobs = 0;
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending = new Map<number, Pending<Buffer[]>>();
+  /** Each job's exchanged buffers on their way back, in the order they were sent. */
+  private readonly exchanges = new Map<number, Pending<ArrayBuffer[]>[]>();
   dead = false;
 
   constructor(source: string, private readonly onDead: (w: DigestWorker) => void) {
     this.worker = new Worker(source, { eval: true });
     this.worker.unref();
-    this.worker.on('message', (m: { id: number; d: Uint8Array[] }) => {
+    this.worker.on('message', (m: { id: number; d: Uint8Array[]; b?: ArrayBuffer[] }) => {
+      if (m.b !== undefined) {
+        this.exchanges.get(m.id)?.shift()?.resolve(m.b);
+        return;
+      }
       const p = this.pending.get(m.id);
       if (p === undefined) return;
       this.pending.delete(m.id);
@@ -89,7 +101,19 @@ class DigestWorker {
     this.post({ t: 'u', id, b: slot.buffer, n: size, f: slot.flag, c: freed });
   }
 
+  /** Hands `buffers` over (transferred, not copied) to be hashed; resolves with them once hashed. */
+  exchange(id: number, buffers: ArrayBuffer[], sizes: number[]): Promise<ArrayBuffer[]> {
+    if (this.dead) return Promise.reject(workerFailed());
+    return new Promise<ArrayBuffer[]>((resolve, reject) => {
+      let queue = this.exchanges.get(id);
+      if (queue === undefined) this.exchanges.set(id, (queue = []));
+      queue.push({ resolve, reject });
+      this.post({ t: 'x', id, b: buffers, n: sizes }, buffers);
+    });
+  }
+
   end(id: number): Promise<Buffer[]> {
+    this.exchanges.delete(id);
     if (this.dead) return Promise.reject(workerFailed());
     return new Promise<Buffer[]>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -98,6 +122,7 @@ class DigestWorker {
   }
 
   abort(id: number): void {
+    this.exchanges.delete(id);
     this.release();
     this.post({ t: 'a', id });
   }
@@ -106,10 +131,10 @@ class DigestWorker {
     if (--this.jobs === 0 && !this.dead) this.worker.unref();
   }
 
-  private post(message: object): void {
+  private post(message: object, transfer?: ArrayBuffer[]): void {
     if (this.dead) return;
     try {
-      this.worker.postMessage(message);
+      this.worker.postMessage(message, transfer);
     } catch {
       this.die();
     }
@@ -122,6 +147,8 @@ class DigestWorker {
     void this.worker.terminate();
     for (const p of this.pending.values()) p.reject(workerFailed());
     this.pending.clear();
+    for (const queue of this.exchanges.values()) for (const p of queue) p.reject(workerFailed());
+    this.exchanges.clear();
   }
 }
 
@@ -132,6 +159,11 @@ export interface DigestJob {
    * slot for the worker; false, sending nothing, when every slot is busy.
    */
   update(slices: Buffer[], size: number): boolean;
+  /**
+   * Transfers the buffers (the first `sizes[i]` bytes of each are hashed) to the worker; resolves
+   * with them, transferred back, once hashed; rejects (InternalError) if the worker failed.
+   */
+  exchange(buffers: ArrayBuffer[], sizes: number[]): Promise<ArrayBuffer[]>;
   end(): Promise<Buffer[]>;
   abort(): void;
 }
@@ -172,6 +204,7 @@ export class DigestPool {
         worker.update(id, slot, size, this.freed);
         return true;
       },
+      exchange: (buffers, sizes) => worker.exchange(id, buffers, sizes),
       end: () => {
         done = true;
         return worker.end(id);

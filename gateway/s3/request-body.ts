@@ -84,7 +84,9 @@ export async function verifiedBody(req: S3Request, maxObjectSize: number, opts: 
       digests: () => whole.then((w) => recorded(w.digests)), release: () => undefined, whole: () => whole.then((w) => w.data),
     };
   }
-  const body = createBodyPipeline(expectations);
+  // The socket's chunks reach the pipeline alone (see `feed`), so they are the pipeline's to give
+  // away. Not a body to spool: relayed bytes come out a batch at a time, and a spool takes them as they arrive.
+  const body = createBodyPipeline(expectations, { ownsChunks: size !== undefined });
   feed(req.raw, body.stream);
   if (size === undefined) {
     const spooled = await spoolBody(body, maxObjectSize);

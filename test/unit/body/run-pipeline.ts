@@ -1,6 +1,7 @@
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createBodyPipeline, type BodyDigests, type BodyExpectations } from '../../../gateway/body/index.js';
+import type { PipelineOptions } from '../../../gateway/body/pipeline.js';
 import { DomainError } from '../../../domain/errors.js';
 
 export interface PipelineRun {
@@ -36,8 +37,8 @@ export function split(input: Buffer, size: WriteSizes): Buffer[] {
 }
 
 /** Feeds `input` through a body pipeline in writes of `size` bytes and collects what comes out. */
-export async function runPipeline(exp: BodyExpectations, input: Buffer, size: WriteSizes = 65536): Promise<PipelineRun> {
-  const body = createBodyPipeline(exp);
+export async function runPipeline(exp: BodyExpectations, input: Buffer, size: WriteSizes = 65536, options?: PipelineOptions): Promise<PipelineRun> {
+  const body = createBodyPipeline(exp, options);
   const chunks: Buffer[] = [];
   let ended = false;
   body.stream.on('end', () => {
