@@ -43,6 +43,7 @@ describe('ObjectWritten hand check', () => {
     expect(isWellFormedObjectWritten({ ...data, origin: 'other' })).toBe(false);
     expect(isWellFormedObjectWritten({ ...data, metadata: { n: 1 } })).toBe(false);
     expect(isWellFormedObjectWritten({ ...data, uploadId: undefined })).toBe(false);
+    expect(isWellFormedObjectWritten({ ...data, encryption: undefined })).toBe(false);
   });
 
   it('passes nothing the schema would refuse or change (generated and broken events)', () => {
