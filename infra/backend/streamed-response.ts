@@ -84,9 +84,23 @@ function readableOf(bytes: Buffer): Readable {
 function failedBody(error: Error): Readable {
   return new Readable({
     read() {
-      this.destroy(error);
+      failBody(this, error);
     },
   });
+}
+
+const ignoreError = (): void => undefined;
+
+/**
+ * Fails a body handed out with its exchange's error. A caller may have dropped the body (its own
+ * step failed first, or the process is shutting down), or not be listening yet: an 'error' event
+ * nobody listens to would be an uncaught exception, so such a body gets a listener that ignores
+ * it. The error stays on the stream (`errored`) for a later pipeline, finished or for-await, and
+ * a caller that listens still gets the event.
+ */
+function failBody(body: Readable, error: Error): void {
+  if (body.listenerCount('error') === 0) body.once('error', ignoreError);
+  body.destroy(error);
 }
 
 interface HeldHead {
@@ -202,7 +216,7 @@ export class StreamedResponseHandler implements Dispatcher.DispatchHandler {
     const reason = this.#cb.signal?.aborted ? this.#abortReason() : this.#cb.mapError(error);
     if (this.#body) {
       this.#body.ended = true;
-      this.#body.destroy(reason);
+      failBody(this.#body, reason);
     } else if (this.#held) {
       const { status, headers, contentLength } = this.#held;
       this.#cb.onHead({ status, headers, contentLength, body: failedBody(reason) });
