@@ -48,7 +48,13 @@ async function copyChecked(
   const client = deps.backends.require(target.backend).client;
   const source = opened.result.body;
   if (version.encryption) {
-    await client.putObject(target.storageKey, source, { contentLength: opened.copy.size, contentType: version.contentType });
+    try {
+      await client.putObject(target.storageKey, source, { contentLength: opened.copy.size, contentType: version.contentType });
+    } catch (err) {
+      // The put leaves the source unread: destroyed, its backend connection is freed now, not at its body timeout.
+      source.destroy();
+      throw err;
+    }
     const check = await checkCopy(deps.backends, deps.plain, { ...version, copies: [target] }, target);
     if (check.kind === 'unreadable') throw new Error(`the copy written to ${target.backend} could not be read back to verify it: ${check.error}`);
     return check.kind === 'corrupt' ? check : undefined;
