@@ -111,7 +111,14 @@ export class UploadRelocation {
         const body = p.storedSize === 0
           ? Buffer.alloc(0)
           : (await source.getObject(from.storageKey, { range: { start: offset, end: offset + p.storedSize - 1 } })).body;
-        const { etag } = await client.uploadPart(storageKey, backendUploadId, p.partNumber, body, p.storedSize);
+        let etag: string;
+        try {
+          ({ etag } = await client.uploadPart(storageKey, backendUploadId, p.partNumber, body, p.storedSize));
+        } catch (err) {
+          // The part leaves the range unread: destroyed, its backend connection is freed now, not at its body timeout.
+          if (!Buffer.isBuffer(body)) body.destroy();
+          throw err;
+        }
         moved.push({ partNumber: p.partNumber, size: p.storedSize, backendEtag: etag });
         offset += p.storedSize;
       }
