@@ -200,6 +200,14 @@ async function measureDrain(opts: { objects: number; concurrency: number }, size
   }
 }
 
+/**
+ * Room in the upstream's BodyArena for the ciphertext the encrypted 64 MiB PUT row stores (its
+ * warm-up and timed bodies, plus 1/16 for the encryption's framing); the plain rows store lengths.
+ */
+function upstreamArenaBytes(targets: readonly TargetName[], s: BenchSettings, skipLarge: boolean): number {
+  return skipLarge || !targets.includes('gateway-encrypted') ? 0 : Math.ceil(((s.largeCount + 1) * s.largeSize * 17) / 16);
+}
+
 async function main(): Promise<number> {
   const options = parseOptions();
   if (!options) return 0;
@@ -208,7 +216,7 @@ async function main(): Promise<number> {
   const { servers, stopAll } = serverSet();
 
   try {
-    const upstream = await startUpstream();
+    const upstream = await startUpstream(upstreamArenaBytes(options.targets, settings, skipLarge));
     servers.push(upstream);
     const statuses: TargetStatus[] = [];
     const targets = new Map<TargetName, Target>();
