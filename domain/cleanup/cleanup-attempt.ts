@@ -3,12 +3,11 @@ import type { EventData } from '../events/catalog.js';
 /**
  * Orphan reasons of a write given up on: its PUT failed or was aborted, so the backend may still
  * store it (it may have received every byte, or finish a request the client timed out on) after a
- * delete sent at once. Their keys are written once (a fresh key per write or repair attempt), so
- * a later delete cannot remove a retry's bytes. Moves, replicas and rewrites write the same key on
- * each retry: a delayed delete could remove a retry's bytes before it commits, so theirs are not
- * delayed.
+ * delete sent at once. Their keys are written once (a fresh key per write, repair, move, replica
+ * or rewrite attempt), so a later delete cannot remove a retry's bytes. A move or rewrite given up
+ * on after its bytes were stored (skipped, refused at commit) waits the grace as well: harmless.
  */
-export const failedWriteReasons: readonly string[] = ['failed_upload', 'repair_failed'];
+export const failedWriteReasons: readonly string[] = ['failed_upload', 'repair_failed', 'move_abandoned', 'replication_failed', 'rewrite_abandoned'];
 
 export const isFailedWrite = (reason: string): boolean => failedWriteReasons.includes(reason);
 

@@ -1,8 +1,8 @@
 /**
- * Placement ids: the suffix of the storage key of a copy made after the write (a move or a
- * replica, see storage-keys.ts). They are derived, not random: the same move or replica attempt
- * always gets the same id, so its target storage key is the same after a crash and a retry
- * overwrites it instead of leaking bytes.
+ * Ids of the work that places copies after the write: a job's move of one copy, an encryption
+ * job's rewrite of one version. They are derived, not random, so the job's records name the same
+ * move or rewrite after a crash. The storage keys that work writes are not derived from them:
+ * each attempt writes a fresh key (see domain/cleanup/cleanup-attempt.ts).
  */
 
 /** SHA-256 of a string, passed in (infra/ids.ts has node's) so that domain/ stays free of I/O modules. */
@@ -33,17 +33,7 @@ export function moveIdFor(sha256: Sha256, jobId: string, bucket: string, key: st
   return derivedId(sha256, `move\u0000${jobId}\u0000${bucket}\u0000${key}\u0000${writeId}\u0000${from}`);
 }
 
-/**
- * The placement id of a replica made from an object at stream revision `revision`. Never the id
- * of a committed copy: committing a replica moves the revision on, so a later replica on the same
- * backend (after the first was dropped) gets another id, and the cleanup of the earlier one can
- * never delete it.
- */
-export function replicaIdFor(sha256: Sha256, bucket: string, key: string, writeId: string, backend: string, revision: bigint | 'no_stream'): string {
-  return derivedId(sha256, `replica\u0000${bucket}\u0000${key}\u0000${writeId}\u0000${backend}\u0000${String(revision)}`);
-}
-
-/** The id of one encryption job's rewrite of one object version (all its copies): the suffix of the new copies' storage keys. */
+/** The id of one encryption job's rewrite of one object version (all its copies). */
 export function rewriteIdFor(sha256: Sha256, jobId: string, bucket: string, key: string, writeId: string): string {
   return derivedId(sha256, `rewrite\u0000${jobId}\u0000${bucket}\u0000${key}\u0000${writeId}`);
 }

@@ -1,4 +1,4 @@
-import { sha256 } from '../../infra/ids.js';
+import { newUlid, sha256 } from '../../infra/ids.js';
 import type { StoredCopy } from '../../domain/events/common.js';
 import { ConcurrencyError, InvariantViolationError } from '../../domain/eventstore/errors.js';
 import type { InFlightMove } from '../../domain/jobs/job-state.js';
@@ -131,7 +131,9 @@ export class Mover {
         ? this.placement.rankLeastUtilised(c.size, refused)[0]?.name
         : !refused.has(forced) && this.canTake(forced, c.size, refused) ? forced : undefined;
       if (choice === undefined) return undefined;
-      const target = { backend: choice, storageKey: placementStorageKey(c.bucket, c.key, c.writeId, ref.moveId), size: c.size };
+      // A fresh key per attempt: a given-up attempt's bytes, which the backend may still store, are
+      // deleted after the failed-write grace without touching a retry's.
+      const target = { backend: choice, storageKey: placementStorageKey(c.bucket, c.key, c.writeId, newUlid()), size: c.size };
       // Held at once, so the moves this instance starts concurrently see each other's reservations; noted once committed.
       const release = this.backends.hold(choice, { pending: c.size });
       try {
@@ -175,14 +177,12 @@ export class Mover {
     const holders = new Set((state.current?.copies ?? []).map((x) => x.backend));
     holders.add(c.from);
     if (forced !== undefined && holders.has(forced)) return this.skip(job, ref, `${forced} already holds a copy`, prior.inFlight, cause);
-    let target: StoredCopy | undefined = prior.inFlight?.to;
-    // A move resumed after a crash holds its target's room already (its MoveStarted reserved it).
-    if (!target || holders.has(target.backend) || (forced !== undefined && target.backend !== forced) || !this.canTake(target.backend, 0, holders)) {
-      await this.abandon(target, cause);
-      target = await this.reserveTarget(job, c, ref, holders, forced);
-      if (!target && forced !== undefined) return this.skip(job, ref, `${forced} can no longer take the copy`, undefined, cause);
-      if (!target) return this.fail(job, c, ref, prior.attempt, noRoom);
-    }
+    // A move resumed after a crash, or taken over from an owner that lost the job, gives up the
+    // target it had: that owner may still be writing there. Its new MoveStarted replaces the reservation.
+    await this.abandon(prior.inFlight?.to, cause);
+    const target = await this.reserveTarget(job, c, ref, holders, forced);
+    if (!target && forced !== undefined) return this.skip(job, ref, `${forced} can no longer take the copy`, undefined, cause);
+    if (!target) return this.fail(job, c, ref, prior.attempt, noRoom);
     return { kind: 'started', copy: c, ref, state, target, attempt: prior.attempt, cause };
   }
 

@@ -2,9 +2,8 @@ import type { StoredCopy } from '../../domain/events/common.js';
 import { ConcurrencyError, InvariantViolationError } from '../../domain/eventstore/errors.js';
 import type { EventStore } from '../../domain/eventstore/port.js';
 import { evolveObject, storedSizeOf, type ObjectState } from '../../domain/objects/object-state.js';
-import { replicaIdFor } from '../../domain/objects/placement-ids.js';
 import { placementStorageKey } from '../../domain/objects/storage-keys.js';
-import { sha256 } from '../../infra/ids.js';
+import { newUlid } from '../../infra/ids.js';
 import type { Queryable } from '../../infra/eventstore/postgres-event-store.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
 import type { BackendDirectory } from '../backends/backend-directory.js';
@@ -90,11 +89,9 @@ export class Replicator {
     const version = state.current;
     if (!version) return { kind: 'superseded' };
     const { bucket, key } = state;
-    const copy: StoredCopy = {
-      backend,
-      storageKey: placementStorageKey(bucket, key, version.writeId, replicaIdFor(sha256, bucket, key, version.writeId, backend, state.revision)),
-      size: storedSizeOf(version),
-    };
+    // A fresh key per attempt: a failed attempt's bytes, which the backend may still store after
+    // they were given up on, are deleted after the failed-write grace without touching a retry's.
+    const copy: StoredCopy = { backend, storageKey: placementStorageKey(bucket, key, version.writeId, newUlid()), size: storedSizeOf(version) };
     try {
       await this.copy(bucket, key, version, copy, cause);
     } catch (err) {
@@ -128,8 +125,7 @@ export class Replicator {
 
   /**
    * Records the bytes of an attempt that was not committed for cleanup, unless that very key is
-   * a live copy: replica keys are deterministic, so another attempt at the same revision (an
-   * instance that took the lease over) may have committed it.
+   * a live copy: a commit that failed with an error may have committed all the same.
    */
   private async orphanUnlessLive(bucket: string, key: string, copy: StoredCopy, size: number, reason: string, cause: Cause): Promise<void> {
     const now = await this.objects.load(bucket, key);

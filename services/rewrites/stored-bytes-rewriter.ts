@@ -25,7 +25,7 @@ import type { ObjectVersion } from '../../domain/objects/object-state.js';
 import { placementStorageKey } from '../../domain/objects/storage-keys.js';
 import { isMd5Hex } from '../../domain/s3/etag.js';
 import { HeaderRewriteStream, headerLengthOfWrap, SegmentEncryptStream, type DataKey } from '../../infra/crypto/index.js';
-import { sha256 } from '../../infra/ids.js';
+import { newUlid, sha256 } from '../../infra/ids.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
 import type { VersionRef } from '../../projections/read/encryption-reads.js';
 import type { BackendDirectory } from '../backends/backend-directory.js';
@@ -85,8 +85,7 @@ export class StoredBytesRewriter {
 
   /**
    * Rewrites `c` if it is still the current version and still needs `change`; `inFlight` is
-   * the same rewrite as a crashed owner left it (its new bytes are overwritten, or cleaned up
-   * when the object no longer needs it).
+   * the same rewrite as a crashed owner left it (its new bytes are cleaned up).
    */
   async rewrite(job: JobRecorder, plan: RewritePlan, c: VersionRef, cause: Cause, inFlight?: InFlightRewrite): Promise<RewriteOutcome> {
     const change = plan.change;
@@ -94,9 +93,11 @@ export class StoredBytesRewriter {
     const ref: RewriteRef = { jobId: job.jobId, rewriteId, bucket: c.bucket, key: c.key, writeId: c.writeId };
     const state = await this.objects.load(c.bucket, c.key);
     const version = state.current;
+    // A rewrite resumed after a crash, or taken over from an owner that lost the job, gives up the
+    // targets it had (that owner may still be writing there), unless they were committed.
+    const live = new Set((version?.copies ?? []).map((x) => `${x.backend}/${x.storageKey}`));
+    await this.abandon((inFlight?.targets ?? []).filter((t) => !live.has(`${t.backend}/${t.storageKey}`)), cause);
     if (version?.writeId !== c.writeId || !needs(plan, version)) {
-      const live = new Set((version?.copies ?? []).map((x) => `${x.backend}/${x.storageKey}`));
-      await this.abandon((inFlight?.targets ?? []).filter((t) => !live.has(`${t.backend}/${t.storageKey}`)), cause);
       return this.skip(job, ref, version ? 'the object changed before its rewrite' : 'the object was deleted');
     }
 
@@ -104,10 +105,11 @@ export class StoredBytesRewriter {
     try {
       next = await this.newBytes(change, version);
     } catch (err) {
-      await this.abandon(inFlight?.targets ?? [], cause);
       return this.fail(job, ref, change, (err as Error).message);
     }
-    const storageKey = placementStorageKey(c.bucket, c.key, c.writeId, rewriteId);
+    // A fresh key per attempt: a given-up attempt's bytes, which a backend may still store, are
+    // deleted after the failed-write grace without touching a retry's.
+    const storageKey = placementStorageKey(c.bucket, c.key, c.writeId, newUlid());
     const targets = version.copies.map((x) => ({ backend: x.backend, storageKey, size: next.storedSize }));
     await job.record({ type: 'StartRewrite', rewrite: ref, targets });
 

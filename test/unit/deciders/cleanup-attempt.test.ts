@@ -35,13 +35,14 @@ describe('cleanup attempt decider', () => {
 });
 
 describe('failed writes', () => {
-  it('are the orphans of a PUT that failed or was aborted, whose keys are never written again', () => {
-    expect(['failed_upload', 'repair_failed'].map(isFailedWrite)).toEqual([true, true]);
+  it('are the orphans of a PUT, repair, move, replica or rewrite that failed or was given up on, whose keys are never written again', () => {
+    const given = ['failed_upload', 'repair_failed', 'move_abandoned', 'replication_failed', 'rewrite_abandoned'];
+    expect(given.filter(isFailedWrite)).toEqual(given);
   });
 
-  it('are not the orphans of writes that completed, nor of moves, replicas or rewrites (their retries write the same key)', () => {
-    const others = ['commit_failed', 'rejected_body', 'fan_out_incomplete', 'repair_superseded', 'move_abandoned',
-      'replication_failed', 'rewrite_abandoned', 'upload_moved', 'reconcile_untracked', 'abort_client'];
+  it('are not the orphans of writes that completed', () => {
+    const others = ['commit_failed', 'rejected_body', 'fan_out_incomplete', 'repair_superseded', 'replication_superseded',
+      'replication_not_recorded', 'upload_moved', 'reconcile_untracked', 'abort_client'];
     expect(others.filter(isFailedWrite)).toEqual([]);
   });
 });

@@ -1,15 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { moveIdFor, replicaIdFor } from '../../../domain/objects/placement-ids.js';
+import { moveIdFor, rewriteIdFor } from '../../../domain/objects/placement-ids.js';
 import { placementStorageKey } from '../../../domain/objects/storage-keys.js';
 import { sha256 } from '../../../infra/ids.js';
 
 describe('placement ids', () => {
-  it('are the ids stored copies already carry (a retried move or replica overwrites its earlier attempt)', () => {
-    // Values computed before the rule moved into domain/: a changed id would leak the bytes of
-    // moves and replicas in flight across an upgrade.
+  it('are the ids jobs already recorded (a job resumed across an upgrade names the same moves)', () => {
+    // Values computed before the rule moved into domain/.
     expect(moveIdFor(sha256, '01JOB', 'photos', 'a/b.jpg', '01WRITE', 'b1')).toBe('7E552E9DB3VA9X7JV6PQ3XDYA6');
-    expect(replicaIdFor(sha256, 'photos', 'a/b.jpg', '01WRITE', 'b2', 7n)).toBe('K3JXM2AV12MMX6T2N63HZ4S61Z');
-    expect(replicaIdFor(sha256, 'photos', 'a/b.jpg', '01WRITE', 'b2', 'no_stream')).toBe('Q04Z9KV1MM4V2W7WSQQP4ZK8AZ');
   });
 
   it('differ for every part of what identifies the move', () => {
@@ -17,7 +14,7 @@ describe('placement ids', () => {
     for (const other of [
       moveIdFor(sha256, 'j2', 'b', 'k', 'w', 'from'), moveIdFor(sha256, 'j', 'b2', 'k', 'w', 'from'),
       moveIdFor(sha256, 'j', 'b', 'k2', 'w', 'from'), moveIdFor(sha256, 'j', 'b', 'k', 'w2', 'from'),
-      moveIdFor(sha256, 'j', 'b', 'k', 'w', 'from2'), replicaIdFor(sha256, 'b', 'k', 'w', 'from', 0n),
+      moveIdFor(sha256, 'j', 'b', 'k', 'w', 'from2'), rewriteIdFor(sha256, 'j', 'b', 'k', 'w'),
     ]) expect(other).not.toBe(base);
   });
 
