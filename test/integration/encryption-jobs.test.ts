@@ -175,7 +175,8 @@ describe('encryption jobs', () => {
   }, 400_000);
 
   it('job-cancel stops encrypt-existing between objects: what was encrypted stays, a rewrite in flight is dropped and cleaned up, running it again does the rest', async () => {
-    const single = base.replace('factor: 2', 'factor: 1').replace('write_copies: 2', 'write_copies: 1');
+    // The dropped rewrites' bytes are a failed write's orphans: deleted at the worker's next pass, not after a grace.
+    const single = `${base.replace('factor: 2', 'factor: 1').replace('write_copies: 2', 'write_copies: 1')}\ncleanup_queue:\n  failed_write_grace: 0s`;
     stack = await startStack({ backends: [{ quota: 0 }], extraYaml: single });
     const s3 = stack.client();
     const bodies = new Map<string, Buffer>();
@@ -234,10 +235,12 @@ describe('encryption jobs', () => {
   }, 120_000);
 
   it('a client write during a rewrite wins: the rewrite is skipped and its new bytes cleaned up', async () => {
-    stack = await startStack({ backends: [{ quota: 0 }], extraYaml: base.replace('factor: 2', 'factor: 1').replace('write_copies: 2', 'write_copies: 1') });
+    // The skipped rewrite's bytes are a failed write's orphans: deleted at the worker's next pass, not after a grace.
+    const single = `${base.replace('factor: 2', 'factor: 1').replace('write_copies: 2', 'write_copies: 1')}\ncleanup_queue:\n  failed_write_grace: 0s`;
+    stack = await startStack({ backends: [{ quota: 0 }], extraYaml: single });
     const s3 = stack.client();
     await s3.send(new PutObjectCommand({ Bucket: 'alpha', Key: 'raced', Body: Buffer.from(`${marker} old`) }));
-    await stack.restart(`${base.replace('factor: 2', 'factor: 1').replace('write_copies: 2', 'write_copies: 1')}\n${encryption(keyA)}`);
+    await stack.restart(`${single}\n${encryption(keyA)}`);
     const { rewriter, objects, store } = stack.orchestrator.services;
     const writeId = (await objects.load('alpha', 'raced')).current?.writeId ?? '';
     const steps: JobCommand['type'][] = [];
