@@ -103,7 +103,8 @@ export class CopyRepairer {
     const holders = new Set(v.copies.map((c) => c.backend).filter((b) => b !== corrupt.backend));
     const backend = usable ? corrupt.backend : this.placement.rank(corrupt.size, new Set([...holders, corrupt.backend]))[0]?.name;
     if (!backend) return undefined;
-    return { backend, storageKey: placementStorageKey(bucket, key, v.writeId, `r${newUlid()}`), size: corrupt.size };
+    // A plain ULID: a key reconcile recognises as ours, within the suffix every key of the version has room for.
+    return { backend, storageKey: placementStorageKey(bucket, key, v.writeId, newUlid()), size: corrupt.size };
   }
 
   private async copyVerified(
