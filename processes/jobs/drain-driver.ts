@@ -121,7 +121,7 @@ export class DrainDriver implements JobDriver {
     if (failures.length > 0) throw failures[0];
   }
 
-  /** Moves a crashed owner started: finish them with the same target, or clean up what they left. */
+  /** Moves a crashed owner started: finish them (each on a new target: that owner may still write its old one) and clean up what they left. */
   private async resumeInFlight(job: JobStreamWriter): Promise<void> {
     for (const move of job.state.inFlight.values()) {
       const object = await loadObject(this.pool, move.bucket, move.key);

@@ -29,6 +29,10 @@ function render(port: number, db: TestDatabase, s3rvers: S3rverInstance[]): stri
     `  admin_token: ${token}`,
     'rebalance:',
     '  concurrency: 2',
+    // A resumed move gives up the target its killed owner had: a failed write's orphan, deleted after
+    // this grace (not the product's five minutes, which would outlast the wait for an empty queue).
+    'cleanup_queue:',
+    '  failed_write_grace: 1s',
     'buckets:',
     '  - name: alpha',
     '    credentials:',
