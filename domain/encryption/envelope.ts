@@ -114,7 +114,7 @@ function areSegments(segments: unknown): boolean {
  * a visible share of an encrypted 4 KiB PUT's commit, and nearly every envelope validated is one
  * this process just built.
  */
-function isWellFormedEnvelope(value: unknown): value is EncryptionEnvelope {
+export function isWellFormedEnvelope(value: unknown): value is EncryptionEnvelope {
   return isRecord(value, 5)
     && value['format'] === FORMAT_VERSION
     && Number.isSafeInteger(value['chunkSize']) && isFormatChunkSize(value['chunkSize'] as number)
