@@ -32,6 +32,14 @@ export class DataKey {
     this.#secret = Buffer.from(secret);
   }
 
+  /**
+   * The key of a segment being written, under its fresh random salt: derived and not kept, since
+   * no other segment has that salt (keeping it cost a Map and an id string per encrypted PUT).
+   */
+  newSegmentKey(partNumber: number, salt: Buffer): SegmentKey {
+    return deriveSegmentKey(this.#secret, this.chunkSize, partNumber, salt);
+  }
+
   segmentKey(partNumber: number, salt: Buffer): SegmentKey {
     return this.segmentKeyOf({ partNumber, salt: salt.toString('base64') }, salt);
   }

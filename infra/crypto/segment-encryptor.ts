@@ -10,14 +10,16 @@ import { CHUNK_TAG_BYTES, chunkCount, headerLengthFor } from '../../domain/encry
 import { sealChunkInto, sealChunkPieces, type SegmentKey } from './chunk-cipher.js';
 import type { DataKey } from './data-key.js';
 import { pooledRandomBytes } from './random-pool.js';
-import { encodeSegmentHeader } from './segment-header.js';
+import { encodedHeaderLength, encodeSegmentHeader, encodeSegmentHeaderInto, type SegmentHeader } from './segment-header.js';
 
 export class SegmentSealer {
   readonly salt: Buffer;
   /** The salt as the envelope records it (base64). */
   readonly #saltText: string;
-  /** The segment header: the first bytes to store. */
-  readonly header: Buffer;
+  /** What the segment header says; the header itself is made on first use (a buffered PUT writes it into its stored bytes). */
+  readonly #headerFields: Omit<SegmentHeader, 'headerLength'>;
+  readonly #headerLength: number;
+  #header: Buffer | undefined;
   readonly #partNumber: number;
   readonly #key: SegmentKey;
   readonly #chunkSize: number;
@@ -39,11 +41,16 @@ export class SegmentSealer {
     this.salt = salt;
     this.#saltText = salt.toString('base64');
     this.#partNumber = partNumber;
-    this.#key = dataKey.segmentKeyOf({ partNumber, salt: this.#saltText }, salt);
+    this.#headerFields = { wrapScheme: dataKey.key.wrapScheme, chunkSize: dataKey.chunkSize, partNumber, salt, keyId: dataKey.key.keyId, wrappedKey };
+    this.#headerLength = encodedHeaderLength(this.#headerFields);
+    this.#key = dataKey.newSegmentKey(partNumber, salt);
     this.#chunkSize = dataKey.chunkSize;
-    this.header = encodeSegmentHeader({
-      wrapScheme: dataKey.key.wrapScheme, chunkSize: dataKey.chunkSize, partNumber, salt, keyId: dataKey.key.keyId, wrappedKey,
-    });
+  }
+
+  /** The segment header: the first bytes to store. */
+  get header(): Buffer {
+    this.#header ??= encodeSegmentHeader(this.#headerFields);
+    return this.#header;
   }
 
   get plainSize(): number {
@@ -52,7 +59,7 @@ export class SegmentSealer {
 
   /** Bytes of the stored segment so far, header included. */
   get storedSize(): number {
-    return this.header.length + this.#sealedBytes;
+    return this.#headerLength + this.#sealedBytes;
   }
 
   /**
@@ -95,13 +102,13 @@ export class SegmentSealer {
     this.#plainSize = plain.length;
     const chunkSize = this.#chunkSize;
     const chunks = chunkCount(plain.length, chunkSize);
-    const out = Buffer.allocUnsafe(this.header.length + plain.length + chunks * CHUNK_TAG_BYTES);
-    let at = this.header.copy(out, 0);
+    const out = Buffer.allocUnsafe(this.#headerLength + plain.length + chunks * CHUNK_TAG_BYTES);
+    let at = encodeSegmentHeaderInto(this.#headerFields, out, 0);
     for (let index = 0; index < chunks; index += 1) {
       at = sealChunkInto(this.#key, index, index === chunks - 1, plain.subarray(index * chunkSize, (index + 1) * chunkSize), out, at);
     }
     this.#index = chunks;
-    this.#sealedBytes = at - this.header.length;
+    this.#sealedBytes = at - this.#headerLength;
     return out;
   }
 

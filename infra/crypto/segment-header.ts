@@ -47,11 +47,27 @@ export interface SegmentHeader {
   readonly wrappedKey: Buffer;
 }
 
-export function encodeSegmentHeader(header: Omit<SegmentHeader, 'headerLength'>): Buffer {
+/** The length of the header these fields make; throws when they cannot make one. */
+export function encodedHeaderLength(header: Omit<SegmentHeader, 'headerLength'>): number {
   if (header.salt.length !== SEGMENT_SALT_BYTES) throw new RangeError('a segment salt is 16 bytes');
   const length = headerLengthFor(header.wrappedKey.length);
   if (length > 0xffff) throw new RangeError('the wrapped data key is too long for a segment header');
-  const out = Buffer.alloc(length);
+  return length;
+}
+
+export function encodeSegmentHeader(header: Omit<SegmentHeader, 'headerLength'>): Buffer {
+  const out = Buffer.alloc(encodedHeaderLength(header));
+  encodeSegmentHeaderInto(header, out, 0);
+  return out;
+}
+
+/**
+ * Writes the header into `out` at `at` (room for its `headerLengthFor` bytes); returns where it
+ * ends. A buffered PUT's stored bytes start with it: written in place, not made and copied.
+ */
+export function encodeSegmentHeaderInto(header: Omit<SegmentHeader, 'headerLength'>, out: Buffer, at: number): number {
+  const length = encodedHeaderLength(header);
+  if (at !== 0) out = out.subarray(at, at + length);
   MAGIC.copy(out, 0);
   out[4] = FORMAT_VERSION;
   out[5] = schemeCodes[header.wrapScheme];
@@ -59,10 +75,12 @@ export function encodeSegmentHeader(header: Omit<SegmentHeader, 'headerLength'>)
   out.writeUInt32BE(header.chunkSize, 8);
   out.writeUInt32BE(header.partNumber, 12);
   header.salt.copy(out, 16);
+  // Zeroed first: `out` may be unfilled memory, and a hex write stops at a character it cannot take.
+  out.fill(0, 32, 32 + FINGERPRINT_BYTES);
   out.write(header.keyId, 32, FINGERPRINT_BYTES, 'hex');
   out.writeUInt16BE(header.wrappedKey.length, 40);
   header.wrappedKey.copy(out, HEADER_FIXED_BYTES);
-  return out;
+  return at + length;
 }
 
 /** Whether bytes begin like a v2 segment (needs the first 5 bytes). */
