@@ -75,14 +75,7 @@ export async function verifiedBody(req: S3Request, maxObjectSize: number, opts: 
   if (size !== undefined && !isChunked(req) && size <= (opts.whole ?? -1)) {
     const whole = readWholeBody(req.raw, expectations);
     whole.catch(() => undefined); // answered to whoever asks for the bytes, the digests or the stream
-    // The stream is made on first use: the writer takes `whole`, so most such bodies never need one.
-    let stream: Readable | undefined;
-    return {
-      size, get stream() {
-        return (stream ??= streamOf(whole));
-      },
-      digests: () => whole.then((w) => recorded(w.digests)), release: () => undefined, whole: () => whole.then((w) => w.data),
-    };
+    return new WholeVerifiedBody(size, whole, recorded);
   }
   // The socket's chunks reach the pipeline alone (see `feed`), so they are the pipeline's to give
   // away. Not a body to spool: relayed bytes come out a batch at a time, and a spool takes them as they arrive.
@@ -93,6 +86,30 @@ export async function verifiedBody(req: S3Request, maxObjectSize: number, opts: 
     return { size: spooled.digests.size, stream: spooled.stream, digests: () => Promise.resolve(recorded(spooled.digests)), release: () => spooled.stream.destroy() };
   }
   return { size, stream: body.stream, digests: () => body.digests().then(recorded), release: () => undefined };
+}
+
+/**
+ * A body read whole. Its stream is made on first use: the writer takes `whole`, so most such
+ * bodies never need one. A class, not an object literal with a getter: in Node 20 such a literal
+ * is made in dictionary mode, by a runtime call per request, and every read of it is a lookup.
+ */
+class WholeVerifiedBody implements VerifiedBody {
+  #stream: Readable | undefined;
+
+  constructor(readonly size: number, private readonly read: Promise<WholeBody>, private readonly recorded: (d: BodyDigests) => BodyDigests) {}
+
+  get stream(): Readable {
+    return (this.#stream ??= streamOf(this.read));
+  }
+
+  digests(): Promise<BodyDigests> {
+    return this.read.then((w) => this.recorded(w.digests));
+  }
+
+  release(): void {}
+
+  /** A field, not a method: it is handed on unbound (PutObjectInput.whole). */
+  readonly whole = (): Promise<Buffer> => this.read.then((w) => w.data);
 }
 
 /** A body read whole as a stream: its bytes once verified, else its verification's error. */

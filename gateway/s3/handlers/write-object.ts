@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import { DomainError } from '../../../domain/errors.js';
 import type { ObjectVersion } from '../../../domain/objects/object-state.js';
@@ -6,11 +7,12 @@ import { quoteEtag } from '../../../domain/s3/etag.js';
 import { rejectNul, validateObjectKey } from '../../../domain/s3/keys.js';
 import { extractObjectMetadata } from '../../../domain/s3/metadata.js';
 import type { WritePrecondition } from '../../../services/objects/object-commands.js';
-import type { PutObjectInput } from '../../../services/objects/put-object.js';
+import type { PutObjectInput, VerifiedDigests } from '../../../services/objects/put-object.js';
+import type { ObjectHeaders } from '../../../domain/events/common.js';
 import { assertKeyFitsBackends } from '../../../domain/objects/storage-keys.js';
 import type { Cause } from '../../../services/event-factory.js';
 import type { S3Context } from '../s3-context.js';
-import { verifiedBody } from '../request-body.js';
+import { verifiedBody, type VerifiedBody } from '../request-body.js';
 import { header, type S3Request } from '../s3-request.js';
 
 export function validateNewKey(bucket: string, key: string): void {
@@ -45,6 +47,35 @@ export function requireEtag(current: ObjectVersion | undefined, ifMatch: string,
   if (verdict.outcome === 'precondition-failed') throw new DomainError('PreconditionFailed', undefined, { Condition: 'If-Match' });
 }
 
+/**
+ * A client PUT as the writer takes it. Its body stream is read only when the writer streams the
+ * body or drains a refused one: a body read whole makes its stream on first use. A class, not an
+ * object literal with a getter: in Node 20 such a literal is made in dictionary mode, by a runtime
+ * call per request, and every read of its fields along the write path is a lookup.
+ */
+class ClientPut implements PutObjectInput {
+  readonly #verified: VerifiedBody;
+  readonly size: number;
+  readonly origin = 'put';
+  whole?: () => Promise<Buffer>;
+  precondition?: WritePrecondition;
+
+  constructor(
+    readonly bucket: string, readonly key: string, verified: VerifiedBody, readonly contentType: string,
+    readonly metadata: Record<string, string>, readonly headers: ObjectHeaders, readonly cause: Cause,
+  ) {
+    this.#verified = verified;
+    this.size = verified.size;
+  }
+
+  get body(): Readable {
+    return this.#verified.stream;
+  }
+
+  /** A field, not a method: copies of the input (an encrypted PUT's) take it as it is. */
+  readonly digests = (): Promise<VerifiedDigests> => this.#verified.digests();
+}
+
 /** PutObject: the verified body goes to a backend chosen by the routing strategy, then commits. */
 export async function putObject(ctx: S3Context, req: S3Request, reply: FastifyReply): Promise<FastifyReply> {
   const bucket = req.bucket as string;
@@ -56,14 +87,7 @@ export async function putObject(ctx: S3Context, req: S3Request, reply: FastifyRe
   // A body the writer buffers anyway is read whole.
   const body = await verifiedBody(req, config.server.max_object_size, { sha256: config.integrity.enabled, whole: config.server.small_body_buffer });
   const { contentType, ...headers } = meta.headers;
-  const input: PutObjectInput = {
-    bucket, key, size: body.size,
-    // Read only when the writer streams the body or drains a refused one: a body read whole makes its stream on first use.
-    get body() {
-      return body.stream;
-    },
-    digests: () => body.digests(), contentType, metadata: meta.user, headers, origin: 'put', cause: req.cause,
-  };
+  const input = new ClientPut(bucket, key, body, contentType, meta.user, headers, req.cause);
   if (body.whole) input.whole = body.whole;
   if (precondition) input.precondition = precondition;
   const result = await ctx.writer.put(input).finally(() => body.release());
