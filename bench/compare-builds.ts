@@ -59,7 +59,7 @@ async function starterOf(dist: string): Promise<GatewayStarter> {
 async function requestsFor(origin: string, label: string, workload: 'put' | 'get'): Promise<SmallRequest[]> {
   const signer = new BenchSigner(origin);
   if (workload === 'put') {
-    const keys = Array.from({ length: 40_960 }, (_, i) => `compare-put/${label}/${i}`);
+    const keys = Array.from({ length: 81_920 }, (_, i) => `compare-put/${label}/${i}`);
     const bodies = Array.from({ length: 64 }, (_, i) => smallBody(i, 4096));
     return (await signer.signAll('PUT', keys, 4096)).map((r, i) => ({ ...r, body: bodies[i % bodies.length] }));
   }
