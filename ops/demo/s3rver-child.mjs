@@ -7,9 +7,11 @@
 // there and exits as soon as the channel closes, so it never outlives its parent. Otherwise it
 // prints the same object as one JSON line on stdout and runs until SIGINT/SIGTERM. When it cannot
 // listen it reports `{ type: 'failed', code, message }` the same way (stderr without IPC) and exits 1.
+// Its store answers a PUT only once the bytes are in the file (s3rver-stored-puts.mjs).
 import process from 'node:process';
 import { parseArgs } from 'node:util';
 import S3rver from 's3rver';
+import { answerPutsOnceStored } from './s3rver-stored-puts.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -32,6 +34,7 @@ const server = new S3rver({
   silent: true,
   configureBuckets: values.bucket.map((name) => ({ name })),
 });
+answerPutsOnceStored(server.store);
 
 let stopping = false;
 async function stop() {
