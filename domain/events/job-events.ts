@@ -24,8 +24,12 @@ const MoveRef = z.object({
   writeId: z.string(),
 });
 
-/** Recorded before bytes are copied, so a crash leaves a record of where they may have gone. */
-export const MoveStarted = MoveRef.extend({ from: z.string(), to: StoredCopy });
+/**
+ * Recorded before bytes are copied, so a crash leaves a record of where they may have gone.
+ * `replaces`: the target of the same move still in flight (resumed after a crash, or taken over),
+ * given up for `to`; absent on older events and on a move's first start.
+ */
+export const MoveStarted = MoveRef.extend({ from: z.string(), to: StoredCopy, replaces: StoredCopy.optional() });
 /** The copy is now on `to` (or was dropped because enough copies exist elsewhere). */
 export const MoveCompleted = MoveRef.extend({ from: z.string(), to: StoredCopy.nullable(), bytes: z.number().int().nonnegative() });
 /** Nothing to do any more: the object changed or vanished meanwhile (a client write wins). */
@@ -42,9 +46,10 @@ const RewriteRef = z.object({
 
 /**
  * An encryption job is about to write new bytes for an object version: `targets` are where they
- * go (one per copy), recorded first so a crash leaves a record of bytes to clean up.
+ * go (one per copy), recorded first so a crash leaves a record of bytes to clean up. `replaces`:
+ * the targets of the same rewrite still in flight (resumed or taken over), given up for these.
  */
-export const RewriteStarted = RewriteRef.extend({ targets: z.array(StoredCopy).min(1) });
+export const RewriteStarted = RewriteRef.extend({ targets: z.array(StoredCopy).min(1), replaces: z.array(StoredCopy).min(1).optional() });
 /** The version's stored bytes (or its data key's wrap) were rewritten: bytes stored before and after, over all copies. */
 export const RewriteCompleted = RewriteRef.extend({ bytesBefore: z.number().int().nonnegative(), bytesAfter: z.number().int().nonnegative() });
 /** Nothing to do any more: the object changed meanwhile (a client write wins) or needs no rewrite. */

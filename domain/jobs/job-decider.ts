@@ -60,7 +60,11 @@ export function decideJob(command: JobCommand, state: JobState): JobEvent[] {
     case 'StartMove':
       requireRunning(state, 'start a move');
       requireOwnMove(state, command.move);
-      return [{ type: 'MoveStarted', data: { ...command.move, from: command.from, to: command.to } }];
+      {
+        // A move started again while in flight names the target it gives up: it is still one move.
+        const prior = state.inFlight.get(command.move.moveId)?.to;
+        return [{ type: 'MoveStarted', data: { ...command.move, from: command.from, to: command.to, ...(prior ? { replaces: prior } : {}) } }];
+      }
     case 'CompleteMove':
       requireRunning(state, 'complete a move');
       requireOwnMove(state, command.move);
@@ -76,7 +80,10 @@ export function decideJob(command: JobCommand, state: JobState): JobEvent[] {
     case 'StartRewrite':
       requireOwnRewrite(state, command.rewrite, 'start a rewrite');
       if (command.targets.length === 0) throw new DomainError('InternalError', `rewrite ${command.rewrite.rewriteId} names no target`);
-      return [{ type: 'RewriteStarted', data: { ...command.rewrite, targets: command.targets } }];
+      {
+        const prior = state.rewritesInFlight.get(command.rewrite.rewriteId)?.targets;
+        return [{ type: 'RewriteStarted', data: { ...command.rewrite, targets: command.targets, ...(prior ? { replaces: prior } : {}) } }];
+      }
     case 'CompleteRewrite':
       requireOwnRewrite(state, command.rewrite, 'complete a rewrite');
       return [{ type: 'RewriteCompleted', data: { ...command.rewrite, bytesBefore: command.bytesBefore, bytesAfter: command.bytesAfter } }];

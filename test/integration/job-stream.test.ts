@@ -91,6 +91,37 @@ describe('a job stream longer than a read page', () => {
     expect((await store.readStream(jobStreamId('J-new'), { direction: 'backwards', maxCount: 1 })).events[0]?.type).toBe('JobCompleted');
   });
 
+  it('a move or rewrite started again while in flight (resumed after a crash, taken over) names the target it gives up, and counts once in the jobs projection\'s in_flight', async () => {
+    const inFlight = async (jobId: string): Promise<number> =>
+      Number((await db.pool.query<{ n: string }>('SELECT in_flight AS n FROM jobs WHERE job_id = $1', [jobId])).rows[0]?.n);
+    const last = async (jobId: string): Promise<unknown> =>
+      (await store.readStream(jobStreamId(jobId), { direction: 'backwards', maxCount: 1 })).events[0]?.data;
+
+    const owner = new JobStreamWriter(store, events, { actor: 'system:drain' }, await appendHistory(store, 'J-resume', 1));
+    await owner.record({ type: 'StartMove', move: move('J-resume', 1), from: 'b1', to: to(1) });
+    await owner.record({ type: 'StartMove', move: move('J-resume', 2), from: 'b1', to: to(2) });
+    // The next owner resumes from the stream and gives move 1 a new target.
+    const next = new JobStreamWriter(store, events, { actor: 'system:drain' }, await loadJob(store, 'J-resume'));
+    const again = { ...to(1), storageKey: `${to(1).storageKey}-2` };
+    await next.record({ type: 'StartMove', move: move('J-resume', 1), from: 'b1', to: again });
+    expect(await last('J-resume')).toMatchObject({ to: again, replaces: to(1) });
+    expect(await inFlight('J-resume')).toBe(2);
+    await next.record({ type: 'CompleteMove', move: move('J-resume', 1), from: 'b1', to: again, bytes: 1 });
+    expect(await inFlight('J-resume')).toBe(1);
+
+    const rewrite = { jobId: 'J-rewrite', rewriteId: 'R1', bucket: 'alpha', key: 'k1', writeId: 'W1' };
+    const start = { jobId: 'J-rewrite', kind: 'encrypt-existing' as const, objectsTotal: 1, bytesTotal: 1, params: {} };
+    await store.appendToStream(jobStreamId('J-rewrite'), [newEvent('JobStarted', start)], { expected: 'no_stream' });
+    const encrypting = new JobStreamWriter(store, events, { actor: 'system:encrypt-existing' }, await loadJob(store, 'J-rewrite'));
+    await encrypting.record({ type: 'StartRewrite', rewrite, targets: [to(1)] });
+    const taker = new JobStreamWriter(store, events, { actor: 'system:encrypt-existing' }, await loadJob(store, 'J-rewrite'));
+    await taker.record({ type: 'StartRewrite', rewrite, targets: [again] });
+    expect(await last('J-rewrite')).toMatchObject({ targets: [again], replaces: [to(1)] });
+    expect(await inFlight('J-rewrite')).toBe(1);
+    await taker.record({ type: 'CompleteRewrite', rewrite, bytesBefore: 1, bytesAfter: 1 });
+    expect(await inFlight('J-rewrite')).toBe(0);
+  });
+
   it('steps recorded while an append commits share the next append; a refused step fails alone and the job stays as written', async () => {
     const start = await appendHistory(store, 'J-batch', 1);
     await registerBackend(store, 'small', 100);

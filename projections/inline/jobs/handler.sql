@@ -10,8 +10,9 @@ BEGIN
     INSERT INTO jobs (job_id, kind, backend, state, params, actor, objects_total, bytes_total, started_at, updated_at)
     VALUES (v_job, p_data->>'kind', p_data->>'backend', 'running', p_data->'params', p_meta->>'actor',
             (p_data->>'objectsTotal')::bigint, (p_data->>'bytesTotal')::bigint, v_at, v_at);
+  -- A start that `replaces` the target of the same move or rewrite (resumed, taken over) is not another one in flight.
   ELSIF p_type = 'MoveStarted' THEN
-    UPDATE jobs SET in_flight = in_flight + 1, updated_at = v_at WHERE job_id = v_job;
+    UPDATE jobs SET in_flight = in_flight + CASE WHEN p_data ? 'replaces' THEN 0 ELSE 1 END, updated_at = v_at WHERE job_id = v_job;
   ELSIF p_type = 'MoveCompleted' THEN
     UPDATE jobs SET moved = moved + CASE WHEN p_data->'to' = 'null'::jsonb THEN 0 ELSE 1 END,
                     dropped = dropped + CASE WHEN p_data->'to' = 'null'::jsonb THEN 1 ELSE 0 END,
@@ -26,7 +27,7 @@ BEGIN
   -- Encryption jobs: `moved` counts the objects rewritten (or re-wrapped), `moved_bytes` their bytes
   -- stored after. A re-wrap starts nothing (no bytes move), so its in_flight stays 0.
   ELSIF p_type = 'RewriteStarted' THEN
-    UPDATE jobs SET in_flight = in_flight + 1, updated_at = v_at WHERE job_id = v_job;
+    UPDATE jobs SET in_flight = in_flight + CASE WHEN p_data ? 'replaces' THEN 0 ELSE 1 END, updated_at = v_at WHERE job_id = v_job;
   ELSIF p_type = 'RewriteCompleted' THEN
     UPDATE jobs SET moved = moved + 1, moved_bytes = moved_bytes + (p_data->>'bytesAfter')::bigint,
                     in_flight = greatest(in_flight - 1, 0), updated_at = v_at
