@@ -1,5 +1,6 @@
-import { createServer, request, type IncomingHttpHeaders } from 'node:http';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { passThrough } from './pass-through.js';
 
 export interface HeaderRecordingProxy {
   endpoint: string;
@@ -23,12 +24,7 @@ export async function startHeaderRecordingProxy(target: string, opts: { swallowD
       res.writeHead(204).end();
       return;
     }
-    const forwarded = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
-    forwarded.on('error', () => res.destroy());
-    req.pipe(forwarded);
+    passThrough(upstream, req, res);
   });
   server.keepAliveTimeout = 1000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
