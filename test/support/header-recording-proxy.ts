@@ -1,6 +1,5 @@
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { passThrough } from './pass-through.js';
+import type { IncomingHttpHeaders } from 'node:http';
+import { passThrough, serveLocally } from './pass-through.js';
 
 export interface HeaderRecordingProxy {
   endpoint: string;
@@ -17,7 +16,7 @@ export interface HeaderRecordingProxy {
 export async function startHeaderRecordingProxy(target: string, opts: { swallowDeletes?: boolean } = {}): Promise<HeaderRecordingProxy> {
   const upstream = new URL(target);
   const received: HeaderRecordingProxy['received'] = [];
-  const server = createServer((req, res) => {
+  const served = await serveLocally((req, res) => {
     received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
     if (opts.swallowDeletes && req.method === 'DELETE') {
       req.resume();
@@ -26,14 +25,5 @@ export async function startHeaderRecordingProxy(target: string, opts: { swallowD
     }
     passThrough(upstream, req, res);
   });
-  server.keepAliveTimeout = 1000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    received,
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  return { endpoint: served.endpoint, received, close: served.close };
 }

@@ -1,6 +1,5 @@
-import { createServer, request, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { passThrough } from './pass-through.js';
+import { request, type IncomingHttpHeaders } from 'node:http';
+import { passThrough, serveLocally } from './pass-through.js';
 
 export interface LateStoringProxy {
   endpoint: string;
@@ -36,7 +35,7 @@ export async function startLateStoringProxy(target: string): Promise<LateStoring
       req.on('error', reject);
       req.end(body);
     });
-  const server = createServer((req, res) => {
+  const served = await serveLocally((req, res) => {
     const url = req.url ?? '';
     if (req.method === 'PUT' && matches?.(new URL(url, 'http://x').pathname)) {
       const chunks: Buffer[] = [];
@@ -49,10 +48,8 @@ export async function startLateStoringProxy(target: string): Promise<LateStoring
     }
     passThrough(upstream, req, res);
   });
-  server.keepAliveTimeout = 1000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    endpoint: served.endpoint,
     holdPuts(m) {
       matches = m;
     },
@@ -64,9 +61,6 @@ export async function startLateStoringProxy(target: string): Promise<LateStoring
         if (status !== 200) throw new Error(`the backend refused the late PUT of ${put.url}: HTTP ${status}`);
       }
     },
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: served.close,
   };
 }
