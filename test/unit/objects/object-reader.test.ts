@@ -24,4 +24,15 @@ describe('ObjectReader', () => {
     expect(opened.copy.backend).toBe('b2');
     expect(opened.result.bytes?.length).toBe(667);
   });
+
+  it('hands out a short encrypted copy as it is: its authentication finds the truncation and records the copy as bad', async () => {
+    const backends = {
+      get: () => ({ order: 0, breaker: { isAvailable: () => true }, client: { name: 'b1', getObject: () => Promise.resolve(answer(Buffer.alloc(100, 1))) } }),
+      canRead: () => true,
+    } as unknown as BackendDirectory;
+    const encryption = { chunkSize: 65536, headerLength: 100, segments: [{ partNumber: 0, plainSize: 50, salt: '' }] };
+    const version = { size: 50, encryption, copies: [{ backend: 'b1', storageKey: 'k', size: 166 }] } as unknown as ObjectVersion;
+    const opened = await new ObjectReader(backends, quiet).open(version, undefined, undefined, undefined, 1024);
+    expect(opened.result.bytes?.length).toBe(100);
+  });
 });
