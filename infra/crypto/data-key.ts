@@ -20,16 +20,24 @@ export class DataKey {
   #segmentKeys: Map<string, SegmentKey> | undefined;
   /** Kept segment keys by recorded segment object; an entry goes with its segment or with this key. */
   #bySegment: WeakMap<object, SegmentKey> | undefined;
+  #wrappedKey: Buffer | undefined;
 
   /**
    * `headerLength` is the header length of the stored segments. A key made for writing has the
    * header length of its own wrap; one opened for reading has the recorded length (a re-wrap may
    * have changed the wrap's length, not the stored bytes).
    */
-  constructor(secret: Buffer, readonly chunkSize: number, readonly headerLength: number, readonly key: EncryptionKeyFacts) {
+  constructor(secret: Buffer, readonly chunkSize: number, readonly headerLength: number, readonly key: EncryptionKeyFacts, wrappedKey?: Buffer) {
     if (secret.length !== KEY_BYTES) throw new RangeError('a data key is 32 bytes');
     if (!isFormatChunkSize(chunkSize)) throw new RangeError(`chunk size ${chunkSize} is not a power of two from 16 bytes to 1 MiB`);
     this.#secret = Buffer.from(secret);
+    this.#wrappedKey = wrappedKey;
+  }
+
+  /** `key.wrappedKey` as bytes, as segment headers hold it: given by a new key's wrap, decoded on first use otherwise. Not to be changed. */
+  get wrappedKeyBytes(): Buffer {
+    this.#wrappedKey ??= Buffer.from(this.key.wrappedKey, 'base64');
+    return this.#wrappedKey;
   }
 
   /**
@@ -83,8 +91,8 @@ export class DataKey {
 /** A new data key for a new object version (or a new multipart upload), wrapped by the primary key. */
 export async function createDataKey(keyring: Keyring, chunkSize: number): Promise<DataKey> {
   const secret = pooledRandomBytes(KEY_BYTES);
-  const key = await keyring.wrap(secret);
-  return new DataKey(secret, chunkSize, headerLengthFor(Buffer.byteLength(key.wrappedKey, 'base64')), key);
+  const { facts, wrapped } = await keyring.wrapWithBytes(secret);
+  return new DataKey(secret, chunkSize, headerLengthFor(wrapped.length), facts, wrapped);
 }
 
 /** The data key of a recorded envelope (or of an upload's recorded key facts). */

@@ -33,7 +33,7 @@ export class SegmentSealer {
 
   /** `salt` is random unless a known-answer test fixes it. */
   constructor(dataKey: DataKey, partNumber: number, salt: Buffer = pooledRandomBytes(SEGMENT_SALT_BYTES)) {
-    const wrappedKey = Buffer.from(dataKey.key.wrappedKey, 'base64');
+    const wrappedKey = dataKey.wrappedKeyBytes;
     if (headerLengthFor(wrappedKey.length) !== dataKey.headerLength) {
       // Every segment of a version must have the same header length; encrypt all parts of an upload with its original wrap.
       throw new RangeError('this data key was re-wrapped since its segments were written; encrypt new segments with the wrap recorded when the data key was made');

@@ -62,8 +62,14 @@ export class Keyring implements KeyringView {
 
   /** Wraps a data key with the primary key. */
   async wrap(dataKey: Buffer): Promise<EncryptionKeyFacts> {
+    return (await this.wrapWithBytes(dataKey)).facts;
+  }
+
+  /** The same, with the wrapped bytes as well (a new data key's segment headers hold them: no decode of the base64). */
+  async wrapWithBytes(dataKey: Buffer): Promise<{ readonly facts: EncryptionKeyFacts; readonly wrapped: Buffer }> {
     const wrapped = await this.#primary.wrap(dataKey);
-    return { keyId: this.#primary.keyId, keyAlias: this.primaryAlias, wrapScheme: this.#primary.scheme, wrappedKey: wrapped.toString('base64') };
+    const facts = { keyId: this.#primary.keyId, keyAlias: this.primaryAlias, wrapScheme: this.#primary.scheme, wrappedKey: wrapped.toString('base64') };
+    return { facts, wrapped };
   }
 
   /** Unwraps with the key the id names, whichever position it has in the config. */
