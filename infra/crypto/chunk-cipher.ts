@@ -11,7 +11,6 @@
  * final chunk else 0): a chunk moved to another index, duplicated, or presented as final when it
  * was not (truncation at a chunk boundary) fails authentication.
  */
-import * as crypto from 'node:crypto';
 import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
 import { CHUNK_TAG_BYTES, FORMAT_VERSION } from '../../domain/encryption/layout.js';
 
@@ -33,50 +32,8 @@ export function deriveSegmentKey(dataKey: Buffer, chunkSize: number, partNumber:
   info.writeUInt32BE(partNumber, KEY_LABEL.length + 5);
   // HKDF-SHA256 (RFC 5869) for one 32-byte block, as two HMACs: the same bytes as hkdfSync, at
   // about half its cost (hkdfSync makes KeyObjects of its inputs on every call).
-  if (oneShotHash !== undefined && salt.length <= HMAC_BLOCK) {
-    const prk = hmacByHashes(oneShotHash, salt, dataKey);
-    const key = hmacByHashes(oneShotHash, prk, info, EXPAND_COUNTER);
-    prk.fill(0);
-    return key;
-  }
   const prk = createHmac('sha256', salt).update(dataKey).digest();
   return createHmac('sha256', prk).update(info).update(EXPAND_COUNTER).digest();
-}
-
-/** Node's one-shot hash (20.12 and later; undefined on 20.10–20.11, which derive with createHmac). */
-const oneShotHash: typeof crypto.hash | undefined = (crypto as { hash?: typeof crypto.hash }).hash;
-
-const HMAC_BLOCK = 64;
-const SHA256_BYTES = 32;
-/**
- * The input of one hash of an HMAC: the padded key block, then the message (or the inner hash).
- * Zeroed after each HMAC, since the padded key is the key.
- */
-const hmacInput = Buffer.alloc(HMAC_BLOCK * 2);
-
-/** The key XOR `pad`, zero-extended to a block, as the first block of `hmacInput`. */
-function padKeyBlock(key: Buffer, pad: number): void {
-  for (let i = 0; i < key.length; i += 1) hmacInput[i] = (key[i] as number) ^ pad;
-  hmacInput.fill(pad, key.length, HMAC_BLOCK);
-}
-
-/**
- * HMAC-SHA256 (RFC 2104) of `message` (at most one block, in pieces) under `key` (at most one
- * block, as a 16-byte salt and a PRK are) by two one-shot hashes. createHmac made an Hmac object each
- * (a wrapped native object, its digest fetched by name): the two of a PUT's key derivation cost
- * ~12 us of the encrypted gateway's main thread per 4 KiB PUT under perf.
- */
-function hmacByHashes(hash: typeof crypto.hash, key: Buffer, ...message: Buffer[]): Buffer {
-  padKeyBlock(key, 0x36);
-  let end = HMAC_BLOCK;
-  for (const piece of message) end += piece.copy(hmacInput, end);
-  const inner = hash('sha256', hmacInput.subarray(0, end), 'buffer');
-  padKeyBlock(key, 0x5c);
-  inner.copy(hmacInput, HMAC_BLOCK);
-  inner.fill(0);
-  const mac = hash('sha256', hmacInput.subarray(0, HMAC_BLOCK + SHA256_BYTES), 'buffer');
-  hmacInput.fill(0);
-  return mac;
 }
 
 /**
