@@ -13,7 +13,8 @@ import { createMigratedDatabase, type MigratedDatabase } from '../support/store.
 /**
  * Group commit: appends issued while another is committing go together in one transaction, and
  * each still gets its own outcome. The first call of a burst starts committing at once, the rest
- * wait for it and form one group, so grouping is deterministic (no timing involved).
+ * wait for it and form one group, which waits a few event-loop turns to fill; so grouping is
+ * deterministic (turns, no timing involved).
  */
 describe('group commit of concurrent appends', () => {
   let db: MigratedDatabase;
@@ -40,6 +41,18 @@ describe('group commit of concurrent appends', () => {
     expect(new Set(txs.slice(1)).size).toBe(1);
     expect(txs[1]).not.toBe(txs[0]);
     for (const s of streams) expect((await store.readStream(s)).revision).toBe(0n);
+  });
+
+  it('after a commit, the next group waits a few event-loop turns to fill: an append two turns later joins it', async () => {
+    const [first, second, third] = Array.from({ length: 3 }, () => `cleanup-${randomUUID()}`) as [string, string, string];
+    const nextTurn = (): Promise<void> => new Promise((done) => setImmediate(done));
+    await store.appendToStreams([marker(first)]);
+    const early = store.appendToStreams([marker(second)]);
+    await nextTurn();
+    await nextTurn();
+    const late = store.appendToStreams([marker(third)]);
+    const [a, b] = await Promise.allSettled([early, late]);
+    expect(txOf(a!)).toBe(txOf(b!));
   });
 
   it('a refused expected revision fails only its own append; the others of the group commit', async () => {
