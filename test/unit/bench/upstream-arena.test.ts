@@ -20,6 +20,13 @@ describe('bench upstream: the arena for stored bodies', () => {
     expect([again.buffer, again.byteOffset]).toEqual([a.buffer, a.byteOffset]);
   });
 
+  it('starts zeroed, across more than one read of /dev/zero', () => {
+    const size = (16 << 20) + 3;
+    const all = new BodyArena(size).take(size) as Buffer;
+    expect(all.length).toBe(size);
+    expect(all.equals(Buffer.alloc(size))).toBe(true);
+  });
+
   describe('a server with a 3 MiB arena', () => {
     let server: Server;
     let origin: string;
