@@ -21,7 +21,9 @@ import { encodePosition } from './positions.js';
  * cost of a statement (~320 µs of PostgreSQL CPU) is that of ~9 appends in a group (~36 µs each),
  * and under a steady load the group taken at once after a commit was often one or two
  * appends, the next writers' backend answers arriving a turn or two later (4 KiB PUTs, 16 clients:
- * 24 % of the statements were lone appends, 6.0 appends per statement; now 12 % and 7.3).
+ * 24 % of the statements were lone appends, 6.0 appends per statement; 12 % and 7.3 waiting four
+ * turns). Two turns keep that PUT throughput; four cost a drain, whose moves append one after
+ * another in a busy process where a turn is long, about a tenth of its objects per second.
  *
  * Tracing: each append has its own `PostgreSQL append` span in its own request's trace, from
  * queueing to outcome; the statements run outside any request's context, since whichever request
@@ -37,7 +39,7 @@ const maxGroupSize = 64;
  * An append made while nothing commits still goes at once.
  */
 const groupFill = 8;
-const fillTurns = 4;
+const fillTurns = 2;
 /** Error codes `s3o_append` raises on purpose: the outcome of that append, never retried alone. */
 const isAppendVerdict = (code: string): boolean => code.startsWith('S3O') || code.startsWith('S3Q');
 
