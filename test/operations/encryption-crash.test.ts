@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import pg from 'pg';
+import type pg from 'pg';
+import { createPool } from '../../infra/db/pool.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { startOrchestratorProcess, type OrchestratorProcess } from '../support/orchestrator-process.js';
@@ -53,7 +54,7 @@ describe('encryption jobs survive SIGKILL of the orchestrator', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    pool = createPool({ connectionString: db.url, max: 2 });
     s3rvers = [await startS3rver(), await startS3rver()];
   });
   afterAll(async () => {

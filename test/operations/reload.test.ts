@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import pg from 'pg';
+import type pg from 'pg';
+import { createPool } from '../../infra/db/pool.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startS3rver, type S3rverInstance } from '../support/s3rver.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
@@ -81,7 +82,7 @@ describe('configuration procedures of the operations manual (real process, SIGHU
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    pool = createPool({ connectionString: db.url, max: 2 });
     s3rvers = [await startS3rver(), await startS3rver()];
   });
   afterAll(async () => {

@@ -3,7 +3,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import pg from 'pg';
+import type pg from 'pg';
+import { createPool } from '../../infra/db/pool.js';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -70,7 +71,7 @@ describe('the dashboard in headless Chromium, against an orchestrator process', 
     }
     await mkdir(artifacts, { recursive: true });
     db = await createTestDatabase();
-    pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    pool = createPool({ connectionString: db.url, max: 2 });
     s3rvers = [await startS3rver(), await startS3rver()];
     gate = await startGatedProxy((s3rvers[1] as S3rverInstance).endpoint);
     proc = await startOrchestratorProcess((port) => render(port, db, (s3rvers[0] as S3rverInstance).endpoint, gate.endpoint));
