@@ -275,6 +275,8 @@ export interface TransferResult {
   latency: LatencySummary;
   /** CPU time of the process that answered, per 10^9 bytes moved (null if unreadable). */
   serverCpuMsPerGB: number | null;
+  /** CPU time of the load generator (this process) per 10^9 bytes moved: it shares the machine with the target. */
+  clientCpuMsPerGB: number | null;
 }
 
 async function drainVerifying(body: Readable, size: number): Promise<string | undefined> {
@@ -310,12 +312,14 @@ export class TransferRecorder {
   seconds = 0;
   /** NaN once a reading failed. */
   serverCpuSeconds = 0;
+  clientCpuSeconds = 0;
 
   result(): TransferResult {
     return {
       transfers: this.transfers, errors: this.failures.count, errorSamples: this.failures.samples, bytes: this.bytes,
       seconds: this.seconds, mbPerSec: this.bytes / this.seconds / 1e6, latency: summarize(this.histogram),
       serverCpuMsPerGB: perUnit(this.serverCpuSeconds * 1e3, this.bytes / 1e9),
+      clientCpuMsPerGB: perUnit(this.clientCpuSeconds * 1e3, this.bytes / 1e9),
     };
   }
 }
@@ -331,14 +335,16 @@ export async function runTransfers(
       if (failure !== undefined) recorder.failures.note(`warm-up: ${failure}`);
     }
     for (const t of timed) {
-      const [[failure, ns], cpu] = await serverCpu(target.pid, async () => {
-        const t0 = process.hrtime.bigint();
+      const [[failure, ns, clientCpu], cpu] = await serverCpu(target.pid, async () => {
+        const [t0, cpu0] = [process.hrtime.bigint(), process.cpuUsage()];
         const outcome = await transfer(pool, t).catch(describe);
-        return [outcome, Number(process.hrtime.bigint() - t0)] as const;
+        const { user, system } = process.cpuUsage(cpu0);
+        return [outcome, Number(process.hrtime.bigint() - t0), (user + system) / 1e6] as const;
       });
       recorder.histogram.record(ns);
       recorder.seconds += ns / 1e9;
       recorder.serverCpuSeconds += cpu;
+      recorder.clientCpuSeconds += clientCpu;
       recorder.transfers++;
       if (failure === undefined) recorder.bytes += t.size;
       else recorder.failures.note(failure);

@@ -212,7 +212,7 @@ export function progressLine(title: string, target: TargetName, outcome: Outcome
   const h = outcome.headline;
   const latency = h.p50Ms === null ? '' : `, p50 ${fmt(h.p50Ms, 2)} ms, p99 ${fmt(h.p99Ms, 2)} ms`;
   const errors = h.errors > 0 ? `, ${h.errors} ERRORS: ${h.errorSamples[0] ?? ''}` : '';
-  return `  ${title} · ${target}: ${figure(h)}${latency}${errors}${warmupNote(outcome.measurement)}`;
+  return `  ${title} · ${target}: ${figure(h)}${latency}${errors}${warmupNote(outcome.measurement)}${clientNote(outcome.measurement)}`;
 }
 
 /** How long a small-object run warmed up and what its server's CPU per request did meanwhile and round by round. */
@@ -221,6 +221,12 @@ function warmupNote(m: Measurement): string {
   const us = (xs: readonly (number | null)[]): string => xs.map((x) => (x === null ? '?' : x.toFixed(0))).join('/');
   const windows = m.load.warmupWindowsCpuUs.length === 0 ? '' : `, then second by second ${us(m.load.warmupWindowsCpuUs)} µs/req`;
   return ` (warm-up ${fmt(m.load.warmupSeconds, 1)} s in all${windows}; rounds ${us(m.load.rounds.map((r) => r.serverCpuUsPerRequest))} µs/req)`;
+}
+
+/** The load generator's own CPU per GB of a large transfer (it competes with the target for the cores). */
+function clientNote(m: Measurement): string {
+  if (m.kind !== 'transfer' || m.transfer.clientCpuMsPerGB === null) return '';
+  return ` (client CPU ${fmt(m.transfer.clientCpuMsPerGB)} ms/GB)`;
 }
 
 export function formatReport(report: BenchReport): string {
