@@ -1,7 +1,7 @@
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
-import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
-import { PatternMatcher, patternStream } from './pattern.js';
+import { LargeGetClient } from './large-get.js';
+import { patternStream } from './pattern.js';
 import { cpuSeconds } from './procfs.js';
 import type { SignedRequest } from './signing.js';
 
@@ -279,28 +279,38 @@ export interface TransferResult {
   clientCpuMsPerGB: number | null;
 }
 
-async function drainVerifying(body: Readable, size: number): Promise<string | undefined> {
-  const matcher = new PatternMatcher();
-  let received = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    received += chunk.length;
-    matcher.update(chunk);
-  }
-  if (received !== size) return `short body: ${received} of ${size} bytes`;
-  if (!matcher.matchesSoFar) return `wrong bytes from offset ${matcher.matchedPrefix}`;
-  return undefined;
-}
+/**
+ * The connections of one target's large transfers: undici for the PUTs (their bodies are views of
+ * the pattern block), large-get.ts for the GETs, whose reads through undici cost this process
+ * about as much CPU as the target's own work.
+ */
+class TransferClients {
+  readonly #origin: string;
+  #pool: Pool | undefined;
+  #getter: LargeGetClient | undefined;
 
-/** One large PUT or GET; resolves to a failure description or undefined. */
-export async function transfer(pool: Pool, t: Transfer): Promise<string | undefined> {
-  const { method, path, headers } = t.request;
-  const res = await pool.request({ method, path, headers, body: method === 'PUT' ? patternStream(t.size) : undefined });
-  if (res.statusCode >= 300) return `HTTP ${res.statusCode} ${await res.body.text()}`;
-  if (method !== 'GET') {
+  constructor(origin: string) {
+    this.#origin = origin;
+  }
+
+  /** One large PUT or GET; resolves to a failure description or undefined. */
+  async transfer(t: Transfer): Promise<string | undefined> {
+    const { method, path, headers } = t.request;
+    if (method === 'GET') {
+      this.#getter ??= new LargeGetClient(this.#origin);
+      return this.#getter.get(t.request, t.size);
+    }
+    this.#pool ??= new Pool(this.#origin, { connections: 1, pipelining: 1, headersTimeout: 0, bodyTimeout: 0 });
+    const res = await this.#pool.request({ method, path, headers, body: method === 'PUT' ? patternStream(t.size) : undefined });
+    if (res.statusCode >= 300) return `HTTP ${res.statusCode} ${await res.body.text()}`;
     await res.body.dump();
     return undefined;
   }
-  return drainVerifying(res.body, t.size);
+
+  async close(): Promise<void> {
+    this.#getter?.close();
+    await this.#pool?.close();
+  }
 }
 
 /** Collects one target's large transfers across rounds. */
@@ -328,16 +338,16 @@ export class TransferRecorder {
 export async function runTransfers(
   target: { origin: string; pid: number }, warmup: readonly Transfer[], timed: readonly Transfer[], recorder: TransferRecorder,
 ): Promise<void> {
-  const pool = new Pool(target.origin, { connections: 1, pipelining: 1, headersTimeout: 0, bodyTimeout: 0 });
+  const clients = new TransferClients(target.origin);
   try {
     for (const t of warmup) {
-      const failure = await transfer(pool, t).catch(describe);
+      const failure = await clients.transfer(t).catch(describe);
       if (failure !== undefined) recorder.failures.note(`warm-up: ${failure}`);
     }
     for (const t of timed) {
       const [[failure, ns, clientCpu], cpu] = await serverCpu(target.pid, async () => {
         const [t0, cpu0] = [process.hrtime.bigint(), process.cpuUsage()];
-        const outcome = await transfer(pool, t).catch(describe);
+        const outcome = await clients.transfer(t).catch(describe);
         const { user, system } = process.cpuUsage(cpu0);
         return [outcome, Number(process.hrtime.bigint() - t0), (user + system) / 1e6] as const;
       });
@@ -350,6 +360,6 @@ export async function runTransfers(
       else recorder.failures.note(failure);
     }
   } finally {
-    await pool.close();
+    await clients.close();
   }
 }
