@@ -70,11 +70,27 @@ export function keepTail(stream: NodeJS.ReadableStream | null, maxChars = 8192):
   return () => tail;
 }
 
+/**
+ * glibc returns the free top of its heap to the kernel once it exceeds a threshold that it raises
+ * only after freeing a large mmapped chunk, which some processes happen to do and some do not.
+ * Where it stays low, every chunk a large transfer frees is given back and the next one is faulted
+ * in again: the pass-through proxy's 64 MiB rows ran at 1.0-1.7 s of CPU per GB in some runs and
+ * 2.5-5.3 (page faults in node's HTTP parser copying each body chunk) in others, depending on what
+ * it had done before. One fixed threshold for every server the bench starts takes that history
+ * out of the figures. GLIBC_TUNABLES set by the caller wins.
+ */
+export const SERVER_MALLOC_TUNABLES = 'glibc.malloc.trim_threshold=1073741824';
+
+/** The environment of every benchmark server process. */
+export function serverEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...env, GLIBC_TUNABLES: env.GLIBC_TUNABLES ?? SERVER_MALLOC_TUNABLES };
+}
+
 /** Forks `modulePath` and waits for it to report the port it listens on; `execArgv`: node options for it alone. */
 export async function forkServer(
   name: string, modulePath: string, args: string[] = [], timeoutMs = 15_000, execArgv: string[] = [],
 ): Promise<ChildServer> {
-  const child = fork(modulePath, args, { execArgv, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+  const child = fork(modulePath, args, { execArgv, env: serverEnv(), stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
   trackChild(child);
   const stderrTail = keepTail(child.stderr);
   const port = await new Promise<number>((done, fail) => {

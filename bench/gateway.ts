@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { request } from 'undici';
-import { keepTail, stopChild, trackChild, waitForExit, type ChildServer } from './child.js';
+import { keepTail, serverEnv, stopChild, trackChild, waitForExit, type ChildServer } from './child.js';
 import { postmasterOf, processTreeCpuSeconds } from './procfs.js';
 import { BENCH_BUCKET, BENCH_CREDENTIALS } from './signing.js';
 import { postgresAnswers } from '../infra/db/postgres-answers.js';
@@ -192,7 +192,7 @@ export async function startGateway(
 
     // S3O_BENCH_GATEWAY_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the gateway alone.
     const nodeArgs = (process.env.S3O_BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
-    const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve', '--config', configFile], { env: serverEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     trackChild(child);
     cleanups.push(() => stopChild(child, 15_000));
     const stdoutTail = keepTail(child.stdout);
