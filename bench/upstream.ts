@@ -118,18 +118,17 @@ class BlockStore {
 }
 
 /**
- * `bytes` zeroed twice: by reading /dev/zero into them, then by a fill. On this benchmark's VM the
- * first access to a page from the kernel, and the first from user space, each cost ~5 us however
- * the page was touched before (a socket sending 1 GiB of memory only a fill had touched: 1,579 ms
- * of CPU, 239 once the kernel had written it; a copy into 512 MiB only the kernel had touched:
- * 682 ms, 25 once user space had). Touched by a fill alone, every page of the arena paid that when
- * the GET rows first sent it, in the timed transfers: this process spent 1.4-1.7 s per GB serving
- * the encrypted gateway's 64 MiB GETs (1.38 of it copying into the socket) against 0.2 for the
- * plain gateway's, whose bodies leave from the one pattern block. Touched by the kernel alone, the
- * PUT rows' copies into it paid instead. Just a fill where /dev/zero cannot be read.
+ * `memory` zeroed twice, in place: by reading /dev/zero into it, then by a fill. On this
+ * benchmark's VM the first access to a page from the kernel, and the first from user space, each
+ * cost ~5 us however the page was touched before (a socket sending 1 GiB of memory only a fill had
+ * touched: 1,579 ms of CPU, 239 once the kernel had written it; a copy into 512 MiB only the kernel
+ * had touched: 682 ms, 25 once user space had). Touched by a fill alone, every page of the arena
+ * paid that when the GET rows first sent it, in the timed transfers: this process spent 1.4-1.7 s
+ * per GB serving the encrypted gateway's 64 MiB GETs (1.38 of it copying into the socket) against
+ * 0.2 for the plain gateway's, whose bodies leave from the one pattern block. Touched by the kernel
+ * alone, the PUT rows' copies into it paid instead. Just a fill where /dev/zero cannot be read.
  */
-function zeroedBothWays(bytes: number): Buffer {
-  const memory = Buffer.allocUnsafeSlow(bytes);
+function zeroBothWays(memory: Buffer): Buffer {
   let fd;
   try {
     fd = openSync('/dev/zero', 'r');
@@ -137,7 +136,7 @@ function zeroedBothWays(bytes: number): Buffer {
     return memory.fill(0);
   }
   try {
-    for (let at = 0; at < bytes;) at += readSync(fd, memory, at, Math.min(ZEROED_PER_READ, bytes - at), null);
+    for (let at = 0; at < memory.length;) at += readSync(fd, memory, at, Math.min(ZEROED_PER_READ, memory.length - at), null);
   } finally {
     closeSync(fd);
   }
@@ -160,7 +159,7 @@ export class BodyArena {
   #used = 0;
 
   constructor(bytes: number) {
-    this.#memory = zeroedBothWays(bytes);
+    this.#memory = zeroBothWays(Buffer.allocUnsafeSlow(bytes));
   }
 
   /** `n` bytes of the arena, or undefined once it is full. */
@@ -170,9 +169,17 @@ export class BodyArena {
     return this.#memory.subarray(this.#used - n, this.#used);
   }
 
-  /** Hands the whole arena out again: only once no stored object refers to it, nor a response in flight. */
+  /**
+   * Hands the whole arena out again, zeroed both ways once more: only once no stored object refers
+   * to it, nor a response in flight. This VM takes back pages nobody touched for about a minute
+   * (kdamond pages out cold physical memory), and the arena sits unused through the 4 KiB rows
+   * (~90 s of a full run): the encrypted 64 MiB PUT row that followed paid every first touch again
+   * in its timed copies (a copy into 512 MiB left alone 75 s: 198 ms, 37 before, 29 after). The
+   * pattern bodies of every other target never enter the arena, so only that row paid it.
+   */
   reset(): void {
     this.#used = 0;
+    zeroBothWays(this.#memory);
   }
 }
 

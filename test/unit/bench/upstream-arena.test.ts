@@ -27,6 +27,14 @@ describe('bench upstream: the arena for stored bodies', () => {
     expect(all.equals(Buffer.alloc(size))).toBe(true);
   });
 
+  it('is written over again by a reset (touched both ways once more), across more than one read of /dev/zero', () => {
+    const size = (16 << 20) + 3;
+    const arena = new BodyArena(size);
+    (arena.take(size) as Buffer).fill(0xa5);
+    arena.reset();
+    expect((arena.take(size) as Buffer).equals(Buffer.alloc(size))).toBe(true);
+  });
+
   describe('a server with a 3 MiB arena', () => {
     let server: Server;
     let origin: string;
