@@ -55,7 +55,7 @@ export class Reclaimer {
   }
 
   async reclaim(items: readonly OrphanItem[], cause: Cause): Promise<void> {
-    await Promise.all(items.map((item) => this.limited(() => this.reclaimOne(item, cause))));
+    await Promise.all(items.map((item) => this.reclaimOne(item, cause)));
   }
 
   /** Whether deletes started here are still running (their outcome not yet recorded). */
@@ -71,16 +71,20 @@ export class Reclaimer {
     const backend = this.backends.get(item.backend);
     if (!backend) return;
     try {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await backend.client.deleteObject(item.storageKey);
-          break;
-        } catch (err) {
-          const delay = retryDelaysMs[attempt];
-          if (delay === undefined || !retryable(err)) throw err;
-          await sleep(delay);
+      // Only the delete holds a slot: the closing append waits for a commit, not for the backend,
+      // and holding the slot through it bounded deletes to 16 per commit (a drain's reclaims fell behind its moves).
+      await this.limited(async () => {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await backend.client.deleteObject(item.storageKey);
+            return;
+          } catch (err) {
+            const delay = retryDelaysMs[attempt];
+            if (delay === undefined || !retryable(err)) throw err;
+            await sleep(delay);
+          }
         }
-      }
+      });
       await this.closings.record({
         streamId: cleanupStreamId(item.cleanupId),
         events: [this.events.event('CleanupSucceeded', { attempt: 1, backend: item.backend, size: item.size }, cause, { id: closingEventId(item.cleanupId) })],
