@@ -3,7 +3,8 @@ import type pg from 'pg';
 import { decideBackend } from '../../domain/backends/backend-decider.js';
 import { backendStreamId } from '../../domain/backends/backend-state.js';
 import type { EventStore } from '../../domain/eventstore/port.js';
-import { copyKey, versionOfCopyKey } from '../../domain/jobs/job-state.js';
+import { copyKey, versionKey, versionOfCopyKey } from '../../domain/jobs/job-state.js';
+import type { ObjectState } from '../../domain/objects/object-state.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
 import { backendHoldings, copiesOnBackend } from '../../projections/read/job-reads.js';
 import { loadObject } from '../../projections/read/object-reads.js';
@@ -13,8 +14,9 @@ import { handleCommand } from '../../services/commands/handle-command.js';
 import type { EventFactory } from '../../services/event-factory.js';
 import type { Reclaimer } from '../../services/cleanup/reclaimer.js';
 import type { MultipartService } from '../../services/multipart/multipart-service.js';
+import { JobOwnershipLostError } from '../../services/moves/job-recorder.js';
 import type { CopyToMove, Mover } from '../../services/moves/mover.js';
-import { jobBackend, pipelineConcurrently, type JobDriver } from './job-driver.js';
+import { jobBackend, pipelinePages, type JobDriver } from './job-driver.js';
 import type { JobStreamWriter } from './job-stream-writer.js';
 
 export interface DrainSettings {
@@ -28,18 +30,13 @@ export interface DrainSettings {
  */
 const stageDepth = 2;
 
-export interface DrainObserver {
-  /** After each batch of copies the drain worked on. */
-  batchDone?(batch: { jobId: string; copies: number }): void;
-}
-
 /**
  * The drain process manager. It resumes from the job's state (its last checkpoint and the
  * events after it): moves in flight when the previous owner died are finished or cleaned up
- * first, then copies leave the backend in bounded batches (smallest first) until none, no
- * pending cleanup and no multipart upload remain; then the backend is recorded as drained.
- * Between batches it reads only what others appended to the job (a cancel stops it at once;
- * moved copies stay moved), so a batch costs the same however long the drain has run.
+ * first, then copies leave the backend page by page (smallest first) until none, no pending
+ * cleanup and no multipart upload remain; then the backend is recorded as drained. Before a
+ * page read with no move in flight it reads only what others appended to the job (a cancel
+ * stops it; moved copies stay moved), so a page costs the same however long the drain has run.
  */
 export class DrainDriver implements JobDriver {
   readonly kind = 'drain' as const;
@@ -55,70 +52,108 @@ export class DrainDriver implements JobDriver {
     /** This process's deletes of the moved copies' sources, awaited instead of polled at the end. */
     private readonly reclaims: Pick<Reclaimer, 'busy' | 'drain'>,
     private readonly logger: Logger,
-    private readonly observer: DrainObserver = {},
   ) {}
 
   async run(job: JobStreamWriter, signal: AbortSignal): Promise<void> {
     const backend = jobBackend(job);
     await this.resumeInFlight(job);
     while (!signal.aborted) {
-      const state = await job.catchUp();
-      if (state.status !== 'running') return;
-      for (const upload of await uploadsOnBackend(this.pool, backend)) await this.multipart.abort(upload, 'drain', job.cause);
-
-      const now = this.events.now().getTime();
-      const waiting = [...state.failures].filter(([, f]) => Date.parse(f.retryAt) > now).map(([k]) => versionOfCopyKey(k));
-      const { batchSize, concurrency } = this.settings();
-      const batch = await copiesOnBackend(this.pool, backend, batchSize, waiting);
-      if (batch.length === 0) {
-        const held = await backendHoldings(this.pool, backend);
-        if (held.objects === 0 && held.pendingCleanup === 0 && held.exhaustedCleanup === 0 && held.uploads === 0) {
-          await this.complete(job, backend);
-          return;
-        }
-        if (held.pendingCleanup > 0 && this.reclaims.busy) {
-          await this.reclaims.drain();
-          continue;
-        }
-        if (held.pendingCleanup > 0) this.kickCleanup();
-        await sleep(1000, undefined, { signal }).catch(() => undefined);
+      let listed: number | 'stopped';
+      try {
+        listed = await this.moveCopies(job, backend, signal);
+      } catch (err) {
+        // A step refused because the job was cancelled meanwhile: the drain stops here, as it would have between pages.
+        if (!(err instanceof JobOwnershipLostError) || (await job.catchUp()).status === 'running') throw err;
+        return;
+      }
+      if (listed === 'stopped') return;
+      if (listed > 0) continue;
+      const held = await backendHoldings(this.pool, backend);
+      if (held.objects === 0 && held.pendingCleanup === 0 && held.exhaustedCleanup === 0 && held.uploads === 0) {
+        await this.complete(job, backend);
+        return;
+      }
+      if (held.pendingCleanup > 0 && this.reclaims.busy) {
+        await this.reclaims.drain();
         continue;
       }
-      await this.moveBatch(job, batch.map((c) => ({ ...c, from: backend })), concurrency, signal);
-      this.observer.batchDone?.({ jobId: job.jobId, copies: batch.length });
+      if (held.pendingCleanup > 0) this.kickCleanup();
+      await sleep(1000, undefined, { signal }).catch(() => undefined);
     }
   }
 
   /**
+   * Moves the copies on the backend, page after page, until a page finds none (answering how
+   * many were listed) or the job no longer runs ('stopped'). A page is read once every copy in
+   * hand has been taken to be started, leaving out those still moving (and those waiting for
+   * a retry): the next copies start while the last ones of the page copy and commit, instead of
+   * the drain emptying its pipeline every page.
+   *
    * Moves are started (object read, target reserved) by up to `stageDepth` x `concurrency` at
    * once ahead of the ones copying, and a copied move's commit goes on while the next copy runs
-   * (at most `stageDepth` x `concurrency` commits waiting): the job's steps commit together in fewer, larger appends, and neither a
-   * copy nor the next one waits for a commit of its own. `concurrency` copies run at once. Every
-   * commit has settled when this returns, so the next batch never reads a copy still moving.
+   * (at most `stageDepth` x `concurrency` commits waiting): the job's steps commit together in
+   * fewer, larger appends, and neither a copy nor the next one waits for a commit of its own.
+   * `concurrency` copies run at once. Every commit has settled when this returns.
    */
-  private async moveBatch(job: JobStreamWriter, batch: readonly CopyToMove[], concurrency: number, signal: AbortSignal): Promise<void> {
+  private async moveCopies(job: JobStreamWriter, backend: string, signal: AbortSignal): Promise<number | 'stopped'> {
     const committing = new Set<Promise<void>>();
     const failures: unknown[] = [];
+    // Copies listed whose moves have not settled: a page read meanwhile must not list them again.
+    const moving = new Set<string>();
+    const settled = (c: CopyToMove): void => {
+      moving.delete(versionKey(c.bucket, c.key, c.writeId));
+    };
+    let listed = 0;
+    let stopped = false;
+    const { batchSize, concurrency } = this.settings();
+    const next = async (): Promise<{ copy: CopyToMove; state: Promise<ObjectState> }[]> => {
+      if (signal.aborted || failures.length > 0) return [];
+      // Caught up only with no move in flight (it waits for the job's appends in hand): meanwhile an
+      // append by another writer (a cancel) fails the next step, whose error says so (see run).
+      const state = moving.size === 0 ? await job.catchUp() : job.state;
+      if (state.status !== 'running') {
+        stopped = true;
+        return [];
+      }
+      for (const upload of await uploadsOnBackend(this.pool, backend)) await this.multipart.abort(upload, 'drain', job.cause);
+      const now = this.events.now().getTime();
+      const waiting = [...state.failures].filter(([, f]) => Date.parse(f.retryAt) > now).map(([k]) => versionOfCopyKey(k));
+      const page = await copiesOnBackend(this.pool, backend, batchSize, [...waiting, ...moving]);
+      for (const c of page) moving.add(versionKey(c.bucket, c.key, c.writeId));
+      listed += page.length;
+      const copies = page.map((c) => ({ ...c, from: backend }));
+      const states = this.mover.readObjects(copies);
+      return copies.map((c, i) => ({ copy: c, state: states[i] as Promise<ObjectState> }));
+    };
     try {
-      await pipelineConcurrently(batch, stageDepth * concurrency, concurrency, async (c) => {
+      await pipelinePages(next, stageDepth * concurrency, concurrency, async ({ copy: c, state }) => {
         if (signal.aborted || failures.length > 0) return undefined;
         const failure = job.state.failures.get(copyKey(c.bucket, c.key, c.writeId, c.from));
-        const started = await this.mover.start(job, c, job.cause, { attempt: failure?.attempts ?? 0 });
-        return started.kind === 'started' ? started : undefined;
+        const started = await this.mover.start(job, c, job.cause, { attempt: failure?.attempts ?? 0, state });
+        if (started.kind === 'started') return started;
+        settled(c);
+        return undefined;
       }, async (started) => {
         if (failures.length > 0) throw failures[0];
         const copied = await this.mover.copy(job, started);
-        if (copied.kind !== 'copied') return;
+        if (copied.kind !== 'copied') {
+          settled(started.copy);
+          return;
+        }
         while (committing.size >= stageDepth * concurrency) await Promise.race(committing);
         const commit: Promise<void> = this.mover.complete(job, copied).then(() => undefined, (err: unknown) => {
           failures.push(err);
-        }).finally(() => committing.delete(commit));
+        }).finally(() => {
+          committing.delete(commit);
+          settled(copied.copy);
+        });
         committing.add(commit);
       });
     } finally {
       await Promise.all(committing);
     }
     if (failures.length > 0) throw failures[0];
+    return stopped ? 'stopped' : listed;
   }
 
   /** Moves a crashed owner started: finish them (each on a new target: that owner may still write its old one) and clean up what they left. */

@@ -57,39 +57,108 @@ export async function forEachConcurrently<T>(items: readonly T[], concurrency: n
  * After a failure in either step no new step is started, and the first error is thrown once
  * every step in hand has settled.
  */
-export async function pipelineConcurrently<T, U>(
+export function pipelineConcurrently<T, U>(
   items: readonly T[], ahead: number, concurrency: number, first: (item: T) => Promise<U | undefined>, then: (result: U) => Promise<void>,
 ): Promise<void> {
-  let failed = false;
-  const results = items.map(() => {
-    let settle: { resolve(u: U | undefined): void; reject(err: unknown): void } | undefined;
-    const promise = new Promise<U | undefined>((resolve, reject) => { settle = { resolve, reject }; });
-    // Observed here too: a later result nobody awaits after a failure must not go unhandled.
-    promise.catch(() => undefined);
-    return { promise, settle: settle as NonNullable<typeof settle> };
-  });
-  const stop = (err: unknown): never => {
-    failed = true;
-    throw err;
+  let given = false;
+  return pipelinePages(() => {
+    const page = given ? [] : items;
+    given = true;
+    return Promise.resolve(page);
+  }, ahead, concurrency, first, then);
+}
+
+/**
+ * `pipelineConcurrently` over items that come page by page: `next` is asked for a page when the
+ * first steps have taken every item in hand and fewer than `ahead` first results wait for their
+ * second step (one request at a time; an empty page ends the items), so the next page is read
+ * while the items taken are still in their steps, and no step waits for the items before it to
+ * finish. Same order, limits and failure rules.
+ */
+export async function pipelinePages<T, U>(
+  next: () => Promise<readonly T[]>, ahead: number, concurrency: number, first: (item: T) => Promise<U | undefined>, then: (result: U) => Promise<void>,
+): Promise<void> {
+  const errors: unknown[] = [];
+  const fail = (err: unknown): void => {
+    errors.push(err);
   };
-  const firsts = forEachConcurrently(items.map((item, i) => ({ item, i })), ahead, async ({ item, i }) => {
-    const slot = results[i] as (typeof results)[number];
-    if (failed) return slot.settle.resolve(undefined);
-    try {
-      slot.settle.resolve(await first(item));
-    } catch (err) {
-      slot.settle.reject(err);
-      stop(err);
+  const inHand: T[] = [];
+  let ended = false;
+  let page: Promise<void> | undefined;
+  // The first steps' results in the items' order, for the second steps to take.
+  const results: Promise<U | undefined>[] = [];
+  let firstsDone = false;
+  let wake = (): void => undefined;
+  let woken = Promise.resolve();
+  const notify = (): void => {
+    const wakeNow = wake;
+    woken = new Promise<void>((resolve) => { wake = resolve; });
+    wakeNow();
+  };
+  notify();
+
+  /** The next item for a first step, with its result's place queued (so results keep the items' order); undefined when none is left. */
+  const take = async (): Promise<{ item: T; settle(u: U | undefined): void } | undefined> => {
+    for (;;) {
+      if (errors.length > 0) return undefined;
+      if (inHand.length > 0) {
+        const item = inHand.shift() as T;
+        let settle = (_: U | undefined): void => undefined;
+        results.push(new Promise<U | undefined>((resolve) => { settle = resolve; }));
+        notify();
+        return { item, settle };
+      }
+      if (ended) return undefined;
+      // A page is asked for once fewer than `ahead` results wait for a second step: items are started
+      // at most that far ahead of the second steps across pages, as within one.
+      if (page === undefined && results.length >= ahead) {
+        await woken;
+        continue;
+      }
+      page ??= next().then((got) => {
+        if (got.length === 0) ended = true;
+        inHand.push(...got);
+      }).finally(() => { page = undefined; });
+      try {
+        await page;
+      } catch (err) {
+        if (!errors.includes(err)) fail(err);
+        return undefined;
+      }
     }
-  }).finally(() => {
-    // Items the first step never reached have nothing to follow.
-    for (const r of results) r.settle.resolve(undefined);
+  };
+
+  const firsts = Promise.all(Array.from({ length: Math.max(1, ahead) }, async () => {
+    for (let taken = await take(); taken !== undefined; taken = await take()) {
+      try {
+        taken.settle(await first(taken.item));
+      } catch (err) {
+        fail(err);
+        taken.settle(undefined);
+      }
+    }
+  })).finally(() => {
+    firstsDone = true;
+    notify();
   });
-  const thens = forEachConcurrently(results, concurrency, async (r) => {
-    const result = await r.promise;
-    if (result !== undefined && !failed) await then(result).catch(stop);
-  });
-  const settled = await Promise.allSettled([firsts, thens]);
-  const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (rejected) throw rejected.reason;
+  const thens = Promise.all(Array.from({ length: Math.max(1, concurrency) }, async () => {
+    for (;;) {
+      const slot = results.shift();
+      if (slot === undefined) {
+        if (firstsDone) return;
+        await woken;
+        continue;
+      }
+      notify();
+      const result = await slot;
+      if (result === undefined || errors.length > 0) continue;
+      try {
+        await then(result);
+      } catch (err) {
+        fail(err);
+      }
+    }
+  }));
+  await Promise.all([firsts, thens]);
+  if (errors.length > 0) throw errors[0];
 }

@@ -161,16 +161,33 @@ export class Mover {
   }
 
   /**
-   * The first half of `move`: reads the object and reserves the target (MoveStarted committed), or
-   * settles the move at once (dropped, skipped, failed). A driver can start moves ahead of the ones
-   * copying, so their reservations commit together while earlier copies run.
+   * The objects of `copies` as `start` reads them, read now, together: a driver that lists copies
+   * page by page reads a page's objects in one statement, and its moves start without a read each.
+   * Each promise is observed, so one a failed driver never uses is no unhandled rejection.
    */
-  async start(job: JobRecorder, c: CopyToMove, cause: Cause, prior: { inFlight?: InFlightMove; attempt: number; target?: string }): Promise<MoveOutcome | StartedMove> {
+  readObjects(copies: readonly CopyToMove[]): Promise<ObjectState>[] {
+    return copies.map((c) => {
+      const state = this.objects.loadBatched(c.bucket, c.key);
+      state.catch(() => undefined);
+      return state;
+    });
+  }
+
+  /**
+   * The first half of `move`: reads the object (or takes it as `prior.state` read it, from
+   * `readObjects`) and reserves the target (MoveStarted committed), or settles the move at once
+   * (dropped, skipped, failed). A driver can start moves ahead of the ones copying, so their
+   * reservations commit together while earlier copies run. An object read earlier is as safe as
+   * one read now: what the move records is compare-and-swapped on the revision it read.
+   */
+  async start(
+    job: JobRecorder, c: CopyToMove, cause: Cause, prior: { inFlight?: InFlightMove; attempt: number; target?: string; state?: Promise<ObjectState> },
+  ): Promise<MoveOutcome | StartedMove> {
     const jobId = job.jobId;
     const moveId = this.moveId(jobId, c);
     const ref = { jobId, moveId, bucket: c.bucket, key: c.key, writeId: c.writeId };
     const forced = prior.target;
-    const state = await this.objects.loadBatched(c.bucket, c.key);
+    const state = await (prior.state ?? this.objects.loadBatched(c.bucket, c.key));
     if (!this.stillThere(state, c)) return this.skip(job, ref, 'the object changed meanwhile', prior.inFlight, cause);
     if (forced === undefined && this.healthyElsewhere(state, c.from) >= this.settings.replicationFactor()) return this.drop(job, c, ref, state, cause, prior.inFlight);
 

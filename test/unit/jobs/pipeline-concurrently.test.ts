@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pipelineConcurrently } from '../../../processes/jobs/job-driver.js';
+import { pipelineConcurrently, pipelinePages } from '../../../processes/jobs/job-driver.js';
 
 /** A promise settled from outside, so a test decides when each step ends. */
 function gate(): { promise: Promise<void>; open(): void } {
@@ -73,5 +73,57 @@ describe('pipelineConcurrently', () => {
     })).rejects.toThrow('commit failed');
     expect(thens).toEqual([1]);
     expect(firsts.length).toBeLessThan(6);
+  });
+});
+
+describe('pipelinePages', () => {
+  it('asks for the next page once the first steps have taken every item in hand, while earlier items are still in their second step', async () => {
+    const pages = [[1, 2], [3, 4], [5]];
+    const asked: number[] = [];
+    const held = gate();
+    const thens: number[] = [];
+    const done = pipelinePages(async () => {
+      asked.push(thens.length);
+      return pages.shift() ?? [];
+    }, 4, 1, async (n) => n, async (r) => {
+      if (r === 1) await held.promise;
+      thens.push(r);
+    });
+    await turns();
+    // Item 1's second step is held; every page was read meanwhile (4 results waiting at most).
+    expect(thens).toEqual([]);
+    expect(asked).toEqual([0, 0, 0]);
+    held.open();
+    await done;
+    expect(thens).toEqual([1, 2, 3, 4, 5]);
+    // The empty page that ends the items was asked for once fewer than 4 results waited.
+    expect(asked).toHaveLength(4);
+  });
+
+  it('reads no further page while `ahead` first results wait for their second step', async () => {
+    const held = gate();
+    let pagesRead = 0;
+    const done = pipelinePages(async () => {
+      pagesRead++;
+      return pagesRead <= 3 ? [pagesRead * 10, pagesRead * 10 + 1] : [];
+    }, 2, 1, async (n) => n, async () => held.promise);
+    await turns();
+    // Page 1's first item is in its second step, its second waits; page 2's two wait too: 3 >= 2.
+    expect(pagesRead).toBe(2);
+    held.open();
+    await done;
+    expect(pagesRead).toBe(4);
+  });
+
+  it('throws the error of a page that could not be read, after the steps in hand have settled', async () => {
+    const thens: number[] = [];
+    let pagesRead = 0;
+    await expect(pipelinePages(async () => {
+      if (pagesRead++ > 0) throw new Error('listing failed');
+      return [1, 2];
+    }, 2, 1, async (n) => n, async (r) => {
+      thens.push(r);
+    })).rejects.toThrow('listing failed');
+    expect(thens).toEqual([1, 2]);
   });
 });
