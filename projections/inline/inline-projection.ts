@@ -14,12 +14,13 @@ import type { EventVersion, ProjectionDefinition } from '../projection.js';
  * between) and must leave the tables as the handler would, event by event. The other handled
  * events end a run and go through the handler.
  *
- * A group commit whose appends are each one event of one type, to distinct streams, applies
- * them set-based when every projection handling that type lists its current version in `group`
- * (an entry for another version is left unused):
- * `s3o_group_<name>(type, revisions, data, meta)` (also in its home) gets the group's events and
- * must leave the tables as the handler would, event by event, or raise (the group is then
- * appended one append at a time, each with its own verdict).
+ * An append of several events (`s3o_append`), or a group commit's appends of one event each to
+ * distinct streams, applies its events set-based, a run of one type at a time in append order,
+ * when every projection handling each of their types lists its current version in `group` (an
+ * entry for another version is left unused): `s3o_group_<name>(type, streams, revisions, data,
+ * meta)` (also in its home) gets a run's events (several may be of one stream, in revision order)
+ * and must leave the tables as the handler would, event by event, or raise (the events are then
+ * applied one at a time, each append with its own verdict).
  */
 export interface InlineProjection extends ProjectionDefinition {
   kind: 'inline';

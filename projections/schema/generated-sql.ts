@@ -21,7 +21,7 @@ function groupTypes(types: readonly string[], keyOf: (type: string) => string): 
 }
 
 const handlerArgs = 'p_stream, p_revision, p_type, p_data, p_meta, p_enforce';
-const groupArgs = 'p_type, p_revisions, p_data, p_meta';
+const groupArgs = 'p_type, p_streams, p_revisions, p_data, p_meta';
 
 /**
  * `s3o_event_current_version(type)` (NULL outside the catalogue) and `s3o_upcast(type,
@@ -78,9 +78,9 @@ $$;
 }
 
 /**
- * `s3o_project_inline`, called by `s3o_append` for every event: brings the event to its current
- * version (or refuses it), then calls the handler of each inline projection that handles it, in
- * registry order.
+ * `s3o_project_inline`, called by `s3o_append` for every event it does not apply set-based: brings
+ * the event to its current version (or refuses it), then calls the handler of each inline
+ * projection that handles it, in registry order.
  */
 export function dispatchSql(catalogue: CatalogueView, inline: readonly InlineProjection[]): string {
   const types = Object.keys(catalogue.versions);
@@ -115,10 +115,10 @@ $$;
 }
 
 /**
- * `s3o_group_types()`: the event types a group commit may apply set-based (every inline projection
+ * `s3o_group_types()`: the event types an append may apply set-based (every inline projection
  * handling the type's current version lists it in `group`), and `s3o_project_inline_group(type,
- * revisions, data, meta)`, which applies such a group's events (each the only event of its
- * stream) through each handler's `s3o_group_<name>`, in registry order.
+ * streams, revisions, data, meta)`, which applies a run of such events, all of that type, in
+ * append order, through each handler's `s3o_group_<name>`, in registry order.
  */
 export function groupDispatchSql(catalogue: CatalogueView, inline: readonly InlineProjection[]): string {
   const groupable = Object.keys(catalogue.versions).flatMap((t) => {
@@ -136,8 +136,11 @@ CREATE OR REPLACE FUNCTION s3o_group_types() RETURNS text[] LANGUAGE sql IMMUTAB
   SELECT ARRAY[${literals(groupable.map((g) => g.type))}]::text[]
 $$;
 
+-- Replaced by the one that also takes the events' streams.
+DROP FUNCTION IF EXISTS s3o_project_inline_group(text, bigint[], jsonb[], jsonb[]);
+
 CREATE OR REPLACE FUNCTION s3o_project_inline_group(
-  p_type text, p_revisions bigint[], p_data jsonb[], p_meta jsonb[]
+  p_type text, p_streams text[], p_revisions bigint[], p_data jsonb[], p_meta jsonb[]
 ) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
 ${cases === '' ? '  RAISE EXCEPTION \'no set-based append for %\', p_type;' : `  CASE p_type

@@ -127,7 +127,7 @@ BEGIN
          ORDER BY x.k
         RETURNING seq
       ) SELECT array_agg(seq ORDER BY seq) INTO v_seqs FROM ins;
-      PERFORM s3o_project_inline_group(a_types[1], v_revisions, a_data, a_meta);
+      PERFORM s3o_project_inline_group(a_types[1], a_streams, v_revisions, a_data, a_meta);
       a_done := a_group;
     EXCEPTION WHEN OTHERS THEN
       NULL; -- undone: one append at a time below

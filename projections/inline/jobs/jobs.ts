@@ -5,6 +5,7 @@ export const jobsProjection = defineInlineProjection({
   name: 'jobs',
   home: new URL('./', import.meta.url),
   tables: ['jobs'],
+  group: ['MoveStarted@1', 'MoveCompleted@1'],
   handles: [
     'RewriteFailed@1',
     'RewriteSkipped@1',

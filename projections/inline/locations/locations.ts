@@ -6,7 +6,7 @@ export const locationsProjection = defineInlineProjection({
   home: new URL('./', import.meta.url),
   tables: ['objects', 'object_copies'],
   bulk: ['ObjectWritten@3', 'ObjectDeleted@1'],
-  group: ['ObjectWritten@3'],
+  group: ['ObjectWritten@3', 'CopyMoved@1'],
   handles: [
     'DataKeyRewrapped@1',
     'StoredBytesRewritten@2',

@@ -12,7 +12,7 @@ export const usageProjection = defineInlineProjection({
     'ObjectWritten@3', 'ObjectDeleted@1', 'ReplicaAdded@1', 'ReplicaDropped@1', 'CopyMoved@1', 'CopyRepaired@1',
     'OrphanRecorded@1', 'CleanupSucceeded@1', 'CleanupDismissed@1',
   ],
-  group: ['ObjectWritten@3'],
+  group: ['ObjectWritten@3', 'CopyMoved@1', 'CleanupSucceeded@1', 'MoveStarted@1', 'MoveCompleted@1'],
   handles: [
     'StoredBytesRewritten@2',
     'ObjectWritten@3', 'ReplicaAdded@1', 'ReplicaDropped@1', 'CopyMoved@1', 'ObjectDeleted@1',
