@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
+import { heldBytesStream } from '../held-bytes-stream.js';
 import type { RangedResponse } from './range-window.js';
 import type { GetObjectResult, ReadSignal } from './types.js';
 
@@ -65,19 +66,9 @@ class HeldResponse implements GetObjectResult {
   constructor(readonly status: number, readonly headers: IncomingHttpHeaders, readonly contentLength: number, readonly bytes: Buffer) {}
 
   get body(): Readable {
-    this.#body ??= readableOf(this.bytes);
+    this.#body ??= heldBytesStream(this.bytes);
     return this.#body;
   }
-}
-
-function readableOf(bytes: Buffer): Readable {
-  let sent = false;
-  return new Readable({
-    read() {
-      this.push(sent ? null : bytes);
-      sent = true;
-    },
-  });
 }
 
 /** The body of an answer that failed after its head: reading it gives the failure. */

@@ -5,7 +5,7 @@
  * and the next copy is tried, so no byte of a bad copy is ever sent; damage found later in the
  * stream ends the response with an error instead of sending unauthenticated bytes.
  */
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { DomainError } from '../../domain/errors.js';
 import type { EncryptionEnvelope } from '../../domain/encryption/envelope.js';
 import { plannedStoredBytes, planRange, planWholeObject, type ReadPlan } from '../../domain/encryption/read-plan.js';
@@ -13,6 +13,7 @@ import type { StoredCopy } from '../../domain/events/common.js';
 import type { ObjectVersion } from '../../domain/objects/object-state.js';
 import type { ReadSignal } from '../../infra/backend/index.js';
 import { createRangeDecryptStream, decryptPlanned, type DataKey } from '../../infra/crypto/index.js';
+import { heldBytesStream } from '../../infra/held-bytes-stream.js';
 import { relay } from '../../infra/stream-relay.js';
 import type { Logger } from '../../infra/telemetry/logger.js';
 import type { ObjectReader } from './object-reader.js';
@@ -45,17 +46,6 @@ function wholePlanOf(envelope: EncryptionEnvelope): ReadPlan | undefined {
   return plan;
 }
 
-/** Plaintext already decrypted, as a stream. */
-function streamOf(bytes: Buffer): Readable {
-  let sent = false;
-  return new Readable({
-    read() {
-      this.push(sent ? null : bytes);
-      sent = true;
-    },
-  });
-}
-
 /** Plaintext held whole: its stream is made only for a caller that asks for one (most send `bytes`). */
 class HeldRead implements PlainRead {
   #body: Readable | undefined;
@@ -63,7 +53,7 @@ class HeldRead implements PlainRead {
   constructor(readonly copy: StoredCopy, readonly bytes: Buffer) {}
 
   get body(): Readable {
-    this.#body ??= streamOf(this.bytes);
+    this.#body ??= heldBytesStream(this.bytes);
     return this.#body;
   }
 }
